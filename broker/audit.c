@@ -1,0 +1,400 @@
+/*
+ * broker/audit.c -- appending to the audit log, its Merkle tree and signed
+ * checkpoints.
+ *
+ * Trusts: its own tables (written only through here).  Holds: nothing
+ * secret; checkpoints are signed with an identity the caller lends.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/audit.h"
+#include "broker/db.h"
+#include "broker/merkle.h"
+#include "common/err.h"
+#include "common/jcs.h"
+#include "common/text.h"
+#include "keys/sign.h"
+
+#define CHECKPOINT_TYPE "sluice.audit.checkpoint"
+
+/* The stored frontier: tree size and the perfect subtrees' roots, left to right. */
+static int
+tree_load(struct db *db, enum keys_suite suite, struct merkle_frontier *f)
+{
+	uint8_t roots[MERKLE_MAX_LEVELS][MERKLE_HASH_BYTES];
+	sqlite3_stmt *st;
+	size_t count, blen;
+	int r;
+
+	if ((r = merkle_frontier_init(f, suite)) != 0)
+		return r;
+	if ((r = db_stmt(db, "SELECT size, frontier FROM audit_tree WHERE id = 1", &st)) != 0)
+		return r;
+	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
+		r = 0; /* the empty log */
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		r = db_fail(db, "read audit tree");
+		goto out;
+	}
+	blen = (size_t)sqlite3_column_bytes(st, 1);
+	count = blen / MERKLE_HASH_BYTES;
+	if (blen % MERKLE_HASH_BYTES != 0 || count > MERKLE_MAX_LEVELS) {
+		r = sl_errf(SL_ERR_DB, "audit tree frontier has a bad length (%zu bytes)", blen);
+		goto out;
+	}
+	if (count > 0)
+		memcpy(roots, sqlite3_column_blob(st, 1), blen);
+	if ((r = merkle_frontier_import(f, suite, (uint64_t)sqlite3_column_int64(st, 0),
+	         (const uint8_t(*)[MERKLE_HASH_BYTES])roots, count)) != 0)
+		r = sl_errf(SL_ERR_DB, "audit tree frontier does not match its size");
+out:
+	db_stmt_done(st);
+	return r;
+}
+
+static int
+tree_store(struct db *db, const struct merkle_frontier *f)
+{
+	uint8_t roots[MERKLE_MAX_LEVELS][MERKLE_HASH_BYTES];
+	sqlite3_stmt *st;
+	uint64_t size;
+	size_t count;
+	int r;
+
+	if ((r = merkle_frontier_export(f, &size, roots, &count)) != 0)
+		return r;
+	if ((r = db_stmt(db,
+	         "INSERT OR REPLACE INTO audit_tree (id, size, frontier) VALUES (1, ?, ?)", &st)) !=
+	    0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)size);
+	sqlite3_bind_blob(st, 2, roots, (int)(count * MERKLE_HASH_BYTES), SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "write audit tree");
+	db_stmt_done(st);
+	return r;
+}
+
+int
+audit_append(struct db *db, enum keys_suite suite, const char *actor, const char *action,
+    const char *subject, json_t *details, int64_t *seq)
+{
+	struct merkle_frontier f;
+	uint8_t leaf[MERKLE_HASH_BYTES];
+	char now[SL_TIME_RFC3339_LEN], *bytes = NULL;
+	size_t len = 0;
+	json_t *ev = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t next;
+	int r;
+
+	if (details == NULL)
+		details = json_object();
+	if (details == NULL || !json_is_object(details)) {
+		json_decref(details);
+		return sl_errf(SL_ERR_INVAL, "audit event details must be a JSON object");
+	}
+	if ((r = tree_load(db, suite, &f)) != 0) {
+		json_decref(details);
+		return r;
+	}
+	next = (int64_t)merkle_frontier_size(&f) + 1;
+	sl_time_now(now);
+	if ((ev = json_pack("{s:s, s:s, s:o, s:I, s:s, s:s}", "action", action, "actor", actor,
+	         "details", details, "seq", (json_int_t)next, "subject", subject, "time", now)) ==
+	    NULL)
+		return sl_errf(SL_ERR_INVAL, "audit event for %s: bad field", action);
+	if ((r = jcs_serialize(ev, &bytes, &len)) != 0 ||
+	    (r = merkle_hash_leaf(suite, bytes, len, leaf)) != 0 ||
+	    (r = merkle_frontier_append(&f, leaf)) != 0)
+		goto out;
+	if ((r = db_stmt(db,
+	         "INSERT INTO audit_events (seq, time, actor, action, subject, event, leaf)"
+	         " VALUES (?, ?, ?, ?, ?, ?, ?)",
+	         &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, next);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 6, bytes, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 7, leaf, sizeof(leaf), SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_fail(db, "append audit event");
+		goto out;
+	}
+	if ((r = tree_store(db, &f)) != 0)
+		goto out;
+	if (seq != NULL)
+		*seq = next;
+out:
+	db_stmt_done(st);
+	json_decref(ev);
+	free(bytes);
+	return r;
+}
+
+int
+audit_head(struct db *db, enum keys_suite suite, uint64_t *size, uint8_t root[KEYS_HASH_BYTES])
+{
+	struct merkle_frontier f;
+	int r;
+
+	if ((r = tree_load(db, suite, &f)) != 0 || (r = merkle_frontier_root(&f, root)) != 0)
+		return r;
+	*size = merkle_frontier_size(&f);
+	return 0;
+}
+
+int
+audit_leaf(struct db *db, uint64_t seq, uint8_t out[KEYS_HASH_BYTES])
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_stmt(db, "SELECT leaf FROM audit_events WHERE seq = ?", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)seq);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == KEYS_HASH_BYTES) {
+		memcpy(out, sqlite3_column_blob(st, 0), KEYS_HASH_BYTES);
+		r = 0;
+	} else {
+		r = sl_errf(SL_ERR_DB, "audit event seq %llu missing from the log",
+		    (unsigned long long)seq);
+	}
+	db_stmt_done(st);
+	return r;
+}
+
+/* merkle_leaf_fn over the log: leaf index i is event seq i + 1. */
+static int
+leaf_from_db(void *arg, uint64_t index, uint8_t out[MERKLE_HASH_BYTES])
+{
+	return audit_leaf(arg, index + 1, out);
+}
+
+int
+audit_root_at(struct db *db, enum keys_suite suite, uint64_t size, uint8_t root[KEYS_HASH_BYTES])
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_stmt(db, "SELECT root FROM audit_checkpoints WHERE tree_size = ?", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)size);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == KEYS_HASH_BYTES) {
+		memcpy(root, sqlite3_column_blob(st, 0), KEYS_HASH_BYTES);
+		db_stmt_done(st);
+		return 0;
+	}
+	db_stmt_done(st);
+	return merkle_root_compute(suite, size, leaf_from_db, db, root);
+}
+
+int
+audit_frontier_at(struct db *db, enum keys_suite suite, uint64_t size, struct merkle_frontier *f)
+{
+	uint8_t leaf[MERKLE_HASH_BYTES];
+	uint64_t i;
+	int r;
+
+	if ((r = merkle_frontier_init(f, suite)) != 0)
+		return r;
+	for (i = 1; i <= size; i++) {
+		if ((r = audit_leaf(db, i, leaf)) != 0 ||
+		    (r = merkle_frontier_append(f, leaf)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+audit_consistency_proof(struct db *db, enum keys_suite suite, uint64_t m, uint64_t n,
+    uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_BYTES], size_t *len)
+{
+	return merkle_consistency_prove(suite, m, n, leaf_from_db, db, proof, len);
+}
+
+/* The signed body of a checkpoint. */
+static json_t *
+checkpoint_body(
+    enum keys_suite suite, uint64_t size, const uint8_t root[KEYS_HASH_BYTES], const char *time)
+{
+	char hex[2 * KEYS_HASH_BYTES + 1];
+
+	sl_hex_encode(root, KEYS_HASH_BYTES, hex);
+	return json_pack("{s:i, s:s, s:s, s:s, s:I, s:s}", "format", AUDIT_FORMAT, "root", hex,
+	    "suite", keys_suite_name(suite), "time", time, "tree_size", (json_int_t)size, "type",
+	    CHECKPOINT_TYPE);
+}
+
+int
+audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identity *id, json_t **out)
+{
+	uint8_t root[KEYS_HASH_BYTES], sig[KEYS_SIG_MAX];
+	char now[SL_TIME_RFC3339_LEN], fp[KEYS_FINGERPRINT_MAX], sighex[2 * KEYS_SIG_MAX + 1];
+	char *body = NULL, *doc = NULL;
+	size_t bodylen = 0, doclen = 0, siglen;
+	struct keys_pubkey *pk = NULL;
+	json_t *b = NULL, *cp = NULL;
+	sqlite3_stmt *st = NULL;
+	uint64_t size;
+	int r;
+
+	sl_time_now(now);
+	if ((r = audit_head(db, suite, &size, root)) != 0)
+		return r;
+	if ((b = checkpoint_body(suite, size, root, now)) == NULL)
+		return SL_ERR_NOMEM;
+	if ((r = jcs_serialize(b, &body, &bodylen)) != 0 ||
+	    (r = keys_identity_sign(id, body, bodylen, sig, &siglen)) != 0 ||
+	    (r = keys_identity_pubkey(id, &pk)) != 0 || (r = keys_pubkey_fingerprint(pk, fp)) != 0)
+		goto out;
+	sl_hex_encode(sig, siglen, sighex);
+	if ((cp = json_pack("{s:O, s:s, s:s}", "checkpoint", b, "key", fp, "signature", sighex)) ==
+	    NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = jcs_serialize(cp, &doc, &doclen)) != 0)
+		goto out;
+	if ((r = db_stmt(db,
+	         "INSERT OR REPLACE INTO audit_checkpoints (tree_size, root, time, document)"
+	         " VALUES (?, ?, ?, ?)",
+	         &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (int64_t)size);
+	sqlite3_bind_blob(st, 2, root, KEYS_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, doc, (int)doclen, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_fail(db, "store checkpoint");
+		goto out;
+	}
+	if (out != NULL) {
+		*out = cp;
+		cp = NULL;
+	}
+out:
+	db_stmt_done(st);
+	json_decref(b);
+	json_decref(cp);
+	keys_pubkey_free(pk);
+	free(body);
+	free(doc);
+	return r;
+}
+
+/* A hex member of exactly n bytes. */
+static int
+get_hex(const json_t *o, const char *key, uint8_t *out, size_t n)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v) ||
+	    sl_hex_decode(json_string_value(v), json_string_length(v), out, n) != 0)
+		return sl_errf(SL_ERR_PARSE, "checkpoint: \"%s\" must be %zu bytes of hex", key, n);
+	return 0;
+}
+
+int
+audit_checkpoint_verify(const json_t *cp, const struct keys_pubkey *pk, uint64_t *size,
+    uint8_t root[KEYS_HASH_BYTES], enum keys_suite *suite)
+{
+	const json_t *b = json_object_get(cp, "checkpoint"),
+	             *sigv = json_object_get(cp, "signature");
+	const json_t *ts, *sv, *fv, *tv;
+	uint8_t sig[KEYS_SIG_MAX];
+	size_t siglen, bodylen = 0;
+	char *body = NULL, fp[KEYS_FINGERPRINT_MAX];
+	int r;
+
+	if (!json_is_object(b))
+		return sl_errf(SL_ERR_PARSE, "checkpoint: no \"checkpoint\" object");
+	tv = json_object_get(b, "type");
+	fv = json_object_get(b, "format");
+	ts = json_object_get(b, "tree_size");
+	sv = json_object_get(b, "suite");
+	if (!json_is_string(tv) || strcmp(json_string_value(tv), CHECKPOINT_TYPE) != 0)
+		return sl_errf(
+		    SL_ERR_PARSE, "checkpoint: \"type\" must be \"%s\"", CHECKPOINT_TYPE);
+	if (!json_is_integer(fv) || json_integer_value(fv) != AUDIT_FORMAT)
+		return sl_errf(SL_ERR_PARSE,
+		    "checkpoint: unsupported \"format\" (this verifier reads %d)", AUDIT_FORMAT);
+	if (!json_is_integer(ts) || json_integer_value(ts) < 0)
+		return sl_errf(SL_ERR_PARSE, "checkpoint: \"tree_size\" must be an integer >= 0");
+	if (!json_is_string(sv) || keys_suite_parse(json_string_value(sv), suite) != 0)
+		return sl_errf(SL_ERR_PARSE, "checkpoint: \"suite\" must be intl or gm");
+	if (!json_is_string(json_object_get(b, "time")))
+		return sl_errf(SL_ERR_PARSE, "checkpoint: \"time\" missing");
+	if ((r = get_hex(b, "root", root, KEYS_HASH_BYTES)) != 0)
+		return r;
+	if (!json_is_string(sigv) || json_string_length(sigv) % 2 != 0 ||
+	    json_string_length(sigv) / 2 > KEYS_SIG_MAX || json_string_length(sigv) == 0)
+		return sl_errf(SL_ERR_PARSE, "checkpoint: \"signature\" must be hex");
+	siglen = json_string_length(sigv) / 2;
+	if (sl_hex_decode(json_string_value(sigv), 2 * siglen, sig, siglen) != 0)
+		return sl_errf(SL_ERR_PARSE, "checkpoint: \"signature\" must be hex");
+	if (keys_pubkey_suite(pk) != *suite)
+		return sl_errf(SL_ERR_AUTH,
+		    "checkpoint: signed in suite %s but the key is a %s key", json_string_value(sv),
+		    keys_suite_name(keys_pubkey_suite(pk)));
+	if (!json_is_string(json_object_get(cp, "key")) || keys_pubkey_fingerprint(pk, fp) != 0 ||
+	    strcmp(json_string_value(json_object_get(cp, "key")), fp) != 0)
+		return sl_errf(SL_ERR_AUTH, "checkpoint: names signing key %s, not the key %s",
+		    json_is_string(json_object_get(cp, "key"))
+		        ? json_string_value(json_object_get(cp, "key"))
+		        : "(none)",
+		    fp);
+	if ((r = jcs_serialize(b, &body, &bodylen)) != 0)
+		return r;
+	r = keys_pubkey_verify(pk, body, bodylen, sig, siglen);
+	free(body);
+	if (r != 0)
+		return sl_errf(SL_ERR_AUTH, "checkpoint: bad signature");
+	*size = (uint64_t)json_integer_value(ts);
+	return 0;
+}
+
+int
+audit_list(struct db *db, const struct audit_filter *f,
+    int (*fn)(
+        void *arg, int64_t seq, const char *event, size_t len, const uint8_t leaf[KEYS_HASH_BYTES]),
+    void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db,
+	         "SELECT seq, event, leaf FROM audit_events WHERE"
+	         " (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR actor = ?2) AND"
+	         " (?3 IS NULL OR time >= ?3) AND (?4 IS NULL OR substr(time, 1, length(?4)) <= "
+	         "?4) AND"
+	         " (?5 = 0 OR seq >= ?5) AND (?6 = 0 OR seq <= ?6) ORDER BY seq",
+	         &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, f->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, f->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, f->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->until, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, f->seq_from);
+	sqlite3_bind_int64(st, 6, f->seq_until);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 2) != KEYS_HASH_BYTES) {
+			r = sl_errf(SL_ERR_DB, "audit event %lld: bad leaf hash",
+			    (long long)sqlite3_column_int64(st, 0));
+			goto out;
+		}
+		if ((r = fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+		         (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_blob(st, 2))) != 0)
+			goto out;
+	}
+	r = rc == SQLITE_DONE ? 0 : db_fail(db, "list audit events");
+out:
+	sqlite3_finalize(st);
+	return r;
+}

@@ -1,0 +1,104 @@
+/*
+ * broker/audit.h -- the tamper-evident audit log (DESIGN.md section 10).
+ *
+ * Owns the tables audit_events, audit_tree and audit_checkpoints.  Every
+ * state change appends an event in the same SQLite transaction as the change
+ * it records, so the two commit together or not at all.
+ *
+ * An event is the RFC 8785 canonical JSON object
+ *     {"action":..,"actor":..,"details":{..},"seq":N,"subject":..,"time":..}
+ * with seq counting from 1.  Event seq N is leaf N-1 of an RFC 6962 Merkle
+ * tree over the suite's hash.  The tree's frontier (the roots of its perfect
+ * subtrees) is stored with the log, so an append costs O(log n) hashes.
+ *
+ * A checkpoint is the canonical JSON
+ *     {"checkpoint":{"format":1,"root":hex,"suite":..,"time":..,"tree_size":N,
+ *       "type":"sluice.audit.checkpoint"},"key":fingerprint,"signature":hex}
+ * where the signature is the platform identity's over the canonical bytes of
+ * the "checkpoint" member.  docs/audit-format.md is the full specification.
+ */
+#ifndef SLUICE_BROKER_AUDIT_H
+#define SLUICE_BROKER_AUDIT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "broker/merkle.h"
+#include "keys/hash.h"
+#include "keys/suite.h"
+
+struct db;
+struct keys_identity;
+struct keys_pubkey;
+
+#define AUDIT_FORMAT 1
+#define AUDIT_CHECKPOINT_EVERY 1000
+#define AUDIT_ACTOR_SYSTEM "system"
+
+/*
+ * Append an event in the caller's open transaction.  details is stolen (NULL
+ * means {}).  actor is a party name or AUDIT_ACTOR_SYSTEM; action a dotted
+ * name such as "party.added".  On success *seq (if not NULL) is the event's
+ * seq, which is also the tree's new size.
+ */
+int audit_append(struct db *db, enum keys_suite suite, const char *actor, const char *action,
+    const char *subject, json_t *details, int64_t *seq) __attribute__((warn_unused_result));
+
+/* The current tree size and root (the empty tree's root when size is 0). */
+int audit_head(struct db *db, enum keys_suite suite, uint64_t *size, uint8_t root[KEYS_HASH_BYTES])
+    __attribute__((warn_unused_result));
+
+/*
+ * Sign a checkpoint of the current tree with id and store it, in the caller's
+ * open transaction.  On success, if out is not NULL, *out is the checkpoint
+ * document (caller decrefs).
+ */
+int audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identity *id,
+    json_t **out) __attribute__((warn_unused_result));
+
+/*
+ * Check a checkpoint document: its shape, and its signature with pk.  On
+ * success fills size, root and suite.  SL_ERR_PARSE for a malformed document
+ * (message says which field), SL_ERR_AUTH for a bad signature.
+ */
+int audit_checkpoint_verify(const json_t *cp, const struct keys_pubkey *pk, uint64_t *size,
+    uint8_t root[KEYS_HASH_BYTES], enum keys_suite *suite) __attribute__((warn_unused_result));
+
+/* The leaf hash of event seq (1-based), read from the log. */
+int audit_leaf(struct db *db, uint64_t seq, uint8_t out[KEYS_HASH_BYTES])
+    __attribute__((warn_unused_result));
+
+/* The root of the first size events: from a stored checkpoint, else recomputed. */
+int audit_root_at(struct db *db, enum keys_suite suite, uint64_t size,
+    uint8_t root[KEYS_HASH_BYTES]) __attribute__((warn_unused_result));
+
+/* The frontier of the first size events, rebuilt from their leaf hashes (O(size)). */
+int audit_frontier_at(struct db *db, enum keys_suite suite, uint64_t size,
+    struct merkle_frontier *f) __attribute__((warn_unused_result));
+
+/* RFC 6962 consistency proof from tree size m to n of the log. */
+int audit_consistency_proof(struct db *db, enum keys_suite suite, uint64_t m, uint64_t n,
+    uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_BYTES], size_t *len)
+    __attribute__((warn_unused_result));
+
+/* Filters for audit_list(); NULL members match everything. */
+struct audit_filter {
+	const char *action;
+	const char *actor;
+	const char *from;  /* RFC 3339, inclusive */
+	const char *until; /* RFC 3339 or a prefix of one ("2026-11-28"), inclusive */
+	int64_t seq_from;  /* 0: no bound */
+	int64_t seq_until; /* 0: no bound */
+};
+
+/*
+ * Call fn for each matching event in seq order with its canonical bytes and
+ * leaf hash (both borrowed for the call).  A non-zero return from fn stops
+ * the walk and is returned.
+ */
+int audit_list(struct db *db, const struct audit_filter *f,
+    int (*fn)(
+        void *arg, int64_t seq, const char *event, size_t len, const uint8_t leaf[KEYS_HASH_BYTES]),
+    void *arg) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * broker/cli.c -- what every `sluice` subcommand shares.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/cli.h"
+#include "broker/exchange.h"
+#include "common/err.h"
+#include "common/log.h"
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sluice %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'sluice %s --help'.\n", cmd);
+	return CLI_USAGE;
+}
+
+int
+cli_fail(int r)
+{
+	sl_errorx("%s", sl_err_msg(r));
+	return CLI_FAILED;
+}
+
+int
+cli_open(const struct cli *cli, const char *cmd, struct exchange **ex)
+{
+	int r;
+
+	if (cli->dir == NULL)
+		return cli_usage_error(cmd, "no data directory: give -d DIR before the command, "
+		                            "or set SLUICE_DIR");
+	sl_err_clear();
+	if ((r = exchange_open(cli->dir, cli->passphrase_file, ex)) != 0)
+		return cli_fail(r);
+	return CLI_OK;
+}
+
+int
+cli_print_json(json_t *doc)
+{
+	int r;
+
+	if (doc == NULL)
+		return cli_fail(SL_ERR_NOMEM);
+	r = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	json_decref(doc);
+	if (r != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+		return cli_fail(sl_errf(SL_ERR_IO, "cannot write to standard output"));
+	return CLI_OK;
+}
+
+void
+cli_group_usage(FILE *f, const char *group, const struct cli_command *table)
+{
+	const struct cli_command *c;
+
+	fprintf(f, "Usage:\n");
+	for (c = table; c->name != NULL; c++)
+		fprintf(f, "  sluice %s %s %s\n", group, c->name, c->synopsis);
+	fprintf(f, "\n");
+	for (c = table; c->name != NULL; c++)
+		fprintf(f, "  %-16s %s\n", c->name, c->summary);
+}
+
+int
+cli_dispatch(const struct cli *cli, const char *group, const struct cli_command *table, int argc,
+    char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2) {
+		cli_group_usage(stderr, group, table);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		cli_group_usage(stdout, group, table);
+		return CLI_OK;
+	}
+	for (c = table; c->name != NULL; c++)
+		if (strcmp(c->name, argv[1]) == 0)
+			return c->run(cli, argc - 1, argv + 1);
+	return cli_usage_error(group, "unknown subcommand '%s'", argv[1]);
+}

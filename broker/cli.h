@@ -1,0 +1,61 @@
+/*
+ * broker/cli.h -- what every `sluice` subcommand shares.
+ *
+ * Exit codes are DESIGN.md section 11's: 0 ok, 1 refused or failed, 2 usage.
+ * Human text goes to stdout, errors to stderr; with --json a command prints
+ * exactly one JSON document on stdout.
+ */
+#ifndef SLUICE_BROKER_CLI_H
+#define SLUICE_BROKER_CLI_H
+
+#include <jansson.h>
+
+struct exchange;
+
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+/* Global options, read before the subcommand. */
+struct cli {
+	const char *dir;             /* -d DIR or $SLUICE_DIR; NULL if neither */
+	const char *passphrase_file; /* --passphrase-file or $SLUICE_PASSPHRASE_FILE */
+};
+
+/* One subcommand: argv[0] is its name. */
+struct cli_command {
+	const char *name;
+	int (*run)(const struct cli *cli, int argc, char **argv);
+	const char *synopsis; /* arguments, for usage lines */
+	const char *summary;  /* one line */
+};
+
+/*
+ * Print "sluice CMD: message" and a pointer to --help on stderr; return
+ * CLI_USAGE.
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print the message recorded for failure r (sl_err_msg) and return CLI_FAILED. */
+int cli_fail(int r);
+
+/*
+ * Open the data directory named by the global options.  Returns CLI_OK and
+ * sets *ex, or prints why not and returns CLI_USAGE (no directory given) or
+ * CLI_FAILED.
+ */
+int cli_open(const struct cli *cli, const char *cmd, struct exchange **ex);
+
+/* Print doc (stolen) as one JSON document with a newline; CLI_OK or CLI_FAILED. */
+int cli_print_json(json_t *doc);
+
+/*
+ * Run the subcommand of table named argv[0] (for commands with their own
+ * subcommands: `party add`, `keys rotate-master`).  group names the parent
+ * for messages.
+ */
+int cli_dispatch(const struct cli *cli, const char *group, const struct cli_command *table,
+    int argc, char **argv);
+
+/* Usage of a command group: its subcommands' synopses and summaries. */
+void cli_group_usage(FILE *f, const char *group, const struct cli_command *table);
+
+#endif

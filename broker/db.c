@@ -1,0 +1,278 @@
+/*
+ * broker/db.c -- the catalog database handle and its migrations.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/db.h"
+#include "common/err.h"
+
+#define DB_BUSY_TIMEOUT_MS 10000
+#define DB_STMT_CACHE 32
+
+struct db {
+	sqlite3 *h;
+	char *path;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[DB_STMT_CACHE];
+	size_t ncache;
+};
+
+/*
+ * Migrations: entry i takes the schema from version i to i + 1.  Entries are
+ * never edited once released; a change is a new entry.
+ */
+static const char *const db_migrations[DB_SCHEMA_VERSION] = {
+    /* 0 -> 1: the data directory of DESIGN.md section 4, foundation tables. */
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE master_key ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  source TEXT NOT NULL CHECK (source IN ('file', 'passphrase')),"
+    "  version INTEGER NOT NULL CHECK (version >= 1),"
+    "  kdf_salt BLOB,"
+    "  kdf_opslimit INTEGER,"
+    "  kdf_memlimit INTEGER,"
+    "  check_blob BLOB NOT NULL,"
+    "  changed TEXT NOT NULL,"
+    "  CHECK ((source = 'file') = (kdf_salt IS NULL))"
+    ") STRICT;"
+    "CREATE TABLE wrapped_keys ("
+    "  kind TEXT NOT NULL CHECK (kind IN ('dek', 'secret')),"
+    "  name TEXT NOT NULL,"
+    "  version INTEGER NOT NULL CHECK (version >= 0),"
+    "  blob BLOB NOT NULL,"
+    "  created TEXT NOT NULL,"
+    "  retired TEXT,"
+    "  PRIMARY KEY (kind, name, version)"
+    ") STRICT;"
+    "CREATE TABLE parties ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN"
+    "    ('platform', 'holder', 'operator', 'merchant', 'buyer', 'auditor')),"
+    "  public_key BLOB NOT NULL UNIQUE,"
+    "  fingerprint TEXT NOT NULL UNIQUE,"
+    "  certificate TEXT NOT NULL,"
+    "  created TEXT NOT NULL"
+    ") STRICT;"
+    /* The audit log (broker/audit.c): append-only, enforced here too. */
+    "CREATE TABLE audit_events ("
+    "  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
+    "  time TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  event BLOB NOT NULL,"
+    "  leaf BLOB NOT NULL CHECK (length(leaf) = 32)"
+    ") STRICT;"
+    "CREATE INDEX audit_events_action ON audit_events (action, seq);"
+    "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events"
+    "  BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;"
+    "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events"
+    "  BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;"
+    "CREATE TABLE audit_tree ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  size INTEGER NOT NULL CHECK (size >= 0),"
+    "  frontier BLOB NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE audit_checkpoints ("
+    "  tree_size INTEGER PRIMARY KEY,"
+    "  root BLOB NOT NULL CHECK (length(root) = 32),"
+    "  time TEXT NOT NULL,"
+    "  document TEXT NOT NULL"
+    ") STRICT;",
+};
+
+int
+db_fail(struct db *db, const char *what)
+{
+	int ext = sqlite3_extended_errcode(db->h);
+
+	sl_errf(SL_ERR_DB, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return SL_ERR_EXISTS;
+	return SL_ERR_DB;
+}
+
+int
+db_exec(struct db *db, const char *sql)
+{
+	if (sqlite3_exec(db->h, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(db, "exec");
+	return 0;
+}
+
+int
+db_prepare(struct db *db, const char *sql, sqlite3_stmt **stmt)
+{
+	if (sqlite3_prepare_v2(db->h, sql, -1, stmt, NULL) != SQLITE_OK) {
+		*stmt = NULL;
+		return db_fail(db, "prepare");
+	}
+	return 0;
+}
+
+int
+db_stmt(struct db *db, const char *sql, sqlite3_stmt **stmt)
+{
+	size_t i;
+
+	for (i = 0; i < db->ncache; i++) {
+		if (db->cache[i].sql == sql) {
+			sqlite3_reset(db->cache[i].stmt);
+			sqlite3_clear_bindings(db->cache[i].stmt);
+			*stmt = db->cache[i].stmt;
+			return 0;
+		}
+	}
+	if (db->ncache == DB_STMT_CACHE)
+		return sl_errf(SL_ERR_INTERNAL, "statement cache full");
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) !=
+	    SQLITE_OK) {
+		*stmt = NULL;
+		return db_fail(db, "prepare");
+	}
+	db->cache[db->ncache].sql = sql;
+	db->cache[db->ncache].stmt = *stmt;
+	db->ncache++;
+	return 0;
+}
+
+void
+db_stmt_done(sqlite3_stmt *stmt)
+{
+	if (stmt != NULL)
+		sqlite3_reset(stmt);
+}
+
+int
+db_open(const char *path, int create, struct db **out)
+{
+	struct db *db;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	int r;
+
+	if (!create && access(path, F_OK) != 0)
+		return sl_errf(SL_ERR_NOTFOUND, "%s: no such file", path);
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if ((db = calloc(1, sizeof(*db))) == NULL || (db->path = strdup(path)) == NULL) {
+		free(db);
+		return SL_ERR_NOMEM;
+	}
+	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+		r = sl_errf(SL_ERR_DB, "%s: %s", path,
+		    db->h != NULL ? sqlite3_errmsg(db->h) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	/*
+	 * WAL lets readers run beside the writer; synchronous=FULL makes each
+	 * commit durable, which the ledger and audit log promise.
+	 */
+	if ((r = db_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	                     "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;")) != 0)
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	db_close(db);
+	return r;
+}
+
+int
+db_schema_version(struct db *db, int *version)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_prepare(db, "PRAGMA user_version", &st)) != 0)
+		return r;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		r = db_fail(db, "read schema version");
+	} else {
+		*version = sqlite3_column_int(st, 0);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_migrate(struct db *db)
+{
+	char pragma[64];
+	int v, r;
+
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_schema_version(db, &v)) != 0)
+		goto fail;
+	if (v < 0) {
+		r = sl_errf(SL_ERR_VERSION, "%s: invalid schema version %d", db->path, v);
+		goto fail;
+	}
+	if (v > DB_SCHEMA_VERSION) {
+		r = sl_errf(SL_ERR_VERSION,
+		    "%s: schema version %d is newer than this sluice understands (%d); "
+		    "use a newer sluice",
+		    db->path, v, DB_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (; v < DB_SCHEMA_VERSION; v++) {
+		if ((r = db_exec(db, db_migrations[v])) != 0)
+			goto fail;
+	}
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
+	if ((r = db_exec(db, pragma)) != 0 || (r = db_commit(db)) != 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return r;
+}
+
+int
+db_begin(struct db *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db != NULL && !sqlite3_get_autocommit(db->h))
+		(void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+sqlite3 *
+db_sqlite(struct db *db)
+{
+	return db->h;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_rollback(db);
+	while (db->ncache > 0)
+		sqlite3_finalize(db->cache[--db->ncache].stmt);
+	sqlite3_close_v2(db->h);
+	free(db->path);
+	free(db);
+}

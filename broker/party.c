@@ -1,0 +1,300 @@
+/*
+ * broker/party.c -- the parties table and party creation.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/db.h"
+#include "broker/exchange.h"
+#include "broker/party.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/text.h"
+#include "keys/sign.h"
+#include "keys/x509.h"
+
+static const char *const party_roles[] = {
+    "platform",
+    "holder",
+    "operator",
+    "merchant",
+    "buyer",
+    "auditor",
+};
+
+int
+party_role_valid(const char *role)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(party_roles) / sizeof(party_roles[0]); i++)
+		if (strcmp(role, party_roles[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+party_insert(struct db *db, const char *name, const char *role, const struct keys_pubkey *pk,
+    const char *cert_pem)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *der = NULL;
+	size_t derlen;
+	char fp[KEYS_FINGERPRINT_MAX], now[SL_TIME_RFC3339_LEN];
+	int r;
+
+	sl_time_now(now);
+	if ((r = keys_pubkey_to_der(pk, &der, &derlen)) != 0 ||
+	    (r = keys_pubkey_fingerprint(pk, fp)) != 0)
+		goto out;
+	if ((r = db_prepare(db,
+	         "INSERT INTO parties (name, role, public_key, fingerprint, certificate, created)"
+	         " VALUES (?, ?, ?, ?, ?, ?)",
+	         &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, der, (int)derlen, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, fp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, cert_pem, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_fail(db, "insert party");
+		if (r == SL_ERR_EXISTS)
+			r = sl_errf(r, "party '%s' already exists", name);
+	}
+out:
+	sqlite3_finalize(st);
+	free(der);
+	return r;
+}
+
+static char *
+dup_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return strdup(t != NULL ? (const char *)t : "");
+}
+
+/* Fill p from a row of "SELECT id, name, role, fingerprint, created, certificate, public_key". */
+static int
+party_from_row(sqlite3_stmt *st, struct party *p)
+{
+	int n = sqlite3_column_bytes(st, 6);
+
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(st, 0);
+	if ((p->name = dup_col(st, 1)) == NULL || (p->role = dup_col(st, 2)) == NULL ||
+	    (p->fingerprint = dup_col(st, 3)) == NULL || (p->created = dup_col(st, 4)) == NULL ||
+	    (p->certificate = dup_col(st, 5)) == NULL ||
+	    (p->public_key = malloc((size_t)n + 1)) == NULL) {
+		party_clear(p);
+		return SL_ERR_NOMEM;
+	}
+	if (n > 0)
+		memcpy(p->public_key, sqlite3_column_blob(st, 6), (size_t)n);
+	p->public_key_len = (size_t)n;
+	return 0;
+}
+
+#define PARTY_COLUMNS "id, name, role, fingerprint, created, certificate, public_key"
+
+int
+party_find(struct db *db, const char *name, struct party *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_prepare(db, "SELECT " PARTY_COLUMNS " FROM parties WHERE name = ?", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		r = party_from_row(st, out);
+	else if (r == SQLITE_DONE)
+		r = sl_errf(SL_ERR_NOTFOUND, "no party named '%s'", name);
+	else
+		r = db_fail(db, "find party");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+party_list(struct db *db, struct party **list, size_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	struct party *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	int r, rc;
+
+	if ((r = db_prepare(db, "SELECT " PARTY_COLUMNS " FROM parties ORDER BY id", &st)) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				r = SL_ERR_NOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		if ((r = party_from_row(st, &v[n])) != 0)
+			goto out;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = db_fail(db, "list parties");
+		goto out;
+	}
+	*list = v;
+	*count = n;
+	v = NULL;
+	n = 0;
+	r = 0;
+out:
+	party_list_free(v, n);
+	sqlite3_finalize(st);
+	return r;
+}
+
+void
+party_clear(struct party *p)
+{
+	if (p == NULL)
+		return;
+	free(p->name);
+	free(p->role);
+	free(p->fingerprint);
+	free(p->created);
+	free(p->certificate);
+	free(p->public_key);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+party_list_free(struct party *list, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		party_clear(&list[i]);
+	free(list);
+}
+
+/* The three output paths: key as given, .pub and .crt beside it. */
+struct party_paths {
+	char *key, *pub, *crt;
+};
+
+static void
+paths_free(struct party_paths *pp)
+{
+	free(pp->key);
+	free(pp->pub);
+	free(pp->crt);
+}
+
+static int
+paths_make(const char *out_key, struct party_paths *pp)
+{
+	size_t len = strlen(out_key), base = len;
+
+	memset(pp, 0, sizeof(*pp));
+	if (len >= 4 && strcmp(out_key + len - 4, ".key") == 0)
+		base = len - 4;
+	if ((pp->key = strdup(out_key)) == NULL || (pp->pub = malloc(base + 5)) == NULL ||
+	    (pp->crt = malloc(base + 5)) == NULL) {
+		paths_free(pp);
+		return SL_ERR_NOMEM;
+	}
+	snprintf(pp->pub, base + 5, "%.*s.pub", (int)base, out_key);
+	snprintf(pp->crt, base + 5, "%.*s.crt", (int)base, out_key);
+	return 0;
+}
+
+int
+party_create(struct exchange *ex, const char *name, const char *role, const char *out_key,
+    struct party *info)
+{
+	struct db *db = exchange_db(ex);
+	struct party_paths pp;
+	struct party existing;
+	struct keys_identity *id = NULL;
+	struct keys_pubkey *pk = NULL;
+	struct keys_ca *ca = NULL;
+	char *keypem = NULL, *pubpem = NULL, *crt = NULL, fp[KEYS_FINGERPRINT_MAX];
+	size_t keylen = 0, publen, crtlen;
+	int r, wrote_key = 0, wrote_pub = 0, wrote_crt = 0;
+
+	if (!sl_name_valid(name))
+		return sl_errf(SL_ERR_INVAL, "party name '%s': must be %s", name, SL_NAME_RULE);
+	if (!party_role_valid(role))
+		return sl_errf(SL_ERR_INVAL, "role '%s': must be one of %s", role, PARTY_ROLES);
+	if ((r = paths_make(out_key, &pp)) != 0)
+		return r;
+	if (access(pp.key, F_OK) == 0 || access(pp.pub, F_OK) == 0 || access(pp.crt, F_OK) == 0) {
+		r = sl_errf(SL_ERR_EXISTS, "%s: exists; party files are never overwritten",
+		    access(pp.key, F_OK) == 0   ? pp.key
+		    : access(pp.pub, F_OK) == 0 ? pp.pub
+		                                : pp.crt);
+		goto out;
+	}
+	if ((r = party_find(db, name, &existing)) == 0) {
+		party_clear(&existing);
+		r = sl_errf(SL_ERR_EXISTS, "party '%s' already exists", name);
+		goto out;
+	} else if (r != SL_ERR_NOTFOUND) {
+		goto out;
+	}
+	if ((r = exchange_ca(ex, &ca)) != 0 ||
+	    (r = keys_identity_generate(exchange_suite(ex), &id)) != 0 ||
+	    (r = keys_identity_to_pem(id, &keypem, &keylen)) != 0 ||
+	    (r = keys_identity_pubkey(id, &pk)) != 0 ||
+	    (r = keys_pubkey_to_pem(pk, &pubpem, &publen)) != 0 ||
+	    (r = keys_ca_issue_client(ca, pk, name, role, &crt, &crtlen)) != 0)
+		goto out;
+	if ((r = keys_pubkey_fingerprint(pk, fp)) != 0 || (r = db_begin(db)) != 0 ||
+	    (r = party_insert(db, name, role, pk, crt)) != 0 ||
+	    (r = exchange_audit(ex, EXCHANGE_PLATFORM_NAME, "party.added", name,
+	         json_pack("{s:s, s:s}", "role", role, "fingerprint", fp))) != 0)
+		goto out;
+	if ((r = sl_file_write_new(pp.key, 0600, keypem, keylen)) != 0) {
+		r = sl_errf(r, "%s: %s", pp.key, strerror(errno));
+		goto out;
+	}
+	wrote_key = 1;
+	if ((r = sl_file_write_new(pp.pub, 0644, pubpem, publen)) != 0) {
+		r = sl_errf(r, "%s: %s", pp.pub, strerror(errno));
+		goto out;
+	}
+	wrote_pub = 1;
+	if ((r = sl_file_write_new(pp.crt, 0644, crt, crtlen)) != 0) {
+		r = sl_errf(r, "%s: %s", pp.crt, strerror(errno));
+		goto out;
+	}
+	wrote_crt = 1;
+	if ((r = db_commit(db)) != 0)
+		goto out;
+	wrote_key = wrote_pub = wrote_crt = 0;
+	if (info != NULL)
+		r = party_find(db, name, info);
+out:
+	db_rollback(db);
+	if (wrote_key)
+		unlink(pp.key);
+	if (wrote_pub)
+		unlink(pp.pub);
+	if (wrote_crt)
+		unlink(pp.crt);
+	keys_pem_free(keypem, keylen);
+	free(pubpem);
+	free(crt);
+	keys_ca_free(ca);
+	keys_pubkey_free(pk);
+	keys_identity_free(id);
+	paths_free(&pp);
+	return r;
+}

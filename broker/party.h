@@ -1,0 +1,66 @@
+/*
+ * broker/party.h -- the parties of an exchange (DESIGN.md section 1).
+ *
+ * Owns the table parties.  A party has a unique name, one role, an identity
+ * public key (SPKI DER, unique) and a client certificate from the platform CA.
+ */
+#ifndef SLUICE_BROKER_PARTY_H
+#define SLUICE_BROKER_PARTY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct exchange;
+struct keys_pubkey;
+struct keys_ca;
+
+/* The roles, in DESIGN.md's order; "platform|holder|...|auditor" for messages. */
+#define PARTY_ROLES "platform|holder|operator|merchant|buyer|auditor"
+
+struct party {
+	int64_t id;
+	char *name;
+	char *role;
+	char *fingerprint;
+	char *created;
+	char *certificate;   /* PEM */
+	uint8_t *public_key; /* SPKI DER */
+	size_t public_key_len;
+};
+
+/* Whether role is one of PARTY_ROLES (1) or not (0). */
+int party_role_valid(const char *role);
+
+/*
+ * Insert a party (in the caller's transaction).  SL_ERR_EXISTS names what
+ * clashed: the name or the key.
+ */
+int party_insert(struct db *db, const char *name, const char *role, const struct keys_pubkey *pk,
+    const char *cert_pem) __attribute__((warn_unused_result));
+
+/*
+ * Create a party with a new identity: insert it and write out_key (the private
+ * key, 0600), and beside it .pub and .crt (the key path's ".key" suffix, if
+ * any, is replaced).  The three files and the row appear together or not at
+ * all; existing files are never overwritten.  On success, when info is not
+ * NULL, it receives the new party (caller frees with party_clear()).
+ */
+int party_create(struct exchange *ex, const char *name, const char *role, const char *out_key,
+    struct party *info) __attribute__((warn_unused_result));
+
+/* Find by name; SL_ERR_NOTFOUND if there is none.  Caller frees with party_clear(). */
+int party_find(struct db *db, const char *name, struct party *out)
+    __attribute__((warn_unused_result));
+
+/*
+ * All parties in creation order; *list is an array of *count entries that
+ * the caller frees with party_list_free().
+ */
+int party_list(struct db *db, struct party **list, size_t *count)
+    __attribute__((warn_unused_result));
+
+void party_clear(struct party *p);
+void party_list_free(struct party *list, size_t count);
+
+#endif

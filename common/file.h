@@ -1,0 +1,58 @@
+/*
+ * common/file.h -- small, careful file helpers.
+ *
+ * Every writer here either produces the whole file, durably, or leaves
+ * nothing behind: the data goes to a temporary file in the same directory,
+ * is fsync'ed, and is then linked or renamed into place and the directory
+ * fsync'ed.
+ */
+#ifndef SLUICE_COMMON_FILE_H
+#define SLUICE_COMMON_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Read the whole regular file at path into a new buffer, with a NUL byte
+ * after the data (not counted in *lenp).  Files larger than max bytes fail
+ * with SL_ERR_LIMIT.  On success the caller frees *out with free() (or with
+ * sl_file_free_secret() when the file held a secret).  SL_ERR_NOTFOUND if
+ * the file does not exist, SL_ERR_IO for other failures (errno kept).
+ */
+int sl_file_read(const char *path, size_t max, uint8_t **out, size_t *lenp)
+    __attribute__((warn_unused_result));
+
+/* Wipe len bytes at p, then free(p).  p may be NULL. */
+void sl_file_free_secret(uint8_t *p, size_t len);
+
+/*
+ * Create path with the given mode and contents.  Refuses to replace an
+ * existing file (SL_ERR_EXISTS).  The file appears whole or not at all.
+ */
+int sl_file_write_new(const char *path, mode_t mode, const void *data, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Create or atomically replace path with the given mode and contents. */
+int sl_file_write_replace(const char *path, mode_t mode, const void *data, size_t len)
+    __attribute__((warn_unused_result));
+
+/*
+ * fsync the directory that holds path, so a rename or link of path is
+ * durable.  Callers that cannot undo the rename may ignore a failure.
+ */
+int sl_fsync_parent(const char *dir);
+
+/*
+ * Remove the tree at path, not following symbolic links.  Used to undo a
+ * half-made directory; a missing path is not an error.
+ */
+int sl_rmtree(const char *path);
+
+/*
+ * Join a directory and a name into a new string "dir/name"; the caller frees
+ * it with free().  NULL on allocation failure.
+ */
+char *sl_path_join(const char *dir, const char *name);
+
+#endif

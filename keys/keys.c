@@ -1,0 +1,56 @@
+/*
+ * keys/keys.c -- start-up, randomness and secret memory.
+ */
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <sodium.h>
+
+#include "common/err.h"
+#include "keys/keys.h"
+
+/* Enough for a few dozen EC private keys; OpenSSL falls back to plain heap past it. */
+#define KEYS_SECURE_HEAP_BYTES (64 * 1024)
+#define KEYS_SECURE_HEAP_MIN 32
+
+int
+keys_init(void)
+{
+	if (sodium_init() < 0)
+		return SL_ERR_CRYPTO;
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1)
+		return SL_ERR_CRYPTO;
+	/* Failure only means keys are held in ordinary heap memory; not fatal. */
+	if (!CRYPTO_secure_malloc_initialized())
+		(void)CRYPTO_secure_malloc_init(KEYS_SECURE_HEAP_BYTES, KEYS_SECURE_HEAP_MIN);
+	return 0;
+}
+
+void
+keys_random(void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+void *
+keys_secret_alloc(size_t len)
+{
+	return sodium_malloc(len);
+}
+
+void
+keys_secret_free(void *p)
+{
+	sodium_free(p);
+}
+
+void
+keys_wipe(void *p, size_t len)
+{
+	sodium_memzero(p, len);
+}
+
+int
+keys_memcmp(const void *a, const void *b, size_t len)
+{
+	return sodium_memcmp(a, b, len) == 0 ? 0 : -1;
+}

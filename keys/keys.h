@@ -1,0 +1,36 @@
+/*
+ * keys/keys.h -- start-up, randomness and secret memory for keys/.
+ *
+ * keys_init() must run once before any other keys_ function.  Secrets live in
+ * memory from keys_secret_alloc(): guarded, locked (mlock) so it never reaches
+ * swap, and wiped when freed.
+ */
+#ifndef SLUICE_KEYS_KEYS_H
+#define SLUICE_KEYS_KEYS_H
+
+#include <stddef.h>
+
+/*
+ * Initialise libsodium and OpenSSL, and give OpenSSL a locked secure heap for
+ * the private scalars of SM2/ECDSA keys.  Returns 0 or SL_ERR_CRYPTO.
+ * Idempotent.
+ */
+int keys_init(void) __attribute__((warn_unused_result));
+
+/* Fill buf with len unpredictable bytes (libsodium randombytes_buf). */
+void keys_random(void *buf, size_t len);
+
+/*
+ * Locked, guarded memory for len bytes; NULL on failure.  Free with
+ * keys_secret_free(), which wipes it.
+ */
+void *keys_secret_alloc(size_t len);
+void keys_secret_free(void *p);
+
+/* Wipe len bytes at p in a way the compiler keeps. */
+void keys_wipe(void *p, size_t len);
+
+/* Constant-time comparison of two len-byte buffers: 0 when equal, -1 if not. */
+int keys_memcmp(const void *a, const void *b, size_t len);
+
+#endif

@@ -1,0 +1,173 @@
+#!/bin/sh
+# Audit log: export, offline verify, and every tamper case named (issue 3).
+# Both suites.  Needs python3 to edit exports precisely.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+# Rewrite line N of FILE with a python expression over `l` (the line, str).
+edit_line() { # FILE N EXPR
+	python3 - "$1" "$2" "$3" <<'PY'
+import sys
+path, n, expr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lines = open(path, encoding="utf-8").read().split("\n")
+l = lines[n - 1]
+lines[n - 1] = eval(expr)
+open(path, "w", encoding="utf-8").write("\n".join(lines))
+PY
+}
+
+verify_fails_with() { # FILE TEXT [ARGS...]
+	f=$1 text=$2
+	shift 2
+	expect_fail 1 "$SLUICE" audit verify "$f" --key "$D/platform.pub" "$@"
+	expect_stdout_contains "$text"
+}
+
+for suite in intl gm; do
+	note "suite $suite"
+	D="$T/$suite"
+	expect_ok "$SLUICE" init --suite "$suite" "$D"
+	expect_ok "$SLUICE" -d "$D" party add hb --role holder --out "$T/$suite-hb.key"
+	expect_ok "$SLUICE" -d "$D" party add ops --role operator --out "$T/$suite-ops.key"
+	expect_ok "$SLUICE" -d "$D" keys rotate-master
+	expect_ok "$SLUICE" -d "$D" party add acme --role merchant --out "$T/$suite-acme.key"
+
+	# The log holds what happened, in order.
+	expect_ok "$SLUICE" -d "$D" audit show --json
+	actions=$(python3 -c 'import json,sys; print(" ".join(e["action"] for e in json.load(open(sys.argv[1]))["events"]))' "$OUT")
+	[ "$actions" = "exchange.initialized party.added party.added keys.master_rotated party.added" ] ||
+		fail "audit show actions: $actions"
+	expect_ok "$SLUICE" -d "$D" audit show --action party.added
+	[ "$(grep -c party.added "$OUT")" -eq 3 ] || fail "audit show --action filters"
+	expect_ok "$SLUICE" -d "$D" audit show --actor system --json
+	[ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["events"]))' "$OUT")" = 1 ] ||
+		fail "audit show --actor filters"
+
+	E="$T/$suite-e1.jsonl"
+	expect_ok "$SLUICE" -d "$D" audit export --out "$E"
+	[ -f "$E.checkpoint.json" ] || fail "no checkpoint file beside the export"
+	# header, 6 events (the export is itself an event), checkpoint
+	[ "$(wc -l <"$E")" -eq 8 ] || fail "export has $(wc -l <"$E") lines, want 8"
+	expect_ok "$SLUICE" audit verify "$E" --key "$D/platform.pub"
+	expect_stdout_contains "events 1..6 of 6 verified"
+	expect_stdout_contains "good signature"
+	# Without --key it says which key it used.
+	expect_ok "$SLUICE" audit verify "$E"
+	expect_stdout_contains "header"
+	expect_ok "$SLUICE" audit verify "$E" --json
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["tree_size"]==6' "$OUT" ||
+		fail "verify --json"
+
+	# 1. One byte of an event edited.
+	cp "$E" "$T/x"; edit_line "$T/x" 3 'l.replace("\"hb\"", "\"hc\"", 1)'
+	verify_fails_with "$T/x" "event seq 2: edited"
+	# 2. An event deleted.
+	sed '4d' "$E" >"$T/x"
+	verify_fails_with "$T/x" "event seq 3: missing"
+	# 3. Two events swapped.
+	awk 'NR == 4 { held = $0; next } NR == 5 { print; print held; next } { print }' "$E" >"$T/x"
+	verify_fails_with "$T/x" "event seq 3: reordered"
+	# 4. A forged event appended before the checkpoint: a copy of the last, seq + 1.
+	python3 - "$E" "$T/x" <<'PY'
+import sys, json, hashlib
+src, dst = sys.argv[1], sys.argv[2]
+lines = open(src).read().rstrip("\n").split("\n")
+ev = json.loads(lines[6])["event"]
+ev["seq"] = 7; ev["action"] = "party.removed"
+b = json.dumps(ev, separators=(",", ":"), sort_keys=True)
+forged = '{"event":%s,"leaf":"%s"}' % (b, "00" * 32)
+lines.insert(7, forged)
+open(dst, "w").write("\n".join(lines) + "\n")
+PY
+	verify_fails_with "$T/x" "event seq 7: e"
+	# ... and after the checkpoint.
+	cp "$E" "$T/x"; sed -n '7p' "$E" >>"$T/x"
+	verify_fails_with "$T/x" "extra event after the checkpoint"
+	# 5. Truncated: the checkpoint cut off; or the last events cut off.
+	head -n 7 "$E" >"$T/x"
+	verify_fails_with "$T/x" "truncated"
+	sed '6,7d' "$E" >"$T/x"
+	verify_fails_with "$T/x" "event seq 5: missing (truncated"
+	# 6. The checkpoint changed: its size, its root, its time.
+	cp "$E" "$T/x"; edit_line "$T/x" 8 'l.replace("\"tree_size\":6", "\"tree_size\":5")'
+	verify_fails_with "$T/x" "bad signature"
+	cp "$E" "$T/x"; edit_line "$T/x" 8 'l.replace("\"time\":\"2", "\"time\":\"1")'
+	verify_fails_with "$T/x" "bad signature"
+	# 7. An event edited with its leaf hash recomputed: only the signed root catches it.
+	python3 - "$E" "$T/x" "$suite" <<'PY'
+import sys, hashlib, subprocess
+src, dst, suite = sys.argv[1:4]
+lines = open(src).read().rstrip("\n").split("\n")
+l = lines[2]
+ev = l[len('{"event":'):-len(',"leaf":"') - 64 - 2].replace('"hb"', '"hc"', 1)
+data = b"\x00" + ev.encode()
+if suite == "intl":
+    h = hashlib.sha256(data).hexdigest()
+else:
+    h = subprocess.run(["openssl", "dgst", "-sm3", "-r"], input=data, capture_output=True).stdout.split()[0].decode()
+lines[2] = '{"event":%s,"leaf":"%s"}' % (ev, h)
+open(dst, "w").write("\n".join(lines) + "\n")
+PY
+	verify_fails_with "$T/x" "root mismatch"
+	# 8. Another exchange's key.
+	expect_ok "$SLUICE" init --suite "$suite" "$T/$suite-other"
+	verify_fails_with "$E" "names signing key" --key "$T/$suite-other/platform.pub"
+	# Garbage and empty files are refused, not crashed on.
+	printf 'not json\n' >"$T/x"
+	verify_fails_with "$T/x" "not a JSON object"
+	: >"$T/x"
+	verify_fails_with "$T/x" "empty file"
+
+	# A copy of the exchange taken now will diverge from it: a rewritten history.
+	cp -a "$D" "$T/$suite-fork"
+
+	# A later export extends the earlier one: --since proves it.
+	expect_ok "$SLUICE" -d "$D" party add bob --role buyer --out "$T/$suite-bob.key"
+	E2="$T/$suite-e2.jsonl"
+	expect_ok "$SLUICE" -d "$D" audit export --out "$E2" --since "$E.checkpoint.json"
+	expect_ok "$SLUICE" audit verify "$E2" --key "$D/platform.pub" --since "$E.checkpoint.json"
+	expect_stdout_contains "consistent with the checkpoint of tree size 6"
+	# A tampered proof, or a proof missing, fails.
+	cp "$E2" "$T/x"; edit_line "$T/x" $(wc -l <"$E2") '(lambda i: l[:i] + ("0" if l[i] != "0" else "1") + l[i + 1:])(l.index("\"proof\":[\"") + 10)'
+	verify_fails_with "$T/x" "consistency proof mismatch" --since "$E.checkpoint.json"
+	verify_fails_with "$E" "no consistency proof" --since "$E.checkpoint.json"
+
+	# The fork (same platform key) records something else at seq 7: its log is not
+	# an extension of E2's.  Its exporter refuses, and its export cannot prove it.
+	F="$T/$suite-fork"
+	expect_ok "$SLUICE" -d "$F" party add mallory --role buyer --out "$T/$suite-m.key"
+	expect_ok "$SLUICE" -d "$F" party add eve --role buyer --out "$T/$suite-eve.key"
+	expect_fail 1 "$SLUICE" -d "$F" audit export --out "$T/fork.jsonl" --since "$E2.checkpoint.json"
+	expect_stderr_contains "history differs"
+	expect_ok "$SLUICE" -d "$F" audit export --out "$T/fork.jsonl" --since "$E.checkpoint.json"
+	expect_ok "$SLUICE" audit verify "$T/fork.jsonl" --key "$D/platform.pub" --since "$E.checkpoint.json"
+	verify_fails_with "$T/fork.jsonl" "not from the --since checkpoint" --since "$E2.checkpoint.json"
+
+	# Ranges: part of the log verifies against the whole log's checkpoint.
+	expect_ok "$SLUICE" -d "$D" audit export --out "$T/r.jsonl" --from 3 --until 5
+	expect_ok "$SLUICE" audit verify "$T/r.jsonl" --key "$D/platform.pub"
+	expect_stdout_contains "events 3..5 of"
+	sed -i '4s/"subject":"master"/"subject":"mastex"/' "$T/r.jsonl"
+	verify_fails_with "$T/r.jsonl" "event seq 4: edited"
+	# Bad ranges are refused before anything is written.
+	expect_fail 2 "$SLUICE" -d "$D" audit export --out "$T/bad.jsonl" --from 5 --until 3
+	expect_fail 1 "$SLUICE" -d "$D" audit export --out "$T/bad.jsonl" --until 999
+	[ ! -e "$T/bad.jsonl" ] || fail "a refused export left a file"
+
+	# CSV for spreadsheets.
+	expect_ok "$SLUICE" -d "$D" audit export --out "$T/a.csv" --format csv
+	python3 - "$T/a.csv" <<'PY' || fail "CSV export"
+import csv, json, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+assert rows[0] == ["seq", "time", "actor", "action", "subject", "details"], rows[0]
+assert [r[3] for r in rows[1:3]] == ["exchange.initialized", "party.added"], rows[1:3]
+assert all(isinstance(json.loads(r[5]), dict) for r in rows[1:])
+assert [int(r[0]) for r in rows[1:]] == list(range(1, len(rows)))
+PY
+	# A missing --since file, and usage errors.
+	expect_fail 1 "$SLUICE" -d "$D" audit export --out "$T/y.jsonl" --since "$T/nope.json"
+	expect_stderr_contains "nope.json"
+	expect_fail 2 "$SLUICE" -d "$D" audit export
+	expect_fail 2 "$SLUICE" audit verify
+done
+pass

@@ -1,0 +1,252 @@
+/*
+ * tests/unit/broker/audit_test.c -- the audit log: events commit with their
+ * change or not at all, seqs are consecutive, the stored frontier gives the
+ * same root as the leaves, checkpoints come every AUDIT_CHECKPOINT_EVERY
+ * events and are signed, and the tables are append-only.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "broker/audit.h"
+#include "broker/db.h"
+#include "broker/exchange.h"
+#include "broker/merkle.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/jcs.h"
+#include "keys/keys.h"
+#include "keys/sign.h"
+#include "tests/unit/vectors.h"
+
+struct fx {
+	char *tmp;
+	struct exchange *ex;
+	enum keys_suite suite;
+};
+
+static int
+setup_suite(void **state, enum keys_suite suite)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	struct exchange_created info;
+	char *dir;
+
+	fx->tmp = vec_tmpdir();
+	fx->suite = suite;
+	dir = sl_path_join(fx->tmp, "x");
+	assert_int_equal(exchange_create(dir, suite, NULL, &info), 0);
+	assert_int_equal(exchange_open(dir, NULL, &fx->ex), 0);
+	free(dir);
+	*state = fx;
+	return 0;
+}
+
+static int
+setup_intl(void **state)
+{
+	return setup_suite(state, KEYS_SUITE_INTL);
+}
+
+static int
+setup_gm(void **state)
+{
+	return setup_suite(state, KEYS_SUITE_GM);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	exchange_close(fx->ex);
+	vec_rmtree(fx->tmp);
+	free(fx);
+	return 0;
+}
+
+static int64_t
+count_events(struct db *db)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	assert_int_equal(db_prepare(db, "SELECT count(*) FROM audit_events", &st), 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* A rolled-back transaction takes its events with it; the tree is unchanged. */
+static void
+test_atomic(void **state)
+{
+	struct fx *fx = *state;
+	struct db *db = exchange_db(fx->ex);
+	uint8_t root0[KEYS_HASH_BYTES], root1[KEYS_HASH_BYTES];
+	uint64_t size0, size1;
+	int64_t seq;
+
+	assert_int_equal(audit_head(db, fx->suite, &size0, root0), 0);
+	assert_int_equal(size0, 1); /* exchange.initialized */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(audit_append(db, fx->suite, "platform", "test.one", "s", NULL, &seq), 0);
+	assert_int_equal(seq, 2);
+	db_rollback(db);
+	assert_int_equal(audit_head(db, fx->suite, &size1, root1), 0);
+	assert_int_equal(size1, size0);
+	assert_memory_equal(root0, root1, KEYS_HASH_BYTES);
+	assert_int_equal(count_events(db), 1);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(audit_append(db, fx->suite, "platform", "test.one", "s",
+	                     json_pack("{s:i}", "n", 1), &seq),
+	    0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(seq, 2);
+	/* Details must be an object. */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(
+	    audit_append(db, fx->suite, "platform", "x", "s", json_integer(3), &seq), SL_ERR_INVAL);
+	db_rollback(db);
+}
+
+static int
+leaf_cb(void *arg, uint64_t index, uint8_t out[MERKLE_HASH_BYTES])
+{
+	return audit_leaf(arg, index + 1, out);
+}
+
+struct collect {
+	enum keys_suite suite;
+	int64_t next;
+};
+
+/* Each stored event is canonical, has the next seq, and its leaf is H(0x00||bytes). */
+static int
+check_event(
+    void *arg, int64_t seq, const char *event, size_t len, const uint8_t leaf[KEYS_HASH_BYTES])
+{
+	struct collect *c = arg;
+	uint8_t want[KEYS_HASH_BYTES];
+	char *canon = NULL;
+	size_t clen = 0;
+	json_t *ev = json_loadb(event, len, 0, NULL);
+
+	assert_non_null(ev);
+	assert_int_equal(seq, c->next++);
+	assert_int_equal(json_integer_value(json_object_get(ev, "seq")), seq);
+	assert_int_equal(jcs_serialize(ev, &canon, &clen), 0);
+	assert_int_equal(clen, len);
+	assert_memory_equal(canon, event, len);
+	assert_int_equal(merkle_hash_leaf(c->suite, event, len, want), 0);
+	assert_memory_equal(want, leaf, KEYS_HASH_BYTES);
+	free(canon);
+	json_decref(ev);
+	return 0;
+}
+
+/* 2,500 events: checkpoints at 1000 and 2000, roots agree with the leaves. */
+static void
+test_tree_and_checkpoints(void **state)
+{
+	struct fx *fx = *state;
+	struct db *db = exchange_db(fx->ex);
+	struct audit_filter all = {0};
+	struct collect c = {fx->suite, 1};
+	uint8_t root[KEYS_HASH_BYTES], full[KEYS_HASH_BYTES], cproot[KEYS_HASH_BYTES];
+	struct keys_identity *id = NULL;
+	struct keys_pubkey *pk = NULL;
+	enum keys_suite suite;
+	sqlite3_stmt *st;
+	uint64_t size, cpsize;
+	json_t *cp = NULL;
+	char name[32];
+	int i;
+
+	assert_int_equal(db_begin(db), 0);
+	for (i = 0; i < 2499; i++) {
+		snprintf(name, sizeof(name), "q%d", i);
+		assert_int_equal(
+		    exchange_audit(fx->ex, "buyer", "query.released", name,
+		        json_pack("{s:i, s:s}", "i", i, "unicode", "\xe2\x82\xac\xf0\x9f\x98\x80")),
+		    0);
+	}
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(audit_head(db, fx->suite, &size, root), 0);
+	assert_int_equal(size, 2500);
+	assert_int_equal(merkle_root_compute(fx->suite, size, leaf_cb, db, full), 0);
+	assert_memory_equal(root, full, KEYS_HASH_BYTES);
+	assert_int_equal(audit_list(db, &all, check_event, &c), 0);
+	assert_int_equal(c.next, 2501);
+
+	assert_int_equal(
+	    db_prepare(db, "SELECT tree_size FROM audit_checkpoints ORDER BY 1", &st), 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), 1000);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), 2000);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(audit_root_at(db, fx->suite, 1000, cproot), 0);
+	assert_int_equal(merkle_root_compute(fx->suite, 1000, leaf_cb, db, full), 0);
+	assert_memory_equal(cproot, full, KEYS_HASH_BYTES);
+
+	/* A fresh checkpoint verifies with the platform key, and not once altered. */
+	assert_int_equal(exchange_platform_identity(fx->ex, &id), 0);
+	assert_int_equal(keys_identity_pubkey(id, &pk), 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(audit_checkpoint(db, fx->suite, id, &cp), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(audit_checkpoint_verify(cp, pk, &cpsize, cproot, &suite), 0);
+	assert_int_equal(cpsize, 2500);
+	assert_int_equal(suite, fx->suite);
+	assert_memory_equal(cproot, root, KEYS_HASH_BYTES);
+	json_object_set_new(json_object_get(cp, "checkpoint"), "tree_size", json_integer(2499));
+	assert_int_equal(audit_checkpoint_verify(cp, pk, &cpsize, cproot, &suite), SL_ERR_AUTH);
+	json_object_del(json_object_get(cp, "checkpoint"), "root");
+	assert_int_equal(audit_checkpoint_verify(cp, pk, &cpsize, cproot, &suite), SL_ERR_PARSE);
+	json_decref(cp);
+	keys_pubkey_free(pk);
+	keys_identity_free(id);
+}
+
+/* The database itself refuses to change or drop an event. */
+static void
+test_append_only(void **state)
+{
+	struct fx *fx = *state;
+	sqlite3 *h = db_sqlite(exchange_db(fx->ex));
+
+	assert_int_not_equal(
+	    sqlite3_exec(h, "UPDATE audit_events SET actor = 'x' WHERE seq = 1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(h), "append-only"));
+	assert_int_not_equal(
+	    sqlite3_exec(h, "DELETE FROM audit_events", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(count_events(exchange_db(fx->ex)), 1);
+}
+
+static int
+setup_group(void **state)
+{
+	return keys_init();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_atomic, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_tree_and_checkpoints, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_tree_and_checkpoints, setup_gm, teardown),
+	    cmocka_unit_test_setup_teardown(test_append_only, setup_gm, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, setup_group, NULL);
+}
