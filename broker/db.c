@@ -88,6 +88,28 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "  time TEXT NOT NULL,"
     "  document TEXT NOT NULL"
     ") STRICT;",
+    /* 1 -> 2: data products and their versions (broker/product.c). */
+    "CREATE TABLE products ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  schema TEXT NOT NULL,"
+    "  merchant INTEGER NOT NULL REFERENCES parties (id),"
+    "  holder INTEGER REFERENCES parties (id),"
+    "  operator INTEGER REFERENCES parties (id),"
+    "  key_version INTEGER NOT NULL CHECK (key_version >= 1),"
+    "  created TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE product_versions ("
+    "  product INTEGER NOT NULL REFERENCES products (id),"
+    "  version INTEGER NOT NULL CHECK (version >= 1),"
+    "  key_version INTEGER NOT NULL,"
+    "  rows INTEGER NOT NULL CHECK (rows >= 0),"
+    "  chunks INTEGER NOT NULL CHECK (chunks >= 0),"
+    "  bytes INTEGER NOT NULL CHECK (bytes >= 0),"
+    "  state TEXT NOT NULL CHECK (state IN ('published', 'dropped')),"
+    "  created TEXT NOT NULL,"
+    "  PRIMARY KEY (product, version)"
+    ") STRICT;",
 };
 
 int

@@ -19,6 +19,8 @@
 static const struct cli_command commands[] = {
     {"init", cmd_init, "DIR [--suite intl|gm] [--passphrase-file F]", "create a data directory"},
     {"party", cmd_party, "add NAME --role ROLE --out FILE.key | list", "add and list parties"},
+    {"product", cmd_product, "add NAME --schema F --merchant M | list | show NAME",
+	"data products"},
     {"audit", cmd_audit, "export | verify FILE | show", "the tamper-evident audit log"},
     {"keys", cmd_keys, "status | rotate-master [--new-passphrase-file F]",
         "master key status and rotation"},

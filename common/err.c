@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/err.h"
 
@@ -48,11 +49,14 @@ sl_strerror(int r)
 int
 sl_errf(int code, const char *fmt, ...)
 {
+	char msg[sizeof(err_msg)];
 	va_list ap;
 
+	/* Format aside first: the arguments may include sl_err_msg() itself. */
 	va_start(ap, fmt);
-	vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(err_msg, msg, sizeof(err_msg));
 	return code;
 }
 

@@ -33,7 +33,9 @@ const char *sl_strerror(int r);
  * Record a message for people about the failure being returned, and return
  * code, so a callee can say what was wrong and where:
  *     return sl_errf(SL_ERR_PARSE, "%s:%zu: expected a hex digit", path, line);
- * The message replaces any earlier one.  Never pass secrets.
+ * The message replaces any earlier one, and may quote it to add context:
+ *     sl_errf(r, "%s: %s", path, sl_err_msg(r));
+ * Never pass secrets.
  */
 int sl_errf(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

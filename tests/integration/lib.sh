@@ -2,6 +2,7 @@
 # tests/integration/lib.sh -- helpers sourced by the integration scripts.
 # Each script runs the real ./sluice in a fresh temporary directory $T.
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_srcdir=${top_srcdir:-$top_builddir}
 SLUICE="$top_builddir/sluice"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 OUT="$T/.out"; ERR="$T/.err"

@@ -1,0 +1,264 @@
+/*
+ * broker/cmd_product.c -- `sluice product add | list | show`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/cli.h"
+#include "broker/commands.h"
+#include "broker/exchange.h"
+#include "broker/product.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/schema.h"
+
+#define SCHEMA_FILE_MAX (4u << 20)
+
+static int
+product_add_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"schema", required_argument, NULL, 's'},
+	    {"merchant", required_argument, NULL, 'm'},
+	    {"holder", required_argument, NULL, 'H'},
+	    {"operator", required_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *schema = NULL, *merchant = NULL, *holder = NULL, *op = NULL;
+	struct exchange *ex = NULL;
+	struct product p;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int ch, json = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			schema = optarg;
+			break;
+		case 'm':
+			merchant = optarg;
+			break;
+		case 'H':
+			holder = optarg;
+			break;
+		case 'o':
+			op = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf(
+			    "Usage: sluice product add NAME --schema SCHEMA.json --merchant NAME\n"
+			    "                          [--holder NAME] [--operator NAME] [--json]\n"
+			    "\n"
+			    "List a data product: validate its schema (DESIGN.md appendix), give "
+			    "it\n"
+			    "its own data key and encrypted store.  The parties must exist with "
+			    "the\n"
+			    "roles merchant, holder and operator.\n");
+			return CLI_OK;
+		default:
+			return cli_usage_error("product add", "bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(
+		    "product add", optind >= argc ? "missing NAME" : "too many arguments");
+	if (schema == NULL)
+		return cli_usage_error("product add", "missing --schema SCHEMA.json");
+	if (merchant == NULL)
+		return cli_usage_error("product add", "missing --merchant NAME");
+	if ((r = sl_file_read(schema, SCHEMA_FILE_MAX, &text, &len)) != 0) {
+		return cli_fail(sl_errf(r, "%s: %s", schema,
+		    r == SL_ERR_NOTFOUND ? "no such file"
+		    : r == SL_ERR_LIMIT  ? "larger than 4 MiB"
+		                         : strerror(errno)));
+	}
+	if ((r = cli_open(cli, "product add", &ex)) != CLI_OK) {
+		free(text);
+		return r;
+	}
+	sl_err_clear();
+	r = product_add(ex, argv[optind], (const char *)text, len, merchant, holder, op);
+	free(text);
+	if (r != 0) {
+		/* Schema errors name a field path; say which file it is in. */
+		if (r == SL_ERR_INVAL || r == SL_ERR_PARSE)
+			r = sl_errf(r, "%s: %s", schema, sl_err_msg(r));
+		exchange_close(ex);
+		return cli_fail(r);
+	}
+	if ((r = product_find(ex, argv[optind], &p)) != 0) {
+		exchange_close(ex);
+		return cli_fail(r);
+	}
+	exchange_close(ex);
+	if (json)
+		r = cli_print_json(product_json(&p, 0));
+	else
+		printf("Added product %s (merchant %s%s%s%s%s)\n", p.name, p.merchant,
+		    p.holder ? ", holder " : "", p.holder ? p.holder : "",
+		    p.operator_ ? ", operator " : "", p.operator_ ? p.operator_ : "");
+	product_clear(&p);
+	return r;
+}
+
+static int
+product_list_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct exchange *ex = NULL;
+	struct product *list = NULL;
+	json_t *arr;
+	size_t n = 0, i;
+	int ch, json = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf("Usage: sluice product list [--json]\n");
+			return CLI_OK;
+		default:
+			return cli_usage_error("product list", "bad option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("product list", "too many arguments");
+	if ((r = cli_open(cli, "product list", &ex)) != CLI_OK)
+		return r;
+	r = product_list(ex, &list, &n);
+	exchange_close(ex);
+	if (r != 0)
+		return cli_fail(r);
+	if (json) {
+		arr = json_array();
+		for (i = 0; arr != NULL && i < n; i++)
+			json_array_append_new(arr, product_json(&list[i], 0));
+		product_list_free(list, n);
+		return cli_print_json(json_pack("{s:o}", "products", arr));
+	}
+	printf("%-20s %-20s %-9s %s\n", "NAME", "MERCHANT", "VERSIONS", "CREATED");
+	for (i = 0; i < n; i++)
+		printf("%-20s %-20s %-9zu %s\n", list[i].name, list[i].merchant, list[i].nversions,
+		    list[i].created);
+	product_list_free(list, n);
+	return CLI_OK;
+}
+
+static void
+show_human(const struct product *p)
+{
+	struct schema *s = NULL;
+	char type[32];
+	size_t i;
+
+	printf("product:  %s\nmerchant: %s\nholder:   %s\noperator: %s\ncreated:  %s\n"
+	       "data key: version %lld\n",
+	    p->name, p->merchant, p->holder ? p->holder : "-", p->operator_ ? p->operator_ : "-",
+	    p->created, (long long)p->key_version);
+	if (schema_parse(p->schema, strlen(p->schema), &s) == 0) {
+		if (s->title != NULL)
+			printf("title:    %s\n", s->title);
+		printf("\n%-20s %-15s %-10s %s\n", "COLUMN", "TYPE", "CLASS", "CONSTRAINTS");
+		for (i = 0; i < s->ncols; i++) {
+			const struct schema_column *c = &s->cols[i];
+
+			schema_type_name(c, type, sizeof(type));
+			printf("%-20s %-15s %-10s", c->name, type, schema_class_name(c->cls));
+			if (c->has_bounds && c->type == SCHEMA_REAL)
+				printf(" bounds [%g, %g]", c->rlo, c->rhi);
+			else if (c->has_bounds)
+				printf(" bounds [%lld, %lld]%s", (long long)c->lo, (long long)c->hi,
+				    c->type == SCHEMA_DECIMAL ? " (scaled)" : "");
+			if (c->ndomain > 0)
+				printf(" domain of %zu", c->ndomain);
+			if (c->nullable)
+				printf(" nullable");
+			printf("\n");
+		}
+		schema_free(s);
+	}
+	printf("\n%-8s %-8s %12s %8s %14s %-10s %s\n", "VERSION", "KEY", "ROWS", "CHUNKS", "BYTES",
+	    "STATE", "CREATED");
+	for (i = 0; i < p->nversions; i++) {
+		const struct product_version *v = &p->versions[i];
+
+		printf("%-8lld %-8lld %12lld %8lld %14lld %-10s %s\n", (long long)v->version,
+		    (long long)v->key_version, (long long)v->rows, (long long)v->chunks,
+		    (long long)v->bytes, v->state, v->created);
+	}
+	if (p->nversions == 0)
+		printf("(no versions loaded yet)\n");
+}
+
+static int
+product_show_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct exchange *ex = NULL;
+	struct product p;
+	int ch, json = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf("Usage: sluice product show NAME [--json]\n\n"
+			       "The product's schema, parties, data key version and versions with\n"
+			       "their row counts, chunk counts and sizes.\n");
+			return CLI_OK;
+		default:
+			return cli_usage_error("product show", "bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(
+		    "product show", optind >= argc ? "missing NAME" : "too many arguments");
+	if ((r = cli_open(cli, "product show", &ex)) != CLI_OK)
+		return r;
+	r = product_find(ex, argv[optind], &p);
+	exchange_close(ex);
+	if (r != 0)
+		return cli_fail(r);
+	if (json)
+		r = cli_print_json(product_json(&p, 1));
+	else
+		show_human(&p);
+	product_clear(&p);
+	return r;
+}
+
+static const struct cli_command product_commands[] = {
+    {"add", product_add_cmd,
+        "NAME --schema SCHEMA.json --merchant NAME [--holder NAME] [--operator NAME]",
+        "list a data product"},
+    {"list", product_list_cmd, "[--json]", "list the products"},
+    {"show", product_show_cmd, "NAME [--json]", "a product's schema, parties and versions"},
+    {NULL, NULL, NULL, NULL},
+};
+
+int
+cmd_product(const struct cli *cli, int argc, char **argv)
+{
+	return cli_dispatch(cli, "product", product_commands, argc, argv);
+}

@@ -1,0 +1,320 @@
+/*
+ * broker/product.c -- the catalog of data products.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/db.h"
+#include "broker/exchange.h"
+#include "broker/keyring.h"
+#include "broker/party.h"
+#include "broker/product.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/schema.h"
+#include "common/text.h"
+#include "keys/dek.h"
+#include "keys/master.h"
+
+#define FIRST_KEY_VERSION 1
+
+/* The id of party name, which must have role; the message names the option. */
+static int
+party_with_role(
+    struct exchange *ex, const char *option, const char *name, const char *role, int64_t *id)
+{
+	struct party p;
+	int r;
+
+	sl_err_clear();
+	if ((r = party_find(exchange_db(ex), name, &p)) != 0) {
+		if (r == SL_ERR_NOTFOUND)
+			return sl_errf(r, "%s %s: no such party (add it with `sluice party add`)",
+			    option, name);
+		return r;
+	}
+	if (strcmp(p.role, role) != 0) {
+		r = sl_errf(SL_ERR_POLICY, "%s %s: that party is a %s, not a %s", option, name,
+		    p.role, role);
+	} else {
+		*id = p.id;
+		r = 0;
+	}
+	party_clear(&p);
+	return r;
+}
+
+int
+product_add(struct exchange *ex, const char *name, const char *schema_json, size_t len,
+    const char *merchant, const char *holder, const char *operator_)
+{
+	struct db *db = exchange_db(ex);
+	struct schema *sch = NULL;
+	struct keys_master *mk;
+	struct keys_dek *dek = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t mid, hid = 0, oid = 0;
+	char *stores = NULL, *dir = NULL, now[SL_TIME_RFC3339_LEN];
+	int r, made_dir = 0;
+
+	if (!sl_name_valid(name))
+		return sl_errf(SL_ERR_INVAL, "product name '%s': must be %s", name, SL_NAME_RULE);
+	sl_err_clear();
+	if ((r = schema_parse(schema_json, len, &sch)) != 0)
+		return r;
+	if (strcmp(sch->name, name) != 0) {
+		r = sl_errf(SL_ERR_INVAL, "name: the schema names product \"%s\", not \"%s\"",
+		    sch->name, name);
+		goto out;
+	}
+	if ((r = party_with_role(ex, "--merchant", merchant, "merchant", &mid)) != 0 ||
+	    (holder != NULL &&
+	        (r = party_with_role(ex, "--holder", holder, "holder", &hid)) != 0) ||
+	    (operator_ != NULL &&
+	        (r = party_with_role(ex, "--operator", operator_, "operator", &oid)) != 0))
+		goto out;
+	if ((r = exchange_master(ex, &mk)) != 0 ||
+	    (r = keys_dek_generate(exchange_suite(ex), &dek)) != 0)
+		goto out;
+	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
+	    (dir = sl_path_join(stores, name)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	sl_time_now(now);
+	if ((r = db_begin(db)) != 0)
+		goto out;
+	if ((r = db_prepare(db,
+	         "INSERT INTO products (name, schema, merchant, holder, operator, key_version,"
+	         " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	         &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, schema_json, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, mid);
+	if (hid != 0)
+		sqlite3_bind_int64(st, 4, hid);
+	if (oid != 0)
+		sqlite3_bind_int64(st, 5, oid);
+	sqlite3_bind_int(st, 6, FIRST_KEY_VERSION);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_fail(db, "insert product");
+		if (r == SL_ERR_EXISTS)
+			r = sl_errf(r, "product '%s' already exists", name);
+		goto out;
+	}
+	if ((r = keyring_dek_put(db, mk, name, FIRST_KEY_VERSION, dek)) != 0 ||
+	    (r = exchange_audit(ex, merchant, "product.listed", name,
+	         json_pack("{s:s, s:s?, s:s?, s:I, s:i}", "merchant", merchant, "holder", holder,
+	             "operator", operator_, "columns", (json_int_t)sch->ncols, "key_version",
+	             FIRST_KEY_VERSION))) != 0)
+		goto out;
+	/* A store directory left over by an earlier failure is reused only when empty. */
+	if (mkdir(dir, 0700) == -1) {
+		if (errno != EEXIST || rmdir(dir) == -1 || mkdir(dir, 0700) == -1) {
+			r = sl_errf(SL_ERR_IO, "%s: cannot create the product's store: %s", dir,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	made_dir = 1;
+	if ((r = db_commit(db)) != 0)
+		goto out;
+	made_dir = 0;
+	sl_fsync_parent(dir);
+out:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	if (made_dir)
+		rmdir(dir);
+	keys_dek_free(dek);
+	schema_free(sch);
+	free(stores);
+	free(dir);
+	return r;
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+#define PRODUCT_SELECT                                                                             \
+	"SELECT p.id, p.name, p.schema, m.name, h.name, o.name, p.key_version, p.created"          \
+	" FROM products p JOIN parties m ON m.id = p.merchant"                                     \
+	" LEFT JOIN parties h ON h.id = p.holder LEFT JOIN parties o ON o.id = p.operator"
+
+static int
+product_row(sqlite3_stmt *st, struct product *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(st, 0);
+	p->name = col_dup(st, 1);
+	p->schema = col_dup(st, 2);
+	p->merchant = col_dup(st, 3);
+	p->holder = col_dup(st, 4);
+	p->operator_ = col_dup(st, 5);
+	p->key_version = sqlite3_column_int64(st, 6);
+	p->created = col_dup(st, 7);
+	if (p->name == NULL || p->schema == NULL || p->merchant == NULL || p->created == NULL) {
+		product_clear(p);
+		return SL_ERR_NOMEM;
+	}
+	return 0;
+}
+
+static int
+versions_load(struct db *db, struct product *p)
+{
+	sqlite3_stmt *st = NULL;
+	struct product_version *v;
+	int r, rc;
+
+	if ((r = db_prepare(db,
+	         "SELECT version, key_version, rows, chunks, bytes, state, created"
+	         " FROM product_versions WHERE product = ? ORDER BY version",
+	         &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, p->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((v = realloc(p->versions, (p->nversions + 1) * sizeof(*v))) == NULL) {
+			r = SL_ERR_NOMEM;
+			goto out;
+		}
+		p->versions = v;
+		v = &p->versions[p->nversions++];
+		v->version = sqlite3_column_int64(st, 0);
+		v->key_version = sqlite3_column_int64(st, 1);
+		v->rows = sqlite3_column_int64(st, 2);
+		v->chunks = sqlite3_column_int64(st, 3);
+		v->bytes = sqlite3_column_int64(st, 4);
+		v->state = col_dup(st, 5);
+		v->created = col_dup(st, 6);
+	}
+	r = rc == SQLITE_DONE ? 0 : db_fail(db, "read product versions");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+product_find(struct exchange *ex, const char *name, struct product *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_prepare(exchange_db(ex), PRODUCT_SELECT " WHERE p.name = ?", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		r = product_row(st, out);
+	else if (r == SQLITE_DONE)
+		r = sl_errf(SL_ERR_NOTFOUND, "no product named '%s'", name);
+	else
+		r = db_fail(exchange_db(ex), "find product");
+	sqlite3_finalize(st);
+	if (r == 0 && (r = versions_load(exchange_db(ex), out)) != 0)
+		product_clear(out);
+	return r;
+}
+
+int
+product_list(struct exchange *ex, struct product **list, size_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	struct product *v = NULL, *nv;
+	size_t n = 0;
+	int r, rc;
+
+	if ((r = db_prepare(exchange_db(ex), PRODUCT_SELECT " ORDER BY p.id", &st)) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+			r = SL_ERR_NOMEM;
+			goto out;
+		}
+		v = nv;
+		if ((r = product_row(st, &v[n])) != 0)
+			goto out;
+		n++;
+		if ((r = versions_load(exchange_db(ex), &v[n - 1])) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		r = db_fail(exchange_db(ex), "list products");
+		goto out;
+	}
+	*list = v;
+	*count = n;
+	v = NULL;
+	n = 0;
+out:
+	sqlite3_finalize(st);
+	product_list_free(v, n);
+	return r;
+}
+
+json_t *
+product_json(const struct product *p, int with_schema)
+{
+	json_t *vs = json_array(), *o, *sch = NULL;
+	size_t i;
+
+	for (i = 0; vs != NULL && i < p->nversions; i++) {
+		const struct product_version *v = &p->versions[i];
+
+		json_array_append_new(
+		    vs, json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "version",
+		            (json_int_t)v->version, "key_version", (json_int_t)v->key_version,
+		            "rows", (json_int_t)v->rows, "chunks", (json_int_t)v->chunks, "bytes",
+		            (json_int_t)v->bytes, "state", v->state ? v->state : "", "created",
+		            v->created ? v->created : ""));
+	}
+	if (with_schema)
+		sch = json_loads(p->schema, 0, NULL);
+	o = json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:s, s:o}", "name", p->name, "merchant",
+	    p->merchant, "holder", p->holder, "operator", p->operator_, "key_version",
+	    (json_int_t)p->key_version, "created", p->created, "versions", vs);
+	if (o != NULL && sch != NULL)
+		json_object_set_new(o, "schema", sch);
+	return o;
+}
+
+void
+product_clear(struct product *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nversions; i++) {
+		free(p->versions[i].state);
+		free(p->versions[i].created);
+	}
+	free(p->versions);
+	free(p->name);
+	free(p->schema);
+	free(p->merchant);
+	free(p->holder);
+	free(p->operator_);
+	free(p->created);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+product_list_free(struct product *list, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		product_clear(&list[i]);
+	free(list);
+}

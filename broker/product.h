@@ -1,0 +1,62 @@
+/*
+ * broker/product.h -- the catalog of data products (DESIGN.md sections 4, 6).
+ *
+ * Owns the tables products and product_versions.  A product has a validated
+ * schema, a merchant (and optionally the public data holder and authorized
+ * operator of its authorization), its own data key (wrapped, broker/keyring)
+ * and its own LMDB environment under DIR/stores/<name>/.  Versions are
+ * published by ingest; only published versions are visible to queries.
+ */
+#ifndef SLUICE_BROKER_PRODUCT_H
+#define SLUICE_BROKER_PRODUCT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct exchange;
+
+struct product_version {
+	int64_t version;
+	int64_t key_version;
+	int64_t rows, chunks, bytes;
+	char *state; /* "published" or "dropped" */
+	char *created;
+};
+
+struct product {
+	int64_t id;
+	char *name;
+	char *schema;                        /* JSON text as validated */
+	char *merchant, *holder, *operator_; /* party names; holder/operator may be NULL */
+	int64_t key_version;
+	char *created;
+	struct product_version *versions; /* oldest first */
+	size_t nversions;
+};
+
+/*
+ * Add a product: validate the schema text (its "name" must be name), check
+ * that merchant/holder/operator name parties of those roles, create its data
+ * key and store directory, and record product.listed in the audit log, all
+ * or nothing.  Errors name the file, field path or party at fault.
+ */
+int product_add(struct exchange *ex, const char *name, const char *schema_json, size_t len,
+    const char *merchant, const char *holder, const char *operator_)
+    __attribute__((warn_unused_result));
+
+/* One product with its versions; SL_ERR_NOTFOUND naming it.  Free with product_clear(). */
+int product_find(struct exchange *ex, const char *name, struct product *out)
+    __attribute__((warn_unused_result));
+
+/* All products (without versions' details loaded) in creation order. */
+int product_list(struct exchange *ex, struct product **list, size_t *count)
+    __attribute__((warn_unused_result));
+
+/* JSON for `product show --json` / `product list --json`. */
+json_t *product_json(const struct product *p, int with_schema);
+
+void product_clear(struct product *p);
+void product_list_free(struct product *list, size_t count);
+
+#endif
