@@ -1,0 +1,1094 @@
+/*
+ * sandbox/store.c -- the encrypted columnar store: writer and reader.
+ *
+ * Plaintext chunk layout (little-endian), before sealing:
+ *   u8 encoding      1 = frame-of-reference int64, 2 = float64, 3 = dictionary codes (FOR)
+ *   u32 rows
+ *   u8 has_nulls     then ceil(rows / 8) bytes of null bitmap when 1
+ *   FOR:   i64 base, u8 width (0..64), ceil(rows * width / 64) u64 words
+ *   float: rows f64
+ * docs/store-format.md is the full description.
+ */
+#include <lmdb.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/schema.h"
+#include "keys/aead.h"
+#include "keys/keys.h"
+#include "sandbox/store.h"
+
+#define ENC_FOR 1
+#define ENC_F64 2
+#define ENC_CODES 3
+#define AAD_LABEL "sluice.store.v1"
+#define STORE_FORMAT 1
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi;
+	int writable;
+};
+
+static int
+lmdb_err(int rc, const char *what)
+{
+	return sl_errf(
+	    rc == MDB_MAP_FULL ? SL_ERR_LIMIT : SL_ERR_IO, "store: %s: %s", what, mdb_strerror(rc));
+}
+
+int
+store_open(const char *dir, int writable, uint64_t map_bytes, struct store **out)
+{
+	struct store *st;
+	MDB_txn *txn = NULL;
+	int rc;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return SL_ERR_NOMEM;
+	st->writable = writable;
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto fail;
+	if (writable && map_bytes > 0 &&
+	    (rc = mdb_env_set_mapsize(st->env, (size_t)map_bytes)) != 0)
+		goto fail;
+	if ((rc = mdb_env_open(st->env, dir, writable ? 0 : MDB_RDONLY, 0600)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_begin(st->env, NULL, writable ? 0 : MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, NULL, 0, &st->dbi)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto fail;
+	}
+	*out = st;
+	return 0;
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(st->env);
+	free(st);
+	return lmdb_err(rc, dir);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	mdb_env_close(st->env);
+	free(st);
+}
+
+/* ---- keys, AAD, sealing --------------------------------------------------- */
+
+static void
+be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void
+rec_key(uint8_t k[12], uint32_t version, uint32_t col, uint32_t chunk)
+{
+	be32(k, version);
+	be32(k + 4, col);
+	be32(k + 8, chunk);
+}
+
+/* AAD for a record; aad holds sizeof(AAD_LABEL) + product + 1 + 16 bytes. */
+static size_t
+rec_aad(uint8_t *aad, const char *product, uint32_t version, uint32_t col, uint32_t chunk,
+    uint32_t rows)
+{
+	size_t pl = strlen(product), off = sizeof(AAD_LABEL);
+
+	memcpy(aad, AAD_LABEL, sizeof(AAD_LABEL)); /* with its NUL */
+	memcpy(aad + off, product, pl);
+	off += pl;
+	aad[off++] = 0;
+	be32(aad + off, version);
+	be32(aad + off + 4, col);
+	be32(aad + off + 8, chunk);
+	be32(aad + off + 12, rows);
+	return off + 16;
+}
+
+/* A growable byte buffer for plaintext and sealed records. */
+struct bytes {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int
+bytes_reserve(struct bytes *b, size_t n)
+{
+	uint8_t *np;
+	size_t cap;
+
+	if (n <= b->cap)
+		return 0;
+	for (cap = b->cap ? b->cap : 4096; cap < n; cap *= 2)
+		;
+	/* Plaintext passes through here: wipe what is left behind. */
+	if ((np = malloc(cap)) == NULL)
+		return SL_ERR_NOMEM;
+	if (b->p != NULL) {
+		memcpy(np, b->p, b->len);
+		keys_wipe(b->p, b->cap);
+		free(b->p);
+	}
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+static int
+bytes_put(struct bytes *b, const void *d, size_t n)
+{
+	int r;
+
+	if ((r = bytes_reserve(b, b->len + n)) != 0)
+		return r;
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+	return 0;
+}
+
+static void
+bytes_free(struct bytes *b)
+{
+	if (b->p != NULL) {
+		keys_wipe(b->p, b->cap);
+		free(b->p);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+static void
+le64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t
+get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ---- the writer ----------------------------------------------------------- */
+
+/* Insertion-ordered dictionary of one text column (open addressing). */
+struct dict {
+	char *arena;
+	size_t arena_len, arena_cap;
+	uint64_t *offs; /* entry i: offset << 24 | length would limit length; keep two arrays */
+	uint32_t *lens;
+	uint32_t n, cap;
+	uint32_t *slots; /* entry index + 1, 0 = empty */
+	uint32_t nslots;
+};
+
+struct colbuf {
+	enum schema_type type;
+	int64_t *ints;
+	double *reals;
+	uint8_t nulls[STORE_CHUNK_ROWS / 8];
+	int any_null;
+	int set;
+	struct dict dict;
+};
+
+struct store_writer {
+	struct store *st;
+	MDB_txn *txn;
+	struct store_ident id;
+	size_t ncols;
+	struct colbuf *cols;
+	uint32_t rows;  /* in the current chunk */
+	uint32_t chunk; /* index of the current chunk */
+	uint64_t total;
+	struct store_stats stats;
+	struct bytes plain, sealed;
+	uint8_t *aad;
+};
+
+static uint64_t
+fnv1a(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static int
+dict_grow_slots(struct dict *d)
+{
+	uint32_t nslots = d->nslots ? d->nslots * 2 : 1024, i, *slots;
+
+	if ((slots = calloc(nslots, sizeof(*slots))) == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < d->n; i++) {
+		uint64_t h = fnv1a(d->arena + d->offs[i], d->lens[i]);
+		uint32_t j = (uint32_t)h & (nslots - 1);
+
+		while (slots[j] != 0)
+			j = (j + 1) & (nslots - 1);
+		slots[j] = i + 1;
+	}
+	free(d->slots);
+	d->slots = slots;
+	d->nslots = nslots;
+	return 0;
+}
+
+/* The code of s in d, adding it if new. */
+static int
+dict_code(struct dict *d, const char *s, size_t len, uint32_t *code)
+{
+	uint64_t h;
+	uint32_t j;
+	int r;
+
+	if (len > UINT32_MAX / 2)
+		return SL_ERR_LIMIT;
+	if ((d->n + 1) * 2 > d->nslots && (r = dict_grow_slots(d)) != 0)
+		return r;
+	h = fnv1a(s, len);
+	for (j = (uint32_t)h & (d->nslots - 1); d->slots[j] != 0; j = (j + 1) & (d->nslots - 1)) {
+		uint32_t e = d->slots[j] - 1;
+
+		if (d->lens[e] == len && memcmp(d->arena + d->offs[e], s, len) == 0) {
+			*code = e;
+			return 0;
+		}
+	}
+	if (d->n == UINT32_MAX - 1)
+		return SL_ERR_LIMIT;
+	if (d->n == d->cap) {
+		uint32_t cap = d->cap ? d->cap * 2 : 256;
+		uint64_t *offs = realloc(d->offs, cap * sizeof(*offs));
+		uint32_t *lens;
+
+		if (offs == NULL)
+			return SL_ERR_NOMEM;
+		d->offs = offs;
+		if ((lens = realloc(d->lens, cap * sizeof(*lens))) == NULL)
+			return SL_ERR_NOMEM;
+		d->lens = lens;
+		d->cap = cap;
+	}
+	if (d->arena_len + len > d->arena_cap) {
+		size_t cap = d->arena_cap ? d->arena_cap : 4096;
+		char *a;
+
+		while (cap < d->arena_len + len)
+			cap *= 2;
+		if ((a = realloc(d->arena, cap)) == NULL)
+			return SL_ERR_NOMEM;
+		d->arena = a;
+		d->arena_cap = cap;
+	}
+	memcpy(d->arena + d->arena_len, s, len);
+	d->offs[d->n] = d->arena_len;
+	d->lens[d->n] = (uint32_t)len;
+	d->arena_len += len;
+	d->slots[j] = d->n + 1;
+	*code = d->n++;
+	return 0;
+}
+
+static void
+dict_free(struct dict *d)
+{
+	if (d->arena != NULL) {
+		keys_wipe(d->arena, d->arena_cap);
+		free(d->arena);
+	}
+	free(d->offs);
+	free(d->lens);
+	free(d->slots);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Seal plaintext w->plain and put it at (version, col, chunk) with rows in the AAD. */
+static int
+put_record(struct store_writer *w, uint32_t col, uint32_t chunk, uint32_t rows)
+{
+	enum keys_aead alg = keys_aead_for_store(w->id.suite);
+	size_t aadlen, slen = keys_aead_sealed_len(alg, w->plain.len);
+	uint8_t k[12];
+	MDB_val key, val;
+	int r, rc;
+
+	if (slen == 0)
+		return SL_ERR_LIMIT;
+	aadlen = rec_aad(w->aad, w->id.product, w->id.version, col, chunk, rows);
+	w->sealed.len = 0;
+	if ((r = bytes_reserve(&w->sealed, slen)) != 0 ||
+	    (r = keys_aead_seal(
+	         alg, w->id.key, w->aad, aadlen, w->plain.p, w->plain.len, w->sealed.p)) != 0)
+		return r;
+	rec_key(k, w->id.version, col, chunk);
+	key.mv_size = sizeof(k);
+	key.mv_data = k;
+	val.mv_size = slen;
+	val.mv_data = w->sealed.p;
+	if ((rc = mdb_put(w->txn, w->st->dbi, &key, &val, 0)) != 0)
+		return lmdb_err(rc, "write chunk");
+	w->stats.bytes += slen;
+	return 0;
+}
+
+/* Encode column c's current chunk into w->plain. */
+static int
+encode_chunk(struct store_writer *w, struct colbuf *c)
+{
+	uint32_t rows = w->rows, i;
+	uint8_t head[6], base[9];
+	int r;
+
+	w->plain.len = 0;
+	head[0] = c->type == SCHEMA_REAL ? ENC_F64 : c->type == SCHEMA_TEXT ? ENC_CODES : ENC_FOR;
+	le32(head + 1, rows);
+	head[5] = (uint8_t)(c->any_null != 0);
+	if ((r = bytes_put(&w->plain, head, sizeof(head))) != 0)
+		return r;
+	if (c->any_null && (r = bytes_put(&w->plain, c->nulls, (rows + 7) / 8)) != 0)
+		return r;
+	if (c->type == SCHEMA_REAL) {
+		if ((r = bytes_reserve(&w->plain, w->plain.len + (size_t)rows * 8)) != 0)
+			return r;
+		for (i = 0; i < rows; i++) {
+			uint64_t bits;
+
+			memcpy(&bits, &c->reals[i], 8);
+			le64(w->plain.p + w->plain.len + (size_t)i * 8, bits);
+		}
+		w->plain.len += (size_t)rows * 8;
+		return 0;
+	}
+	/* Frame of reference over the non-null values; nulls hold the base. */
+	{
+		int64_t lo = INT64_MAX, hi = INT64_MIN;
+		uint64_t range, *words;
+		size_t nwords;
+		unsigned width = 0;
+
+		for (i = 0; i < rows; i++) {
+			if (c->any_null && (c->nulls[i / 8] >> (i % 8) & 1))
+				continue;
+			if (c->ints[i] < lo)
+				lo = c->ints[i];
+			if (c->ints[i] > hi)
+				hi = c->ints[i];
+		}
+		if (lo > hi)
+			lo = hi = 0; /* all null */
+		range = (uint64_t)hi - (uint64_t)lo;
+		while (width < 64 && (range >> width) != 0)
+			width++;
+		le64(base, (uint64_t)lo);
+		base[8] = (uint8_t)width;
+		if ((r = bytes_put(&w->plain, base, sizeof(base))) != 0)
+			return r;
+		nwords = ((size_t)rows * width + 63) / 64;
+		if ((r = bytes_reserve(&w->plain, w->plain.len + nwords * 8)) != 0)
+			return r;
+		if ((words = calloc(nwords + 1, sizeof(*words))) == NULL)
+			return SL_ERR_NOMEM;
+		for (i = 0; width > 0 && i < rows; i++) {
+			int isnull = c->any_null && (c->nulls[i / 8] >> (i % 8) & 1);
+			uint64_t v = isnull ? 0 : (uint64_t)c->ints[i] - (uint64_t)lo;
+			size_t pos = (size_t)i * width, wd = pos / 64;
+			unsigned off = (unsigned)(pos % 64);
+
+			words[wd] |= v << off;
+			if (off + width > 64)
+				words[wd + 1] |= v >> (64 - off);
+		}
+		for (i = 0; i < nwords; i++)
+			le64(w->plain.p + w->plain.len + (size_t)i * 8, words[i]);
+		w->plain.len += nwords * 8;
+		keys_wipe(words, (nwords + 1) * sizeof(*words));
+		free(words);
+	}
+	return 0;
+}
+
+static int
+flush_chunk(struct store_writer *w)
+{
+	size_t i;
+	int r;
+
+	if (w->rows == 0)
+		return 0;
+	for (i = 0; i < w->ncols; i++) {
+		if ((r = encode_chunk(w, &w->cols[i])) != 0 ||
+		    (r = put_record(w, (uint32_t)i, w->chunk, w->rows)) != 0)
+			return r;
+		memset(w->cols[i].nulls, 0, sizeof(w->cols[i].nulls));
+		w->cols[i].any_null = 0;
+	}
+	w->stats.chunks += w->ncols;
+	w->chunk++;
+	w->rows = 0;
+	return 0;
+}
+
+/* Delete every record of version v (left by a load that failed after writing). */
+static int
+clear_version(struct store_writer *w)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	uint8_t k[12];
+	int rc;
+
+	if ((rc = mdb_cursor_open(w->txn, w->st->dbi, &cur)) != 0)
+		return lmdb_err(rc, "cursor");
+	for (;;) {
+		rec_key(k, w->id.version, 0, 0);
+		key.mv_size = sizeof(k);
+		key.mv_data = k;
+		if ((rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)) != 0)
+			break;
+		if (key.mv_size != 12 || memcmp(key.mv_data, k, 4) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc, "clear version");
+}
+
+void
+store_writer_abort(struct store_writer *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return;
+	if (w->txn != NULL)
+		mdb_txn_abort(w->txn);
+	for (i = 0; w->cols != NULL && i < w->ncols; i++) {
+		struct colbuf *c = &w->cols[i];
+
+		if (c->ints != NULL) {
+			keys_wipe(c->ints, STORE_CHUNK_ROWS * sizeof(int64_t));
+			free(c->ints);
+		}
+		if (c->reals != NULL) {
+			keys_wipe(c->reals, STORE_CHUNK_ROWS * sizeof(double));
+			free(c->reals);
+		}
+		dict_free(&c->dict);
+	}
+	free(w->cols);
+	bytes_free(&w->plain);
+	bytes_free(&w->sealed);
+	free(w->aad);
+	free(w);
+}
+
+int
+store_writer_begin(struct store *st, const struct store_ident *id, const struct schema *s,
+    struct store_writer **out)
+{
+	struct store_writer *w;
+	size_t i;
+	int r, rc;
+
+	if (!st->writable)
+		return sl_errf(SL_ERR_INVAL, "store: opened read-only");
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return SL_ERR_NOMEM;
+	w->st = st;
+	w->id = *id;
+	w->ncols = s->ncols;
+	if ((w->cols = calloc(s->ncols, sizeof(*w->cols))) == NULL ||
+	    (w->aad = malloc(sizeof(AAD_LABEL) + strlen(id->product) + 1 + 16)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto fail;
+	}
+	for (i = 0; i < s->ncols; i++) {
+		struct colbuf *c = &w->cols[i];
+
+		c->type = s->cols[i].type;
+		if (c->type == SCHEMA_REAL)
+			c->reals = calloc(STORE_CHUNK_ROWS, sizeof(double));
+		else
+			c->ints = calloc(STORE_CHUNK_ROWS, sizeof(int64_t));
+		if (c->reals == NULL && c->ints == NULL) {
+			r = SL_ERR_NOMEM;
+			goto fail;
+		}
+	}
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &w->txn)) != 0) {
+		r = lmdb_err(rc, "begin");
+		goto fail;
+	}
+	if ((r = clear_version(w)) != 0)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	store_writer_abort(w);
+	return r;
+}
+
+static struct colbuf *
+slot(struct store_writer *w, size_t col)
+{
+	struct colbuf *c;
+
+	if (col >= w->ncols || (c = &w->cols[col])->set)
+		return NULL;
+	c->set = 1;
+	return c;
+}
+
+int
+store_put_int(struct store_writer *w, size_t col, int64_t v)
+{
+	struct colbuf *c = slot(w, col);
+
+	if (c == NULL || c->ints == NULL || c->type == SCHEMA_TEXT)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad int put to column %zu", col);
+	c->ints[w->rows] = v;
+	return 0;
+}
+
+int
+store_put_real(struct store_writer *w, size_t col, double v)
+{
+	struct colbuf *c = slot(w, col);
+
+	if (c == NULL || c->reals == NULL)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad real put to column %zu", col);
+	c->reals[w->rows] = v;
+	return 0;
+}
+
+int
+store_put_text(struct store_writer *w, size_t col, const char *s, size_t len)
+{
+	struct colbuf *c = slot(w, col);
+	uint32_t code;
+	int r;
+
+	if (c == NULL || c->type != SCHEMA_TEXT)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad text put to column %zu", col);
+	if ((r = dict_code(&c->dict, s, len, &code)) != 0)
+		return r;
+	c->ints[w->rows] = code;
+	return 0;
+}
+
+int
+store_put_null(struct store_writer *w, size_t col)
+{
+	struct colbuf *c = slot(w, col);
+
+	if (c == NULL)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad null put to column %zu", col);
+	c->nulls[w->rows / 8] |= (uint8_t)(1u << (w->rows % 8));
+	c->any_null = 1;
+	if (c->ints != NULL)
+		c->ints[w->rows] = 0;
+	else
+		c->reals[w->rows] = 0;
+	return 0;
+}
+
+int
+store_row_end(struct store_writer *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->ncols; i++) {
+		if (!w->cols[i].set)
+			return sl_errf(SL_ERR_INTERNAL, "store: column %zu has no value", i);
+		w->cols[i].set = 0;
+	}
+	w->rows++;
+	w->total++;
+	return w->rows == STORE_CHUNK_ROWS ? flush_chunk(w) : 0;
+}
+
+/* Dictionary parts: u32 count, then (u32 length, bytes) per entry. */
+static int
+write_dicts(struct store_writer *w, json_t *cols)
+{
+	uint8_t len4[4];
+	size_t i;
+	int r;
+
+	for (i = 0; i < w->ncols; i++) {
+		struct dict *d = &w->cols[i].dict;
+		uint32_t e = 0, part = 0, start;
+
+		if (w->cols[i].type != SCHEMA_TEXT)
+			continue;
+		while (e < d->n || part == 0) {
+			w->plain.len = 0;
+			start = e;
+			if ((r = bytes_put(&w->plain, len4, 4)) != 0)
+				return r;
+			while (e < d->n && w->plain.len + 4 + d->lens[e] <= STORE_DICT_PART_BYTES) {
+				le32(len4, d->lens[e]);
+				if ((r = bytes_put(&w->plain, len4, 4)) != 0 ||
+				    (r = bytes_put(&w->plain, d->arena + d->offs[e], d->lens[e])) !=
+				        0)
+					return r;
+				e++;
+			}
+			if (e == start && e < d->n)
+				return sl_errf(SL_ERR_LIMIT,
+				    "store: a text value is larger than %u bytes",
+				    STORE_DICT_PART_BYTES);
+			le32(w->plain.p, e - start);
+			/* The count is in the sealed plaintext; the AAD binds row count 0. */
+			if ((r = put_record(w, STORE_DICT_BIT | (uint32_t)i, part, 0)) != 0)
+				return r;
+			part++;
+		}
+		json_object_set_new(json_array_get(cols, i), "dict", json_integer(d->n));
+		json_object_set_new(json_array_get(cols, i), "dict_parts", json_integer(part));
+	}
+	return 0;
+}
+
+int
+store_writer_commit(struct store_writer *w, struct store_stats *stats)
+{
+	json_t *man = NULL, *cols;
+	char *text = NULL;
+	size_t i;
+	int r, rc;
+
+	if ((r = flush_chunk(w)) != 0)
+		goto out;
+	if ((cols = json_array()) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < w->ncols; i++)
+		json_array_append_new(cols, json_pack("{s:i}", "type", (int)w->cols[i].type));
+	if ((man = json_pack("{s:i, s:I, s:i, s:i, s:o}", "format", STORE_FORMAT, "rows",
+	         (json_int_t)w->total, "chunk_rows", (int)STORE_CHUNK_ROWS, "chunks", (int)w->chunk,
+	         "columns", cols)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = write_dicts(w, cols)) != 0)
+		goto out;
+	if ((text = json_dumps(man, JSON_COMPACT)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	w->plain.len = 0;
+	if ((r = bytes_put(&w->plain, text, strlen(text))) != 0 ||
+	    (r = put_record(w, STORE_MANIFEST, 0, 0)) != 0)
+		goto out;
+	rc = mdb_txn_commit(w->txn);
+	w->txn = NULL;
+	if (rc != 0) {
+		r = lmdb_err(rc, "commit");
+		goto out;
+	}
+	w->stats.rows = w->total;
+	if (stats != NULL)
+		*stats = w->stats;
+out:
+	free(text);
+	json_decref(man);
+	store_writer_abort(w);
+	return r;
+}
+
+/* ---- the reader ----------------------------------------------------------- */
+
+struct rdict {
+	const char **strs;
+	uint32_t *lens;
+	uint8_t *data; /* decrypted parts, concatenated */
+	size_t datalen;
+	int loaded;
+};
+
+struct store_reader {
+	struct store *st;
+	MDB_txn *txn;
+	struct store_ident id;
+	char *product;
+	uint64_t rows;
+	uint32_t chunks;
+	size_t ncols;
+	int *types;
+	uint32_t *dict_n, *dict_parts;
+	struct rdict *dicts;
+	uint8_t *aad;
+	struct bytes plain;
+	int64_t *ints;
+	double *reals;
+	uint32_t *codes;
+	uint8_t nulls[STORE_CHUNK_ROWS / 8];
+};
+
+/* Fetch and open record (col, chunk) into r->plain; rows goes into the AAD. */
+static int
+get_record(struct store_reader *r, uint32_t col, uint32_t chunk, uint32_t rows)
+{
+	uint8_t k[12];
+	MDB_val key, val;
+	size_t aadlen, len = 0;
+	int rc, e;
+
+	rec_key(k, r->id.version, col, chunk);
+	key.mv_size = sizeof(k);
+	key.mv_data = k;
+	if ((rc = mdb_get(r->txn, r->st->dbi, &key, &val)) != 0)
+		return rc == MDB_NOTFOUND ? sl_errf(SL_ERR_AUTH,
+		                                "store: record (%u, %u, %u) missing: "
+		                                "integrity error",
+		                                r->id.version, col, chunk)
+		                          : lmdb_err(rc, "read");
+	r->plain.len = 0;
+	if ((e = bytes_reserve(&r->plain, val.mv_size + 1)) != 0)
+		return e;
+	aadlen = rec_aad(r->aad, r->id.product, r->id.version, col, chunk, rows);
+	if (keys_aead_open(r->id.suite, r->id.key, r->aad, aadlen, val.mv_data, val.mv_size,
+	        r->plain.p, &len) != 0)
+		return sl_errf(SL_ERR_AUTH,
+		    "store: record (version %u, column %u, chunk %u) fails authentication: "
+		    "integrity "
+		    "error",
+		    r->id.version, col & ~STORE_DICT_BIT, chunk);
+	r->plain.len = len;
+	return 0;
+}
+
+void
+store_reader_close(struct store_reader *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	if (r->txn != NULL)
+		mdb_txn_abort(r->txn);
+	for (i = 0; r->dicts != NULL && i < r->ncols; i++) {
+		if (r->dicts[i].data != NULL) {
+			keys_wipe(r->dicts[i].data, r->dicts[i].datalen);
+			free(r->dicts[i].data);
+		}
+		free(r->dicts[i].strs);
+		free(r->dicts[i].lens);
+	}
+	free(r->dicts);
+	free(r->types);
+	free(r->dict_n);
+	free(r->dict_parts);
+	free(r->aad);
+	bytes_free(&r->plain);
+	if (r->ints != NULL) {
+		keys_wipe(r->ints, STORE_CHUNK_ROWS * sizeof(int64_t));
+		free(r->ints);
+	}
+	if (r->reals != NULL) {
+		keys_wipe(r->reals, STORE_CHUNK_ROWS * sizeof(double));
+		free(r->reals);
+	}
+	free(r->codes);
+	free(r->product);
+	free(r);
+}
+
+int
+store_reader_open(struct store *st, const struct store_ident *id, const struct schema *s,
+    struct store_reader **out)
+{
+	struct store_reader *r;
+	json_t *man = NULL, *cols;
+	size_t i;
+	int e, rc;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return SL_ERR_NOMEM;
+	r->st = st;
+	r->id = *id;
+	if ((r->product = strdup(id->product)) == NULL ||
+	    (r->aad = malloc(sizeof(AAD_LABEL) + strlen(id->product) + 1 + 16)) == NULL ||
+	    (r->ints = calloc(STORE_CHUNK_ROWS, sizeof(int64_t))) == NULL ||
+	    (r->reals = calloc(STORE_CHUNK_ROWS, sizeof(double))) == NULL ||
+	    (r->codes = calloc(STORE_CHUNK_ROWS, sizeof(uint32_t))) == NULL) {
+		e = SL_ERR_NOMEM;
+		goto fail;
+	}
+	r->id.product = r->product;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &r->txn)) != 0) {
+		e = lmdb_err(rc, "begin read");
+		goto fail;
+	}
+	if ((e = get_record(r, STORE_MANIFEST, 0, 0)) != 0) {
+		if (strstr(sl_err_msg(e), "missing") != NULL)
+			e = sl_errf(SL_ERR_NOTFOUND, "store: version %u not found", id->version);
+		goto fail;
+	}
+	if ((man = json_loadb((const char *)r->plain.p, r->plain.len, 0, NULL)) == NULL ||
+	    json_integer_value(json_object_get(man, "format")) != STORE_FORMAT ||
+	    json_integer_value(json_object_get(man, "chunk_rows")) != STORE_CHUNK_ROWS ||
+	    !json_is_array(cols = json_object_get(man, "columns")) ||
+	    json_array_size(cols) != s->ncols) {
+		e = sl_errf(SL_ERR_AUTH, "store: version %u manifest does not match the schema",
+		    id->version);
+		goto fail;
+	}
+	r->rows = (uint64_t)json_integer_value(json_object_get(man, "rows"));
+	r->chunks = (uint32_t)json_integer_value(json_object_get(man, "chunks"));
+	if (r->chunks != (r->rows + STORE_CHUNK_ROWS - 1) / STORE_CHUNK_ROWS) {
+		e = sl_errf(
+		    SL_ERR_AUTH, "store: version %u manifest: inconsistent counts", id->version);
+		goto fail;
+	}
+	r->ncols = s->ncols;
+	if ((r->types = calloc(r->ncols, sizeof(int))) == NULL ||
+	    (r->dict_n = calloc(r->ncols, sizeof(uint32_t))) == NULL ||
+	    (r->dict_parts = calloc(r->ncols, sizeof(uint32_t))) == NULL ||
+	    (r->dicts = calloc(r->ncols, sizeof(*r->dicts))) == NULL) {
+		e = SL_ERR_NOMEM;
+		goto fail;
+	}
+	for (i = 0; i < r->ncols; i++) {
+		json_t *c = json_array_get(cols, i);
+
+		r->types[i] = (int)json_integer_value(json_object_get(c, "type"));
+		r->dict_n[i] = (uint32_t)json_integer_value(json_object_get(c, "dict"));
+		r->dict_parts[i] = (uint32_t)json_integer_value(json_object_get(c, "dict_parts"));
+		if (r->types[i] != (int)s->cols[i].type) {
+			e = sl_errf(
+			    SL_ERR_AUTH, "store: column %zu type differs from the schema", i);
+			goto fail;
+		}
+	}
+	json_decref(man);
+	*out = r;
+	return 0;
+fail:
+	json_decref(man);
+	store_reader_close(r);
+	return e;
+}
+
+uint64_t
+store_reader_rows(const struct store_reader *r)
+{
+	return r->rows;
+}
+
+uint32_t
+store_reader_chunks(const struct store_reader *r)
+{
+	return r->chunks;
+}
+
+int
+store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct store_vec *out)
+{
+	const uint8_t *p, *end;
+	uint32_t rows, i, want;
+	int e, enc, has_nulls;
+
+	if (col >= r->ncols || chunk >= r->chunks)
+		return sl_errf(SL_ERR_INVAL, "store: no chunk %u of column %zu", chunk, col);
+	want = chunk + 1 < r->chunks ? STORE_CHUNK_ROWS
+	                             : (uint32_t)(r->rows - (uint64_t)chunk * STORE_CHUNK_ROWS);
+	if ((e = get_record(r, (uint32_t)col, chunk, want)) != 0)
+		return e;
+	p = r->plain.p;
+	end = p + r->plain.len;
+	if (end - p < 6)
+		goto bad;
+	enc = p[0];
+	rows = get_le32(p + 1);
+	has_nulls = p[5];
+	p += 6;
+	if (rows != want || has_nulls > 1)
+		goto bad;
+	memset(out, 0, sizeof(*out));
+	out->rows = rows;
+	if (has_nulls) {
+		if ((size_t)(end - p) < (rows + 7) / 8)
+			goto bad;
+		memcpy(r->nulls, p, (rows + 7) / 8);
+		out->nulls = r->nulls;
+		p += (rows + 7) / 8;
+	}
+	if (enc == ENC_F64) {
+		if (r->types[col] != SCHEMA_REAL || (size_t)(end - p) != (size_t)rows * 8)
+			goto bad;
+		for (i = 0; i < rows; i++) {
+			uint64_t bits = get_le64(p + (size_t)i * 8);
+
+			memcpy(&r->reals[i], &bits, 8);
+		}
+		out->reals = r->reals;
+		return 0;
+	}
+	if ((enc != ENC_FOR && enc != ENC_CODES) ||
+	    (enc == ENC_CODES) != (r->types[col] == SCHEMA_TEXT) || end - p < 9)
+		goto bad;
+	{
+		uint64_t base = get_le64(p), mask, v;
+		unsigned width = p[8];
+		size_t nwords;
+
+		p += 9;
+		if (width > 64)
+			goto bad;
+		nwords = ((size_t)rows * width + 63) / 64;
+		if ((size_t)(end - p) != nwords * 8)
+			goto bad;
+		mask = width == 64 ? UINT64_MAX : ((uint64_t)1 << width) - 1;
+		for (i = 0; i < rows; i++) {
+			size_t pos = (size_t)i * width, wd = pos / 64;
+			unsigned off = (unsigned)(pos % 64);
+
+			if (width == 0) {
+				v = 0;
+			} else {
+				v = get_le64(p + wd * 8) >> off;
+				if (off + width > 64)
+					v |= get_le64(p + (wd + 1) * 8) << (64 - off);
+				v &= mask;
+			}
+			r->ints[i] = (int64_t)(base + v);
+		}
+	}
+	if (enc == ENC_CODES) {
+		for (i = 0; i < rows; i++) {
+			int isnull = has_nulls && (r->nulls[i / 8] >> (i % 8) & 1);
+
+			if (!isnull && (r->ints[i] < 0 || (uint64_t)r->ints[i] >= r->dict_n[col]))
+				goto bad;
+			r->codes[i] = isnull ? 0 : (uint32_t)r->ints[i];
+		}
+		out->codes = r->codes;
+	} else {
+		out->ints = r->ints;
+	}
+	return 0;
+bad:
+	/* Authenticated yet malformed: written by something that is not this writer. */
+	return sl_errf(
+	    SL_ERR_AUTH, "store: chunk %u of column %zu is malformed: integrity error", chunk, col);
+}
+
+int
+store_read_dict(struct store_reader *r, size_t col, const char *const **strs, const uint32_t **lens,
+    uint32_t *n)
+{
+	struct rdict *d;
+	struct bytes all = {0};
+	uint32_t part, count, i, k = 0;
+	size_t off, *offs = NULL;
+	int e;
+
+	if (col >= r->ncols || r->types[col] != SCHEMA_TEXT)
+		return sl_errf(SL_ERR_INVAL, "store: column %zu has no dictionary", col);
+	d = &r->dicts[col];
+	if (d->loaded)
+		goto done;
+	if ((d->strs = calloc((size_t)r->dict_n[col] + 1, sizeof(char *))) == NULL ||
+	    (d->lens = calloc((size_t)r->dict_n[col] + 1, sizeof(uint32_t))) == NULL ||
+	    (offs = calloc((size_t)r->dict_n[col] + 1, sizeof(size_t))) == NULL) {
+		e = SL_ERR_NOMEM;
+		goto fail;
+	}
+	for (part = 0; part < r->dict_parts[col]; part++) {
+		const uint8_t *p;
+
+		if ((e = get_record(r, STORE_DICT_BIT | (uint32_t)col, part, 0)) != 0)
+			goto fail;
+		p = r->plain.p;
+		if (r->plain.len < 4)
+			goto bad;
+		count = get_le32(p);
+		off = 4;
+		for (i = 0; i < count; i++, k++) {
+			uint32_t len;
+
+			if (k >= r->dict_n[col] || r->plain.len - off < 4)
+				goto bad;
+			len = get_le32(p + off);
+			off += 4;
+			if (r->plain.len - off < len)
+				goto bad;
+			offs[k] = all.len;
+			d->lens[k] = len;
+			if ((e = bytes_put(&all, p + off, len)) != 0)
+				goto fail;
+			off += len;
+		}
+		if (off != r->plain.len)
+			goto bad;
+	}
+	if (k != r->dict_n[col])
+		goto bad;
+	/* Point into the concatenation only now: it may have moved while growing. */
+	for (i = 0; i < k; i++)
+		d->strs[i] = (const char *)all.p + offs[i];
+	d->data = all.p;
+	d->datalen = all.cap;
+	d->loaded = 1;
+	free(offs);
+done:
+	*strs = d->strs;
+	*lens = d->lens;
+	*n = r->dict_n[col];
+	return 0;
+bad:
+	e = sl_errf(
+	    SL_ERR_AUTH, "store: dictionary of column %zu is malformed: integrity error", col);
+fail:
+	bytes_free(&all);
+	free(offs);
+	free(d->strs);
+	free(d->lens);
+	d->strs = NULL;
+	d->lens = NULL;
+	return e;
+}

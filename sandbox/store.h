@@ -1,0 +1,108 @@
+/*
+ * sandbox/store.h -- the encrypted columnar store (DESIGN.md section 4,
+ * docs/store-format.md).
+ *
+ * One LMDB environment per product holds every version.  A record's key is
+ * big-endian (version, column, chunk); its value is the sealed form of
+ * keys/aead.h (alg || nonce || ciphertext || tag) with
+ *     AAD = "sluice.store.v1" 0 product 0 version column chunk rows   (u32 BE each)
+ * so a record moved, swapped or replayed from another version fails to open.
+ * A record that fails to open is an integrity error (SL_ERR_AUTH): callers
+ * fail the job; they never use a partial answer.
+ *
+ * Only sluice-worker links this: it is where plaintext rows exist.
+ */
+#ifndef SLUICE_SANDBOX_STORE_H
+#define SLUICE_SANDBOX_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys/suite.h"
+
+#define STORE_CHUNK_ROWS 65536u
+/* Column numbers with this bit set hold a text column's dictionary parts. */
+#define STORE_DICT_BIT 0x80000000u
+/* The manifest of a version lives at (version, STORE_MANIFEST, 0). */
+#define STORE_MANIFEST 0xffffffffu
+#define STORE_DICT_PART_BYTES (4u << 20)
+#define STORE_KEY_BYTES 32
+
+struct schema;
+struct store;
+struct store_writer;
+struct store_reader;
+
+/* Which data a writer writes or a reader reads; all borrowed. */
+struct store_ident {
+	const char *product;
+	uint32_t version;
+	enum keys_suite suite;
+	const uint8_t *key; /* STORE_KEY_BYTES */
+};
+
+/*
+ * Open the environment in directory dir (created by the broker).  A writable
+ * store maps up to map_bytes.  Caller frees with store_close().
+ */
+int store_open(const char *dir, int writable, uint64_t map_bytes, struct store **out)
+    __attribute__((warn_unused_result));
+void store_close(struct store *st);
+
+/*
+ * Begin writing version id->version of a product with schema s, in one LMDB
+ * write transaction: nothing is visible to readers until store_writer_commit()
+ * and nothing remains after store_writer_abort().  Records of the same
+ * version left by an earlier failed load are replaced.
+ */
+int store_writer_begin(struct store *st, const struct store_ident *id, const struct schema *s,
+    struct store_writer **out) __attribute__((warn_unused_result));
+
+/* Values of the current row, column by column (any order, each exactly once). */
+int store_put_int(struct store_writer *w, size_t col, int64_t v)
+    __attribute__((warn_unused_result));
+int store_put_real(struct store_writer *w, size_t col, double v)
+    __attribute__((warn_unused_result));
+int store_put_text(struct store_writer *w, size_t col, const char *s, size_t len)
+    __attribute__((warn_unused_result));
+int store_put_null(struct store_writer *w, size_t col) __attribute__((warn_unused_result));
+/* Close the row; full chunks are encoded, sealed and written. */
+int store_row_end(struct store_writer *w) __attribute__((warn_unused_result));
+
+struct store_stats {
+	uint64_t rows;
+	uint64_t chunks; /* data chunks (all columns) */
+	uint64_t bytes;  /* sealed bytes written */
+};
+
+/* Flush, write dictionaries and the manifest, commit.  w is freed either way. */
+int store_writer_commit(struct store_writer *w, struct store_stats *stats)
+    __attribute__((warn_unused_result));
+void store_writer_abort(struct store_writer *w);
+
+/* A decoded chunk of one column; arrays borrowed until the next read or close. */
+struct store_vec {
+	uint32_t rows;
+	const uint8_t *nulls;  /* bit i set: row i is NULL; NULL when there are none */
+	const int64_t *ints;   /* INT, DECIMAL (scaled), DATE (days), BOOL (0/1) */
+	const double *reals;   /* REAL */
+	const uint32_t *codes; /* TEXT: indexes into the column's dictionary */
+};
+
+/*
+ * Open version id->version for reading (a read transaction) and decrypt its
+ * manifest.  SL_ERR_NOTFOUND if the version has no manifest, SL_ERR_AUTH if it
+ * fails authentication.
+ */
+int store_reader_open(struct store *st, const struct store_ident *id, const struct schema *s,
+    struct store_reader **out) __attribute__((warn_unused_result));
+uint64_t store_reader_rows(const struct store_reader *r);
+uint32_t store_reader_chunks(const struct store_reader *r);
+int store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct store_vec *out)
+    __attribute__((warn_unused_result));
+/* A text column's dictionary: n strings (borrowed until close), not NUL-terminated. */
+int store_read_dict(struct store_reader *r, size_t col, const char *const **strs,
+    const uint32_t **lens, uint32_t *n) __attribute__((warn_unused_result));
+void store_reader_close(struct store_reader *r);
+
+#endif

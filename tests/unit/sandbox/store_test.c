@@ -1,0 +1,370 @@
+/*
+ * tests/unit/sandbox/store_test.c -- the encrypted columnar store: values
+ * round-trip for every type (NULLs, empty and Unicode strings, INT64
+ * extremes, dates before 1970), both suites; tampering with the file,
+ * swapping chunks or replaying a chunk from another version is an integrity
+ * error; an aborted load leaves nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+#include <math.h>
+
+#include "common/err.h"
+#include "common/file.h"
+#include "common/schema.h"
+#include "keys/keys.h"
+#include "sandbox/store.h"
+#include "tests/unit/vectors.h"
+
+#define ROWS (2 * STORE_CHUNK_ROWS + 1234) /* three chunks, the last partial */
+
+static const char schema_json[] =
+    "{\"name\":\"t\",\"columns\":["
+    "{\"name\":\"id\",\"type\":\"INT\",\"class\":\"unit\"},"
+    "{\"name\":\"big\",\"type\":\"INT\",\"class\":\"dimension\",\"nullable\":true},"
+    "{\"name\":\"amt\",\"type\":\"DECIMAL(12,2)\",\"class\":\"measure\",\"bounds\":[0,1]},"
+    "{\"name\":\"x\",\"type\":\"REAL\",\"class\":\"measure\",\"bounds\":[0,1],"
+    "\"nullable\":true},"
+    "{\"name\":\"s\",\"type\":\"TEXT\",\"class\":\"dimension\",\"nullable\":true},"
+    "{\"name\":\"d\",\"type\":\"DATE\",\"class\":\"dimension\"},"
+    "{\"name\":\"b\",\"type\":\"BOOL\",\"class\":\"dimension\"}]}";
+
+static const char *const texts[] = {
+    "", "beilun", "\xe5\xae\x81\xe6\xb3\xa2", "a,b\"c\n", "\xf0\x9f\x98\x80 emoji"};
+
+struct fx {
+	char *tmp, *dir;
+	struct schema *s;
+	uint8_t key[STORE_KEY_BYTES];
+	enum keys_suite suite;
+};
+
+/* The value of row i, column c (deterministic). */
+static int64_t
+val_int(uint64_t i, int c)
+{
+	switch (c) {
+	case 0:
+		return (int64_t)(i / 3);
+	case 1:
+		return i % 5 == 0   ? INT64_MIN
+		       : i % 5 == 1 ? INT64_MAX
+		                    : (int64_t)(i * 2654435761u) - 7;
+	case 2:
+		return (int64_t)(i % 100000);
+	case 5:
+		return (int64_t)(i % 40000) - 20000; /* days: from 1915 to 2024 */
+	case 6:
+		return (int64_t)(i % 2);
+	}
+	return 0;
+}
+
+static int
+is_null(uint64_t i, int c)
+{
+	return (c == 1 && i % 7 == 3) || (c == 3 && i % 11 == 0) || (c == 4 && i % 13 == 0);
+}
+
+static double
+val_real(uint64_t i)
+{
+	return i % 3 == 0 ? -0.0 : (double)i / 7.0 - 1e6;
+}
+
+static void
+write_version(struct fx *fx, uint32_t version, uint64_t rows, int commit)
+{
+	struct store *st = NULL;
+	struct store_writer *w = NULL;
+	struct store_ident id = {"t", version, fx->suite, fx->key};
+	struct store_stats stats;
+	uint64_t i;
+	int c;
+
+	assert_int_equal(store_open(fx->dir, 1, 64 << 20, &st), 0);
+	assert_int_equal(store_writer_begin(st, &id, fx->s, &w), 0);
+	for (i = 0; i < rows; i++) {
+		for (c = 0; c < 7; c++) {
+			if (is_null(i, c))
+				assert_int_equal(store_put_null(w, (size_t)c), 0);
+			else if (c == 3)
+				assert_int_equal(store_put_real(w, 3, val_real(i)), 0);
+			else if (c == 4)
+				assert_int_equal(
+				    store_put_text(w, 4, texts[i % 5], strlen(texts[i % 5])), 0);
+			else
+				assert_int_equal(store_put_int(w, (size_t)c, val_int(i, c)), 0);
+		}
+		assert_int_equal(store_row_end(w), 0);
+	}
+	if (commit) {
+		assert_int_equal(store_writer_commit(w, &stats), 0);
+		assert_int_equal(stats.rows, rows);
+		assert_int_equal(
+		    stats.chunks, 7 * ((rows + STORE_CHUNK_ROWS - 1) / STORE_CHUNK_ROWS));
+		assert_true(stats.bytes > 0);
+	} else {
+		store_writer_abort(w);
+	}
+	store_close(st);
+}
+
+/* Read every chunk back; 0 when all values match, the first error otherwise. */
+static int
+read_version(struct fx *fx, uint32_t version, uint64_t rows)
+{
+	struct store *st = NULL;
+	struct store_reader *r = NULL;
+	struct store_ident id = {"t", version, fx->suite, fx->key};
+	struct store_vec v;
+	const char *const *strs;
+	const uint32_t *lens;
+	uint32_t nd, ch, j;
+	int c, e;
+
+	assert_int_equal(store_open(fx->dir, 0, 0, &st), 0);
+	if ((e = store_reader_open(st, &id, fx->s, &r)) != 0)
+		goto out;
+	assert_int_equal(store_reader_rows(r), rows);
+	if ((e = store_read_dict(r, 4, &strs, &lens, &nd)) != 0)
+		goto out;
+	{
+		int seen[5] = {0}, want = 0;
+		uint64_t i;
+
+		for (i = 0; i < rows && want < 5; i++)
+			if (!is_null(i, 4) && !seen[i % 5]++)
+				want++;
+		assert_int_equal(nd, want);
+	}
+	for (ch = 0; ch < store_reader_chunks(r); ch++) {
+		for (c = 0; c < 7; c++) {
+			if ((e = store_read_chunk(r, (size_t)c, ch, &v)) != 0)
+				goto out;
+			for (j = 0; j < v.rows; j++) {
+				uint64_t i = (uint64_t)ch * STORE_CHUNK_ROWS + j;
+				int null = v.nulls != NULL && (v.nulls[j / 8] >> (j % 8) & 1);
+
+				assert_int_equal(null, is_null(i, c));
+				if (null)
+					continue;
+				if (c == 3) {
+					double want = val_real(i);
+
+					assert_memory_equal(&v.reals[j], &want, sizeof(double));
+				} else if (c == 4) {
+					assert_int_equal(lens[v.codes[j]], strlen(texts[i % 5]));
+					assert_memory_equal(
+					    strs[v.codes[j]], texts[i % 5], lens[v.codes[j]]);
+				} else {
+					assert_int_equal(v.ints[j], val_int(i, c));
+				}
+			}
+		}
+	}
+out:
+	store_reader_close(r);
+	store_close(st);
+	return e;
+}
+
+static int
+setup(void **state, enum keys_suite suite)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	fx->tmp = vec_tmpdir();
+	fx->dir = sl_path_join(fx->tmp, "store");
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	assert_int_equal(schema_parse(schema_json, strlen(schema_json), &fx->s), 0);
+	keys_random(fx->key, sizeof(fx->key));
+	fx->suite = suite;
+	*state = fx;
+	return 0;
+}
+
+static int
+setup_intl(void **state)
+{
+	return setup(state, KEYS_SUITE_INTL);
+}
+
+static int
+setup_gm(void **state)
+{
+	return setup(state, KEYS_SUITE_GM);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	schema_free(fx->s);
+	free(fx->dir);
+	vec_rmtree(fx->tmp);
+	free(fx);
+	return 0;
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct fx *fx = *state;
+
+	write_version(fx, 1, ROWS, 1);
+	assert_int_equal(read_version(fx, 1, ROWS), 0);
+	/* An empty version and a one-row version. */
+	write_version(fx, 2, 0, 1);
+	assert_int_equal(read_version(fx, 2, 0), 0);
+	write_version(fx, 3, 5, 1);
+	assert_int_equal(read_version(fx, 3, 5), 0);
+	/* The wrong key, or another product's name, opens nothing. */
+	fx->key[0] ^= 1;
+	assert_int_equal(read_version(fx, 1, ROWS), SL_ERR_AUTH);
+	fx->key[0] ^= 1;
+}
+
+static void
+test_abort_leaves_nothing(void **state)
+{
+	struct fx *fx = *state;
+
+	write_version(fx, 1, 1000, 0);
+	assert_int_equal(read_version(fx, 1, 1000), SL_ERR_NOTFOUND);
+	/* A later load of the same version replaces what an earlier one left. */
+	write_version(fx, 1, 70000, 1);
+	write_version(fx, 1, 5, 1);
+	assert_int_equal(read_version(fx, 1, 5), 0);
+}
+
+/* Overwrite record (version, col, chunk) with the bytes of another record. */
+static void
+copy_record(
+    struct fx *fx, uint32_t fv, uint32_t fc, uint32_t fch, uint32_t tv, uint32_t tc, uint32_t tch)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	uint8_t kf[12], kt[12];
+	uint32_t a[3] = {fv, fc, fch}, b[3] = {tv, tc, tch};
+	uint8_t *copy;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		kf[4 * i] = (uint8_t)(a[i] >> 24), kf[4 * i + 1] = (uint8_t)(a[i] >> 16);
+		kf[4 * i + 2] = (uint8_t)(a[i] >> 8), kf[4 * i + 3] = (uint8_t)a[i];
+		kt[4 * i] = (uint8_t)(b[i] >> 24), kt[4 * i + 1] = (uint8_t)(b[i] >> 16);
+		kt[4 * i + 2] = (uint8_t)(b[i] >> 8), kt[4 * i + 3] = (uint8_t)b[i];
+	}
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_open(env, fx->dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	k.mv_size = 12;
+	k.mv_data = kf;
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	copy = malloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	v.mv_data = copy;
+	k.mv_data = kt;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(copy);
+}
+
+static void
+test_swap_chunks(void **state)
+{
+	struct fx *fx = *state;
+
+	write_version(fx, 1, ROWS, 1);
+	copy_record(fx, 1, 0, 1, 1, 0, 0); /* chunk 1 of column 0 into chunk 0's place */
+	assert_int_equal(read_version(fx, 1, ROWS), SL_ERR_AUTH);
+	write_version(fx, 1, ROWS, 1);
+	copy_record(fx, 1, 2, 0, 1, 1, 0); /* column 2 into column 1 (both FOR ints) */
+	assert_int_equal(read_version(fx, 1, ROWS), SL_ERR_AUTH);
+}
+
+static void
+test_replay_older_version(void **state)
+{
+	struct fx *fx = *state;
+
+	write_version(fx, 1, ROWS, 1);
+	write_version(fx, 2, ROWS, 1);
+	copy_record(fx, 1, 6, 2, 2, 6, 2);
+	assert_int_equal(read_version(fx, 1, ROWS), 0);
+	assert_int_equal(read_version(fx, 2, ROWS), SL_ERR_AUTH);
+	/* Even the manifest. */
+	write_version(fx, 2, ROWS, 1);
+	copy_record(fx, 1, STORE_MANIFEST, 0, 2, STORE_MANIFEST, 0);
+	assert_int_equal(read_version(fx, 2, ROWS), SL_ERR_AUTH);
+}
+
+/* Flip one byte of every sealed record in data.mdb in turn: every read fails. */
+static void
+test_flip_bytes_in_file(void **state)
+{
+	struct fx *fx = *state;
+	char *path = sl_path_join(fx->dir, "data.mdb");
+	uint8_t *data = NULL;
+	size_t len = 0, off, flipped = 0, step;
+	FILE *f;
+
+	write_version(fx, 1, ROWS, 1);
+	assert_int_equal(read_version(fx, 1, ROWS), 0);
+	assert_int_equal(sl_file_read(path, 256 << 20, &data, &len), 0);
+	/* Sample offsets across the file; each flip is undone before the next. */
+	step = len / 97 + 1;
+	for (off = 4096 * 2 + 17; off < len; off += step) {
+		int e;
+
+		assert_non_null(f = fopen(path, "r+b"));
+		fseek(f, (long)off, SEEK_SET);
+		fputc(data[off] ^ 0x04, f);
+		fclose(f);
+		e = read_version(fx, 1, ROWS);
+		/* Free pages may take a flip silently; nothing else may. */
+		if (e != 0) {
+			assert_true(e == SL_ERR_AUTH || e == SL_ERR_IO || e == SL_ERR_NOTFOUND);
+			flipped++;
+		}
+		assert_non_null(f = fopen(path, "r+b"));
+		fseek(f, (long)off, SEEK_SET);
+		fputc(data[off], f);
+		fclose(f);
+	}
+	assert_true(flipped > 50);
+	assert_int_equal(read_version(fx, 1, ROWS), 0);
+	free(data);
+	free(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_round_trip, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_round_trip, setup_gm, teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_swap_chunks, setup_gm, teardown),
+	    cmocka_unit_test_setup_teardown(test_replay_older_version, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_flip_bytes_in_file, setup_intl, teardown),
+	};
+
+	if (keys_init() != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
