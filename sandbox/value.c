@@ -1,0 +1,236 @@
+/*
+ * sandbox/value.c -- parsing and checking ingested values.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/schema.h"
+#include "sandbox/value.h"
+
+/* A short printable excerpt of untrusted input for messages. */
+static void
+excerpt(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o + 5 < outlen && i < 40; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	if (i < len && o + 4 < outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static int
+bad(char err[VALUE_ERR_MAX], const struct schema_column *c, const char *s, size_t len,
+    const char *why)
+{
+	char ex[64];
+
+	excerpt(s, len, ex, sizeof(ex));
+	snprintf(err, VALUE_ERR_MAX, "column %s: \"%s\" %s", c->name, ex, why);
+	return SL_ERR_INVAL;
+}
+
+/* [-]digits with no sign of '+', no spaces; overflow refused. */
+static int
+parse_int(const char *s, size_t len, int64_t *out)
+{
+	uint64_t v = 0, limit;
+	size_t i = 0;
+	int neg = 0;
+
+	if (len > 0 && s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (i == len)
+		return -1;
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (limit - (uint64_t)(s[i] - '0')) / 10)
+			return -2;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+/*
+ * [-]digits[.digits]: at most precision - scale integer digits and scale
+ * fraction digits, as SQL's DECIMAL(p,s).
+ */
+static int
+parse_decimal(const char *s, size_t len, int precision, int scale, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i = 0;
+	int neg = 0, digits = 0, frac = -1;
+
+	if (len > 0 && s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	for (; i < len; i++) {
+		if (s[i] == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (frac >= 0 && ++frac > scale)
+			return -2;
+		/* As in SQL: at most precision - scale digits before the point. */
+		if (frac < 0 && ++digits > precision - scale)
+			return -2;
+		v = v * 10 + (s[i] - '0');
+	}
+	if ((digits == 0 && frac <= 0) || frac == 0)
+		return -1;
+	for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
+		v *= 10;
+	*out = neg ? -v : v;
+	return 0;
+}
+
+int
+value_days(int64_t y, int m, int d, int64_t *days)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	int64_t era, yoe, doy, doe;
+
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
+		return -1;
+	/* Howard Hinnant's days_from_civil. */
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	*days = era * 146097 + doe - 719468;
+	return 0;
+}
+
+/* YYYY-MM-DD exactly. */
+static int
+parse_date(const char *s, size_t len, int64_t *out)
+{
+	int64_t y = 0;
+	int m, d, i;
+
+	if (len != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	for (i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	for (i = 0; i < 4; i++)
+		y = y * 10 + (s[i] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	return value_days(y, m, d, out);
+}
+
+static int
+in_domain(const struct schema_column *c, const struct value *v)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndomain; i++) {
+		if (c->type == SCHEMA_TEXT ? strlen(c->domain_text[i]) == v->len &&
+		                                 memcmp(c->domain_text[i], v->s, v->len) == 0
+		                           : c->domain_int[i] == v->i)
+			return 1;
+	}
+	return 0;
+}
+
+int
+value_parse(const struct schema_column *c, const char *s, size_t len, int is_null,
+    struct value *out, char err[VALUE_ERR_MAX])
+{
+	char buf[64];
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	if (is_null) {
+		if (!c->nullable) {
+			snprintf(err, VALUE_ERR_MAX,
+			    "column %s: empty, but the column is not nullable", c->name);
+			return SL_ERR_INVAL;
+		}
+		out->null = 1;
+		return 0;
+	}
+	switch (c->type) {
+	case SCHEMA_INT:
+		if ((e = parse_int(s, len, &out->i)) != 0)
+			return bad(err, c, s, len,
+			    e == -2 ? "is out of the 64-bit range" : "is not an integer");
+		break;
+	case SCHEMA_DECIMAL:
+		if (parse_decimal(s, len, c->precision, c->scale, &out->i) != 0) {
+			snprintf(
+			    buf, sizeof(buf), "is not a DECIMAL(%d,%d)", c->precision, c->scale);
+			return bad(err, c, s, len, buf);
+		}
+		break;
+	case SCHEMA_REAL: {
+		char tmp[64], *end;
+
+		if (len == 0 || len >= sizeof(tmp))
+			return bad(err, c, s, len, "is not a number");
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		errno = 0;
+		out->r = strtod(tmp, &end);
+		if (end != tmp + len || tmp[0] == ' ' || !isfinite(out->r) || errno == ERANGE)
+			return bad(err, c, s, len, "is not a finite number");
+		break;
+	}
+	case SCHEMA_TEXT:
+		out->s = s;
+		out->len = len;
+		break;
+	case SCHEMA_DATE:
+		if (parse_date(s, len, &out->i) != 0)
+			return bad(err, c, s, len, "is not a date YYYY-MM-DD");
+		break;
+	case SCHEMA_BOOL:
+		if ((len == 4 && memcmp(s, "true", 4) == 0) || (len == 1 && s[0] == '1'))
+			out->i = 1;
+		else if ((len == 5 && memcmp(s, "false", 5) == 0) || (len == 1 && s[0] == '0'))
+			out->i = 0;
+		else
+			return bad(err, c, s, len, "is not true, false, 1 or 0");
+		break;
+	}
+	if (c->ndomain > 0 && !in_domain(c, out))
+		return bad(err, c, s, len, "is not in the column's domain");
+	if (c->has_bounds && c->bounds_mode == SCHEMA_BOUNDS_REJECT &&
+	    (c->type == SCHEMA_REAL ? out->r < c->rlo || out->r > c->rhi
+	                            : out->i < c->lo || out->i > c->hi)) {
+		if (c->type == SCHEMA_REAL)
+			snprintf(
+			    buf, sizeof(buf), "is outside the bounds [%g, %g]", c->rlo, c->rhi);
+		else
+			snprintf(buf, sizeof(buf), "is outside the bounds [%lld, %lld]%s",
+			    (long long)c->lo, (long long)c->hi,
+			    c->type == SCHEMA_DECIMAL ? " (scaled)" : "");
+		return bad(err, c, s, len, buf);
+	}
+	return 0;
+}

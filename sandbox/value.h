@@ -1,0 +1,37 @@
+/*
+ * sandbox/value.h -- one ingested value: parse text into the column's type and
+ * check it against the schema (type, nullability, domain, bounds).
+ *
+ * Runs in the worker on untrusted bytes.  Error texts name the column and the
+ * rule, never more than a short, escaped excerpt of the value.
+ */
+#ifndef SLUICE_SANDBOX_VALUE_H
+#define SLUICE_SANDBOX_VALUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct schema_column;
+
+struct value {
+	int null;
+	int64_t i;     /* INT, DECIMAL (scaled), DATE (days since 1970-01-01), BOOL */
+	double r;      /* REAL */
+	const char *s; /* TEXT, borrowed from the input */
+	size_t len;
+};
+
+#define VALUE_ERR_MAX 200
+
+/*
+ * Parse len bytes at s (is_null: the input said NULL, e.g. an unquoted empty
+ * CSV field or JSON null) for column c.  Returns 0, or SL_ERR_INVAL with a
+ * message in err.
+ */
+int value_parse(const struct schema_column *c, const char *s, size_t len, int is_null,
+    struct value *out, char err[VALUE_ERR_MAX]) __attribute__((warn_unused_result));
+
+/* Days since 1970-01-01 of a valid proleptic Gregorian date; -1 status if invalid. */
+int value_days(int64_t y, int m, int d, int64_t *days);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * tests/unit/sandbox/value_test.c -- parsing ingested values: each type's
+ * accepted forms and exact results, and each rule's refusal and message.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "common/schema.h"
+#include "sandbox/value.h"
+
+static const char schema_json[] =
+    "{\"name\":\"t\",\"columns\":["
+    "{\"name\":\"id\",\"type\":\"INT\",\"class\":\"unit\"},"
+    "{\"name\":\"age\",\"type\":\"INT\",\"class\":\"dimension\",\"bounds\":[0,120]},"
+    "{\"name\":\"amt\",\"type\":\"DECIMAL(8,2)\",\"class\":\"measure\",\"bounds\":[0,100]},"
+    "{\"name\":\"x\",\"type\":\"REAL\",\"class\":\"dimension\",\"bounds\":[-1,1],\"nullable\":true}"
+    ","
+    "{\"name\":\"sex\",\"type\":\"TEXT\",\"class\":\"dimension\",\"domain\":[\"F\",\"M\"]},"
+    "{\"name\":\"d\",\"type\":\"DATE\",\"class\":\"dimension\",\"nullable\":true},"
+    "{\"name\":\"b\",\"type\":\"BOOL\",\"class\":\"dimension\"},"
+    "{\"name\":\"y\",\"type\":\"INT\",\"class\":\"dimension\",\"domain\":[2024,2025]}]}";
+
+struct ok_case {
+	int col;
+	const char *in;
+	int64_t i;
+	double r;
+};
+
+struct bad_case {
+	int col;
+	const char *in;
+	int null;
+	const char *msg;
+};
+
+static void
+test_values(void **state)
+{
+	static const struct ok_case ok[] = {
+	    {0, "0", 0, 0},
+	    {0, "-9223372036854775808", INT64_MIN, 0},
+	    {0, "9223372036854775807", INT64_MAX, 0},
+	    {1, "120", 120, 0},
+	    {2, "99.5", 9950, 0},
+	    {2, "100", 10000, 0},
+	    {2, "250", 0, 0}, /* measures clamp, so out-of-bounds is kept: checked below */
+	    {3, "-0.5", 0, -0.5},
+	    {3, "1e-3", 0, 0.001},
+	    {5, "1970-01-01", 0, 0},
+	    {5, "1969-12-31", -1, 0},
+	    {5, "2000-02-29", 11016, 0},
+	    {5, "1900-03-01", -25508, 0},
+	    {5, "2026-11-28", 20785, 0},
+	    {6, "true", 1, 0},
+	    {6, "0", 0, 0},
+	    {7, "2025", 2025, 0},
+	};
+	static const struct bad_case no[] = {
+	    {0, "", 1, "column id: empty, but the column is not nullable"},
+	    {0, "12a", 0, "column id: \"12a\" is not an integer"},
+	    {0, "+1", 0, "is not an integer"},
+	    {0, " 1", 0, "is not an integer"},
+	    {0, "9223372036854775808", 0, "is out of the 64-bit range"},
+	    {0, "-9223372036854775809", 0, "is out of the 64-bit range"},
+	    {0, "-", 0, "is not an integer"},
+	    {1, "121", 0, "column age: \"121\" is outside the bounds [0, 120]"},
+	    {1, "-1", 0, "is outside the bounds [0, 120]"},
+	    {2, "1.234", 0, "is not a DECIMAL(8,2)"},
+	    {2, "1234567.1", 0, "is not a DECIMAL(8,2)"},
+	    {2, "1.", 0, "is not a DECIMAL(8,2)"},
+	    {2, ".", 0, "is not a DECIMAL(8,2)"},
+	    {3, "1.5", 0, "is outside the bounds [-1, 1]"},
+	    {3, "nan", 0, "is not a finite number"},
+	    {3, "inf", 0, "is not a finite number"},
+	    {3, "0x1p3", 0, "is outside the bounds"},
+	    {3, "1e999", 0, "is not a finite number"},
+	    {3, "", 0, "is not a number"},
+	    {4, "X", 0, "column sex: \"X\" is not in the column's domain"},
+	    {4, "f", 0, "is not in the column's domain"},
+	    {5, "2023-02-29", 0, "is not a date YYYY-MM-DD"},
+	    {5, "2023-13-01", 0, "is not a date"},
+	    {5, "2023-1-01", 0, "is not a date"},
+	    {5, "20230101", 0, "is not a date"},
+	    {6, "yes", 0, "is not true, false, 1 or 0"},
+	    {6, "TRUE", 0, "is not true, false, 1 or 0"},
+	    {7, "2023", 0, "is not in the column's domain"},
+	    {4, "\x01\"\\", 0, "\"\\x01\\x22\\x5c\" is not in"},
+	};
+	struct schema *s = NULL;
+	struct value v;
+	char err[VALUE_ERR_MAX];
+	size_t i;
+
+	assert_int_equal(schema_parse(schema_json, strlen(schema_json), &s), 0);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (value_parse(&s->cols[ok[i].col], ok[i].in, strlen(ok[i].in), 0, &v, err) != 0)
+			fail_msg("\"%s\" refused: %s", ok[i].in, err);
+		if (s->cols[ok[i].col].type == SCHEMA_REAL)
+			assert_true(v.r == ok[i].r);
+		else if (ok[i].col != 2 || ok[i].i != 0)
+			assert_int_equal(v.i, ok[i].i);
+	}
+	assert_int_equal(value_parse(&s->cols[2], "250", 3, 0, &v, err), 0);
+	assert_int_equal(v.i, 25000); /* kept; clamped only when aggregated */
+	assert_int_equal(value_parse(&s->cols[4], "M", 1, 0, &v, err), 0);
+	assert_int_equal(v.len, 1);
+	assert_int_equal(value_parse(&s->cols[5], "", 0, 1, &v, err), 0);
+	assert_true(v.null);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		if (value_parse(&s->cols[no[i].col], no[i].in, strlen(no[i].in), no[i].null, &v,
+		        err) != SL_ERR_INVAL)
+			fail_msg("\"%s\" accepted for column %d", no[i].in, no[i].col);
+		if (strstr(err, no[i].msg) == NULL)
+			fail_msg("\"%s\": message \"%s\" lacks \"%s\"", no[i].in, err, no[i].msg);
+	}
+	schema_free(s);
+}
+
+/* Days against a slow count from 1970, across leap rules, both directions. */
+static void
+test_days(void **state)
+{
+	int64_t days = 0, want = 0, y;
+	int m, d;
+	static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	for (y = 1970; y < 2401; y++)
+		for (m = 1; m <= 12; m++)
+			for (d = 1; d <= md[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) ||
+			                                            y % 400 == 0));
+			     d++) {
+				assert_int_equal(value_days(y, m, d, &days), 0);
+				assert_int_equal(days, want++);
+			}
+	want = -1;
+	for (y = 1969; y > 1599; y--)
+		for (m = 12; m >= 1; m--)
+			for (d = md[m - 1] +
+			         (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+			     d >= 1; d--) {
+				assert_int_equal(value_days(y, m, d, &days), 0);
+				assert_int_equal(days, want--);
+			}
+	assert_int_equal(value_days(1900, 2, 29, &days), -1);
+	assert_int_equal(value_days(2000, 2, 30, &days), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_days),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
