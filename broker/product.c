@@ -262,6 +262,56 @@ out:
 	return r;
 }
 
+int64_t
+product_version_next(const struct product *p)
+{
+	return p->nversions > 0 ? p->versions[p->nversions - 1].version + 1 : 1;
+}
+
+int
+product_version_publish(struct exchange *ex, const struct product *p, int64_t version,
+    int64_t rows, int64_t chunks, int64_t bytes, const char *actor)
+{
+	struct db *db = exchange_db(ex);
+	sqlite3_stmt *st = NULL;
+	char now[SL_TIME_RFC3339_LEN], subject[SL_NAME_MAX + 24];
+	int r;
+
+	sl_time_now(now);
+	snprintf(subject, sizeof(subject), "%s@%lld", p->name, (long long)version);
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_prepare(db,
+		 "INSERT INTO product_versions (product, version, key_version, rows, chunks, bytes,"
+		 " state, created) VALUES (?, ?, ?, ?, ?, ?, 'published', ?)",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, p->id);
+	sqlite3_bind_int64(st, 2, version);
+	sqlite3_bind_int64(st, 3, p->key_version);
+	sqlite3_bind_int64(st, 4, rows);
+	sqlite3_bind_int64(st, 5, chunks);
+	sqlite3_bind_int64(st, 6, bytes);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_fail(db, "publish version");
+		if (r == SL_ERR_EXISTS)
+			r = sl_errf(r, "version %lld of %s was published by another load meanwhile",
+			    (long long)version, p->name);
+		goto out;
+	}
+	if ((r = exchange_audit(ex, actor, "product.version_loaded", subject,
+		 json_pack("{s:I, s:I, s:I, s:I, s:I}", "version", (json_int_t)version, "rows",
+		     (json_int_t)rows, "chunks", (json_int_t)chunks, "bytes", (json_int_t)bytes,
+		     "key_version", (json_int_t)p->key_version))) != 0)
+		goto out;
+	r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	return r;
+}
+
 json_t *
 product_json(const struct product *p, int with_schema)
 {

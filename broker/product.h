@@ -53,6 +53,22 @@ int product_find(struct exchange *ex, const char *name, struct product *out)
 int product_list(struct exchange *ex, struct product **list, size_t *count)
     __attribute__((warn_unused_result));
 
+/*
+ * The next version number of product p: one above the last published.  A
+ * failed load's number is used again; the worker clears whatever that load
+ * left in the store before writing (sandbox/store.h).
+ */
+int64_t product_version_next(const struct product *p);
+
+/*
+ * Publish version of product p with the counts the worker reported, and
+ * record product.version_loaded, in one transaction: the version becomes
+ * visible, with its audit event, or not at all.
+ */
+int product_version_publish(struct exchange *ex, const struct product *p, int64_t version,
+    int64_t rows, int64_t chunks, int64_t bytes, const char *actor)
+    __attribute__((warn_unused_result));
+
 /* JSON for `product show --json` / `product list --json`. */
 json_t *product_json(const struct product *p, int with_schema);
 
