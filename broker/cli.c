@@ -1,6 +1,7 @@
 /*
  * broker/cli.c -- what every `sluice` subcommand shares.
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,16 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'sluice %s --help'.\n", cmd);
 	return CLI_USAGE;
+}
+
+int
+cli_bad_option(const char *cmd, char **argv)
+{
+	const char *opt = optind > 0 ? argv[optind - 1] : "?";
+
+	if (optopt != 0 && optopt != '?' && strncmp(opt, "--", 2) != 0)
+		return cli_usage_error(cmd, "unknown option '-%c' (or it needs a value)", optopt);
+	return cli_usage_error(cmd, "unknown option '%s' (or it needs a value)", opt);
 }
 
 int

@@ -34,6 +34,12 @@ struct cli_command {
  */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Report the option getopt_long() just refused (argv[optind - 1]) and return
+ * CLI_USAGE.  getopt's own messages are off (opterr = 0).
+ */
+int cli_bad_option(const char *cmd, char **argv);
+
 /* Print the message recorded for failure r (sl_err_msg) and return CLI_FAILED. */
 int cli_fail(int r);
 

@@ -233,7 +233,7 @@ audit_export(const struct cli *cli, int argc, char **argv)
 			    "`sluice audit verify`.  docs/audit-format.md describes the format.\n");
 			return CLI_OK;
 		default:
-			return cli_usage_error("audit export", "bad option");
+			return cli_bad_option("audit export", argv);
 		}
 	}
 	if (optind != argc)
@@ -354,7 +354,7 @@ audit_verify(const struct cli *cli, int argc, char **argv)
 			    "holds; 1 naming the first bad event and why.\n");
 			return CLI_OK;
 		default:
-			return cli_usage_error("audit verify", "bad option");
+			return cli_bad_option("audit verify", argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -475,7 +475,7 @@ audit_show(const struct cli *cli, int argc, char **argv)
 			    "2026-11-28T00:00:00Z (or a prefix of one, e.g. 2026-11-28).\n");
 			return CLI_OK;
 		default:
-			return cli_usage_error("audit show", "bad option");
+			return cli_bad_option("audit show", argv);
 		}
 	}
 	if (optind != argc)

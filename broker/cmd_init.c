@@ -59,7 +59,7 @@ cmd_init(const struct cli *cli, int argc, char **argv)
 			init_usage(stdout);
 			return CLI_OK;
 		default:
-			return cli_usage_error("init", "bad option");
+			return cli_bad_option("init", argv);
 		}
 	}
 	if (optind + 1 != argc)

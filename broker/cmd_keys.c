@@ -47,7 +47,7 @@ keys_status(const struct cli *cli, int argc, char **argv)
 			       "keys.\n");
 			return CLI_OK;
 		default:
-			return cli_usage_error("keys status", "bad option");
+			return cli_bad_option("keys status", argv);
 		}
 	}
 	if (optind != argc)
@@ -103,7 +103,7 @@ keys_rotate_master(const struct cli *cli, int argc, char **argv)
 			    "master key stays valid.\n");
 			return CLI_OK;
 		default:
-			return cli_usage_error("keys rotate-master", "bad option");
+			return cli_bad_option("keys rotate-master", argv);
 		}
 	}
 	if (optind != argc)

@@ -54,7 +54,7 @@ party_add(const struct cli *cli, int argc, char **argv)
 			    PARTY_ROLES);
 			return CLI_OK;
 		default:
-			return cli_usage_error("party add", "bad option");
+			return cli_bad_option("party add", argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -109,7 +109,7 @@ party_ls(const struct cli *cli, int argc, char **argv)
 			       "List parties: name, role, key fingerprint, creation time.\n");
 			return CLI_OK;
 		default:
-			return cli_usage_error("party list", "bad option");
+			return cli_bad_option("party list", argv);
 		}
 	}
 	if (optind != argc)

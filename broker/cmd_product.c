@@ -65,7 +65,7 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 			    "roles merchant, holder and operator.\n");
 			return CLI_OK;
 		default:
-			return cli_usage_error("product add", "bad option");
+			return cli_bad_option("product add", argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -133,7 +133,7 @@ product_list_cmd(const struct cli *cli, int argc, char **argv)
 			printf("Usage: sluice product list [--json]\n");
 			return CLI_OK;
 		default:
-			return cli_usage_error("product list", "bad option");
+			return cli_bad_option("product list", argv);
 		}
 	}
 	if (optind != argc)
@@ -228,7 +228,7 @@ product_show_cmd(const struct cli *cli, int argc, char **argv)
 			       "their row counts, chunk counts and sizes.\n");
 			return CLI_OK;
 		default:
-			return cli_usage_error("product show", "bad option");
+			return cli_bad_option("product show", argv);
 		}
 	}
 	if (optind + 1 != argc)

@@ -20,7 +20,7 @@ static const struct cli_command commands[] = {
     {"init", cmd_init, "DIR [--suite intl|gm] [--passphrase-file F]", "create a data directory"},
     {"party", cmd_party, "add NAME --role ROLE --out FILE.key | list", "add and list parties"},
     {"product", cmd_product, "add NAME --schema F --merchant M | list | show NAME",
-	"data products"},
+        "data products"},
     {"audit", cmd_audit, "export | verify FILE | show", "the tamper-evident audit log"},
     {"keys", cmd_keys, "status | rotate-master [--new-passphrase-file F]",
         "master key status and rotation"},
@@ -71,6 +71,7 @@ main(int argc, char **argv)
 		cli.dir = NULL;
 	if (cli.passphrase_file != NULL && cli.passphrase_file[0] == '\0')
 		cli.passphrase_file = NULL;
+	opterr = 0; /* commands report unknown options themselves, by name */
 	/* "+": stop at the command name; its options are its own. */
 	while ((ch = getopt_long(argc, argv, "+d:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -87,7 +88,8 @@ main(int argc, char **argv)
 			printf("sluice %s\n", PACKAGE_VERSION);
 			return CLI_OK;
 		default:
-			usage(stderr);
+			fprintf(stderr, "sluice: unknown option '%s'\nTry 'sluice --help'.\n",
+			    argv[optind - 1]);
 			return CLI_USAGE;
 		}
 	}

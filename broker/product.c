@@ -269,8 +269,8 @@ product_version_next(const struct product *p)
 }
 
 int
-product_version_publish(struct exchange *ex, const struct product *p, int64_t version,
-    int64_t rows, int64_t chunks, int64_t bytes, const char *actor)
+product_version_publish(struct exchange *ex, const struct product *p, int64_t version, int64_t rows,
+    int64_t chunks, int64_t bytes, const char *actor)
 {
 	struct db *db = exchange_db(ex);
 	sqlite3_stmt *st = NULL;
@@ -282,9 +282,9 @@ product_version_publish(struct exchange *ex, const struct product *p, int64_t ve
 	if ((r = db_begin(db)) != 0)
 		return r;
 	if ((r = db_prepare(db,
-		 "INSERT INTO product_versions (product, version, key_version, rows, chunks, bytes,"
-		 " state, created) VALUES (?, ?, ?, ?, ?, ?, 'published', ?)",
-		 &st)) != 0)
+	         "INSERT INTO product_versions (product, version, key_version, rows, chunks, bytes,"
+	         " state, created) VALUES (?, ?, ?, ?, ?, ?, 'published', ?)",
+	         &st)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, p->id);
 	sqlite3_bind_int64(st, 2, version);
@@ -301,9 +301,9 @@ product_version_publish(struct exchange *ex, const struct product *p, int64_t ve
 		goto out;
 	}
 	if ((r = exchange_audit(ex, actor, "product.version_loaded", subject,
-		 json_pack("{s:I, s:I, s:I, s:I, s:I}", "version", (json_int_t)version, "rows",
-		     (json_int_t)rows, "chunks", (json_int_t)chunks, "bytes", (json_int_t)bytes,
-		     "key_version", (json_int_t)p->key_version))) != 0)
+	         json_pack("{s:I, s:I, s:I, s:I, s:I}", "version", (json_int_t)version, "rows",
+	             (json_int_t)rows, "chunks", (json_int_t)chunks, "bytes", (json_int_t)bytes,
+	             "key_version", (json_int_t)p->key_version))) != 0)
 		goto out;
 	r = db_commit(db);
 out:
