@@ -1,0 +1,184 @@
+/*
+ * sandbox/csv.h -- push parsers for uploaded CSV (RFC 4180) and JSON Lines.
+ *
+ * The ingest worker reads the upload from a socket in pieces of any size; it
+ * feeds each piece to a reader, which hands back every complete record
+ * through a callback.  Any split of the same bytes (one feed, 1 byte at a
+ * time, anything between) gives the same records, the same positions and
+ * the same error.  Everything fed is untrusted: every byte is checked, and no
+ * input sizes a buffer beyond the configured limits.
+ *
+ * Positions in messages and in struct csv_field are 1-based line:column,
+ * where the column counts bytes, not characters, and a byte order mark at
+ * the start of the input is not counted.  Lines end at LF; CRLF and LF may
+ * be mixed.
+ *
+ * Errors are returned as SL_ERR_PARSE (malformed or over a limit) or
+ * SL_ERR_NOMEM, with a message for people recorded through sl_errf() that
+ * starts with "line:column: " and names the rule, e.g.
+ *     3:17: quote in unquoted field
+ * so the caller can prefix the upload's name.  After any non-zero return
+ * from a feed or finish call the reader is spent: later calls return the same
+ * value without parsing.
+ *
+ * A callback must not call back into the reader it was called from.
+ */
+#ifndef SLUICE_SANDBOX_CSV_H
+#define SLUICE_SANDBOX_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define CSV_FIELD_MAX_DEFAULT ((size_t)1 << 20)	   /* 1 MiB */
+#define CSV_FIELDS_MAX_DEFAULT ((size_t)4096)
+#define CSV_LINE_MAX_DEFAULT ((size_t)16 << 20)	   /* 16 MiB */
+#define JSONL_LINE_MAX_DEFAULT ((size_t)16 << 20) /* 16 MiB */
+
+/* ---- CSV ----------------------------------------------------------------- */
+
+struct csv_reader; /* opaque */
+
+/* Limits on one record; a member left 0 takes its default. */
+struct csv_limits {
+	size_t field_max;  /* bytes of one field's value, after unquoting */
+	size_t fields_max; /* fields in one record */
+	/*
+	 * Bytes of one record, from its first byte up to (not including) the LF
+	 * or CRLF that ends it; embedded newlines of quoted fields count.  For
+	 * the usual one-line record this is the line length.  The reader never
+	 * buffers more than this, whatever the input.
+	 */
+	size_t line_max;
+};
+
+/* One field of a record.  All borrowed: valid until the callback returns. */
+struct csv_field {
+	const char *p; /* its value: len bytes of valid UTF-8, not NUL-terminated, never NULL;
+			  may hold NUL bytes, which UTF-8 allows */
+	size_t len;
+	size_t line; /* where the field starts: its first byte, or its opening */
+	size_t col;  /* quote if quoted, or for an empty field the byte after it */
+	int quoted;  /* 1 if written in quotes, so "" can be told from an empty field */
+};
+
+/*
+ * Called once per record, in order.  line is the line its first byte is on;
+ * fields[0 .. nfields-1] are its fields (nfields >= 1: an empty line in the
+ * middle of the input is one empty field).  Return 0 to go on; any other
+ * value stops parsing and is returned by the csv_feed() or csv_finish() call.
+ */
+typedef int (*csv_record_fn)(void *arg, size_t line, size_t nfields,
+    const struct csv_field *fields);
+
+/* What a reader has seen. */
+struct csv_stats {
+	uint64_t bytes;	  /* bytes fed, a BOM included */
+	uint64_t records; /* records handed to the callback */
+	size_t held_max;  /* most bytes ever held to join a record split across feeds or to
+			     undouble quotes; at most line_max */
+};
+
+/*
+ * A reader with the limits lim (NULL for all defaults).  Returns NULL when out
+ * of memory.  Caller frees with csv_free().
+ */
+struct csv_reader *csv_new(const struct csv_limits *lim) __attribute__((warn_unused_result));
+
+/*
+ * Parse the next n bytes of the input (p may be NULL when n is 0), calling fn
+ * for each record they complete.  Bytes of a record that is not complete yet
+ * are copied, so p is not used after the call returns.  Returns 0, the
+ * callback's non-zero value, SL_ERR_PARSE or SL_ERR_NOMEM.
+ *
+ * The rules, each with its message:
+ *  1. Every byte is valid UTF-8 (no overlong forms, surrogates, code points
+ *     above U+10FFFF or truncated sequences): "invalid UTF-8 sequence at
+ *     byte 0xNN", placed at the first byte of the bad sequence.  A UTF-8 BOM
+ *     as the very first bytes is skipped.
+ *  2. A field is quoted only if '"' is its first byte.  A '"' elsewhere in an
+ *     unquoted field: "quote in unquoted field".
+ *  3. In a quoted field, "" stands for one '"', and ',', CR and LF are data.
+ *     After the closing quote only ',', CRLF, LF or the end may follow:
+ *     "character after closing quote".
+ *  4. Outside quotes a CR must be followed by LF: "CR not followed by LF".
+ *  5. The input ends inside quotes: "unterminated quoted field", placed at
+ *     the opening quote (reported by csv_finish()).
+ *  6. Limits: "field longer than N bytes" at the byte past the limit; "more
+ *     than N fields" at the ',' that would start one too many; "line longer
+ *     than N bytes" (or "record longer than N bytes" when quoted newlines
+ *     made it span lines) at the byte past the limit.
+ * When several rules fail at one byte, the earlier in this order is reported:
+ * the line limit, the field limit, then the rest.
+ */
+int csv_feed(struct csv_reader *r, const uint8_t *p, size_t n, csv_record_fn fn, void *arg)
+    __attribute__((warn_unused_result));
+
+/*
+ * Mark the end of the input: hand out the last record if it had no final
+ * newline, or fail as rule 5 or 1 (a truncated sequence) says.  An empty
+ * final line (the input ends with a newline) is not a record, so an empty
+ * input gives no record at all: callers tell that case by
+ * csv_stats().records == 0.  Feeding after this returns SL_ERR_INVAL.
+ */
+int csv_finish(struct csv_reader *r, csv_record_fn fn, void *arg)
+    __attribute__((warn_unused_result));
+
+/* Counts so far; may be called at any time. */
+void csv_stats(const struct csv_reader *r, struct csv_stats *out);
+
+/* Free r and everything it holds.  r may be NULL. */
+void csv_free(struct csv_reader *r);
+
+/* ---- JSON Lines ---------------------------------------------------------- */
+
+struct jsonl_reader; /* opaque */
+
+/*
+ * Called once per line, in order, with the line's number and its object.
+ * obj is borrowed: the reader releases it when the callback returns, so a
+ * callback that keeps it takes its own reference with json_incref().  Return
+ * 0 to go on; any other value stops parsing and is returned.
+ */
+typedef int (*jsonl_record_fn)(void *arg, size_t line, json_t *obj);
+
+/*
+ * A reader whose lines hold at most line_max bytes, not counting the LF or
+ * CRLF that ends them (0 for the default).  Returns NULL when out of memory.
+ * Caller frees with jsonl_free().
+ */
+struct jsonl_reader *jsonl_new(size_t line_max) __attribute__((warn_unused_result));
+
+/*
+ * Parse the next n bytes of the input, calling fn for each line they
+ * complete.  As with csv_feed(), p is not used after the call returns, a
+ * leading UTF-8 BOM is skipped and messages are "line:column: text" with a
+ * byte column.  The rules:
+ *  1. Each line is one JSON object, parsed by jansson with duplicate keys
+ *     refused: jansson's own message, at its position (e.g. "duplicate
+ *     object key near '\"a\"'", "unable to decode byte 0xff").  Another JSON
+ *     value: "expected a JSON object, got an array" (or a string, ...).
+ *  2. An empty or all-blank line: "blank line", except the empty line after
+ *     the final newline, which is no line at all.
+ *  3. "line longer than N bytes", at the byte past the limit.
+ * Returns 0, the callback's non-zero value, SL_ERR_PARSE or SL_ERR_NOMEM.
+ */
+int jsonl_feed(struct jsonl_reader *r, const uint8_t *p, size_t n, jsonl_record_fn fn,
+    void *arg) __attribute__((warn_unused_result));
+
+/*
+ * Mark the end of the input and parse a last line that had no final newline.
+ * Callers tell an empty input by jsonl_records() == 0.  Feeding after this
+ * returns SL_ERR_INVAL.
+ */
+int jsonl_finish(struct jsonl_reader *r, jsonl_record_fn fn, void *arg)
+    __attribute__((warn_unused_result));
+
+/* Objects handed to the callback so far. */
+uint64_t jsonl_records(const struct jsonl_reader *r);
+
+/* Free r and everything it holds.  r may be NULL. */
+void jsonl_free(struct jsonl_reader *r);
+
+#endif

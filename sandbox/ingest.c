@@ -1,0 +1,450 @@
+/*
+ * sandbox/ingest.c -- validating an upload and writing it as a new version.
+ *
+ * Trusts: the job header.  Untrusted: every DATA byte.  Holds: plaintext
+ * rows, one chunk at a time (sandbox/store.c), and the product's data key.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/schema.h"
+#include "sandbox/csv.h"
+#include "sandbox/ingest.h"
+#include "sandbox/store.h"
+#include "sandbox/value.h"
+
+enum ingest_format { FORMAT_CSV, FORMAT_JSONL };
+
+struct ingest {
+	struct job_header h;
+	struct schema *schema;
+	struct store *store;
+	struct store_writer *w;
+	enum ingest_format format;
+	struct csv_reader *csv;
+	struct jsonl_reader *jsonl;
+	/* CSV: map from field position to schema column, set by the header row. */
+	size_t *field_col;
+	size_t nfields;
+	int have_header;
+	uint64_t rows;
+	uint64_t bytes_in;
+	uint64_t next_progress;
+	json_t *errors;
+	uint64_t nerrors;
+	int fd;
+};
+
+static int
+add_error(struct ingest *in, size_t line, size_t col, const char *msg)
+{
+	in->nerrors++;
+	if (json_array_size(in->errors) < INGEST_ERRORS_MAX &&
+	    json_array_append_new(in->errors, json_pack("{s:I, s:I, s:s}", "line", (json_int_t)line,
+	                                          "column", (json_int_t)col, "message", msg)) != 0)
+		return SL_ERR_NOMEM;
+	return 0;
+}
+
+int
+ingest_prepare(const struct job_header *h, struct ingest **out)
+{
+	struct ingest *in;
+	struct store_ident id;
+	json_t *params = NULL;
+	const char *fmt;
+	int r;
+
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return SL_ERR_NOMEM;
+	in->h = *h; /* borrowed strings: h outlives the job */
+	if ((in->errors = json_array()) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto fail;
+	}
+	if ((r = schema_parse(h->schema, strlen(h->schema), &in->schema)) != 0)
+		goto fail;
+	if ((params = json_loads(h->params, 0, NULL)) == NULL ||
+	    (fmt = json_string_value(json_object_get(params, "format"))) == NULL) {
+		r = sl_errf(SL_ERR_PARSE, "ingest: job parameters lack a format");
+		goto fail;
+	}
+	if (strcmp(fmt, "csv") == 0) {
+		in->format = FORMAT_CSV;
+		in->csv = csv_new(NULL);
+	} else if (strcmp(fmt, "jsonl") == 0) {
+		in->format = FORMAT_JSONL;
+		in->jsonl = jsonl_new(JSONL_LINE_MAX_DEFAULT);
+	} else {
+		r = sl_errf(SL_ERR_INVAL, "ingest: unknown format %s", fmt);
+		goto fail;
+	}
+	if (in->csv == NULL && in->jsonl == NULL) {
+		r = SL_ERR_NOMEM;
+		goto fail;
+	}
+	id.product = h->product;
+	id.version = h->data_version;
+	id.suite = (enum keys_suite)h->suite;
+	id.key = in->h.key;
+	if ((r = store_open(h->store, 1, h->map_bytes, &in->store)) != 0 ||
+	    (r = store_writer_begin(in->store, &id, in->schema, &in->w)) != 0)
+		goto fail;
+	json_decref(params);
+	*out = in;
+	return 0;
+fail:
+	json_decref(params);
+	ingest_free(in);
+	return r;
+}
+
+void
+ingest_free(struct ingest *in)
+{
+	if (in == NULL)
+		return;
+	store_writer_abort(in->w);
+	store_close(in->store);
+	schema_free(in->schema);
+	csv_free(in->csv);
+	jsonl_free(in->jsonl);
+	free(in->field_col);
+	json_decref(in->errors);
+	free(in);
+}
+
+/* Store one validated value. */
+static int
+put_value(struct ingest *in, size_t col, const struct value *v)
+{
+	const struct schema_column *c = &in->schema->cols[col];
+
+	if (v->null)
+		return store_put_null(in->w, col);
+	switch (c->type) {
+	case SCHEMA_REAL:
+		return store_put_real(in->w, col, v->r);
+	case SCHEMA_TEXT:
+		return store_put_text(in->w, col, v->s, v->len);
+	default:
+		return store_put_int(in->w, col, v->i);
+	}
+}
+
+static int
+row_done(struct ingest *in)
+{
+	uint8_t prog[16];
+	int r;
+
+	in->rows++;
+	if (in->nerrors == 0 && (r = store_row_end(in->w)) != 0)
+		return r;
+	if (in->rows >= in->next_progress) {
+		in->next_progress = in->rows + INGEST_PROGRESS_ROWS;
+		job_progress_encode(in->rows, in->bytes_in, prog);
+		if (job_frame_write(in->fd, JOB_FRAME_PROGRESS, prog, sizeof(prog)) != 0)
+			return SL_ERR_IO;
+	}
+	return 0;
+}
+
+/* The CSV header: every schema column exactly once, nothing else. */
+static int
+csv_header(struct ingest *in, size_t nfields, const struct csv_field *f)
+{
+	char msg[160];
+	size_t i, j, *seen;
+	int r = 0;
+
+	in->have_header = 1;
+	in->nfields = nfields;
+	if ((in->field_col = calloc(nfields, sizeof(size_t))) == NULL ||
+	    (seen = calloc(in->schema->ncols, sizeof(size_t))) == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < nfields && r == 0; i++) {
+		for (j = 0; j < in->schema->ncols; j++)
+			if (strlen(in->schema->cols[j].name) == f[i].len &&
+			    memcmp(in->schema->cols[j].name, f[i].p, f[i].len) == 0)
+				break;
+		if (j == in->schema->ncols) {
+			snprintf(msg, sizeof(msg), "header: unknown column \"%.*s\"",
+			    (int)(f[i].len > 64 ? 64 : f[i].len), f[i].p);
+			r = add_error(in, f[i].line, f[i].col, msg);
+		} else if (seen[j]++) {
+			snprintf(msg, sizeof(msg), "header: column \"%s\" appears twice",
+			    in->schema->cols[j].name);
+			r = add_error(in, f[i].line, f[i].col, msg);
+		}
+		in->field_col[i] = j;
+	}
+	for (j = 0; j < in->schema->ncols && r == 0; j++) {
+		if (!seen[j]) {
+			snprintf(msg, sizeof(msg), "header: column \"%s\" is missing",
+			    in->schema->cols[j].name);
+			r = add_error(in, f[0].line, 1, msg);
+		}
+	}
+	free(seen);
+	return r;
+}
+
+static int
+csv_record(void *arg, size_t line, size_t nfields, const struct csv_field *f)
+{
+	struct ingest *in = arg;
+	char err[VALUE_ERR_MAX], msg[96];
+	struct value v;
+	size_t i;
+	int r;
+
+	if (!in->have_header)
+		return csv_header(in, nfields, f);
+	if (in->nerrors > 0 && in->field_col == NULL)
+		return 0;
+	if (nfields != in->nfields) {
+		snprintf(
+		    msg, sizeof(msg), "%zu fields, but the header has %zu", nfields, in->nfields);
+		if ((r = add_error(in, line, 1, msg)) != 0)
+			return r;
+		in->rows++;
+		return 0;
+	}
+	for (i = 0; i < nfields; i++) {
+		size_t col = in->field_col[i];
+
+		if (col >= in->schema->ncols)
+			continue; /* an unknown header column, already reported */
+		if (value_parse(&in->schema->cols[col], f[i].p, f[i].len,
+		        !f[i].quoted && f[i].len == 0, &v, err) != 0) {
+			if ((r = add_error(in, f[i].line, f[i].col, err)) != 0)
+				return r;
+			continue;
+		}
+		if (in->nerrors == 0 && (r = put_value(in, col, &v)) != 0)
+			return r;
+	}
+	return row_done(in);
+}
+
+/* The text of a JSON value as value_parse() reads it; 0 or -1 (wrong JSON type). */
+static int
+json_text(const struct schema_column *c, json_t *j, char *buf, size_t buflen, const char **s,
+    size_t *len, int *is_null)
+{
+	int prec;
+
+	*is_null = json_is_null(j);
+	*s = "";
+	*len = 0;
+	if (*is_null)
+		return 0;
+	switch (c->type) {
+	case SCHEMA_TEXT:
+	case SCHEMA_DATE:
+		if (!json_is_string(j))
+			return -1;
+		*s = json_string_value(j);
+		*len = json_string_length(j);
+		return 0;
+	case SCHEMA_BOOL:
+		if (!json_is_boolean(j))
+			return -1;
+		*s = json_is_true(j) ? "true" : "false";
+		*len = strlen(*s);
+		return 0;
+	default:
+		break;
+	}
+	if (json_is_integer(j)) {
+		snprintf(buf, buflen, "%lld", (long long)json_integer_value(j));
+	} else if (json_is_real(j)) {
+		/* The shortest text that reads back as the same double. */
+		for (prec = 1; prec <= 17; prec++) {
+			snprintf(buf, buflen, "%.*g", prec, json_real_value(j));
+			if (strtod(buf, NULL) == json_real_value(j))
+				break;
+		}
+		/* DECIMAL text must not use an exponent. */
+		if (c->type == SCHEMA_DECIMAL && strchr(buf, 'e') != NULL)
+			snprintf(buf, buflen, "%.*f", c->scale, json_real_value(j));
+	} else if (c->type == SCHEMA_DECIMAL && json_is_string(j)) {
+		*s = json_string_value(j);
+		*len = json_string_length(j);
+		return 0;
+	} else {
+		return -1;
+	}
+	*s = buf;
+	*len = strlen(buf);
+	return 0;
+}
+
+static int
+jsonl_record(void *arg, size_t line, json_t *obj)
+{
+	struct ingest *in = arg;
+	char err[VALUE_ERR_MAX], buf[64], msg[160];
+	const char *key, *s;
+	struct value v;
+	json_t *j;
+	size_t i, len;
+	int r, is_null;
+
+	json_object_foreach(obj, key, j)
+	{
+		if (schema_column(in->schema, key) == NULL) {
+			snprintf(msg, sizeof(msg), "unknown column \"%.64s\"", key);
+			if ((r = add_error(in, line, 1, msg)) != 0)
+				return r;
+		}
+	}
+	for (i = 0; i < in->schema->ncols; i++) {
+		const struct schema_column *c = &in->schema->cols[i];
+
+		j = json_object_get(obj, c->name);
+		if (j == NULL)
+			j = json_null(); /* absent means null; the column decides if that is allowed */
+		if (json_text(c, j, buf, sizeof(buf), &s, &len, &is_null) != 0) {
+			snprintf(msg, sizeof(msg), "column %s: wrong JSON type for %s", c->name,
+			    c->type == SCHEMA_TEXT || c->type == SCHEMA_DATE ? "a string column"
+			    : c->type == SCHEMA_BOOL                         ? "a boolean column"
+			                                                     : "a number column");
+			if ((r = add_error(in, line, 1, msg)) != 0)
+				return r;
+			continue;
+		}
+		if (value_parse(c, s, len, is_null, &v, err) != 0) {
+			if ((r = add_error(in, line, 1, err)) != 0)
+				return r;
+			continue;
+		}
+		if (in->nerrors == 0 && (r = put_value(in, i, &v)) != 0)
+			return r;
+	}
+	return row_done(in);
+}
+
+/* A reader's error "line:column: rule" as an error entry. */
+static int
+add_reader_error(struct ingest *in)
+{
+	const char *m = sl_err_msg(SL_ERR_PARSE), *p;
+	char *end;
+	unsigned long long line, col;
+
+	line = strtoull(m, &end, 10);
+	if (end != m && *end == ':') {
+		p = end + 1;
+		col = strtoull(p, &end, 10);
+		if (end != p && end[0] == ':' && end[1] == ' ')
+			return add_error(in, (size_t)line, (size_t)col, end + 2);
+	}
+	return add_error(in, 0, 0, m);
+}
+
+static int
+feed(struct ingest *in, const uint8_t *p, size_t n)
+{
+	in->bytes_in += n;
+	if (in->format == FORMAT_CSV)
+		return csv_feed(in->csv, p, n, csv_record, in);
+	return jsonl_feed(in->jsonl, p, n, jsonl_record, in);
+}
+
+static int
+finish(struct ingest *in)
+{
+	int r;
+
+	r = in->format == FORMAT_CSV ? csv_finish(in->csv, csv_record, in)
+	                             : jsonl_finish(in->jsonl, jsonl_record, in);
+	if (r == 0 && in->format == FORMAT_CSV && !in->have_header)
+		r = add_error(in, 1, 1, "empty file: no header row");
+	if (r == 0 && in->nerrors == 0 && in->rows == 0)
+		r = add_error(in, 1, 1, "no rows to load");
+	return r;
+}
+
+/* Send ERROR {"errors":[...], "total":n}. */
+static int
+send_errors(struct ingest *in)
+{
+	json_t *doc =
+	    json_pack("{s:O, s:I}", "errors", in->errors, "total", (json_int_t)in->nerrors);
+	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	int r;
+
+	json_decref(doc);
+	if (text == NULL)
+		return SL_ERR_NOMEM;
+	r = job_frame_write(in->fd, JOB_FRAME_ERROR, text, strlen(text));
+	free(text);
+	return r;
+}
+
+int
+ingest_run(struct ingest *in, int fd)
+{
+	struct store_stats stats;
+	uint8_t *payload = NULL;
+	uint32_t type;
+	size_t len;
+	char *text;
+	int r;
+
+	in->fd = fd;
+	in->next_progress = INGEST_PROGRESS_ROWS;
+	for (;;) {
+		if ((r = job_frame_read(fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
+			return r;
+		if (type == JOB_FRAME_END) {
+			free(payload);
+			break;
+		}
+		if (type != JOB_FRAME_DATA) {
+			free(payload);
+			return sl_errf(SL_ERR_PARSE, "ingest: unexpected frame %u", type);
+		}
+		r = feed(in, payload, len);
+		free(payload);
+		if (r != 0 && r != SL_ERR_PARSE)
+			return r;
+		if (r == SL_ERR_PARSE) {
+			/* Malformed input: report where; the rest of the upload is not read. */
+			if ((r = add_reader_error(in)) != 0)
+				return r;
+			return send_errors(in);
+		}
+	}
+	if ((r = finish(in)) == SL_ERR_PARSE)
+		r = add_reader_error(in);
+	if (r != 0)
+		return r;
+	if (in->nerrors > 0)
+		return send_errors(in);
+	r = store_writer_commit(in->w, &stats);
+	in->w = NULL;
+	if (r != 0) {
+		if ((r = add_error(in, 0, 0, sl_err_msg(r))) != 0)
+			return r;
+		return send_errors(in);
+	}
+	{
+		json_t *res = json_pack("{s:I, s:I, s:I}", "rows", (json_int_t)stats.rows, "chunks",
+		    (json_int_t)stats.chunks, "bytes", (json_int_t)stats.bytes);
+
+		text = res != NULL ? json_dumps(res, JSON_COMPACT) : NULL;
+		json_decref(res);
+	}
+	if (text == NULL)
+		return SL_ERR_NOMEM;
+	r = job_frame_write(fd, JOB_FRAME_RESULT, text, strlen(text));
+	free(text);
+	return r;
+}

@@ -1,0 +1,28 @@
+/*
+ * sandbox/ingest.h -- the ingest job, in the worker (DESIGN.md section 3).
+ *
+ * ingest_prepare() runs before confinement: it parses the trusted job header,
+ * opens the product's store and begins the write transaction.  ingest_run()
+ * runs after confinement: it reads the untrusted upload from DATA frames,
+ * validates every value, writes the new version, and answers RESULT
+ * {"rows","chunks","bytes"} or ERROR {"errors":[{"line","column","message"}],
+ * "total"} (at most INGEST_ERRORS_MAX errors listed).  On any error the
+ * transaction is aborted: nothing is written.
+ */
+#ifndef SLUICE_SANDBOX_INGEST_H
+#define SLUICE_SANDBOX_INGEST_H
+
+#include "sandbox/job.h"
+
+#define INGEST_ERRORS_MAX 20
+#define INGEST_PROGRESS_ROWS 65536
+
+struct ingest;
+
+int ingest_prepare(const struct job_header *h, struct ingest **out)
+    __attribute__((warn_unused_result));
+/* Returns 0 when a RESULT or ERROR frame was sent, else a protocol or I/O error. */
+int ingest_run(struct ingest *in, int fd) __attribute__((warn_unused_result));
+void ingest_free(struct ingest *in);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * tests/unit/sandbox/ingest_test.c -- the ingest job in-process over a
+ * socketpair (the confinement is tested elsewhere): a good upload becomes a
+ * readable version; a bad one reports its first errors by line and column,
+ * counts the rest, and writes nothing.  Cases live in tests/unit/sandbox/ingest/.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "common/err.h"
+#include "common/file.h"
+#include "common/schema.h"
+#include "keys/keys.h"
+#include "sandbox/ingest.h"
+#include "sandbox/job.h"
+#include "sandbox/store.h"
+#include "tests/unit/vectors.h"
+
+static const char schema_json[] =
+    "{\"name\":\"t\",\"columns\":["
+    "{\"name\":\"id\",\"type\":\"INT\",\"class\":\"unit\"},"
+    "{\"name\":\"sex\",\"type\":\"TEXT\",\"class\":\"dimension\",\"domain\":[\"F\",\"M\"]},"
+    "{\"name\":\"amt\",\"type\":\"DECIMAL(10,2)\",\"class\":\"measure\",\"bounds\":[0,1000]},"
+    "{\"name\":\"day\",\"type\":\"DATE\",\"class\":\"dimension\",\"nullable\":true},"
+    "{\"name\":\"note\",\"type\":\"TEXT\",\"class\":\"hidden\",\"nullable\":true}]}";
+
+struct fx {
+	char *tmp, *store;
+	uint8_t key[32];
+};
+
+/*
+ * Run one ingest of input (fed in pieces of step bytes) in a child process;
+ * *reply is the RESULT or ERROR document, *type its frame type.
+ */
+static void
+run_ingest(struct fx *fx, uint32_t version, const char *format, const char *input, size_t len,
+    size_t step, uint32_t *type, json_t **reply)
+{
+	struct job_header h;
+	struct ingest *in = NULL;
+	char params[64];
+	int sv[2], status;
+	uint8_t *payload;
+	size_t plen, off;
+	pid_t pid;
+
+	memset(&h, 0, sizeof(h));
+	snprintf(params, sizeof(params), "{\"format\":\"%s\"}", format);
+	h.version = JOB_PROTOCOL_VERSION;
+	h.kind = JOB_KIND_INGEST;
+	h.suite = KEYS_SUITE_INTL;
+	h.map_bytes = 64 << 20;
+	h.data_version = version;
+	memcpy(h.key, fx->key, 32);
+	h.store = fx->store;
+	h.product = (char *)"t";
+	h.schema = (char *)schema_json;
+	h.params = params;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if ((pid = fork()) == 0) {
+		close(sv[0]);
+		if (ingest_prepare(&h, &in) != 0 || ingest_run(in, sv[1]) != 0)
+			_exit(3);
+		ingest_free(in);
+		_exit(0);
+	}
+	close(sv[1]);
+	for (off = 0; off < len; off += step)
+		assert_int_equal(job_frame_write(sv[0], JOB_FRAME_DATA, input + off,
+		                     len - off < step ? len - off : step),
+		    0);
+	assert_int_equal(job_frame_write(sv[0], JOB_FRAME_END, NULL, 0), 0);
+	do {
+		assert_int_equal(job_frame_read(sv[0], type, &payload, &plen, JOB_FRAME_MAX), 0);
+		if (*type == JOB_FRAME_PROGRESS)
+			free(payload);
+	} while (*type == JOB_FRAME_PROGRESS);
+	*reply = json_loadb((const char *)payload, plen, 0, NULL);
+	assert_non_null(*reply);
+	free(payload);
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	fx->tmp = vec_tmpdir();
+	fx->store = sl_path_join(fx->tmp, "store");
+	assert_int_equal(mkdir(fx->store, 0700), 0);
+	keys_random(fx->key, sizeof(fx->key));
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	free(fx->store);
+	vec_rmtree(fx->tmp);
+	free(fx);
+	return 0;
+}
+
+/* The rows of version v, as "id|sex|amt|day|note" lines, or NULL if unreadable. */
+static char *
+read_back(struct fx *fx, uint32_t v)
+{
+	struct schema *s = NULL;
+	struct store *st = NULL;
+	struct store_reader *r = NULL;
+	struct store_ident id = {"t", v, KEYS_SUITE_INTL, fx->key};
+	struct store_vec col[5];
+	const char *const *strs[5] = {0};
+	const uint32_t *lens[5] = {0};
+	uint32_t n, ch, i;
+	size_t cap = 1 << 16, len = 0;
+	char *out = calloc(1, cap);
+	int c;
+
+	assert_int_equal(schema_parse(schema_json, strlen(schema_json), &s), 0);
+	assert_int_equal(store_open(fx->store, 0, 0, &st), 0);
+	if (store_reader_open(st, &id, s, &r) != 0) {
+		free(out);
+		out = NULL;
+		goto done;
+	}
+	assert_int_equal(store_read_dict(r, 1, &strs[1], &lens[1], &n), 0);
+	assert_int_equal(store_read_dict(r, 4, &strs[4], &lens[4], &n), 0);
+	for (ch = 0; ch < store_reader_chunks(r); ch++) {
+		/* Read one column at a time: vectors are only valid until the next read. */
+		for (i = 0; i < STORE_CHUNK_ROWS; i++) {
+			for (c = 0; c < 5; c++) {
+				assert_int_equal(store_read_chunk(r, (size_t)c, ch, &col[c]), 0);
+				if (i >= col[c].rows)
+					goto next;
+				if (col[c].nulls != NULL && (col[c].nulls[i / 8] >> (i % 8) & 1))
+					len += (size_t)snprintf(out + len, cap - len, "NULL");
+				else if (c == 1 || c == 4)
+					len += (size_t)snprintf(out + len, cap - len, "%.*s",
+					    (int)lens[c][col[c].codes[i]],
+					    strs[c][col[c].codes[i]]);
+				else
+					len += (size_t)snprintf(out + len, cap - len, "%lld",
+					    (long long)col[c].ints[i]);
+				len += (size_t)snprintf(out + len, cap - len, c < 4 ? "|" : "\n");
+			}
+		}
+	next:;
+	}
+done:
+	store_reader_close(r);
+	store_close(st);
+	schema_free(s);
+	return out;
+}
+
+static void
+test_good_csv(void **state)
+{
+	struct fx *fx = *state;
+	static const char csv[] =
+	    "\xef\xbb\xbfsex,id,amt,day,note\r\n"
+	    "F,1,12.5,2024-02-29,\"a, \"\"quoted\"\" note\nover two lines\"\r\n"
+	    "M,-7,0,,\n"
+	    "F,3,1000.00,1969-12-31,\"\"\n";
+	size_t step;
+
+	for (step = 1; step <= sizeof(csv); step += step < 8 ? 1 : 13) {
+		uint32_t type;
+		json_t *reply;
+		char *rows;
+
+		run_ingest(fx, 1, "csv", csv, sizeof(csv) - 1, step, &type, &reply);
+		if (type != JOB_FRAME_RESULT)
+			fail_msg("step %zu: %s", step, json_dumps(reply, 0));
+		assert_int_equal(json_integer_value(json_object_get(reply, "rows")), 3);
+		assert_int_equal(json_integer_value(json_object_get(reply, "chunks")), 5);
+		json_decref(reply);
+		rows = read_back(fx, 1);
+		assert_non_null(rows);
+		assert_string_equal(rows, "1|F|1250|19782|a, \"quoted\" note\nover two lines\n"
+		                          "-7|M|0|NULL|NULL\n"
+		                          "3|F|100000|-1|\n");
+		free(rows);
+	}
+}
+
+static void
+test_good_jsonl(void **state)
+{
+	struct fx *fx = *state;
+	static const char jl[] =
+	    "{\"id\":1,\"sex\":\"F\",\"amt\":12.34,\"day\":\"2024-01-01\",\"note\":null}\n"
+	    "{\"id\":2,\"sex\":\"M\",\"amt\":\"7.5\",\"day\":null}\r\n";
+	uint32_t type;
+	json_t *reply;
+	char *rows;
+
+	run_ingest(fx, 2, "jsonl", jl, sizeof(jl) - 1, 7, &type, &reply);
+	if (type != JOB_FRAME_RESULT)
+		fail_msg("%s", json_dumps(reply, 0));
+	json_decref(reply);
+	rows = read_back(fx, 2);
+	assert_string_equal(rows, "1|F|1234|19723|NULL\n2|M|750|NULL|NULL\n");
+	free(rows);
+}
+
+/*
+ * Each case file holds: the format, the input, then one expected error per
+ * line as "line:column: text", then "total N".  See tests/unit/sandbox/ingest/.
+ */
+static void
+test_bad_inputs(void **state)
+{
+	struct fx *fx = *state;
+	struct vec_file f;
+	size_t i, k;
+
+	vec_load("unit/sandbox/ingest/bad.txt", &f);
+	for (i = 0; i < f.nrecs; i++) {
+		const struct vec_record *r = &f.recs[i];
+		const char *fmt = vec_get(r, "Format");
+		size_t len;
+		uint8_t *input = vec_hex(&f, r, "Input", &len);
+		uint32_t type;
+		json_t *reply, *errs;
+		char want[64], *got;
+
+		run_ingest(fx, 9, fmt, (const char *)input, len, 5, &type, &reply);
+		if (type != JOB_FRAME_ERROR)
+			fail_msg("%s:%zu: accepted", f.path, r->line);
+		errs = json_object_get(reply, "errors");
+		if (json_integer_value(json_object_get(reply, "total")) !=
+		    vec_int(&f, r, "Total", -1))
+			fail_msg("%s:%zu: %s", f.path, r->line, json_dumps(reply, 0));
+		for (k = 0; k < json_array_size(errs) && k < 3; k++) {
+			json_t *e = json_array_get(errs, k);
+
+			snprintf(want, sizeof(want), "Error%zu", k + 1);
+			if (vec_get(r, want) == NULL)
+				break;
+			got = NULL;
+			assert_true(asprintf(&got, "%lld:%lld: %s",
+			                (long long)json_integer_value(json_object_get(e, "line")),
+			                (long long)json_integer_value(json_object_get(e, "column")),
+			                json_string_value(json_object_get(e, "message"))) > 0);
+			if (strstr(got, vec_get(r, want)) == NULL)
+				fail_msg("%s:%zu: error %zu is \"%s\", want \"%s\"", f.path,
+				    r->line, k + 1, got, vec_get(r, want));
+			free(got);
+		}
+		/* At most 20 listed, however many there are. */
+		assert_true(json_array_size(errs) <= INGEST_ERRORS_MAX);
+		json_decref(reply);
+		free(input);
+		/* Nothing was written. */
+		assert_null(read_back(fx, 9));
+	}
+	vec_free(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_good_csv, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_good_jsonl, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
+	};
+
+	if (keys_init() != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
