@@ -248,12 +248,56 @@ product_show_cmd(const struct cli *cli, int argc, char **argv)
 	return r;
 }
 
+static int
+product_drop_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct exchange *ex = NULL;
+	struct product p;
+	long long v;
+	char *end;
+	int ch, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			printf("Usage: sluice product drop-version NAME VERSION\n\n"
+			       "Retire a version: queries no longer read it.  Audited.\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("product drop-version", argv);
+		}
+	}
+	if (optind + 2 != argc)
+		return cli_usage_error("product drop-version", "need NAME and VERSION");
+	errno = 0;
+	v = strtoll(argv[optind + 1], &end, 10);
+	if (errno != 0 || *end != '\0' || end == argv[optind + 1] || v < 1)
+		return cli_usage_error("product drop-version",
+		    "VERSION '%s': must be a number >= 1", argv[optind + 1]);
+	if ((r = cli_open(cli, "product drop-version", &ex)) != CLI_OK)
+		return r;
+	if ((r = product_find(ex, argv[optind], &p)) == 0) {
+		r = product_version_drop(ex, &p, v, p.merchant);
+		product_clear(&p);
+	}
+	exchange_close(ex);
+	if (r != 0)
+		return cli_fail(r);
+	printf("Dropped version %lld of %s\n", v, argv[optind]);
+	return CLI_OK;
+}
+
 static const struct cli_command product_commands[] = {
     {"add", product_add_cmd,
         "NAME --schema SCHEMA.json --merchant NAME [--holder NAME] [--operator NAME]",
         "list a data product"},
     {"list", product_list_cmd, "[--json]", "list the products"},
     {"show", product_show_cmd, "NAME [--json]", "a product's schema, parties and versions"},
+    {"drop-version", product_drop_cmd, "NAME VERSION", "retire a version"},
     {NULL, NULL, NULL, NULL},
 };
 

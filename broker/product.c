@@ -312,6 +312,52 @@ out:
 	return r;
 }
 
+int
+product_version_drop(
+    struct exchange *ex, const struct product *p, int64_t version, const char *actor)
+{
+	struct db *db = exchange_db(ex);
+	sqlite3_stmt *st = NULL;
+	char subject[SL_NAME_MAX + 24];
+	size_t i;
+	int r;
+
+	for (i = 0; i < p->nversions; i++)
+		if (p->versions[i].version == version)
+			break;
+	if (i == p->nversions)
+		return sl_errf(
+		    SL_ERR_NOTFOUND, "%s has no version %lld", p->name, (long long)version);
+	snprintf(subject, sizeof(subject), "%s@%lld", p->name, (long long)version);
+	if ((r = db_begin(db)) != 0)
+		return r;
+	/* The state is re-checked inside the transaction: another drop may have won. */
+	if ((r = db_prepare(db,
+	         "UPDATE product_versions SET state = 'dropped' WHERE product = ? AND version = ?"
+	         " AND state = 'published'",
+	         &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, p->id);
+	sqlite3_bind_int64(st, 2, version);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_fail(db, "drop version");
+		goto out;
+	}
+	if (sqlite3_changes(db_sqlite(db)) != 1) {
+		r = sl_errf(SL_ERR_POLICY, "version %lld of %s is already dropped",
+		    (long long)version, p->name);
+		goto out;
+	}
+	if ((r = exchange_audit(ex, actor, "product.version_dropped", subject,
+	         json_pack("{s:I}", "version", (json_int_t)version))) != 0)
+		goto out;
+	r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	return r;
+}
+
 json_t *
 product_json(const struct product *p, int with_schema)
 {

@@ -69,6 +69,14 @@ int product_version_publish(struct exchange *ex, const struct product *p, int64_
     int64_t rows, int64_t chunks, int64_t bytes, const char *actor)
     __attribute__((warn_unused_result));
 
+/*
+ * Mark a published version dropped (no query reads it again) and record
+ * product.version_dropped.  The store's records are left in place.
+ * SL_ERR_NOTFOUND names the version; dropping twice is SL_ERR_POLICY.
+ */
+int product_version_drop(struct exchange *ex, const struct product *p, int64_t version,
+    const char *actor) __attribute__((warn_unused_result));
+
 /* JSON for `product show --json` / `product list --json`. */
 json_t *product_json(const struct product *p, int with_schema);
 

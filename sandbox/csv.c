@@ -54,8 +54,8 @@ struct utf8 {
  * cut by the end of p is left in u.
  */
 static size_t
-utf8_check(struct utf8 *u, const uint8_t *p, size_t n, uint64_t off, uint64_t *bad_off,
-    uint8_t *bad_byte)
+utf8_check(
+    struct utf8 *u, const uint8_t *p, size_t n, uint64_t off, uint64_t *bad_off, uint8_t *bad_byte)
 {
 	size_t i = 0;
 	uint64_t w[4];
@@ -158,7 +158,7 @@ enum csv_state {
 	CSV_PLAIN,  /* inside unquoted field nf */
 	CSV_QUOTED, /* inside quoted field nf */
 	CSV_QUOTE,  /* inside quoted field nf, after a '"': its end or half of a "" */
-	CSV_CR,	    /* after a CR outside quotes, which only LF may follow */
+	CSV_CR,     /* after a CR outside quotes, which only LF may follow */
 	CSV_DONE,   /* finished or failed; err says which */
 };
 
@@ -170,13 +170,13 @@ struct csv_reader {
 	/* Where we are: the piece being parsed starts at stream offset off. */
 	const uint8_t *base;
 	uint64_t off;
-	size_t line;	   /* the line of the next byte */
+	size_t line;       /* the line of the next byte */
 	uint64_t line_off; /* stream offset of that line's first byte */
 
 	/* The record in progress. */
 	size_t rec_line;
 	uint64_t rec_end; /* stream offset of the first byte past line_max */
-	size_t nf;	  /* completed fields; f[nf] is the current one */
+	size_t nf;        /* completed fields; f[nf] is the current one */
 	size_t fcap;
 	struct csv_field *f;
 	/*
@@ -187,6 +187,7 @@ struct csv_reader {
 	 */
 	size_t *foff;
 	size_t ncopied;
+	size_t nsettled; /* fields [0, nsettled) are complete and copied (or empty) */
 	uint8_t *buf;
 	size_t len, cap;
 	size_t cr_line, cr_col; /* where the CR of CSV_CR is */
@@ -200,10 +201,10 @@ struct csv_reader {
 
 /* Bytes that end a run of unquoted field data. */
 static const uint8_t plain_stop[256] = {
-	['\n'] = 1,
-	['\r'] = 1,
-	['"'] = 1,
-	[','] = 1,
+    ['\n'] = 1,
+    ['\r'] = 1,
+    ['"'] = 1,
+    [','] = 1,
 };
 
 /* The stream offset of pointer q into the piece being parsed. */
@@ -276,6 +277,7 @@ csv_record_begin(struct csv_reader *r, uint64_t at)
 		r->rec_end = UINT64_MAX;
 	r->nf = 0;
 	r->ncopied = 0;
+	r->nsettled = 0;
 	r->len = 0;
 	r->st = CSV_FIELD;
 	return csv_field_begin(r, at);
@@ -328,10 +330,11 @@ csv_field_copy(struct csv_reader *r, size_t i)
 }
 
 /*
- * Add the n bytes at a to the value of the current field.  Bytes that
- * continue the field's span in the piece only extend it; anything else (the
- * value of a "") moves the record so far to buf, the current field last, so
- * that it can grow there.  The caller has checked the limits.
+ * Add the n bytes at a to the value of the current field.  A field's first
+ * bytes in a piece are only pointed at.  Anything more can only be the value
+ * of a "" or what follows it, which is not contiguous with them: that moves
+ * the record so far to buf, the current field last, so that it can grow
+ * there.  The caller has checked the limits.
  */
 static inline int
 csv_field_add(struct csv_reader *r, const uint8_t *a, size_t n)
@@ -348,13 +351,10 @@ csv_field_add(struct csv_reader *r, const uint8_t *a, size_t n)
 			f->len = n;
 			return 0;
 		}
-		if ((const uint8_t *)f->p + f->len == a) {
-			f->len += n;
-			return 0;
-		}
-		for (i = 0; i <= r->nf; i++)
+		for (i = r->nsettled; i <= r->nf; i++)
 			if ((rc = csv_field_copy(r, i)) != 0)
 				return rc;
+		r->nsettled = r->nf;
 	}
 	if ((rc = csv_buf_put(r, a, n)) != 0)
 		return rc;
@@ -362,19 +362,23 @@ csv_field_add(struct csv_reader *r, const uint8_t *a, size_t n)
 	return 0;
 }
 
-/* Before the piece goes away, copy what the record in progress points into. */
+/*
+ * Before the piece goes away, copy what the record in progress points into.
+ * Fields settled by an earlier call are skipped, so feeding a record of many
+ * fields in tiny pieces costs no more than feeding it whole.
+ */
 static int
 csv_spill(struct csv_reader *r)
 {
 	size_t i, n = r->nf;
 	int rc;
 
-	if (r->st == CSV_FIELD || r->st == CSV_PLAIN || r->st == CSV_QUOTED ||
-	    r->st == CSV_QUOTE)
+	if (r->st == CSV_FIELD || r->st == CSV_PLAIN || r->st == CSV_QUOTED || r->st == CSV_QUOTE)
 		n++;
-	for (i = 0; i < n; i++)
+	for (i = r->nsettled; i < n; i++)
 		if ((rc = csv_field_copy(r, i)) != 0)
 			return rc;
+	r->nsettled = r->nf;
 	return 0;
 }
 
@@ -429,8 +433,8 @@ csv_cr(struct csv_reader *r, const uint8_t *q)
  * changed nothing the general machine looks at.  Called at a record's start.
  */
 static const uint8_t *
-csv_fast(struct csv_reader *r, const uint8_t *p, const uint8_t *end, csv_record_fn fn,
-    void *arg, int *rcp)
+csv_fast(struct csv_reader *r, const uint8_t *p, const uint8_t *end, csv_record_fn fn, void *arg,
+    int *rcp)
 {
 	const uint8_t *nl, *e, *q, *c;
 	size_t win = (size_t)(end - p), nf = 0;
@@ -514,8 +518,7 @@ csv_newlines(struct csv_reader *r, const uint8_t *p, const uint8_t *q)
 
 /* Parse [p, end), part of the piece at r->base, from state r->st. */
 static int
-csv_parse(struct csv_reader *r, const uint8_t *p, const uint8_t *end, csv_record_fn fn,
-    void *arg)
+csv_parse(struct csv_reader *r, const uint8_t *p, const uint8_t *end, csv_record_fn fn, void *arg)
 {
 	const uint8_t *q, *stop;
 	uint64_t at;
@@ -751,7 +754,8 @@ csv_feed(struct csv_reader *r, const uint8_t *p, size_t n, csv_record_fn fn, voi
 				/* All still in p: parse them from there, uncopied. */
 				p -= took;
 				n += took;
-			} else if (replay > 0 && (rc = csv_piece(r, r->bom, replay, fn, arg)) != 0) {
+			} else if (replay > 0 &&
+			           (rc = csv_piece(r, r->bom, replay, fn, arg)) != 0) {
 				goto out;
 			}
 		}
@@ -777,19 +781,20 @@ csv_finish(struct csv_reader *r, csv_record_fn fn, void *arg)
 		return csv_again(r);
 	if (r->st == CSV_BOM) {
 		/* Fewer than 3 bytes, all a prefix of the BOM: they are data. */
-		if ((rc = csv_start(r, 0)) != 0 || (rc = csv_piece(r, r->bom, r->nbom, fn, arg)) != 0)
+		if ((rc = csv_start(r, 0)) != 0 ||
+		    (rc = csv_piece(r, r->bom, r->nbom, fn, arg)) != 0)
 			goto out;
 	}
 	if (r->u.need > 0) {
-		rc = sl_errf(SL_ERR_PARSE, "%zu:%zu: invalid UTF-8 sequence at byte 0x%02x", r->line,
-		    csv_col(r, r->u.lead_off), r->u.lead);
+		rc = sl_errf(SL_ERR_PARSE, "%zu:%zu: invalid UTF-8 sequence at byte 0x%02x",
+		    r->line, csv_col(r, r->u.lead_off), r->u.lead);
 		goto out;
 	}
 	switch (r->st) {
 	case CSV_FIELD:
 		if (r->nf == 0)
 			break; /* an empty final line: no record */
-		/* FALLTHROUGH */
+		               /* FALLTHROUGH */
 	case CSV_PLAIN:
 	case CSV_QUOTE:
 		r->nf++;
@@ -840,7 +845,7 @@ struct jsonl_reader {
 	int started;   /* the BOM question is settled */
 	uint8_t bom[3];
 	size_t nbom;
-	size_t line; /* the line being gathered */
+	size_t line;  /* the line being gathered */
 	uint8_t *buf; /* its bytes so far, when split across feeds */
 	size_t len, cap;
 	uint64_t records;
@@ -916,8 +921,8 @@ jsonl_line(struct jsonl_reader *r, const uint8_t *s, size_t n, jsonl_record_fn f
 		goto out;
 	}
 	if (!json_is_object(j)) {
-		rc = sl_errf(SL_ERR_PARSE, "%zu:%zu: expected a JSON object, got %s", r->line, i + 1,
-		    jsonl_type_name(j));
+		rc = sl_errf(SL_ERR_PARSE, "%zu:%zu: expected a JSON object, got %s", r->line,
+		    i + 1, jsonl_type_name(j));
 		goto out;
 	}
 	r->records++;
@@ -985,8 +990,9 @@ jsonl_piece(struct jsonl_reader *r, const uint8_t *p, size_t n, jsonl_record_fn 
 			return jsonl_buf_put(r, p, n);
 		}
 		k = (size_t)(nl - p);
-		if (r->len + k > r->line_max && !(r->len + k == r->line_max + 1 &&
-		    (k > 0 ? p[k - 1] : r->buf[r->len - 1]) == '\r'))
+		if (r->len + k > r->line_max &&
+		    !(r->len + k == r->line_max + 1 &&
+		        (k > 0 ? p[k - 1] : r->buf[r->len - 1]) == '\r'))
 			return jsonl_too_long(r);
 		if (r->len == 0) {
 			rc = jsonl_line(r, p, k, fn, arg);
@@ -1032,7 +1038,8 @@ jsonl_feed(struct jsonl_reader *r, const uint8_t *p, size_t n, jsonl_record_fn f
 			if (replay == took) {
 				p -= took;
 				n += took;
-			} else if (replay > 0 && (rc = jsonl_piece(r, r->bom, replay, fn, arg)) != 0) {
+			} else if (replay > 0 &&
+			           (rc = jsonl_piece(r, r->bom, replay, fn, arg)) != 0) {
 				goto out;
 			}
 		}

@@ -31,9 +31,9 @@
 
 #include <jansson.h>
 
-#define CSV_FIELD_MAX_DEFAULT ((size_t)1 << 20)	   /* 1 MiB */
+#define CSV_FIELD_MAX_DEFAULT ((size_t)1 << 20) /* 1 MiB */
 #define CSV_FIELDS_MAX_DEFAULT ((size_t)4096)
-#define CSV_LINE_MAX_DEFAULT ((size_t)16 << 20)	   /* 16 MiB */
+#define CSV_LINE_MAX_DEFAULT ((size_t)16 << 20)   /* 16 MiB */
 #define JSONL_LINE_MAX_DEFAULT ((size_t)16 << 20) /* 16 MiB */
 
 /* ---- CSV ----------------------------------------------------------------- */
@@ -55,12 +55,18 @@ struct csv_limits {
 
 /* One field of a record.  All borrowed: valid until the callback returns. */
 struct csv_field {
-	const char *p; /* its value: len bytes of valid UTF-8, not NUL-terminated, never NULL;
-			  may hold NUL bytes, which UTF-8 allows */
+	/*
+	 * The value, unquoted: len bytes of valid UTF-8, not NUL-terminated
+	 * (and it may hold NUL, which UTF-8 allows); never NULL.
+	 */
+	const char *p;
 	size_t len;
-	size_t line; /* where the field starts: its first byte, or its opening */
-	size_t col;  /* quote if quoted, or for an empty field the byte after it */
-	int quoted;  /* 1 if written in quotes, so "" can be told from an empty field */
+	/*
+	 * Where the field starts: its first byte, its opening quote if quoted,
+	 * or for an empty unquoted field the ',' or newline that ends it.
+	 */
+	size_t line, col;
+	int quoted; /* 1 if written in quotes, so "" can be told from an empty field */
 };
 
 /*
@@ -69,15 +75,18 @@ struct csv_field {
  * middle of the input is one empty field).  Return 0 to go on; any other
  * value stops parsing and is returned by the csv_feed() or csv_finish() call.
  */
-typedef int (*csv_record_fn)(void *arg, size_t line, size_t nfields,
-    const struct csv_field *fields);
+typedef int (*csv_record_fn)(
+    void *arg, size_t line, size_t nfields, const struct csv_field *fields);
 
 /* What a reader has seen. */
 struct csv_stats {
-	uint64_t bytes;	  /* bytes fed, a BOM included */
+	uint64_t bytes;   /* bytes fed, a BOM included */
 	uint64_t records; /* records handed to the callback */
-	size_t held_max;  /* most bytes ever held to join a record split across feeds or to
-			     undouble quotes; at most line_max */
+	/*
+	 * The most bytes of copy buffer ever held, to join a record split across
+	 * feeds or to undouble quotes: at most line_max.
+	 */
+	size_t held_max;
 };
 
 /*
@@ -90,7 +99,8 @@ struct csv_reader *csv_new(const struct csv_limits *lim) __attribute__((warn_unu
  * Parse the next n bytes of the input (p may be NULL when n is 0), calling fn
  * for each record they complete.  Bytes of a record that is not complete yet
  * are copied, so p is not used after the call returns.  Returns 0, the
- * callback's non-zero value, SL_ERR_PARSE or SL_ERR_NOMEM.
+ * callback's non-zero value, SL_ERR_PARSE, SL_ERR_NOMEM, or SL_ERR_INVAL
+ * after csv_finish().
  *
  * The rules, each with its message:
  *  1. Every byte is valid UTF-8 (no overlong forms, surrogates, code points
@@ -109,8 +119,11 @@ struct csv_reader *csv_new(const struct csv_limits *lim) __attribute__((warn_unu
  *     than N fields" at the ',' that would start one too many; "line longer
  *     than N bytes" (or "record longer than N bytes" when quoted newlines
  *     made it span lines) at the byte past the limit.
- * When several rules fail at one byte, the earlier in this order is reported:
- * the line limit, the field limit, then the rest.
+ * Errors are found in stream order: the first byte at which a rule fails
+ * decides (for rule 1, the byte at which the sequence stops being valid,
+ * though the message names its first byte).  When several fail at one byte,
+ * the earlier is reported of: rule 1, the line limit, the field limit, the
+ * rest.
  */
 int csv_feed(struct csv_reader *r, const uint8_t *p, size_t n, csv_record_fn fn, void *arg)
     __attribute__((warn_unused_result));
@@ -156,16 +169,19 @@ struct jsonl_reader *jsonl_new(size_t line_max) __attribute__((warn_unused_resul
  * leading UTF-8 BOM is skipped and messages are "line:column: text" with a
  * byte column.  The rules:
  *  1. Each line is one JSON object, parsed by jansson with duplicate keys
- *     refused: jansson's own message, at its position (e.g. "duplicate
- *     object key near '\"a\"'", "unable to decode byte 0xff").  Another JSON
+ *     refused: jansson's own message, at jansson's position, which is the
+ *     last byte it read, or for bad UTF-8 the first byte of the sequence
+ *     (e.g. "duplicate object key near '\"a\"'", "unable to decode byte
+ *     0xff").  jansson checks UTF-8 and limits nesting depth.  Another JSON
  *     value: "expected a JSON object, got an array" (or a string, ...).
  *  2. An empty or all-blank line: "blank line", except the empty line after
  *     the final newline, which is no line at all.
  *  3. "line longer than N bytes", at the byte past the limit.
- * Returns 0, the callback's non-zero value, SL_ERR_PARSE or SL_ERR_NOMEM.
+ * Returns 0, the callback's non-zero value, SL_ERR_PARSE, SL_ERR_NOMEM, or
+ * SL_ERR_INVAL after jsonl_finish().
  */
-int jsonl_feed(struct jsonl_reader *r, const uint8_t *p, size_t n, jsonl_record_fn fn,
-    void *arg) __attribute__((warn_unused_result));
+int jsonl_feed(struct jsonl_reader *r, const uint8_t *p, size_t n, jsonl_record_fn fn, void *arg)
+    __attribute__((warn_unused_result));
 
 /*
  * Mark the end of the input and parse a last line that had no final newline.

@@ -84,7 +84,7 @@ test_header_bad_strings(void **state)
 	job_wipe_free(buf, len);
 	/* A string length pointing past the end. */
 	assert_int_equal(job_header_encode(&h, &buf, &len), 0);
-	p = memmem(buf, len, "/x/stores", 9) - 4;
+	p = (uint8_t *)memmem(buf, len, "/x/stores", 9) - 4;
 	p[0] = 0x7f;
 	assert_int_equal(job_header_decode(buf, len, &d), SL_ERR_PARSE);
 	job_wipe_free(buf, len);
@@ -108,7 +108,7 @@ test_frames(void **state)
 	/* Over the caller's limit: refused from the header alone. */
 	assert_int_equal(job_frame_write(sv[0], JOB_FRAME_DATA, "0123456789", 10), 0);
 	assert_int_equal(job_frame_read(sv[1], &type, &payload, &len, 4), SL_ERR_PARSE);
-	(void)read(sv[1], raw, 10);
+	assert_int_equal(read(sv[1], raw, 10), 10);
 	/* A claimed 4 GiB frame and an unknown type. */
 	memcpy(raw, "\x00\x00\x00\x02\xff\xff\xff\xff", 8);
 	assert_int_equal(write(sv[0], raw, 8), 8);
