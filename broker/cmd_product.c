@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/cli.h"
 #include "broker/commands.h"
 #include "broker/exchange.h"
+#include "broker/load.h"
 #include "broker/product.h"
 #include "common/err.h"
 #include "common/file.h"
@@ -291,12 +293,122 @@ product_drop_cmd(const struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* csv or jsonl from the file name; NULL if it does not say. */
+static const char *
+format_of(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (dot == NULL)
+		return NULL;
+	if (strcmp(dot, ".csv") == 0)
+		return "csv";
+	if (strcmp(dot, ".jsonl") == 0 || strcmp(dot, ".ndjson") == 0)
+		return "jsonl";
+	return NULL;
+}
+
+static int
+product_load_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"format", required_argument, NULL, 'f'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct exchange *ex = NULL;
+	struct load_result res;
+	const char *format = NULL, *file;
+	json_t *errs;
+	size_t i;
+	int ch, json = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0)
+				return cli_usage_error(
+				    "product load", "--format '%s': must be csv or jsonl", optarg);
+			format = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf(
+			    "Usage: sluice product load NAME FILE [--format csv|jsonl] [--json]\n"
+			    "\n"
+			    "Load FILE as a new version of the product.  A confined worker "
+			    "validates\n"
+			    "every value against the schema, encrypts and writes the version; it\n"
+			    "becomes visible only if every row is valid.  Otherwise the first 20\n"
+			    "errors are listed by line and column and nothing changes.  The "
+			    "format\n"
+			    "comes from the file name (.csv, .jsonl) unless given.\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("product load", argv);
+		}
+	}
+	if (optind + 2 != argc)
+		return cli_usage_error("product load", "need NAME and FILE");
+	file = argv[optind + 1];
+	if (format == NULL && (format = format_of(file)) == NULL)
+		return cli_usage_error("product load",
+		    "%s: cannot tell the format from the name; give --format csv|jsonl", file);
+	if ((r = cli_open(cli, "product load", &ex)) != CLI_OK)
+		return r;
+	sl_err_clear();
+	r = load_product(ex, argv[optind], file, format, !json && isatty(STDERR_FILENO), &res);
+	exchange_close(ex);
+	if (r == SL_ERR_PARSE && res.errors != NULL) {
+		errs = json_object_get(res.errors, "errors");
+		for (i = 0; i < json_array_size(errs); i++) {
+			json_t *e = json_array_get(errs, i);
+			long long line = json_integer_value(json_object_get(e, "line"));
+			long long col = json_integer_value(json_object_get(e, "column"));
+
+			if (line > 0)
+				fprintf(stderr, "%s:%lld:%lld: %s\n", file, line, col,
+				    json_string_value(json_object_get(e, "message")));
+			else
+				fprintf(stderr, "%s: %s\n", file,
+				    json_string_value(json_object_get(e, "message")));
+		}
+		if (json_integer_value(json_object_get(res.errors, "total")) > (json_int_t)i)
+			fprintf(stderr, "%s: ... and %lld more errors\n", file,
+			    (long long)json_integer_value(json_object_get(res.errors, "total")) -
+			        (long long)i);
+		if (json)
+			printf("%s\n", json_dumps(res.errors, JSON_COMPACT));
+		load_result_clear(&res);
+		return cli_fail(r);
+	}
+	if (r != 0) {
+		load_result_clear(&res);
+		return cli_fail(r);
+	}
+	if (json)
+		r = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "product", argv[optind],
+		    "version", (json_int_t)res.version, "rows", (json_int_t)res.rows, "chunks",
+		    (json_int_t)res.chunks, "bytes", (json_int_t)res.bytes));
+	else
+		printf(
+		    "Loaded %lld rows into %s version %lld (%lld chunks, %lld bytes encrypted)\n",
+		    (long long)res.rows, argv[optind], (long long)res.version,
+		    (long long)res.chunks, (long long)res.bytes);
+	load_result_clear(&res);
+	return r;
+}
+
 static const struct cli_command product_commands[] = {
     {"add", product_add_cmd,
         "NAME --schema SCHEMA.json --merchant NAME [--holder NAME] [--operator NAME]",
         "list a data product"},
     {"list", product_list_cmd, "[--json]", "list the products"},
     {"show", product_show_cmd, "NAME [--json]", "a product's schema, parties and versions"},
+    {"load", product_load_cmd, "NAME FILE [--format csv|jsonl]", "load a new version"},
     {"drop-version", product_drop_cmd, "NAME VERSION", "retire a version"},
     {NULL, NULL, NULL, NULL},
 };

@@ -115,6 +115,7 @@ ingest_free(struct ingest *in)
 	jsonl_free(in->jsonl);
 	free(in->field_col);
 	json_decref(in->errors);
+	explicit_bzero(in, sizeof(*in)); /* in->h holds a copy of the data key */
 	free(in);
 }
 

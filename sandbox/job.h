@@ -46,14 +46,14 @@ enum job_kind {
 };
 
 struct job_header {
-	uint32_t version;           /* JOB_PROTOCOL_VERSION */
-	uint32_t kind;              /* enum job_kind */
-	uint32_t suite;             /* enum keys_suite */
-	uint32_t cpu_seconds;       /* RLIMIT_CPU */
-	uint64_t memory_bytes;      /* RLIMIT_AS */
-	uint64_t map_bytes;         /* LMDB map size for the store */
-	uint32_t data_version;      /* store version to write (ingest) or read (query) */
-	uint32_t key_version;       /* data key version */
+	uint32_t version;      /* JOB_PROTOCOL_VERSION */
+	uint32_t kind;         /* enum job_kind */
+	uint32_t suite;        /* enum keys_suite */
+	uint32_t cpu_seconds;  /* RLIMIT_CPU */
+	uint64_t memory_bytes; /* RLIMIT_AS: added to what is mapped when the worker confines */
+	uint64_t map_bytes;    /* LMDB map size for the store */
+	uint32_t data_version; /* store version to write (ingest) or read (query) */
+	uint32_t key_version;  /* data key version */
 	uint8_t key[JOB_KEY_BYTES]; /* the product's data key; wiped by job_header_clear() */
 	char *store;                /* path of the product's LMDB environment directory */
 	char *product;              /* product id (binds chunk AAD) */

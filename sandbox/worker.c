@@ -1,19 +1,356 @@
 /*
  * sandbox/worker.c -- sluice-worker, the confined process that touches
- * plaintext rows and untrusted bytes (DESIGN.md section 3).
+ * plaintext rows and untrusted bytes (DESIGN.md section 3, sandbox/worker.h).
  *
  * The broker starts it with fork+exec, one job per process, and speaks the
- * protocol of sandbox/job.h over a socketpair on descriptor 3.
+ * protocol of sandbox/job.h over a socketpair on JOB_FD.  Trusts: the HEADER
+ * frame (the broker wrote it from its catalog).  Untrusted: every later byte
+ * on JOB_FD, read only after confine_apply().  Holds: the product's data key
+ * (in the decoded header), wiped before exit.
  *
- * XXX: the job kinds (ingest, query) and the confinement sequence come with
- * the store issue; until then the worker refuses to run any job, so nothing
- * can be mistaken for a working sandbox.
+ * Built a second time with -DSL_TEST_JOBS as tests/sluice-worker-test, which
+ * also accepts JOB_KIND_TEST: a probe named by the header's params, run after
+ * confinement, that tries what the sandbox must stop (tests/unit/broker/
+ * spawn_test.c says what the broker must see for each).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "config.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "keys/aead.h"
+#include "keys/keys.h"
+#include "sandbox/confine.h"
 #include "sandbox/job.h"
+#include "sandbox/worker.h"
+#ifdef SL_HAVE_INGEST
+#include "sandbox/ingest.h"
+#endif
+#ifdef SL_HAVE_QUERY
+#include "sandbox/query.h"
+#endif
+#ifdef SL_SANITIZERS
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef SL_TEST_JOBS
+#include <lmdb.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#endif
+
+/* The smallest memory budget a header may ask for (see confine_opts.memory_bytes). */
+#define WORKER_MEMORY_MIN (1u << 20)
+
+#ifdef SL_SANITIZERS
+/*
+ * The worker starts with an empty environment, so ASAN_OPTIONS cannot reach
+ * it; these are its options.  Under seccomp: no leak check at exit (LSan
+ * stops the world with clone and ptrace), no external symbolizer (fork and
+ * exec), and no SEGV handler (its report reads /proc).  malloc returns NULL
+ * under RLIMIT_AS, as glibc's does, so the memory limit ends a job the same
+ * way in both builds.
+ */
+const char *__asan_default_options(void);
+
+const char *
+__asan_default_options(void)
+{
+	return "detect_leaks=0:allocator_may_return_null=1:handle_segv=0:symbolize=0";
+}
+#endif
+
+/* How the worker ended up confined; reported by the "status" test probe. */
+static struct confine_report worker_confined;
+
+/* ---- answering the broker ------------------------------------------------ */
+
+/*
+ * ERROR {"errors":[{"line":0,"column":0,"message":m}],"total":1}, the shape
+ * ingest uses for errors that have no place in the input.  Bytes that are not
+ * printable ASCII become '?', so the document is always valid UTF-8.
+ */
+static void
+send_error(int r)
+{
+	static const char nomem[] =
+	    "{\"errors\":[{\"line\":0,\"column\":0,\"message\":\"out of memory\"}],\"total\":1}";
+	const char *msg = sl_err_msg(r);
+	char clean[512], *text = NULL;
+	json_t *doc;
+	size_t i;
+
+	for (i = 0; msg[i] != '\0' && i < sizeof(clean) - 1; i++)
+		clean[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
+	clean[i] = '\0';
+	doc = json_pack("{s:[{s:I, s:I, s:s}], s:I}", "errors", "line", (json_int_t)0, "column",
+	    (json_int_t)0, "message", clean, "total", (json_int_t)1);
+	if (doc != NULL)
+		text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (job_frame_write(JOB_FD, JOB_FRAME_ERROR, text != NULL ? text : nomem,
+	        strlen(text != NULL ? text : nomem)) != 0) {
+		/* The broker is gone; the exit status is all it will see. */
+	}
+	free(text);
+}
+
+/*
+ * Lazy initialisations that would otherwise run after confinement and reach
+ * for a file, found by running confined jobs under strace: jansson seeds its
+ * hash tables from /dev/urandom at the first object, OpenSSL reads
+ * openssl.cnf and fetches a cipher at its first use.  Run them now: seed
+ * jansson, and seal a few bytes once with every AEAD (an algorithm that fails
+ * here fails the same way in the job, which reports it).
+ * XXX: the OpenSSL half belongs in keys_init().
+ */
+static void
+warm_libraries(void)
+{
+	static const enum keys_aead algs[] = {
+	    KEYS_AEAD_AES256GCM, KEYS_AEAD_XCHACHA20POLY1305, KEYS_AEAD_SM4CTR_HMACSM3};
+	uint8_t key[KEYS_AEAD_KEY_BYTES], out[16 + KEYS_AEAD_OVERHEAD_MAX];
+	size_t i;
+
+	json_object_seed(0);
+	memset(key, 0, sizeof(key));
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (keys_aead_seal(algs[i], key, "", 0, "warm", 4, out) != 0) {
+			/* reported by the job, if it needs this algorithm */
+		}
+}
+
+/* ---- job kinds ----------------------------------------------------------- */
+
+struct worker_kind {
+	uint32_t kind;
+	const char *name;
+	enum confine_profile profile;
+	int need_store; /* the header must name an absolute store path */
+	int (*prepare)(const struct job_header *h, void **state);
+	int (*run)(void *state, int fd);
+	void (*release)(void *state);
+};
+
+#ifdef SL_HAVE_INGEST
+static int
+ingest_prepare_kind(const struct job_header *h, void **state)
+{
+	struct ingest *in = NULL;
+	int r;
+
+	if ((r = ingest_prepare(h, &in)) == 0)
+		*state = in;
+	return r;
+}
+
+static int
+ingest_run_kind(void *state, int fd)
+{
+	return ingest_run(state, fd);
+}
+
+static void
+ingest_release_kind(void *state)
+{
+	ingest_free(state);
+}
+#else
+static int
+ingest_prepare_kind(const struct job_header *h, void **state)
+{
+	return sl_errf(SL_ERR_INVAL, "ingest: job kind not implemented");
+}
+
+static int
+ingest_run_kind(void *state, int fd)
+{
+	return sl_errf(SL_ERR_INTERNAL, "ingest: job kind not implemented");
+}
+
+static void
+ingest_release_kind(void *state)
+{
+}
+#endif
+
+#ifdef SL_HAVE_QUERY
+static int
+query_prepare_kind(const struct job_header *h, void **state)
+{
+	struct query *q = NULL;
+	int r;
+
+	if ((r = query_prepare(h, &q)) == 0)
+		*state = q;
+	return r;
+}
+
+static int
+query_run_kind(void *state, int fd)
+{
+	return query_run(state, fd);
+}
+
+static void
+query_release_kind(void *state)
+{
+	query_free(state);
+}
+#else
+static int
+query_prepare_kind(const struct job_header *h, void **state)
+{
+	return sl_errf(SL_ERR_INVAL, "query: job kind not implemented");
+}
+
+static int
+query_run_kind(void *state, int fd)
+{
+	return sl_errf(SL_ERR_INTERNAL, "query: job kind not implemented");
+}
+
+static void
+query_release_kind(void *state)
+{
+}
+#endif
+
+#ifdef SL_TEST_JOBS
+static int test_prepare(const struct job_header *h, void **state);
+static int test_run(void *state, int fd);
+static void test_release(void *state);
+static enum confine_profile test_profile(const struct job_header *h);
+#endif
+
+static const struct worker_kind worker_kinds[] = {
+    {JOB_KIND_INGEST, "ingest", CONFINE_INGEST, 1, ingest_prepare_kind, ingest_run_kind,
+        ingest_release_kind},
+    {JOB_KIND_QUERY, "query", CONFINE_QUERY, 1, query_prepare_kind, query_run_kind,
+        query_release_kind},
+#ifdef SL_TEST_JOBS
+    /* Its profile is chosen by the probe: see test_profile(). */
+    {JOB_KIND_TEST, "test", CONFINE_QUERY, 0, test_prepare, test_run, test_release},
+#endif
+};
+
+/* The header is trusted, but checked: a broker bug must not become a weaker sandbox. */
+static int
+header_check(const struct job_header *h, const struct worker_kind **out)
+{
+	const struct worker_kind *k = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(worker_kinds) / sizeof(worker_kinds[0]); i++)
+		if (worker_kinds[i].kind == h->kind)
+			k = &worker_kinds[i];
+	if (k == NULL)
+		return sl_errf(SL_ERR_INVAL, "job header: unknown job kind %u", h->kind);
+	if (h->cpu_seconds == 0)
+		return sl_errf(SL_ERR_INVAL, "job header: %s job without a CPU limit", k->name);
+	if (h->memory_bytes < WORKER_MEMORY_MIN)
+		return sl_errf(SL_ERR_INVAL, "job header: %s job with a memory limit of %llu bytes",
+		    k->name, (unsigned long long)h->memory_bytes);
+	if (k->need_store && h->store[0] != '/')
+		return sl_errf(
+		    SL_ERR_INVAL, "job header: %s job without an absolute store path", k->name);
+	if (k->profile == CONFINE_INGEST && h->map_bytes == 0)
+		return sl_errf(SL_ERR_INVAL, "job header: %s job without a map size", k->name);
+	*out = k;
+	return 0;
+}
+
+/* ---- the one job --------------------------------------------------------- */
+
+int
+worker_main(void)
+{
+	const struct worker_kind *k = NULL;
+	struct job_header h;
+	struct confine_opts co;
+	struct stat st;
+	uint8_t *payload = NULL;
+	void *state = NULL;
+	size_t len = 0;
+	uint32_t type;
+	int r, status;
+
+	memset(&h, 0, sizeof(h));
+	sl_log_init("sluice-worker");
+	if (fstat(JOB_FD, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+		sl_errorx("started by sluice for one job, with its socket on descriptor %d; "
+		          "it is not run by hand",
+		    JOB_FD);
+		return WORKER_EXIT_USAGE;
+	}
+
+	/* Trusted: the HEADER frame, from the broker. */
+	if ((r = job_frame_read(JOB_FD, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
+		goto fail;
+	if (type != JOB_FRAME_HEADER) {
+		r = sl_errf(SL_ERR_PARSE, "job: the first frame is of type %u, not HEADER", type);
+		goto fail;
+	}
+	r = job_header_decode(payload, len, &h);
+	job_wipe_free(payload, len); /* it held the data key */
+	payload = NULL;
+	if (r != 0 || (r = header_check(&h, &k)) != 0)
+		goto fail;
+
+	/* Everything the job needs from the file system and the libraries, before confinement. */
+	if ((r = keys_init()) != 0) {
+		r = sl_errf(r, "job: cannot initialise the crypto libraries");
+		goto fail;
+	}
+	warm_libraries();
+	if ((r = k->prepare(&h, &state)) != 0)
+		goto fail;
+
+#ifdef SL_SANITIZERS
+	/* Let ASan and UBSan cache what their reports read from /proc (binary name, mappings). */
+	__sanitizer_sandbox_on_notify(NULL);
+#endif
+	memset(&co, 0, sizeof(co));
+	co.profile = k->profile;
+#ifdef SL_TEST_JOBS
+	if (k->kind == JOB_KIND_TEST)
+		co.profile = test_profile(&h);
+#endif
+	co.cpu_seconds = h.cpu_seconds;
+	co.memory_bytes = h.memory_bytes;
+	co.fsize_bytes = h.map_bytes;
+	co.store_path = h.store[0] != '\0' ? h.store : NULL;
+	if ((r = confine_apply(&co, &worker_confined)) != 0)
+		goto fail;
+	if (worker_confined.missing & CONFINE_NO_NETNS)
+		sl_warnx("confined without a network namespace (the kernel refused one)");
+	if (worker_confined.missing & CONFINE_NO_LANDLOCK)
+		sl_warnx("confined without Landlock (the kernel has none)");
+
+	/* Untrusted from here on: every byte read from JOB_FD. */
+	if ((r = k->run(state, JOB_FD)) != 0)
+		goto fail;
+	status = WORKER_EXIT_OK;
+	goto out;
+fail:
+	send_error(r);
+	status = r == SL_ERR_NOMEM ? WORKER_EXIT_NOMEM : WORKER_EXIT_FAILED;
+out:
+	if (k != NULL && state != NULL)
+		k->release(state);
+	job_wipe_free(payload, len);
+	job_header_clear(&h);
+	return status;
+}
 
 int
 main(int argc, char **argv)
@@ -23,7 +360,568 @@ main(int argc, char **argv)
 		    "sluice-worker %s (job protocol %d)\n", PACKAGE_VERSION, JOB_PROTOCOL_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "sluice-worker: started by sluice for one job; it runs no job kinds yet "
-	                "and is not run by hand\n");
-	return 2;
+	/*
+	 * _exit: atexit handlers of the libraries (OpenSSL's cleanup, ASan's)
+	 * might make system calls outside the allowlist.  worker_main() has
+	 * already released what it held; nothing is buffered on stdio.
+	 */
+	_exit(worker_main());
 }
+
+#ifdef SL_TEST_JOBS
+/* ==== confinement probes (tests/sluice-worker-test only) =================== */
+
+#define TEST_ALLOC_STEP ((size_t)4 << 20)
+#define TEST_LMDB_ROWS 2000
+#define TEST_LMDB_VALUE 4000
+
+struct test_job;
+
+struct test_probe {
+	const char *name;
+	int (*prepare)(struct test_job *t); /* before confinement; may be NULL */
+	int (*run)(struct test_job *t, int fd);
+};
+
+struct test_job {
+	const struct test_probe *p;
+	const struct job_header *h;
+	int fd; /* opened before confinement: /proc/self/status, or a socket */
+	pid_t ppid;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+};
+
+/* The probe's name: params, after an optional "ingest:" that selects the ingest profile. */
+static const char *
+test_word(const struct job_header *h)
+{
+	return strncmp(h->params, "ingest:", 7) == 0 ? h->params + 7 : h->params;
+}
+
+static enum confine_profile
+test_profile(const struct job_header *h)
+{
+	return strncmp(h->params, "ingest:", 7) == 0 ? CONFINE_INGEST : CONFINE_QUERY;
+}
+
+static int
+reply(int fd, uint32_t type, const char *text)
+{
+	return job_frame_write(fd, type, text, strlen(text));
+}
+
+/* A forbidden call came back: say so, so the broker sees "ok" and the test fails. */
+static int
+escaped(int fd, const char *what, long rc)
+{
+	char text[160];
+
+	snprintf(
+	    text, sizeof(text), "{\"escaped\":\"%s\",\"rc\":%ld,\"errno\":%d}", what, rc, errno);
+	return reply(fd, JOB_FRAME_RESULT, text);
+}
+
+static int
+t_ok(struct test_job *t, int fd)
+{
+	return reply(fd, JOB_FRAME_RESULT, "{\"ok\":true}");
+}
+
+static int
+t_open(struct test_job *t, int fd)
+{
+	return escaped(fd, "open", open("/etc/hostname", O_RDONLY | O_CLOEXEC));
+}
+
+static int
+t_write_file(struct test_job *t, int fd)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/probe",
+	    t->h->store[0] != '\0' ? t->h->store : "/tmp/sluice-worker");
+	return escaped(
+	    fd, "write-file", open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+}
+
+static int
+t_stat(struct test_job *t, int fd)
+{
+	struct stat st;
+
+	return escaped(fd, "stat", stat("/etc/passwd", &st));
+}
+
+static int
+t_socket(struct test_job *t, int fd)
+{
+	return escaped(fd, "socket", socket(AF_INET, SOCK_STREAM, 0));
+}
+
+static int
+t_connect_prepare(struct test_job *t)
+{
+	if ((t->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return sl_errf(SL_ERR_IO, "test: socket: %s", strerror(errno));
+	return 0;
+}
+
+static int
+t_connect(struct test_job *t, int fd)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/nonexistent/sluice");
+	return escaped(fd, "connect", connect(t->fd, (struct sockaddr *)&sun, sizeof(sun)));
+}
+
+static int
+t_execve(struct test_job *t, int fd)
+{
+	char *const argv[] = {(char *)"true", NULL};
+	char *const envp[] = {NULL};
+
+	return escaped(fd, "execve", execve("/bin/true", argv, envp));
+}
+
+static int
+t_fork(struct test_job *t, int fd)
+{
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(0);
+	return escaped(fd, "fork", p);
+}
+
+static int
+t_vfork(struct test_job *t, int fd)
+{
+	pid_t p = vfork();
+
+	if (p == 0)
+		_exit(0);
+	return escaped(fd, "vfork", p);
+}
+
+static int
+t_clone(struct test_job *t, int fd)
+{
+	long p = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
+
+	if (p == 0)
+		_exit(0);
+	return escaped(fd, "clone", p);
+}
+
+static int
+t_clone3(struct test_job *t, int fd)
+{
+	/* struct clone_args, version 0: flags, pidfd, child_tid, parent_tid, exit_signal, ... */
+	uint64_t args[8] = {0};
+	long p;
+
+	args[4] = SIGCHLD;
+	if ((p = syscall(SYS_clone3, args, sizeof(args))) == 0)
+		_exit(0);
+	return escaped(fd, "clone3", p);
+}
+
+static int
+t_ptrace(struct test_job *t, int fd)
+{
+	return escaped(fd, "ptrace", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+}
+
+static int
+t_kill(struct test_job *t, int fd)
+{
+	/* Signal 0 to init: only asks whether it exists, should the filter fail. */
+	return escaped(fd, "kill", kill(1, 0));
+}
+
+static int
+t_tgkill_prepare(struct test_job *t)
+{
+	t->ppid = getppid();
+	return 0;
+}
+
+static int
+t_tgkill(struct test_job *t, int fd)
+{
+	/* SIGABRT is allowed to this process only; the broker (the test) must not get it. */
+	return escaped(fd, "tgkill", syscall(SYS_tgkill, t->ppid, t->ppid, SIGABRT));
+}
+
+static int
+t_mmap_exec(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return escaped(fd, "mmap-exec", p == MAP_FAILED ? -1 : 0);
+}
+
+static int
+t_mprotect_exec(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return sl_errf(SL_ERR_IO, "test: mmap: %s", strerror(errno));
+	return escaped(fd, "mprotect-exec", mprotect(p, 4096, PROT_READ | PROT_EXEC));
+}
+
+static int
+t_int80(struct test_job *t, int fd)
+{
+#if defined(__x86_64__)
+	long rc;
+
+	/* getpid (20) through the i386 entry point: another architecture to the filter. */
+	__asm__ volatile("int $0x80"
+	                 : "=a"(rc)
+	                 : "a"(20L)
+	                 : "rcx", "r8", "r9", "r10", "r11", "memory");
+	return escaped(fd, "int80", rc);
+#else
+	return reply(fd, JOB_FRAME_RESULT, "{\"skipped\":\"not x86_64\"}");
+#endif
+}
+
+static int
+t_x32(struct test_job *t, int fd)
+{
+#if defined(__x86_64__)
+	/* getpid with __X32_SYSCALL_BIT: the x32 ABI. */
+	return escaped(fd, "x32", syscall(0x40000000L | SYS_getpid));
+#else
+	return reply(fd, JOB_FRAME_RESULT, "{\"skipped\":\"not x86_64\"}");
+#endif
+}
+
+static int
+t_loop(struct test_job *t, int fd)
+{
+	volatile unsigned long n = 0;
+
+	for (;;)
+		n++;
+	return 0;
+}
+
+/* Allocate and touch memory until malloc fails; RLIMIT_AS must make it fail. */
+static int
+t_alloc(struct test_job *t, int fd)
+{
+	void *head = NULL, *p;
+	size_t mib = 0;
+
+	while ((p = malloc(TEST_ALLOC_STEP)) != NULL) {
+		memset(p, 0xa5, TEST_ALLOC_STEP);
+		*(void **)p = head;
+		head = p;
+		mib += TEST_ALLOC_STEP >> 20;
+		if (mib >= ((size_t)1 << 20)) /* a TiB: there is no limit */
+			return escaped(fd, "alloc", (long)mib);
+	}
+	while (head != NULL) {
+		p = *(void **)head;
+		free(head);
+		head = p;
+	}
+	return sl_errf(SL_ERR_NOMEM, "test: out of memory after %zu MiB", mib);
+}
+
+static int
+t_abort(struct test_job *t, int fd)
+{
+	abort();
+}
+
+/* A store to a PROT_NONE page: a plain SIGSEGV, not a null dereference UBSan would report. */
+static int
+t_segv(struct test_job *t, int fd)
+{
+	volatile int *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return sl_errf(SL_ERR_IO, "test: mmap: %s", strerror(errno));
+	*p = 1;
+	return escaped(fd, "segv", 0);
+}
+
+static int
+t_garbage(struct test_job *t, int fd)
+{
+	static const char junk[] = "GARBAGE! this is not a frame";
+
+	if (write(fd, junk, sizeof(junk) - 1) != (ssize_t)(sizeof(junk) - 1))
+		return SL_ERR_IO;
+	return 0;
+}
+
+static int
+t_huge_frame(struct test_job *t, int fd)
+{
+	/* A RESULT frame claiming 4 GiB - 1 bytes, and none of them. */
+	static const uint8_t head[JOB_FRAME_HEAD] = {
+	    0, 0, 0, JOB_FRAME_RESULT, 0xff, 0xff, 0xff, 0xff};
+
+	if (write(fd, head, sizeof(head)) != (ssize_t)sizeof(head))
+		return SL_ERR_IO;
+	return 0;
+}
+
+static int
+t_status_prepare(struct test_job *t)
+{
+	if ((t->fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) == -1)
+		return sl_errf(SL_ERR_IO, "test: /proc/self/status: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * The kernel's view of this process, confined: /proc/self/status (opened
+ * before, read now: procfs writes it at read time) lines Seccomp and
+ * NoNewPrivs, and the confinement report.  Then wait for END, so the broker
+ * can look at /proc/<pid> while the worker still runs.
+ */
+static int
+t_status(struct test_job *t, int fd)
+{
+	char status[8192], text[512], *line, *next;
+	size_t off = 0;
+	ssize_t n;
+	uint8_t *payload;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	while ((n = read(t->fd, status + off, sizeof(status) - 1 - off)) > 0)
+		off += (size_t)n;
+	status[off] = '\0';
+	off = (size_t)snprintf(text, sizeof(text),
+	    "Landlock:\t%d\nMissing:\t%#x\nNetnsUserns:\t%d\n", worker_confined.landlock_abi,
+	    worker_confined.missing, worker_confined.netns_userns);
+	for (line = status; *line != '\0' && off < sizeof(text); line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (strncmp(line, "Seccomp:", 8) == 0 || strncmp(line, "NoNewPrivs:", 11) == 0)
+			off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\n", line);
+	}
+	if ((r = reply(fd, JOB_FRAME_RESULT, text)) != 0)
+		return r;
+	if ((r = job_frame_read(fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
+		return r;
+	free(payload);
+	return 0;
+}
+
+static int
+lmdb_fail(int rc, const char *what)
+{
+	return sl_errf(
+	    rc == ENOMEM ? SL_ERR_NOMEM : SL_ERR_IO, "test: %s: %s", what, mdb_strerror(rc));
+}
+
+/* Open the store as ingest does (write) or as a query does (read transaction). */
+static int
+lmdb_prepare(struct test_job *t, int writable)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(&t->env)) != 0)
+		return lmdb_fail(rc, "mdb_env_create");
+	if ((rc = mdb_env_set_mapsize(t->env, (size_t)t->h->map_bytes)) != 0 ||
+	    (rc = mdb_env_open(t->env, t->h->store, writable ? 0 : MDB_RDONLY, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(t->env, NULL, writable ? 0 : MDB_RDONLY, &t->txn)) != 0 ||
+	    (rc = mdb_dbi_open(t->txn, NULL, 0, &t->dbi)) != 0)
+		return lmdb_fail(rc, t->h->store);
+	return 0;
+}
+
+static int
+t_lmdb_write_prepare(struct test_job *t)
+{
+	return lmdb_prepare(t, 1);
+}
+
+static int
+t_lmdb_read_prepare(struct test_job *t)
+{
+	return lmdb_prepare(t, 0);
+}
+
+static void
+lmdb_key(char kb[16], MDB_val *k, int i)
+{
+	snprintf(kb, 16, "%012d", i);
+	k->mv_data = kb;
+	k->mv_size = 12;
+}
+
+/* Confined: put, commit (write and sync the pages, then the meta page), close. */
+static int
+t_lmdb_write(struct test_job *t, int fd)
+{
+	static char value[TEST_LMDB_VALUE];
+	char kb[16];
+	MDB_val k, v;
+	int i, rc;
+
+	memset(value, 'v', sizeof(value));
+	for (i = 0; i < TEST_LMDB_ROWS; i++) {
+		lmdb_key(kb, &k, i);
+		v.mv_data = value;
+		v.mv_size = sizeof(value);
+		if ((rc = mdb_put(t->txn, t->dbi, &k, &v, 0)) != 0)
+			return lmdb_fail(rc, "mdb_put");
+	}
+	rc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	if (rc != 0)
+		return lmdb_fail(rc, "mdb_txn_commit");
+	mdb_env_close(t->env);
+	t->env = NULL;
+	return reply(fd, JOB_FRAME_RESULT, "{\"lmdb\":\"written\"}");
+}
+
+/* Confined: read every record through the read transaction begun before, then close. */
+static int
+t_lmdb_read(struct test_job *t, int fd)
+{
+	char kb[16];
+	MDB_val k, v;
+	int i, rc;
+
+	for (i = 0; i < TEST_LMDB_ROWS; i++) {
+		lmdb_key(kb, &k, i);
+		if ((rc = mdb_get(t->txn, t->dbi, &k, &v)) != 0)
+			return lmdb_fail(rc, "mdb_get");
+		if (v.mv_size != TEST_LMDB_VALUE || ((const char *)v.mv_data)[0] != 'v')
+			return sl_errf(SL_ERR_PARSE, "test: record %d differs", i);
+	}
+	mdb_txn_abort(t->txn);
+	t->txn = NULL;
+	mdb_env_close(t->env);
+	t->env = NULL;
+	return reply(fd, JOB_FRAME_RESULT, "{\"lmdb\":\"read\"}");
+}
+
+/* Confined: seal and open with every AEAD (OpenSSL fetches its ciphers now, not before). */
+static int
+t_crypto(struct test_job *t, int fd)
+{
+	static const enum keys_aead algs[] = {
+	    KEYS_AEAD_AES256GCM, KEYS_AEAD_XCHACHA20POLY1305, KEYS_AEAD_SM4CTR_HMACSM3};
+	static const enum keys_suite suites[] = {KEYS_SUITE_INTL, KEYS_SUITE_INTL, KEYS_SUITE_GM};
+	static const char pt[] = "a row of plaintext";
+	uint8_t key[KEYS_AEAD_KEY_BYTES], sealed[sizeof(pt) + KEYS_AEAD_OVERHEAD_MAX];
+	uint8_t opened[sizeof(sealed)];
+	size_t i, slen, olen;
+	int r;
+
+	keys_random(key, sizeof(key));
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		slen = keys_aead_sealed_len(algs[i], sizeof(pt));
+		if ((r = keys_aead_seal(algs[i], key, "aad", 3, pt, sizeof(pt), sealed)) != 0 ||
+		    (r = keys_aead_open(suites[i], key, "aad", 3, sealed, slen, opened, &olen)) !=
+		        0)
+			return sl_errf(r, "test: AEAD %d: %s", (int)algs[i], sl_err_msg(r));
+		if (olen != sizeof(pt) || memcmp(opened, pt, olen) != 0)
+			return sl_errf(
+			    SL_ERR_INTERNAL, "test: AEAD %d: round trip differs", (int)algs[i]);
+	}
+	keys_wipe(key, sizeof(key));
+	return reply(fd, JOB_FRAME_RESULT, "{\"crypto\":\"ok\"}");
+}
+
+static const struct test_probe test_probes[] = {
+    {"ok", NULL, t_ok},
+    {"open", NULL, t_open},
+    {"write-file", NULL, t_write_file},
+    {"stat", NULL, t_stat},
+    {"socket", NULL, t_socket},
+    {"connect", t_connect_prepare, t_connect},
+    {"execve", NULL, t_execve},
+    {"fork", NULL, t_fork},
+    {"vfork", NULL, t_vfork},
+    {"clone", NULL, t_clone},
+    {"clone3", NULL, t_clone3},
+    {"ptrace", NULL, t_ptrace},
+    {"kill", NULL, t_kill},
+    {"tgkill", t_tgkill_prepare, t_tgkill},
+    {"mmap-exec", NULL, t_mmap_exec},
+    {"mprotect-exec", NULL, t_mprotect_exec},
+    {"int80", NULL, t_int80},
+    {"x32", NULL, t_x32},
+    {"loop", NULL, t_loop},
+    {"alloc", NULL, t_alloc},
+    {"abort", NULL, t_abort},
+    {"segv", NULL, t_segv},
+    {"garbage", NULL, t_garbage},
+    {"huge-frame", NULL, t_huge_frame},
+    {"status", t_status_prepare, t_status},
+    {"lmdb-write", t_lmdb_write_prepare, t_lmdb_write},
+    {"lmdb-read", t_lmdb_read_prepare, t_lmdb_read},
+    {"crypto", NULL, t_crypto},
+};
+
+static void
+test_release(void *state)
+{
+	struct test_job *t = state;
+
+	if (t == NULL)
+		return;
+	if (t->txn != NULL)
+		mdb_txn_abort(t->txn);
+	if (t->env != NULL)
+		mdb_env_close(t->env);
+	if (t->fd != -1)
+		close(t->fd);
+	free(t);
+}
+
+static int
+test_prepare(const struct job_header *h, void **state)
+{
+	const char *word = test_word(h);
+	struct test_job *t;
+	size_t i;
+	int r;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return SL_ERR_NOMEM;
+	t->h = h;
+	t->fd = -1;
+	for (i = 0; i < sizeof(test_probes) / sizeof(test_probes[0]); i++)
+		if (strcmp(test_probes[i].name, word) == 0)
+			t->p = &test_probes[i];
+	if (t->p == NULL) {
+		test_release(t);
+		return sl_errf(SL_ERR_INVAL, "test: unknown probe \"%.64s\"", word);
+	}
+	if (t->p->prepare != NULL && (r = t->p->prepare(t)) != 0) {
+		test_release(t);
+		return r;
+	}
+	*state = t;
+	return 0;
+}
+
+static int
+test_run(void *state, int fd)
+{
+	struct test_job *t = state;
+
+	return t->p->run(t, fd);
+}
+#endif /* SL_TEST_JOBS */

@@ -1,0 +1,158 @@
+/*
+ * broker/spawn.h -- starting one sluice-worker for one job, talking to it,
+ * and saying how it ended (DESIGN.md section 3).
+ *
+ * The worker is started with fork+exec, so it inherits no memory of the
+ * broker: an empty environment, argv = { "sluice-worker" }, standard input
+ * and output on /dev/null, standard error on a pipe that the broker relays to
+ * its own standard error (prefixed, and at most SPAWN_STDERR_MAX bytes per
+ * worker), and its end of a socketpair on JOB_FD.  No other descriptor.
+ *
+ * Everything the worker sends is untrusted: frames are checked for type and
+ * length before anything is allocated, a bad one kills the worker, and no
+ * call here aborts or raises SIGPIPE because of what a worker did.  Every
+ * call that waits honours the job's wall-clock deadline, fixed when the
+ * worker starts; at the deadline the worker is killed (SIGKILL).
+ *
+ * Typical use:
+ *
+ *     spawn_job(path, &h, wall_ms, &sp)             fork+exec, send HEADER
+ *     spawn_send(sp, JOB_FRAME_DATA, ...) ...       the upload, then END
+ *     spawn_recv(sp, &type, &p, &n) ...             PROGRESS*, RESULT or ERROR
+ *     spawn_wait(sp, &res)                          reap and classify
+ *     spawn_free(sp)
+ *
+ * The broker must not set SIGCHLD to SIG_IGN (children would be reaped
+ * behind its back); nothing here changes signal dispositions.
+ */
+#ifndef SLUICE_BROKER_SPAWN_H
+#define SLUICE_BROKER_SPAWN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sandbox/job.h"
+
+/* The worker's standard error relayed per job; the rest is read and dropped. */
+#define SPAWN_STDERR_MAX (64u << 10)
+
+/*
+ * Exit statuses of sluice-worker, as declared in sandbox/worker.h.  XXX: they
+ * belong in sandbox/job.h, the one header both sides share; until they move
+ * there, keep the two lists equal.
+ */
+#define SPAWN_WORKER_EXIT_OK 0
+#define SPAWN_WORKER_EXIT_FAILED 1
+#define SPAWN_WORKER_EXIT_USAGE 2
+#define SPAWN_WORKER_EXIT_NOMEM 3
+
+enum spawn_outcome {
+	SPAWN_OK = 0,            /* exited 0 after a RESULT frame */
+	SPAWN_FAILED,            /* the job failed: an ERROR frame, or a non-zero exit */
+	SPAWN_SANDBOX_VIOLATION, /* killed by SIGSYS: a system call outside the allowlist */
+	SPAWN_TIME_LIMIT,        /* wall-clock deadline (we killed it) or RLIMIT_CPU */
+	SPAWN_MEMORY_LIMIT,      /* an allocation failed under RLIMIT_AS (exit status 3) */
+	SPAWN_PROTOCOL_ERROR,    /* sent bytes that are not a valid frame at that point */
+	SPAWN_CRASHED,           /* killed by another signal */
+};
+
+struct spawn_result {
+	enum spawn_outcome outcome;
+	int exit_status; /* WEXITSTATUS, or -1 when killed by a signal */
+	int signal;      /* the terminating signal, or 0 */
+	uint64_t cpu_ms; /* user + system CPU time the worker used */
+	uint64_t maxrss_kib;
+	/* For people and the audit log, e.g. "killed by SIGSYS: a system call outside the allowlist". */
+	char detail[256];
+};
+
+struct spawn; /* opaque: one running (or reaped) worker */
+
+/*
+ * The worker binary: $SLUICE_WORKER when set (it must be an absolute path),
+ * else "sluice-worker" in the directory of /proc/self/exe.  On success *out is
+ * a new string the caller frees with free().  SL_ERR_INVAL for a relative
+ * $SLUICE_WORKER, SL_ERR_IO when /proc/self/exe cannot be read.
+ */
+int spawn_worker_path(char **out) __attribute__((warn_unused_result));
+
+/*
+ * Start worker_path with nothing but its job socket, and fix the deadline at
+ * wall_ms milliseconds from now (>= 1).  Sends nothing.  On success *out is
+ * a new handle, freed with spawn_free().  SL_ERR_IO when the worker cannot be
+ * started; the message says why (execve's error included).
+ */
+int spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
+    __attribute__((warn_unused_result));
+
+/*
+ * spawn_start(), then send h as the HEADER frame.  The encoded header holds
+ * the data key; it is wiped as soon as it is sent.  h->cpu_seconds is kept to
+ * tell a CPU-limit SIGKILL from another.  On failure no worker is left
+ * running and *out is untouched.
+ */
+int spawn_job(const char *worker_path, const struct job_header *h, uint32_t wall_ms,
+    struct spawn **out) __attribute__((warn_unused_result));
+
+/* The worker's pid, for logs (and tests that look at /proc). */
+pid_t spawn_pid(const struct spawn *sp);
+
+/*
+ * Send one frame (HEADER, DATA or END) to the worker.  While the worker does
+ * not read, its frames are buffered so that neither side blocks the other.
+ * Returns 0; SL_ERR_INVAL for a frame type the broker does not send or a
+ * payload above JOB_FRAME_MAX; SL_ERR_IO when the worker is gone (see
+ * spawn_wait() for why); SL_ERR_LIMIT at the deadline (the worker is killed).
+ */
+int spawn_send(struct spawn *sp, uint32_t type, const void *payload, size_t len)
+    __attribute__((warn_unused_result));
+
+/*
+ * Receive the worker's next frame: PROGRESS, RESULT or ERROR.  On success
+ * *payload is a new buffer of *len bytes, NUL-terminated for convenience,
+ * which the caller frees with free().  RESULT and ERROR are final: any byte
+ * after them is a protocol error.
+ *
+ * Returns SL_ERR_PARSE for anything else the worker sent (an unknown or
+ * broker-only type, a length above JOB_FRAME_MAX, a frame after the final
+ * one): the worker is killed at once and spawn_wait() reports
+ * SPAWN_PROTOCOL_ERROR.  SL_ERR_IO when the worker closed its end (it exited
+ * or was killed: ask spawn_wait()).  SL_ERR_LIMIT at the deadline.
+ * SL_ERR_NOMEM.  Messages are recorded with sl_errf().
+ */
+int spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
+    __attribute__((warn_unused_result));
+
+/*
+ * Close the broker's sending side, wait (until the deadline) for the worker
+ * to exit, reap it and classify how it ended into *res:
+ *
+ *   1. we killed it for a protocol error          SPAWN_PROTOCOL_ERROR
+ *   2. we killed it at the wall-clock deadline    SPAWN_TIME_LIMIT
+ *   3. SIGSYS                                     SPAWN_SANDBOX_VIOLATION
+ *   4. SIGXCPU, or a SIGKILL we did not send
+ *      after cpu_seconds of CPU time              SPAWN_TIME_LIMIT
+ *   5. any other signal                           SPAWN_CRASHED, named; for
+ *      SIGSEGV, SIGBUS and SIGABRT the detail says an allocation failure
+ *      under the memory limit may end that way -- the broker cannot tell
+ *   6. bytes left unread (a frame after RESULT or ERROR, or cut short)
+ *                                                 SPAWN_PROTOCOL_ERROR
+ *   7. exit status 3                              SPAWN_MEMORY_LIMIT
+ *   8. exit status 0 after RESULT                 SPAWN_OK
+ *      exit status 0 after ERROR, or non-zero     SPAWN_FAILED
+ *      exit status 0 with no final frame read     SPAWN_PROTOCOL_ERROR
+ *
+ * Frames the caller did not read count as unread bytes (6).  Returns 0, or
+ * SL_ERR_IO if waitpid() itself failed.  May be called again: it then gives
+ * the same result.
+ */
+int spawn_wait(struct spawn *sp, struct spawn_result *res) __attribute__((warn_unused_result));
+
+/* "ok", "failed", "sandbox violation", "time limit", ...; static storage. */
+const char *spawn_outcome_name(enum spawn_outcome o);
+
+/* Kill the worker if it still runs, reap it, close everything.  sp may be NULL. */
+void spawn_free(struct spawn *sp);
+
+#endif

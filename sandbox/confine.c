@@ -1,0 +1,405 @@
+/*
+ * sandbox/confine.c -- rlimits, no_new_privs, network namespace, Landlock and
+ * seccomp for sluice-worker (sandbox/confine.h).
+ *
+ * Trusts: its options, which come from the broker's job header.  Holds
+ * nothing.  Runs once per worker, single-threaded, before the first untrusted
+ * byte is read; every step only ever removes rights.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "sandbox/confine.h"
+
+/* ---- 1. rlimits ---------------------------------------------------------- */
+
+/*
+ * Set a limit, never above the hard limit already in force: the broker's own
+ * limits stay an upper bound, and lowering needs no privilege.
+ */
+static int
+limit_set(int resource, const char *name, rlim_t soft, rlim_t hard)
+{
+	struct rlimit cur, rl;
+
+	if (getrlimit(resource, &cur) == -1)
+		return sl_errf(SL_ERR_IO, "confine: getrlimit %s: %s", name, strerror(errno));
+	if (cur.rlim_max != RLIM_INFINITY && hard > cur.rlim_max)
+		hard = cur.rlim_max;
+	rl.rlim_cur = soft < hard ? soft : hard;
+	rl.rlim_max = hard;
+	if (setrlimit(resource, &rl) == -1)
+		return sl_errf(SL_ERR_IO, "confine: setrlimit %s: %s", name, strerror(errno));
+	return 0;
+}
+
+/* Bytes of address space mapped now (VmSize), from /proc/self/statm. */
+static int
+mapped_bytes(uint64_t *out)
+{
+	char buf[128], *end;
+	unsigned long long pages;
+	long pagesize = sysconf(_SC_PAGESIZE);
+	ssize_t n;
+	int fd, r = 0;
+
+	if ((fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) == -1)
+		return sl_errf(SL_ERR_IO, "confine: /proc/self/statm: %s", strerror(errno));
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0 || pagesize <= 0) {
+		r = sl_errf(SL_ERR_IO, "confine: /proc/self/statm: cannot read");
+		goto out;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	pages = strtoull(buf, &end, 10);
+	if (errno != 0 || end == buf || *end != ' ' ||
+	    __builtin_mul_overflow(pages, (unsigned long long)pagesize, &pages)) {
+		r = sl_errf(SL_ERR_IO, "confine: /proc/self/statm: unexpected contents");
+		goto out;
+	}
+	*out = pages;
+out:
+	close(fd);
+	return r;
+}
+
+static int
+apply_rlimits(const struct confine_opts *o)
+{
+	uint64_t mapped = 0, as;
+	rlim_t cpu, fsize;
+	int r;
+
+	if ((r = mapped_bytes(&mapped)) != 0)
+		return r;
+	if (__builtin_add_overflow(mapped, o->memory_bytes, &as) || as >= RLIM_INFINITY)
+		as = RLIM_INFINITY - 1;
+	fsize = o->profile == CONFINE_INGEST ? (rlim_t)o->fsize_bytes : 0;
+
+	/* SIGXCPU at the soft limit (its default action ends the process), SIGKILL a second later. */
+	cpu = o->cpu_seconds;
+	if ((r = limit_set(RLIMIT_CPU, "RLIMIT_CPU", cpu, cpu + 1)) != 0 ||
+	    (r = limit_set(RLIMIT_AS, "RLIMIT_AS", as, as)) != 0 ||
+	    (r = limit_set(RLIMIT_CORE, "RLIMIT_CORE", 0, 0)) != 0 ||
+	    (r = limit_set(RLIMIT_NOFILE, "RLIMIT_NOFILE", CONFINE_NOFILE, CONFINE_NOFILE)) != 0 ||
+	    /* Ignored for a process with CAP_SYS_RESOURCE; seccomp forbids clone anyway. */
+	    (r = limit_set(RLIMIT_NPROC, "RLIMIT_NPROC", 0, 0)) != 0 ||
+	    (r = limit_set(RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize, fsize)) != 0)
+		return r;
+	return 0;
+}
+
+/* ---- 3. network namespace ------------------------------------------------ */
+
+/*
+ * An empty network namespace: no interface but a loopback that is down.  As
+ * root (or with CAP_SYS_ADMIN) CLONE_NEWNET alone works; an unprivileged
+ * worker needs a user namespace to own it.  Kernels that forbid unprivileged
+ * user namespaces refuse both: that is reported, not fatal, since seccomp
+ * already forbids socket() and Landlock (ABI >= 4) TCP.
+ */
+static void
+enter_netns(struct confine_report *rep)
+{
+	if (unshare(CLONE_NEWNET) == 0)
+		return;
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) {
+		rep->netns_userns = 1;
+		return;
+	}
+	rep->missing |= CONFINE_NO_NETNS;
+}
+
+/* ---- 4. Landlock --------------------------------------------------------- */
+
+/*
+ * Debian 12's <linux/landlock.h> stops at ABI 2; the later rights are fixed
+ * numbers in the kernel's UAPI, so they are named here.
+ */
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13) /* ABI 2 */
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
+#endif
+#define LL_NET_BIND_TCP (1ULL << 0)        /* ABI 4 */
+#define LL_NET_CONNECT_TCP (1ULL << 1)     /* ABI 4 */
+#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)        /* ABI 6 */
+
+/* struct landlock_ruleset_attr as of ABI 6; its size tells the kernel which fields we use. */
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
+
+#define LL_FS_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define LL_FS_WRITE                                                                                \
+	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_FILE |                          \
+	    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_TRUNCATE)
+
+int
+confine_landlock_abi(void)
+{
+#ifdef SYS_landlock_create_ruleset
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+
+	return abi > 0 ? (int)abi : 0;
+#else
+	return 0;
+#endif
+}
+
+/*
+ * Handle every right the kernel knows (so all of them are denied unless a
+ * rule grants them), and grant the store directory's rights beneath it.
+ * Rights of ABIs newer than this file are not handled: seccomp covers them.
+ */
+static int
+apply_landlock(const struct confine_opts *o, struct confine_report *rep)
+{
+#ifdef SYS_landlock_create_ruleset
+	struct ll_ruleset_attr attr;
+	struct landlock_path_beneath_attr pb;
+	size_t attr_size = sizeof(attr.handled_access_fs);
+	int abi, rfd = -1, dfd = -1, r = 0;
+
+	if ((abi = confine_landlock_abi()) <= 0) {
+		rep->missing |= CONFINE_NO_LANDLOCK;
+		return 0;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = LANDLOCK_ACCESS_FS_REFER - 1; /* the 13 rights of ABI 1 */
+	if (abi >= 2)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 4) {
+		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+		attr_size = offsetof(struct ll_ruleset_attr, scoped);
+	}
+	if (abi >= 5)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	if (abi >= 6) {
+		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+		attr_size = sizeof(attr);
+	}
+	if ((rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0)) == -1) {
+		r = sl_errf(SL_ERR_IO, "confine: landlock_create_ruleset (ABI %d): %s", abi,
+		    strerror(errno));
+		goto out;
+	}
+	if (o->store_path != NULL) {
+		if ((dfd = open(o->store_path, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+			r = sl_errf(SL_ERR_IO, "confine: %s: %s", o->store_path, strerror(errno));
+			goto out;
+		}
+		memset(&pb, 0, sizeof(pb));
+		pb.allowed_access = LL_FS_READ;
+		if (o->profile == CONFINE_INGEST)
+			pb.allowed_access |= LL_FS_WRITE;
+		pb.allowed_access &= attr.handled_access_fs;
+		pb.parent_fd = dfd;
+		if (syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == -1) {
+			r = sl_errf(SL_ERR_IO, "confine: landlock_add_rule %s: %s", o->store_path,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (syscall(SYS_landlock_restrict_self, rfd, 0) == -1) {
+		r = sl_errf(SL_ERR_IO, "confine: landlock_restrict_self: %s", strerror(errno));
+		goto out;
+	}
+	rep->landlock_abi = abi;
+out:
+	if (dfd != -1)
+		close(dfd);
+	if (rfd != -1)
+		close(rfd);
+	return r;
+#else
+	(void)o;
+	rep->missing |= CONFINE_NO_LANDLOCK;
+	return 0;
+#endif
+}
+
+/* ---- 5. seccomp ---------------------------------------------------------- */
+
+#define P_QUERY (1u << CONFINE_QUERY)
+#define P_INGEST (1u << CONFINE_INGEST)
+#define P_BOTH (P_QUERY | P_INGEST)
+
+/*
+ * The allowlist.  Everything not here kills the process (SIGSYS), as does a
+ * system call of another architecture (int 0x80, x32).  Descriptors are all
+ * open before this point, so nothing here can name a file, a socket or a
+ * process other than itself.  The LMDB lines come from strace of a program
+ * that opens an environment and begins a transaction, then -- the part the
+ * worker does confined -- puts or gets, commits and closes (LMDB 0.9.24,
+ * Debian 12), including a transaction large enough to spill pages before
+ * commit.  The probes lmdb-write, lmdb-read and crypto of
+ * tests/unit/broker/spawn_test check them again on every build.
+ *
+ * A sanitizer build (SL_SANITIZERS) adds one line, marked; the rest of what
+ * the ASan/UBSan runtime needs is covered once the worker has called
+ * __sanitizer_sandbox_on_notify() before confinement.
+ *
+ * Deliberately absent: open/openat/openat2, stat family (glibc's fstat() is
+ * newfstatat(fd, "", AT_EMPTY_PATH), and a filter cannot see that the path is
+ * empty, so allowing it would allow stat() of any path), socket/connect and
+ * all other socket calls, execve/execveat, fork/vfork/clone/clone3, ptrace,
+ * kill and signals to others, fcntl (LMDB takes its locks before
+ * confinement), ftruncate/msync (only LMDB's MDB_WRITEMAP uses them),
+ * mlock/munlock, prctl, setrlimit/prlimit64, unshare/setns, landlock_*,
+ * seccomp, bpf, io_uring_*, userfaultfd, perf_event_open, keyctl.
+ */
+struct allow {
+	int nr;
+	unsigned int profiles;
+};
+
+static const struct allow allowlist[] = {
+    /* Frames on JOB_FD, messages on stderr. */
+    {SCMP_SYS(read), P_BOTH},
+    {SCMP_SYS(write), P_BOTH},
+    /* Closing the store (mdb_env_close) and other descriptors at the end. */
+    {SCMP_SYS(close), P_BOTH},
+    /* malloc (glibc and ASan), LMDB's env close; mmap/mprotect below, without PROT_EXEC. */
+    {SCMP_SYS(brk), P_BOTH},
+    {SCMP_SYS(munmap), P_BOTH},
+    {SCMP_SYS(mremap), P_BOTH},
+    {SCMP_SYS(madvise), P_BOTH},
+    /* pthread mutexes: a contended unlock of LMDB's shared writer mutex wakes a waiter. */
+    {SCMP_SYS(futex), P_BOTH},
+    /* Time, when the vDSO cannot answer. */
+    {SCMP_SYS(clock_gettime), P_BOTH},
+    {SCMP_SYS(gettimeofday), P_BOTH},
+    /* Randomness (libsodium randombytes, OpenSSL's DRBG): nonces of sealed chunks. */
+    {SCMP_SYS(getrandom), P_BOTH},
+    /* mdb_env_close() asks getpid() to release its reader slot; abort() too (below). */
+    {SCMP_SYS(getpid), P_BOTH},
+    /* abort(): raise(SIGABRT) blocks signals, asks its tid, tgkill()s itself (below). */
+    {SCMP_SYS(gettid), P_BOTH},
+    {SCMP_SYS(rt_sigprocmask), P_BOTH},
+    /* Returning from a signal handler (ASan installs some). */
+    {SCMP_SYS(rt_sigreturn), P_BOTH},
+    /* The end. */
+    {SCMP_SYS(exit), P_BOTH},
+    {SCMP_SYS(exit_group), P_BOTH},
+    /* LMDB writes a single page, and the meta page (O_DSYNC descriptor), with pwrite. */
+    {SCMP_SYS(pwrite64), P_INGEST},
+    /* LMDB writes runs of pages with lseek + writev (Debian builds it without pwritev). */
+    {SCMP_SYS(lseek), P_INGEST},
+    {SCMP_SYS(writev), P_INGEST},
+    /* LMDB syncs the data file at commit (fdatasync on kernels >= 3.6). */
+    {SCMP_SYS(fdatasync), P_INGEST},
+#ifdef SL_SANITIZERS
+    /* --enable-sanitizers only: the ASan runtime asks sigaltstack(NULL, &old) at _exit, abort. */
+    {SCMP_SYS(sigaltstack), P_BOTH},
+#endif
+};
+
+static int
+rule_add(scmp_filter_ctx ctx, int nr, unsigned int n, const struct scmp_arg_cmp *args)
+{
+	int rc;
+
+	if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, args)) != 0) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+		sl_errf(SL_ERR_IO, "confine: seccomp rule for %s: %s", name != NULL ? name : "?",
+		    strerror(-rc));
+		free(name);
+		return SL_ERR_IO;
+	}
+	return 0;
+}
+
+static int
+apply_seccomp(const struct confine_opts *o)
+{
+	scmp_filter_ctx ctx;
+	struct scmp_arg_cmp noexec, self[2];
+	unsigned int want = 1u << o->profile;
+	size_t i;
+	int rc, r = 0;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		return sl_errf(SL_ERR_IO, "confine: seccomp_init failed (kernel without "
+		                          "SECCOMP_RET_KILL_PROCESS?)");
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) != 0) {
+		r = sl_errf(SL_ERR_IO, "confine: seccomp bad-arch action: %s", strerror(-rc));
+		goto out;
+	}
+	for (i = 0; i < sizeof(allowlist) / sizeof(allowlist[0]); i++) {
+		if ((allowlist[i].profiles & want) != 0 &&
+		    (r = rule_add(ctx, allowlist[i].nr, 0, NULL)) != 0)
+			goto out;
+	}
+	/* Memory for malloc and the LMDB map, never executable: no code can be added. */
+	noexec = SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+	if ((r = rule_add(ctx, SCMP_SYS(mmap), 1, &noexec)) != 0 ||
+	    (r = rule_add(ctx, SCMP_SYS(mprotect), 1, &noexec)) != 0)
+		goto out;
+	/* abort() only: SIGABRT to this very process. */
+	self[0] = SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)getpid());
+	self[1] = SCMP_A2_32(SCMP_CMP_EQ, SIGABRT);
+	if ((r = rule_add(ctx, SCMP_SYS(tgkill), 2, self)) != 0)
+		goto out;
+	if ((rc = seccomp_load(ctx)) != 0)
+		r = sl_errf(SL_ERR_IO, "confine: seccomp_load: %s", strerror(-rc));
+out:
+	seccomp_release(ctx);
+	return r;
+}
+
+/* ---- the sequence -------------------------------------------------------- */
+
+int
+confine_apply(const struct confine_opts *o, struct confine_report *rep)
+{
+	struct confine_report dummy;
+	int r;
+
+	if (rep == NULL)
+		rep = &dummy;
+	memset(rep, 0, sizeof(*rep));
+	if (o->profile != CONFINE_QUERY && o->profile != CONFINE_INGEST)
+		return sl_errf(SL_ERR_INVAL, "confine: unknown profile %d", (int)o->profile);
+	if (o->cpu_seconds < 1 || o->memory_bytes < (1u << 20))
+		return sl_errf(SL_ERR_INVAL, "confine: limits too small (%u CPU s, %llu bytes)",
+		    o->cpu_seconds, (unsigned long long)o->memory_bytes);
+	if (o->profile == CONFINE_INGEST && o->fsize_bytes == 0)
+		return sl_errf(SL_ERR_INVAL, "confine: an ingest needs a file size limit");
+
+	if ((r = apply_rlimits(o)) != 0)
+		return r;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return sl_errf(SL_ERR_IO, "confine: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	enter_netns(rep);
+	if ((r = apply_landlock(o, rep)) != 0)
+		return r;
+	return apply_seccomp(o);
+}

@@ -1,0 +1,749 @@
+/*
+ * tests/unit/broker/spawn_test.c -- the worker sandbox seen from the broker:
+ * spawn tests/sluice-worker-test (sandbox/worker.c built with SL_TEST_JOBS),
+ * have it try, once confined, each thing the sandbox must stop, and check the
+ * exact outcome broker/spawn.c reports.  Also: the worker refuses a bad
+ * HEADER, the kernel shows Seccomp 2 and NoNewPrivs 1 in the confined
+ * worker, LMDB writes/reads and every AEAD work inside the allowlist, and no
+ * worker behaviour can stop or crash the broker.
+ *
+ * The worker binary: $SLUICE_TEST_WORKER, else $top_builddir/tests/sluice-worker-test.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker/spawn.h"
+#include "common/err.h"
+#include "sandbox/job.h"
+
+#define MIB ((uint64_t)1 << 20)
+#define WALL_MS 20000 /* generous: a sanitizer build starts slowly */
+
+static char worker[PATH_MAX];
+
+/* ---- helpers ------------------------------------------------------------- */
+
+struct run {
+	struct spawn_result res;
+	uint32_t final;  /* RESULT, ERROR, or 0 */
+	char text[1024]; /* the final frame's payload */
+	int recv_err;    /* the spawn_recv() error that ended reading, or 0 */
+};
+
+static void
+header_init(struct job_header *h, const char *params)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = JOB_PROTOCOL_VERSION;
+	h->kind = JOB_KIND_TEST;
+	h->suite = 1;
+	h->cpu_seconds = 30;
+	h->memory_bytes = 256 * MIB;
+	h->store = (char *)"";
+	h->product = (char *)"test-product";
+	h->schema = (char *)"{}";
+	h->params = (char *)params;
+	memset(h->key, 0x5a, sizeof(h->key));
+}
+
+/* Read frames until the final one or an error, then reap. */
+static void
+finish(struct spawn *sp, struct run *out)
+{
+	uint8_t *p;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	for (;;) {
+		if ((r = spawn_recv(sp, &type, &p, &len)) != 0) {
+			out->recv_err = r;
+			break;
+		}
+		if (type == JOB_FRAME_RESULT || type == JOB_FRAME_ERROR) {
+			out->final = type;
+			snprintf(out->text, sizeof(out->text), "%s", (const char *)p);
+			free(p);
+			break;
+		}
+		free(p);
+	}
+	assert_int_equal(spawn_wait(sp, &out->res), 0);
+}
+
+static void
+run_header(const struct job_header *h, uint32_t wall_ms, struct run *out)
+{
+	struct spawn *sp = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (spawn_job(worker, h, wall_ms, &sp) != 0)
+		fail_msg("spawn_job: %s", sl_err_msg(SL_ERR_IO));
+	finish(sp, out);
+	spawn_free(sp);
+}
+
+static void
+run_probe(const char *params, struct run *out)
+{
+	struct job_header h;
+
+	header_init(&h, params);
+	run_header(&h, WALL_MS, out);
+}
+
+static void
+expect(const struct run *run, enum spawn_outcome want, int sig)
+{
+	if (run->res.outcome != want || (sig >= 0 && run->res.signal != sig))
+		fail_msg(
+		    "outcome \"%s\" (%s; signal %d; final frame: %s), wanted \"%s\" with signal %d",
+		    spawn_outcome_name(run->res.outcome), run->res.detail, run->res.signal,
+		    run->text, spawn_outcome_name(want), sig);
+}
+
+static void
+expect_text(const struct run *run, const char *needle)
+{
+	if (strstr(run->text, needle) == NULL)
+		fail_msg("final frame \"%s\" lacks \"%s\"", run->text, needle);
+}
+
+/* A fresh directory for a store; the caller removes it with rm_store(). */
+static void
+mk_store(char *dir, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, len, "%s/sluice-spawn-XXXXXX", tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+}
+
+static void
+rm_store(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		(void)unlink(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
+/* ---- probes the sandbox must stop --------------------------------------- */
+
+static const char *const forbidden[] = {
+    "open",
+    "write-file",
+    "stat",
+    "socket",
+    "connect",
+    "execve",
+    "fork",
+    "vfork",
+    "clone",
+    "clone3",
+    "ptrace",
+    "kill",
+    "tgkill",
+    "mmap-exec",
+    "mprotect-exec",
+#if defined(__x86_64__)
+    "int80",
+    "x32",
+#endif
+};
+
+static void
+test_forbidden_query(void **state)
+{
+	struct run run;
+	size_t i;
+
+	for (i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+		print_message("probe %s\n", forbidden[i]);
+		run_probe(forbidden[i], &run);
+		expect(&run, SPAWN_SANDBOX_VIOLATION, SIGSYS);
+		assert_int_equal(run.final, 0);
+	}
+}
+
+/* The ingest profile allows more (pwrite, fdatasync, ...), but none of these. */
+static void
+test_forbidden_ingest(void **state)
+{
+	struct job_header h;
+	char store[PATH_MAX], params[64], probe[PATH_MAX + 8];
+	struct run run;
+	size_t i;
+
+	mk_store(store, sizeof(store));
+	for (i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+		print_message("probe ingest:%s\n", forbidden[i]);
+		snprintf(params, sizeof(params), "ingest:%s", forbidden[i]);
+		header_init(&h, params);
+		h.store = store;
+		h.map_bytes = 64 * MIB;
+		run_header(&h, WALL_MS, &run);
+		expect(&run, SPAWN_SANDBOX_VIOLATION, SIGSYS);
+	}
+	/* Landlock would allow a file beneath the store; seccomp still forbids opening it. */
+	snprintf(probe, sizeof(probe), "%s/probe", store);
+	assert_int_equal(access(probe, F_OK), -1);
+	rm_store(store);
+}
+
+/* ---- limits -------------------------------------------------------------- */
+
+static void
+test_ok(void **state)
+{
+	struct run run;
+
+	run_probe("ok", &run);
+	expect(&run, SPAWN_OK, 0);
+	assert_int_equal(run.final, JOB_FRAME_RESULT);
+	assert_int_equal(run.res.exit_status, 0);
+}
+
+static void
+test_wall_clock(void **state)
+{
+	struct job_header h;
+	struct run run;
+
+	header_init(&h, "loop");
+	run_header(&h, 1000, &run);
+	expect(&run, SPAWN_TIME_LIMIT, SIGKILL);
+	assert_int_equal(run.recv_err, SL_ERR_LIMIT);
+	assert_non_null(strstr(run.res.detail, "wall-clock"));
+}
+
+static void
+test_cpu_limit(void **state)
+{
+	struct job_header h;
+	struct run run;
+
+	header_init(&h, "loop");
+	h.cpu_seconds = 1;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_TIME_LIMIT, SIGXCPU);
+	assert_non_null(strstr(run.res.detail, "CPU limit"));
+	assert_true(run.res.cpu_ms >= 900);
+}
+
+/* malloc fails under RLIMIT_AS; the worker answers ERROR and exits 3. */
+static void
+test_memory_limit(void **state)
+{
+	struct job_header h;
+	struct run run;
+
+	header_init(&h, "alloc");
+	h.memory_bytes = 64 * MIB;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_MEMORY_LIMIT, 0);
+	assert_int_equal(run.final, JOB_FRAME_ERROR);
+	expect_text(&run, "out of memory after");
+	assert_int_equal(run.res.exit_status, SPAWN_WORKER_EXIT_NOMEM);
+}
+
+static void
+test_abort(void **state)
+{
+	struct run run;
+
+	run_probe("abort", &run);
+	expect(&run, SPAWN_CRASHED, SIGABRT);
+	assert_non_null(strstr(run.res.detail, "SIGABRT"));
+}
+
+static void
+test_segv(void **state)
+{
+	struct run run;
+
+	run_probe("segv", &run);
+	expect(&run, SPAWN_CRASHED, SIGSEGV);
+}
+
+/* ---- protocol ------------------------------------------------------------ */
+
+static void
+test_garbage(void **state)
+{
+	struct run run;
+
+	run_probe("garbage", &run);
+	assert_int_equal(run.recv_err, SL_ERR_PARSE);
+	expect(&run, SPAWN_PROTOCOL_ERROR, -1);
+	assert_non_null(strstr(run.res.detail, "unknown frame type"));
+}
+
+static void
+test_huge_frame(void **state)
+{
+	struct run run;
+
+	run_probe("huge-frame", &run);
+	assert_int_equal(run.recv_err, SL_ERR_PARSE);
+	expect(&run, SPAWN_PROTOCOL_ERROR, -1);
+	assert_non_null(strstr(run.res.detail, "4294967295 bytes"));
+}
+
+/* Send a raw first frame and expect the worker's ERROR. */
+static void
+run_raw(uint32_t type, const uint8_t *p, size_t len, struct run *out)
+{
+	struct spawn *sp = NULL;
+
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(spawn_start(worker, WALL_MS, &sp), 0);
+	assert_int_equal(spawn_send(sp, type, p, len), 0);
+	finish(sp, out);
+	spawn_free(sp);
+}
+
+static void
+test_header_bad_version(void **state)
+{
+	struct job_header h;
+	struct run run;
+
+	header_init(&h, "ok");
+	h.version = 9;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_FAILED, 0);
+	assert_int_equal(run.final, JOB_FRAME_ERROR);
+	expect_text(&run, "protocol version 9, expected 1");
+	assert_int_equal(run.res.exit_status, SPAWN_WORKER_EXIT_FAILED);
+}
+
+static void
+test_header_trailing_bytes(void **state)
+{
+	struct job_header h;
+	uint8_t *p, *q;
+	size_t len;
+	struct run run;
+
+	header_init(&h, "ok");
+	assert_int_equal(job_header_encode(&h, &p, &len), 0);
+	assert_non_null(q = malloc(len + 1));
+	memcpy(q, p, len);
+	q[len] = 0x00;
+	job_wipe_free(p, len);
+	run_raw(JOB_FRAME_HEADER, q, len + 1, &run);
+	job_wipe_free(q, len + 1);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "job header: malformed");
+}
+
+static void
+test_header_short(void **state)
+{
+	static const uint8_t p[6] = {0, 0, 0, 1, 0, 0};
+	struct run run;
+
+	run_raw(JOB_FRAME_HEADER, p, sizeof(p), &run);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "job header: malformed");
+}
+
+static void
+test_header_not_first(void **state)
+{
+	struct run run;
+
+	run_raw(JOB_FRAME_DATA, (const uint8_t *)"x", 1, &run);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "not HEADER");
+}
+
+static void
+test_header_checks(void **state)
+{
+	struct job_header h;
+	char store[PATH_MAX];
+	struct run run;
+
+	header_init(&h, "ok");
+	h.kind = 77;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "unknown job kind 77");
+
+	header_init(&h, "ok");
+	h.cpu_seconds = 0;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "without a CPU limit");
+
+	header_init(&h, "ok");
+	h.memory_bytes = 4096;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "memory limit of 4096 bytes");
+
+	header_init(&h, "no-such-probe");
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "unknown probe");
+
+	/* A query or ingest needs an absolute store path... */
+	header_init(&h, "{}");
+	h.kind = JOB_KIND_QUERY;
+	h.store = (char *)"relative/store";
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "absolute store path");
+
+	/* ...and until sandbox/query.c exists the worker says so. */
+	mk_store(store, sizeof(store));
+	h.store = store;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_FAILED, 0);
+#ifndef SL_HAVE_QUERY
+	expect_text(&run, "query: job kind not implemented");
+#endif
+	rm_store(store);
+}
+
+/* ---- what the kernel sees ------------------------------------------------ */
+
+/* The value after "Name:" in a /proc status or limits text; -1 if absent. */
+static long
+proc_field(const char *text, const char *name)
+{
+	const char *p = strstr(text, name);
+
+	return p != NULL ? strtol(p + strlen(name), NULL, 10) : -1;
+}
+
+static size_t
+read_text(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	assert_true((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1);
+	while (off < len - 1 && (n = read(fd, buf + off, len - 1 - off)) > 0)
+		off += (size_t)n;
+	buf[off] = '\0';
+	close(fd);
+	return off;
+}
+
+static void
+test_status(void **state)
+{
+	struct job_header h;
+	struct spawn *sp = NULL;
+	char path[64], mine[PATH_MAX], theirs[PATH_MAX], text[8192];
+	struct dirent *de;
+	uint8_t *p;
+	uint32_t type;
+	size_t len, n;
+	ssize_t k;
+	long abi;
+	DIR *d;
+	struct run run;
+
+	header_init(&h, "status");
+	h.cpu_seconds = 7;
+	assert_int_equal(spawn_job(worker, &h, WALL_MS, &sp), 0);
+	assert_int_equal(spawn_recv(sp, &type, &p, &len), 0);
+	assert_int_equal(type, JOB_FRAME_RESULT);
+	print_message("%s", (const char *)p);
+
+	/* The kernel's word, read by the worker after confinement. */
+	assert_int_equal(proc_field((const char *)p, "Seccomp:"), 2);
+	assert_int_equal(proc_field((const char *)p, "NoNewPrivs:"), 1);
+	abi =
+	    syscall(SYS_landlock_create_ruleset, NULL, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */);
+	assert_int_equal(proc_field((const char *)p, "Landlock:"), abi > 0 ? abi : 0);
+	if (proc_field((const char *)p, "Missing:") != 0)
+		print_message("note: confinement incomplete: %s", (const char *)p);
+
+	/* While it waits for END: its namespace, limits, environment and descriptors. */
+	if ((proc_field((const char *)p, "Missing:") & 1) == 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", (long)spawn_pid(sp));
+		assert_true((k = readlink(path, theirs, sizeof(theirs) - 1)) > 0);
+		theirs[k] = '\0';
+		assert_true((k = readlink("/proc/self/ns/net", mine, sizeof(mine) - 1)) > 0);
+		mine[k] = '\0';
+		assert_string_not_equal(mine, theirs);
+	}
+	free(p);
+	snprintf(path, sizeof(path), "/proc/%ld/limits", (long)spawn_pid(sp));
+	read_text(path, text, sizeof(text));
+	assert_int_equal(proc_field(text, "Max cpu time"), 7);
+	assert_int_equal(proc_field(text, "Max core file size"), 0);
+	assert_int_equal(proc_field(text, "Max open files"), 16);
+	assert_int_equal(proc_field(text, "Max file size"), 0);
+	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)spawn_pid(sp));
+	assert_int_equal(read_text(path, text, sizeof(text)), 0);
+	/* 0, 1, 2, JOB_FD, and the probe's /proc/self/status: nothing of the broker's. */
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)spawn_pid(sp));
+	assert_non_null(d = opendir(path));
+	n = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		assert_true(strtol(de->d_name, NULL, 10) <= JOB_FD + 1);
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, 5);
+
+	assert_int_equal(spawn_send(sp, JOB_FRAME_END, NULL, 0), 0);
+	memset(&run, 0, sizeof(run));
+	run.final = JOB_FRAME_RESULT;
+	assert_int_equal(spawn_wait(sp, &run.res), 0);
+	expect(&run, SPAWN_OK, 0);
+	spawn_free(sp);
+}
+
+/* ---- what a job needs, confined ------------------------------------------ */
+
+/* LMDB as ingest uses it (write, commit) and as a query does (read), inside the allowlist. */
+static void
+test_lmdb(void **state)
+{
+	struct job_header h;
+	char store[PATH_MAX];
+	struct run run;
+
+	mk_store(store, sizeof(store));
+	header_init(&h, "ingest:lmdb-write");
+	h.store = store;
+	h.map_bytes = 64 * MIB;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_OK, 0);
+	expect_text(&run, "written");
+
+	header_init(&h, "lmdb-read");
+	h.store = store;
+	h.map_bytes = 64 * MIB;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_OK, 0);
+	expect_text(&run, "read");
+	rm_store(store);
+}
+
+static void
+test_crypto(void **state)
+{
+	struct job_header h;
+	struct run run;
+
+	run_probe("crypto", &run);
+	expect(&run, SPAWN_OK, 0);
+	expect_text(&run, "\"crypto\":\"ok\"");
+
+	header_init(&h, "ingest:crypto");
+	h.map_bytes = 64 * MIB;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_OK, 0);
+
+	/* The ingest profile bounds file sizes by the map size: none, no confinement. */
+	h.map_bytes = 0;
+	run_header(&h, WALL_MS, &run);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "needs a file size limit");
+}
+
+/* ---- the broker survives ------------------------------------------------- */
+
+/* A worker that never reads: the broker's send must give up at the deadline, not hang. */
+static void
+test_send_deadline(void **state)
+{
+	static uint8_t chunk[1 << 20];
+	struct job_header h;
+	struct spawn *sp = NULL;
+	struct run run;
+	int i, r = 0;
+
+	header_init(&h, "loop");
+	assert_int_equal(spawn_job(worker, &h, 1000, &sp), 0);
+	for (i = 0; i < 64 && r == 0; i++)
+		r = spawn_send(sp, JOB_FRAME_DATA, chunk, sizeof(chunk));
+	assert_int_equal(r, SL_ERR_LIMIT);
+	memset(&run, 0, sizeof(run));
+	assert_int_equal(spawn_wait(sp, &run.res), 0);
+	expect(&run, SPAWN_TIME_LIMIT, SIGKILL);
+	spawn_free(sp);
+}
+
+/* A worker that dies while the broker writes: EPIPE, no SIGPIPE. */
+static void
+test_send_to_dead(void **state)
+{
+	static uint8_t chunk[1 << 20];
+	struct job_header h;
+	struct spawn *sp = NULL;
+	struct run run;
+	int i, r = 0;
+
+	header_init(&h, "socket");
+	assert_int_equal(spawn_job(worker, &h, WALL_MS, &sp), 0);
+	for (i = 0; i < 64 && r == 0; i++)
+		r = spawn_send(sp, JOB_FRAME_DATA, chunk, sizeof(chunk));
+	assert_int_equal(r, SL_ERR_IO);
+	memset(&run, 0, sizeof(run));
+	assert_int_equal(spawn_wait(sp, &run.res), 0);
+	expect(&run, SPAWN_SANDBOX_VIOLATION, SIGSYS);
+	/* Waiting again gives the same answer. */
+	assert_int_equal(spawn_wait(sp, &run.res), 0);
+	expect(&run, SPAWN_SANDBOX_VIOLATION, SIGSYS);
+	spawn_free(sp);
+}
+
+/*
+ * The worker refuses the job and exits while the broker still streams (as
+ * ingest does on the first bad row): the send fails, but the refusal, sent
+ * before, is still read.
+ */
+static void
+test_error_while_streaming(void **state)
+{
+	static uint8_t chunk[1 << 20];
+	struct job_header h;
+	struct spawn *sp = NULL;
+	struct run run;
+	int i, r = 0;
+
+	header_init(&h, "no-such-probe");
+	assert_int_equal(spawn_job(worker, &h, WALL_MS, &sp), 0);
+	for (i = 0; i < 64 && r == 0; i++)
+		r = spawn_send(sp, JOB_FRAME_DATA, chunk, sizeof(chunk));
+	assert_int_equal(r, SL_ERR_IO);
+	memset(&run, 0, sizeof(run));
+	finish(sp, &run);
+	spawn_free(sp);
+	expect(&run, SPAWN_FAILED, 0);
+	assert_int_equal(run.final, JOB_FRAME_ERROR);
+	expect_text(&run, "unknown probe");
+}
+
+static void
+test_spawn_errors(void **state)
+{
+	struct job_header h;
+	struct spawn *sp = NULL;
+	uint8_t *p;
+	uint32_t type;
+	size_t len;
+
+	assert_int_equal(spawn_start("/nonexistent/sluice-worker", WALL_MS, &sp), SL_ERR_IO);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_IO), "No such file"));
+	assert_null(sp);
+	assert_int_equal(spawn_start(worker, 0, &sp), SL_ERR_INVAL);
+
+	header_init(&h, "ok");
+	assert_int_equal(spawn_job(worker, &h, WALL_MS, &sp), 0);
+	assert_int_equal(spawn_send(sp, JOB_FRAME_RESULT, "x", 1), SL_ERR_INVAL);
+	assert_int_equal(spawn_recv(sp, &type, &p, &len), 0);
+	free(p);
+	/* After the final frame the worker has nothing more to say. */
+	assert_int_equal(spawn_recv(sp, &type, &p, &len), SL_ERR_IO);
+	spawn_free(sp); /* without spawn_wait(): reaps anyway */
+}
+
+static void
+test_worker_path(void **state)
+{
+	char *p = NULL, exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	assert_int_equal(setenv("SLUICE_WORKER", "/opt/sluice/libexec/sluice-worker", 1), 0);
+	assert_int_equal(spawn_worker_path(&p), 0);
+	assert_string_equal(p, "/opt/sluice/libexec/sluice-worker");
+	free(p);
+	assert_int_equal(setenv("SLUICE_WORKER", "sluice-worker", 1), 0);
+	assert_int_equal(spawn_worker_path(&p), SL_ERR_INVAL);
+	assert_int_equal(unsetenv("SLUICE_WORKER"), 0);
+	assert_int_equal(spawn_worker_path(&p), 0);
+	assert_true((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0);
+	exe[n] = '\0';
+	assert_non_null(slash = strrchr(exe, '/'));
+	slash[1] = '\0';
+	assert_int_equal(strncmp(p, exe, strlen(exe)), 0);
+	assert_string_equal(p + strlen(exe), "sluice-worker");
+	free(p);
+}
+
+static int
+setup(void **state)
+{
+	const char *env = getenv("SLUICE_TEST_WORKER"), *top = getenv("top_builddir");
+
+	if (env != NULL && *env != '\0')
+		snprintf(worker, sizeof(worker), "%s", env);
+	else
+		snprintf(worker, sizeof(worker), "%s/tests/sluice-worker-test",
+		    top != NULL && *top != '\0' ? top : ".");
+	if (access(worker, X_OK) != 0) {
+		fprintf(stderr, "spawn_test: %s: %s (set SLUICE_TEST_WORKER)\n", worker,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ok),
+	    cmocka_unit_test(test_forbidden_query),
+	    cmocka_unit_test(test_forbidden_ingest),
+	    cmocka_unit_test(test_wall_clock),
+	    cmocka_unit_test(test_cpu_limit),
+	    cmocka_unit_test(test_memory_limit),
+	    cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_segv),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_huge_frame),
+	    cmocka_unit_test(test_header_bad_version),
+	    cmocka_unit_test(test_header_trailing_bytes),
+	    cmocka_unit_test(test_header_short),
+	    cmocka_unit_test(test_header_not_first),
+	    cmocka_unit_test(test_header_checks),
+	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_lmdb),
+	    cmocka_unit_test(test_crypto),
+	    cmocka_unit_test(test_send_deadline),
+	    cmocka_unit_test(test_send_to_dead),
+	    cmocka_unit_test(test_error_while_streaming),
+	    cmocka_unit_test(test_spawn_errors),
+	    cmocka_unit_test(test_worker_path),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
