@@ -2,6 +2,7 @@
  * broker/cli.c -- what every `sluice` subcommand shares.
  */
 #include <getopt.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "broker/cli.h"
 #include "broker/exchange.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 
 int
@@ -32,6 +34,20 @@ cli_bad_option(const char *cmd, char **argv)
 	if (optopt != 0 && optopt != '?' && strncmp(opt, "--", 2) != 0)
 		return cli_usage_error(cmd, "unknown option '-%c' (or it needs a value)", optopt);
 	return cli_usage_error(cmd, "unknown option '%s' (or it needs a value)", opt);
+}
+
+int
+cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+	int r;
+
+	if ((r = sl_file_read(path, max, data, len)) == 0)
+		return 0;
+	if (r == SL_ERR_NOTFOUND)
+		return sl_errf(r, "%s: no such file", path);
+	if (r == SL_ERR_LIMIT)
+		return sl_errf(r, "%s: larger than %zu bytes", path, max);
+	return sl_errf(r, "%s: %s", path, strerror(errno));
 }
 
 int

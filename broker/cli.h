@@ -9,6 +9,8 @@
 #define SLUICE_BROKER_CLI_H
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct exchange;
 
@@ -49,6 +51,15 @@ int cli_fail(int r);
  * CLI_FAILED.
  */
 int cli_open(const struct cli *cli, const char *cmd, struct exchange **ex);
+
+/*
+ * Read a small input file named on the command line (a schema, a key, a
+ * checkpoint) of at most max bytes.  On failure the recorded message names
+ * the file and says why ("no such file", "larger than N bytes", errno's text).
+ * The caller frees *data with free().
+ */
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
+    __attribute__((warn_unused_result));
 
 /* Print doc (stolen) as one JSON document with a newline; CLI_OK or CLI_FAILED. */
 int cli_print_json(json_t *doc);

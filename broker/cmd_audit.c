@@ -50,11 +50,8 @@ load_json(const char *path, json_t **out)
 	size_t len = 0;
 	int r;
 
-	if ((r = sl_file_read(path, SMALL_FILE_MAX, &data, &len)) != 0)
-		return sl_errf(r, "%s: %s", path,
-		    r == SL_ERR_NOTFOUND ? "no such file"
-		    : r == SL_ERR_LIMIT  ? "too large"
-		                         : strerror(errno));
+	if ((r = cli_read_file(path, SMALL_FILE_MAX, &data, &len)) != 0)
+		return r;
 	*out = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &e);
 	free(data);
 	if (*out == NULL)
@@ -69,9 +66,8 @@ load_pubkey(const char *path, struct keys_pubkey **out)
 	size_t len = 0;
 	int r;
 
-	if ((r = sl_file_read(path, SMALL_FILE_MAX, &data, &len)) != 0)
-		return sl_errf(
-		    r, "%s: %s", path, r == SL_ERR_NOTFOUND ? "no such file" : strerror(errno));
+	if ((r = cli_read_file(path, SMALL_FILE_MAX, &data, &len)) != 0)
+		return r;
 	r = keys_pubkey_from_pem(data, len, out);
 	free(data);
 	if (r != 0)

@@ -77,12 +77,8 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 		return cli_usage_error("product add", "missing --schema SCHEMA.json");
 	if (merchant == NULL)
 		return cli_usage_error("product add", "missing --merchant NAME");
-	if ((r = sl_file_read(schema, SCHEMA_FILE_MAX, &text, &len)) != 0) {
-		return cli_fail(sl_errf(r, "%s: %s", schema,
-		    r == SL_ERR_NOTFOUND ? "no such file"
-		    : r == SL_ERR_LIMIT  ? "larger than 4 MiB"
-		                         : strerror(errno)));
-	}
+	if ((r = cli_read_file(schema, SCHEMA_FILE_MAX, &text, &len)) != 0)
+		return cli_fail(r);
 	if ((r = cli_open(cli, "product add", &ex)) != CLI_OK) {
 		free(text);
 		return r;
