@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/db.h"
 #include "broker/exchange.h"
 #include "broker/keyring.h"
 #include "broker/load.h"
@@ -98,6 +99,26 @@ stream_file(struct spawn *sp, int fd, const char *path, uint64_t size, int progr
 	return r;
 }
 
+/*
+ * Record a load that did not publish: refused (the upload was invalid) or
+ * failed (the job died).  Only counts and the outcome: never a value from
+ * the upload.  Its own transaction; a failure here does not hide the first.
+ */
+static void
+audit_failure(struct exchange *ex, const struct product *p, int64_t version, const char *action,
+    json_t *details)
+{
+	char subject[160];
+	int saved;
+
+	snprintf(subject, sizeof(subject), "%s@%lld", p->name, (long long)version);
+	saved = db_begin(exchange_db(ex));
+	if (saved == 0 && exchange_audit(ex, p->merchant, action, subject, details) == 0 &&
+	    db_commit(exchange_db(ex)) == 0)
+		return;
+	db_rollback(exchange_db(ex));
+}
+
 int
 load_product(struct exchange *ex, const char *name, const char *path, const char *format,
     int progress, struct load_result *res)
@@ -170,11 +191,17 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR && doc != NULL) {
 		res->errors = doc;
 		doc = NULL;
+		audit_failure(ex, &p, res->version, "product.load_refused",
+		    json_pack("{s:I, s:I}", "version", (json_int_t)res->version, "errors",
+		        json_integer_value(json_object_get(res->errors, "total"))));
 		r = sl_errf(SL_ERR_PARSE, "%s: refused, nothing loaded", path);
 		goto out;
 	}
 	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL) {
 		snprintf(res->why, sizeof(res->why), "%s", sr.detail);
+		audit_failure(ex, &p, res->version, "product.load_failed",
+		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
+		        spawn_outcome_name(sr.outcome), "detail", sr.detail));
 		r = sl_errf(SL_ERR_POLICY, "%s: the ingest job failed (%s: %s); nothing loaded",
 		    path, spawn_outcome_name(sr.outcome), sr.detail);
 		goto out;

@@ -77,6 +77,11 @@ for suite in intl gm; do
 	# And a long line of short fields stops at the line limit.
 	python3 -c 'import sys; sys.stdout.write(sys.argv[1] + "\n" + ("b" * 1000000 + ",") * 17 + "\n")' "$H" >"$T/long2.csv"
 	refused "long2.csv:2:16777217: line longer than 16777216 bytes" "$T/long2.csv"
+	# Refused loads are audited with their error count, and no value from the upload.
+	expect_ok "$SLUICE" -d "$D" audit show --action product.load_refused --json
+	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert len(e)==12 and e[0]["details"]=={"errors":1,"version":3} and e[0]["subject"]=="claims@3"' "$OUT" ||
+		fail "product.load_refused events"
+	grep -q 'paris\|2020-13-01' "$OUT" && fail "an uploaded value reached the audit log"
 	printf '{"member_id": 1, "age": "20"}\n' >"$T/bad.jsonl"
 	refused "bad.jsonl:1:1: column age: wrong JSON type for a number column" "$T/bad.jsonl"
 	expect_fail 2 "$SLUICE" -d "$D" product load claims "$T/x.txt"
