@@ -772,7 +772,7 @@ classify(struct spawn *sp, struct spawn_result *res)
 		res->outcome = SPAWN_PROTOCOL_ERROR;
 		DETAIL("%llu bytes %s", (unsigned long long)unread,
 		    sp->final != 0 ? "after the final frame" : "not read as frames");
-	} else if (st == SPAWN_WORKER_EXIT_NOMEM) {
+	} else if (st == JOB_EXIT_NOMEM) {
 		res->outcome = SPAWN_MEMORY_LIMIT;
 		DETAIL("an allocation failed (exit status %d)", st);
 	} else if (st == 0 && sp->final == JOB_FRAME_RESULT) {

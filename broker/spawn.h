@@ -37,16 +37,6 @@
 /* The worker's standard error relayed per job; the rest is read and dropped. */
 #define SPAWN_STDERR_MAX (64u << 10)
 
-/*
- * Exit statuses of sluice-worker, as declared in sandbox/worker.h.  XXX: they
- * belong in sandbox/job.h, the one header both sides share; until they move
- * there, keep the two lists equal.
- */
-#define SPAWN_WORKER_EXIT_OK 0
-#define SPAWN_WORKER_EXIT_FAILED 1
-#define SPAWN_WORKER_EXIT_USAGE 2
-#define SPAWN_WORKER_EXIT_NOMEM 3
-
 enum spawn_outcome {
 	SPAWN_OK = 0,            /* exited 0 after a RESULT frame */
 	SPAWN_FAILED,            /* the job failed: an ERROR frame, or a non-zero exit */

@@ -29,6 +29,12 @@
 #define JOB_FRAME_MAX (4u << 20)
 #define JOB_KEY_BYTES 32
 
+/* sluice-worker's exit statuses, read by the broker (broker/spawn.c). */
+#define JOB_EXIT_OK 0     /* the job ran; its last frame (RESULT or ERROR) says how */
+#define JOB_EXIT_FAILED 1 /* the job failed; an ERROR frame was sent if the socket allowed */
+#define JOB_EXIT_USAGE 2  /* not started by the broker: no job socket on JOB_FD */
+#define JOB_EXIT_NOMEM 3  /* an allocation failed: under RLIMIT_AS, the memory limit */
+
 enum job_frame {
 	JOB_FRAME_HEADER = 1,
 	JOB_FRAME_DATA = 2,

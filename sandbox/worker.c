@@ -290,7 +290,7 @@ worker_main(void)
 		sl_errorx("started by sluice for one job, with its socket on descriptor %d; "
 		          "it is not run by hand",
 		    JOB_FD);
-		return WORKER_EXIT_USAGE;
+		return JOB_EXIT_USAGE;
 	}
 
 	/* Trusted: the HEADER frame, from the broker. */
@@ -339,11 +339,11 @@ worker_main(void)
 	/* Untrusted from here on: every byte read from JOB_FD. */
 	if ((r = k->run(state, JOB_FD)) != 0)
 		goto fail;
-	status = WORKER_EXIT_OK;
+	status = JOB_EXIT_OK;
 	goto out;
 fail:
 	send_error(r);
-	status = r == SL_ERR_NOMEM ? WORKER_EXIT_NOMEM : WORKER_EXIT_FAILED;
+	status = r == SL_ERR_NOMEM ? JOB_EXIT_NOMEM : JOB_EXIT_FAILED;
 out:
 	if (k != NULL && state != NULL)
 		k->release(state);

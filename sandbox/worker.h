@@ -1,5 +1,5 @@
 /*
- * sandbox/worker.h -- sluice-worker's entry point, its exit statuses, and
+ * sandbox/worker.h -- sluice-worker's entry point and
  * what a job kind provides (DESIGN.md section 3).
  *
  * worker_main() runs one job: it reads the HEADER frame from JOB_FD (trusted:
@@ -23,16 +23,7 @@
 #ifndef SLUICE_SANDBOX_WORKER_H
 #define SLUICE_SANDBOX_WORKER_H
 
-/*
- * Exit statuses.  The broker reads them (broker/spawn.h SPAWN_WORKER_EXIT_*).
- * XXX: they belong in sandbox/job.h, the header both sides share.
- */
-#define WORKER_EXIT_OK 0     /* the job ran; its last frame (RESULT or ERROR) says how */
-#define WORKER_EXIT_FAILED 1 /* the job failed; an ERROR frame was sent if the socket allowed */
-#define WORKER_EXIT_USAGE 2  /* not started by the broker: no job socket on JOB_FD */
-#define WORKER_EXIT_NOMEM 3  /* an allocation failed: under RLIMIT_AS, the memory limit */
-
-/* Run the one job on JOB_FD; returns a WORKER_EXIT_* status for _exit(). */
+/* Run the one job on JOB_FD; returns a JOB_EXIT_* status (sandbox/job.h) for _exit(). */
 int worker_main(void);
 
 #endif

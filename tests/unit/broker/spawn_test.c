@@ -268,7 +268,7 @@ test_memory_limit(void **state)
 	expect(&run, SPAWN_MEMORY_LIMIT, 0);
 	assert_int_equal(run.final, JOB_FRAME_ERROR);
 	expect_text(&run, "out of memory after");
-	assert_int_equal(run.res.exit_status, SPAWN_WORKER_EXIT_NOMEM);
+	assert_int_equal(run.res.exit_status, JOB_EXIT_NOMEM);
 }
 
 static void
@@ -339,7 +339,7 @@ test_header_bad_version(void **state)
 	expect(&run, SPAWN_FAILED, 0);
 	assert_int_equal(run.final, JOB_FRAME_ERROR);
 	expect_text(&run, "protocol version 9, expected 1");
-	assert_int_equal(run.res.exit_status, SPAWN_WORKER_EXIT_FAILED);
+	assert_int_equal(run.res.exit_status, JOB_EXIT_FAILED);
 }
 
 static void
