@@ -11,6 +11,7 @@
 #include "broker/commands.h"
 #include "broker/exchange.h"
 #include "broker/keyring.h"
+#include "broker/load.h"
 #include "common/err.h"
 
 static json_t *
@@ -124,8 +125,62 @@ fail:
 	return cli_fail(r);
 }
 
+static int
+keys_rotate_product(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct exchange *ex = NULL;
+	struct load_result res;
+	int ch, json = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf(
+			    "Usage: sluice keys rotate-product NAME [--json]\n"
+			    "\n"
+			    "Give the product a new data key: a confined worker re-encrypts the\n"
+			    "latest version under it as a new version, and the old key is retired\n"
+			    "(versions sealed under it stay readable until dropped).  Audited.\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("keys rotate-product", argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(
+		    "keys rotate-product", optind >= argc ? "missing NAME" : "too many arguments");
+	if ((r = cli_open(cli, "keys rotate-product", &ex)) != CLI_OK)
+		return r;
+	sl_err_clear();
+	r = load_rotate_product(ex, argv[optind], &res);
+	exchange_close(ex);
+	if (r != 0)
+		return cli_fail(r);
+	if (json)
+		return cli_print_json(json_pack("{s:s, s:I, s:I, s:I}", "product", argv[optind],
+		    "version", (json_int_t)res.version, "rows", (json_int_t)res.rows, "chunks",
+		    (json_int_t)res.chunks));
+	if (res.version > 0)
+		printf("Rotated the data key of %s: version %lld re-encrypted under the new key "
+		       "(%lld rows)\n",
+		    argv[optind], (long long)res.version, (long long)res.rows);
+	else
+		printf("Rotated the data key of %s (no versions to re-encrypt)\n", argv[optind]);
+	return CLI_OK;
+}
+
 static const struct cli_command keys_commands[] = {
     {"status", keys_status, "[--json]", "master key source and version; check every wrapped key"},
+    {"rotate-product", keys_rotate_product, "NAME [--json]",
+        "re-encrypt a product under a new data key"},
     {"rotate-master", keys_rotate_master, "[--new-passphrase-file F] [--json]",
         "rewrap every key under a new master key"},
     {NULL, NULL, NULL, NULL},

@@ -225,3 +225,94 @@ out:
 		close(fd);
 	return r;
 }
+
+int
+load_rotate_product(struct exchange *ex, const char *name, struct load_result *res)
+{
+	struct product p;
+	struct job_header h;
+	struct keys_master *mk;
+	struct keys_dek *old = NULL, *new = NULL;
+	struct spawn *sp = NULL;
+	struct spawn_result sr;
+	char *worker = NULL, *stores = NULL, *store = NULL, params[64];
+	uint8_t *payload = NULL;
+	uint32_t type = 0;
+	size_t len, i;
+	int64_t from = 0;
+	json_t *doc = NULL;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	memset(&h, 0, sizeof(h));
+	if ((r = product_find(ex, name, &p)) != 0)
+		return r;
+	for (i = p.nversions; i > 0; i--)
+		if (strcmp(p.versions[i - 1].state, "published") == 0)
+			break;
+	if (i > 0)
+		from = p.versions[i - 1].version;
+	if ((r = exchange_master(ex, &mk)) != 0 ||
+	    (r = keyring_dek_get(exchange_db(ex), mk, name, (uint32_t)p.key_version, &old)) != 0 ||
+	    (r = keys_dek_generate(exchange_suite(ex), &new)) != 0)
+		goto out;
+	if (from == 0) /* nothing to re-seal: only the key changes */
+		goto commit;
+	if ((r = spawn_worker_path(&worker)) != 0)
+		goto out;
+	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
+	    (store = sl_path_join(stores, name)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	res->version = product_version_next(&p);
+	snprintf(params, sizeof(params), "{\"target_version\":%lld}", (long long)res->version);
+	h.version = JOB_PROTOCOL_VERSION;
+	h.kind = JOB_KIND_REKEY;
+	h.suite = (uint32_t)exchange_suite(ex);
+	h.cpu_seconds = LOAD_CPU_SECONDS;
+	h.memory_bytes = LOAD_MEMORY_BYTES;
+	h.map_bytes = map_size(store, (uint64_t)p.versions[i - 1].bytes);
+	h.data_version = (uint32_t)from;
+	h.key_version = (uint32_t)p.key_version;
+	memcpy(h.key, keys_dek_bytes(old), JOB_KEY_BYTES);
+	memcpy(h.new_key, keys_dek_bytes(new), JOB_KEY_BYTES);
+	h.store = store;
+	h.product = p.name;
+	h.schema = p.schema;
+	h.params = params;
+	r = spawn_job(worker, &h, LOAD_WALL_MS, &sp);
+	keys_wipe(h.key, sizeof(h.key));
+	keys_wipe(h.new_key, sizeof(h.new_key));
+	if (r != 0 || (r = spawn_send(sp, JOB_FRAME_END, NULL, 0)) != 0)
+		goto out;
+	if ((r = spawn_recv(sp, &type, &payload, &len)) == 0)
+		doc = json_loadb((const char *)payload, len, 0, NULL);
+	if ((r = spawn_wait(sp, &sr)) != 0)
+		goto out;
+	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL) {
+		const char *msg = json_string_value(
+		    json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "message"));
+
+		r = sl_errf(SL_ERR_POLICY, "%s: key rotation failed (%s: %s); nothing changed",
+		    name, spawn_outcome_name(sr.outcome), msg != NULL ? msg : sr.detail);
+		goto out;
+	}
+	res->rows = json_integer_value(json_object_get(doc, "rows"));
+	res->chunks = json_integer_value(json_object_get(doc, "chunks"));
+	res->bytes = json_integer_value(json_object_get(doc, "bytes"));
+commit:
+	r = product_rotate_commit(
+	    ex, &p, mk, new, from, res->version, res->rows, res->chunks, res->bytes);
+out:
+	free(payload);
+	json_decref(doc);
+	spawn_free(sp);
+	keys_dek_free(old);
+	keys_dek_free(new);
+	product_clear(&p);
+	free(worker);
+	free(stores);
+	free(store);
+	return r;
+}

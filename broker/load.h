@@ -38,6 +38,15 @@ struct load_result {
 int load_product(struct exchange *ex, const char *name, const char *path, const char *format,
     int progress, struct load_result *res) __attribute__((warn_unused_result));
 
+/*
+ * `keys rotate-product`: a new data key; the latest published version
+ * re-sealed under it by a confined worker as a new version; the old key
+ * retired.  All visible at once (product_rotate_commit()) or not at all.
+ * res gets the new version and its counts (version 0 when there was none).
+ */
+int load_rotate_product(struct exchange *ex, const char *name, struct load_result *res)
+    __attribute__((warn_unused_result));
+
 void load_result_clear(struct load_result *res);
 
 #endif

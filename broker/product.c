@@ -358,6 +358,81 @@ out:
 	return r;
 }
 
+int
+product_rotate_commit(struct exchange *ex, const struct product *p, const struct keys_master *mk,
+    const struct keys_dek *dek, int64_t from_version, int64_t version, int64_t rows, int64_t chunks,
+    int64_t bytes)
+{
+	struct db *db = exchange_db(ex);
+	sqlite3_stmt *st = NULL;
+	int64_t newkey = p->key_version + 1;
+	char now[SL_TIME_RFC3339_LEN];
+	int r;
+
+	sl_time_now(now);
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = keyring_dek_put(db, mk, p->name, (uint32_t)newkey, dek)) != 0)
+		goto out;
+	if (from_version > 0) {
+		if ((r = db_prepare(db,
+		         "INSERT INTO product_versions (product, version, key_version, rows, "
+		         "chunks,"
+		         " bytes, state, created) VALUES (?, ?, ?, ?, ?, ?, 'published', ?)",
+		         &st)) != 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, p->id);
+		sqlite3_bind_int64(st, 2, version);
+		sqlite3_bind_int64(st, 3, newkey);
+		sqlite3_bind_int64(st, 4, rows);
+		sqlite3_bind_int64(st, 5, chunks);
+		sqlite3_bind_int64(st, 6, bytes);
+		sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			r = db_fail(db, "publish rotated version");
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	/* Only if the key is still the one this rotation started from. */
+	if ((r = db_prepare(db,
+	         "UPDATE products SET key_version = ? WHERE id = ? AND key_version = ?", &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, newkey);
+	sqlite3_bind_int64(st, 2, p->id);
+	sqlite3_bind_int64(st, 3, p->key_version);
+	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_sqlite(db)) != 1) {
+		r = sl_errf(SL_ERR_POLICY, "%s: its data key changed during the rotation", p->name);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = db_prepare(db,
+	         "UPDATE wrapped_keys SET retired = ? WHERE kind = 'dek' AND name = ? AND version "
+	         "= ?",
+	         &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, p->key_version);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_fail(db, "retire data key");
+		goto out;
+	}
+	if ((r = exchange_audit(ex, EXCHANGE_PLATFORM_NAME, "keys.product_rotated", p->name,
+	         json_pack("{s:I, s:I, s:I, s:I}", "key_version", (json_int_t)newkey,
+	             "retired_key_version", (json_int_t)p->key_version, "from_version",
+	             (json_int_t)from_version, "version",
+	             (json_int_t)(from_version > 0 ? version : 0)))) != 0)
+		goto out;
+	r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	return r;
+}
+
 json_t *
 product_json(const struct product *p, int with_schema)
 {

@@ -77,6 +77,19 @@ int product_version_publish(struct exchange *ex, const struct product *p, int64_
 int product_version_drop(struct exchange *ex, const struct product *p, int64_t version,
     const char *actor) __attribute__((warn_unused_result));
 
+/*
+ * Commit a data key rotation in one transaction: store dek as key version
+ * p->key_version + 1, publish version (re-sealed from from_version) under it,
+ * make it the product's key, mark the old key retired (versions sealed under
+ * it stay readable until dropped), and record keys.product_rotated.
+ * from_version 0 means there was no version to re-seal.
+ */
+struct keys_master;
+struct keys_dek;
+int product_rotate_commit(struct exchange *ex, const struct product *p,
+    const struct keys_master *mk, const struct keys_dek *dek, int64_t from_version, int64_t version,
+    int64_t rows, int64_t chunks, int64_t bytes) __attribute__((warn_unused_result));
+
 /* JSON for `product show --json` / `product list --json`. */
 json_t *product_json(const struct product *p, int with_schema);
 

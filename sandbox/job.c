@@ -238,6 +238,7 @@ job_header_encode(const struct job_header *h, uint8_t **out, size_t *len)
 	wr_u32(&w, h->data_version);
 	wr_u32(&w, h->key_version);
 	wr_bytes(&w, h->key, JOB_KEY_BYTES);
+	wr_bytes(&w, h->new_key, JOB_KEY_BYTES);
 	wr_str(&w, h->store);
 	wr_str(&w, h->product);
 	wr_str(&w, h->schema);
@@ -271,6 +272,8 @@ job_header_decode(const uint8_t *p, size_t len, struct job_header *h)
 	h->key_version = rd_u32(&r);
 	if ((key = rd_take(&r, JOB_KEY_BYTES)) != NULL)
 		memcpy(h->key, key, JOB_KEY_BYTES);
+	if ((key = rd_take(&r, JOB_KEY_BYTES)) != NULL)
+		memcpy(h->new_key, key, JOB_KEY_BYTES);
 	h->store = rd_str(&r);
 	h->product = rd_str(&r);
 	h->schema = rd_str(&r);

@@ -47,6 +47,7 @@ enum job_frame {
 enum job_kind {
 	JOB_KIND_INGEST = 1,
 	JOB_KIND_QUERY = 2,
+	JOB_KIND_REKEY = 3, /* re-seal data_version under new_key as params.target_version */
 	/* Confinement probes; the worker accepts them only when built for tests. */
 	JOB_KIND_TEST = 100,
 };
@@ -60,11 +61,12 @@ struct job_header {
 	uint64_t map_bytes;    /* LMDB map size for the store */
 	uint32_t data_version; /* store version to write (ingest) or read (query) */
 	uint32_t key_version;  /* data key version */
-	uint8_t key[JOB_KEY_BYTES]; /* the product's data key; wiped by job_header_clear() */
-	char *store;                /* path of the product's LMDB environment directory */
-	char *product;              /* product id (binds chunk AAD) */
-	char *schema;               /* product schema, JSON */
-	char *params;               /* kind-specific parameters, JSON */
+	uint8_t key[JOB_KEY_BYTES];     /* the product's data key; wiped by job_header_clear() */
+	uint8_t new_key[JOB_KEY_BYTES]; /* rekey only: the new data key; wiped with key */
+	char *store;                    /* path of the product's LMDB environment directory */
+	char *product;                  /* product id (binds chunk AAD) */
+	char *schema;                   /* product schema, JSON */
+	char *params;                   /* kind-specific parameters, JSON */
 };
 
 /* Write one frame; handles short writes and EINTR.  0 or SL_ERR_IO. */

@@ -1092,3 +1092,157 @@ fail:
 	d->lens = NULL;
 	return e;
 }
+
+/* ---- key rotation ---------------------------------------------------------- */
+
+/* The row count a record binds in its AAD, from the source manifest. */
+static uint32_t
+record_rows(uint32_t col, uint32_t chunk, uint64_t rows, uint32_t chunks)
+{
+	if (col == STORE_MANIFEST || (col & STORE_DICT_BIT) != 0)
+		return 0;
+	return chunk + 1 < chunks ? STORE_CHUNK_ROWS
+	                          : (uint32_t)(rows - (uint64_t)chunk * STORE_CHUNK_ROWS);
+}
+
+int
+store_rekey(struct store *st, const struct store_ident *from, const struct store_ident *to,
+    struct store_stats *stats)
+{
+	enum keys_aead alg = keys_aead_for_store(to->suite);
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val, nk, nv;
+	struct bytes plain = {0}, sealed = {0};
+	struct store_writer w; /* only for clear_version() */
+	uint8_t k[12], knew[12], *aad = NULL;
+	uint64_t rows = 0;
+	uint32_t chunks = 0, col, chunk;
+	size_t aadlen, len, slen;
+	json_t *man = NULL;
+	int r = 0, rc;
+
+	memset(stats, 0, sizeof(*stats));
+	if (!st->writable || strcmp(from->product, to->product) != 0 || from->suite != to->suite ||
+	    from->version == to->version)
+		return sl_errf(SL_ERR_INVAL, "store: bad key rotation request");
+	if ((aad = malloc(sizeof(AAD_LABEL) + strlen(from->product) + 1 + 16)) == NULL)
+		return SL_ERR_NOMEM;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		r = lmdb_err(rc, "begin");
+		goto out;
+	}
+	memset(&w, 0, sizeof(w));
+	w.st = st;
+	w.txn = txn;
+	w.id = *to;
+	if ((r = clear_version(&w)) != 0)
+		goto out;
+	/* The manifest first: it gives each chunk's row count for the AAD. */
+	rec_key(k, from->version, STORE_MANIFEST, 0);
+	key.mv_size = 12;
+	key.mv_data = k;
+	if ((rc = mdb_get(txn, st->dbi, &key, &val)) != 0) {
+		r = rc == MDB_NOTFOUND
+		        ? sl_errf(SL_ERR_NOTFOUND, "store: version %u not found", from->version)
+		        : lmdb_err(rc, "read");
+		goto out;
+	}
+	if ((r = bytes_reserve(&plain, val.mv_size + 1)) != 0)
+		goto out;
+	aadlen = rec_aad(aad, from->product, from->version, STORE_MANIFEST, 0, 0);
+	if (keys_aead_open(from->suite, from->key, aad, aadlen, val.mv_data, val.mv_size, plain.p,
+	        &len) != 0 ||
+	    (man = json_loadb((const char *)plain.p, len, 0, NULL)) == NULL) {
+		r = sl_errf(
+		    SL_ERR_AUTH, "store: version %u manifest: integrity error", from->version);
+		goto out;
+	}
+	rows = (uint64_t)json_integer_value(json_object_get(man, "rows"));
+	chunks = (uint32_t)json_integer_value(json_object_get(man, "chunks"));
+	if ((rc = mdb_cursor_open(txn, st->dbi, &cur)) != 0) {
+		r = lmdb_err(rc, "cursor");
+		goto out;
+	}
+	rec_key(k, from->version, 0, 0);
+	key.mv_size = 12;
+	key.mv_data = k;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		const uint8_t *kp = key.mv_data;
+
+		if (key.mv_size != 12 || memcmp(kp, k, 4) != 0)
+			break;
+		col = (uint32_t)kp[4] << 24 | (uint32_t)kp[5] << 16 | (uint32_t)kp[6] << 8 | kp[7];
+		chunk =
+		    (uint32_t)kp[8] << 24 | (uint32_t)kp[9] << 16 | (uint32_t)kp[10] << 8 | kp[11];
+		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0 && chunk >= chunks) {
+			r = sl_errf(SL_ERR_AUTH, "store: version %u has a chunk past its manifest",
+			    from->version);
+			goto out;
+		}
+		plain.len = 0;
+		if ((r = bytes_reserve(&plain, val.mv_size + 1)) != 0)
+			goto out;
+		aadlen = rec_aad(aad, from->product, from->version, col, chunk,
+		    record_rows(col, chunk, rows, chunks));
+		if (keys_aead_open(from->suite, from->key, aad, aadlen, val.mv_data, val.mv_size,
+		        plain.p, &len) != 0) {
+			r = sl_errf(SL_ERR_AUTH,
+			    "store: record (version %u, column %u, chunk %u) fails authentication: "
+			    "integrity error",
+			    from->version, col & ~STORE_DICT_BIT, chunk);
+			goto out;
+		}
+		if ((slen = keys_aead_sealed_len(alg, len)) == 0 ||
+		    (r = bytes_reserve(&sealed, slen)) != 0)
+			goto out;
+		aadlen = rec_aad(aad, to->product, to->version, col, chunk,
+		    record_rows(col, chunk, rows, chunks));
+		if ((r = keys_aead_seal(alg, to->key, aad, aadlen, plain.p, len, sealed.p)) != 0)
+			goto out;
+		rec_key(knew, to->version, col, chunk);
+		nk.mv_size = 12;
+		nk.mv_data = knew;
+		nv.mv_size = slen;
+		nv.mv_data = sealed.p;
+		/* A put elsewhere in the tree may move the cursor's page: re-seek after. */
+		if ((rc = mdb_put(txn, st->dbi, &nk, &nv, 0)) != 0) {
+			r = lmdb_err(rc, "write");
+			goto out;
+		}
+		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0)
+			stats->chunks++;
+		stats->bytes += slen;
+		key.mv_size = 12;
+		rec_key(knew, from->version, col, chunk);
+		key.mv_data = knew;
+		if ((rc = mdb_cursor_get(cur, &key, &val, MDB_SET)) != 0) {
+			r = lmdb_err(rc, "reseek");
+			goto out;
+		}
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		r = lmdb_err(rc, "scan");
+		goto out;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		r = lmdb_err(rc, "commit");
+		goto out;
+	}
+	stats->rows = rows;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	json_decref(man);
+	bytes_free(&plain);
+	bytes_free(&sealed);
+	free(aad);
+	return r;
+}

@@ -80,6 +80,16 @@ int store_writer_commit(struct store_writer *w, struct store_stats *stats)
     __attribute__((warn_unused_result));
 void store_writer_abort(struct store_writer *w);
 
+/*
+ * Re-encrypt version from->version under from->key into version to->version
+ * under to->key (same product and suite), in one write transaction: every
+ * record is opened and sealed again with its new AAD; nothing is decoded.
+ * The source must authenticate completely (SL_ERR_AUTH otherwise, and nothing
+ * is written).  stats gets the new version's counts.
+ */
+int store_rekey(struct store *st, const struct store_ident *from, const struct store_ident *to,
+    struct store_stats *stats) __attribute__((warn_unused_result));
+
 /* A decoded chunk of one column; arrays borrowed until the next read or close. */
 struct store_vec {
 	uint32_t rows;

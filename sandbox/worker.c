@@ -28,6 +28,7 @@
 #include "keys/keys.h"
 #include "sandbox/confine.h"
 #include "sandbox/job.h"
+#include "sandbox/rekey.h"
 #include "sandbox/worker.h"
 #ifdef SL_HAVE_INGEST
 #include "sandbox/ingest.h"
@@ -232,11 +233,36 @@ static void test_release(void *state);
 static enum confine_profile test_profile(const struct job_header *h);
 #endif
 
+static int
+rekey_prepare_kind(const struct job_header *h, void **state)
+{
+	struct rekey *k = NULL;
+	int r;
+
+	if ((r = rekey_prepare(h, &k)) == 0)
+		*state = k;
+	return r;
+}
+
+static int
+rekey_run_kind(void *state, int fd)
+{
+	return rekey_run(state, fd);
+}
+
+static void
+rekey_release_kind(void *state)
+{
+	rekey_free(state);
+}
+
 static const struct worker_kind worker_kinds[] = {
     {JOB_KIND_INGEST, "ingest", CONFINE_INGEST, 1, ingest_prepare_kind, ingest_run_kind,
         ingest_release_kind},
     {JOB_KIND_QUERY, "query", CONFINE_QUERY, 1, query_prepare_kind, query_run_kind,
         query_release_kind},
+    {JOB_KIND_REKEY, "rekey", CONFINE_INGEST, 1, rekey_prepare_kind, rekey_run_kind,
+        rekey_release_kind},
 #ifdef SL_TEST_JOBS
     /* Its profile is chosen by the probe: see test_profile(). */
     {JOB_KIND_TEST, "test", CONFINE_QUERY, 0, test_prepare, test_run, test_release},

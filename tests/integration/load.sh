@@ -47,6 +47,21 @@ for suite in intl gm; do
 	expect_fail 1 "$SLUICE" -d "$D" product drop-version claims 1
 	expect_stderr_contains "already dropped"
 
+	# Data key rotation: version 3 is version 2 re-sealed under key 2; key 1 is retired.
+	expect_ok "$SLUICE" -d "$D" keys rotate-product claims --json
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["version"]==3 and d["rows"]==5000' "$OUT" ||
+		fail "rotate-product --json"
+	expect_ok "$SLUICE" -d "$D" product show claims --json
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["key_version"]==2 and [(v["version"], v["key_version"]) for v in d["versions"]]==[(1,1),(2,1),(3,2)]' "$OUT" ||
+		fail "versions after rotate-product"
+	[ "$(sqlite3 "$D/sluice.db" "SELECT version, retired IS NOT NULL FROM wrapped_keys WHERE kind = 'dek' AND name = 'claims'" | tr '\n' ' ')" = "1|1 2|0 " ] ||
+		fail "the old data key is not retired"
+	expect_ok "$SLUICE" -d "$D" audit show --action keys.product_rotated --json
+	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert e[0]["details"]=={"from_version":2,"key_version":2,"retired_key_version":1,"version":3}' "$OUT" ||
+		fail "keys.product_rotated event"
+	expect_fail 1 "$SLUICE" -d "$D" keys rotate-product nope
+	expect_stderr_contains "no product named 'nope'"
+
 	note "refusals, suite $suite"
 	H=$(head -n 1 "$EX/claims.csv")
 	{ echo "$H"; echo '7,200,F,beilun,huimin_bao,I,1,1,0,2020,2020-01-01,n'; } >"$T/bounds.csv"
@@ -79,7 +94,7 @@ for suite in intl gm; do
 	refused "long2.csv:2:16777217: line longer than 16777216 bytes" "$T/long2.csv"
 	# Refused loads are audited with their error count, and no value from the upload.
 	expect_ok "$SLUICE" -d "$D" audit show --action product.load_refused --json
-	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert len(e)==12 and e[0]["details"]=={"errors":1,"version":3} and e[0]["subject"]=="claims@3"' "$OUT" ||
+	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert len(e)==12 and e[0]["details"]=={"errors":1,"version":4} and e[0]["subject"]=="claims@4"' "$OUT" ||
 		fail "product.load_refused events"
 	grep -q 'paris\|2020-13-01' "$OUT" && fail "an uploaded value reached the audit log"
 	printf '{"member_id": 1, "age": "20"}\n' >"$T/bad.jsonl"

@@ -30,6 +30,7 @@ fill(struct job_header *h)
 	h->data_version = 7;
 	h->key_version = 3;
 	memset(h->key, 0xab, sizeof(h->key));
+	memset(h->new_key, 0xcd, sizeof(h->new_key));
 	h->store = (char *)"/x/stores/claims";
 	h->product = (char *)"claims";
 	h->schema = (char *)"{\"name\":\"claims\"}";
@@ -51,6 +52,7 @@ test_header_round_trip(void **state)
 	assert_int_equal(d.map_bytes, h.map_bytes);
 	assert_int_equal(d.data_version, 7);
 	assert_memory_equal(d.key, h.key, sizeof(h.key));
+	assert_memory_equal(d.new_key, h.new_key, sizeof(h.new_key));
 	assert_string_equal(d.store, h.store);
 	assert_string_equal(d.params, h.params);
 	job_header_clear(&d);

@@ -352,6 +352,40 @@ test_flip_bytes_in_file(void **state)
 	free(path);
 }
 
+/* Key rotation re-seals every record under the new key and version. */
+static void
+test_rekey(void **state)
+{
+	struct fx *fx = *state;
+	struct store *st = NULL;
+	struct store_stats stats;
+	uint8_t old[STORE_KEY_BYTES], new[STORE_KEY_BYTES];
+	struct store_ident from = {"t", 1, fx->suite, old}, to = {"t", 2, fx->suite, new};
+
+	memcpy(old, fx->key, sizeof(old));
+	keys_random(new, sizeof(new));
+	write_version(fx, 1, ROWS, 1);
+	assert_int_equal(store_open(fx->dir, 1, 64 << 20, &st), 0);
+	assert_int_equal(store_rekey(st, &from, &to, &stats), 0);
+	store_close(st);
+	assert_int_equal(stats.rows, ROWS);
+	assert_int_equal(stats.chunks, 7 * 3);
+	/* The new version opens with the new key only; the old one is untouched. */
+	assert_int_equal(read_version(fx, 2, ROWS), SL_ERR_AUTH);
+	assert_int_equal(read_version(fx, 1, ROWS), 0);
+	memcpy(fx->key, new, sizeof(new));
+	assert_int_equal(read_version(fx, 2, ROWS), 0);
+	/* A source that does not authenticate rotates into nothing. */
+	memcpy(fx->key, old, sizeof(old));
+	copy_record(fx, 1, 3, 1, 1, 3, 0);
+	to.version = 3;
+	assert_int_equal(store_open(fx->dir, 1, 64 << 20, &st), 0);
+	assert_int_equal(store_rekey(st, &from, &to, &stats), SL_ERR_AUTH);
+	store_close(st);
+	memcpy(fx->key, new, sizeof(new));
+	assert_int_equal(read_version(fx, 3, ROWS), SL_ERR_NOTFOUND);
+}
+
 int
 main(void)
 {
@@ -362,6 +396,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_swap_chunks, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_older_version, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_flip_bytes_in_file, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_rekey, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_rekey, setup_gm, teardown),
 	};
 
 	if (keys_init() != 0)

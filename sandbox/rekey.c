@@ -1,0 +1,98 @@
+/*
+ * sandbox/rekey.c -- re-sealing a version under a new data key.
+ *
+ * Trusts: the job header (both keys come from it).  Holds: both data keys.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "sandbox/rekey.h"
+#include "sandbox/store.h"
+
+struct rekey {
+	const struct job_header *h;
+	struct store *store;
+	uint32_t target;
+};
+
+int
+rekey_prepare(const struct job_header *h, struct rekey **out)
+{
+	struct rekey *k;
+	json_t *params;
+	json_int_t t;
+	int r;
+
+	if ((params = json_loads(h->params, 0, NULL)) == NULL ||
+	    !json_is_integer(json_object_get(params, "target_version")) ||
+	    (t = json_integer_value(json_object_get(params, "target_version"))) < 1 ||
+	    t > UINT32_MAX || (uint32_t)t == h->data_version) {
+		json_decref(params);
+		return sl_errf(SL_ERR_PARSE, "rekey: job parameters lack a valid target_version");
+	}
+	json_decref(params);
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return SL_ERR_NOMEM;
+	k->h = h;
+	k->target = (uint32_t)t;
+	if ((r = store_open(h->store, 1, h->map_bytes, &k->store)) != 0) {
+		free(k);
+		return r;
+	}
+	*out = k;
+	return 0;
+}
+
+static int
+send_json(int fd, uint32_t type, json_t *doc)
+{
+	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	int r;
+
+	json_decref(doc);
+	if (text == NULL)
+		return SL_ERR_NOMEM;
+	r = job_frame_write(fd, type, text, strlen(text));
+	free(text);
+	return r;
+}
+
+int
+rekey_run(struct rekey *k, int fd)
+{
+	struct store_ident from = {
+	    k->h->product, k->h->data_version, (enum keys_suite)k->h->suite, k->h->key};
+	struct store_ident to = {
+	    k->h->product, k->target, (enum keys_suite)k->h->suite, k->h->new_key};
+	struct store_stats stats;
+	uint8_t *payload = NULL;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	/* The broker sends END only: there is no input to this job. */
+	if ((r = job_frame_read(fd, &type, &payload, &len, 0)) != 0)
+		return r;
+	free(payload);
+	if (type != JOB_FRAME_END)
+		return sl_errf(SL_ERR_PARSE, "rekey: unexpected frame %u", type);
+	sl_err_clear();
+	if ((r = store_rekey(k->store, &from, &to, &stats)) != 0)
+		return send_json(fd, JOB_FRAME_ERROR,
+		    json_pack("{s:[{s:i, s:i, s:s}], s:i}", "errors", "line", 0, "column", 0,
+		        "message", sl_err_msg(r), "total", 1));
+	return send_json(fd, JOB_FRAME_RESULT,
+	    json_pack("{s:I, s:I, s:I}", "rows", (json_int_t)stats.rows, "chunks",
+	        (json_int_t)stats.chunks, "bytes", (json_int_t)stats.bytes));
+}
+
+void
+rekey_free(struct rekey *k)
+{
+	if (k == NULL)
+		return;
+	store_close(k->store);
+	free(k);
+}
