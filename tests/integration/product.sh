@@ -7,7 +7,7 @@ EX="$top_srcdir/examples"
 
 snapshot() { # DIR -> a text that changes when the catalog or stores change
 	sqlite3 "$1/sluice.db" .dump 2>/dev/null | grep -v '^PRAGMA\|^BEGIN\|^COMMIT'
-	ls -la "$1/stores"
+	find "$1/stores" -mindepth 1 -printf '%P %s %m\n' | sort
 }
 
 refused() { # EXIT TEXT CMD... : refused with TEXT on stderr and nothing changed
