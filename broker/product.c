@@ -268,27 +268,24 @@ product_version_next(const struct product *p)
 	return p->nversions > 0 ? p->versions[p->nversions - 1].version + 1 : 1;
 }
 
-int
-product_version_publish(struct exchange *ex, const struct product *p, int64_t version, int64_t rows,
-    int64_t chunks, int64_t bytes, const char *actor)
+/* Insert a published version row (in the caller's transaction). */
+static int
+version_insert(struct db *db, const struct product *p, int64_t version, int64_t key_version,
+    int64_t rows, int64_t chunks, int64_t bytes)
 {
-	struct db *db = exchange_db(ex);
 	sqlite3_stmt *st = NULL;
-	char now[SL_TIME_RFC3339_LEN], subject[SL_NAME_MAX + 24];
+	char now[SL_TIME_RFC3339_LEN];
 	int r;
 
 	sl_time_now(now);
-	snprintf(subject, sizeof(subject), "%s@%lld", p->name, (long long)version);
-	if ((r = db_begin(db)) != 0)
-		return r;
 	if ((r = db_prepare(db,
 	         "INSERT INTO product_versions (product, version, key_version, rows, chunks, bytes,"
 	         " state, created) VALUES (?, ?, ?, ?, ?, ?, 'published', ?)",
 	         &st)) != 0)
-		goto out;
+		return r;
 	sqlite3_bind_int64(st, 1, p->id);
 	sqlite3_bind_int64(st, 2, version);
-	sqlite3_bind_int64(st, 3, p->key_version);
+	sqlite3_bind_int64(st, 3, key_version);
 	sqlite3_bind_int64(st, 4, rows);
 	sqlite3_bind_int64(st, 5, chunks);
 	sqlite3_bind_int64(st, 6, bytes);
@@ -296,18 +293,32 @@ product_version_publish(struct exchange *ex, const struct product *p, int64_t ve
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = db_fail(db, "publish version");
 		if (r == SL_ERR_EXISTS)
-			r = sl_errf(r, "version %lld of %s was published by another load meanwhile",
+			r = sl_errf(r, "version %lld of %s was published by another job meanwhile",
 			    (long long)version, p->name);
-		goto out;
 	}
-	if ((r = exchange_audit(ex, actor, "product.version_loaded", subject,
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+product_version_publish(struct exchange *ex, const struct product *p, int64_t version, int64_t rows,
+    int64_t chunks, int64_t bytes, const char *actor)
+{
+	struct db *db = exchange_db(ex);
+	char subject[SL_NAME_MAX + 24];
+	int r;
+
+	snprintf(subject, sizeof(subject), "%s@%lld", p->name, (long long)version);
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = version_insert(db, p, version, p->key_version, rows, chunks, bytes)) != 0 ||
+	    (r = exchange_audit(ex, actor, "product.version_loaded", subject,
 	         json_pack("{s:I, s:I, s:I, s:I, s:I}", "version", (json_int_t)version, "rows",
 	             (json_int_t)rows, "chunks", (json_int_t)chunks, "bytes", (json_int_t)bytes,
 	             "key_version", (json_int_t)p->key_version))) != 0)
 		goto out;
 	r = db_commit(db);
 out:
-	sqlite3_finalize(st);
 	db_rollback(db);
 	return r;
 }
@@ -374,27 +385,9 @@ product_rotate_commit(struct exchange *ex, const struct product *p, const struct
 		return r;
 	if ((r = keyring_dek_put(db, mk, p->name, (uint32_t)newkey, dek)) != 0)
 		goto out;
-	if (from_version > 0) {
-		if ((r = db_prepare(db,
-		         "INSERT INTO product_versions (product, version, key_version, rows, "
-		         "chunks,"
-		         " bytes, state, created) VALUES (?, ?, ?, ?, ?, ?, 'published', ?)",
-		         &st)) != 0)
-			goto out;
-		sqlite3_bind_int64(st, 1, p->id);
-		sqlite3_bind_int64(st, 2, version);
-		sqlite3_bind_int64(st, 3, newkey);
-		sqlite3_bind_int64(st, 4, rows);
-		sqlite3_bind_int64(st, 5, chunks);
-		sqlite3_bind_int64(st, 6, bytes);
-		sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			r = db_fail(db, "publish rotated version");
-			goto out;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
+	if (from_version > 0 &&
+	    (r = version_insert(db, p, version, newkey, rows, chunks, bytes)) != 0)
+		goto out;
 	/* Only if the key is still the one this rotation started from. */
 	if ((r = db_prepare(db,
 	         "UPDATE products SET key_version = ? WHERE id = ? AND key_version = ?", &st)) != 0)
