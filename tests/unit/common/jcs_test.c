@@ -1,14 +1,20 @@
 /*
- * tests/unit/common/jcs_test.c -- RFC 8785 canonical JSON.
+ * tests/unit/common/jcs_test.c -- common/jcs.h against RFC 8785 and ECMAScript.
  *
- * The vectors in tests/unit/common/jcs/ come from ECMAScript itself
- * (gen.js, run with node): RFC 8785 defines number text as
- * Number.prototype.toString and member order as UTF-16 code-unit order.
- * objects.txt starts with the RFC's own sorting example (section 3.2.3).
+ * The vectors live in tests/unit/common/jcs/ (README.md there says where each
+ * comes from): the RFC's own examples (sections 3.2.2-3.2.4, the sorting
+ * example of 3.2.3, the Appendix B number table), the test data of
+ * cyberphone/json-canonicalization (the RFC author's reference suite), and
+ * vectors made by node, the reference for ECMAScript behaviour (gen.js): 20,060
+ * doubles, 1,521 integers and 400 objects.  The rest checks the edges the
+ * vectors cannot reach: invalid UTF-8, nesting limits, parse errors and their
+ * positions, and the reusable buffer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,136 +22,727 @@
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <math.h>
 
 #include "common/err.h"
 #include "common/jcs.h"
 
-static FILE *
-open_data(const char *name)
+/* Mismatches printed in full before a data-driven test gives up on printing. */
+#define SHOW_MAX 10
+
+/* ---- data files ----------------------------------------------------------- */
+
+/* A new string formatted as printf() does; the test fails if it cannot be made. */
+static char *__attribute__((format(printf, 1, 2))) xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	s = malloc((size_t)n + 1);
+	assert_non_null(s);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/*
+ * tests/unit/common/jcs/<name> in the source tree: under $top_srcdir when the
+ * test harness sets it, else under SL_TEST_DATADIR (the tree's tests/).
+ * Caller frees.
+ */
+static char *
+data_path(const char *name)
 {
 	const char *root = getenv("top_srcdir");
-	char path[512];
-	FILE *f;
 
 	if (root != NULL)
-		snprintf(path, sizeof(path), "%s/tests/unit/common/jcs/%s", root, name);
-	else
-		snprintf(path, sizeof(path), "%s/unit/common/jcs/%s", SL_TEST_DATADIR, name);
-	if ((f = fopen(path, "r")) == NULL)
-		fail_msg("%s: cannot open", path);
+		return xprintf("%s/tests/unit/common/jcs/%s", root, name);
+	return xprintf("%s/unit/common/jcs/%s", SL_TEST_DATADIR, name);
+}
+
+static FILE *
+data_open(const char *name)
+{
+	char *path = data_path(name);
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	free(path);
 	return f;
 }
 
-static void
-test_numbers(void **state)
+/* The whole of a data file, NUL-terminated, in a new buffer; *len without the NUL. */
+static char *
+data_read(const char *name, size_t *len)
 {
-	FILE *f = open_data("numbers.txt");
-	char line[128], *out = NULL;
-	size_t n = 0, len;
+	FILE *f = data_open(name);
+	char *p = NULL;
+	size_t cap = 0, n = 0, got;
 
-	while (fgets(line, sizeof(line), f) != NULL) {
-		unsigned long long bits;
-		char want[64];
-		double x;
-		json_t *v;
-
-		if (line[0] == '#')
-			continue;
-		if (sscanf(line, "%llx %63s", &bits, want) != 2)
-			fail_msg("bad line: %s", line);
-		memcpy(&x, &bits, sizeof(x));
-		v = json_real(x);
-		assert_int_equal(jcs_serialize(v, &out, &len), 0);
-		if (strcmp(out, want) != 0)
-			fail_msg("%016llx: got %s, want %s", bits, out, want);
-		free(out);
-		json_decref(v);
-		n++;
-	}
+	do {
+		if (cap - n < 4096) {
+			cap = cap * 2 + 4096;
+			p = realloc(p, cap);
+			assert_non_null(p);
+		}
+		got = fread(p + n, 1, cap - n - 1, f);
+		n += got;
+	} while (got > 0);
+	assert_int_equal(ferror(f), 0);
 	fclose(f);
-	assert_true(n > 10000);
+	p[n] = '\0';
+	*len = n;
+	return p;
 }
 
-static void
-test_objects(void **state)
+/*
+ * Split a line of a vector file into at most max fields separated by blanks,
+ * in place; a field starting with '#' ends the line.  Returns the count.
+ */
+static int
+split_fields(char *line, char **field, int max)
 {
-	FILE *f = open_data("objects.txt");
-	char *in = NULL, *want = NULL, *out = NULL;
-	size_t incap = 0, wantcap = 0, n = 0, len;
-	ssize_t a, b;
-	json_error_t e;
+	int n = 0;
 
-	while ((a = getline(&in, &incap, f)) > 0 && (b = getline(&want, &wantcap, f)) > 0) {
-		json_t *v;
+	for (;;) {
+		while (*line == ' ' || *line == '\t' || *line == '\n' || *line == '\r')
+			*line++ = '\0';
+		if (*line == '\0' || *line == '#' || n == max)
+			return n;
+		field[n++] = line;
+		while (*line != '\0' && *line != ' ' && *line != '\t' && *line != '\n' &&
+		       *line != '\r')
+			line++;
+	}
+}
 
-		in[a - 1] = '\0';
-		want[b - 1] = '\0';
-		/* JCS numbers are doubles: read every number as one. */
-		if ((v = json_loads(in,
-		         JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e)) ==
-		    NULL)
-			fail_msg("object %zu: %s", n, e.text);
+static double
+bits_double(const char *hex)
+{
+	unsigned long long bits;
+	char *end;
+	double x;
+
+	errno = 0;
+	bits = strtoull(hex, &end, 16);
+	if (errno != 0 || *end != '\0' || end - hex != 16)
+		fail_msg("bad IEEE-754 hex %s", hex);
+	memcpy(&x, &bits, sizeof(x));
+	return x;
+}
+
+/* Canonicalize JSON text, failing the test on any error. */
+static char *
+canon_text(const char *text, size_t len, size_t *outlen)
+{
+	char *out = NULL;
+	int r;
+
+	if ((r = jcs_canonicalize_text(text, len, &out, outlen)) != 0)
+		fail_msg("%s: %s", sl_strerror(r), sl_err_msg(r));
+	assert_int_equal(strlen(out), *outlen);
+	return out;
+}
+
+/* ---- RFC 8785's own examples --------------------------------------------- */
+
+/* Appendix B: bits -> number text, and "error" rows (NaN, Infinity) refused. */
+static void
+test_rfc_appendix_b(void **state)
+{
+	FILE *f = data_open("appendix-b.txt");
+	char *line = NULL, *fld[2], out[JCS_NUMBER_BYTES], *text;
+	size_t cap = 0, len, rows = 0;
+	json_t *v;
+
+	(void)state;
+
+	while (getline(&line, &cap, f) != -1) {
+		double x;
+
+		if (split_fields(line, fld, 2) == 0)
+			continue;
+		x = bits_double(fld[0]);
+		rows++;
+		sl_err_clear();
+		if (strcmp(fld[1], "error") == 0) {
+			assert_false(isfinite(x));
+			assert_int_equal(jcs_number_format(x, out, &len), SL_ERR_INVAL);
+			assert_string_equal(out, "");
+			assert_non_null(strstr(sl_err_msg(SL_ERR_INVAL), "NaN and Infinity"));
+			continue;
+		}
+		assert_int_equal(jcs_number_format(x, out, &len), 0);
+		if (strcmp(out, fld[1]) != 0)
+			fail_msg("%s: got %s, RFC 8785 says %s", fld[0], out, fld[1]);
+		assert_int_equal(len, strlen(fld[1]));
+		/* The same through a jansson value. */
+		assert_non_null(v = json_real(x));
+		assert_int_equal(jcs_serialize(v, &text, &len), 0);
+		assert_string_equal(text, fld[1]);
+		free(text);
+		json_decref(v);
+	}
+	free(line);
+	fclose(f);
+	assert_int_equal(rows, 26);
+}
+
+/* Sections 3.2.2 to 3.2.4: the example's canonical text and its UTF-8 bytes. */
+static void
+test_rfc_example(void **state)
+{
+	char *in, *want, *hex, *out;
+	size_t inlen, wantlen, hexlen, outlen, i, n = 0;
+	unsigned byte;
+	int used;
+
+	(void)state;
+
+	in = data_read("rfc8785-3.2.2-input.json", &inlen);
+	want = data_read("rfc8785-3.2.2-output.json", &wantlen);
+	hex = data_read("rfc8785-3.2.4-output.hex", &hexlen);
+	out = canon_text(in, inlen, &outlen);
+	assert_int_equal(outlen, wantlen);
+	assert_memory_equal(out, want, wantlen);
+	/* Byte by byte against section 3.2.4's hex. */
+	for (i = 0; i < hexlen;) {
+		if (sscanf(hex + i, " %2x%n", &byte, &used) != 1)
+			break;
+		assert_true(n < outlen);
+		if ((unsigned char)out[n] != byte)
+			fail_msg("byte %zu: got %02x, RFC 8785 section 3.2.4 says %02x", n,
+			    (unsigned char)out[n], byte);
+		n++;
+		i += (size_t)used;
+	}
+	assert_int_equal(n, outlen);
+	free(in);
+	free(want);
+	free(hex);
+	free(out);
+}
+
+/* Section 3.2.3: the members come out in the order the RFC lists their values. */
+static void
+test_rfc_sort_order(void **state)
+{
+	FILE *f = data_open("rfc8785-3.2.3-sort-order.txt");
+	char *in, *out, *line = NULL, *at, *quoted;
+	size_t inlen, outlen, cap = 0, n = 0;
+	ssize_t got;
+
+	(void)state;
+
+	in = data_read("rfc8785-3.2.3-sort-input.json", &inlen);
+	out = canon_text(in, inlen, &outlen);
+	at = out;
+	while ((got = getline(&line, &cap, f)) != -1) {
+		if (line[0] == '#' || got <= 1)
+			continue;
+		line[got - 1] = '\0';
+		quoted = xprintf(":\"%s\"", line);
+		if ((at = strstr(at, quoted)) == NULL)
+			fail_msg(
+			    "\"%s\" is not where RFC 8785 section 3.2.3 puts it in %s", line, out);
+		free(quoted);
+		n++;
+	}
+	assert_int_equal(n, 7);
+	free(line);
+	fclose(f);
+	free(in);
+	free(out);
+}
+
+/* cases.txt: JSON text files and their canonical forms (RFC and cyberphone). */
+static void
+test_cases(void **state)
+{
+	FILE *f = data_open("cases.txt");
+	char *line = NULL, *fld[2], *in, *want, *out, *again;
+	size_t cap = 0, inlen, wantlen, outlen, againlen, n = 0;
+
+	(void)state;
+
+	while (getline(&line, &cap, f) != -1) {
+		if (split_fields(line, fld, 2) == 0)
+			continue;
+		assert_non_null(fld[1]);
+		in = data_read(fld[0], &inlen);
+		want = data_read(fld[1], &wantlen);
+		out = canon_text(in, inlen, &outlen);
+		if (outlen != wantlen || memcmp(out, want, wantlen) != 0)
+			fail_msg("%s:\n got  %s\n want %s (%s)", fld[0], out, want, fld[1]);
+		/* The canonical form is a fixed point. */
+		again = canon_text(out, outlen, &againlen);
+		assert_int_equal(againlen, outlen);
+		assert_memory_equal(again, out, outlen);
+		free(in);
+		free(want);
+		free(out);
+		free(again);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	assert_int_equal(n, 8);
+}
+
+/* ---- vectors made by node ------------------------------------------------- */
+
+/* numbers.txt: 20,000 doubles and String(x); also read back from that text. */
+static void
+test_node_numbers(void **state)
+{
+	FILE *f = data_open("numbers.txt");
+	char *line = NULL, *fld[2], out[JCS_NUMBER_BYTES], *text;
+	size_t cap = 0, len, n = 0, bad = 0;
+
+	(void)state;
+
+	while (getline(&line, &cap, f) != -1) {
+		if (split_fields(line, fld, 2) == 0)
+			continue;
+		assert_int_equal(jcs_number_format(bits_double(fld[0]), out, &len), 0);
+		if (strcmp(out, fld[1]) != 0 && bad++ < SHOW_MAX)
+			print_error("%s: got %s, node says %s\n", fld[0], out, fld[1]);
+		/* ECMAScript's text of x parses back to x and prints the same. */
+		text = canon_text(fld[1], strlen(fld[1]), &len);
+		if (strcmp(text, fld[1]) != 0 && bad++ < SHOW_MAX)
+			print_error("%s: %s reads back as %s\n", fld[0], fld[1], text);
+		free(text);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	assert_int_equal(bad, 0);
+	assert_true(n >= 20000);
+}
+
+/* integers.txt: json_int_t values, exact up to 2^53 and rounded beyond. */
+static void
+test_node_integers(void **state)
+{
+	FILE *f = data_open("integers.txt");
+	char *line = NULL, *fld[2], *out, *end;
+	size_t cap = 0, len, n = 0, bad = 0;
+	long long i;
+	json_t *v;
+
+	(void)state;
+
+	while (getline(&line, &cap, f) != -1) {
+		if (split_fields(line, fld, 2) == 0)
+			continue;
+		errno = 0;
+		i = strtoll(fld[0], &end, 10);
+		assert_true(errno == 0 && *end == '\0');
+		assert_non_null(v = json_integer((json_int_t)i));
 		assert_int_equal(jcs_serialize(v, &out, &len), 0);
-		if (strcmp(out, want) != 0)
-			fail_msg("object %zu:\n got  %s\n want %s", n, out, want);
-		assert_int_equal(len, strlen(want));
+		if (strcmp(out, fld[1]) != 0 && bad++ < SHOW_MAX)
+			print_error("%s: got %s, node says %s\n", fld[0], out, fld[1]);
 		free(out);
 		json_decref(v);
+		/* The same integer as JSON text is read as the nearest double. */
+		out = canon_text(fld[0], strlen(fld[0]), &len);
+		if (strcmp(out, fld[1]) != 0 && bad++ < SHOW_MAX)
+			print_error("text %s: got %s, node says %s\n", fld[0], out, fld[1]);
+		free(out);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	assert_int_equal(bad, 0);
+	assert_int_equal(n, 1521);
+}
+
+/* objects.txt: messy JSON text and node's canonical form, line by line. */
+static void
+test_node_objects(void **state)
+{
+	FILE *f = data_open("objects.txt");
+	char *in = NULL, *want = NULL, *out;
+	size_t incap = 0, wantcap = 0, outlen, n = 0, bad = 0;
+	ssize_t a, b;
+
+	(void)state;
+
+	while ((a = getline(&in, &incap, f)) > 0 && (b = getline(&want, &wantcap, f)) > 0) {
+		assert_true(in[a - 1] == '\n' && want[b - 1] == '\n');
+		in[--a] = '\0';
+		want[--b] = '\0';
+		out = canon_text(in, (size_t)a, &outlen);
+		if ((outlen != (size_t)b || memcmp(out, want, outlen) != 0) && bad++ < SHOW_MAX)
+			print_error("object %zu:\n got  %s\n want %s\n", n, out, want);
+		free(out);
 		n++;
 	}
 	free(in);
 	free(want);
 	fclose(f);
-	assert_int_equal(n, 501);
+	assert_int_equal(bad, 0);
+	assert_int_equal(n, 400);
 }
 
-static void
-test_integers_and_errors(void **state)
-{
-	json_t *v, *deep;
-	char *out = NULL, bad[] = {'a', (char)0xc0, (char)0x80, 0};
-	size_t len;
-	int i;
+/* ---- edges ---------------------------------------------------------------- */
 
-	/* Integers are exact up to 2^53 and rounded to a double beyond. */
-	v = json_pack("[I, I, I, I]", (json_int_t)9007199254740992LL,
-	    (json_int_t)9007199254740993LL, (json_int_t)-9007199254740993LL, (json_int_t)INT64_MAX);
-	assert_int_equal(jcs_serialize(v, &out, &len), 0);
-	assert_string_equal(
-	    out, "[9007199254740992,9007199254740992,-9007199254740992,9223372036854776000]");
+/* Serialize v (consumed), expecting success and exactly want. */
+static void
+expect_canon(json_t *v, const char *want, size_t wantlen)
+{
+	char *out = NULL;
+	size_t len;
+	int r;
+
+	assert_non_null(v);
+	if ((r = jcs_serialize(v, &out, &len)) != 0)
+		fail_msg("%s", sl_err_msg(r));
+	assert_int_equal(len, wantlen);
+	assert_memory_equal(out, want, wantlen);
+	assert_int_equal(out[len], '\0');
 	free(out);
 	json_decref(v);
-	/* Escapes: only '"', '\\' and controls, lowercase hex. */
-	v = json_string("\"\\\b\f\n\r\t\x01\x1f/\x7f\xc3\xa9");
-	assert_int_equal(jcs_serialize(v, &out, &len), 0);
-	assert_string_equal(out, "\"\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f/\x7f\xc3\xa9\"");
-	free(out);
+}
+
+/* Serialize v (consumed), expecting code and a message containing msg. */
+static void
+expect_fail(json_t *v, int code, const char *msg)
+{
+	char *out = (char *)"untouched";
+	size_t len = 12345;
+
+	assert_non_null(v);
+	sl_err_clear();
+	assert_int_equal(jcs_serialize(v, &out, &len), code);
+	assert_string_equal(out, "untouched");
+	assert_int_equal(len, 12345);
+	if (strstr(sl_err_msg(code), msg) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", sl_err_msg(code), msg);
 	json_decref(v);
-	/* NaN and Infinity have no form; invalid UTF-8 is refused. */
-	v = json_real(NAN);
-	if (v != NULL) { /* jansson refuses NaN itself */
-		assert_int_equal(jcs_serialize(v, &out, &len), SL_ERR_INVAL);
-		json_decref(v);
+}
+
+/* Only '"', '\\' and U+0000..U+001F are escaped; \b \t \n \f \r by name. */
+static void
+test_string_escapes(void **state)
+{
+	static const char want[] =
+	    "\"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007"
+	    "\\b\\t\\n\\u000b\\f\\r\\u000e\\u000f"
+	    "\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017"
+	    "\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f"
+	    " !\\\"#\\\\/\x7f\xc2\x80\xe2\x80\xa8\xef\xbf\xbf\xf4\x8f\xbf\xbf\"";
+	char s[64];
+	size_t n = 0;
+	int c;
+
+	(void)state;
+
+	for (c = 0; c < 0x20; c++)
+		s[n++] = (char)c;
+	memcpy(s + n, " !\"#\\/\x7f\xc2\x80\xe2\x80\xa8\xef\xbf\xbf\xf4\x8f\xbf\xbf", 19);
+	n += 19;
+	expect_canon(json_stringn(s, n), want, sizeof(want) - 1);
+	expect_canon(json_string(""), "\"\"", 2);
+}
+
+/* Members sorted by UTF-16 code units, not bytes or code points. */
+static void
+test_member_order(void **state)
+{
+	/* U+D7FF < U+10000 (d800 dc00) < U+E000 < U+FFFF in UTF-16. */
+	static const char want[] =
+	    "{\"\":0,\"\xed\x9f\xbf\":1,\"\xf0\x90\x80\x80\":2,"
+	    "\"\xee\x80\x80\":3,\"\xef\xbf\xbf\":4,\"\xef\xbf\xbf\xf0\x90\x80\x80\":5}";
+	json_t *o = json_object();
+
+	(void)state;
+
+	assert_non_null(o);
+	assert_int_equal(
+	    json_object_set_new(o, "\xef\xbf\xbf\xf0\x90\x80\x80", json_integer(5)), 0);
+	assert_int_equal(json_object_set_new(o, "\xef\xbf\xbf", json_integer(4)), 0);
+	assert_int_equal(json_object_set_new(o, "\xee\x80\x80", json_integer(3)), 0);
+	assert_int_equal(json_object_set_new(o, "\xf0\x90\x80\x80", json_integer(2)), 0);
+	assert_int_equal(json_object_set_new(o, "\xed\x9f\xbf", json_integer(1)), 0);
+	assert_int_equal(json_object_set_new(o, "", json_integer(0)), 0);
+	expect_canon(o, want, sizeof(want) - 1);
+#if JANSSON_VERSION_HEX >= 0x020e00
+	/* A name holding U+0000 (settable since jansson 2.14) sorts and escapes like any other. */
+	o = json_object();
+	assert_non_null(o);
+	assert_int_equal(json_object_setn_new(o, "a\0b", 3, json_integer(2)), 0);
+	assert_int_equal(json_object_setn_new(o, "a", 1, json_integer(1)), 0);
+	assert_int_equal(json_object_setn_new(o, "\0", 1, json_integer(0)), 0);
+	expect_canon(o, "{\"\\u0000\":0,\"a\":1,\"a\\u0000b\":2}",
+	    strlen("{\"\\u0000\":0,\"a\":1,\"a\\u0000b\":2}"));
+#endif
+}
+
+/* Integers: exact to 2^53, then the nearest double; reals that are integers lose ".0". */
+static void
+test_numbers_misc(void **state)
+{
+	char out[JCS_NUMBER_BYTES];
+	size_t len;
+
+	(void)state;
+
+	expect_canon(
+	    json_pack("[I,I,I,I,f,f,f,f]", (json_int_t)9007199254740993LL, (json_int_t)INT64_MIN,
+	        (json_int_t)-9007199254740992LL, (json_int_t)0, 56.0, -0.0, 1e21, 1e-7),
+	    "[9007199254740992,-9223372036854776000,-9007199254740992,0,56,0,1e+21,1e-7]",
+	    strlen("[9007199254740992,-9223372036854776000,-9007199254740992,0,56,0,1e+21,1e-7]"));
+	assert_int_equal(jcs_number_format(-0.0000012345678901234567, out, &len), 0);
+	assert_string_equal(out, "-0.0000012345678901234567");
+	assert_int_equal(len, 25);
+	assert_int_equal(jcs_number_format(NAN, out, NULL), SL_ERR_INVAL);
+	assert_string_equal(out, "");
+	assert_int_equal(jcs_number_format(INFINITY, out, NULL), SL_ERR_INVAL);
+	assert_int_equal(jcs_number_format(-INFINITY, out, NULL), SL_ERR_INVAL);
+	/* jansson itself refuses to hold them, so a json_t never carries one. */
+	assert_null(json_real(NAN));
+	assert_null(json_real(INFINITY));
+}
+
+struct utf8_case {
+	const char *bytes;
+	size_t len;
+	int valid;
+};
+
+/* RFC 3629 strictly, in strings and in member names, with the path in the message. */
+static void
+test_utf8(void **state)
+{
+	static const struct utf8_case cases[] = {
+	    {"\xc2\x80", 2, 1},                 /* U+0080 */
+	    {"\xdf\xbf", 2, 1},                 /* U+07FF */
+	    {"\xe0\xa0\x80", 3, 1},             /* U+0800 */
+	    {"\xed\x9f\xbf", 3, 1},             /* U+D7FF */
+	    {"\xee\x80\x80", 3, 1},             /* U+E000 */
+	    {"\xef\xbf\xbf", 3, 1},             /* U+FFFF */
+	    {"\xf0\x90\x80\x80", 4, 1},         /* U+10000 */
+	    {"\xf4\x8f\xbf\xbf", 4, 1},         /* U+10FFFF */
+	    {"\x80", 1, 0},                     /* lone continuation */
+	    {"\xbf", 1, 0},                     /* lone continuation */
+	    {"\xc0\x80", 2, 0},                 /* overlong U+0000 */
+	    {"\xc1\xbf", 2, 0},                 /* overlong U+007F */
+	    {"\xe0\x9f\xbf", 3, 0},             /* overlong U+07FF */
+	    {"\xf0\x8f\xbf\xbf", 4, 0},         /* overlong U+FFFF */
+	    {"\xed\xa0\x80", 3, 0},             /* surrogate U+D800 */
+	    {"\xed\xbf\xbf", 3, 0},             /* surrogate U+DFFF */
+	    {"\xed\xa0\xbd\xed\xb8\x80", 6, 0}, /* CESU-8 pair */
+	    {"\xf4\x90\x80\x80", 4, 0},         /* U+110000 */
+	    {"\xf5\x80\x80\x80", 4, 0},         /* lead byte past F4 */
+	    {"\xff", 1, 0},                     /* never in UTF-8 */
+	    {"\xe2\x82", 2, 0},                 /* cut short */
+	    {"\xf0\x9f\x98", 3, 0},             /* cut short */
+	    {"\xc3\x28", 2, 0},                 /* bad continuation */
+	};
+	size_t i;
+
+	(void)state;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct utf8_case *c = &cases[i];
+		char *s, *want;
+		json_t *v, *o;
+
+		/* The bytes inside a string value, two levels down. */
+		s = xprintf("x%.*s", (int)c->len, c->bytes);
+		v = json_stringn_nocheck(s, c->len + 1);
+		assert_non_null(o = json_pack("{s:[i,o]}", "details", 1, v));
+		if (c->valid) {
+			want = xprintf("{\"details\":[1,\"%s\"]}", s);
+			expect_canon(o, want, strlen(want));
+			free(want);
+		} else {
+			expect_fail(o, SL_ERR_INVAL,
+			    "jcs: $.details[1]: string is not valid UTF-8 (byte 0x");
+		}
+		/* The bytes inside a member name. */
+		assert_non_null(o = json_object());
+		assert_int_equal(json_object_set_new_nocheck(o, "a", json_true()), 0);
+		assert_int_equal(json_object_set_new_nocheck(o, s, json_null()), 0);
+		assert_non_null(o = json_pack("{s:o}", "k", o));
+		if (c->valid) {
+			want = xprintf("{\"k\":{\"a\":true,\"%s\":null}}", s);
+			expect_canon(o, want, strlen(want));
+			free(want);
+		} else {
+			expect_fail(o, SL_ERR_INVAL, "jcs: $.k[\"x\\x");
+			assert_non_null(
+			    strstr(sl_err_msg(SL_ERR_INVAL), "member name is not valid UTF-8"));
+		}
+		free(s);
 	}
-	v = json_stringn_nocheck(bad, 3);
-	assert_int_equal(jcs_serialize(v, &out, &len), SL_ERR_INVAL);
-	json_decref(v);
-	/* Nesting is bounded. */
-	deep = json_array();
-	for (i = 0; i < 100; i++)
-		deep = json_pack("[o]", deep);
-	assert_int_equal(jcs_serialize(deep, &out, &len), SL_ERR_LIMIT);
-	json_decref(deep);
+}
+
+/* Nesting: JCS_DEPTH_MAX levels pass, one more is SL_ERR_LIMIT, from values and from text. */
+static void
+test_depth(void **state)
+{
+	char *text, *out;
+	size_t i, len, deep = 3000;
+	json_t *v;
+	int d;
+
+	(void)state;
+
+	for (d = JCS_DEPTH_MAX; d <= JCS_DEPTH_MAX + 1; d++) {
+		v = json_array();
+		for (i = 1; i < (size_t)d; i++)
+			v = (i % 2) ? json_pack("{s:o}", "a", v) : json_pack("[o]", v);
+		assert_non_null(v);
+		if (d == JCS_DEPTH_MAX) {
+			assert_int_equal(jcs_serialize(v, &out, &len), 0);
+			assert_int_equal(
+			    len, 2 + 6 * (JCS_DEPTH_MAX / 2) + 2 * (JCS_DEPTH_MAX / 2 - 1));
+			free(out);
+			json_decref(v);
+		} else {
+			expect_fail(v, SL_ERR_LIMIT, "jcs: $[0].a[0].a[0]");
+			assert_non_null(strstr(sl_err_msg(SL_ERR_LIMIT), "nested deeper than 64"));
+		}
+	}
+	/* Text: 65 levels reach the serializer's limit, 3000 jansson's own. */
+	text = malloc(2 * deep);
+	assert_non_null(text);
+	for (d = JCS_DEPTH_MAX; d <= JCS_DEPTH_MAX + 1; d++) {
+		memset(text, '[', (size_t)d);
+		memset(text + d, ']', (size_t)d);
+		sl_err_clear();
+		assert_int_equal(jcs_canonicalize_text(text, 2 * (size_t)d, &out, &len),
+		    d == JCS_DEPTH_MAX ? 0 : SL_ERR_LIMIT);
+		if (d == JCS_DEPTH_MAX)
+			free(out);
+		else
+			assert_non_null(strstr(sl_err_msg(SL_ERR_LIMIT), "nested deeper than 64"));
+	}
+	memset(text, '[', deep);
+	memset(text + deep, ']', deep);
+	assert_int_equal(jcs_canonicalize_text(text, 2 * deep, &out, &len), SL_ERR_LIMIT);
+	free(text);
+}
+
+struct bad_text {
+	const char *text;
+	int code;
+	const char *msg; /* part of the message: the position, then jansson's words */
+};
+
+/* Malformed text is SL_ERR_PARSE with line:column; out stays untouched. */
+static void
+test_parse_errors(void **state)
+{
+	static const struct bad_text cases[] = {
+	    {"{\"a\":1,\n \"b\":}", SL_ERR_PARSE, "2:6: unexpected token"},
+	    {"{\"a\":1,\"a\":2}", SL_ERR_PARSE, "1:10: duplicate object key"},
+	    {"{\"x\":{\"k\":1,\n\n  \"k\":[]}}", SL_ERR_PARSE, "3:5: duplicate object key"},
+	    {"[1,2", SL_ERR_PARSE, "1:4: ']' expected"},
+	    {"", SL_ERR_PARSE, "1:0: unexpected token"},
+	    {"[1] x", SL_ERR_PARSE, "1:5: end of file expected"},
+	    {"[NaN]", SL_ERR_PARSE, "1:4: invalid token near 'NaN'"},
+	    {"[1e400]", SL_ERR_PARSE, "1:6: real number overflow"},
+	    {"\"\xc0\x80\"", SL_ERR_PARSE, "1:1: unable to decode byte 0xc0"},
+	    {"\"\\ud800\"", SL_ERR_PARSE, "1:8: invalid Unicode '\\uD800'"},
+	    {"{\"a\\u0000b\":1}", SL_ERR_PARSE, "1:11: NUL byte in object key"},
+	    {"[01]", SL_ERR_PARSE, "1:2: invalid token"},
+	    {"{'a':1}", SL_ERR_PARSE, "1:2: string or '}' expected"},
+	};
+	size_t i, len = 7;
+	char *out;
+
+	(void)state;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out = (char *)"untouched";
+		sl_err_clear();
+		assert_int_equal(
+		    jcs_canonicalize_text(cases[i].text, strlen(cases[i].text), &out, &len),
+		    cases[i].code);
+		assert_string_equal(out, "untouched");
+		assert_int_equal(len, 7);
+		if (strstr(sl_err_msg(cases[i].code), cases[i].msg) == NULL)
+			fail_msg("%s: message \"%s\" lacks \"%s\"", cases[i].text,
+			    sl_err_msg(cases[i].code), cases[i].msg);
+	}
+	/* Not text at all. */
+	assert_int_equal(jcs_canonicalize_text(NULL, 0, &out, &len), SL_ERR_INVAL);
+	/* The length bounds the text: no NUL needed, none read past. */
+	out = canon_text("[1,2]]]]", 5, &len);
+	assert_string_equal(out, "[1,2]");
+	free(out);
+	/* Any value may be at the top; "\u0000" in a string is kept. */
+	out = canon_text(" \"a\\u0000\" ", 11, &len);
+	assert_string_equal(out, "\"a\\u0000\"");
+	free(out);
+}
+
+/* The reusable buffer: appends concatenate, failures leave it as it was. */
+static void
+test_buf(void **state)
+{
+	struct jcs_buf *b = NULL;
+	json_t *good, *bad;
+	size_t i;
+
+	(void)state;
+
+	assert_int_equal(jcs_buf_new(&b), 0);
+	assert_string_equal(jcs_buf_data(b), "");
+	assert_int_equal(jcs_buf_len(b), 0);
+	assert_non_null(good = json_pack("{s:i,s:[b,n]}", "z", 1, "a", 1));
+	assert_non_null(bad = json_pack("[s,o]", "ok", json_stringn_nocheck("\xff", 1)));
+	assert_int_equal(jcs_buf_append(b, good), 0);
+	assert_int_equal(jcs_buf_append(b, good), 0);
+	assert_string_equal(
+	    jcs_buf_data(b), "{\"a\":[true,null],\"z\":1}{\"a\":[true,null],\"z\":1}");
+	assert_int_equal(jcs_buf_append(b, bad), SL_ERR_INVAL);
+	assert_int_equal(jcs_buf_append(b, NULL), SL_ERR_INVAL);
+	assert_string_equal(
+	    jcs_buf_data(b), "{\"a\":[true,null],\"z\":1}{\"a\":[true,null],\"z\":1}");
+	assert_int_equal(jcs_buf_len(b), 46);
+	jcs_buf_reset(b);
+	assert_string_equal(jcs_buf_data(b), "");
+	assert_int_equal(jcs_buf_len(b), 0);
+	/* Many values: the buffer grows, the contents stay whole. */
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(jcs_buf_append(b, good), 0);
+	assert_int_equal(jcs_buf_len(b), 23000);
+	for (i = 0; i < 1000; i++)
+		assert_memory_equal(jcs_buf_data(b) + 23 * i, "{\"a\":[true,null],\"z\":1}", 23);
+	json_decref(good);
+	json_decref(bad);
+	jcs_buf_free(b);
+	jcs_buf_free(NULL);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_numbers),
-	    cmocka_unit_test(test_objects),
-	    cmocka_unit_test(test_integers_and_errors),
+	    cmocka_unit_test(test_rfc_appendix_b),
+	    cmocka_unit_test(test_rfc_example),
+	    cmocka_unit_test(test_rfc_sort_order),
+	    cmocka_unit_test(test_cases),
+	    cmocka_unit_test(test_node_numbers),
+	    cmocka_unit_test(test_node_integers),
+	    cmocka_unit_test(test_node_objects),
+	    cmocka_unit_test(test_string_escapes),
+	    cmocka_unit_test(test_member_order),
+	    cmocka_unit_test(test_numbers_misc),
+	    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_depth),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_buf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
