@@ -227,27 +227,39 @@ db_schema_version(struct db *db, int *version)
 	return r;
 }
 
+/* The version is usable, or the message says why not. */
+static int
+version_check(struct db *db, int v)
+{
+	if (v < 0)
+		return sl_errf(SL_ERR_VERSION, "%s: invalid schema version %d", db->path, v);
+	if (v > DB_SCHEMA_VERSION)
+		return sl_errf(SL_ERR_VERSION,
+		    "%s: schema version %d is newer than this sluice understands (%d); "
+		    "use a newer sluice",
+		    db->path, v, DB_SCHEMA_VERSION);
+	return 0;
+}
+
 int
 db_migrate(struct db *db)
 {
 	char pragma[64];
 	int v, r;
 
+	/*
+	 * The common case, an up-to-date schema, needs no write lock: readers
+	 * must not queue behind a writer (WAL) nor write to the file.
+	 */
+	if ((r = db_schema_version(db, &v)) != 0 || (r = version_check(db, v)) != 0)
+		return r;
+	if (v == DB_SCHEMA_VERSION)
+		return 0;
+	/* Migrate under the write lock, reading the version again: another process may have. */
 	if ((r = db_begin(db)) != 0)
 		return r;
-	if ((r = db_schema_version(db, &v)) != 0)
+	if ((r = db_schema_version(db, &v)) != 0 || (r = version_check(db, v)) != 0)
 		goto fail;
-	if (v < 0) {
-		r = sl_errf(SL_ERR_VERSION, "%s: invalid schema version %d", db->path, v);
-		goto fail;
-	}
-	if (v > DB_SCHEMA_VERSION) {
-		r = sl_errf(SL_ERR_VERSION,
-		    "%s: schema version %d is newer than this sluice understands (%d); "
-		    "use a newer sluice",
-		    db->path, v, DB_SCHEMA_VERSION);
-		goto fail;
-	}
 	for (; v < DB_SCHEMA_VERSION; v++) {
 		if ((r = db_exec(db, db_migrations[v])) != 0)
 			goto fail;

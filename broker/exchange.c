@@ -68,6 +68,45 @@ target_check(const char *dir)
 	return r;
 }
 
+/*
+ * dir as an absolute path through its real parent, so that "." or "x/" have a
+ * parent and a name to build and rename a sibling with.  Caller frees *out.
+ */
+static int
+target_resolve(const char *dir, char **out)
+{
+	char *a = NULL, *b = NULL, *parent = NULL, *base, *abs = NULL;
+	size_t len;
+	int r = SL_ERR_NOMEM;
+
+	if ((abs = realpath(dir, NULL)) != NULL) {
+		*out = abs;
+		return 0;
+	}
+	if ((a = strdup(dir)) == NULL || (b = strdup(dir)) == NULL)
+		goto out;
+	base = basename(b);
+	if ((parent = realpath(dirname(a), NULL)) == NULL) {
+		r = sl_errf(SL_ERR_IO, "%s: its parent directory: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || strcmp(base, "/") == 0) {
+		r = sl_errf(SL_ERR_INVAL, "%s: not a directory name to create", dir);
+		goto out;
+	}
+	len = strlen(parent) + strlen(base) + 2;
+	if ((abs = malloc(len)) == NULL)
+		goto out;
+	snprintf(abs, len, "%s/%s", strcmp(parent, "/") == 0 ? "" : parent, base);
+	*out = abs;
+	r = 0;
+out:
+	free(a);
+	free(b);
+	free(parent);
+	return r;
+}
+
 /* A new temporary directory beside dir: "<parent>/.<base>.init-XXXXXX". */
 static int
 staging_make(const char *dir, char **out)
@@ -259,29 +298,33 @@ int
 exchange_create(const char *dir, enum keys_suite suite, const char *passphrase_file,
     struct exchange_created *info)
 {
-	char *staging = NULL;
+	char *staging = NULL, *abs = NULL;
 	int r;
 
 	memset(info, 0, sizeof(*info));
-	if ((r = target_check(dir)) != 0)
+	if ((r = target_check(dir)) != 0 || (r = target_resolve(dir, &abs)) != 0)
 		return r;
-	if ((r = staging_make(dir, &staging)) != 0)
+	if ((r = staging_make(abs, &staging)) != 0) {
+		free(abs);
 		return r;
+	}
 	if ((r = create_at(staging, suite, passphrase_file, info)) != 0)
 		goto out;
 	/* rename(2) replaces an empty directory; a non-empty one makes it fail. */
-	if (rename(staging, dir) == -1) {
+	if (rename(staging, abs) == -1) {
 		r = sl_errf(errno == ENOTEMPTY || errno == EEXIST ? SL_ERR_EXISTS : SL_ERR_IO,
 		    "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	free(staging);
 	/* The data directory is complete; a failed fsync here only risks durability. */
-	(void)sl_fsync_parent(dir);
+	(void)sl_fsync_parent(abs);
+	free(abs);
 	return 0;
 out:
 	(void)sl_rmtree(staging);
 	free(staging);
+	free(abs);
 	return r;
 }
 

@@ -73,7 +73,7 @@ main(int argc, char **argv)
 		cli.passphrase_file = NULL;
 	opterr = 0; /* commands report unknown options themselves, by name */
 	/* "+": stop at the command name; its options are its own. */
-	while ((ch = getopt_long(argc, argv, "+d:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:d:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			cli.dir = optarg;
@@ -87,6 +87,10 @@ main(int argc, char **argv)
 		case 'V':
 			printf("sluice %s\n", PACKAGE_VERSION);
 			return CLI_OK;
+		case ':':
+			fprintf(stderr, "sluice: option '%s' needs a value\nTry 'sluice --help'.\n",
+			    argv[optind - 1]);
+			return CLI_USAGE;
 		default:
 			fprintf(stderr, "sluice: unknown option '%s'\nTry 'sluice --help'.\n",
 			    argv[optind - 1]);

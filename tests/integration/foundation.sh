@@ -133,6 +133,18 @@ for suite in intl gm; do
 	[ "$(sqlite3 "$D/sluice.db" 'PRAGMA user_version')" = 99 ] || fail "newer schema was touched"
 done
 
+note "init into the current directory, and readers beside a writer"
+mkdir "$T/here"
+(cd "$T/here" && "$SLUICE" init . >"$OUT" 2>"$ERR") || fail "sluice init . in an empty directory"
+[ -f "$T/here/sluice.db" ] || fail "init . created nothing"
+ls -a "$T" | grep -q '\.init-' && fail "init . left a staging directory"
+# A reader must not wait for a writer's lock (WAL): hold one for 5 s and read.
+(printf "BEGIN IMMEDIATE;\nINSERT INTO meta VALUES ('lock', 'x');\n"; sleep 5; printf 'ROLLBACK;\n') |
+	sqlite3 "$T/here/sluice.db" &
+sleep 1
+timeout 3 "$SLUICE" -d "$T/here" party list >"$OUT" 2>"$ERR" || fail "party list waited for a writer's lock"
+wait
+
 note "passphrase"
 printf 'correct horse battery\n' >"$T/pass"
 printf 'wrong\n' >"$T/wrong"
