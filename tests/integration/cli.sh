@@ -1,0 +1,139 @@
+#!/bin/sh
+# The command line itself (DESIGN.md section 11): help, usage errors with
+# exit 2, the global -d DIR / SLUICE_DIR / --passphrase-file, --json giving
+# exactly one JSON document, and the worker's --version.
+set -u
+. "$(dirname "$0")/lib.sh"
+need python3
+
+note "help"
+for h in --help -h help; do
+	expect_ok "$SLUICE" $h
+	expect_stderr_empty
+	expect_stdout_contains "Usage: sluice [-d DIR] [--passphrase-file F] COMMAND [ARGS]"
+	for c in init party keys; do
+		check "--help lists the command $c" grep -q "^  $c " "$OUT"
+	done
+	expect_stdout_contains "Exit status: 0 ok, 1 refused or failed, 2 usage error."
+done
+expect_ok "$SLUICE" --version
+check "--version prints 'sluice VERSION'" grep -qx 'sluice [0-9][0-9.]*.*' "$OUT"
+
+# `sluice CMD --help` needs no data directory and names its command.
+help_ok() { # WANT CMD...
+	_w=$1
+	shift
+	expect_ok "$SLUICE" "$@" --help
+	expect_stderr_empty
+	expect_stdout_contains "$_w"
+}
+help_ok "Usage: sluice init DIR [--suite intl|gm] [--passphrase-file F]" init
+help_ok "sluice party add NAME --role" party
+help_ok "sluice party list" party
+help_ok "Usage: sluice party add NAME --role platform|holder|operator|merchant|buyer|auditor --out FILE.key" party add
+help_ok "Usage: sluice party list" party list
+help_ok "sluice keys status" keys
+help_ok "sluice keys rotate-master" keys
+help_ok "Usage: sluice keys status" keys status
+help_ok "Usage: sluice keys rotate-master [--new-passphrase-file F]" keys rotate-master
+expect_ok "$SLUICE" party add -h
+expect_stdout_contains "Usage: sluice party add"
+
+note "usage errors exit 2"
+expect_fail 2 "$SLUICE"
+expect_stdout_empty
+expect_stderr_contains "Usage: sluice"
+expect_fail 2 "$SLUICE" frobnicate
+expect_stderr_contains "unknown command 'frobnicate'"
+expect_fail 2 "$SLUICE" --bogus
+expect_stderr_contains "unknown option '--bogus'"
+expect_fail 2 "$SLUICE" -d
+expect_stdout_empty
+expect_stderr_contains "'-d'"
+expect_fail 2 "$SLUICE" party
+expect_stderr_contains "sluice party add"
+expect_fail 2 "$SLUICE" party frob
+expect_stderr_contains "unknown subcommand 'frob'"
+expect_fail 2 "$SLUICE" keys
+expect_fail 2 "$SLUICE" keys frob
+expect_stderr_contains "unknown subcommand 'frob'"
+expect_fail 2 "$SLUICE" init
+expect_stderr_contains "missing DIR"
+expect_fail 2 "$SLUICE" init "$T/a" "$T/b"
+expect_stderr_contains "too many arguments"
+expect_fail 2 "$SLUICE" init "$T/a" --bogus
+expect_stderr_contains "unknown option '--bogus'"
+check "a refused init did not create \$T/a" [ ! -e "$T/a" ]
+check "a refused init did not create \$T/b" [ ! -e "$T/b" ]
+expect_fail 2 "$SLUICE" init "$T/a" --suite
+expect_stderr_contains "'--suite'"
+check "a refused init did not create \$T/a" [ ! -e "$T/a" ]
+
+note "the data directory: -d DIR before the command, or SLUICE_DIR"
+D="$T/ex"
+expect_ok "$SLUICE" init "$D"
+for cmd in "party list" "party add x --role buyer --out $T/x.key" "keys status" "keys rotate-master"; do
+	# shellcheck disable=SC2086
+	expect_fail 2 "$SLUICE" $cmd
+	expect_stdout_empty
+	expect_stderr_contains "no data directory: give -d DIR before the command, or set SLUICE_DIR"
+done
+expect_fail 2 env SLUICE_DIR= "$SLUICE" party list
+expect_stderr_contains "SLUICE_DIR"
+check "no party files were written without a data directory" [ ! -e "$T/x.key" ]
+expect_ok "$SLUICE" -d "$D" party list
+check "party list through -d shows the platform" grep -q '^platform  *platform ' "$OUT"
+expect_ok "$SLUICE" -d"$D" party list
+check "party list through -dDIR shows the platform" grep -q '^platform  *platform ' "$OUT"
+expect_ok env SLUICE_DIR="$D" "$SLUICE" party list
+check "party list through SLUICE_DIR shows the platform" grep -q '^platform  *platform ' "$OUT"
+expect_ok env SLUICE_DIR="$T/nowhere" "$SLUICE" -d "$D" keys status
+expect_stdout_contains "master key: file master.key, version 1"
+expect_fail 1 env SLUICE_DIR="$D" "$SLUICE" -d "$T/nowhere" party list
+check "-d wins over SLUICE_DIR" grep -qF "$T/nowhere" "$ERR"
+expect_fail 2 "$SLUICE" party list -d "$D"
+expect_stderr_contains "unknown option '-d'"
+
+note "a directory that is not an exchange"
+mkdir "$T/plain"
+for dir in "$T/plain" "$T/nowhere"; do
+	snap plain "$dir"
+	expect_fail 1 "$SLUICE" -d "$dir" party list
+	expect_stdout_empty
+	expect_stderr_contains "not a Sluice data directory"
+	expect_stderr_contains "sluice init $dir"
+	expect_fail 1 "$SLUICE" -d "$dir" keys status
+	expect_stderr_contains "sluice init"
+	same plain "$dir" "opening a non-exchange $dir leaves it as it was"
+done
+
+note "--json gives exactly one JSON document"
+jsonok() { # CMD...: exit 0, one JSON document, nothing on stderr
+	expect_ok "$@"
+	json_doc
+	expect_stderr_empty
+}
+jsonok "$SLUICE" init "$T/j" --suite gm --json
+json_eq "init --json suite" 'd["suite"]' gm
+json_eq "init --json master_key" 'd["master_key"]' file
+json_eq "init --json dir" 'd["dir"]' "$T/j"
+json_eq "init --json platform_fingerprint" 'd["platform_fingerprint"][:4]' "SM3:"
+jsonok "$SLUICE" -d "$T/j" party list --json
+json_eq "party list --json" '[p["name"] for p in d["parties"]]' '["platform"]'
+jsonok "$SLUICE" -d "$T/j" party add bob --role buyer --out "$T/bob.key" --json
+json_eq "party add --json" '[d["name"], d["role"]]' '["bob","buyer"]'
+jsonok "$SLUICE" -d "$T/j" keys status --json
+json_eq "keys status --json" '[d["source"], d["version"], d["secrets"], d["verified"]]' '["file",1,2,true]'
+jsonok "$SLUICE" -d "$T/j" keys rotate-master --json
+json_eq "keys rotate-master --json" '[d["version"], d["verified"]]' '[2,true]'
+expect_fail 2 "$SLUICE" -d "$T/j" party list --jsonx
+expect_fail 2 "$SLUICE" -d "$T/j" party list extra
+expect_stderr_contains "too many arguments"
+expect_fail 2 "$SLUICE" -d "$T/j" keys status --bogus
+expect_stderr_contains "unknown option '--bogus'"
+expect_stdout_empty
+
+note "sluice-worker"
+expect_ok "$SLUICE_WORKER" --version
+check "sluice-worker --version prints its version" grep -q '^sluice-worker [0-9]' "$OUT"
+pass
