@@ -108,10 +108,10 @@ static void
 audit_failure(struct exchange *ex, const struct product *p, int64_t version, const char *action,
     json_t *details)
 {
-	char subject[160];
+	char subject[PRODUCT_SUBJECT_MAX];
 	int saved;
 
-	snprintf(subject, sizeof(subject), "%s@%lld", p->name, (long long)version);
+	product_subject(p, version, subject);
 	saved = db_begin(exchange_db(ex));
 	if (saved == 0 && exchange_audit(ex, p->merchant, action, subject, details) == 0 &&
 	    db_commit(exchange_db(ex)) == 0)
@@ -198,7 +198,6 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		goto out;
 	}
 	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL) {
-		snprintf(res->why, sizeof(res->why), "%s", sr.detail);
 		audit_failure(ex, &p, res->version, "product.load_failed",
 		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
 		        spawn_outcome_name(sr.outcome), "detail", sr.detail));

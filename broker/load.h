@@ -26,7 +26,6 @@ struct load_result {
 	int64_t rows, chunks, bytes;
 	/* On refusal: the worker's {"errors":[...], "total":n}, or NULL. */
 	json_t *errors;
-	char why[256]; /* on failure: sandbox violation, time limit, ... */
 };
 
 /*

@@ -268,6 +268,12 @@ product_version_next(const struct product *p)
 	return p->nversions > 0 ? p->versions[p->nversions - 1].version + 1 : 1;
 }
 
+void
+product_subject(const struct product *p, int64_t version, char out[PRODUCT_SUBJECT_MAX])
+{
+	snprintf(out, PRODUCT_SUBJECT_MAX, "%s@%lld", p->name, (long long)version);
+}
+
 /* Insert a published version row (in the caller's transaction). */
 static int
 version_insert(struct db *db, const struct product *p, int64_t version, int64_t key_version,
@@ -305,10 +311,10 @@ product_version_publish(struct exchange *ex, const struct product *p, int64_t ve
     int64_t chunks, int64_t bytes, const char *actor)
 {
 	struct db *db = exchange_db(ex);
-	char subject[SL_NAME_MAX + 24];
+	char subject[PRODUCT_SUBJECT_MAX];
 	int r;
 
-	snprintf(subject, sizeof(subject), "%s@%lld", p->name, (long long)version);
+	product_subject(p, version, subject);
 	if ((r = db_begin(db)) != 0)
 		return r;
 	if ((r = version_insert(db, p, version, p->key_version, rows, chunks, bytes)) != 0 ||
@@ -329,7 +335,7 @@ product_version_drop(
 {
 	struct db *db = exchange_db(ex);
 	sqlite3_stmt *st = NULL;
-	char subject[SL_NAME_MAX + 24];
+	char subject[PRODUCT_SUBJECT_MAX];
 	size_t i;
 	int r;
 
@@ -339,7 +345,7 @@ product_version_drop(
 	if (i == p->nversions)
 		return sl_errf(
 		    SL_ERR_NOTFOUND, "%s has no version %lld", p->name, (long long)version);
-	snprintf(subject, sizeof(subject), "%s@%lld", p->name, (long long)version);
+	product_subject(p, version, subject);
 	if ((r = db_begin(db)) != 0)
 		return r;
 	/* The state is re-checked inside the transaction: another drop may have won. */

@@ -90,6 +90,10 @@ int product_rotate_commit(struct exchange *ex, const struct product *p,
     const struct keys_master *mk, const struct keys_dek *dek, int64_t from_version, int64_t version,
     int64_t rows, int64_t chunks, int64_t bytes) __attribute__((warn_unused_result));
 
+/* "name@version": how audit events name one version of a product. */
+#define PRODUCT_SUBJECT_MAX (64 + 24)
+void product_subject(const struct product *p, int64_t version, char out[PRODUCT_SUBJECT_MAX]);
+
 /* JSON for `product show --json` / `product list --json`. */
 json_t *product_json(const struct product *p, int with_schema);
 
