@@ -11,6 +11,10 @@
 #include "broker/exchange.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "keys/sign.h"
+
+/* A PEM private key is a few hundred bytes. */
+#define KEY_FILE_MAX 16384
 #include "common/log.h"
 
 int
@@ -48,6 +52,22 @@ cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
 	if (r == SL_ERR_LIMIT)
 		return sl_errf(r, "%s: larger than %zu bytes", path, max);
 	return sl_errf(r, "%s: %s", path, strerror(errno));
+}
+
+int
+cli_load_identity(const char *path, struct keys_identity **id)
+{
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = cli_read_file(path, KEY_FILE_MAX, &pem, &len)) != 0)
+		return r;
+	r = keys_identity_from_pem(pem, len, id);
+	sl_file_free_secret(pem, len);
+	if (r != 0)
+		return sl_errf(r, "%s: not a private key written by `sluice party add`", path);
+	return 0;
 }
 
 int

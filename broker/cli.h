@@ -61,6 +61,13 @@ int cli_open(const struct cli *cli, const char *cmd, struct exchange **ex);
 int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
     __attribute__((warn_unused_result));
 
+/*
+ * Load a party's identity from its key file (--identity FILE.key, as written
+ * by `party add`); the message names the file.  Free with keys_identity_free().
+ */
+struct keys_identity;
+int cli_load_identity(const char *path, struct keys_identity **id)
+    __attribute__((warn_unused_result));
 /* Print doc (stolen) as one JSON document with a newline; CLI_OK or CLI_FAILED. */
 int cli_print_json(json_t *doc);
 

@@ -13,6 +13,7 @@ int cmd_init(const struct cli *cli, int argc, char **argv);
 int cmd_party(const struct cli *cli, int argc, char **argv);
 int cmd_audit(const struct cli *cli, int argc, char **argv);
 int cmd_product(const struct cli *cli, int argc, char **argv);
+int cmd_contract(const struct cli *cli, int argc, char **argv);
 int cmd_keys(const struct cli *cli, int argc, char **argv);
 
 #endif

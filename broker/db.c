@@ -110,6 +110,31 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "  created TEXT NOT NULL,"
     "  PRIMARY KEY (product, version)"
     ") STRICT;",
+    /*
+     * 2 -> 3: usage contracts (broker/contracts.c).  body is the canonical
+     * form every party signed; document adds the signatures.  The quota is
+     * enforced here too, so concurrent brokers cannot overrun it.
+     */
+    "CREATE TABLE contracts ("
+    "  id TEXT PRIMARY KEY,"
+    "  product INTEGER NOT NULL REFERENCES products (id),"
+    "  buyer INTEGER NOT NULL REFERENCES parties (id),"
+    "  body TEXT NOT NULL,"
+    "  document TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('offered', 'signed', 'active', 'revoked')),"
+    "  valid_from TEXT NOT NULL,"
+    "  valid_until TEXT NOT NULL,"
+    "  query_quota INTEGER CHECK (query_quota IS NULL OR query_quota >= 1),"
+    "  queries_used INTEGER NOT NULL DEFAULT 0 CHECK (queries_used >= 0"
+    "    AND (query_quota IS NULL OR queries_used <= query_quota)),"
+    "  created TEXT NOT NULL,"
+    "  activated TEXT,"
+    "  revoked TEXT,"
+    "  revoked_by TEXT,"
+    "  revoke_reason TEXT,"
+    "  CHECK ((state = 'revoked') = (revoked IS NOT NULL))"
+    ") STRICT;"
+    "CREATE INDEX contracts_product ON contracts (product);",
 };
 
 int

@@ -21,6 +21,8 @@ static const struct cli_command commands[] = {
     {"party", cmd_party, "add NAME --role ROLE --out FILE.key | list", "add and list parties"},
     {"product", cmd_product, "add NAME --schema F --merchant M | list | show NAME",
         "data products"},
+    {"contract", cmd_contract, "offer | sign | submit | verify | list | show | revoke",
+        "usage contracts"},
     {"audit", cmd_audit, "export | verify FILE | show", "the tamper-evident audit log"},
     {"keys", cmd_keys, "status | rotate-master [--new-passphrase-file F]",
         "master key status and rotation"},
@@ -38,7 +40,7 @@ usage(FILE *f)
 	           "\n"
 	           "Commands:\n");
 	for (c = commands; c->name != NULL; c++)
-		fprintf(f, "  %-7s %-48s %s\n", c->name, c->synopsis, c->summary);
+		fprintf(f, "  %-8s %-56s %s\n", c->name, c->synopsis, c->summary);
 	fprintf(f, "\n"
 	           "Global options (before COMMAND):\n"
 	           "  -d DIR                the data directory (default: $SLUICE_DIR)\n"

@@ -34,6 +34,44 @@ sl_time_format(time_t t, char out[SL_TIME_RFC3339_LEN])
 	strftime(out, SL_TIME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Read n decimal digits at s; -1 if any is not a digit. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int
+sl_time_parse(const char *s, time_t *out)
+{
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, sec;
+	struct tm tm;
+
+	if (strlen(s) != SL_TIME_RFC3339_LEN - 1 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+		return -1;
+	y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec < 0 || sec > 59)
+		return -1;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
+	tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
+	*out = timegm(&tm);
+	return 0;
+}
+
 void
 sl_time_now(char out[SL_TIME_RFC3339_LEN])
 {

@@ -25,6 +25,12 @@ int sl_name_valid(const char *s);
 /* Format t as RFC 3339 UTC with second precision into out. */
 void sl_time_format(time_t t, char out[SL_TIME_RFC3339_LEN]);
 
+/*
+ * Parse exactly the form sl_time_format() writes ("2026-01-01T00:00:00Z": UTC,
+ * second precision, a real calendar date and time of day) into *out.
+ * Returns 0, or -1 for anything else.
+ */
+int sl_time_parse(const char *s, time_t *out);
 /* The current time, formatted as sl_time_format() does. */
 void sl_time_now(char out[SL_TIME_RFC3339_LEN]);
 

@@ -42,7 +42,7 @@ for suite in intl gm; do
 	done
 	[ -d "$D/stores" ] || fail "missing stores/"
 	[ "$(sqlite3 "$D/sluice.db" 'PRAGMA journal_mode')" = wal ] || fail "not WAL"
-	[ "$(sqlite3 "$D/sluice.db" 'PRAGMA user_version')" = 2 ] || fail "schema version"
+	[ "$(sqlite3 "$D/sluice.db" 'PRAGMA user_version')" = "$(schema_version)" ] || fail "schema version"
 	openssl verify -CAfile "$D/tls/ca.crt" "$D/tls/server.crt" >"$OUT" 2>&1 || fail "server cert"
 	openssl x509 -in "$D/tls/server.crt" -noout -text >"$OUT"
 	expect_stdout_contains "DNS:localhost"

@@ -1,0 +1,644 @@
+/*
+ * broker/cmd_contract.c -- `sluice contract offer | sign | submit | verify | list | show | revoke`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/cli.h"
+#include "broker/commands.h"
+#include "broker/contracts.h"
+#include "broker/exchange.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/text.h"
+#include "contracts/contract.h"
+#include "keys/sign.h"
+
+#define TERMS_FILE_MAX (1u << 20)
+#define CONTRACT_FILE_MODE 0644
+
+/* Parse a contract file; the message names it. */
+static int
+read_contract(const char *path, struct contract **c)
+{
+	uint8_t *text = NULL;
+	size_t len;
+	int r;
+
+	if ((r = cli_read_file(path, CONTRACT_TEXT_MAX, &text, &len)) != 0)
+		return r;
+	r = contract_parse((const char *)text, len, c);
+	free(text);
+	return r != 0 ? sl_errf(r, "%s: %s", path, sl_err_msg(r)) : 0;
+}
+
+static int
+write_contract(const char *path, const struct contract *c, int replace)
+{
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	if ((r = contract_to_text(c, &text, &len)) != 0)
+		return r;
+	r = replace ? sl_file_write_replace(path, CONTRACT_FILE_MODE, text, len)
+	            : sl_file_write_new(path, CONTRACT_FILE_MODE, text, len);
+	free(text);
+	if (r == SL_ERR_EXISTS)
+		return sl_errf(r, "%s: already exists; choose another --out", path);
+	return r != 0 ? sl_errf(r, "%s: cannot write: %s", path, sl_err_msg(r)) : 0;
+}
+
+static json_t *
+read_terms(const char *path)
+{
+	uint8_t *text = NULL;
+	json_error_t e;
+	json_t *terms;
+	size_t len;
+	int r;
+
+	if ((r = cli_read_file(path, TERMS_FILE_MAX, &text, &len)) != 0)
+		return NULL;
+	terms = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &e);
+	free(text);
+	if (terms == NULL)
+		sl_errf(SL_ERR_PARSE, "%s:%d:%d: %s", path, e.line, e.column, e.text);
+	return terms;
+}
+
+static int
+offer_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"product", required_argument, NULL, 'p'},
+	    {"buyer", required_argument, NULL, 'b'},
+	    {"terms", required_argument, NULL, 't'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *product = NULL, *buyer = NULL, *terms_path = NULL, *out = NULL;
+	struct exchange *ex = NULL;
+	struct contract *c = NULL;
+	struct stat sb;
+	json_t *terms;
+	int ch, json = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			product = optarg;
+			break;
+		case 'b':
+			buyer = optarg;
+			break;
+		case 't':
+			terms_path = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf("Usage: sluice contract offer --product NAME --buyer NAME --terms "
+			       "TERMS.json --out C.json [--json]\n"
+			       "\n"
+			       "Check the terms against the product and write an unsigned contract "
+			       "between\n"
+			       "the product's holder, operator and merchant, the buyer and the "
+			       "platform.\n"
+			       "Each party then signs it with `sluice contract sign`.\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("contract offer", argv);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("contract offer", "too many arguments");
+	if (product == NULL || buyer == NULL || terms_path == NULL || out == NULL)
+		return cli_usage_error("contract offer", "missing %s",
+		    product == NULL      ? "--product NAME"
+		    : buyer == NULL      ? "--buyer NAME"
+		    : terms_path == NULL ? "--terms TERMS.json"
+		                         : "--out C.json");
+	/* Refuse before recording anything: the offer must be writable. */
+	if (lstat(out, &sb) == 0)
+		return cli_fail(
+		    sl_errf(SL_ERR_EXISTS, "%s: already exists; choose another --out", out));
+	if ((terms = read_terms(terms_path)) == NULL)
+		return cli_fail(SL_ERR_PARSE);
+	if ((r = cli_open(cli, "contract offer", &ex)) != CLI_OK) {
+		json_decref(terms);
+		return r;
+	}
+	sl_err_clear();
+	r = contracts_offer(ex, product, buyer, terms, &c);
+	json_decref(terms);
+	exchange_close(ex);
+	if (r != 0) {
+		if (r == SL_ERR_INVAL)
+			r = sl_errf(r, "%s: %s", terms_path, sl_err_msg(r));
+		return cli_fail(r);
+	}
+	if ((r = write_contract(out, c, 0)) != 0) {
+		sl_errf(r,
+		    "contract %s is recorded, but %s (`sluice contract show %s --document` "
+		    "prints it)",
+		    c->id, sl_err_msg(r), c->id);
+		contract_free(c);
+		return cli_fail(r);
+	}
+	if (json)
+		r = cli_print_json(
+		    json_pack("{s:s, s:s, s:s}", "id", c->id, "state", "offered", "file", out));
+	else
+		printf("Offered contract %s for %s to %s; written to %s\n", c->id, c->product,
+		    buyer, out);
+	contract_free(c);
+	return r;
+}
+
+static int
+sign_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"identity", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *ident = NULL;
+	struct keys_identity *id = NULL;
+	struct contract *c = NULL;
+	struct contract_status st;
+	enum contract_role role;
+	char missing[512];
+	int ch, r;
+
+	(void)cli;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i':
+			ident = optarg;
+			break;
+		case 'h':
+			printf("Usage: sluice contract sign C.json --identity FILE.key\n"
+			       "\n"
+			       "Add your signature to the contract in C.json (offline: no data "
+			       "directory).\n"
+			       "The key must be one of the contract's parties; the signature "
+			       "covers the\n"
+			       "canonical form (RFC 8785) of every term.\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("contract sign", argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(
+		    "contract sign", optind >= argc ? "missing C.json" : "too many arguments");
+	if (ident == NULL)
+		return cli_usage_error("contract sign", "missing --identity FILE.key");
+	sl_err_clear();
+	if ((r = read_contract(argv[optind], &c)) != 0 ||
+	    (r = contract_verify(c, time(NULL), &st)) != 0 ||
+	    (r = cli_load_identity(ident, &id)) != 0 || (r = contract_sign(c, id, &role)) != 0 ||
+	    (r = contract_verify(c, time(NULL), &st)) != 0 ||
+	    (r = write_contract(argv[optind], c, 1)) != 0) {
+		keys_identity_free(id);
+		contract_free(c);
+		return cli_fail(r);
+	}
+	contract_roles_text(
+	    c, st.missing_roles & ~(1u << CONTRACT_PLATFORM), missing, sizeof missing);
+	printf("Signed contract %s as %s (%s)\n", c->id, contract_party(c, role)->name,
+	    contract_role_name(role));
+	if (*missing)
+		printf("Still to sign: %s\n", missing);
+	else
+		printf("Every party has signed; `sluice contract submit %s` has the platform "
+		       "countersign\n",
+		    argv[optind]);
+	keys_identity_free(id);
+	contract_free(c);
+	return CLI_OK;
+}
+
+static int
+submit_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct contracts_submitted res;
+	struct exchange *ex = NULL;
+	struct contract *c = NULL;
+	char roles[512];
+	int ch, json = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf("Usage: sluice contract submit C.json [--json]\n"
+			       "\n"
+			       "Record the signatures in C.json.  Once the holder, operator, "
+			       "merchant and\n"
+			       "buyer have all signed, the platform countersigns and the contract "
+			       "is active;\n"
+			       "C.json is then rewritten with every signature, for offline "
+			       "verification.\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("contract submit", argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(
+		    "contract submit", optind >= argc ? "missing C.json" : "too many arguments");
+	sl_err_clear();
+	if ((r = read_contract(argv[optind], &c)) != 0)
+		return cli_fail(r);
+	if ((r = cli_open(cli, "contract submit", &ex)) != CLI_OK) {
+		contract_free(c);
+		return r;
+	}
+	r = contracts_submit(ex, c, &res);
+	exchange_close(ex);
+	if (r == 0)
+		r = write_contract(argv[optind], c, 1);
+	if (r != 0) {
+		contract_free(c);
+		return cli_fail(r);
+	}
+	contract_roles_text(c, res.new_roles, roles, sizeof roles);
+	if (json) {
+		r = cli_print_json(json_pack("{s:s, s:s, s:b}", "id", c->id, "state", res.state,
+		    "activated", res.activated));
+	} else {
+		printf("Contract %s: %s%s%s\n", c->id, res.state,
+		    *roles ? "; new signatures: " : "", roles);
+		if (res.activated)
+			printf("The platform countersigned; queries may run under it now\n");
+	}
+	contract_free(c);
+	return r;
+}
+
+static void
+print_verdict(const struct contract *c, const struct contract_status *st)
+{
+	char signed_[512], missing[512], from[SL_TIME_RFC3339_LEN], until[SL_TIME_RFC3339_LEN];
+
+	contract_roles_text(c, st->signed_roles, signed_, sizeof signed_);
+	contract_roles_text(c, st->missing_roles, missing, sizeof missing);
+	sl_time_format(c->terms.valid_from, from);
+	sl_time_format(c->terms.valid_until, until);
+	printf("Contract %s for product %s\n", c->id, c->product);
+	printf("Signed by:  %s\n", *signed_ ? signed_ : "nobody");
+	printf("Missing:    %s\n", *missing ? missing : "nobody");
+	printf("Valid:      %s to %s%s\n", from, until,
+	    st->expired         ? " (expired)"
+	    : st->not_yet_valid ? " (not yet valid)"
+	                        : "");
+}
+
+static int
+verify_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"key", required_argument, NULL, 'k'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *keyfile = NULL;
+	struct keys_pubkey *platform = NULL;
+	struct contract *c = NULL;
+	struct contract_status st;
+	uint8_t *pem = NULL;
+	size_t len;
+	int ch, json = 0, r, ok;
+
+	(void)cli;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf(
+			    "Usage: sluice contract verify C.json [--key PLATFORM.pub] [--json]\n"
+			    "\n"
+			    "Check a contract offline: its form, every signature over its "
+			    "canonical\n"
+			    "form, which parties are missing and its validity dates.  With --key "
+			    "the\n"
+			    "platform's key must be that one (DIR/platform.pub of the exchange).\n"
+			    "Exit 0 only for a complete contract, countersigned and valid now.\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("contract verify", argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(
+		    "contract verify", optind >= argc ? "missing C.json" : "too many arguments");
+	sl_err_clear();
+	if ((r = read_contract(argv[optind], &c)) != 0)
+		return cli_fail(r);
+	if (keyfile != NULL) {
+		if ((r = cli_read_file(keyfile, 16384, &pem, &len)) != 0 ||
+		    (r = keys_pubkey_from_pem(pem, len, &platform)) != 0) {
+			if (r == SL_ERR_PARSE)
+				sl_errf(r, "%s: not a public key", keyfile);
+			free(pem);
+			contract_free(c);
+			return cli_fail(r);
+		}
+		free(pem);
+		ok = keys_pubkey_equal(platform, contract_party(c, CONTRACT_PLATFORM)->pk);
+		keys_pubkey_free(platform);
+		if (!ok) {
+			r = sl_errf(SL_ERR_AUTH,
+			    "%s: the contract's platform key is not the one in %s", argv[optind],
+			    keyfile);
+			contract_free(c);
+			return cli_fail(r);
+		}
+	}
+	if ((r = contract_verify(c, time(NULL), &st)) != 0) {
+		contract_free(c);
+		return cli_fail(sl_errf(r, "%s: %s", argv[optind], sl_err_msg(r)));
+	}
+	ok = st.countersigned && !st.expired && !st.not_yet_valid;
+	if (json) {
+		json_t *missing = json_array();
+		size_t i;
+
+		for (i = 0; i < c->nparties; i++)
+			if (st.missing_roles & (1u << c->parties[i].role))
+				json_array_append_new(missing, json_string(c->parties[i].name));
+		r = cli_print_json(json_pack("{s:s, s:b, s:o, s:b, s:b}", "id", c->id, "valid", ok,
+		    "missing", missing, "expired", st.expired, "not_yet_valid", st.not_yet_valid));
+	} else {
+		print_verdict(c, &st);
+		printf("%s\n", ok ? "OK: every signature verifies; the contract is in force"
+		               : !st.countersigned ? "INCOMPLETE: signatures are missing"
+		               : st.expired        ? "EXPIRED"
+		                                   : "NOT YET VALID");
+	}
+	contract_free(c);
+	return r != CLI_OK ? r : ok ? CLI_OK : CLI_FAILED;
+}
+
+static int
+list_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct contracts_row *rows = NULL;
+	struct exchange *ex = NULL;
+	time_t now = time(NULL);
+	size_t n = 0, i;
+	int ch, json = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf("Usage: sluice contract list [--json]\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("contract list", argv);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("contract list", "too many arguments");
+	if ((r = cli_open(cli, "contract list", &ex)) != CLI_OK)
+		return r;
+	r = contracts_list(ex, &rows, &n);
+	exchange_close(ex);
+	if (r != 0)
+		return cli_fail(r);
+	if (json) {
+		json_t *a = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(a, contracts_row_json(&rows[i], now, 0));
+		r = cli_print_json(a);
+	} else {
+		printf("%-34s  %-16s  %-16s  %-8s  %s\n", "ID", "PRODUCT", "BUYER", "STATE",
+		    "QUERIES");
+		for (i = 0; i < n; i++) {
+			const struct contract *c = rows[i].c;
+			char quota[32] = "";
+
+			if (c->terms.query_quota >= 0)
+				snprintf(quota, sizeof quota, " of %lld",
+				    (long long)c->terms.query_quota);
+			printf("%-34s  %-16s  %-16s  %-8s  %lld%s\n", c->id, c->product,
+			    contract_party(c, CONTRACT_BUYER)->name,
+			    contracts_status(&rows[i], now), (long long)rows[i].queries_used,
+			    quota);
+		}
+	}
+	contracts_list_free(rows, n);
+	return r;
+}
+
+static int
+show_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"document", no_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct contracts_row row;
+	struct contract_status st;
+	struct exchange *ex = NULL;
+	time_t now = time(NULL);
+	char *text = NULL;
+	size_t len;
+	int ch, json = 0, document = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'D':
+			document = 1;
+			break;
+		case 'h':
+			printf("Usage: sluice contract show ID [--json] [--document]\n"
+			       "\n"
+			       "A recorded contract's state, signatures and use; --document prints "
+			       "the\n"
+			       "signed document itself (as `contract verify` reads it).\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("contract show", argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(
+		    "contract show", optind >= argc ? "missing ID" : "too many arguments");
+	if ((r = cli_open(cli, "contract show", &ex)) != CLI_OK)
+		return r;
+	r = contracts_find(ex, argv[optind], &row);
+	exchange_close(ex);
+	if (r != 0)
+		return cli_fail(r);
+	if (document) {
+		if ((r = contract_to_text(row.c, &text, &len)) == 0)
+			fwrite(text, 1, len, stdout);
+		free(text);
+		r = r != 0 ? cli_fail(r) : CLI_OK;
+	} else if (json) {
+		r = cli_print_json(contracts_row_json(&row, now, 1));
+	} else if ((r = contract_verify(row.c, now, &st)) != 0) {
+		r = cli_fail(r);
+	} else {
+		const struct contract_terms *t = &row.c->terms;
+
+		print_verdict(row.c, &st);
+		printf("State:      %s\n", contracts_status(&row, now));
+		printf("Purpose:    %s\n", t->purpose);
+		printf("Price:      %lld fen per released query\n", (long long)t->price_fen);
+		printf("Queries:    %lld", (long long)row.queries_used);
+		if (t->query_quota >= 0)
+			printf(" of %lld", (long long)t->query_quota);
+		printf("\n");
+		if (t->mode == CONTRACT_THRESHOLD)
+			printf("Release:    threshold, min_group %lld\n", (long long)t->min_group);
+		else
+			printf("Release:    dp (%s), budget %g, %g per query\n",
+			    t->mechanism == CONTRACT_LAPLACE ? "laplace" : "gaussian",
+			    t->budget_total, t->budget_per_query);
+		if (row.revoked)
+			printf("Revoked:    %s by %s: %s\n", row.revoked, row.revoked_by,
+			    row.revoke_reason);
+	}
+	contracts_row_clear(&row);
+	return r;
+}
+
+/* The party of c that id's key belongs to; the message says when it is none. */
+static int
+identity_party(const struct contract *c, const char *path, const char **name)
+{
+	struct keys_identity *id = NULL;
+	struct keys_pubkey *pk = NULL;
+	size_t i;
+	int r;
+
+	if ((r = cli_load_identity(path, &id)) != 0)
+		return r;
+	r = keys_identity_pubkey(id, &pk);
+	keys_identity_free(id);
+	if (r != 0)
+		return r;
+	*name = NULL;
+	for (i = 0; i < c->nparties; i++)
+		if (keys_pubkey_equal(pk, c->parties[i].pk))
+			*name = c->parties[i].name;
+	keys_pubkey_free(pk);
+	if (*name == NULL)
+		return sl_errf(
+		    SL_ERR_POLICY, "%s: not the key of any party of contract %s", path, c->id);
+	return 0;
+}
+
+static int
+revoke_cmd(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"reason", required_argument, NULL, 'r'},
+	    {"identity", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *reason = NULL, *ident = NULL, *who = EXCHANGE_PLATFORM_NAME;
+	struct contracts_row row;
+	struct exchange *ex = NULL;
+	int ch, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			reason = optarg;
+			break;
+		case 'i':
+			ident = optarg;
+			break;
+		case 'h':
+			printf(
+			    "Usage: sluice contract revoke ID --reason TEXT [--identity FILE.key]\n"
+			    "\n"
+			    "Revoke a contract: no query runs under it again.  The contract's "
+			    "merchant or\n"
+			    "holder revokes with --identity; without it the platform does.\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("contract revoke", argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(
+		    "contract revoke", optind >= argc ? "missing ID" : "too many arguments");
+	if (reason == NULL)
+		return cli_usage_error("contract revoke", "missing --reason TEXT");
+	if ((r = cli_open(cli, "contract revoke", &ex)) != CLI_OK)
+		return r;
+	sl_err_clear();
+	if ((r = contracts_find(ex, argv[optind], &row)) != 0) {
+		exchange_close(ex);
+		return cli_fail(r);
+	}
+	if ((ident == NULL || (r = identity_party(row.c, ident, &who)) == 0) &&
+	    (r = contracts_revoke(ex, argv[optind], who, reason)) == 0)
+		printf("Revoked contract %s (by %s)\n", argv[optind], who);
+	contracts_row_clear(&row);
+	exchange_close(ex);
+	return r != 0 ? cli_fail(r) : CLI_OK;
+}
+
+static const struct cli_command contract_commands[] = {
+    {"offer", offer_cmd, "--product NAME --buyer NAME --terms TERMS.json --out C.json",
+        "write an unsigned contract"},
+    {"sign", sign_cmd, "C.json --identity FILE.key", "add your signature (offline)"},
+    {"submit", submit_cmd, "C.json", "record signatures; the platform countersigns when complete"},
+    {"verify", verify_cmd, "C.json [--key PLATFORM.pub]", "check a contract offline"},
+    {"list", list_cmd, "", "recorded contracts"},
+    {"show", show_cmd, "ID [--document]", "one contract"},
+    {"revoke", revoke_cmd, "ID --reason TEXT [--identity FILE.key]", "stop a contract"},
+    {NULL, NULL, NULL, NULL},
+};
+
+int
+cmd_contract(const struct cli *cli, int argc, char **argv)
+{
+	return cli_dispatch(cli, "contract", contract_commands, argc, argv);
+}
