@@ -14,6 +14,7 @@ int cmd_party(const struct cli *cli, int argc, char **argv);
 int cmd_audit(const struct cli *cli, int argc, char **argv);
 int cmd_product(const struct cli *cli, int argc, char **argv);
 int cmd_contract(const struct cli *cli, int argc, char **argv);
+int cmd_query(const struct cli *cli, int argc, char **argv);
 int cmd_keys(const struct cli *cli, int argc, char **argv);
 
 #endif

@@ -135,6 +135,28 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "  CHECK ((state = 'revoked') = (revoked IS NOT NULL))"
     ") STRICT;"
     "CREATE INDEX contracts_product ON contracts (product);",
+    /*
+     * 3 -> 4: buyers' queries (broker/query.c), recorded once finished with
+     * their outcome.  (contract, request_id) is unique, so a retried
+     * submission finds the first one's answer instead of running again.
+     */
+    "CREATE TABLE queries ("
+    "  id TEXT PRIMARY KEY,"
+    "  contract TEXT NOT NULL,"
+    "  request_id TEXT,"
+    "  buyer_fingerprint TEXT NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  signature BLOB NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('released', 'refused', 'failed')),"
+    "  version INTEGER,"
+    "  answer TEXT,"
+    "  reason TEXT,"
+    "  charged_fen INTEGER NOT NULL DEFAULT 0 CHECK (charged_fen >= 0),"
+    "  submitted TEXT NOT NULL,"
+    "  finished TEXT NOT NULL,"
+    "  CHECK ((state = 'released') = (answer IS NOT NULL)),"
+    "  UNIQUE (contract, request_id)"
+    ") STRICT;",
 };
 
 int

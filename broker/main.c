@@ -23,6 +23,8 @@ static const struct cli_command commands[] = {
         "data products"},
     {"contract", cmd_contract, "offer | sign | submit | verify | list | show | revoke",
         "usage contracts"},
+    {"query", cmd_query, "--contract ID --identity BUYER.key \"SELECT ...\"",
+        "run an aggregate query under a contract"},
     {"audit", cmd_audit, "export | verify FILE | show", "the tamper-evident audit log"},
     {"keys", cmd_keys, "status | rotate-master [--new-passphrase-file F]",
         "master key status and rotation"},

@@ -120,6 +120,12 @@ frame_name(uint32_t t)
 		return "RESULT";
 	case JOB_FRAME_ERROR:
 		return "ERROR";
+	case JOB_FRAME_PLAN:
+		return "PLAN";
+	case JOB_FRAME_GO:
+		return "GO";
+	case JOB_FRAME_ABORT:
+		return "ABORT";
 	}
 	return NULL;
 }
@@ -594,7 +600,8 @@ spawn_send(struct spawn *sp, uint32_t type, const void *payload, size_t len)
 	uint8_t head[JOB_FRAME_HEAD];
 	int r;
 
-	if (type != JOB_FRAME_HEADER && type != JOB_FRAME_DATA && type != JOB_FRAME_END)
+	if (type != JOB_FRAME_HEADER && type != JOB_FRAME_DATA && type != JOB_FRAME_END &&
+	    type != JOB_FRAME_GO && type != JOB_FRAME_ABORT)
 		return sl_errf(
 		    SL_ERR_INVAL, "worker: the broker does not send frame type %u", type);
 	if (len > JOB_FRAME_MAX)
@@ -631,7 +638,7 @@ spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
 			if (frame_name(t) == NULL)
 				return protocol_error(sp, "unknown frame type %u", t);
 			if (t != JOB_FRAME_PROGRESS && t != JOB_FRAME_RESULT &&
-			    t != JOB_FRAME_ERROR)
+			    t != JOB_FRAME_ERROR && t != JOB_FRAME_PLAN)
 				return protocol_error(
 				    sp, "a %s frame, which only the broker sends", frame_name(t));
 			if (n > JOB_FRAME_MAX)

@@ -74,7 +74,7 @@ job_frame_read(int fd, uint32_t *type, uint8_t **payload, size_t *len, size_t ma
 		return r;
 	t = be32_get(head);
 	n = be32_get(head + 4);
-	if (t < JOB_FRAME_HEADER || t > JOB_FRAME_ERROR)
+	if (t < JOB_FRAME_HEADER || t > JOB_FRAME_ABORT)
 		return sl_errf(SL_ERR_PARSE, "job frame: unknown type %u", t);
 	if (n > max || n > JOB_FRAME_MAX)
 		return sl_errf(SL_ERR_PARSE, "job frame: %u bytes, more than %zu allowed", n, max);

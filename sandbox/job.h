@@ -16,6 +16,12 @@
  *   broker -> worker   HEADER (trusted: from the catalog)
  *   broker -> worker   DATA* END            (ingest: the untrusted upload)
  *   worker -> broker   PROGRESS* then RESULT or ERROR
+ *
+ * A query has two phases (DESIGN.md section 3):
+ *   broker -> worker   HEADER, DATA* END        (the SQL text: untrusted)
+ *   worker -> broker   PLAN                     (or ERROR: a syntax error)
+ *   broker -> worker   GO or ABORT              (the broker checked the plan)
+ *   worker -> broker   RESULT (raw per-group aggregates) or ERROR
  */
 #ifndef SLUICE_SANDBOX_JOB_H
 #define SLUICE_SANDBOX_JOB_H
@@ -42,6 +48,9 @@ enum job_frame {
 	JOB_FRAME_PROGRESS = 4,
 	JOB_FRAME_RESULT = 5,
 	JOB_FRAME_ERROR = 6,
+	JOB_FRAME_PLAN = 7,  /* worker -> broker: a query's plan, JSON (sandbox/plan.h) */
+	JOB_FRAME_GO = 8,    /* broker -> worker: the plan is allowed; scan */
+	JOB_FRAME_ABORT = 9, /* broker -> worker: refused; payload is the reason */
 };
 
 enum job_kind {

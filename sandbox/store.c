@@ -925,9 +925,40 @@ store_reader_chunks(const struct store_reader *r)
 	return r->chunks;
 }
 
+/* Decoded arrays of one column's chunk; the reader keeps one, callers may keep more. */
+struct store_buf {
+	int64_t ints[STORE_CHUNK_ROWS];
+	double reals[STORE_CHUNK_ROWS];
+	uint32_t codes[STORE_CHUNK_ROWS];
+	uint8_t nulls[STORE_CHUNK_ROWS / 8];
+};
+
+struct store_buf *
+store_buf_new(void)
+{
+	return malloc(sizeof(struct store_buf));
+}
+
+void
+store_buf_free(struct store_buf *b)
+{
+	free(b);
+}
+
 int
 store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct store_vec *out)
 {
+	return store_read_chunk_into(r, col, chunk, NULL, out);
+}
+
+int
+store_read_chunk_into(
+    struct store_reader *r, size_t col, uint32_t chunk, struct store_buf *buf, struct store_vec *out)
+{
+	int64_t *ints = buf != NULL ? buf->ints : r->ints;
+	double *reals = buf != NULL ? buf->reals : r->reals;
+	uint32_t *codes = buf != NULL ? buf->codes : r->codes;
+	uint8_t *nulls = buf != NULL ? buf->nulls : r->nulls;
 	const uint8_t *p, *end;
 	uint32_t rows, i, want;
 	int e, enc, has_nulls;
@@ -953,8 +984,8 @@ store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct stor
 	if (has_nulls) {
 		if ((size_t)(end - p) < (rows + 7) / 8)
 			goto bad;
-		memcpy(r->nulls, p, (rows + 7) / 8);
-		out->nulls = r->nulls;
+		memcpy(nulls, p, (rows + 7) / 8);
+		out->nulls = nulls;
 		p += (rows + 7) / 8;
 	}
 	if (enc == ENC_F64) {
@@ -963,9 +994,9 @@ store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct stor
 		for (i = 0; i < rows; i++) {
 			uint64_t bits = get_le64(p + (size_t)i * 8);
 
-			memcpy(&r->reals[i], &bits, 8);
+			memcpy(&reals[i], &bits, 8);
 		}
-		out->reals = r->reals;
+		out->reals = reals;
 		return 0;
 	}
 	if ((enc != ENC_FOR && enc != ENC_CODES) ||
@@ -995,20 +1026,20 @@ store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct stor
 					v |= get_le64(p + (wd + 1) * 8) << (64 - off);
 				v &= mask;
 			}
-			r->ints[i] = (int64_t)(base + v);
+			ints[i] = (int64_t)(base + v);
 		}
 	}
 	if (enc == ENC_CODES) {
 		for (i = 0; i < rows; i++) {
-			int isnull = has_nulls && (r->nulls[i / 8] >> (i % 8) & 1);
+			int isnull = has_nulls && (nulls[i / 8] >> (i % 8) & 1);
 
-			if (!isnull && (r->ints[i] < 0 || (uint64_t)r->ints[i] >= r->dict_n[col]))
+			if (!isnull && (ints[i] < 0 || (uint64_t)ints[i] >= r->dict_n[col]))
 				goto bad;
-			r->codes[i] = isnull ? 0 : (uint32_t)r->ints[i];
+			codes[i] = isnull ? 0 : (uint32_t)ints[i];
 		}
-		out->codes = r->codes;
+		out->codes = codes;
 	} else {
-		out->ints = r->ints;
+		out->ints = ints;
 	}
 	return 0;
 bad:

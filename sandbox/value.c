@@ -125,6 +125,20 @@ value_days(int64_t y, int m, int d, int64_t *days)
 	return 0;
 }
 
+void
+value_civil(int64_t days, int64_t *y, int *m, int *d)
+{
+	/* Howard Hinnant's civil_from_days. */
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
 /* YYYY-MM-DD exactly. */
 static int
 parse_date(const char *s, size_t len, int64_t *out)

@@ -34,4 +34,7 @@ int value_parse(const struct schema_column *c, const char *s, size_t len, int is
 /* Days since 1970-01-01 of a valid proleptic Gregorian date; -1 status if invalid. */
 int value_days(int64_t y, int m, int d, int64_t *days);
 
+/* The proleptic Gregorian date of a day number (the inverse of value_days()). */
+void value_civil(int64_t days, int64_t *y, int *m, int *d);
+
 #endif

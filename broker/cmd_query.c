@@ -1,0 +1,205 @@
+/*
+ * broker/cmd_query.c -- `sluice query --contract ID --identity BUYER.key "SELECT ..."`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/cli.h"
+#include "broker/commands.h"
+#include "broker/exchange.h"
+#include "broker/query.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "keys/sign.h"
+
+/* The query text from "-": standard input, at most QUERY_TEXT_MAX + 1 bytes (so too long shows). */
+static int
+read_stdin(char **text, size_t *len)
+{
+	size_t cap = QUERY_TEXT_MAX + 2, n = 0;
+	char *buf = malloc(cap);
+	ssize_t k;
+
+	if (buf == NULL)
+		return SL_ERR_NOMEM;
+	while (n < cap - 1 && (k = read(STDIN_FILENO, buf + n, cap - 1 - n)) != 0) {
+		if (k < 0) {
+			free(buf);
+			return sl_errf(SL_ERR_IO, "reading the query from standard input failed");
+		}
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* One value as the table shows it. */
+static char *
+cell(const json_t *v)
+{
+	if (json_is_null(v))
+		return strdup("NULL");
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	return json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+}
+
+static void
+print_table(const json_t *answer)
+{
+	const json_t *cols = json_object_get(answer, "columns"),
+	             *rows = json_object_get(answer, "rows");
+	size_t nc = json_array_size(cols), nr = json_array_size(rows), i, j;
+	size_t *w = calloc(nc + 1, sizeof *w);
+	char **cells = calloc((nr + 1) * (nc + 1), sizeof *cells);
+
+	if (w == NULL || cells == NULL)
+		goto out;
+	for (j = 0; j < nc; j++) {
+		cells[j] = strdup(json_string_value(json_array_get(cols, j)));
+		for (i = 0; i < nr; i++)
+			cells[(i + 1) * nc + j] = cell(json_array_get(json_array_get(rows, i), j));
+	}
+	for (i = 0; i <= nr; i++)
+		for (j = 0; j < nc; j++)
+			if (cells[i * nc + j] != NULL && strlen(cells[i * nc + j]) > w[j])
+				w[j] = strlen(cells[i * nc + j]);
+	for (i = 0; i <= nr; i++) {
+		for (j = 0; j < nc; j++) {
+			const json_t *v =
+			    i > 0 ? json_array_get(json_array_get(rows, i - 1), j) : NULL;
+			const char *c = cells[i * nc + j] != NULL ? cells[i * nc + j] : "?";
+
+			/* Numbers right-aligned, text left, as psql does. */
+			if (json_is_number(v))
+				printf("%*s", (int)w[j], c);
+			else if (j + 1 < nc)
+				printf("%-*s", (int)w[j], c);
+			else
+				printf("%s", c);
+			if (j + 1 < nc)
+				printf("  ");
+		}
+		printf("\n");
+		if (i == 0) {
+			for (j = 0; j < nc; j++) {
+				size_t k;
+
+				for (k = 0; k < w[j]; k++)
+					putchar('-');
+				printf(j + 1 < nc ? "  " : "\n");
+			}
+		}
+	}
+	printf("(%zu row%s; %lld group%s suppressed by the contract's release rule; charged %lld "
+	       "fen)\n",
+	    nr, nr == 1 ? "" : "s",
+	    (long long)json_integer_value(json_object_get(answer, "suppressed_groups")),
+	    json_integer_value(json_object_get(answer, "suppressed_groups")) == 1 ? "" : "s",
+	    (long long)json_integer_value(json_object_get(answer, "charged_fen")));
+out:
+	for (i = 0; cells != NULL && i < (nr + 1) * nc; i++)
+		free(cells[i]);
+	free(cells);
+	free(w);
+}
+
+int
+cmd_query(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"contract", required_argument, NULL, 'c'},
+	    {"identity", required_argument, NULL, 'i'},
+	    {"request-id", required_argument, NULL, 'r'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *contract = NULL, *ident = NULL, *rid = NULL;
+	struct keys_identity *id = NULL;
+	struct query_outcome out;
+	struct query_request req;
+	struct exchange *ex = NULL;
+	char *text = NULL;
+	size_t len;
+	int ch, json = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			contract = optarg;
+			break;
+		case 'i':
+			ident = optarg;
+			break;
+		case 'r':
+			rid = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			printf("Usage: sluice query --contract ID --identity BUYER.key "
+			       "[--request-id X]\n"
+			       "                    [--json] \"SELECT ...\" | -\n"
+			       "\n"
+			       "Run an aggregate query under an active contract (DESIGN.md section "
+			       "6 has\n"
+			       "the language; - reads it from standard input).  Only groups the "
+			       "contract's\n"
+			       "release rule allows are shown; each released query is charged.  A "
+			       "retry\n"
+			       "with the same --request-id returns the first answer and is not "
+			       "charged again.\n");
+			return CLI_OK;
+		default:
+			return cli_bad_option("query", argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("query", optind >= argc
+		                                    ? "missing the query text"
+		                                    : "too many arguments (quote the query)");
+	if (contract == NULL || ident == NULL)
+		return cli_usage_error("query", "missing %s",
+		    contract == NULL ? "--contract ID" : "--identity BUYER.key");
+	sl_err_clear();
+	if ((r = cli_load_identity(ident, &id)) != 0)
+		return cli_fail(r);
+	if (strcmp(argv[optind], "-") == 0) {
+		if ((r = read_stdin(&text, &len)) != 0) {
+			keys_identity_free(id);
+			return cli_fail(r);
+		}
+	} else if ((text = strdup(argv[optind])) != NULL) {
+		len = strlen(text);
+	}
+	if (text == NULL || (r = cli_open(cli, "query", &ex)) != CLI_OK) {
+		keys_identity_free(id);
+		free(text);
+		return text == NULL ? cli_fail(SL_ERR_NOMEM) : r;
+	}
+	req = (struct query_request){contract, id, rid, text, len};
+	r = query_submit(ex, &req, &out);
+	exchange_close(ex);
+	keys_identity_free(id);
+	free(text);
+	if (r != 0)
+		return cli_fail(r);
+	if (out.answer == NULL) {
+		sl_errorx("query %s %s: %s", out.id, out.state, out.reason ? out.reason : "?");
+		query_outcome_clear(&out);
+		return CLI_FAILED;
+	}
+	if (json)
+		r = cli_print_json(json_incref(out.answer));
+	else
+		print_table(out.answer);
+	query_outcome_clear(&out);
+	return r;
+}

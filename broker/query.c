@@ -1,0 +1,752 @@
+/*
+ * broker/query.c -- submitting a query: contract, worker, plan check, release, record.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/contracts.h"
+#include "broker/db.h"
+#include "broker/exchange.h"
+#include "broker/keyring.h"
+#include "broker/product.h"
+#include "broker/query.h"
+#include "broker/release.h"
+#include "broker/spawn.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/jcs.h"
+#include "common/schema.h"
+#include "common/text.h"
+#include "contracts/contract.h"
+#include "keys/dek.h"
+#include "keys/keys.h"
+#include "keys/sign.h"
+
+#define QUERY_CPU_SECONDS 120
+#define QUERY_MEMORY_BYTES (2ULL << 30)
+#define QUERY_WALL_MS (180u * 1000)
+
+/* ---- the plan check ------------------------------------------------------ */
+
+static const struct {
+	const char *fn;
+	unsigned bit;
+	int sums; /* clamps a measure: needs its bounds */
+} agg_rules[] = {
+    {"COUNT", CONTRACT_AGG_COUNT, 0},
+    {"COUNT_DISTINCT", CONTRACT_AGG_COUNT, 0},
+    {"SUM", CONTRACT_AGG_SUM, 1},
+    {"AVG", CONTRACT_AGG_AVG, 1},
+    {"STDDEV", CONTRACT_AGG_STDDEV, 1},
+    {"VARIANCE", CONTRACT_AGG_VARIANCE, 1},
+    {"MIN", CONTRACT_AGG_MIN, 1},
+    {"MAX", CONTRACT_AGG_MAX, 1},
+};
+
+static int
+malformed(const char *what)
+{
+	return sl_errf(SL_ERR_PARSE, "the worker's plan is malformed: %s", what);
+}
+
+static int
+in_contract(const struct contract_terms *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncolumns; i++)
+		if (strcmp(t->columns[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* A column the query uses as use ("grouped", "filtered", "aggregated"); *c gets it. */
+static int
+usable(const struct schema *s, const struct contract_terms *t, const json_t *name, const char *use,
+    const struct schema_column **c)
+{
+	if (!json_is_string(name) || (*c = schema_column(s, json_string_value(name))) == NULL)
+		return malformed("a column that is not in the schema");
+	if ((*c)->cls == SCHEMA_UNIT)
+		return sl_errf(SL_ERR_POLICY,
+		    "column %s is the privacy unit: it is never %s or output", (*c)->name, use);
+	if ((*c)->cls == SCHEMA_HIDDEN)
+		return sl_errf(
+		    SL_ERR_POLICY, "column %s is hidden: no query may use it", (*c)->name);
+	if (!in_contract(t, (*c)->name))
+		return sl_errf(
+		    SL_ERR_POLICY, "column %s is not among the contract's columns", (*c)->name);
+	if ((*c)->cls == SCHEMA_MEASURE && strcmp(use, "aggregated") != 0)
+		return sl_errf(SL_ERR_POLICY,
+		    "column %s is a measure: it may only be aggregated, not %s", (*c)->name, use);
+	return 0;
+}
+
+static int
+check_bounds(const struct schema_column *c, const json_t *b)
+{
+	int numeric = c->type == SCHEMA_INT || c->type == SCHEMA_DECIMAL || c->type == SCHEMA_REAL;
+
+	if (!numeric || !c->has_bounds)
+		return b == NULL ? 0 : malformed("bounds on a column without bounds");
+	if (!json_is_array(b) || json_array_size(b) != 2)
+		return sl_errf(
+		    SL_ERR_POLICY, "aggregate over %s without its clamping bounds", c->name);
+	if (c->type == SCHEMA_REAL ? json_number_value(json_array_get(b, 0)) != c->rlo ||
+	                                 json_number_value(json_array_get(b, 1)) != c->rhi
+	                           : json_integer_value(json_array_get(b, 0)) != c->lo ||
+	                                 json_integer_value(json_array_get(b, 1)) != c->hi)
+		return sl_errf(SL_ERR_POLICY,
+		    "aggregate over %s clamps to bounds other than the schema's", c->name);
+	return 0;
+}
+
+static int
+check_aggregate(const json_t *a, const struct schema *s, const struct contract_terms *t)
+{
+	const char *fn = json_string_value(json_object_get(a, "fn"));
+	const struct schema_column *c;
+	size_t k;
+	int r;
+
+	for (k = 0; fn != NULL && k < sizeof agg_rules / sizeof agg_rules[0]; k++)
+		if (strcmp(fn, agg_rules[k].fn) == 0)
+			break;
+	if (fn == NULL || k == sizeof agg_rules / sizeof agg_rules[0])
+		return malformed("an unknown aggregate");
+	if (!(t->aggregates & agg_rules[k].bit))
+		return sl_errf(SL_ERR_POLICY, "the contract does not allow %s",
+		    strcmp(fn, "COUNT_DISTINCT") == 0 ? "COUNT" : fn);
+	if (strcmp(fn, "COUNT") == 0)
+		return json_object_get(a, "column") == NULL ? 0
+		                                            : malformed("COUNT(*) with a column");
+	if ((r = usable(s, t, json_object_get(a, "column"), "aggregated", &c)) != 0)
+		return r;
+	return agg_rules[k].sums ? check_bounds(c, json_object_get(a, "bounds")) : 0;
+}
+
+static int
+check_keys(const json_t *plan, const struct schema *s, const struct contract_terms *t)
+{
+	static const char *const fns[] = {"column", "bucket", "year", "month"};
+	const struct schema_column *c;
+	const json_t *k;
+	size_t i, f;
+	int r;
+
+	if (!json_is_array(json_object_get(plan, "keys")))
+		return malformed("no keys");
+	json_array_foreach(json_object_get(plan, "keys"), i, k)
+	{
+		const char *fn = json_string_value(json_object_get(k, "fn"));
+
+		for (f = 0; fn != NULL && f < 4 && strcmp(fn, fns[f]) != 0; f++)
+			;
+		if (fn == NULL || f == 4)
+			return malformed("an unknown key function");
+		if ((r = usable(s, t, json_object_get(k, "column"), "grouped", &c)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+check_filter(const json_t *plan, const struct schema *s, const struct contract_terms *t)
+{
+	const struct schema_column *c;
+	const json_t *v;
+	size_t i;
+	int r;
+
+	if (!json_is_array(json_object_get(plan, "filter_columns")))
+		return malformed("no filter_columns");
+	json_array_foreach(json_object_get(plan, "filter_columns"), i,
+	    v) if ((r = usable(s, t, v, "filtered", &c)) != 0) return r;
+	return 0;
+}
+
+static int
+check_outputs(const json_t *plan)
+{
+	size_t nkeys = json_array_size(json_object_get(plan, "keys"));
+	size_t naggs = json_array_size(json_object_get(plan, "aggregates")), i;
+	const json_t *outs = json_object_get(plan, "outputs"), *o, *lim;
+
+	if (!json_is_array(outs) || json_array_size(outs) == 0)
+		return malformed("no outputs");
+	json_array_foreach(outs, i, o)
+	{
+		const char *kind = json_string_value(json_object_get(o, "kind"));
+		json_int_t idx = json_integer_value(json_object_get(o, "index"));
+
+		if (!json_is_string(json_object_get(o, "name")) || kind == NULL ||
+		    !json_is_integer(json_object_get(o, "index")) || idx < 0)
+			return malformed("an output without name, kind or index");
+		if (strcmp(kind, "key") == 0
+		        ? (size_t)idx >= nkeys
+		        : strcmp(kind, "aggregate") != 0 || (size_t)idx >= naggs)
+			return malformed("an output that refers to nothing");
+	}
+	if (!json_is_array(json_object_get(plan, "order")))
+		return malformed("no order");
+	json_array_foreach(json_object_get(plan, "order"), i, o)
+	{
+		json_int_t out = json_integer_value(json_object_get(o, "output"));
+
+		if (!json_is_integer(json_object_get(o, "output")) || out < 0 ||
+		    (size_t)out >= json_array_size(outs) ||
+		    !json_is_boolean(json_object_get(o, "desc")))
+			return malformed("an ORDER BY that refers to no output");
+	}
+	lim = json_object_get(plan, "limit");
+	if (lim != NULL && (!json_is_integer(lim) || json_integer_value(lim) < 0))
+		return malformed("a negative LIMIT");
+	return 0;
+}
+
+/* Every column read is the unit or one the plan uses. */
+static int
+check_reads(const json_t *plan, const struct schema *s)
+{
+	const json_t *v, *x;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(plan, "reads"), i, v)
+	{
+		const struct schema_column *c =
+		    json_is_string(v) ? schema_column(s, json_string_value(v)) : NULL;
+		int used = c != NULL && c == &s->cols[s->unit];
+
+		if (c == NULL)
+			return malformed("a read of a column that is not in the schema");
+		json_array_foreach(json_object_get(plan, "filter_columns"), j, x) used |=
+		    json_equal((json_t *)x, (json_t *)v);
+		json_array_foreach(json_object_get(plan, "keys"), j, x) used |=
+		    json_equal(json_object_get(x, "column"), (json_t *)v);
+		json_array_foreach(json_object_get(plan, "aggregates"), j, x) used |=
+		    json_object_get(x, "column") != NULL &&
+		    json_equal(json_object_get(x, "column"), (json_t *)v);
+		if (!used)
+			return sl_errf(
+			    SL_ERR_POLICY, "the plan reads column %s without using it", c->name);
+	}
+	return 0;
+}
+
+int
+query_check_plan(const json_t *plan, const struct schema *s, const struct contract_terms *t)
+{
+	const json_t *a;
+	size_t i;
+	int r;
+
+	if (!json_is_object(plan) || !json_is_string(json_object_get(plan, "product")) ||
+	    strcmp(json_string_value(json_object_get(plan, "product")), s->name) != 0 ||
+	    !json_is_array(json_object_get(plan, "reads")) ||
+	    !json_is_array(json_object_get(plan, "aggregates")))
+		return malformed("not a plan for this product");
+	if ((r = check_filter(plan, s, t)) != 0 || (r = check_keys(plan, s, t)) != 0)
+		return r;
+	json_array_foreach(json_object_get(plan, "aggregates"), i,
+	    a) if ((r = check_aggregate(a, s, t)) != 0) return r;
+	if ((r = check_outputs(plan)) != 0 || (r = check_reads(plan, s)) != 0)
+		return r;
+	return 0;
+}
+
+/* ---- one run ------------------------------------------------------------- */
+
+struct run {
+	struct exchange *ex;
+	const struct query_request *req;
+	struct query_outcome *out;
+	char fingerprint[KEYS_FINGERPRINT_MAX];
+	char submitted[SL_TIME_RFC3339_LEN];
+	uint8_t sig[KEYS_SIG_MAX];
+	size_t siglen;
+	struct contracts_row row; /* when authorized */
+	int authorized;
+	const char *actor;
+	int64_t version;
+	json_t *plan;
+	char *reason;
+	const char *state;
+	const char *fail_action; /* query.refused or query.failed */
+};
+
+static void
+set_reason(struct run *q, const char *state, const char *msg)
+{
+	free(q->reason);
+	q->reason = strdup(msg);
+	q->state = state;
+}
+
+static json_t *text_json(const struct query_request *req);
+
+/* The bytes the buyer signs: the query bound to its contract and request id. */
+static int
+signed_bytes(const struct query_request *req, char **out, size_t *len)
+{
+	json_t *o = json_pack("{s:s, s:o, s:s}", "contract", req->contract, "query", text_json(req),
+	    "request_id", req->request_id != NULL ? req->request_id : "");
+	int r;
+
+	if (o == NULL)
+		return SL_ERR_NOMEM;
+	r = jcs_serialize(o, out, len);
+	json_decref(o);
+	return r;
+}
+
+static int
+sign_text(struct run *q)
+{
+	struct keys_pubkey *pk = NULL;
+	char *msg = NULL;
+	size_t len;
+	int r;
+
+	if ((r = keys_identity_pubkey(q->req->buyer, &pk)) != 0 ||
+	    (r = keys_pubkey_fingerprint(pk, q->fingerprint)) != 0)
+		goto out;
+	if ((r = signed_bytes(q->req, &msg, &len)) != 0)
+		goto out;
+	r = keys_identity_sign(q->req->buyer, msg, len, q->sig, &q->siglen);
+out:
+	free(msg);
+	keys_pubkey_free(pk);
+	return r;
+}
+
+/* The product's newest published version the contract covers. */
+static int
+pick_version(const struct product *p, const struct contract_terms *t, int64_t *at)
+{
+	size_t i;
+
+	for (i = p->nversions; i > 0; i--) {
+		const struct product_version *v = &p->versions[i - 1];
+
+		if (strcmp(v->state, "published") == 0 && v->version >= t->version_from &&
+		    (t->version_until == 0 || v->version <= t->version_until)) {
+			*at = (int64_t)(i - 1);
+			return 0;
+		}
+	}
+	return sl_errf(
+	    SL_ERR_POLICY, "product %s has no published version this contract covers", p->name);
+}
+
+static const char *
+worker_message(const uint8_t *payload, size_t len, char *buf, size_t buflen)
+{
+	json_t *doc = json_loadb((const char *)payload, len, 0, NULL);
+	const char *m = json_string_value(
+	    json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "message"));
+
+	snprintf(buf, buflen, "%s", m != NULL ? m : "the worker failed without saying why");
+	json_decref(doc);
+	return buf;
+}
+
+/* Talk to the worker: text, PLAN, GO/ABORT, RESULT.  Sets q->state and q->reason. */
+static int
+converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **result)
+{
+	uint8_t *payload = NULL;
+	uint32_t type = 0;
+	char msg[512];
+	size_t len;
+	int r;
+
+	if ((r = spawn_send(sp, JOB_FRAME_DATA, q->req->text, q->req->len)) != 0 ||
+	    (r = spawn_send(sp, JOB_FRAME_END, NULL, 0)) != 0 ||
+	    (r = spawn_recv(sp, &type, &payload, &len)) != 0)
+		return r;
+	if (type == JOB_FRAME_ERROR) {
+		set_reason(q, "refused", worker_message(payload, len, msg, sizeof msg));
+		free(payload);
+		return 0;
+	}
+	if (type != JOB_FRAME_PLAN ||
+	    (q->plan = json_loadb((char *)payload, len, 0, NULL)) == NULL) {
+		free(payload);
+		return sl_errf(SL_ERR_PARSE, "the worker sent no plan");
+	}
+	free(payload);
+	sl_err_clear();
+	if ((r = query_check_plan(q->plan, sch, &q->row.c->terms)) != 0) {
+		set_reason(q, r == SL_ERR_POLICY ? "refused" : "failed", sl_err_msg(r));
+		if (spawn_send(sp, JOB_FRAME_ABORT, q->reason, strlen(q->reason)) != 0) {
+			/* The worker is gone already; the refusal stands either way. */
+		}
+		return 0;
+	}
+	if ((r = spawn_send(sp, JOB_FRAME_GO, NULL, 0)) != 0 ||
+	    (r = spawn_recv(sp, &type, &payload, &len)) != 0)
+		return r;
+	if (type == JOB_FRAME_ERROR) {
+		set_reason(q, "failed", worker_message(payload, len, msg, sizeof msg));
+	} else if (type != JOB_FRAME_RESULT ||
+	           (*result = json_loadb((char *)payload, len, 0, NULL)) == NULL) {
+		r = sl_errf(SL_ERR_PARSE, "the worker's answer is not JSON");
+	}
+	free(payload);
+	return r;
+}
+
+/* Run the worker on version p->versions[vi]; on success *result is its RESULT. */
+static int
+run_worker(
+    struct run *q, const struct product *p, size_t vi, const struct schema *sch, json_t **result)
+{
+	const struct product_version *v = &p->versions[vi];
+	struct keys_master *mk;
+	struct keys_dek *dek = NULL;
+	struct spawn *sp = NULL;
+	struct spawn_result sr;
+	struct job_header h;
+	char *worker = NULL, *stores = NULL, *store = NULL, why[512], params[] = "{}";
+	int r;
+
+	memset(&h, 0, sizeof h);
+	if ((r = exchange_master(q->ex, &mk)) != 0 ||
+	    (r = keyring_dek_get(
+	         exchange_db(q->ex), mk, p->name, (uint32_t)v->key_version, &dek)) != 0 ||
+	    (r = spawn_worker_path(&worker)) != 0)
+		goto out;
+	if ((stores = sl_path_join(exchange_dir(q->ex), "stores")) == NULL ||
+	    (store = sl_path_join(stores, p->name)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	h.version = JOB_PROTOCOL_VERSION;
+	h.kind = JOB_KIND_QUERY;
+	h.suite = (uint32_t)exchange_suite(q->ex);
+	h.cpu_seconds = QUERY_CPU_SECONDS;
+	h.memory_bytes = QUERY_MEMORY_BYTES;
+	h.data_version = (uint32_t)v->version;
+	h.key_version = (uint32_t)v->key_version;
+	memcpy(h.key, keys_dek_bytes(dek), JOB_KEY_BYTES);
+	h.store = store;
+	h.product = p->name;
+	h.schema = p->schema;
+	h.params = params;
+	if ((r = spawn_job(worker, &h, QUERY_WALL_MS, &sp)) != 0)
+		goto out;
+	sl_err_clear();
+	r = converse(q, sp, sch, result);
+	snprintf(why, sizeof why, "%s", r != 0 ? sl_err_msg(r) : "the worker sent no answer");
+	if (spawn_wait(sp, &sr) == 0 && q->state == NULL && (r != 0 || *result == NULL) &&
+	    r != SL_ERR_NOMEM) {
+		/* How the worker ended is the reason: sandbox violation, time limit, protocol. */
+		if (sr.outcome != SPAWN_OK && sr.outcome != SPAWN_FAILED)
+			snprintf(
+			    why, sizeof why, "%s: %s", spawn_outcome_name(sr.outcome), sr.detail);
+		set_reason(q, "failed", why);
+		r = 0;
+	}
+out:
+	explicit_bzero(&h, sizeof h);
+	spawn_free(sp);
+	keys_dek_free(dek);
+	free(worker);
+	free(stores);
+	free(store);
+	return r;
+}
+
+/* Everything between authorization and release: sets q->state (and answer or reason). */
+static int
+execute(struct run *q)
+{
+	struct release_answer rel;
+	struct schema *sch = NULL;
+	json_t *result = NULL;
+	struct product p;
+	size_t vi = 0;
+	int64_t at = 0;
+	int r;
+
+	if ((r = product_find(q->ex, q->row.c->product, &p)) != 0)
+		return r;
+	sl_err_clear();
+	if ((r = pick_version(&p, &q->row.c->terms, &at)) != 0) {
+		set_reason(q, "refused", sl_err_msg(r));
+		r = 0;
+		goto out;
+	}
+	vi = (size_t)at;
+	q->version = p.versions[vi].version;
+	if ((r = schema_parse(p.schema, strlen(p.schema), &sch)) != 0 ||
+	    (r = run_worker(q, &p, vi, sch, &result)) != 0 || q->state != NULL)
+		goto out;
+	sl_err_clear();
+	if ((r = release_apply(
+	         q->plan, result, sch, &q->row.c->terms, p.versions[vi].rows, &rel)) != 0) {
+		set_reason(q, r == SL_ERR_POLICY ? "refused" : "failed", sl_err_msg(r));
+		r = 0;
+		goto out;
+	}
+	q->out->answer = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o, s:I}", "query_id", q->out->id,
+	    "contract", q->row.c->id, "columns", rel.columns, "rows", rel.rows, "suppressed_groups",
+	    (json_int_t)rel.suppressed, "release", rel.release, "charged_fen",
+	    (json_int_t)q->row.c->terms.price_fen);
+	r = q->out->answer != NULL ? 0 : SL_ERR_NOMEM;
+	q->state = "released";
+out:
+	json_decref(result);
+	schema_free(sch);
+	product_clear(&p);
+	return r;
+}
+
+/* ---- recording ----------------------------------------------------------- */
+
+/* The stored outcome of (contract, request id), if there is one: 1 found, 0 not. */
+static int
+stored(struct exchange *ex, const struct query_request *req, struct query_outcome *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (req->request_id == NULL)
+		return 0;
+	if ((r = db_prepare(exchange_db(ex),
+	         "SELECT id, state, answer, reason FROM queries WHERE contract = ? AND request_id "
+	         "= ?",
+	         &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, req->contract, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, req->request_id, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *answer = (const char *)sqlite3_column_text(st, 2);
+		const char *reason = (const char *)sqlite3_column_text(st, 3);
+
+		snprintf(out->id, sizeof out->id, "%s", sqlite3_column_text(st, 0));
+		snprintf(out->state, sizeof out->state, "%s", sqlite3_column_text(st, 1));
+		out->answer = answer != NULL ? json_loads(answer, 0, NULL) : NULL;
+		out->reason = reason != NULL ? strdup(reason) : NULL;
+		out->replayed = 1;
+		r = 1;
+	} else {
+		r = r == SQLITE_DONE ? 0 : db_fail(exchange_db(ex), "find query");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static json_t *
+text_json(const struct query_request *req)
+{
+	json_t *s = json_stringn(req->text, req->len);
+	char *hex;
+
+	if (s != NULL)
+		return s;
+	/* Not UTF-8: keep the bytes anyway, the audit log must say what was sent. */
+	if (req->len > QUERY_TEXT_MAX || (hex = malloc(2 * req->len + 1)) == NULL)
+		return json_string("(unprintable)");
+	sl_hex_encode((const uint8_t *)req->text, req->len, hex);
+	s = json_pack("{s:s}", "hex", hex);
+	free(hex);
+	return s;
+}
+
+static int
+audit_events(struct run *q)
+{
+	char sig[2 * KEYS_SIG_MAX + 1];
+	struct exchange *ex = q->ex;
+	const char *id = q->out->id;
+	int r;
+
+	sl_hex_encode(q->sig, q->siglen, sig);
+	if ((r = exchange_audit(ex, q->actor, "query.submitted", id,
+	         json_pack("{s:s, s:o, s:s, s:s, s:s?}", "contract", q->req->contract, "text",
+	             text_json(q->req), "signature", sig, "buyer_fingerprint", q->fingerprint,
+	             "request_id", q->req->request_id))) != 0)
+		return r;
+	if (q->plan != NULL && (r = exchange_audit(ex, q->actor, "query.planned", id,
+	                            json_pack("{s:s, s:I, s:O}", "contract", q->req->contract,
+	                                "version", (json_int_t)q->version, "plan", q->plan))) != 0)
+		return r;
+	if (strcmp(q->state, "released") == 0)
+		return exchange_audit(ex, q->actor, "query.released", id,
+		    json_pack("{s:s, s:I, s:I, s:O}", "contract", q->req->contract, "rows",
+		        (json_int_t)json_array_size(json_object_get(q->out->answer, "rows")),
+		        "suppressed_groups",
+		        json_integer_value(json_object_get(q->out->answer, "suppressed_groups")),
+		        "charged_fen", json_object_get(q->out->answer, "charged_fen")));
+	return exchange_audit(ex, q->actor,
+	    strcmp(q->state, "refused") == 0 ? "query.refused" : "query.failed", id,
+	    json_pack("{s:s, s:s}", "contract", q->req->contract, "reason", q->reason));
+}
+
+static int
+insert_row(struct run *q)
+{
+	struct db *db = exchange_db(q->ex);
+	char finished[SL_TIME_RFC3339_LEN], *answer = NULL;
+	sqlite3_stmt *st = NULL;
+	int released = strcmp(q->state, "released") == 0, r;
+
+	sl_time_now(finished);
+	if (released && (answer = json_dumps(q->out->answer, JSON_COMPACT)) == NULL)
+		return SL_ERR_NOMEM;
+	if ((r = db_prepare(db,
+	         "INSERT INTO queries (id, contract, request_id, buyer_fingerprint, text, "
+	         "signature,"
+	         " state, version, answer, reason, charged_fen, submitted, finished)"
+	         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	         &st)) == 0) {
+		sqlite3_bind_text(st, 1, q->out->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, q->req->contract, -1, SQLITE_STATIC);
+		if (q->req->request_id != NULL)
+			sqlite3_bind_text(st, 3, q->req->request_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, q->fingerprint, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, q->req->text, (int)q->req->len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 6, q->sig, (int)q->siglen, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, q->state, -1, SQLITE_STATIC);
+		if (q->version > 0)
+			sqlite3_bind_int64(st, 8, q->version);
+		if (answer != NULL)
+			sqlite3_bind_text(st, 9, answer, -1, SQLITE_STATIC);
+		if (q->reason != NULL)
+			sqlite3_bind_text(st, 10, q->reason, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 11, released ? q->row.c->terms.price_fen : 0);
+		sqlite3_bind_text(st, 12, q->submitted, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 13, finished, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			r = db_fail(db, "record query");
+	}
+	sqlite3_finalize(st);
+	free(answer);
+	return r;
+}
+
+/*
+ * The one transaction: a retry that lost the race finds the winner's answer;
+ * a release counts against the quota (which another process may have used
+ * up meanwhile: then the query is refused, not released).
+ */
+static int
+record(struct run *q)
+{
+	struct db *db = exchange_db(q->ex);
+	json_t *mine = q->out->answer;
+	int r;
+
+	q->out->answer = NULL;
+	if ((r = db_begin(db)) != 0) {
+		q->out->answer = mine;
+		return r;
+	}
+	if ((r = stored(q->ex, q->req, q->out)) != 0) {
+		json_decref(mine);
+		goto out;
+	}
+	q->out->answer = mine;
+	if (strcmp(q->state, "released") == 0 &&
+	    (r = contracts_count_query(db, q->req->contract)) != 0) {
+		json_decref(q->out->answer);
+		q->out->answer = NULL;
+		set_reason(q, "refused", sl_err_msg(r));
+	}
+	if ((r = insert_row(q)) != 0 || (r = audit_events(q)) != 0)
+		goto out;
+	r = db_commit(db);
+out:
+	db_rollback(db);
+	return r < 0 ? r : 0;
+}
+
+/* Authorize, run and release; sets q->state.  Errors are the catalog's, not the query's. */
+static int
+run(struct run *q)
+{
+	struct keys_pubkey *pk = NULL;
+	int r;
+
+	if ((r = keys_identity_pubkey(q->req->buyer, &pk)) != 0)
+		return r;
+	sl_err_clear();
+	r = contracts_authorize(q->ex, q->req->contract, pk, time(NULL), &q->row);
+	keys_pubkey_free(pk);
+	if (r == SL_ERR_POLICY || r == SL_ERR_NOTFOUND) {
+		set_reason(q, "refused", sl_err_msg(r));
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	q->authorized = 1;
+	q->actor = contract_party(q->row.c, CONTRACT_BUYER)->name;
+	if (q->req->len > QUERY_TEXT_MAX) {
+		char msg[96];
+
+		snprintf(msg, sizeof msg, "query text is %zu bytes; the limit is %u", q->req->len,
+		    QUERY_TEXT_MAX);
+		set_reason(q, "refused", msg);
+		return 0;
+	}
+	return execute(q);
+}
+
+int
+query_submit(struct exchange *ex, const struct query_request *req, struct query_outcome *out)
+{
+	struct run q;
+	uint8_t raw[16];
+	int r;
+
+	memset(out, 0, sizeof *out);
+	memset(&q, 0, sizeof q);
+	if (req->request_id != NULL &&
+	    (*req->request_id == '\0' || strlen(req->request_id) > QUERY_REQUEST_ID_MAX))
+		return sl_errf(SL_ERR_INVAL, "a request id is 1 to %d bytes", QUERY_REQUEST_ID_MAX);
+	/* A retry is answered from the record, without running again. */
+	if ((r = stored(ex, req, out)) != 0)
+		return r < 0 ? r : 0;
+	q.ex = ex;
+	q.req = req;
+	q.out = out;
+	q.actor = "unknown";
+	sl_time_now(q.submitted);
+	keys_random(raw, sizeof raw);
+	memcpy(out->id, "q_", 2);
+	sl_hex_encode(raw, sizeof raw, out->id + 2);
+	if ((r = sign_text(&q)) != 0)
+		goto done;
+	if (q.actor == NULL || strcmp(q.actor, "unknown") == 0)
+		q.actor = q.fingerprint;
+	if ((r = run(&q)) != 0)
+		goto done;
+	if ((r = record(&q)) != 0)
+		goto done;
+	if (!out->replayed) {
+		snprintf(out->state, sizeof out->state, "%s", q.state);
+		if (q.reason != NULL && (out->reason = strdup(q.reason)) == NULL)
+			r = SL_ERR_NOMEM;
+	}
+done:
+	if (r != 0) {
+		json_decref(out->answer);
+		out->answer = NULL;
+	}
+	free(q.reason);
+	json_decref(q.plan);
+	if (q.authorized)
+		contracts_row_clear(&q.row);
+	return r;
+}
+
+void
+query_outcome_clear(struct query_outcome *out)
+{
+	json_decref(out->answer);
+	free(out->reason);
+	memset(out, 0, sizeof *out);
+}

@@ -1,0 +1,64 @@
+/*
+ * broker/query.h -- a buyer's query from submission to release (DESIGN.md sections 3, 6, 7).
+ *
+ * The broker never parses the SQL text.  It checks the contract
+ * (broker/contracts.h), starts a worker on the product's current version,
+ * sends it the text, checks the PLAN the worker answers against the schema
+ * and the contract (GO or ABORT), and passes the worker's raw aggregates
+ * through disclosure control (broker/release.h).  The outcome -- released,
+ * refused or failed -- is recorded with its audit events (query.submitted,
+ * query.planned, then query.released, query.refused or query.failed), the
+ * quota count and the charge in one SQLite transaction.
+ *
+ * Owns the table queries.
+ */
+#ifndef SLUICE_BROKER_QUERY_H
+#define SLUICE_BROKER_QUERY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct exchange;
+struct keys_identity;
+struct schema;
+struct contract_terms;
+
+#define QUERY_TEXT_MAX (1u << 20)
+#define QUERY_REQUEST_ID_MAX 128
+#define QUERY_ID_LEN 34 /* "q_" and 32 hex digits */
+
+struct query_request {
+	const char *contract;
+	const struct keys_identity *buyer; /* signs the text */
+	const char *request_id;            /* NULL: none */
+	const char *text;
+	size_t len;
+};
+
+struct query_outcome {
+	char id[QUERY_ID_LEN + 1];
+	char state[16]; /* released | refused | failed */
+	json_t *answer; /* released: DESIGN.md section 11's document */
+	char *reason;   /* refused or failed: why */
+	int replayed;   /* the stored outcome of an earlier submission with this request id */
+};
+
+/*
+ * Run one query.  Returns 0 when the outcome is recorded (whatever it is),
+ * or an error when it could not be (the catalog failed): then nothing was
+ * recorded or charged.  Free out with query_outcome_clear().
+ */
+int query_submit(struct exchange *ex, const struct query_request *req, struct query_outcome *out)
+    __attribute__((warn_unused_result));
+
+void query_outcome_clear(struct query_outcome *out);
+
+/*
+ * Check a worker's PLAN against the product schema and the contract's
+ * terms.  0 or SL_ERR_POLICY naming the rule broken ("column member_id is the
+ * privacy unit: it is never grouped"), SL_ERR_PARSE for a malformed plan.
+ */
+int query_check_plan(const json_t *plan, const struct schema *s, const struct contract_terms *t)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,882 @@
+/*
+ * sandbox/exec.c -- scanning a store version: filter, group, aggregate.
+ *
+ * Truth values of the filter are Kleene's three: FALSE 0, UNKNOWN 1, TRUE 2,
+ * so AND is min, OR is max and NOT is 2 - x; a comparison with NULL is
+ * UNKNOWN, and only TRUE rows are selected, as in SQL.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/schema.h"
+#include "sandbox/exec.h"
+#include "sandbox/plan.h"
+#include "sandbox/store.h"
+#include "sandbox/value.h"
+
+enum { F = 0, U = 1, T = 2 };
+
+/* Depth of AND/OR/NOT nesting; the parser's SQL_MAX_DEPTH bounds it well below this. */
+#define EXEC_DEPTH_MAX (4 * SQL_MAX_DEPTH + 8)
+
+/* One aggregate's state for one group. */
+struct acc {
+	int64_t n;        /* non-NULL values */
+	int64_t isum;     /* integer-stored columns */
+	__int128 isq;     /* VARIANCE, STDDEV */
+	double rsum, rsq; /* REAL */
+	int64_t imin, imax;
+	double rmin, rmax;
+	int overflow;
+};
+
+/* (group, value) pairs seen, for exact distinct counts; open addressing. */
+struct pair {
+	uint64_t v;
+	uint32_t g;
+	uint32_t used;
+};
+
+struct pairset {
+	struct pair *slots;
+	size_t cap, n;
+};
+
+struct exec {
+	const struct plan *p;
+	const struct schema *s;
+	struct store_reader *r;
+	struct store_buf **bufs; /* per column, for the columns read */
+	struct store_vec *vecs;
+	const char *const **dstr; /* dictionaries of TEXT columns read */
+	const uint32_t **dlen;
+	uint32_t *dn;
+	uint8_t **ttab; /* text leaves' match tables, in tree order */
+	size_t nttab;
+	uint8_t *scratch[EXEC_DEPTH_MAX];
+	uint8_t *truth;
+	uint32_t *sel, *gid;
+	/* groups */
+	size_t ngroups, gcap;
+	int64_t *gkeys; /* ngroups * nkeys components */
+	uint64_t *gnulls;
+	int64_t *grows, *gunits;
+	struct acc **accs; /* per aggregate, gcap each */
+	int32_t *slots;    /* hash of group keys */
+	size_t nslots;
+	int32_t *codemap; /* one TEXT key: dictionary code -> group; [dn] is NULL's */
+	struct pairset units;
+	struct pairset *distinct; /* per aggregate (COUNT DISTINCT only) */
+	uint64_t rows_scanned;
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static int
+is_null(const struct store_vec *v, uint32_t i)
+{
+	return v->nulls != NULL && (v->nulls[i >> 3] >> (i & 7) & 1);
+}
+
+static uint64_t
+mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static int
+pairset_grow(struct pairset *ps)
+{
+	size_t cap = ps->cap ? ps->cap * 2 : 1024, i;
+	struct pair *n = calloc(cap, sizeof *n);
+
+	if (n == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < ps->cap; i++) {
+		if (ps->slots[i].used) {
+			size_t h = mix(ps->slots[i].v ^ (uint64_t)ps->slots[i].g << 40) & (cap - 1);
+
+			while (n[h].used)
+				h = (h + 1) & (cap - 1);
+			n[h] = ps->slots[i];
+		}
+	}
+	free(ps->slots);
+	ps->slots = n;
+	ps->cap = cap;
+	return 0;
+}
+
+/* 1 if (g, v) is new, 0 if seen; SL_ERR_NOMEM. */
+static int
+pairset_add(struct pairset *ps, uint32_t g, uint64_t v)
+{
+	size_t h;
+	int r;
+
+	if (2 * (ps->n + 1) > ps->cap && (r = pairset_grow(ps)) != 0)
+		return r;
+	h = mix(v ^ (uint64_t)g << 40) & (ps->cap - 1);
+	while (ps->slots[h].used) {
+		if (ps->slots[h].v == v && ps->slots[h].g == g)
+			return 0;
+		h = (h + 1) & (ps->cap - 1);
+	}
+	ps->slots[h] = (struct pair){v, g, 1};
+	ps->n++;
+	return 1;
+}
+
+static uint64_t
+value_bits(const struct store_vec *v, uint32_t i)
+{
+	uint64_t b;
+
+	if (v->reals != NULL) {
+		double d = v->reals[i] == 0 ? 0 : v->reals[i]; /* -0 and 0 are one value */
+
+		memcpy(&b, &d, sizeof b);
+		return b;
+	}
+	return v->codes != NULL ? v->codes[i] : (uint64_t)v->ints[i];
+}
+
+/* ---- filters ------------------------------------------------------------- */
+
+static int
+text_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+/* Whether dictionary string s matches the text leaf sc (before its own NOT). */
+static int
+text_match(const struct sql_cond *sc, const char *s, size_t len)
+{
+	const struct sql_literal *l = sc->lits;
+	size_t i;
+	int c;
+
+	switch (sc->kind) {
+	case SQL_COND_LIKE:
+		return len >= l[0].len && memcmp(s, l[0].s, l[0].len) == 0;
+	case SQL_COND_IN:
+		for (i = 0; i < sc->nlits; i++)
+			if (text_cmp(s, len, l[i].s, l[i].len) == 0)
+				return 1;
+		return 0;
+	case SQL_COND_BETWEEN:
+		return text_cmp(s, len, l[0].s, l[0].len) >= 0 &&
+		       text_cmp(s, len, l[1].s, l[1].len) <= 0;
+	default:
+		break;
+	}
+	c = text_cmp(s, len, l[0].s, l[0].len);
+	switch (sc->cmp) {
+	case SQL_EQ:
+		return c == 0;
+	case SQL_NE:
+		return c != 0;
+	case SQL_LT:
+		return c < 0;
+	case SQL_LE:
+		return c <= 0;
+	case SQL_GT:
+		return c > 0;
+	case SQL_GE:
+		return c >= 0;
+	}
+	return 0;
+}
+
+/* Build the match tables of the text leaves, in the order eval() visits them. */
+static int
+text_tables(struct exec *e, const struct plan_cond *pc)
+{
+	uint8_t *t, **grown;
+	uint32_t i, n;
+	size_t k;
+	int r;
+
+	if (pc->kind == PLAN_AND || pc->kind == PLAN_OR || pc->kind == PLAN_NOT) {
+		for (k = 0; k < pc->nkids; k++)
+			if ((r = text_tables(e, pc->kids[k])) != 0)
+				return r;
+		return 0;
+	}
+	if (pc->kind != PLAN_TEXT)
+		return 0;
+	n = e->dn[pc->col];
+	if ((t = malloc(n + 1)) == NULL ||
+	    (grown = realloc(e->ttab, (e->nttab + 1) * sizeof *grown)) == NULL) {
+		free(t);
+		return SL_ERR_NOMEM;
+	}
+	e->ttab = grown;
+	t[n] = 0;
+	for (i = 0; i < n; i++)
+		t[i] = (uint8_t)(text_match(pc->text, e->dstr[pc->col][i], e->dlen[pc->col][i]) ^
+		                 (pc->text->negated != 0));
+	e->ttab[e->nttab++] = t;
+	return 0;
+}
+
+static int
+set_has(const int64_t *a, size_t n, int64_t v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && a[lo] == v;
+}
+
+static void
+eval_leaf(struct exec *e, const struct plan_cond *pc, uint32_t rows, uint8_t *out, size_t *tix)
+{
+	const struct store_vec *v = &e->vecs[pc->col];
+	const uint8_t neg = pc->negated ? T : F;
+	uint32_t i;
+
+	switch (pc->kind) {
+	case PLAN_ISNULL:
+		for (i = 0; i < rows; i++)
+			out[i] = (uint8_t)((is_null(v, i) ? T : F) ^ neg);
+		return;
+	case PLAN_RANGE: {
+		const int64_t lo = pc->lo, hi = pc->hi, *x = v->ints;
+
+		for (i = 0; i < rows; i++)
+			out[i] = (uint8_t)(((x[i] >= lo) & (x[i] <= hi) ? T : F) ^ neg);
+		break;
+	}
+	case PLAN_SET:
+		for (i = 0; i < rows; i++)
+			out[i] = (uint8_t)((set_has(pc->ints, pc->n, v->ints[i]) ? T : F) ^ neg);
+		break;
+	case PLAN_RRANGE:
+		for (i = 0; i < rows; i++) {
+			double x = v->reals[i];
+			int in = (pc->lo_open ? x > pc->rlo : x >= pc->rlo) &&
+			         (pc->hi_open ? x < pc->rhi : x <= pc->rhi);
+
+			out[i] = (uint8_t)((in ? T : F) ^ neg);
+		}
+		break;
+	case PLAN_RSET:
+		for (i = 0; i < rows; i++) {
+			size_t k;
+			int in = 0;
+
+			for (k = 0; k < pc->n && !in; k++)
+				in = v->reals[i] == pc->reals[k];
+			out[i] = (uint8_t)((in ? T : F) ^ neg);
+		}
+		break;
+	case PLAN_TEXT: {
+		const uint8_t *t = e->ttab[(*tix)++];
+
+		for (i = 0; i < rows; i++)
+			out[i] = t[v->codes[i]] ? T : F;
+		break;
+	}
+	default:
+		break;
+	}
+	/* A NULL makes every comparison UNKNOWN. */
+	if (v->nulls != NULL)
+		for (i = 0; i < rows; i++)
+			if (is_null(v, i))
+				out[i] = U;
+}
+
+static int
+eval(
+    struct exec *e, const struct plan_cond *pc, uint32_t rows, uint8_t *out, int depth, size_t *tix)
+{
+	uint8_t *tmp;
+	uint32_t i;
+	size_t k;
+	int r;
+
+	if (pc->kind != PLAN_AND && pc->kind != PLAN_OR && pc->kind != PLAN_NOT) {
+		eval_leaf(e, pc, rows, out, tix);
+		return 0;
+	}
+	if (depth + 1 >= EXEC_DEPTH_MAX)
+		return sl_errf(SL_ERR_LIMIT, "query: the filter is nested too deeply");
+	if ((r = eval(e, pc->kids[0], rows, out, depth + 1, tix)) != 0)
+		return r;
+	if (pc->kind == PLAN_NOT) {
+		for (i = 0; i < rows; i++)
+			out[i] = (uint8_t)(T - out[i]);
+		return 0;
+	}
+	if (e->scratch[depth] == NULL && (e->scratch[depth] = malloc(STORE_CHUNK_ROWS)) == NULL)
+		return SL_ERR_NOMEM;
+	tmp = e->scratch[depth];
+	for (k = 1; k < pc->nkids; k++) {
+		if ((r = eval(e, pc->kids[k], rows, tmp, depth + 1, tix)) != 0)
+			return r;
+		if (pc->kind == PLAN_AND)
+			for (i = 0; i < rows; i++)
+				out[i] = out[i] < tmp[i] ? out[i] : tmp[i];
+		else
+			for (i = 0; i < rows; i++)
+				out[i] = out[i] > tmp[i] ? out[i] : tmp[i];
+	}
+	return 0;
+}
+
+/* ---- groups -------------------------------------------------------------- */
+
+static int
+groups_grow(struct exec *e)
+{
+	const struct plan *p = e->p;
+	size_t cap = e->gcap ? e->gcap * 2 : 64, a;
+	void *n;
+
+	if (e->gcap >= EXEC_MAX_GROUPS)
+		return sl_errf(SL_ERR_LIMIT,
+		    "query: more than %d groups; group by fewer or coarser keys", EXEC_MAX_GROUPS);
+	if (cap > EXEC_MAX_GROUPS)
+		cap = EXEC_MAX_GROUPS;
+#define GROW(ptr, size)                                                                            \
+	do {                                                                                       \
+		if ((n = realloc((ptr), cap * (size))) == NULL)                                    \
+			return SL_ERR_NOMEM;                                                       \
+		memset((char *)n + e->gcap * (size), 0, (cap - e->gcap) * (size));                 \
+		(ptr) = n;                                                                         \
+	} while (0)
+	GROW(e->gkeys, (p->nkeys ? p->nkeys : 1) * sizeof(int64_t));
+	GROW(e->gnulls, sizeof(uint64_t));
+	GROW(e->grows, sizeof(int64_t));
+	GROW(e->gunits, sizeof(int64_t));
+	for (a = 0; a < p->naggs; a++)
+		GROW(e->accs[a], sizeof(struct acc));
+#undef GROW
+	e->gcap = cap;
+	return 0;
+}
+
+static uint64_t
+key_hash(const int64_t *k, size_t nk, uint64_t nulls)
+{
+	uint64_t h = mix(nulls + 0x9e3779b97f4a7c15ULL);
+	size_t i;
+
+	for (i = 0; i < nk; i++)
+		h = mix(h ^ (uint64_t)k[i]);
+	return h;
+}
+
+static int
+rehash(struct exec *e)
+{
+	size_t n = e->nslots ? e->nslots * 2 : 256, g, nk = e->p->nkeys;
+	int32_t *s = malloc(n * sizeof *s);
+
+	if (s == NULL)
+		return SL_ERR_NOMEM;
+	memset(s, 0xff, n * sizeof *s);
+	for (g = 0; g < e->ngroups; g++) {
+		size_t h = key_hash(&e->gkeys[g * nk], nk, e->gnulls[g]) & (n - 1);
+
+		while (s[h] >= 0)
+			h = (h + 1) & (n - 1);
+		s[h] = (int32_t)g;
+	}
+	free(e->slots);
+	e->slots = s;
+	e->nslots = n;
+	return 0;
+}
+
+/* The group of key tuple k (nulls: bit per NULL component), created when new. */
+static int
+group_of(struct exec *e, const int64_t *k, uint64_t nulls, uint32_t *g)
+{
+	size_t nk = e->p->nkeys, h;
+	int r;
+
+	if (2 * (e->ngroups + 1) > e->nslots && (r = rehash(e)) != 0)
+		return r;
+	h = key_hash(k, nk, nulls) & (e->nslots - 1);
+	while (e->slots[h] >= 0) {
+		size_t c = (size_t)e->slots[h];
+
+		if (e->gnulls[c] == nulls && memcmp(&e->gkeys[c * nk], k, nk * sizeof *k) == 0) {
+			*g = (uint32_t)c;
+			return 0;
+		}
+		h = (h + 1) & (e->nslots - 1);
+	}
+	if (e->ngroups == e->gcap && (r = groups_grow(e)) != 0)
+		return r;
+	memcpy(&e->gkeys[e->ngroups * nk], k, nk * sizeof *k);
+	e->gnulls[e->ngroups] = nulls;
+	e->slots[h] = (int32_t)e->ngroups;
+	*g = (uint32_t)e->ngroups++;
+	return 0;
+}
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* One key component of row i; 1 when it is NULL. */
+static int
+key_value(struct exec *e, const struct plan_key *k, uint32_t i, int64_t *out)
+{
+	const struct store_vec *v = &e->vecs[k->col];
+	int64_t y;
+	int m, d;
+
+	if (is_null(v, i))
+		return *out = 0, 1;
+	if (v->codes != NULL) {
+		*out = v->codes[i];
+		return 0;
+	}
+	if (v->reals != NULL) {
+		double x = v->reals[i];
+
+		if (k->fn == SQL_KEY_BUCKET)
+			x = floor(x / k->rwidth) * k->rwidth;
+		if (x == 0)
+			x = 0;
+		memcpy(out, &x, sizeof x);
+		return 0;
+	}
+	switch (k->fn) {
+	case SQL_KEY_BUCKET:
+		*out = floor_div(v->ints[i], k->width) * k->width;
+		break;
+	case SQL_KEY_YEAR:
+	case SQL_KEY_MONTH:
+		value_civil(v->ints[i], &y, &m, &d);
+		*out = k->fn == SQL_KEY_YEAR ? y : m;
+		break;
+	default:
+		*out = v->ints[i];
+	}
+	return 0;
+}
+
+/* Groups of the selected rows into e->gid. */
+static int
+assign_groups(struct exec *e, uint32_t nsel)
+{
+	const struct plan *p = e->p;
+	int64_t k[64];
+	uint32_t j, g;
+	size_t c;
+	int r;
+
+	if (p->nkeys == 0) {
+		memset(e->gid, 0, nsel * sizeof *e->gid);
+		return 0;
+	}
+	if (e->codemap != NULL) {
+		const struct store_vec *v = &e->vecs[p->keys[0].col];
+		uint32_t nullslot = e->dn[p->keys[0].col];
+
+		for (j = 0; j < nsel; j++) {
+			uint32_t i = e->sel[j], code = is_null(v, i) ? nullslot : v->codes[i];
+
+			if (e->codemap[code] < 0) {
+				k[0] = code == nullslot ? 0 : code;
+				if ((r = group_of(e, k, code == nullslot, &g)) != 0)
+					return r;
+				e->codemap[code] = (int32_t)g;
+			}
+			e->gid[j] = (uint32_t)e->codemap[code];
+		}
+		return 0;
+	}
+	for (j = 0; j < nsel; j++) {
+		uint64_t nulls = 0;
+
+		for (c = 0; c < p->nkeys; c++)
+			nulls |= (uint64_t)key_value(e, &p->keys[c], e->sel[j], &k[c]) << c;
+		if ((r = group_of(e, k, nulls, &e->gid[j])) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- aggregates ---------------------------------------------------------- */
+
+static int64_t
+clamp_i(const struct schema_column *c, int clamp, int64_t v)
+{
+	if (!clamp)
+		return v;
+	return v < c->lo ? c->lo : v > c->hi ? c->hi : v;
+}
+
+static double
+clamp_r(const struct schema_column *c, int clamp, double v)
+{
+	if (!clamp)
+		return v;
+	return v < c->rlo ? c->rlo : v > c->rhi ? c->rhi : v;
+}
+
+static int
+text_less(struct exec *e, size_t col, int64_t a, int64_t b)
+{
+	return text_cmp(e->dstr[col][a], e->dlen[col][a], e->dstr[col][b], e->dlen[col][b]) < 0;
+}
+
+static int
+aggregate(struct exec *e, size_t a, uint32_t nsel)
+{
+	const struct plan_agg *pa = &e->p->aggs[a];
+	const struct schema_column *c = &e->s->cols[pa->col];
+	const struct store_vec *v = &e->vecs[pa->col];
+	struct acc *acc = e->accs[a];
+	int sq = pa->fn == SQL_AGG_VARIANCE || pa->fn == SQL_AGG_STDDEV, r;
+	uint32_t j;
+
+	if (pa->fn == SQL_AGG_COUNT)
+		return 0;
+	for (j = 0; j < nsel; j++) {
+		uint32_t i = e->sel[j];
+		struct acc *x = &acc[e->gid[j]];
+
+		if (is_null(v, i))
+			continue;
+		x->n++;
+		switch (pa->fn) {
+		case SQL_AGG_COUNT_DISTINCT:
+			if ((r = pairset_add(&e->distinct[a], e->gid[j], value_bits(v, i))) < 0)
+				return r;
+			x->isum += r;
+			break;
+		case SQL_AGG_MIN:
+		case SQL_AGG_MAX: {
+			int first = x->n == 1, mx = pa->fn == SQL_AGG_MAX;
+
+			if (v->reals != NULL) {
+				double d = clamp_r(c, pa->clamp, v->reals[i]);
+
+				if (first || (mx ? d > x->rmax : d < x->rmin))
+					x->rmin = x->rmax = d;
+			} else if (v->codes != NULL) {
+				int64_t code = v->codes[i];
+
+				if (first || (mx ? text_less(e, pa->col, x->imax, code)
+				                 : text_less(e, pa->col, code, x->imin)))
+					x->imin = x->imax = code;
+			} else {
+				int64_t d = clamp_i(c, pa->clamp, v->ints[i]);
+
+				if (first || (mx ? d > x->imax : d < x->imin))
+					x->imin = x->imax = d;
+			}
+			break;
+		}
+		default:
+			if (v->reals != NULL) {
+				double d = clamp_r(c, pa->clamp, v->reals[i]);
+
+				x->rsum += d;
+				x->rsq += d * d;
+			} else {
+				int64_t d = clamp_i(c, pa->clamp, v->ints[i]);
+
+				x->overflow |= __builtin_add_overflow(x->isum, d, &x->isum);
+				if (sq)
+					x->isq += (__int128)d * d;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+scan_chunk(struct exec *e, uint32_t chunk)
+{
+	const struct plan *p = e->p;
+	uint32_t rows = 0, i, nsel = 0, j;
+	size_t c, a, tix = 0;
+	int r;
+
+	for (c = 0; c < e->s->ncols; c++) {
+		if (!p->reads[c])
+			continue;
+		if ((r = store_read_chunk_into(e->r, c, chunk, e->bufs[c], &e->vecs[c])) != 0)
+			return r;
+		rows = e->vecs[c].rows;
+	}
+	if (p->where != NULL) {
+		if ((r = eval(e, p->where, rows, e->truth, 0, &tix)) != 0)
+			return r;
+		for (i = 0; i < rows; i++) {
+			e->sel[nsel] = i;
+			nsel += e->truth[i] == T;
+		}
+	} else {
+		for (i = 0; i < rows; i++)
+			e->sel[i] = i;
+		nsel = rows;
+	}
+	e->rows_scanned += rows;
+	if ((r = assign_groups(e, nsel)) != 0)
+		return r;
+	for (j = 0; j < nsel; j++) {
+		const struct store_vec *u = &e->vecs[e->s->unit];
+		uint32_t g = e->gid[j];
+
+		e->grows[g]++;
+		if (!is_null(u, e->sel[j])) {
+			if ((r = pairset_add(&e->units, g, value_bits(u, e->sel[j]))) < 0)
+				return r;
+			e->gunits[g] += r;
+		}
+	}
+	for (a = 0; a < p->naggs; a++)
+		if ((r = aggregate(e, a, nsel)) != 0)
+			return r;
+	return 0;
+}
+
+/* ---- the answer ---------------------------------------------------------- */
+
+static json_t *
+i128_json(__int128 v)
+{
+	char buf[48], *q = buf + sizeof buf - 1;
+	unsigned __int128 u = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+
+	*q = '\0';
+	do {
+		*--q = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--q = '-';
+	return json_string(q);
+}
+
+/* A stored value of column col for the broker: raw storage units, text as text. */
+static json_t *
+raw_json(struct exec *e, size_t col, int64_t iv, double rv)
+{
+	const struct schema_column *c = &e->s->cols[col];
+
+	if (c->type == SCHEMA_TEXT)
+		return json_stringn(e->dstr[col][iv], e->dlen[col][iv]);
+	if (c->type == SCHEMA_REAL)
+		return json_real(rv);
+	return json_integer(iv);
+}
+
+static json_t *
+agg_json(struct exec *e, size_t a, size_t g)
+{
+	const struct plan_agg *pa = &e->p->aggs[a];
+	const struct acc *x = &e->accs[a][g];
+	int real = e->s->cols[pa->col].type == SCHEMA_REAL;
+
+	switch (pa->fn) {
+	case SQL_AGG_COUNT:
+		return json_pack("{s:I}", "n", (json_int_t)e->grows[g]);
+	case SQL_AGG_COUNT_DISTINCT:
+		return json_pack("{s:I}", "distinct", (json_int_t)x->isum);
+	case SQL_AGG_MIN:
+	case SQL_AGG_MAX:
+		return json_pack("{s:I, s:o}", "n", (json_int_t)x->n, "value",
+		    x->n == 0 ? json_null() : raw_json(e, pa->col, x->imin, x->rmin));
+	case SQL_AGG_SUM:
+	case SQL_AGG_AVG:
+		return json_pack("{s:I, s:o}", "n", (json_int_t)x->n, "sum",
+		    real ? json_real(x->rsum) : json_integer(x->isum));
+	default:
+		return json_pack("{s:I, s:o, s:o}", "n", (json_int_t)x->n, "sum",
+		    real ? json_real(x->rsum) : json_integer(x->isum), "sumsq",
+		    real ? json_real(x->rsq) : i128_json(x->isq));
+	}
+}
+
+static json_t *
+group_json(struct exec *e, size_t g)
+{
+	const struct plan *p = e->p;
+	json_t *key = json_array(), *aggs = json_array();
+	size_t k, a;
+
+	for (k = 0; k < p->nkeys; k++) {
+		const struct plan_key *pk = &p->keys[k];
+		int64_t v = e->gkeys[g * p->nkeys + k];
+		double d;
+
+		memcpy(&d, &v, sizeof d);
+		if (e->gnulls[g] >> k & 1)
+			json_array_append_new(key, json_null());
+		else if (pk->fn == SQL_KEY_YEAR || pk->fn == SQL_KEY_MONTH)
+			json_array_append_new(key, json_integer(v));
+		else
+			json_array_append_new(key, raw_json(e, pk->col, v, d));
+	}
+	for (a = 0; a < p->naggs; a++)
+		json_array_append_new(aggs, agg_json(e, a, g));
+	return json_pack("{s:o, s:I, s:I, s:o}", "key", key, "rows", (json_int_t)e->grows[g],
+	    "units", (json_int_t)e->gunits[g], "aggs", aggs);
+}
+
+static int
+answer(struct exec *e, json_t **result)
+{
+	json_t *groups = json_array(), *doc;
+	size_t g, a;
+
+	for (g = 0; g < e->ngroups; g++)
+		for (a = 0; a < e->p->naggs; a++)
+			if (e->accs[a][g].overflow) {
+				json_decref(groups);
+				return sl_errf(SL_ERR_LIMIT, "query: %s(%s) overflows 64 bits",
+				    sql_agg_name(e->p->aggs[a].fn),
+				    e->s->cols[e->p->aggs[a].col].name);
+			}
+	for (g = 0; g < e->ngroups; g++)
+		if (json_array_append_new(groups, group_json(e, g)) != 0) {
+			json_decref(groups);
+			return SL_ERR_NOMEM;
+		}
+	doc =
+	    json_pack("{s:I, s:o}", "rows_scanned", (json_int_t)e->rows_scanned, "groups", groups);
+	if (doc == NULL)
+		return SL_ERR_NOMEM;
+	*result = doc;
+	return 0;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static int
+setup(struct exec *e)
+{
+	const struct plan *p = e->p;
+	size_t c, ncols = e->s->ncols;
+	int64_t zero = 0;
+	uint32_t g;
+	int r;
+
+	e->bufs = calloc(ncols, sizeof *e->bufs);
+	e->vecs = calloc(ncols, sizeof *e->vecs);
+	e->dstr = calloc(ncols, sizeof *e->dstr);
+	e->dlen = calloc(ncols, sizeof *e->dlen);
+	e->dn = calloc(ncols, sizeof *e->dn);
+	e->accs = calloc(p->naggs + 1, sizeof *e->accs);
+	e->distinct = calloc(p->naggs + 1, sizeof *e->distinct);
+	e->truth = malloc(STORE_CHUNK_ROWS);
+	e->sel = malloc(STORE_CHUNK_ROWS * sizeof *e->sel);
+	e->gid = malloc(STORE_CHUNK_ROWS * sizeof *e->gid);
+	if (e->bufs == NULL || e->vecs == NULL || e->dstr == NULL || e->dlen == NULL ||
+	    e->dn == NULL || e->accs == NULL || e->distinct == NULL || e->truth == NULL ||
+	    e->sel == NULL || e->gid == NULL)
+		return SL_ERR_NOMEM;
+	if (p->nkeys > 64)
+		return sl_errf(SL_ERR_LIMIT, "query: more than 64 GROUP BY keys");
+	for (c = 0; c < ncols; c++) {
+		if (!p->reads[c])
+			continue;
+		if ((e->bufs[c] = store_buf_new()) == NULL)
+			return SL_ERR_NOMEM;
+		if (e->s->cols[c].type == SCHEMA_TEXT &&
+		    (r = store_read_dict(e->r, c, &e->dstr[c], &e->dlen[c], &e->dn[c])) != 0)
+			return r;
+	}
+	if (p->where != NULL && (r = text_tables(e, p->where)) != 0)
+		return r;
+	if (p->nkeys == 1 && e->s->cols[p->keys[0].col].type == SCHEMA_TEXT) {
+		size_t n = (size_t)e->dn[p->keys[0].col] + 1;
+
+		if ((e->codemap = malloc(n * sizeof *e->codemap)) == NULL)
+			return SL_ERR_NOMEM;
+		memset(e->codemap, 0xff, n * sizeof *e->codemap);
+	}
+	/* Without GROUP BY there is one group, even over no rows (SQL's answer). */
+	if (p->nkeys == 0 && (r = group_of(e, &zero, 0, &g)) != 0)
+		return r;
+	return 0;
+}
+
+static void
+teardown(struct exec *e)
+{
+	size_t c, a;
+
+	for (c = 0; e->bufs != NULL && c < e->s->ncols; c++)
+		store_buf_free(e->bufs[c]);
+	for (c = 0; c < e->nttab; c++)
+		free(e->ttab[c]);
+	for (c = 0; c < EXEC_DEPTH_MAX; c++)
+		free(e->scratch[c]);
+	for (a = 0; e->accs != NULL && a < e->p->naggs; a++)
+		free(e->accs[a]);
+	for (a = 0; e->distinct != NULL && a < e->p->naggs; a++)
+		free(e->distinct[a].slots);
+	free(e->units.slots);
+	free(e->ttab);
+	free(e->bufs);
+	free(e->vecs);
+	free(e->dstr);
+	free(e->dlen);
+	free(e->dn);
+	free(e->accs);
+	free(e->distinct);
+	free(e->truth);
+	free(e->sel);
+	free(e->gid);
+	free(e->gkeys);
+	free(e->gnulls);
+	free(e->grows);
+	free(e->gunits);
+	free(e->slots);
+	free(e->codemap);
+}
+
+int
+exec_run(const struct plan *p, struct store_reader *r, json_t **result)
+{
+	struct exec e;
+	uint32_t chunk, n = store_reader_chunks(r);
+	int rc;
+
+	memset(&e, 0, sizeof e);
+	e.p = p;
+	e.s = p->s;
+	e.r = r;
+	if ((rc = setup(&e)) == 0) {
+		for (chunk = 0; chunk < n && rc == 0; chunk++)
+			rc = scan_chunk(&e, chunk);
+		if (rc == 0)
+			rc = answer(&e, result);
+	}
+	teardown(&e);
+	return rc;
+}

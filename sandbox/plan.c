@@ -1,0 +1,632 @@
+/*
+ * sandbox/plan.c -- resolving a query against the product schema.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/schema.h"
+#include "sandbox/plan.h"
+#include "sandbox/value.h"
+
+/* 10^n for n <= 18. */
+static int64_t
+pow10i(uint32_t n)
+{
+	int64_t p = 1;
+
+	while (n-- > 0)
+		p *= 10;
+	return p;
+}
+
+static int
+is_numeric(enum schema_type t)
+{
+	return t == SCHEMA_INT || t == SCHEMA_DECIMAL || t == SCHEMA_REAL;
+}
+
+static int
+column(const struct plan *p, const char *name, struct sql_pos pos, size_t *col)
+{
+	const struct schema_column *c = schema_column(p->s, name);
+
+	if (c == NULL)
+		return sl_errf(SL_ERR_PARSE, "%u:%u: product %s has no column \"%.64s\"", pos.line,
+		    pos.col, p->s->name, name);
+	*col = (size_t)(c - p->s->cols);
+	p->reads[*col] = 1;
+	return 0;
+}
+
+/*
+ * A literal in the storage unit of integer-stored column c: *exact when it is
+ * representable, else *floor is the largest representable value below it.
+ */
+struct ival {
+	int64_t v;
+	int exact;
+};
+
+static int
+literal_int(const struct schema_column *c, const struct sql_literal *l, struct ival *out)
+{
+	uint32_t cs = c->type == SCHEMA_DECIMAL ? (uint32_t)c->scale : 0, ls;
+	int64_t i = l->i, d, q;
+
+	switch (c->type) {
+	case SCHEMA_DATE:
+		if (l->type == SQL_LIT_DATE) {
+			*out = (struct ival){l->i, 1};
+			return 0;
+		}
+		if (l->type == SQL_LIT_STRING) {
+			int y, m, dd;
+			char tail;
+			int64_t days;
+
+			if (sscanf(l->s, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) == 3 &&
+			    l->len == 10 && value_days(y, m, dd, &days) == 0) {
+				*out = (struct ival){days, 1};
+				return 0;
+			}
+		}
+		break;
+	case SCHEMA_BOOL:
+		if (l->type == SQL_LIT_BOOL) {
+			*out = (struct ival){l->i, 1};
+			return 0;
+		}
+		break;
+	default:
+		if (l->type != SQL_LIT_INT && l->type != SQL_LIT_DECIMAL)
+			break;
+		ls = l->type == SQL_LIT_DECIMAL ? l->scale : 0;
+		if (ls <= cs) {
+			if (__builtin_mul_overflow(i, pow10i(cs - ls), &out->v)) {
+				out->v = i < 0 ? INT64_MIN : INT64_MAX;
+				out->exact = 0;
+				/* Below every value: floor must be one less than INT64_MIN; use MIN, empty ranges follow. */
+				return 0;
+			}
+			out->exact = 1;
+			return 0;
+		}
+		d = pow10i(ls - cs);
+		q = i / d;
+		if (i % d != 0 && i < 0)
+			q--;
+		out->v = q;
+		out->exact = i % d == 0;
+		return 0;
+	}
+	return sl_errf(SL_ERR_PARSE, "%u:%u: column %s is %s; this literal is not of that type",
+	    l->pos.line, l->pos.col, c->name,
+	    c->type == SCHEMA_DATE   ? "DATE (write DATE 'YYYY-MM-DD')"
+	    : c->type == SCHEMA_BOOL ? "BOOL (write TRUE or FALSE)"
+	                             : "numeric");
+}
+
+static int
+literal_real(const struct schema_column *c, const struct sql_literal *l, double *out)
+{
+	if (l->type == SQL_LIT_INT) {
+		*out = (double)l->i;
+		return 0;
+	}
+	if (l->type == SQL_LIT_DECIMAL) {
+		*out = (double)l->i / (double)pow10i(l->scale);
+		return 0;
+	}
+	return sl_errf(SL_ERR_PARSE, "%u:%u: column %s is REAL; this literal is not a number",
+	    l->pos.line, l->pos.col, c->name);
+}
+
+static struct plan_cond *
+cond_new(enum plan_leaf kind, size_t col)
+{
+	struct plan_cond *pc = calloc(1, sizeof *pc);
+
+	if (pc != NULL) {
+		pc->kind = kind;
+		pc->col = col;
+		pc->lo = INT64_MIN;
+		pc->hi = INT64_MAX;
+		pc->rlo = -INFINITY;
+		pc->rhi = INFINITY;
+	}
+	return pc;
+}
+
+static void
+cond_free(struct plan_cond *pc)
+{
+	size_t i;
+
+	if (pc == NULL)
+		return;
+	for (i = 0; i < pc->nkids; i++)
+		cond_free(pc->kids[i]);
+	free(pc->kids);
+	free(pc->ints);
+	free(pc->reals);
+	free(pc);
+}
+
+/* Lowest representable value >= the literal. */
+static int64_t
+ceil_of(struct ival v)
+{
+	if (v.exact)
+		return v.v;
+	return v.v == INT64_MAX ? INT64_MAX : v.v + 1;
+}
+
+static void
+range_cmp(struct plan_cond *pc, enum sql_cmp op, struct ival v)
+{
+	switch (op) {
+	case SQL_NE:
+		pc->negated = 1;
+		/* fall through */
+	case SQL_EQ:
+		if (v.exact)
+			pc->lo = pc->hi = v.v;
+		else
+			pc->lo = 1, pc->hi = 0;
+		break;
+	case SQL_LT: /* v < L: v <= L - 1 when exact, else v <= floor(L) */
+		if (v.exact && v.v == INT64_MIN)
+			pc->lo = 1, pc->hi = 0;
+		else
+			pc->hi = v.exact ? v.v - 1 : v.v;
+		break;
+	case SQL_LE:
+		pc->hi = v.v;
+		break;
+	case SQL_GT:
+		if (v.v == INT64_MAX)
+			pc->lo = 1, pc->hi = 0;
+		else
+			pc->lo = v.v + 1;
+		break;
+	case SQL_GE:
+		pc->lo = ceil_of(v);
+		break;
+	}
+}
+
+static void
+rrange_cmp(struct plan_cond *pc, enum sql_cmp op, double x)
+{
+	switch (op) {
+	case SQL_NE:
+		pc->negated = 1;
+		/* fall through */
+	case SQL_EQ:
+		pc->rlo = pc->rhi = x;
+		break;
+	case SQL_LT:
+		pc->rhi = x, pc->hi_open = 1;
+		break;
+	case SQL_LE:
+		pc->rhi = x;
+		break;
+	case SQL_GT:
+		pc->rlo = x, pc->lo_open = 1;
+		break;
+	case SQL_GE:
+		pc->rlo = x;
+		break;
+	}
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+leaf_set(struct plan_cond *pc, const struct schema_column *c, const struct sql_cond *sc)
+{
+	size_t i, n = 0;
+	struct ival v;
+	int r;
+
+	if (c->type == SCHEMA_REAL) {
+		pc->kind = PLAN_RSET;
+		if ((pc->reals = calloc(sc->nlits, sizeof(double))) == NULL)
+			return SL_ERR_NOMEM;
+		for (i = 0; i < sc->nlits; i++)
+			if ((r = literal_real(c, &sc->lits[i], &pc->reals[i])) != 0)
+				return r;
+		pc->n = sc->nlits;
+		return 0;
+	}
+	pc->kind = PLAN_SET;
+	if ((pc->ints = calloc(sc->nlits, sizeof(int64_t))) == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < sc->nlits; i++) {
+		if ((r = literal_int(c, &sc->lits[i], &v)) != 0)
+			return r;
+		if (v.exact) /* a value the column cannot hold matches nothing */
+			pc->ints[n++] = v.v;
+	}
+	qsort(pc->ints, n, sizeof(int64_t), cmp_i64);
+	for (i = 0, pc->n = 0; i < n; i++)
+		if (pc->n == 0 || pc->ints[pc->n - 1] != pc->ints[i])
+			pc->ints[pc->n++] = pc->ints[i];
+	return 0;
+}
+
+static int
+leaf_between(struct plan_cond *pc, const struct schema_column *c, const struct sql_cond *sc)
+{
+	struct ival a, b;
+	int r;
+
+	pc->negated = sc->negated;
+	if (c->type == SCHEMA_REAL) {
+		pc->kind = PLAN_RRANGE;
+		if ((r = literal_real(c, &sc->lits[0], &pc->rlo)) != 0 ||
+		    (r = literal_real(c, &sc->lits[1], &pc->rhi)) != 0)
+			return r;
+		return 0;
+	}
+	if ((r = literal_int(c, &sc->lits[0], &a)) != 0 ||
+	    (r = literal_int(c, &sc->lits[1], &b)) != 0)
+		return r;
+	pc->lo = ceil_of(a);
+	pc->hi = b.v;
+	if (!a.exact && a.v == INT64_MAX)
+		pc->lo = 1, pc->hi = 0;
+	return 0;
+}
+
+static int
+leaf(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out)
+{
+	const struct schema_column *c;
+	struct plan_cond *pc;
+	struct ival v;
+	size_t col;
+	double x;
+	int r;
+
+	if ((r = column(p, sc->column, sc->pos, &col)) != 0)
+		return r;
+	c = &p->s->cols[col];
+	if ((pc = cond_new(PLAN_RANGE, col)) == NULL)
+		return SL_ERR_NOMEM;
+	*out = pc;
+	if (sc->kind == SQL_COND_NULL) {
+		pc->kind = PLAN_ISNULL;
+		pc->negated = sc->negated;
+		return 0;
+	}
+	if (c->type == SCHEMA_TEXT) {
+		pc->kind = PLAN_TEXT;
+		pc->text = sc;
+		for (size_t i = 0; i < sc->nlits; i++)
+			if (sc->lits[i].type != SQL_LIT_STRING)
+				return sl_errf(SL_ERR_PARSE,
+				    "%u:%u: column %s is TEXT; compare it with a 'string'",
+				    sc->lits[i].pos.line, sc->lits[i].pos.col, c->name);
+		return 0;
+	}
+	if (sc->kind == SQL_COND_LIKE)
+		return sl_errf(SL_ERR_PARSE, "%u:%u: LIKE needs a TEXT column; %s is not one",
+		    sc->pos.line, sc->pos.col, c->name);
+	if (sc->kind == SQL_COND_IN) {
+		pc->negated = sc->negated;
+		return leaf_set(pc, c, sc);
+	}
+	if (sc->kind == SQL_COND_BETWEEN)
+		return leaf_between(pc, c, sc);
+	if (c->type == SCHEMA_REAL) {
+		pc->kind = PLAN_RRANGE;
+		if ((r = literal_real(c, &sc->lits[0], &x)) != 0)
+			return r;
+		rrange_cmp(pc, sc->cmp, x);
+		return 0;
+	}
+	if ((r = literal_int(c, &sc->lits[0], &v)) != 0)
+		return r;
+	range_cmp(pc, sc->cmp, v);
+	return 0;
+}
+
+/* Depth is bounded by the parser (SQL_MAX_DEPTH), so recursion here is too. */
+static int
+cond(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out)
+{
+	struct plan_cond *pc;
+	size_t i;
+	int r;
+
+	if (sc->kind != SQL_COND_AND && sc->kind != SQL_COND_OR && sc->kind != SQL_COND_NOT)
+		return leaf(p, sc, out);
+	pc = cond_new(sc->kind == SQL_COND_AND  ? PLAN_AND
+	              : sc->kind == SQL_COND_OR ? PLAN_OR
+	                                        : PLAN_NOT,
+	    0);
+	if (pc == NULL)
+		return SL_ERR_NOMEM;
+	*out = pc;
+	if ((pc->kids = calloc(sc->nkids, sizeof *pc->kids)) == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < sc->nkids; i++) {
+		r = cond(p, sc->kids[i], &pc->kids[i]);
+		pc->nkids = i + 1;
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+key(const struct plan *p, const struct sql_key *k, struct plan_key *out)
+{
+	const struct schema_column *c;
+	struct ival w;
+	int r;
+
+	if ((r = column(p, k->column, k->pos, &out->col)) != 0)
+		return r;
+	c = &p->s->cols[out->col];
+	out->fn = k->fn;
+	if ((k->fn == SQL_KEY_YEAR || k->fn == SQL_KEY_MONTH) && c->type != SCHEMA_DATE)
+		return sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a DATE column; %s is not one",
+		    k->pos.line, k->pos.col, k->fn == SQL_KEY_YEAR ? "YEAR" : "MONTH", c->name);
+	if (k->fn != SQL_KEY_BUCKET)
+		return 0;
+	if (!is_numeric(c->type))
+		return sl_errf(SL_ERR_PARSE, "%u:%u: BUCKET needs a numeric column; %s is not one",
+		    k->pos.line, k->pos.col, c->name);
+	if (c->type == SCHEMA_REAL)
+		return literal_real(c, &k->width, &out->rwidth);
+	if ((r = literal_int(c, &k->width, &w)) != 0)
+		return r;
+	if (!w.exact || w.v <= 0)
+		return sl_errf(SL_ERR_PARSE,
+		    "%u:%u: BUCKET width must be a positive multiple of the unit of column %s",
+		    k->width.pos.line, k->width.pos.col, c->name);
+	out->width = w.v;
+	return 0;
+}
+
+static int
+same_key(const struct plan_key *a, const struct plan_key *b)
+{
+	return a->fn == b->fn && a->col == b->col && a->width == b->width && a->rwidth == b->rwidth;
+}
+
+static int
+aggregate(const struct plan *p, const struct sql_item *it, struct plan_agg *out)
+{
+	const struct schema_column *c;
+	int r;
+
+	out->fn = it->agg;
+	if (it->agg == SQL_AGG_COUNT)
+		return 0;
+	if ((r = column(p, it->agg_column, it->pos, &out->col)) != 0)
+		return r;
+	c = &p->s->cols[out->col];
+	if (it->agg != SQL_AGG_COUNT_DISTINCT && it->agg != SQL_AGG_MIN && it->agg != SQL_AGG_MAX &&
+	    !is_numeric(c->type))
+		return sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a numeric column; %s is %s",
+		    it->pos.line, it->pos.col, sql_agg_name(it->agg), c->name,
+		    c->type == SCHEMA_TEXT   ? "TEXT"
+		    : c->type == SCHEMA_DATE ? "DATE"
+		                             : "BOOL");
+	out->clamp = c->has_bounds && is_numeric(c->type);
+	return 0;
+}
+
+static int
+outputs(struct plan *p)
+{
+	const struct sql_query *q = p->q;
+	struct plan_key k;
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < q->nitems; i++) {
+		const struct sql_item *it = &q->items[i];
+		struct plan_output *o = &p->outputs[p->noutputs++];
+
+		o->name = it->name;
+		o->is_agg = it->is_agg;
+		if (it->is_agg) {
+			if ((r = aggregate(p, it, &p->aggs[p->naggs])) != 0)
+				return r;
+			o->index = p->naggs++;
+			continue;
+		}
+		memset(&k, 0, sizeof k);
+		if ((r = key(p, &it->key, &k)) != 0)
+			return r;
+		for (j = 0; j < p->nkeys && !same_key(&k, &p->keys[j]); j++)
+			;
+		if (j == p->nkeys)
+			return sl_errf(SL_ERR_PARSE,
+			    "%u:%u: %s is neither an aggregate nor in GROUP BY", it->pos.line,
+			    it->pos.col, it->name);
+		o->index = j;
+	}
+	return 0;
+}
+
+static int
+order(struct plan *p)
+{
+	const struct sql_query *q = p->q;
+	size_t i, j;
+
+	for (i = 0; i < q->norder; i++) {
+		for (j = 0; j < p->noutputs; j++)
+			if (strcmp(p->outputs[j].name, q->order[i].name) == 0)
+				break;
+		if (j == p->noutputs)
+			return sl_errf(SL_ERR_PARSE,
+			    "%u:%u: ORDER BY %.64s: no output column of that name",
+			    q->order[i].pos.line, q->order[i].pos.col, q->order[i].name);
+		p->order[i].output = j;
+		p->order[i].desc = q->order[i].desc;
+		p->norder = i + 1;
+	}
+	return 0;
+}
+
+static int
+build(struct plan *p)
+{
+	const struct sql_query *q = p->q;
+	size_t i;
+	int r;
+
+	if (strcmp(q->product, p->s->name) != 0)
+		return sl_errf(SL_ERR_PARSE, "%u:%u: the contract is for product %s, not \"%.64s\"",
+		    q->product_pos.line, q->product_pos.col, p->s->name, q->product);
+	p->reads = calloc(p->s->ncols, 1);
+	p->keys = calloc(q->ngroup + 1, sizeof *p->keys);
+	p->aggs = calloc(q->nitems, sizeof *p->aggs);
+	p->outputs = calloc(q->nitems, sizeof *p->outputs);
+	p->order = calloc(q->norder + 1, sizeof *p->order);
+	if (p->reads == NULL || p->keys == NULL || p->aggs == NULL || p->outputs == NULL ||
+	    p->order == NULL)
+		return SL_ERR_NOMEM;
+	p->reads[p->s->unit] = 1;
+	for (i = 0; i < q->ngroup; i++) {
+		if ((r = key(p, &q->group[i], &p->keys[i])) != 0)
+			return r;
+		p->nkeys = i + 1;
+	}
+	if (q->where != NULL && (r = cond(p, q->where, &p->where)) != 0)
+		return r;
+	if ((r = outputs(p)) != 0 || (r = order(p)) != 0)
+		return r;
+	p->has_limit = q->has_limit;
+	p->limit = q->limit;
+	return 0;
+}
+
+int
+plan_build(const struct sql_query *q, const struct schema *s, struct plan **out)
+{
+	struct plan *p = calloc(1, sizeof *p);
+	int r;
+
+	if (p == NULL)
+		return SL_ERR_NOMEM;
+	p->q = q;
+	p->s = s;
+	if ((r = build(p)) != 0) {
+		plan_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+void
+plan_free(struct plan *p)
+{
+	if (p == NULL)
+		return;
+	cond_free(p->where);
+	free(p->reads);
+	free(p->keys);
+	free(p->aggs);
+	free(p->outputs);
+	free(p->order);
+	free(p);
+}
+
+/* ---- the PLAN frame ------------------------------------------------------- */
+
+static const char *const key_fns[] = {"column", "bucket", "year", "month"};
+
+/* Columns the filter tests, once each, into a. */
+static void
+filter_columns(const struct plan *p, const struct plan_cond *pc, uint8_t *seen, json_t *a)
+{
+	size_t i;
+
+	if (pc->kind == PLAN_AND || pc->kind == PLAN_OR || pc->kind == PLAN_NOT) {
+		for (i = 0; i < pc->nkids; i++)
+			filter_columns(p, pc->kids[i], seen, a);
+		return;
+	}
+	if (!seen[pc->col]) {
+		seen[pc->col] = 1;
+		json_array_append_new(a, json_string(p->s->cols[pc->col].name));
+	}
+}
+
+static json_t *
+agg_json(const struct plan *p, const struct plan_agg *a)
+{
+	const struct schema_column *c = &p->s->cols[a->col];
+	json_t *o = json_pack("{s:s}", "fn",
+	    a->fn == SQL_AGG_COUNT_DISTINCT ? "COUNT_DISTINCT" : sql_agg_name(a->fn));
+
+	if (o == NULL || a->fn == SQL_AGG_COUNT)
+		return o;
+	json_object_set_new(o, "column", json_string(c->name));
+	if (a->clamp)
+		json_object_set_new(o, "bounds",
+		    c->type == SCHEMA_REAL
+		        ? json_pack("[f, f]", c->rlo, c->rhi)
+		        : json_pack("[I, I]", (json_int_t)c->lo, (json_int_t)c->hi));
+	return o;
+}
+
+json_t *
+plan_json(const struct plan *p)
+{
+	json_t *doc, *reads = json_array(), *filt = json_array(), *keys = json_array(),
+	             *aggs = json_array(), *outs = json_array(), *ord = json_array();
+	uint8_t *seen = calloc(p->s->ncols, 1);
+	size_t i;
+
+	for (i = 0; i < p->s->ncols; i++)
+		if (p->reads[i])
+			json_array_append_new(reads, json_string(p->s->cols[i].name));
+	if (p->where != NULL && seen != NULL)
+		filter_columns(p, p->where, seen, filt);
+	free(seen);
+	for (i = 0; i < p->nkeys; i++) {
+		json_t *k = json_pack("{s:s, s:s}", "fn", key_fns[p->keys[i].fn], "column",
+		    p->s->cols[p->keys[i].col].name);
+
+		if (k != NULL && p->keys[i].fn == SQL_KEY_BUCKET)
+			json_object_set_new(k, "width",
+			    p->s->cols[p->keys[i].col].type == SCHEMA_REAL
+			        ? json_real(p->keys[i].rwidth)
+			        : json_integer(p->keys[i].width));
+		json_array_append_new(keys, k);
+	}
+	for (i = 0; i < p->naggs; i++)
+		json_array_append_new(aggs, agg_json(p, &p->aggs[i]));
+	for (i = 0; i < p->noutputs; i++)
+		json_array_append_new(outs, json_pack("{s:s, s:s, s:I}", "name", p->outputs[i].name,
+		                                "kind", p->outputs[i].is_agg ? "aggregate" : "key",
+		                                "index", (json_int_t)p->outputs[i].index));
+	for (i = 0; i < p->norder; i++)
+		json_array_append_new(
+		    ord, json_pack("{s:I, s:b}", "output", (json_int_t)p->order[i].output, "desc",
+		             p->order[i].desc));
+	doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "product", p->s->name, "reads",
+	    reads, "filter_columns", filt, "keys", keys, "aggregates", aggs, "outputs", outs,
+	    "order", ord);
+	if (doc != NULL && p->has_limit)
+		json_object_set_new(doc, "limit", json_integer((json_int_t)p->limit));
+	return doc;
+}

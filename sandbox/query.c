@@ -1,0 +1,160 @@
+/*
+ * sandbox/query.c -- the query job: text in, plan out, raw aggregates out.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/schema.h"
+#include "sandbox/exec.h"
+#include "sandbox/plan.h"
+#include "sandbox/query.h"
+#include "sandbox/sql.h"
+#include "sandbox/store.h"
+
+struct query {
+	struct schema *schema;
+	struct store *store;
+	struct store_reader *reader;
+};
+
+int
+query_prepare(const struct job_header *h, struct query **out)
+{
+	struct store_ident id = {h->product, h->data_version, (enum keys_suite)h->suite, h->key};
+	struct query *q = calloc(1, sizeof *q);
+	int r;
+
+	if (q == NULL)
+		return SL_ERR_NOMEM;
+	if ((r = schema_parse(h->schema, strlen(h->schema), &q->schema)) != 0 ||
+	    (r = store_open(h->store, 0, 0, &q->store)) != 0 ||
+	    (r = store_reader_open(q->store, &id, q->schema, &q->reader)) != 0) {
+		query_free(q);
+		return r;
+	}
+	*out = q;
+	return 0;
+}
+
+void
+query_free(struct query *q)
+{
+	if (q == NULL)
+		return;
+	store_reader_close(q->reader);
+	store_close(q->store);
+	schema_free(q->schema);
+	free(q);
+}
+
+/* The query text: DATA frames up to END, at most SQL_MAX_TEXT bytes in all. */
+static int
+read_text(int fd, char **text, size_t *len)
+{
+	uint8_t *payload = NULL;
+	char *buf = NULL, *grown;
+	size_t n = 0, plen;
+	uint32_t type;
+	int r;
+
+	for (;;) {
+		if ((r = job_frame_read(fd, &type, &payload, &plen, SQL_MAX_TEXT)) != 0)
+			break;
+		if (type == JOB_FRAME_END) {
+			free(payload);
+			*text = buf != NULL ? buf : strdup("");
+			*len = n;
+			return *text != NULL ? 0 : SL_ERR_NOMEM;
+		}
+		if (type != JOB_FRAME_DATA) {
+			r = sl_errf(SL_ERR_PARSE, "query: unexpected frame %u before END", type);
+			break;
+		}
+		if (n + plen > SQL_MAX_TEXT) {
+			r = sl_errf(SL_ERR_LIMIT, "query text is more than %u bytes", SQL_MAX_TEXT);
+			break;
+		}
+		if ((grown = realloc(buf, n + plen + 1)) == NULL) {
+			r = SL_ERR_NOMEM;
+			break;
+		}
+		buf = grown;
+		memcpy(buf + n, payload, plen);
+		n += plen;
+		buf[n] = '\0';
+		free(payload);
+		payload = NULL;
+	}
+	free(payload);
+	free(buf);
+	return r;
+}
+
+static int
+send_json(int fd, uint32_t type, json_t *doc)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	if (doc == NULL)
+		return SL_ERR_NOMEM;
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (text == NULL)
+		return SL_ERR_NOMEM;
+	len = strlen(text);
+	if (len > JOB_FRAME_MAX)
+		r = sl_errf(
+		    SL_ERR_LIMIT, "query: the answer is %zu bytes, more than a frame holds", len);
+	else
+		r = job_frame_write(fd, type, text, len);
+	free(text);
+	return r;
+}
+
+/* The broker's verdict on the plan: 0 for GO, SL_ERR_POLICY for ABORT. */
+static int
+verdict(int fd)
+{
+	uint8_t *payload = NULL;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	if ((r = job_frame_read(fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
+		return r;
+	if (type == JOB_FRAME_GO)
+		r = 0;
+	else if (type == JOB_FRAME_ABORT)
+		r = sl_errf(SL_ERR_POLICY, "query: refused by the broker: %.200s", (char *)payload);
+	else
+		r = sl_errf(SL_ERR_PARSE, "query: unexpected frame %u after PLAN", type);
+	free(payload);
+	return r;
+}
+
+int
+query_run(struct query *q, int fd)
+{
+	struct sql_query *ast = NULL;
+	struct plan *plan = NULL;
+	json_t *result = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = read_text(fd, &text, &len)) != 0)
+		return r;
+	if ((r = sql_parse(text, len, &ast)) != 0 || (r = plan_build(ast, q->schema, &plan)) != 0 ||
+	    (r = send_json(fd, JOB_FRAME_PLAN, plan_json(plan))) != 0 || (r = verdict(fd)) != 0 ||
+	    (r = exec_run(plan, q->reader, &result)) != 0)
+		goto out;
+	r = send_json(fd, JOB_FRAME_RESULT, result);
+out:
+	plan_free(plan);
+	sql_free(ast);
+	free(text);
+	return r;
+}

@@ -1,0 +1,22 @@
+/*
+ * sandbox/query.h -- the query job of sluice-worker (DESIGN.md sections 3, 6).
+ *
+ * Before confinement (query_prepare): open the one store read-only and begin
+ * the read transaction on the version to read.  After (query_run): read the
+ * SQL text (DATA* END), parse and plan it, send PLAN, wait for the broker's
+ * GO or ABORT, then scan and send RESULT.  A mistake in the text is an ERROR
+ * frame with its "line:column: expected X" message.
+ */
+#ifndef SLUICE_SANDBOX_QUERY_H
+#define SLUICE_SANDBOX_QUERY_H
+
+#include "sandbox/job.h"
+
+struct query;
+
+int query_prepare(const struct job_header *h, struct query **out)
+    __attribute__((warn_unused_result));
+int query_run(struct query *q, int fd) __attribute__((warn_unused_result));
+void query_free(struct query *q);
+
+#endif
