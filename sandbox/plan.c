@@ -223,12 +223,40 @@ rrange_cmp(struct plan_cond *pc, enum sql_cmp op, double x)
 	}
 }
 
-static int
-cmp_i64(const void *a, const void *b)
+/*
+ * Heapsort: glibc's qsort() asks the kernel for the machine's memory size
+ * (sysinfo) on large arrays, a system call the confined worker may not make.
+ */
+static void
+sift(int64_t *a, size_t root, size_t n)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	for (;;) {
+		size_t c = 2 * root + 1;
+		int64_t t;
 
-	return (x > y) - (x < y);
+		if (c >= n)
+			return;
+		if (c + 1 < n && a[c + 1] > a[c])
+			c++;
+		if (a[root] >= a[c])
+			return;
+		t = a[root], a[root] = a[c], a[c] = t;
+		root = c;
+	}
+}
+
+static void
+sort_i64(int64_t *a, size_t n)
+{
+	size_t i;
+	int64_t t;
+
+	for (i = n / 2; i > 0; i--)
+		sift(a, i - 1, n);
+	for (i = n; i > 1; i--) {
+		t = a[0], a[0] = a[i - 1], a[i - 1] = t;
+		sift(a, 0, i - 1);
+	}
 }
 
 static int
@@ -257,7 +285,7 @@ leaf_set(struct plan_cond *pc, const struct schema_column *c, const struct sql_c
 		if (v.exact) /* a value the column cannot hold matches nothing */
 			pc->ints[n++] = v.v;
 	}
-	qsort(pc->ints, n, sizeof(int64_t), cmp_i64);
+	sort_i64(pc->ints, n);
 	for (i = 0, pc->n = 0; i < n; i++)
 		if (pc->n == 0 || pc->ints[pc->n - 1] != pc->ints[i])
 			pc->ints[pc->n++] = pc->ints[i];

@@ -1,0 +1,73 @@
+#!/bin/sh
+# bench/query_bench.sh -- issue 6's query target: Q1 over ROWS generated claims
+# (default 5,000,000), end to end through `sluice query` (contract check,
+# worker spawn, decryption of the four columns read plus the unit, plan check,
+# release, the catalog transaction), against SQLite over a plaintext table of
+# the same rows, in the same run; then the same query over an empty product
+# (pure overhead).  Prints every run, the medians and the ratio.
+# Usage: bench/query_bench.sh [ROWS] [RUNS]     (from the build tree, after make bench)
+set -eu
+ROWS=${1:-5000000}
+RUNS=${2:-11}
+cd "$(dirname "$0")/.."
+B=$(mktemp -d /tmp/sluice-querybench.XXXXXX)
+trap 'rm -rf "$B"' EXIT
+Q1="SELECT region, COUNT(*), AVG(claim_fen), SUM(paid_fen) FROM claims WHERE age BETWEEN 40 AND 65 GROUP BY region"
+S="./sluice -d $B/x"
+./bench/gen claims --rows "$ROWS" --seed 7 --format csv --out "$B/claims.csv"
+./sluice init "$B/x" >/dev/null
+$S party add merchant --role merchant --out "$B/m.key" >/dev/null
+$S party add buyer --role buyer --out "$B/b.key" >/dev/null
+sed 's/"name": "claims"/"name": "empty"/' examples/claims.schema.json >"$B/empty.schema.json"
+$S product add claims --schema examples/claims.schema.json --merchant merchant >/dev/null
+$S product add empty --schema "$B/empty.schema.json" --merchant merchant >/dev/null
+$S product load claims "$B/claims.csv" >/dev/null
+head -n 2 "$B/claims.csv" >"$B/empty.csv" # one row: loading needs one
+$S product load empty "$B/empty.csv" >/dev/null
+cat >"$B/terms.json" <<TERMS
+{"purpose": "benchmark", "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2099-01-01T00:00:00Z",
+ "columns": ["age", "region", "claim_fen", "paid_fen"], "aggregates": ["COUNT", "SUM", "AVG"],
+ "release": {"mode": "threshold", "min_group": 10}, "price_fen": 0,
+ "revenue_shares": {"merchant": 10000}}
+TERMS
+contract() { # product file
+	$S contract offer --product "$1" --buyer buyer --terms "$B/terms.json" --out "$2" >/dev/null
+	$S contract sign "$2" --identity "$B/m.key" >/dev/null
+	$S contract sign "$2" --identity "$B/b.key" >/dev/null
+	$S contract submit "$2" >/dev/null
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$2"
+}
+C=$(contract claims "$B/c.json")
+E=$(sed 's/FROM claims/FROM empty/' <<Q1TEXT
+$Q1
+Q1TEXT
+)
+CE=$(contract empty "$B/e.json")
+sqlite3 "$B/s.db" "CREATE TABLE claims(member_id INT, age INT, sex TEXT, region TEXT,
+    plan TEXT, dx_chapter TEXT, claim_fen INT, paid_fen INT, inpatient_days INT,
+    year INT, admitted TEXT, name TEXT);" ".mode csv" ".import --skip 1 $B/claims.csv claims"
+
+now() { date +%s%N; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ms() { echo "scale=2; ($2 - $1) / 1000000" | bc; }
+
+i=1
+while [ "$i" -le "$RUNS" ]; do
+	t0=$(now); $S query --contract "$C" --identity "$B/b.key" "$Q1" >"$B/out.txt"; t1=$(now)
+	ms "$t0" "$t1" >>"$B/sluice.ms"
+	t0=$(now); $S query --contract "$CE" --identity "$B/b.key" "$E" >/dev/null; t1=$(now)
+	ms "$t0" "$t1" >>"$B/empty.ms"
+	t0=$(now); sqlite3 "$B/s.db" "$Q1" >"$B/sqlite.txt"; t1=$(now)
+	ms "$t0" "$t1" >>"$B/sqlite.ms"
+	echo "run $i: sluice $(tail -n 1 "$B/sluice.ms") ms, empty product $(tail -n 1 "$B/empty.ms") ms, sqlite $(tail -n 1 "$B/sqlite.ms") ms"
+	i=$((i + 1))
+done
+cat "$B/out.txt"
+SM=$(median <"$B/sluice.ms"); EM=$(median <"$B/empty.ms"); QM=$(median <"$B/sqlite.ms")
+echo "Q1 over $ROWS rows: sluice median $SM ms; empty product $EM ms; sqlite $QM ms"
+echo "sluice is $(echo "scale=1; $QM / $SM" | bc)x faster than SQLite over plaintext"
+if command -v node >/dev/null 2>&1 && [ -d bench/node_modules/@duckdb/node-api ]; then
+	node bench/duckdb_q1.mjs "$B/claims.csv" "$Q1" "$RUNS"
+else
+	echo "DuckDB: not measured (install with: cd bench && npm install @duckdb/node-api)"
+fi
