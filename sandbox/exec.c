@@ -45,6 +45,12 @@ struct pairset {
 	size_t cap, n;
 };
 
+/* A group's units, appended row by row: one sort at the end beats a hash probe per row. */
+struct uvec {
+	uint64_t *v;
+	size_t n, cap;
+};
+
 struct exec {
 	const struct plan *p;
 	const struct schema *s;
@@ -68,7 +74,7 @@ struct exec {
 	int32_t *slots;    /* hash of group keys */
 	size_t nslots;
 	int32_t *codemap; /* one TEXT key: dictionary code -> group; [dn] is NULL's */
-	struct pairset units;
+	struct uvec *units; /* per group: the unit of every row, counted at the end */
 	struct pairset *distinct; /* per aggregate (COUNT DISTINCT only) */
 	uint64_t rows_scanned;
 };
@@ -147,6 +153,61 @@ value_bits(const struct store_vec *v, uint32_t i)
 		return b;
 	}
 	return v->codes != NULL ? v->codes[i] : (uint64_t)v->ints[i];
+}
+
+static int
+uvec_push(struct uvec *u, uint64_t v)
+{
+	uint64_t *g;
+
+	if (u->n == u->cap) {
+		u->cap = u->cap ? 2 * u->cap : 1024;
+		if ((g = realloc(u->v, u->cap * sizeof *g)) == NULL)
+			return SL_ERR_NOMEM;
+		u->v = g;
+	}
+	u->v[u->n++] = v;
+	return 0;
+}
+
+/*
+ * Distinct values of u (sorted in place): LSD radix sort by 11-bit digits,
+ * only over the bits in which the values differ.
+ */
+static int
+uvec_distinct(struct uvec *u, int64_t *out)
+{
+	uint64_t diff = 0, *tmp, *a = u->v, *b;
+	size_t i, cnt[2048];
+	unsigned shift, top;
+
+	*out = 0;
+	if (u->n == 0)
+		return 0;
+	for (i = 1; i < u->n; i++)
+		diff |= a[i] ^ a[0];
+	top = diff == 0 ? 0 : 64 - (unsigned)__builtin_clzll(diff);
+	if ((tmp = malloc(u->n * sizeof *tmp)) == NULL)
+		return SL_ERR_NOMEM;
+	b = tmp;
+	for (shift = 0; shift < top; shift += 11) {
+		uint64_t *t;
+		size_t sum = 0, c;
+
+		memset(cnt, 0, sizeof cnt);
+		for (i = 0; i < u->n; i++)
+			cnt[a[i] >> shift & 2047]++;
+		for (i = 0; i < 2048; i++)
+			c = cnt[i], cnt[i] = sum, sum += c;
+		for (i = 0; i < u->n; i++)
+			b[cnt[a[i] >> shift & 2047]++] = a[i];
+		t = a, a = b, b = t;
+	}
+	*out = 1;
+	for (i = 1; i < u->n; i++)
+		*out += a[i] != a[i - 1];
+	free(tmp);
+	return 0;
 }
 
 /* ---- filters ------------------------------------------------------------- */
@@ -369,6 +430,7 @@ groups_grow(struct exec *e)
 	GROW(e->gnulls, sizeof(uint64_t));
 	GROW(e->grows, sizeof(int64_t));
 	GROW(e->gunits, sizeof(int64_t));
+	GROW(e->units, sizeof(struct uvec));
 	for (a = 0; a < p->naggs; a++)
 		GROW(e->accs[a], sizeof(struct acc));
 #undef GROW
@@ -651,11 +713,9 @@ scan_chunk(struct exec *e, uint32_t chunk)
 		uint32_t g = e->gid[j];
 
 		e->grows[g]++;
-		if (!is_null(u, e->sel[j])) {
-			if ((r = pairset_add(&e->units, g, value_bits(u, e->sel[j]))) < 0)
-				return r;
-			e->gunits[g] += r;
-		}
+		if (!is_null(u, e->sel[j]) &&
+		    (r = uvec_push(&e->units[g], value_bits(u, e->sel[j]))) != 0)
+			return r;
 	}
 	for (a = 0; a < p->naggs; a++)
 		if ((r = aggregate(e, a, nsel)) != 0)
@@ -752,7 +812,13 @@ answer(struct exec *e, json_t **result)
 {
 	json_t *groups = json_array(), *doc;
 	size_t g, a;
+	int r;
 
+	for (g = 0; g < e->ngroups; g++)
+		if ((r = uvec_distinct(&e->units[g], &e->gunits[g])) != 0) {
+			json_decref(groups);
+			return r;
+		}
 	for (g = 0; g < e->ngroups; g++)
 		for (a = 0; a < e->p->naggs; a++)
 			if (e->accs[a][g].overflow) {
@@ -840,7 +906,9 @@ teardown(struct exec *e)
 		free(e->accs[a]);
 	for (a = 0; e->distinct != NULL && a < e->p->naggs; a++)
 		free(e->distinct[a].slots);
-	free(e->units.slots);
+	for (c = 0; e->units != NULL && c < e->ngroups; c++)
+		free(e->units[c].v);
+	free(e->units);
 	free(e->ttab);
 	free(e->bufs);
 	free(e->vecs);
