@@ -1,6 +1,30 @@
 /*
- * sandbox/sql.c -- the query language's tokenizer and recursive-descent parser.
+ * sandbox/sql.c -- the query language of DESIGN.md section 6 (sql.h).
+ *
+ * Runs in the confined worker on the buyer's text, none of which is trusted.
+ * The text is checked whole before anything else looks at it: its size, then
+ * UTF-8 and NUL bytes, so the lexer may take valid UTF-8 without NULs for
+ * granted.  The lexer hands out one token at a time with its raw bytes and
+ * its line:column; the parser is recursive descent with one token of
+ * lookahead, plus a peek for the '(' that makes a word a function call.
+ *
+ * The parser recurses only for '(' and NOT in a condition, and each costs one
+ * level of SQL_MAX_DEPTH.  AND and OR chains are built in loops as n-ary
+ * nodes and every list is a grown array, so no input makes the stack deeper
+ * than a few frames per level, nor the tree deeper than that.
+ *
+ * Ownership: every item, key and order slot is zeroed and counted in the
+ * query before it is parsed into, so sql_free() of a half-built query frees
+ * what was built; a condition node is owned by the function building it
+ * until it is handed to its parent, which frees it on failure.
+ *
+ * Words: reserved keywords (SELECT, FROM, AND, NULL, ...) are never names
+ * unless quoted.  The function names (BUCKET, YEAR, MONTH, COUNT, SUM, AVG,
+ * STDDEV, VARIANCE, MIN, MAX) are functions only when a '(' follows, and DATE
+ * is a keyword only where a literal is expected; elsewhere they are names,
+ * because "year", "month" and "date" are ordinary column names.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,992 +34,1359 @@
 #include "sandbox/sql.h"
 #include "sandbox/value.h"
 
-enum tok {
-	T_END,
-	T_IDENT, /* bare or "quoted" */
-	T_INT,
-	T_DEC,
-	T_STR,
-	T_COMMA,
-	T_LP,
-	T_RP,
-	T_STAR,
-	T_SEMI,
-	T_OP, /* = <> != < <= > >= */
+#define SQL_SCALE_MAX 18                       /* digits after a decimal point */
+#define SQL_DESC_CHARS 20                      /* characters of a token quoted in a message */
+#define SQL_DESC_MAX (SQL_DESC_CHARS * 16 + 8) /* each may become 4 bytes of \xNN */
+#define SQL_NUM_MAX 32                         /* an int64 printed with a sign and a point */
+
+#define POS_FMT "%" PRIu32 ":%" PRIu32 ": "
+#define POS_ARGS(pos) (pos).line, (pos).col
+
+/* ---- tokens --------------------------------------------------------------- */
+
+enum sql_tok_type {
+	TOK_END,
+	TOK_WORD,   /* a bare word: a keyword or a name */
+	TOK_QUOTED, /* "a quoted identifier" */
+	TOK_NUMBER, /* [-]digits[.digits], checked by the parser */
+	TOK_STRING, /* 'a string' */
+	TOK_COMMA,
+	TOK_LPAREN,
+	TOK_RPAREN,
+	TOK_STAR,
+	TOK_SEMI,
+	TOK_OP,    /* a comparison operator; cmp says which */
+	TOK_OTHER, /* any other character, to be named in an error */
 };
 
-struct tok_s {
-	enum tok t;
-	const char *p; /* start in the text */
-	size_t len;
+enum sql_kw {
+	KW_NONE,
+	/* Reserved: never a bare name. */
+	KW_SELECT,
+	KW_FROM,
+	KW_WHERE,
+	KW_GROUP,
+	KW_BY,
+	KW_ORDER,
+	KW_ASC,
+	KW_DESC,
+	KW_LIMIT,
+	KW_AS,
+	KW_AND,
+	KW_OR,
+	KW_NOT,
+	KW_BETWEEN,
+	KW_IN,
+	KW_IS,
+	KW_NULL,
+	KW_LIKE,
+	KW_DISTINCT,
+	KW_TRUE,
+	KW_FALSE,
+	/* Soft: names, except before '(' (functions) or where a literal is due (DATE). */
+	KW_SOFT, /* also stands for "a call of no known function" */
+	KW_BUCKET,
+	KW_YEAR,
+	KW_MONTH,
+	KW_COUNT,
+	KW_SUM,
+	KW_AVG,
+	KW_STDDEV,
+	KW_VARIANCE,
+	KW_MIN,
+	KW_MAX,
+	KW_DATE,
+};
+
+static const struct {
+	const char *word;
+	enum sql_kw kw;
+} sql_keywords[] = {
+    {"SELECT", KW_SELECT},
+    {"FROM", KW_FROM},
+    {"WHERE", KW_WHERE},
+    {"GROUP", KW_GROUP},
+    {"BY", KW_BY},
+    {"ORDER", KW_ORDER},
+    {"ASC", KW_ASC},
+    {"DESC", KW_DESC},
+    {"LIMIT", KW_LIMIT},
+    {"AS", KW_AS},
+    {"AND", KW_AND},
+    {"OR", KW_OR},
+    {"NOT", KW_NOT},
+    {"BETWEEN", KW_BETWEEN},
+    {"IN", KW_IN},
+    {"IS", KW_IS},
+    {"NULL", KW_NULL},
+    {"LIKE", KW_LIKE},
+    {"DISTINCT", KW_DISTINCT},
+    {"TRUE", KW_TRUE},
+    {"FALSE", KW_FALSE},
+    {"BUCKET", KW_BUCKET},
+    {"YEAR", KW_YEAR},
+    {"MONTH", KW_MONTH},
+    {"COUNT", KW_COUNT},
+    {"SUM", KW_SUM},
+    {"AVG", KW_AVG},
+    {"STDDEV", KW_STDDEV},
+    {"VARIANCE", KW_VARIANCE},
+    {"MIN", KW_MIN},
+    {"MAX", KW_MAX},
+    {"DATE", KW_DATE},
+};
+
+/* The aggregate each function keyword names (COUNT becomes COUNT_DISTINCT with DISTINCT). */
+static const struct {
+	enum sql_kw kw;
+	enum sql_agg agg;
+} sql_aggs[] = {
+    {KW_COUNT, SQL_AGG_COUNT},
+    {KW_SUM, SQL_AGG_SUM},
+    {KW_AVG, SQL_AGG_AVG},
+    {KW_STDDEV, SQL_AGG_STDDEV},
+    {KW_VARIANCE, SQL_AGG_VARIANCE},
+    {KW_MIN, SQL_AGG_MIN},
+    {KW_MAX, SQL_AGG_MAX},
+};
+
+struct sql_tok {
+	enum sql_tok_type type;
+	enum sql_kw kw;   /* TOK_WORD: the keyword it spells, or KW_NONE */
+	enum sql_cmp cmp; /* TOK_OP */
+	size_t off, len;  /* its raw bytes in the text */
 	struct sql_pos pos;
-	int quoted;
 };
 
-struct parser {
-	const char *s, *end, *at;
-	struct sql_pos pos; /* of at */
-	struct tok_s tok;
-	int depth;
+struct sql_parser {
+	const char *s; /* the text: valid UTF-8, no NUL */
+	size_t len;
+	size_t off;         /* where the next token's lexing starts */
+	struct sql_pos at;  /* the position of s[off] */
+	struct sql_tok tok; /* the current token */
+	unsigned depth;     /* '(' and NOT open in the condition being parsed */
 };
+
+/* A message of at most SQL_DESC_CHARS characters of a token, escaped. */
+struct sql_desc {
+	char s[SQL_DESC_MAX];
+	size_t len;
+};
+
+/* ---- helpers -------------------------------------------------------------- */
 
 static int
-utf8_check(const char *s, size_t len, size_t *bad)
+sql_nomem(void)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = p[i], n, cp, k;
-
-		if (c == 0) {
-			*bad = i;
-			return 2;
-		}
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			goto fail;
-		for (k = 1; k <= n; k++) {
-			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
-				goto fail;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			goto fail;
-		i += n + 1;
-	}
-	return 0;
-fail:
-	*bad = i;
-	return 1;
+	return sl_errf(SL_ERR_NOMEM, "out of memory parsing a query");
 }
 
-/* Line and column of byte offset off. */
-static struct sql_pos
-pos_of(const char *s, size_t off)
+static int
+sql_memdup(const char *s, size_t n, char **out)
 {
-	struct sql_pos pos = {1, 1};
+	char *b;
+
+	if ((b = malloc(n + 1)) == NULL)
+		return sql_nomem();
+	memcpy(b, s, n);
+	b[n] = '\0';
+	*out = b;
+	return 0;
+}
+
+/* A new string printed from fmt into *out. */
+static int __attribute__((format(printf, 2, 3))) sql_strf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	char *b;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return sl_errf(SL_ERR_INTERNAL, "sql: cannot format a name");
+	if ((b = malloc((size_t)n + 1)) == NULL)
+		return sql_nomem();
+	va_start(ap, fmt);
+	vsnprintf(b, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	*out = b;
+	return 0;
+}
+
+/*
+ * Append a zeroed element of size bytes to the array arr of *n elements with
+ * room for *cap, growing it by doubling.  Returns the array, which may have
+ * moved, with *n counting the new element; or NULL, with arr untouched.
+ */
+static void *
+sql_push(void *arr, size_t *n, size_t *cap, size_t size)
+{
+	size_t ncap = *cap, bytes;
+	char *a = arr;
+
+	if (*n == *cap) {
+		ncap = *cap == 0 ? 1 : *cap * 2;
+		if (ncap < *cap || __builtin_mul_overflow(ncap, size, &bytes))
+			return NULL;
+		if ((a = realloc(arr, bytes)) == NULL)
+			return NULL;
+		*cap = ncap;
+	}
+	memset(a + *n * size, 0, size);
+	(*n)++;
+	return a;
+}
+
+/* ---- the text ------------------------------------------------------------- */
+
+/*
+ * The length of the valid UTF-8 sequence at p (n bytes there), or 0 when
+ * none starts there: Unicode table 3-7, so no overlongs, no surrogates and
+ * nothing above U+10FFFF.
+ */
+static size_t
+sql_utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	if (p[0] < 0xe0) {
+		len = 2;
+	} else if (p[0] < 0xf0) {
+		len = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else {
+		len = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (p[i] < lo || p[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return len;
+}
+
+/* The code point of the valid sequence of n bytes at p. */
+static uint32_t
+sql_utf8_cp(const unsigned char *p, size_t n)
+{
+	static const unsigned char lead_mask[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	uint32_t cp = p[0] & lead_mask[n];
 	size_t i;
 
-	for (i = 0; i < off; i++) {
-		if (s[i] == '\n')
-			pos.line++, pos.col = 1;
-		else if (((unsigned char)s[i] & 0xc0) != 0x80)
-			pos.col++;
-	}
-	return pos;
+	for (i = 1; i < n; i++)
+		cp = cp << 6 | (p[i] & 0x3fu);
+	return cp;
 }
 
+/* Move pos past byte c: a column per character, so continuation bytes count nothing. */
 static void
-advance(struct parser *ps, size_t n)
+sql_pos_step(struct sql_pos *pos, unsigned char c)
 {
-	while (n-- > 0) {
-		if (*ps->at == '\n')
-			ps->pos.line++, ps->pos.col = 1;
-		else if (((unsigned char)*ps->at & 0xc0) != 0x80)
-			ps->pos.col++;
-		ps->at++;
+	if (c == '\n') {
+		pos->line++;
+		pos->col = 1;
+	} else if ((c & 0xc0) != 0x80) {
+		pos->col++;
 	}
 }
 
+/* Refuse a NUL byte or invalid UTF-8 anywhere, naming the first one's place. */
 static int
-is_ident_start(char c)
+sql_text_check(const unsigned char *s, size_t len)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	struct sql_pos at = {1, 1};
+	size_t i = 0, n;
+
+	while (i < len) {
+		if (s[i] == '\0')
+			return sl_errf(SL_ERR_PARSE, POS_FMT "NUL byte in query", POS_ARGS(at));
+		if ((n = sql_utf8_len(s + i, len - i)) == 0)
+			return sl_errf(SL_ERR_PARSE, POS_FMT "invalid UTF-8", POS_ARGS(at));
+		sql_pos_step(&at, s[i]);
+		i += n;
+	}
+	return 0;
+}
+
+/* ---- lexer ---------------------------------------------------------------- */
+
+static int
+sql_is_alpha(unsigned char c)
+{
+	return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
 }
 
 static int
-is_digit(char c)
+sql_is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
 }
 
-/* What the current token is, for "found X". */
-static void
-describe(const struct tok_s *t, char *out, size_t outlen)
+static enum sql_kw
+sql_keyword(const char *s, size_t n)
 {
-	size_t i, o = 0, n = t->len > 20 ? 20 : t->len;
+	size_t i, k;
 
-	if (t->t == T_END) {
-		snprintf(out, outlen, "end of query");
-		return;
-	}
-	out[o++] = '\'';
-	for (i = 0; i < n && o + 6 < outlen; i++) {
-		unsigned char c = (unsigned char)t->p[i];
-
-		if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	if (t->len > 20 && o + 4 < outlen)
-		memcpy(out + o, "...", 3), o += 3;
-	out[o++] = '\'';
-	out[o] = '\0';
-}
-
-static int
-expected(struct parser *ps, const char *what)
-{
-	char found[128];
-
-	describe(&ps->tok, found, sizeof found);
-	return sl_errf(SL_ERR_PARSE, "%u:%u: expected %s, found %s", ps->tok.pos.line,
-	    ps->tok.pos.col, what, found);
-}
-
-static int
-fail_at(struct sql_pos pos, const char *msg)
-{
-	return sl_errf(SL_ERR_PARSE, "%u:%u: %s", pos.line, pos.col, msg);
-}
-
-static void
-skip_space(struct parser *ps)
-{
-	for (;;) {
-		while (ps->at < ps->end &&
-		       (*ps->at == ' ' || *ps->at == '\t' || *ps->at == '\n' || *ps->at == '\r'))
-			advance(ps, 1);
-		if (ps->end - ps->at >= 2 && ps->at[0] == '-' && ps->at[1] == '-') {
-			while (ps->at < ps->end && *ps->at != '\n')
-				advance(ps, 1);
+	for (i = 0; i < sizeof(sql_keywords) / sizeof(sql_keywords[0]); i++) {
+		if (strlen(sql_keywords[i].word) != n)
 			continue;
-		}
-		return;
+		for (k = 0; k < n && (s[k] & ~0x20) == sql_keywords[i].word[k]; k++)
+			;
+		if (k == n)
+			return sql_keywords[i].kw;
+	}
+	return KW_NONE;
+}
+
+/* The offset of the first byte at or after i that is not blank or in a -- comment. */
+static size_t
+sql_space_end(const struct sql_parser *p, size_t i)
+{
+	const char *nl;
+
+	for (;;) {
+		while (i < p->len &&
+		       (p->s[i] == ' ' || p->s[i] == '\t' || p->s[i] == '\n' || p->s[i] == '\r'))
+			i++;
+		if (p->len - i < 2 || p->s[i] != '-' || p->s[i + 1] != '-')
+			return i;
+		nl = memchr(p->s + i, '\n', p->len - i);
+		i = nl != NULL ? (size_t)(nl - p->s) : p->len;
 	}
 }
 
-static int
-next(struct parser *ps)
+static void
+sql_advance(struct sql_parser *p, size_t to)
 {
-	struct tok_s *t = &ps->tok;
-	const char *q;
+	for (; p->off < to; p->off++)
+		sql_pos_step(&p->at, (unsigned char)p->s[p->off]);
+}
 
-	skip_space(ps);
-	t->p = ps->at;
-	t->pos = ps->pos;
-	t->quoted = 0;
-	if (ps->at >= ps->end) {
-		t->t = T_END, t->len = 0;
+/* Whether a '(' comes next after the current token, so that a word calls a function. */
+static int
+sql_peek_lparen(const struct sql_parser *p)
+{
+	size_t i = sql_space_end(p, p->off);
+
+	return i < p->len && p->s[i] == '(';
+}
+
+/*
+ * The offset past the closing quote of the token quoted with q that starts
+ * at i, where a doubled quote stands for one; 0 if it is never closed.
+ */
+static size_t
+sql_quoted_end(const struct sql_parser *p, size_t i, char q)
+{
+	const char *e;
+	size_t at;
+
+	for (i++; i < p->len; i = at + 2) {
+		if ((e = memchr(p->s + i, q, p->len - i)) == NULL)
+			return 0;
+		at = (size_t)(e - p->s);
+		if (at + 1 == p->len || p->s[at + 1] != q)
+			return at + 1;
+	}
+	return 0;
+}
+
+/* The punctuation or operator at i: sets t's type (and cmp) and returns its length. */
+static size_t
+sql_punct(const struct sql_parser *p, size_t i, struct sql_tok *t)
+{
+	char c = p->s[i], d = i + 1 < p->len ? p->s[i + 1] : '\0';
+
+	t->type = TOK_OP;
+	switch (c) {
+	case ',':
+		t->type = TOK_COMMA;
+		return 1;
+	case '(':
+		t->type = TOK_LPAREN;
+		return 1;
+	case ')':
+		t->type = TOK_RPAREN;
+		return 1;
+	case '*':
+		t->type = TOK_STAR;
+		return 1;
+	case ';':
+		t->type = TOK_SEMI;
+		return 1;
+	case '=':
+		t->cmp = SQL_EQ;
+		return 1;
+	case '<':
+		t->cmp = d == '=' ? SQL_LE : d == '>' ? SQL_NE : SQL_LT;
+		return d == '=' || d == '>' ? 2 : 1;
+	case '>':
+		t->cmp = d == '=' ? SQL_GE : SQL_GT;
+		return d == '=' ? 2 : 1;
+	case '!':
+		if (d == '=') {
+			t->cmp = SQL_NE;
+			return 2;
+		}
+		break;
+	}
+	/* Anything else is one whole character, named by the parser's error. */
+	t->type = TOK_OTHER;
+	return sql_utf8_len((const unsigned char *)p->s + i, p->len - i);
+}
+
+/*
+ * Make the next token current.  Fails only for a string or quoted identifier
+ * that is never closed; every other oddity becomes a token for the parser to
+ * name ("invalid number '1e5'", "found '@'").
+ */
+static int
+sql_next(struct sql_parser *p)
+{
+	const unsigned char *s = (const unsigned char *)p->s;
+	struct sql_tok *t = &p->tok;
+	size_t i, end;
+
+	sql_advance(p, sql_space_end(p, p->off));
+	memset(t, 0, sizeof(*t));
+	t->off = i = p->off;
+	t->pos = p->at;
+	if (i == p->len) {
+		t->type = TOK_END;
 		return 0;
 	}
-	q = ps->at;
-	if (is_ident_start(*q)) {
-		while (q < ps->end && (is_ident_start(*q) || is_digit(*q)))
-			q++;
-		t->t = T_IDENT;
-	} else if (is_digit(*q) || (*q == '-' && q + 1 < ps->end && is_digit(q[1])) ||
-	           (*q == '.' && q + 1 < ps->end && is_digit(q[1]))) {
-		t->t = T_INT;
-		q += *q == '-';
-		while (q < ps->end && is_digit(*q))
-			q++;
-		if (q < ps->end && *q == '.') {
-			t->t = T_DEC;
-			q++;
-			while (q < ps->end && is_digit(*q))
-				q++;
-		}
-	} else if (*q == '\'' || *q == '"') {
-		char quote = *q++;
-
-		for (;;) {
-			if (q >= ps->end) {
-				t->len = 1;
-				t->t = T_STR;
-				return fail_at(t->pos, quote == '\'' ? "unterminated string"
-				                                     : "unterminated quoted name");
-			}
-			if (*q == quote) {
-				if (q + 1 < ps->end && q[1] == quote) {
-					q += 2;
-					continue;
-				}
-				q++;
-				break;
-			}
-			q++;
-		}
-		t->t = quote == '\'' ? T_STR : T_IDENT;
-		t->quoted = quote == '"';
+	end = i + 1;
+	if (sql_is_alpha(s[i])) {
+		while (end < p->len && (sql_is_alpha(s[end]) || sql_is_digit(s[end])))
+			end++;
+		t->type = TOK_WORD;
+		t->kw = sql_keyword(p->s + i, end - i);
+	} else if (sql_is_digit(s[i]) || (s[i] == '-' && end < p->len && sql_is_digit(s[end]))) {
+		/* Take what looks like part of it too, so "1e5" and "2.5.1" are one bad number. */
+		while (
+		    end < p->len && (sql_is_alpha(s[end]) || sql_is_digit(s[end]) || s[end] == '.'))
+			end++;
+		t->type = TOK_NUMBER;
+	} else if (s[i] == '\'' || s[i] == '"') {
+		if ((end = sql_quoted_end(p, i, (char)s[i])) == 0)
+			return sl_errf(SL_ERR_PARSE, POS_FMT "unterminated %s", POS_ARGS(t->pos),
+			    s[i] == '\'' ? "string" : "quoted name");
+		t->type = s[i] == '\'' ? TOK_STRING : TOK_QUOTED;
 	} else {
-		switch (*q) {
-		case ',':
-			t->t = T_COMMA, q++;
-			break;
-		case '(':
-			t->t = T_LP, q++;
-			break;
-		case ')':
-			t->t = T_RP, q++;
-			break;
-		case '*':
-			t->t = T_STAR, q++;
-			break;
-		case ';':
-			t->t = T_SEMI, q++;
-			break;
-		case '=':
-			t->t = T_OP, q++;
-			break;
-		case '<':
-			t->t = T_OP, q++;
-			if (q < ps->end && (*q == '=' || *q == '>'))
-				q++;
-			break;
-		case '>':
-			t->t = T_OP, q++;
-			if (q < ps->end && *q == '=')
-				q++;
-			break;
-		case '!':
-			if (q + 1 < ps->end && q[1] == '=') {
-				t->t = T_OP, q += 2;
-				break;
+		end = i + sql_punct(p, i, t);
+	}
+	t->len = end - i;
+	sql_advance(p, end);
+	return 0;
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+/* Characters that could steer a terminal or hide in a message: C1 controls, odd spaces, bidi. */
+static int
+sql_cp_unsafe(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0xa0) || cp == 0xad || (cp >= 0x2000 && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 ||
+	       cp == 0xfeff;
+}
+
+static void
+sql_desc_put(struct sql_desc *d, const char *s, size_t n)
+{
+	if (n < sizeof(d->s) - d->len) { /* always: SQL_DESC_MAX covers the worst case */
+		memcpy(d->s + d->len, s, n);
+		d->len += n;
+	}
+	d->s[d->len] = '\0';
+}
+
+/*
+ * Name token t for a message: "end of query", or its text in single quotes
+ * (a string shows its own), cut after SQL_DESC_CHARS characters with "...",
+ * with control and invisible characters written as \xNN.
+ */
+static void
+sql_describe(const struct sql_parser *p, const struct sql_tok *t, struct sql_desc *d)
+{
+	const unsigned char *s = (const unsigned char *)p->s + t->off;
+	size_t i = 0, k, n, chars;
+	char hex[8];
+
+	d->len = 0;
+	if (t->type == TOK_END) {
+		sql_desc_put(d, "end of query", 12);
+		return;
+	}
+	if (t->type != TOK_STRING)
+		sql_desc_put(d, "'", 1);
+	for (chars = 0; i < t->len && chars < SQL_DESC_CHARS; chars++, i += n) {
+		if ((n = sql_utf8_len(s + i, t->len - i)) == 0)
+			n = 1; /* cannot happen: the text was checked */
+		if (s[i] < 0x20 || s[i] == 0x7f ||
+		    (n > 1 && sql_cp_unsafe(sql_utf8_cp(s + i, n)))) {
+			for (k = 0; k < n; k++) {
+				snprintf(hex, sizeof(hex), "\\x%02x", s[i + k]);
+				sql_desc_put(d, hex, 4);
 			}
-			/* fall through */
-		default:
-			t->len = 1;
-			return sl_errf(SL_ERR_PARSE, "%u:%u: unexpected character '%c'",
-			    t->pos.line, t->pos.col, *q > 0x20 && *q < 0x7f ? *q : '?');
+		} else {
+			sql_desc_put(d, (const char *)s + i, n);
 		}
 	}
-	t->len = (size_t)(q - ps->at);
-	advance(ps, t->len);
+	if (i < t->len)
+		sql_desc_put(d, "...", 3);
+	if (t->type != TOK_STRING)
+		sql_desc_put(d, "'", 1);
+}
+
+/* "line:col: expected what, found <the current token>" */
+static int
+sql_expected(const struct sql_parser *p, const char *what)
+{
+	struct sql_desc d;
+
+	sql_describe(p, &p->tok, &d);
+	return sl_errf(
+	    SL_ERR_PARSE, POS_FMT "expected %s, found %s", POS_ARGS(p->tok.pos), what, d.s);
+}
+
+/* "line:col: what <the current token>", e.g. "invalid number '1e5'" */
+static int
+sql_bad_tok(const struct sql_parser *p, const char *what)
+{
+	struct sql_desc d;
+
+	sql_describe(p, &p->tok, &d);
+	return sl_errf(SL_ERR_PARSE, POS_FMT "%s %s", POS_ARGS(p->tok.pos), what, d.s);
+}
+
+/* ---- tokens the parser takes ---------------------------------------------- */
+
+static int
+sql_is_kw(const struct sql_parser *p, enum sql_kw kw)
+{
+	return p->tok.type == TOK_WORD && p->tok.kw == kw;
+}
+
+/* Whether the current token may be a name: quoted, or a word that is not reserved. */
+static int
+sql_is_name(const struct sql_parser *p)
+{
+	return p->tok.type == TOK_QUOTED ||
+	       (p->tok.type == TOK_WORD && (p->tok.kw == KW_NONE || p->tok.kw > KW_SOFT));
+}
+
+/*
+ * What the current token calls: KW_NONE unless it is a name followed by
+ * '('; then the function's keyword, or KW_SOFT for an unknown function.
+ */
+static enum sql_kw
+sql_call(const struct sql_parser *p)
+{
+	if (p->tok.type != TOK_WORD || !sql_is_name(p) || !sql_peek_lparen(p))
+		return KW_NONE;
+	return p->tok.kw == KW_NONE || p->tok.kw == KW_DATE ? KW_SOFT : p->tok.kw;
+}
+
+static int
+sql_expect(struct sql_parser *p, enum sql_tok_type type, const char *what)
+{
+	if (p->tok.type != type)
+		return sql_expected(p, what);
+	return sql_next(p);
+}
+
+static int
+sql_expect_kw(struct sql_parser *p, enum sql_kw kw, const char *what)
+{
+	if (!sql_is_kw(p, kw))
+		return sql_expected(p, what);
+	return sql_next(p);
+}
+
+/*
+ * Copy the text between the quotes of token t, each doubled quote made one,
+ * into a new string.  A quoted identifier may be neither empty nor hold a
+ * control character: it will name a column in output and logs.
+ */
+static int
+sql_unquote(const struct sql_parser *p, const struct sql_tok *t, char **out, size_t *lenp)
+{
+	const char *s = p->s + t->off + 1;
+	size_t n = t->len - 2, i, w = 0;
+	char *b;
+
+	if (t->type == TOK_QUOTED) {
+		if (n == 0)
+			return sl_errf(
+			    SL_ERR_PARSE, POS_FMT "empty quoted identifier", POS_ARGS(t->pos));
+		for (i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return sl_errf(SL_ERR_PARSE,
+				    POS_FMT "control character in quoted identifier",
+				    POS_ARGS(t->pos));
+	}
+	if ((b = malloc(n + 1)) == NULL)
+		return sql_nomem();
+	for (i = 0; i < n; i++) {
+		b[w++] = s[i];
+		if (s[i] == s[-1])
+			i++; /* the second of a doubled quote: the lexer saw to it */
+	}
+	b[w] = '\0';
+	*out = b;
+	if (lenp != NULL)
+		*lenp = w;
 	return 0;
 }
 
-/* Whether the current token is keyword kw (case-insensitive, not quoted). */
+/*
+ * Take a name (see sql_is_name) into *out, what naming it for the error.
+ * *out belongs to the caller even when this fails after setting it.
+ */
 static int
-is_kw(const struct parser *ps, const char *kw)
+sql_take_name(struct sql_parser *p, const char *what, char **out)
 {
-	return ps->tok.t == T_IDENT && !ps->tok.quoted && strlen(kw) == ps->tok.len &&
-	       strncasecmp(ps->tok.p, kw, ps->tok.len) == 0;
-}
+	int r;
 
-static int
-accept_kw(struct parser *ps, const char *kw, int *yes)
-{
-	*yes = is_kw(ps, kw);
-	return *yes ? next(ps) : 0;
-}
-
-static int
-expect_kw(struct parser *ps, const char *kw)
-{
-	return is_kw(ps, kw) ? next(ps) : expected(ps, kw);
-}
-
-static int
-expect_tok(struct parser *ps, enum tok t, const char *what)
-{
-	return ps->tok.t == t ? next(ps) : expected(ps, what);
-}
-
-static const char *const reserved[] = {"SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "LIMIT",
-    "AS", "AND", "OR", "NOT", "BETWEEN", "IN", "IS", "NULL", "LIKE", "ASC", "DESC", "DATE", "TRUE",
-    "FALSE", "DISTINCT", NULL};
-
-/* The text of a quoted token without its quotes, doubled quotes made single. */
-static char *
-unquote(const struct tok_s *t, size_t *len)
-{
-	char *s = malloc(t->len), q = t->p[0];
-	size_t i, o = 0;
-
-	if (s == NULL)
-		return NULL;
-	for (i = 1; i + 1 < t->len; i++) {
-		s[o++] = t->p[i];
-		if (t->p[i] == q)
-			i++;
-	}
-	s[o] = '\0';
-	*len = o;
-	return s;
-}
-
-static int
-name(struct parser *ps, char **out, const char *what)
-{
-	size_t len, k;
-
-	if (ps->tok.t != T_IDENT)
-		return expected(ps, what);
-	if (!ps->tok.quoted)
-		for (k = 0; reserved[k] != NULL; k++)
-			if (is_kw(ps, reserved[k]))
-				return expected(ps, what);
-	if (ps->tok.quoted)
-		*out = unquote(&ps->tok, &len);
+	if (!sql_is_name(p))
+		return sql_expected(p, what);
+	if (p->tok.type == TOK_QUOTED)
+		r = sql_unquote(p, &p->tok, out, NULL);
 	else
-		*out = strndup(ps->tok.p, ps->tok.len);
-	if (*out == NULL)
-		return SL_ERR_NOMEM;
-	return next(ps);
+		r = sql_memdup(p->s + p->tok.off, p->tok.len, out);
+	return r != 0 ? r : sql_next(p);
 }
 
+/* ---- literals ------------------------------------------------------------- */
+
+struct sql_num {
+	int neg, point, overflow; /* a '-', a '.', a magnitude above 2^63 */
+	uint32_t scale;           /* digits after the point */
+	uint64_t mag;             /* all digits, the point ignored; 2^63 at most */
+};
+
+/* Read s[0 .. n-1] as [-]digits[.digits] into v; -1 if it has another form. */
 static int
-parse_int(struct parser *ps, const struct tok_s *t, int64_t *out)
+sql_num_scan(const char *s, size_t n, struct sql_num *v)
 {
-	size_t i = t->p[0] == '-';
-	int64_t v = 0;
-	int neg = i;
+	const uint64_t lim = UINT64_C(1) << 63;
+	size_t i = 0, digits = 0;
+	unsigned d;
 
-	for (; i < t->len; i++) {
-		int d = t->p[i] - '0';
-
-		if (__builtin_mul_overflow(v, 10, &v) || __builtin_sub_overflow(v, d, &v))
-			return fail_at(t->pos, "integer out of range");
+	memset(v, 0, sizeof(*v));
+	if (n > 0 && s[0] == '-') {
+		v->neg = 1;
+		i++;
 	}
-	if (!neg && v == INT64_MIN)
-		return fail_at(t->pos, "integer out of range");
-	*out = neg ? v : -v;
-	(void)ps;
-	return 0;
-}
-
-static int
-parse_dec(const struct tok_s *t, int64_t *out, uint32_t *scale)
-{
-	size_t i = t->p[0] == '-';
-	int64_t v = 0;
-	int neg = i, frac = 0;
-	uint32_t sc = 0;
-
-	for (; i < t->len; i++) {
-		if (t->p[i] == '.') {
-			frac = 1;
+	for (; i < n; i++) {
+		if (s[i] == '.' && !v->point && digits > 0) {
+			v->point = 1;
 			continue;
 		}
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_sub_overflow(v, t->p[i] - '0', &v))
-			return fail_at(t->pos, "decimal out of range");
-		sc += frac;
+		if (!sql_is_digit((unsigned char)s[i]))
+			return -1;
+		d = (unsigned)(s[i] - '0');
+		digits++;
+		v->scale += v->point; /* at most SQL_MAX_TEXT */
+		if (v->mag > (lim - d) / 10)
+			v->overflow = 1;
+		else
+			v->mag = v->mag * 10 + d;
 	}
-	if (sc > 18 || (!neg && v == INT64_MIN))
-		return fail_at(t->pos, "decimal out of range");
-	*out = neg ? v : -v;
-	*scale = sc;
+	return digits == 0 || (v->point && v->scale == 0) ? -1 : 0;
+}
+
+/* The current token, a TOK_NUMBER, as an INT or DECIMAL literal; does not advance. */
+static int
+sql_num_literal(const struct sql_parser *p, struct sql_literal *lit)
+{
+	struct sql_num v;
+	uint64_t lim;
+
+	if (sql_num_scan(p->s + p->tok.off, p->tok.len, &v) != 0)
+		return sql_bad_tok(p, "invalid number");
+	lim = v.neg ? UINT64_C(1) << 63 : (uint64_t)INT64_MAX;
+	if (v.overflow || v.mag > lim || v.scale > SQL_SCALE_MAX)
+		return sl_errf(SL_ERR_PARSE, POS_FMT "%s out of range", POS_ARGS(p->tok.pos),
+		    v.point ? "decimal" : "integer");
+	lit->type = v.point ? SQL_LIT_DECIMAL : SQL_LIT_INT;
+	lit->scale = v.scale;
+	if (!v.neg)
+		lit->i = (int64_t)v.mag;
+	else
+		lit->i = v.mag == UINT64_C(1) << 63 ? INT64_MIN : -(int64_t)v.mag;
 	return 0;
 }
 
 static int
-literal(struct parser *ps, struct sql_literal *l)
+sql_bad_date(const struct sql_parser *p)
 {
-	struct tok_s t = ps->tok;
-	int r, y, m, d;
-	char tail;
+	return sl_errf(
+	    SL_ERR_PARSE, POS_FMT "not a calendar date 'YYYY-MM-DD'", POS_ARGS(p->tok.pos));
+}
 
-	memset(l, 0, sizeof *l);
-	l->pos = t.pos;
-	switch (t.t) {
-	case T_INT:
-		l->type = SQL_LIT_INT;
-		if ((r = parse_int(ps, &t, &l->i)) != 0)
+/* The current token as DATE 'YYYY-MM-DD' (DATE taken): a real proleptic Gregorian date. */
+static int
+sql_date_literal(struct sql_parser *p, struct sql_literal *lit)
+{
+	const char *s = p->s + p->tok.off + 1; /* inside the quotes */
+	int64_t y, days;
+	int i, m, d;
+
+	if (p->tok.type != TOK_STRING)
+		return sql_expected(p, "a date 'YYYY-MM-DD'");
+	if (p->tok.len != 12 || s[4] != '-' || s[7] != '-')
+		return sql_bad_date(p);
+	for (i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !sql_is_digit((unsigned char)s[i]))
+			return sql_bad_date(p);
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (value_days(y, m, d, &days) != 0)
+		return sql_bad_date(p);
+	lit->type = SQL_LIT_DATE;
+	lit->i = days;
+	return sql_next(p);
+}
+
+/* literal := integer | decimal | 'string' | DATE 'YYYY-MM-DD' | TRUE | FALSE */
+static int
+sql_parse_literal(struct sql_parser *p, struct sql_literal *lit)
+{
+	int r;
+
+	lit->pos = p->tok.pos;
+	switch (p->tok.type) {
+	case TOK_NUMBER:
+		if ((r = sql_num_literal(p, lit)) != 0)
 			return r;
-		return next(ps);
-	case T_DEC:
-		l->type = SQL_LIT_DECIMAL;
-		if ((r = parse_dec(&t, &l->i, &l->scale)) != 0)
+		return sql_next(p);
+	case TOK_STRING:
+		lit->type = SQL_LIT_STRING;
+		if ((r = sql_unquote(p, &p->tok, &lit->s, &lit->len)) != 0)
 			return r;
-		return next(ps);
-	case T_STR:
-		l->type = SQL_LIT_STRING;
-		if ((l->s = unquote(&t, &l->len)) == NULL)
-			return SL_ERR_NOMEM;
-		return next(ps);
+		return sql_next(p);
+	case TOK_WORD:
+		if (p->tok.kw == KW_TRUE || p->tok.kw == KW_FALSE) {
+			lit->type = SQL_LIT_BOOL;
+			lit->i = p->tok.kw == KW_TRUE;
+			return sql_next(p);
+		}
+		if (p->tok.kw == KW_DATE) {
+			if ((r = sql_next(p)) != 0)
+				return r;
+			return sql_date_literal(p, lit);
+		}
+		break;
 	default:
 		break;
 	}
-	if (is_kw(ps, "TRUE") || is_kw(ps, "FALSE")) {
-		l->type = SQL_LIT_BOOL;
-		l->i = is_kw(ps, "TRUE");
-		return next(ps);
-	}
-	if (!is_kw(ps, "DATE"))
-		return expected(ps, "a literal");
-	if ((r = next(ps)) != 0)
-		return r;
-	if (ps->tok.t != T_STR)
-		return expected(ps, "a date 'YYYY-MM-DD'");
-	l->type = SQL_LIT_DATE;
-	if (ps->tok.len != 12 || sscanf(ps->tok.p + 1, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 4 ||
-	    tail != '\'' || !is_digit(ps->tok.p[1]) || value_days(y, m, d, &l->i) != 0)
-		return fail_at(ps->tok.pos, "not a calendar date 'YYYY-MM-DD'");
-	return next(ps);
+	return sql_expected(p, "a literal");
 }
 
+/* The canonical text of an INT or DECIMAL literal: "10", "0.50", "-3.25". */
 static void
-lits_free(struct sql_literal *l, size_t n)
+sql_num_format(const struct sql_literal *l, char *buf, size_t size)
 {
+	uint64_t mag = l->i < 0 ? 0 - (uint64_t)l->i : (uint64_t)l->i, p10 = 1;
+	uint32_t k;
+
+	if (l->type != SQL_LIT_DECIMAL || l->scale == 0) {
+		snprintf(buf, size, "%" PRId64, l->i);
+		return;
+	}
+	for (k = 0; k < l->scale; k++)
+		p10 *= 10; /* scale <= 18, so no overflow */
+	snprintf(buf, size, "%s%" PRIu64 ".%0*" PRIu64, l->i < 0 ? "-" : "", mag / p10,
+	    (int)l->scale, mag % p10);
+}
+
+/* ---- items, keys, ORDER BY, LIMIT ---------------------------------------- */
+
+/* BUCKET's width: an INT or DECIMAL literal greater than 0. */
+static int
+sql_parse_width(struct sql_parser *p, struct sql_literal *w)
+{
+	int r;
+
+	w->pos = p->tok.pos;
+	if (p->tok.type == TOK_NUMBER && (r = sql_num_literal(p, w)) != 0)
+		return r;
+	if (p->tok.type != TOK_NUMBER || w->i <= 0)
+		return sl_errf(SL_ERR_PARSE, POS_FMT "BUCKET width must be a number above 0",
+		    POS_ARGS(w->pos));
+	return sql_next(p);
+}
+
+/* key := column | BUCKET(column, width) | YEAR(column) | MONTH(column) */
+static int
+sql_parse_key(struct sql_parser *p, struct sql_key *k, const char *what)
+{
+	enum sql_kw fn = sql_call(p);
+	int r;
+
+	k->pos = p->tok.pos;
+	if (fn == KW_NONE) {
+		k->fn = SQL_KEY_COLUMN;
+		return sql_take_name(p, what, &k->column);
+	}
+	if (fn == KW_SOFT)
+		return sql_bad_tok(p, "unknown function");
+	if (fn != KW_BUCKET && fn != KW_YEAR && fn != KW_MONTH)
+		return sql_expected(p, what);
+	k->fn = fn == KW_BUCKET ? SQL_KEY_BUCKET : fn == KW_YEAR ? SQL_KEY_YEAR : SQL_KEY_MONTH;
+	if ((r = sql_next(p)) != 0 || (r = sql_expect(p, TOK_LPAREN, "'('")) != 0 ||
+	    (r = sql_take_name(p, "a column", &k->column)) != 0)
+		return r;
+	if (k->fn == SQL_KEY_BUCKET && ((r = sql_expect(p, TOK_COMMA, "','")) != 0 ||
+	                                   (r = sql_parse_width(p, &k->width)) != 0))
+		return r;
+	return sql_expect(p, TOK_RPAREN, "')'");
+}
+
+/* agg (the current token calls fn, an aggregate); see sql_aggs. */
+static int
+sql_parse_agg(struct sql_parser *p, struct sql_item *it, enum sql_agg agg)
+{
+	int r;
+
+	it->is_agg = 1;
+	it->agg = agg;
+	if ((r = sql_next(p)) != 0 || (r = sql_expect(p, TOK_LPAREN, "'('")) != 0)
+		return r;
+	if (agg != SQL_AGG_COUNT)
+		r = sql_take_name(p, "a column", &it->agg_column);
+	else if (p->tok.type == TOK_STAR)
+		r = sql_next(p);
+	else if (!sql_is_kw(p, KW_DISTINCT))
+		return sql_expected(p, "'*' or DISTINCT");
+	else if ((r = sql_next(p)) == 0) {
+		it->agg = SQL_AGG_COUNT_DISTINCT;
+		r = sql_take_name(p, "a column", &it->agg_column);
+	}
+	return r != 0 ? r : sql_expect(p, TOK_RPAREN, "')'");
+}
+
+/* A key or an aggregate, without its alias; what names it for the error. */
+static int
+sql_parse_expr(struct sql_parser *p, struct sql_item *it, const char *what)
+{
+	enum sql_kw fn = sql_call(p);
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		free(l[i].s);
-	free(l);
+	it->pos = p->tok.pos;
+	for (i = 0; i < sizeof(sql_aggs) / sizeof(sql_aggs[0]); i++)
+		if (fn == sql_aggs[i].kw)
+			return sql_parse_agg(p, it, sql_aggs[i].agg);
+	return sql_parse_key(p, &it->key, what);
+}
+
+/* The normalised text of a parsed key or aggregate: "BUCKET(age, 10)", "COUNT(*)". */
+static int
+sql_expr_text(const struct sql_item *it, char **out)
+{
+	const struct sql_key *k = &it->key;
+	char w[SQL_NUM_MAX];
+
+	if (it->is_agg) {
+		if (it->agg == SQL_AGG_COUNT)
+			return sql_strf(out, "COUNT(*)");
+		if (it->agg == SQL_AGG_COUNT_DISTINCT)
+			return sql_strf(out, "COUNT(DISTINCT %s)", it->agg_column);
+		return sql_strf(out, "%s(%s)", sql_agg_name(it->agg), it->agg_column);
+	}
+	switch (k->fn) {
+	case SQL_KEY_COLUMN:
+		return sql_strf(out, "%s", k->column);
+	case SQL_KEY_BUCKET:
+		sql_num_format(&k->width, w, sizeof(w));
+		return sql_strf(out, "BUCKET(%s, %s)", k->column, w);
+	case SQL_KEY_YEAR:
+		return sql_strf(out, "YEAR(%s)", k->column);
+	case SQL_KEY_MONTH:
+		return sql_strf(out, "MONTH(%s)", k->column);
+	}
+	return sl_errf(SL_ERR_INTERNAL, "sql: unknown key function %d", (int)k->fn);
+}
+
+/* item := key [AS name] | agg [AS name] */
+static int
+sql_parse_item(struct sql_parser *p, struct sql_item *it)
+{
+	int r;
+
+	if ((r = sql_parse_expr(p, it, "a column or an aggregate")) != 0)
+		return r;
+	if (!sql_is_kw(p, KW_AS))
+		return sql_expr_text(it, &it->name);
+	if ((r = sql_next(p)) != 0 || (r = sql_take_name(p, "a name", &it->alias)) != 0)
+		return r;
+	return sql_strf(&it->name, "%s", it->alias);
 }
 
 static void
-cond_free(struct sql_cond *c)
+sql_item_clear(struct sql_item *it)
+{
+	free(it->key.column);
+	free(it->key.width.s);
+	free(it->agg_column);
+	free(it->alias);
+	free(it->name);
+}
+
+/*
+ * name [ASC|DESC].  The name may also be written as the item itself, e.g.
+ * ORDER BY COUNT(*): that gives the item's normalised name.
+ */
+static int
+sql_parse_order(struct sql_parser *p, struct sql_order *o)
+{
+	struct sql_item it;
+	int r;
+
+	o->pos = p->tok.pos;
+	if (sql_call(p) != KW_NONE) {
+		memset(&it, 0, sizeof(it));
+		if ((r = sql_parse_expr(p, &it, "a column")) == 0)
+			r = sql_expr_text(&it, &o->name);
+		sql_item_clear(&it);
+	} else {
+		r = sql_take_name(p, "a column", &o->name);
+	}
+	if (r != 0)
+		return r;
+	if (sql_is_kw(p, KW_ASC) || sql_is_kw(p, KW_DESC)) {
+		o->desc = sql_is_kw(p, KW_DESC);
+		return sql_next(p);
+	}
+	return 0;
+}
+
+/* LIMIT's n: a whole number in [0, INT64_MAX]. */
+static int
+sql_parse_limit(struct sql_parser *p, struct sql_query *q)
+{
+	struct sql_num v;
+
+	if (p->tok.type != TOK_NUMBER)
+		return sql_expected(p, "a row count");
+	if (sql_num_scan(p->s + p->tok.off, p->tok.len, &v) != 0)
+		return sql_bad_tok(p, "invalid number");
+	if (v.point || v.neg)
+		return sql_expected(p, "a row count");
+	if (v.overflow || v.mag > (uint64_t)INT64_MAX)
+		return sl_errf(SL_ERR_PARSE, POS_FMT "LIMIT out of range", POS_ARGS(p->tok.pos));
+	q->has_limit = 1;
+	q->limit = v.mag;
+	return sql_next(p);
+}
+
+/* ---- conditions ----------------------------------------------------------- */
+
+static int sql_parse_or(struct sql_parser *p, struct sql_cond **out);
+
+/* Free c and its subtree, whose depth is bounded by SQL_MAX_DEPTH (see the top). */
+static void
+sql_cond_free(struct sql_cond *c)
 {
 	size_t i;
 
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->nkids; i++)
-		cond_free(c->kids[i]);
+		sql_cond_free(c->kids[i]);
+	for (i = 0; i < c->nlits; i++)
+		free(c->lits[i].s);
 	free(c->kids);
-	lits_free(c->lits, c->nlits);
+	free(c->lits);
 	free(c->column);
 	free(c);
 }
 
 static int
-push_lit(struct sql_cond *c, struct parser *ps, size_t *cap)
+sql_cond_new(enum sql_cond_kind kind, struct sql_pos pos, struct sql_cond **out)
 {
-	struct sql_literal *g;
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return sql_nomem();
+	(*out)->kind = kind;
+	(*out)->pos = pos;
+	return 0;
+}
+
+/* Hang kid under c (kids room *cap); on failure kid is freed. */
+static int
+sql_cond_adopt(struct sql_cond *c, size_t *cap, struct sql_cond *kid)
+{
+	struct sql_cond **k;
+
+	if ((k = sql_push(c->kids, &c->nkids, cap, sizeof(*k))) == NULL) {
+		sql_cond_free(kid);
+		return sql_nomem();
+	}
+	c->kids = k;
+	k[c->nkids - 1] = kid;
+	return 0;
+}
+
+/* Parse one more literal into c's lits (room *cap). */
+static int
+sql_cond_lit(struct sql_parser *p, struct sql_cond *c, size_t *cap)
+{
+	struct sql_literal *l;
+
+	if ((l = sql_push(c->lits, &c->nlits, cap, sizeof(*l))) == NULL)
+		return sql_nomem();
+	c->lits = l;
+	return sql_parse_literal(p, &l[c->nlits - 1]);
+}
+
+/* Enter one more level of '(' or NOT, or fail at the token that would go too deep. */
+static int
+sql_deeper(struct sql_parser *p)
+{
+	if (p->depth >= SQL_MAX_DEPTH)
+		return sl_errf(SL_ERR_PARSE, POS_FMT "nesting deeper than %d", POS_ARGS(p->tok.pos),
+		    SQL_MAX_DEPTH);
+	p->depth++;
+	return 0;
+}
+
+/* 'prefix%', with no other '%' or '_'; lits[0] keeps only the prefix. */
+static int
+sql_parse_like(struct sql_parser *p, struct sql_cond *c, size_t *cap)
+{
+	struct sql_literal *l;
 	int r;
 
-	if (c->nlits == *cap) {
-		*cap = *cap ? *cap * 2 : 2;
-		if ((g = realloc(c->lits, *cap * sizeof *g)) == NULL)
-			return SL_ERR_NOMEM;
-		c->lits = g;
+	if (p->tok.type != TOK_STRING)
+		return sql_expected(p, "a 'prefix%' pattern");
+	if ((r = sql_cond_lit(p, c, cap)) != 0)
+		return r;
+	l = &c->lits[0];
+	if (l->len == 0 || l->s[l->len - 1] != '%' || memchr(l->s, '%', l->len - 1) != NULL ||
+	    memchr(l->s, '_', l->len - 1) != NULL)
+		return sl_errf(
+		    SL_ERR_PARSE, POS_FMT "LIKE supports only 'prefix%%'", POS_ARGS(l->pos));
+	l->s[--l->len] = '\0';
+	return 0;
+}
+
+/* What follows "column [NOT]": BETWEEN, IN, IS [NOT] NULL or LIKE, into c. */
+static int
+sql_parse_pred_tail(struct sql_parser *p, struct sql_cond *c, size_t *cap)
+{
+	int r;
+
+	switch (p->tok.type == TOK_WORD ? p->tok.kw : KW_NONE) {
+	case KW_BETWEEN:
+		c->kind = SQL_COND_BETWEEN;
+		if ((r = sql_next(p)) != 0 || (r = sql_cond_lit(p, c, cap)) != 0 ||
+		    (r = sql_expect_kw(p, KW_AND, "AND")) != 0)
+			return r;
+		return sql_cond_lit(p, c, cap);
+	case KW_IN:
+		c->kind = SQL_COND_IN;
+		if ((r = sql_next(p)) != 0 || (r = sql_expect(p, TOK_LPAREN, "'('")) != 0)
+			return r;
+		/* A loop, not recursion: the list may hold half a million literals. */
+		do {
+			if ((r = sql_cond_lit(p, c, cap)) != 0)
+				return r;
+		} while (p->tok.type == TOK_COMMA && (r = sql_next(p)) == 0);
+		return r != 0 ? r : sql_expect(p, TOK_RPAREN, "',' or ')'");
+	case KW_IS:
+		c->kind = SQL_COND_NULL;
+		if ((r = sql_next(p)) != 0)
+			return r;
+		if (sql_is_kw(p, KW_NOT)) {
+			c->negated = 1;
+			if ((r = sql_next(p)) != 0)
+				return r;
+		}
+		return sql_expect_kw(p, KW_NULL, "NULL");
+	case KW_LIKE:
+		c->kind = SQL_COND_LIKE;
+		if ((r = sql_next(p)) != 0)
+			return r;
+		return sql_parse_like(p, c, cap);
+	default:
+		return sql_expected(p, "a comparison, BETWEEN, IN, IS or LIKE");
 	}
-	r = literal(ps, &c->lits[c->nlits]);
-	c->nlits++;
+}
+
+/* column op literal, or column followed by one of sql_parse_pred_tail's forms */
+static int
+sql_parse_pred(struct sql_parser *p, struct sql_cond **out)
+{
+	struct sql_cond *c = NULL;
+	size_t cap = 0;
+	int r;
+
+	if (!sql_is_name(p))
+		return sql_expected(p, "a column");
+	if ((r = sql_cond_new(SQL_COND_CMP, p->tok.pos, &c)) != 0 ||
+	    (r = sql_take_name(p, "a column", &c->column)) != 0)
+		goto out;
+	if (p->tok.type == TOK_OP) {
+		c->cmp = p->tok.cmp;
+		if ((r = sql_next(p)) == 0)
+			r = sql_cond_lit(p, c, &cap);
+		goto out;
+	}
+	if (sql_is_kw(p, KW_NOT)) {
+		c->negated = 1;
+		if ((r = sql_next(p)) != 0)
+			goto out;
+		if (!sql_is_kw(p, KW_BETWEEN) && !sql_is_kw(p, KW_IN)) {
+			r = sql_expected(p, "BETWEEN or IN");
+			goto out;
+		}
+	}
+	r = sql_parse_pred_tail(p, c, &cap);
+out:
+	if (r != 0)
+		sql_cond_free(c);
+	else
+		*out = c;
 	return r;
 }
 
-static int predicate(struct parser *ps, struct sql_cond *c);
-
+/* ( cond ) | predicate */
 static int
-comparison(struct parser *ps, struct sql_cond *c)
+sql_parse_primary(struct sql_parser *p, struct sql_cond **out)
 {
-	static const struct {
-		const char *op;
-		enum sql_cmp cmp;
-	} ops[] = {{"=", SQL_EQ}, {"<>", SQL_NE}, {"!=", SQL_NE}, {"<", SQL_LT}, {"<=", SQL_LE},
-	    {">", SQL_GT}, {">=", SQL_GE}};
-	size_t k, cap = 0;
+	struct sql_cond *c;
 	int r;
 
-	for (k = 0; k < sizeof ops / sizeof ops[0]; k++)
-		if (ps->tok.len == strlen(ops[k].op) &&
-		    memcmp(ps->tok.p, ops[k].op, ps->tok.len) == 0)
-			break;
-	c->kind = SQL_COND_CMP;
-	c->cmp = ops[k].cmp;
-	if ((r = next(ps)) != 0)
+	if (p->tok.type != TOK_LPAREN)
+		return sql_parse_pred(p, out);
+	if ((r = sql_deeper(p)) != 0 || (r = sql_next(p)) != 0 || (r = sql_parse_or(p, &c)) != 0)
 		return r;
-	return push_lit(c, ps, &cap);
-}
-
-/* column op literal | [NOT] BETWEEN | [NOT] IN | IS [NOT] NULL | LIKE */
-static int
-predicate(struct parser *ps, struct sql_cond *c)
-{
-	size_t cap = 0;
-	int r, yes;
-
-	if ((r = name(ps, &c->column, "a column")) != 0)
+	p->depth--;
+	if ((r = sql_expect(p, TOK_RPAREN, "')'")) != 0) {
+		sql_cond_free(c);
 		return r;
-	if (ps->tok.t == T_OP)
-		return comparison(ps, c);
-	if (is_kw(ps, "IS")) {
-		c->kind = SQL_COND_NULL;
-		if ((r = next(ps)) != 0 || (r = accept_kw(ps, "NOT", &c->negated)) != 0)
-			return r;
-		return expect_kw(ps, "NULL");
-	}
-	if (is_kw(ps, "LIKE")) {
-		struct sql_pos at;
-		size_t i;
-
-		c->kind = SQL_COND_LIKE;
-		if ((r = next(ps)) != 0)
-			return r;
-		if (ps->tok.t != T_STR)
-			return expected(ps, "a 'prefix%' pattern");
-		at = ps->tok.pos;
-		if ((r = push_lit(c, ps, &cap)) != 0)
-			return r;
-		for (i = 0; i < c->lits[0].len; i++)
-			if (c->lits[0].s[i] == '_' ||
-			    (c->lits[0].s[i] == '%' && i + 1 != c->lits[0].len))
-				break;
-		if (c->lits[0].len == 0 || i != c->lits[0].len || c->lits[0].s[i - 1] != '%')
-			return fail_at(at, "LIKE supports only 'prefix%'");
-		c->lits[0].s[--c->lits[0].len] = '\0';
-		return 0;
-	}
-	if ((r = accept_kw(ps, "NOT", &c->negated)) != 0)
-		return r;
-	if ((r = accept_kw(ps, "BETWEEN", &yes)) != 0)
-		return r;
-	if (yes) {
-		c->kind = SQL_COND_BETWEEN;
-		if ((r = push_lit(c, ps, &cap)) != 0 || (r = expect_kw(ps, "AND")) != 0)
-			return r;
-		return push_lit(c, ps, &cap);
-	}
-	if ((r = accept_kw(ps, "IN", &yes)) != 0)
-		return r;
-	if (!yes)
-		return expected(
-		    ps, c->negated ? "BETWEEN or IN" : "a comparison, BETWEEN, IN, IS or LIKE");
-	c->kind = SQL_COND_IN;
-	if ((r = expect_tok(ps, T_LP, "'('")) != 0)
-		return r;
-	do {
-		if (c->nlits > 0 && (r = next(ps)) != 0)
-			return r;
-		if ((r = push_lit(c, ps, &cap)) != 0)
-			return r;
-	} while (ps->tok.t == T_COMMA);
-	return expect_tok(ps, T_RP, "',' or ')'");
-}
-
-static int disjunction(struct parser *ps, struct sql_cond **out);
-
-static int
-unary(struct parser *ps, struct sql_cond **out)
-{
-	struct sql_cond *c = calloc(1, sizeof *c);
-	struct sql_pos pos = ps->tok.pos;
-	int r;
-
-	if (c == NULL)
-		return SL_ERR_NOMEM;
-	*out = c;
-	c->pos = pos;
-	if (is_kw(ps, "NOT") || ps->tok.t == T_LP) {
-		int paren = ps->tok.t == T_LP;
-
-		if (++ps->depth > SQL_MAX_DEPTH)
-			return fail_at(pos, "nesting deeper than 64");
-		if ((r = next(ps)) != 0)
-			return r;
-		if (paren) {
-			free(c);
-			*out = NULL;
-			if ((r = disjunction(ps, out)) != 0)
-				return r;
-			ps->depth--;
-			return expect_tok(ps, T_RP, "')'");
-		}
-		c->kind = SQL_COND_NOT;
-		if ((c->kids = calloc(1, sizeof *c->kids)) == NULL)
-			return SL_ERR_NOMEM;
-		c->nkids = 1;
-		r = unary(ps, &c->kids[0]);
-		ps->depth--;
-		return r;
-	}
-	return predicate(ps, c);
-}
-
-/* A chain of kids joined by kw, flattened into one n-ary node. */
-static int
-chain(struct parser *ps, const char *kw, enum sql_cond_kind kind,
-    int (*sub)(struct parser *, struct sql_cond **), struct sql_cond **out)
-{
-	struct sql_cond *first = NULL, *c, **g;
-	size_t cap = 0;
-	int r;
-
-	if ((r = sub(ps, &first)) != 0 || !is_kw(ps, kw)) {
-		*out = first;
-		return r;
-	}
-	if ((c = calloc(1, sizeof *c)) == NULL) {
-		*out = first;
-		return SL_ERR_NOMEM;
 	}
 	*out = c;
-	c->kind = kind;
-	c->pos = first->pos;
-	cap = 4;
-	if ((c->kids = calloc(cap, sizeof *c->kids)) == NULL) {
-		cond_free(first);
-		return SL_ERR_NOMEM;
-	}
-	c->kids[c->nkids++] = first;
-	while (is_kw(ps, kw)) {
-		if ((r = next(ps)) != 0)
-			return r;
-		if (c->nkids == cap) {
-			cap *= 2;
-			if ((g = realloc(c->kids, cap * sizeof *g)) == NULL)
-				return SL_ERR_NOMEM;
-			c->kids = g;
-		}
-		c->kids[c->nkids] = NULL;
-		r = sub(ps, &c->kids[c->nkids]);
-		c->nkids++;
-		if (r != 0)
-			return r;
-	}
 	return 0;
 }
 
+/* NOT cond | primary */
 static int
-conjunction(struct parser *ps, struct sql_cond **out)
+sql_parse_not(struct sql_parser *p, struct sql_cond **out)
 {
-	return chain(ps, "AND", SQL_COND_AND, unary, out);
-}
-
-static int
-disjunction(struct parser *ps, struct sql_cond **out)
-{
-	return chain(ps, "OR", SQL_COND_OR, conjunction, out);
-}
-
-/* ---- SELECT ... ---------------------------------------------------------- */
-
-static const char *const agg_names[] = {
-    "COUNT", "COUNT", "SUM", "AVG", "STDDEV", "VARIANCE", "MIN", "MAX"};
-
-const char *
-sql_agg_name(enum sql_agg a)
-{
-	return (unsigned)a < sizeof agg_names / sizeof agg_names[0] ? agg_names[a] : "?";
-}
-
-static char *
-format(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
-static char *
-width_text(const struct sql_literal *w)
-{
-	int64_t p = 1;
-	uint32_t i;
-	uint64_t a = w->i < 0 ? -(uint64_t)w->i : (uint64_t)w->i;
-
-	if (w->type == SQL_LIT_INT)
-		return format("%lld", (long long)w->i);
-	for (i = 0; i < w->scale; i++)
-		p *= 10;
-	return format("%s%llu.%0*llu", w->i < 0 ? "-" : "", (unsigned long long)(a / (uint64_t)p),
-	    (int)w->scale, (unsigned long long)(a % (uint64_t)p));
-}
-
-static char *
-key_name(const struct sql_key *k)
-{
-	char *w, *s;
-
-	switch (k->fn) {
-	case SQL_KEY_BUCKET:
-		if ((w = width_text(&k->width)) == NULL)
-			return NULL;
-		s = format("BUCKET(%s, %s)", k->column, w);
-		free(w);
-		return s;
-	case SQL_KEY_YEAR:
-		return format("YEAR(%s)", k->column);
-	case SQL_KEY_MONTH:
-		return format("MONTH(%s)", k->column);
-	default:
-		return strdup(k->column);
-	}
-}
-
-static int
-key(struct parser *ps, struct sql_key *k)
-{
-	static const struct {
-		const char *kw;
-		enum sql_key_fn fn;
-	} fns[] = {{"BUCKET", SQL_KEY_BUCKET}, {"YEAR", SQL_KEY_YEAR}, {"MONTH", SQL_KEY_MONTH}};
-	size_t f;
+	struct sql_cond *c = NULL, *kid;
+	size_t cap = 0;
 	int r;
 
-	k->pos = ps->tok.pos;
-	for (f = 0; f < 3; f++)
-		if (is_kw(ps, fns[f].kw))
+	if (!sql_is_kw(p, KW_NOT))
+		return sql_parse_primary(p, out);
+	if ((r = sql_deeper(p)) != 0 || (r = sql_cond_new(SQL_COND_NOT, p->tok.pos, &c)) != 0)
+		return r;
+	if ((r = sql_next(p)) != 0 || (r = sql_parse_not(p, &kid)) != 0 ||
+	    (r = sql_cond_adopt(c, &cap, kid)) != 0) {
+		sql_cond_free(c);
+		return r;
+	}
+	p->depth--;
+	*out = c;
+	return 0;
+}
+
+/*
+ * term {kw term}: a chain joined by AND or OR, built in a loop as one n-ary
+ * node of kind, so that its length costs no stack.  A lone term is itself;
+ * a parenthesised chain inside stays a kid of its own.
+ */
+static int
+sql_parse_chain(struct sql_parser *p, enum sql_kw kw, enum sql_cond_kind kind,
+    int (*term)(struct sql_parser *, struct sql_cond **), struct sql_cond **out)
+{
+	struct sql_pos pos = p->tok.pos;
+	struct sql_cond *node = NULL, *kid;
+	size_t cap = 0;
+	int r;
+
+	if ((r = term(p, &kid)) != 0)
+		return r;
+	if (!sql_is_kw(p, kw)) {
+		*out = kid;
+		return 0;
+	}
+	if ((r = sql_cond_new(kind, pos, &node)) != 0) {
+		sql_cond_free(kid);
+		return r;
+	}
+	for (;;) {
+		if ((r = sql_cond_adopt(node, &cap, kid)) != 0)
+			goto fail;
+		if (!sql_is_kw(p, kw))
 			break;
-	if (f == 3 || ps->at >= ps->end || (skip_space(ps), *ps->at != '(')) {
-		k->fn = SQL_KEY_COLUMN;
-		return name(ps, &k->column, "a column");
+		if ((r = sql_next(p)) != 0 || (r = term(p, &kid)) != 0)
+			goto fail;
 	}
-	k->fn = fns[f].fn;
-	if ((r = next(ps)) != 0 || (r = expect_tok(ps, T_LP, "'('")) != 0 ||
-	    (r = name(ps, &k->column, "a column")) != 0)
-		return r;
-	if (k->fn == SQL_KEY_BUCKET) {
-		if ((r = expect_tok(ps, T_COMMA, "','")) != 0 || (r = literal(ps, &k->width)) != 0)
-			return r;
-		if ((k->width.type != SQL_LIT_INT && k->width.type != SQL_LIT_DECIMAL) ||
-		    k->width.i <= 0)
-			return fail_at(k->width.pos, "BUCKET width must be a number above 0");
-	}
-	return expect_tok(ps, T_RP, "')'");
-}
-
-static int
-aggregate(struct parser *ps, struct sql_item *it, int *is_agg)
-{
-	static const char *const kws[] = {
-	    "COUNT", "SUM", "AVG", "STDDEV", "VARIANCE", "MIN", "MAX"};
-	static const enum sql_agg fns[] = {SQL_AGG_COUNT, SQL_AGG_SUM, SQL_AGG_AVG, SQL_AGG_STDDEV,
-	    SQL_AGG_VARIANCE, SQL_AGG_MIN, SQL_AGG_MAX};
-	size_t f;
-	int r, distinct;
-
-	*is_agg = 0;
-	for (f = 0; f < 7; f++)
-		if (is_kw(ps, kws[f]))
-			break;
-	if (f == 7)
-		return 0;
-	skip_space(ps);
-	if (ps->at >= ps->end || *ps->at != '(')
-		return 0;
-	*is_agg = 1;
-	it->is_agg = 1;
-	it->agg = fns[f];
-	if ((r = next(ps)) != 0 || (r = expect_tok(ps, T_LP, "'('")) != 0)
-		return r;
-	if (f == 0) {
-		if (ps->tok.t == T_STAR) {
-			if ((r = next(ps)) != 0)
-				return r;
-			if ((it->name = strdup("COUNT(*)")) == NULL)
-				return SL_ERR_NOMEM;
-			return expect_tok(ps, T_RP, "')'");
-		}
-		if ((r = accept_kw(ps, "DISTINCT", &distinct)) != 0)
-			return r;
-		if (!distinct)
-			return expected(ps, "'*' or DISTINCT");
-		it->agg = SQL_AGG_COUNT_DISTINCT;
-	}
-	if ((r = name(ps, &it->agg_column, "a column")) != 0)
-		return r;
-	it->name = it->agg == SQL_AGG_COUNT_DISTINCT ? format("COUNT(DISTINCT %s)", it->agg_column)
-	                                             : format("%s(%s)", kws[f], it->agg_column);
-	if (it->name == NULL)
-		return SL_ERR_NOMEM;
-	return expect_tok(ps, T_RP, "')'");
-}
-
-static int
-item(struct parser *ps, struct sql_item *it)
-{
-	int r, is_agg, as;
-
-	it->pos = ps->tok.pos;
-	if (ps->tok.t != T_IDENT)
-		return expected(ps, "a column or an aggregate");
-	if (!ps->tok.quoted && (is_kw(ps, "FROM") || is_kw(ps, "SELECT") || is_kw(ps, "WHERE")))
-		return expected(ps, "a column or an aggregate");
-	if ((r = aggregate(ps, it, &is_agg)) != 0)
-		return r;
-	if (!is_agg) {
-		if ((r = key(ps, &it->key)) != 0)
-			return r;
-		if ((it->name = key_name(&it->key)) == NULL)
-			return SL_ERR_NOMEM;
-	}
-	if ((r = accept_kw(ps, "AS", &as)) != 0 || !as)
-		return r;
-	if ((r = name(ps, &it->alias, "a name")) != 0)
-		return r;
-	free(it->name);
-	return (it->name = strdup(it->alias)) != NULL ? 0 : SL_ERR_NOMEM;
-}
-
-static int
-list_grow(void **arr, size_t n, size_t *cap, size_t size)
-{
-	void *g;
-
-	if (n < *cap)
-		return 0;
-	*cap = *cap ? *cap * 2 : 4;
-	if ((g = realloc(*arr, *cap * size)) == NULL)
-		return SL_ERR_NOMEM;
-	memset((char *)g + n * size, 0, (*cap - n) * size);
-	*arr = g;
+	*out = node;
 	return 0;
+fail:
+	sql_cond_free(node);
+	return r;
 }
 
 static int
-select_list(struct parser *ps, struct sql_query *q)
+sql_parse_and(struct sql_parser *p, struct sql_cond **out)
 {
+	return sql_parse_chain(p, KW_AND, SQL_COND_AND, sql_parse_not, out);
+}
+
+/* cond, loosest first: OR, then AND, then NOT */
+static int
+sql_parse_or(struct sql_parser *p, struct sql_cond **out)
+{
+	return sql_parse_chain(p, KW_OR, SQL_COND_OR, sql_parse_and, out);
+}
+
+/* ---- the query ------------------------------------------------------------ */
+
+static int
+sql_parse_group(struct sql_parser *p, struct sql_query *q)
+{
+	struct sql_key *g;
 	size_t cap = 0;
 	int r;
 
-	do {
-		if (q->nitems > 0 && (r = next(ps)) != 0)
+	for (;;) {
+		if ((g = sql_push(q->group, &q->ngroup, &cap, sizeof(*g))) == NULL)
+			return sql_nomem();
+		q->group = g;
+		if ((r = sql_parse_key(p, &g[q->ngroup - 1], "a column")) != 0)
 			return r;
-		if ((r = list_grow((void **)&q->items, q->nitems, &cap, sizeof *q->items)) != 0)
+		if (p->tok.type != TOK_COMMA)
+			return 0;
+		if ((r = sql_next(p)) != 0)
 			return r;
-		r = item(ps, &q->items[q->nitems]);
-		q->nitems++;
-		if (r != 0)
-			return r;
-	} while (ps->tok.t == T_COMMA);
-	return 0;
+	}
 }
 
 static int
-group_by(struct parser *ps, struct sql_query *q)
+sql_parse_orders(struct sql_parser *p, struct sql_query *q)
 {
+	struct sql_order *o;
 	size_t cap = 0;
 	int r;
 
-	do {
-		if (q->ngroup > 0 && (r = next(ps)) != 0)
+	for (;;) {
+		if ((o = sql_push(q->order, &q->norder, &cap, sizeof(*o))) == NULL)
+			return sql_nomem();
+		q->order = o;
+		if ((r = sql_parse_order(p, &o[q->norder - 1])) != 0)
 			return r;
-		if ((r = list_grow((void **)&q->group, q->ngroup, &cap, sizeof *q->group)) != 0)
+		if (p->tok.type != TOK_COMMA)
+			return 0;
+		if ((r = sql_next(p)) != 0)
 			return r;
-		r = key(ps, &q->group[q->ngroup]);
-		q->ngroup++;
-		if (r != 0)
-			return r;
-	} while (ps->tok.t == T_COMMA);
-	return 0;
+	}
 }
 
 static int
-order_by(struct parser *ps, struct sql_query *q)
+sql_parse_items(struct sql_parser *p, struct sql_query *q)
 {
+	struct sql_item *it;
 	size_t cap = 0;
-	int r, yes;
+	int r;
 
-	do {
-		struct sql_order *o;
-
-		if (q->norder > 0 && (r = next(ps)) != 0)
+	for (;;) {
+		if ((it = sql_push(q->items, &q->nitems, &cap, sizeof(*it))) == NULL)
+			return sql_nomem();
+		q->items = it;
+		if ((r = sql_parse_item(p, &it[q->nitems - 1])) != 0)
 			return r;
-		if ((r = list_grow((void **)&q->order, q->norder, &cap, sizeof *q->order)) != 0)
+		if (p->tok.type != TOK_COMMA)
+			return 0;
+		if ((r = sql_next(p)) != 0)
 			return r;
-		o = &q->order[q->norder++];
-		o->pos = ps->tok.pos;
-		/* An output name: an alias, a column, or an aggregate's text as written. */
-		if (ps->tok.t == T_IDENT && !ps->tok.quoted) {
-			struct sql_item tmp;
-			int is_agg;
-
-			memset(&tmp, 0, sizeof tmp);
-			if ((r = aggregate(ps, &tmp, &is_agg)) == 0 && !is_agg &&
-			    (r = key(ps, &tmp.key)) == 0)
-				tmp.name = key_name(&tmp.key);
-			free(tmp.agg_column);
-			free(tmp.key.column);
-			o->name = tmp.name;
-			if (r != 0)
-				return r;
-			if (o->name == NULL)
-				return SL_ERR_NOMEM;
-		} else if ((r = name(ps, &o->name, "a column")) != 0) {
-			return r;
-		}
-		if ((r = accept_kw(ps, "DESC", &o->desc)) != 0)
-			return r;
-		if (!o->desc && (r = accept_kw(ps, "ASC", &yes)) != 0)
-			return r;
-	} while (ps->tok.t == T_COMMA);
-	return 0;
+	}
 }
 
+/* query, then an optional ';', then nothing. */
 static int
-query(struct parser *ps, struct sql_query *q)
+sql_parse_query(struct sql_parser *p, struct sql_query *q)
 {
-	int r, yes;
+	int r;
 
-	if ((r = next(ps)) != 0 || (r = expect_kw(ps, "SELECT")) != 0 ||
-	    (r = select_list(ps, q)) != 0 || (r = expect_kw(ps, "FROM")) != 0)
+	if ((r = sql_expect_kw(p, KW_SELECT, "SELECT")) != 0 || (r = sql_parse_items(p, q)) != 0 ||
+	    (r = sql_expect_kw(p, KW_FROM, "FROM")) != 0)
 		return r;
-	q->product_pos = ps->tok.pos;
-	if ((r = name(ps, &q->product, "a product name")) != 0)
+	q->product_pos = p->tok.pos;
+	if ((r = sql_take_name(p, "a product name", &q->product)) != 0)
 		return r;
-	if ((r = accept_kw(ps, "WHERE", &yes)) != 0 ||
-	    (yes && (r = disjunction(ps, &q->where)) != 0))
+	if (sql_is_kw(p, KW_WHERE) &&
+	    ((r = sql_next(p)) != 0 || (r = sql_parse_or(p, &q->where)) != 0))
 		return r;
-	if (is_kw(ps, "GROUP")) {
-		if ((r = next(ps)) != 0 || (r = expect_kw(ps, "BY")) != 0 ||
-		    (r = group_by(ps, q)) != 0)
-			return r;
-	}
-	if (is_kw(ps, "ORDER")) {
-		if ((r = next(ps)) != 0 || (r = expect_kw(ps, "BY")) != 0 ||
-		    (r = order_by(ps, q)) != 0)
-			return r;
-	}
-	if (is_kw(ps, "LIMIT")) {
-		int64_t v;
-
-		if ((r = next(ps)) != 0)
-			return r;
-		if (ps->tok.t != T_INT || ps->tok.p[0] == '-')
-			return expected(ps, "a row count");
-		if (parse_int(ps, &ps->tok, &v) != 0)
-			return fail_at(ps->tok.pos, "LIMIT out of range");
-		q->has_limit = 1;
-		q->limit = (uint64_t)v;
-		if ((r = next(ps)) != 0)
-			return r;
-	}
-	if (ps->tok.t == T_SEMI && (r = next(ps)) != 0)
+	if (sql_is_kw(p, KW_GROUP) &&
+	    ((r = sql_next(p)) != 0 || (r = sql_expect_kw(p, KW_BY, "BY")) != 0 ||
+	        (r = sql_parse_group(p, q)) != 0))
 		return r;
-	return ps->tok.t == T_END ? 0 : expected(ps, "end of query");
+	if (sql_is_kw(p, KW_ORDER) &&
+	    ((r = sql_next(p)) != 0 || (r = sql_expect_kw(p, KW_BY, "BY")) != 0 ||
+	        (r = sql_parse_orders(p, q)) != 0))
+		return r;
+	if (sql_is_kw(p, KW_LIMIT) && ((r = sql_next(p)) != 0 || (r = sql_parse_limit(p, q)) != 0))
+		return r;
+	if (p->tok.type == TOK_SEMI && (r = sql_next(p)) != 0)
+		return r;
+	if (p->tok.type != TOK_END)
+		return sql_expected(p, "end of query");
+	return 0;
 }
 
 int
 sql_parse(const char *text, size_t len, struct sql_query **out)
 {
-	struct parser ps;
-	struct sql_query *q;
-	size_t bad;
-	int r, u;
+	struct sql_parser p;
+	struct sql_query *q = NULL;
+	int r;
 
 	if (len > SQL_MAX_TEXT)
 		return sl_errf(
 		    SL_ERR_LIMIT, "query text is %zu bytes; the limit is %u", len, SQL_MAX_TEXT);
-	if ((u = utf8_check(text, len, &bad)) != 0) {
-		struct sql_pos p = pos_of(text, bad);
-
-		return sl_errf(SL_ERR_PARSE, "%u:%u: %s", p.line, p.col,
-		    u == 2 ? "NUL byte in query" : "invalid UTF-8");
-	}
-	if ((q = calloc(1, sizeof *q)) == NULL)
-		return SL_ERR_NOMEM;
-	memset(&ps, 0, sizeof ps);
-	ps.s = ps.at = text;
-	ps.end = text + len;
-	ps.pos = (struct sql_pos){1, 1};
-	if ((r = query(&ps, q)) != 0) {
-		sql_free(q);
+	if (text == NULL && len > 0)
+		return sl_errf(SL_ERR_INVAL, "sql_parse: no text");
+	if (text == NULL)
+		text = "";
+	if ((r = sql_text_check((const unsigned char *)text, len)) != 0)
 		return r;
-	}
+	memset(&p, 0, sizeof(p));
+	p.s = text;
+	p.len = len;
+	p.at.line = p.at.col = 1;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return sql_nomem();
+	if ((r = sql_next(&p)) != 0 || (r = sql_parse_query(&p, q)) != 0)
+		goto out;
 	*out = q;
-	return 0;
+	q = NULL;
+out:
+	sql_free(q);
+	return r;
 }
 
 void
@@ -1005,23 +1396,42 @@ sql_free(struct sql_query *q)
 
 	if (q == NULL)
 		return;
-	for (i = 0; i < q->nitems; i++) {
-		free(q->items[i].key.column);
-		free(q->items[i].key.width.s);
-		free(q->items[i].agg_column);
-		free(q->items[i].alias);
-		free(q->items[i].name);
-	}
-	free(q->items);
-	free(q->product);
-	cond_free(q->where);
+	for (i = 0; i < q->nitems; i++)
+		sql_item_clear(&q->items[i]);
 	for (i = 0; i < q->ngroup; i++) {
 		free(q->group[i].column);
 		free(q->group[i].width.s);
 	}
-	free(q->group);
 	for (i = 0; i < q->norder; i++)
 		free(q->order[i].name);
+	free(q->items);
+	free(q->product);
+	sql_cond_free(q->where);
+	free(q->group);
 	free(q->order);
 	free(q);
+}
+
+const char *
+sql_agg_name(enum sql_agg a)
+{
+	switch (a) {
+	case SQL_AGG_COUNT:
+		return "COUNT";
+	case SQL_AGG_COUNT_DISTINCT:
+		return "COUNT"; /* the function; the item's name says DISTINCT */
+	case SQL_AGG_SUM:
+		return "SUM";
+	case SQL_AGG_AVG:
+		return "AVG";
+	case SQL_AGG_STDDEV:
+		return "STDDEV";
+	case SQL_AGG_VARIANCE:
+		return "VARIANCE";
+	case SQL_AGG_MIN:
+		return "MIN";
+	case SQL_AGG_MAX:
+		return "MAX";
+	}
+	return "?";
 }
