@@ -463,6 +463,7 @@ contracts_revoke(struct exchange *ex, const char *id, const char *who, const cha
 	sqlite3_stmt *st = NULL;
 	int r;
 
+	memset(&row, 0, sizeof row); /* cleared at out: even when no contract was found */
 	if (reason == NULL || *reason == '\0' || strlen(reason) > 1000)
 		return sl_errf(SL_ERR_INVAL, "a revocation needs a reason of 1 to 1000 bytes");
 	if ((r = db_begin(db)) != 0)
