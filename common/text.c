@@ -135,3 +135,29 @@ sl_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen)
 	}
 	return 0;
 }
+
+int
+sl_time_prefix_valid(const char *s)
+{
+	static const char form[] = "0000-00-00T00:00:00Z";
+	size_t i, len = strlen(s);
+	static const struct {
+		size_t at;
+		int lo, hi;
+	} fields[] = {{5, 1, 12}, {8, 1, 31}, {11, 0, 23}, {14, 0, 59}, {17, 0, 60}};
+	time_t t;
+
+	if (len < 4 || len > sizeof form - 1)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (form[i] == '0' ? s[i] < '0' || s[i] > '9' : s[i] != form[i])
+			return 0;
+	/* Each complete field in its range; a whole time must be a real one. */
+	for (i = 0; i < sizeof fields / sizeof fields[0] && fields[i].at + 2 <= len; i++) {
+		int v = (s[fields[i].at] - '0') * 10 + (s[fields[i].at + 1] - '0');
+
+		if (v < fields[i].lo || v > fields[i].hi)
+			return 0;
+	}
+	return len < sizeof form - 1 || sl_time_parse(s, &t) == 0;
+}

@@ -31,6 +31,11 @@ void sl_time_format(time_t t, char out[SL_TIME_RFC3339_LEN]);
  * Returns 0, or -1 for anything else.
  */
 int sl_time_parse(const char *s, time_t *out);
+/*
+ * Whether s is a non-empty prefix of sl_time_format()'s form of at least the
+ * year ("2026", "2026-11", "2026-11-28T09"), as time filters take.
+ */
+int sl_time_prefix_valid(const char *s);
 /* The current time, formatted as sl_time_format() does. */
 void sl_time_now(char out[SL_TIME_RFC3339_LEN]);
 
