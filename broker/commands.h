@@ -16,5 +16,6 @@ int cmd_product(const struct cli *cli, int argc, char **argv);
 int cmd_contract(const struct cli *cli, int argc, char **argv);
 int cmd_query(const struct cli *cli, int argc, char **argv);
 int cmd_keys(const struct cli *cli, int argc, char **argv);
+int cmd_ledger(const struct cli *cli, int argc, char **argv);
 
 #endif

@@ -10,7 +10,7 @@
 #include "common/err.h"
 
 #define DB_BUSY_TIMEOUT_MS 10000
-#define DB_STMT_CACHE 32
+#define DB_STMT_CACHE 64
 
 struct db {
 	sqlite3 *h;
@@ -157,6 +157,73 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "  CHECK ((state = 'released') = (answer IS NOT NULL)),"
     "  UNIQUE (contract, request_id)"
     ") STRICT;",
+    /*
+     * 4 -> 5: the revenue ledger (broker/ledger.c), double entry in fen.  An
+     * account is a party's (same id) or, id 0, the adjustment account that
+     * takes income above a product's monthly cap.  A transaction must be
+     * sealed before its SQLite transaction commits (the deferred foreign
+     * key), and a seal is refused unless its postings sum to zero; sealed
+     * transactions take no more postings, and nothing is updated or deleted.
+     */
+    "CREATE TABLE ledger_accounts ("
+    "  id INTEGER PRIMARY KEY CHECK (id >= 0),"
+    "  party INTEGER UNIQUE REFERENCES parties (id),"
+    "  balance_fen INTEGER NOT NULL DEFAULT 0,"
+    "  CHECK (party IS NULL AND id = 0 OR party = id)"
+    ") STRICT;"
+    "INSERT INTO ledger_accounts (id, party) VALUES (0, NULL);"
+    "CREATE TABLE ledger_transactions ("
+    "  id INTEGER PRIMARY KEY CHECK (id >= 1),"
+    "  query TEXT NOT NULL UNIQUE REFERENCES queries (id),"
+    "  contract TEXT NOT NULL REFERENCES contracts (id),"
+    "  product INTEGER NOT NULL REFERENCES products (id),"
+    "  time TEXT NOT NULL,"
+    "  month TEXT NOT NULL CHECK (month = substr(time, 1, 7)),"
+    "  price_fen INTEGER NOT NULL CHECK (price_fen >= 0),"
+    "  parties_fen INTEGER NOT NULL CHECK (parties_fen >= 0),"
+    "  adjustment_fen INTEGER NOT NULL CHECK (adjustment_fen >= 0),"
+    "  sealed INTEGER NOT NULL REFERENCES ledger_seals (txn) DEFERRABLE INITIALLY DEFERRED,"
+    "  CHECK (parties_fen + adjustment_fen = price_fen),"
+    "  CHECK (sealed = id)"
+    ") STRICT;"
+    "CREATE INDEX ledger_transactions_month ON ledger_transactions (product, month);"
+    "CREATE INDEX ledger_transactions_time ON ledger_transactions (time);"
+    "CREATE TABLE ledger_postings ("
+    "  txn INTEGER NOT NULL REFERENCES ledger_transactions (id),"
+    "  account INTEGER NOT NULL REFERENCES ledger_accounts (id),"
+    "  amount_fen INTEGER NOT NULL,"
+    "  PRIMARY KEY (txn, account)"
+    ") STRICT;"
+    "CREATE INDEX ledger_postings_account ON ledger_postings (account, txn);"
+    "CREATE TABLE ledger_seals ("
+    "  txn INTEGER PRIMARY KEY REFERENCES ledger_transactions (id)"
+    ") STRICT;"
+    "CREATE TABLE ledger_caps ("
+    "  product INTEGER PRIMARY KEY REFERENCES products (id),"
+    "  monthly_fen INTEGER NOT NULL CHECK (monthly_fen >= 0),"
+    "  set_time TEXT NOT NULL,"
+    "  set_by TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TRIGGER ledger_seal_balanced BEFORE INSERT ON ledger_seals"
+    "  WHEN (SELECT count(*) FROM ledger_postings WHERE txn = NEW.txn) < 2"
+    "    OR (SELECT sum(amount_fen) FROM ledger_postings WHERE txn = NEW.txn) != 0"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger transaction does not balance'); END;"
+    "CREATE TRIGGER ledger_postings_open BEFORE INSERT ON ledger_postings"
+    "  WHEN EXISTS (SELECT 1 FROM ledger_seals WHERE txn = NEW.txn)"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger transaction is sealed'); END;"
+    "CREATE TRIGGER ledger_postings_balance AFTER INSERT ON ledger_postings"
+    "  BEGIN UPDATE ledger_accounts SET balance_fen = balance_fen + NEW.amount_fen"
+    "    WHERE id = NEW.account; END;"
+    "CREATE TRIGGER ledger_postings_no_update BEFORE UPDATE ON ledger_postings"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger postings are append-only'); END;"
+    "CREATE TRIGGER ledger_postings_no_delete BEFORE DELETE ON ledger_postings"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger postings are append-only'); END;"
+    "CREATE TRIGGER ledger_transactions_no_update BEFORE UPDATE ON ledger_transactions"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger transactions are append-only'); END;"
+    "CREATE TRIGGER ledger_transactions_no_delete BEFORE DELETE ON ledger_transactions"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger transactions are append-only'); END;"
+    "CREATE TRIGGER ledger_seals_no_delete BEFORE DELETE ON ledger_seals"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger seals are permanent'); END;",
 };
 
 int

@@ -25,6 +25,8 @@ static const struct cli_command commands[] = {
         "usage contracts"},
     {"query", cmd_query, "--contract ID --identity BUYER.key \"SELECT ...\"",
         "run an aggregate query under a contract"},
+    {"ledger", cmd_ledger, "[--party NAME] [--from T] [--until T] | verify | cap PRODUCT",
+        "revenue statements, caps and checks"},
     {"audit", cmd_audit, "export | verify FILE | show", "the tamper-evident audit log"},
     {"keys", cmd_keys, "status | rotate-master [--new-passphrase-file F]",
         "master key status and rotation"},

@@ -9,6 +9,7 @@
 
 #include "broker/db.h"
 #include "broker/exchange.h"
+#include "broker/ledger.h"
 #include "broker/party.h"
 #include "common/err.h"
 #include "common/file.h"
@@ -123,6 +124,29 @@ party_find(struct db *db, const char *name, struct party *out)
 }
 
 int
+party_find_key(struct db *db, const struct keys_pubkey *pk, struct party *out)
+{
+	char fp[KEYS_FINGERPRINT_MAX];
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = keys_pubkey_fingerprint(pk, fp)) != 0)
+		return r;
+	if ((r = db_prepare(db, "SELECT " PARTY_COLUMNS " FROM parties WHERE fingerprint = ?", &st)) !=
+	    0)
+		return r;
+	sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		r = party_from_row(st, out);
+	else if (r == SQLITE_DONE)
+		r = sl_errf(SL_ERR_NOTFOUND, "no party has the key %s", fp);
+	else
+		r = db_fail(db, "find party by key");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
 party_list(struct db *db, struct party **list, size_t *count)
 {
 	sqlite3_stmt *st = NULL;
@@ -231,6 +255,8 @@ party_create(struct exchange *ex, const char *name, const char *role, const char
 
 	if (!sl_name_valid(name))
 		return sl_errf(SL_ERR_INVAL, "party name '%s': must be %s", name, SL_NAME_RULE);
+	if (strcmp(name, LEDGER_ADJUSTMENT) == 0)
+		return sl_errf(SL_ERR_INVAL, "party name '%s': reserved for the ledger's account", name);
 	if (!party_role_valid(role))
 		return sl_errf(SL_ERR_INVAL, "role '%s': must be one of %s", role, PARTY_ROLES);
 	if ((r = paths_make(out_key, &pp)) != 0)

@@ -53,6 +53,10 @@ int party_create(struct exchange *ex, const char *name, const char *role, const 
 int party_find(struct db *db, const char *name, struct party *out)
     __attribute__((warn_unused_result));
 
+/* Find the party whose key is pk; SL_ERR_NOTFOUND if none.  Caller frees with party_clear(). */
+int party_find_key(struct db *db, const struct keys_pubkey *pk, struct party *out)
+    __attribute__((warn_unused_result));
+
 /*
  * All parties in creation order; *list is an array of *count entries that
  * the caller frees with party_list_free().

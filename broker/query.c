@@ -10,6 +10,7 @@
 #include "broker/db.h"
 #include "broker/exchange.h"
 #include "broker/keyring.h"
+#include "broker/ledger.h"
 #include "broker/product.h"
 #include "broker/query.h"
 #include "broker/release.h"
@@ -264,6 +265,8 @@ struct run {
 	struct query_outcome *out;
 	char fingerprint[KEYS_FINGERPRINT_MAX];
 	char submitted[SL_TIME_RFC3339_LEN];
+	char finished[SL_TIME_RFC3339_LEN];
+	json_t *charge; /* released: the ledger transaction, for the audit event */
 	uint8_t sig[KEYS_SIG_MAX];
 	size_t siglen;
 	struct contracts_row row; /* when authorized */
@@ -576,11 +579,14 @@ audit_events(struct run *q)
 		return r;
 	if (strcmp(q->state, "released") == 0)
 		return exchange_audit(ex, q->actor, "query.released", id,
-		    json_pack("{s:s, s:I, s:I, s:O}", "contract", q->req->contract, "rows",
+		    json_pack("{s:s, s:I, s:I, s:O, s:O, s:O, s:O}", "contract", q->req->contract, "rows",
 		        (json_int_t)json_array_size(json_object_get(q->out->answer, "rows")),
 		        "suppressed_groups",
 		        json_integer_value(json_object_get(q->out->answer, "suppressed_groups")),
-		        "charged_fen", json_object_get(q->out->answer, "charged_fen")));
+		        "charged_fen", json_object_get(q->out->answer, "charged_fen"), "transaction",
+		        json_object_get(q->charge, "transaction"), "adjustment_fen",
+		        json_object_get(q->charge, "adjustment_fen"), "postings",
+		        json_object_get(q->charge, "postings")));
 	return exchange_audit(ex, q->actor,
 	    strcmp(q->state, "refused") == 0 ? "query.refused" : "query.failed", id,
 	    json_pack("{s:s, s:s}", "contract", q->req->contract, "reason", q->reason));
@@ -590,11 +596,10 @@ static int
 insert_row(struct run *q)
 {
 	struct db *db = exchange_db(q->ex);
-	char finished[SL_TIME_RFC3339_LEN], *answer = NULL;
+	char *answer = NULL;
 	sqlite3_stmt *st = NULL;
 	int released = strcmp(q->state, "released") == 0, r;
 
-	sl_time_now(finished);
 	if (released && (answer = json_dumps(q->out->answer, JSON_COMPACT)) == NULL)
 		return SL_ERR_NOMEM;
 	if ((r = db_prepare(db,
@@ -619,7 +624,7 @@ insert_row(struct run *q)
 			sqlite3_bind_text(st, 10, q->reason, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 11, released ? q->row.c->terms.price_fen : 0);
 		sqlite3_bind_text(st, 12, q->submitted, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 13, finished, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 13, q->finished, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			r = db_fail(db, "record query");
 	}
@@ -656,7 +661,14 @@ record(struct run *q)
 		q->out->answer = NULL;
 		set_reason(q, "refused", sl_err_msg(r));
 	}
-	if ((r = insert_row(q)) != 0 || (r = audit_events(q)) != 0)
+	sl_time_now(q->finished);
+	if ((r = insert_row(q)) != 0)
+		goto out;
+	if (strcmp(q->state, "released") == 0 &&
+	    (r = ledger_post(db, q->row.c, q->row.product_id, q->out->id, q->finished, &q->charge)) !=
+	        0)
+		goto out;
+	if ((r = audit_events(q)) != 0)
 		goto out;
 	r = db_commit(db);
 out:
@@ -738,6 +750,7 @@ done:
 	}
 	free(q.reason);
 	json_decref(q.plan);
+	json_decref(q.charge);
 	if (q.authorized)
 		contracts_row_clear(&q.row);
 	return r;
