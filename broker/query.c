@@ -355,6 +355,25 @@ worker_message(const uint8_t *payload, size_t len, char *buf, size_t buflen)
 	return buf;
 }
 
+/*
+ * GO, with the threshold as the units cap: a group's units need counting
+ * only until release could admit it (docs/query-protocol.md).
+ */
+static int
+go(struct run *q, struct spawn *sp)
+{
+	const struct contract_terms *t = &q->row.c->terms;
+	uint8_t cap[4];
+
+	if (t->mode != CONTRACT_THRESHOLD || t->min_group > UINT32_MAX)
+		return spawn_send(sp, JOB_FRAME_GO, NULL, 0);
+	cap[0] = (uint8_t)(t->min_group >> 24);
+	cap[1] = (uint8_t)(t->min_group >> 16);
+	cap[2] = (uint8_t)(t->min_group >> 8);
+	cap[3] = (uint8_t)t->min_group;
+	return spawn_send(sp, JOB_FRAME_GO, cap, sizeof cap);
+}
+
 /* Talk to the worker: text, PLAN, GO/ABORT, RESULT.  Sets q->state and q->reason. */
 static int
 converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **result)
@@ -388,7 +407,7 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **res
 		}
 		return 0;
 	}
-	if ((r = spawn_send(sp, JOB_FRAME_GO, NULL, 0)) != 0 ||
+	if ((r = go(q, sp)) != 0 ||
 	    (r = spawn_recv(sp, &type, &payload, &len)) != 0)
 		return r;
 	if (type == JOB_FRAME_ERROR) {

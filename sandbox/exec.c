@@ -75,6 +75,8 @@ struct exec {
 	size_t nslots;
 	int32_t *codemap; /* one TEXT key: dictionary code -> group; [dn] is NULL's */
 	struct uvec *units; /* per group: the unit of every row, counted at the end */
+	uint32_t units_cap;     /* > 0: count each group's units only up to this */
+	struct pairset unitset; /* (group, unit) pairs, when counting up to units_cap */
 	struct pairset *distinct; /* per aggregate (COUNT DISTINCT only) */
 	uint64_t rows_scanned;
 };
@@ -678,20 +680,69 @@ aggregate(struct exec *e, size_t a, uint32_t nsel)
 	return 0;
 }
 
+/*
+ * Rows and units per group.  With a cap (the release threshold), a group
+ * stops collecting units once it has that many distinct ones: a threshold
+ * needs no more.  That saves the sort of every row's unit and, once every
+ * group of a chunk has enough, the unit column's decryption and decoding.
+ */
+static int
+count_units(struct exec *e, uint32_t chunk, uint32_t nsel, int unit_read)
+{
+	const struct store_vec *u = &e->vecs[e->s->unit];
+	uint32_t j, g;
+	int wanted = e->units_cap == 0, r;
+
+	for (j = 0; j < nsel; j++) {
+		e->grows[e->gid[j]]++;
+		wanted |= e->gunits[e->gid[j]] < e->units_cap;
+	}
+	if (!wanted)
+		return 0;
+	if (!unit_read &&
+	    (r = store_read_chunk_into(e->r, e->s->unit, chunk, e->bufs[e->s->unit],
+	         &e->vecs[e->s->unit])) != 0)
+		return r;
+	for (j = 0; j < nsel; j++) {
+		g = e->gid[j];
+		if (is_null(u, e->sel[j]))
+			continue;
+		if (e->units_cap == 0)
+			r = uvec_push(&e->units[g], value_bits(u, e->sel[j]));
+		else if (e->gunits[g] < e->units_cap &&
+		         (r = pairset_add(&e->unitset, g, value_bits(u, e->sel[j]))) > 0)
+			e->gunits[g] += r;
+		else
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int
 scan_chunk(struct exec *e, uint32_t chunk)
 {
 	const struct plan *p = e->p;
-	uint32_t rows = 0, i, nsel = 0, j;
-	size_t c, a, tix = 0;
-	int r;
+	uint32_t rows = 0, i, nsel = 0;
+	size_t c, a, tix = 0, unit = e->s->unit;
+	int r, unit_read = 0, have_rows = 0;
 
+	/* With a cap, the unit column is read last, and only if needed (count_units). */
 	for (c = 0; c < e->s->ncols; c++) {
-		if (!p->reads[c])
+		if (!p->reads[c] || (c == unit && e->units_cap > 0))
 			continue;
 		if ((r = store_read_chunk_into(e->r, c, chunk, e->bufs[c], &e->vecs[c])) != 0)
 			return r;
 		rows = e->vecs[c].rows;
+		have_rows = 1;
+		unit_read |= c == unit;
+	}
+	if (!have_rows) {
+		if ((r = store_read_chunk_into(e->r, unit, chunk, e->bufs[unit], &e->vecs[unit])) != 0)
+			return r;
+		rows = e->vecs[unit].rows;
+		unit_read = 1;
 	}
 	if (p->where != NULL) {
 		if ((r = eval(e, p->where, rows, e->truth, 0, &tix)) != 0)
@@ -708,15 +759,8 @@ scan_chunk(struct exec *e, uint32_t chunk)
 	e->rows_scanned += rows;
 	if ((r = assign_groups(e, nsel)) != 0)
 		return r;
-	for (j = 0; j < nsel; j++) {
-		const struct store_vec *u = &e->vecs[e->s->unit];
-		uint32_t g = e->gid[j];
-
-		e->grows[g]++;
-		if (!is_null(u, e->sel[j]) &&
-		    (r = uvec_push(&e->units[g], value_bits(u, e->sel[j]))) != 0)
-			return r;
-	}
+	if ((r = count_units(e, chunk, nsel, unit_read)) != 0)
+		return r;
 	for (a = 0; a < p->naggs; a++)
 		if ((r = aggregate(e, a, nsel)) != 0)
 			return r;
@@ -814,7 +858,7 @@ answer(struct exec *e, json_t **result)
 	size_t g, a;
 	int r;
 
-	for (g = 0; g < e->ngroups; g++)
+	for (g = 0; e->units_cap == 0 && g < e->ngroups; g++)
 		if ((r = uvec_distinct(&e->units[g], &e->gunits[g])) != 0) {
 			json_decref(groups);
 			return r;
@@ -909,6 +953,7 @@ teardown(struct exec *e)
 	for (c = 0; e->units != NULL && c < e->ngroups; c++)
 		free(e->units[c].v);
 	free(e->units);
+	free(e->unitset.slots);
 	free(e->ttab);
 	free(e->bufs);
 	free(e->vecs);
@@ -929,7 +974,7 @@ teardown(struct exec *e)
 }
 
 int
-exec_run(const struct plan *p, struct store_reader *r, json_t **result)
+exec_run(const struct plan *p, struct store_reader *r, uint32_t units_cap, json_t **result)
 {
 	struct exec e;
 	uint32_t chunk, n = store_reader_chunks(r);
@@ -939,6 +984,8 @@ exec_run(const struct plan *p, struct store_reader *r, json_t **result)
 	e.p = p;
 	e.s = p->s;
 	e.r = r;
+	/* Beyond a few thousand, the sort of every unit beats a probe per row. */
+	e.units_cap = units_cap <= EXEC_UNITS_CAP_MAX ? units_cap : 0;
 	if ((rc = setup(&e)) == 0) {
 		for (chunk = 0; chunk < n && rc == 0; chunk++)
 			rc = scan_chunk(&e, chunk);

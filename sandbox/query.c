@@ -114,19 +114,27 @@ send_json(int fd, uint32_t type, json_t *doc)
 	return r;
 }
 
-/* The broker's verdict on the plan: 0 for GO, SL_ERR_POLICY for ABORT. */
+/*
+ * The broker's verdict on the plan: 0 for GO, with the units cap it carries
+ * (none: 0), or SL_ERR_POLICY for ABORT.
+ */
 static int
-verdict(int fd)
+verdict(int fd, uint32_t *units_cap)
 {
 	uint8_t *payload = NULL;
 	uint32_t type;
 	size_t len;
 	int r;
 
+	*units_cap = 0;
 	if ((r = job_frame_read(fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
 		return r;
-	if (type == JOB_FRAME_GO)
+	if (type == JOB_FRAME_GO && len == 4) {
+		*units_cap = (uint32_t)payload[0] << 24 | (uint32_t)payload[1] << 16 |
+		             (uint32_t)payload[2] << 8 | payload[3];
 		r = 0;
+	} else if (type == JOB_FRAME_GO)
+		r = len == 0 ? 0 : sl_errf(SL_ERR_PARSE, "query: GO of %zu bytes", len);
 	else if (type == JOB_FRAME_ABORT)
 		r = sl_errf(SL_ERR_POLICY, "query: refused by the broker: %.200s", (char *)payload);
 	else
@@ -143,13 +151,14 @@ query_run(struct query *q, int fd)
 	json_t *result = NULL;
 	char *text = NULL;
 	size_t len = 0;
+	uint32_t units_cap;
 	int r;
 
 	if ((r = read_text(fd, &text, &len)) != 0)
 		return r;
 	if ((r = sql_parse(text, len, &ast)) != 0 || (r = plan_build(ast, q->schema, &plan)) != 0 ||
-	    (r = send_json(fd, JOB_FRAME_PLAN, plan_json(plan))) != 0 || (r = verdict(fd)) != 0 ||
-	    (r = exec_run(plan, q->reader, &result)) != 0)
+	    (r = send_json(fd, JOB_FRAME_PLAN, plan_json(plan))) != 0 ||
+	    (r = verdict(fd, &units_cap)) != 0 || (r = exec_run(plan, q->reader, units_cap, &result)) != 0)
 		goto out;
 	r = send_json(fd, JOB_FRAME_RESULT, result);
 out:

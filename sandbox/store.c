@@ -1033,12 +1033,16 @@ store_read_chunk_into(
 		 * byte stream: a value of up to 56 bits lies within the 8 bytes
 		 * from its first byte.  This is the hot loop of every scan.
 		 */
-		if (width > 0 && width <= 56)
-			for (; i < rows && ((size_t)i * width) / 8 + 8 <= nwords * 8; i++) {
-				size_t pos = (size_t)i * width;
+		if (width > 0 && width <= 56) {
+			/* Rows [0, fast) start at least 8 bytes before the end. */
+			uint32_t fast = rows;
+			size_t pos = 0;
 
+			while (fast > 0 && ((size_t)(fast - 1) * width) / 8 + 8 > nwords * 8)
+				fast--;
+			for (; i < fast; i++, pos += width)
 				ints[i] = (int64_t)(base + ((load_le64(p + pos / 8) >> (pos & 7)) & mask));
-			}
+		}
 		for (; i < rows; i++) {
 			size_t pos = (size_t)i * width, wd = pos / 64;
 			unsigned off = (unsigned)(pos % 64);
