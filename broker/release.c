@@ -116,6 +116,50 @@ sum_plausible(const struct schema_column *c, int64_t n, const json_t *sum)
 	return v >= lo && v <= hi;
 }
 
+/*
+ * n * sumsq - sum^2 for integer values, exactly: n < 2^63 and sumsq < 2^127
+ * make the product up to 190 bits, so it is held as two 128-bit halves.
+ * Then m2 = that / n.  -1 if sumsq is malformed or the result negative.
+ */
+static int
+int_m2(int64_t n, int64_t sum, const json_t *sq, double *m2)
+{
+	typedef unsigned __int128 u128;
+	__int128 q;
+	u128 ql, qh, lo, hi, mid, ss;
+
+	if (!json_is_string(sq) || parse_i128(json_string_value(sq), &q) != 0 || q < 0 || n < 1)
+		return -1;
+	ql = (uint64_t)q;
+	qh = (u128)q >> 64;
+	/* n * q = n*qh * 2^64 + n*ql */
+	mid = (u128)n * qh;
+	lo = (u128)n * ql;
+	hi = mid >> 64;
+	mid <<= 64;
+	lo += mid;
+	hi += lo < mid;
+	ss = (u128)((__int128)sum * sum); /* |sum| < 2^63 */
+	if (hi == 0 && lo < ss)
+		return -1;
+	hi -= lo < ss;
+	lo -= ss;
+	*m2 = ((double)hi * 0x1p128 + (double)lo) / (double)n;
+	return 0;
+}
+
+/* A REAL group's sum of squared deviations: finite, >= 0, and within what its bounds allow. */
+static int
+m2_plausible(const struct schema_column *c, int64_t n, double m2)
+{
+	double span = c->rhi - c->rlo;
+
+	if (!isfinite(m2) || m2 < 0)
+		return 0;
+	/* Values in [lo, hi] deviate from their mean by at most hi - lo; n/4 (hi-lo)^2 is the max. */
+	return !c->has_bounds || m2 <= (double)n * span * span / 4 * (1 + 1e-9) + 1e-9;
+}
+
 /* The output value of aggregate a of a group of rows rows, or NULL if implausible. */
 static json_t *
 derive(const struct out_col *o, const json_t *a, int64_t rows)
@@ -149,32 +193,20 @@ derive(const struct out_col *o, const json_t *a, int64_t rows)
 	}
 	if (strcmp(o->fn, "AVG") == 0)
 		return n == 0 ? json_null() : json_real(json_number_value(sum) / scale / (double)n);
-	/* VARIANCE, STDDEV: sample variance from exact sums: (n*sumsq - sum^2) / (n(n-1)). */
+	/* VARIANCE, STDDEV: the sample variance, m2 / (n - 1). */
 	if (n < 2)
 		return json_null();
 	{
-		const json_t *sq = json_object_get(a, "sumsq");
-		double var;
+		double m2, var;
 
 		if (c->type == SCHEMA_REAL) {
-			double s = json_number_value(sum), q = json_number_value(sq);
-
-			if (!json_is_number(sq))
+			m2 = json_number_value(json_object_get(a, "m2"));
+			if (!json_is_real(json_object_get(a, "m2")) || !m2_plausible(c, n, m2))
 				return NULL;
-			var = (q - s * s / (double)n) / (double)(n - 1);
-		} else {
-			__int128 q, s = json_integer_value(sum), num;
-
-			if (!json_is_string(sq) || parse_i128(json_string_value(sq), &q) != 0 ||
-			    q < 0)
-				return NULL;
-			num = (__int128)n * q - s * s;
-			if (num < 0)
-				return NULL;
-			var = (double)num / ((double)n * (double)(n - 1)) / (scale * scale);
+		} else if (int_m2(n, json_integer_value(sum), json_object_get(a, "sumsq"), &m2) != 0) {
+			return NULL;
 		}
-		if (var < 0)
-			var = 0;
+		var = m2 / (double)(n - 1) / (scale * scale);
 		return json_real(strcmp(o->fn, "STDDEV") == 0 ? sqrt(var) : var);
 	}
 }

@@ -24,13 +24,18 @@ enum { F = 0, U = 1, T = 2 };
 
 /* One aggregate's state for one group. */
 struct acc {
-	int64_t n;        /* non-NULL values */
-	int64_t isum;     /* integer-stored columns */
-	__int128 isq;     /* VARIANCE, STDDEV */
-	double rsum, rsq; /* REAL */
+	int64_t n;    /* non-NULL values */
+	int64_t isum; /* integer-stored columns */
+	__int128 isq; /* VARIANCE, STDDEV */
+	double rsum;  /* REAL */
+	/*
+	 * REAL VARIANCE, STDDEV: sums of x - shift, shift being the group's first
+	 * value, so that values far from zero do not cancel (shifted data).
+	 */
+	double shift, ssum, ssq;
 	int64_t imin, imax;
 	double rmin, rmax;
-	int overflow;
+	enum { NO_OVERFLOW, SUM_OVERFLOW, SQ_OVERFLOW } overflow;
 };
 
 /* (group, value) pairs seen, for exact distinct counts; open addressing. */
@@ -74,6 +79,7 @@ struct exec {
 	int32_t *slots;    /* hash of group keys */
 	size_t nslots;
 	int32_t *codemap; /* one TEXT key: dictionary code -> group; [dn] is NULL's */
+	const struct plan_key *key_overflow; /* a BUCKET out of range: the query fails */
 	struct uvec *units; /* per group: the unit of every row, counted at the end */
 	uint32_t units_cap;     /* > 0: count each group's units only up to this */
 	struct pairset unitset; /* (group, unit) pairs, when counting up to units_cap */
@@ -528,6 +534,10 @@ key_value(struct exec *e, const struct plan_key *k, uint32_t i, int64_t *out)
 
 		if (k->fn == SQL_KEY_BUCKET)
 			x = floor(x / k->rwidth) * k->rwidth;
+		if (!isfinite(x)) {
+			e->key_overflow = k;
+			x = 0;
+		}
 		if (x == 0)
 			x = 0;
 		memcpy(out, &x, sizeof x);
@@ -535,7 +545,10 @@ key_value(struct exec *e, const struct plan_key *k, uint32_t i, int64_t *out)
 	}
 	switch (k->fn) {
 	case SQL_KEY_BUCKET:
-		*out = floor_div(v->ints[i], k->width) * k->width;
+		if (__builtin_mul_overflow(floor_div(v->ints[i], k->width), k->width, out)) {
+			e->key_overflow = k;
+			*out = 0;
+		}
 		break;
 	case SQL_KEY_YEAR:
 	case SQL_KEY_MONTH:
@@ -584,6 +597,10 @@ assign_groups(struct exec *e, uint32_t nsel)
 
 		for (c = 0; c < p->nkeys; c++)
 			nulls |= (uint64_t)key_value(e, &p->keys[c], e->sel[j], &k[c]) << c;
+		if (e->key_overflow != NULL)
+			return sl_errf(SL_ERR_LIMIT,
+			    "query: BUCKET(%s, ...): a bucket lies outside the column's number range",
+			    e->s->cols[e->key_overflow->col].name);
 		if ((r = group_of(e, k, nulls, &e->gid[j])) != 0)
 			return r;
 	}
@@ -667,13 +684,19 @@ aggregate(struct exec *e, size_t a, uint32_t nsel)
 				double d = clamp_r(c, pa->clamp, v->reals[i]);
 
 				x->rsum += d;
-				x->rsq += d * d;
+				if (sq) {
+					if (x->n == 1)
+						x->shift = d;
+					x->ssum += d - x->shift;
+					x->ssq += (d - x->shift) * (d - x->shift);
+				}
 			} else {
 				int64_t d = clamp_i(c, pa->clamp, v->ints[i]);
 
-				x->overflow |= __builtin_add_overflow(x->isum, d, &x->isum);
-				if (sq)
-					x->isq += (__int128)d * d;
+				if (__builtin_add_overflow(x->isum, d, &x->isum))
+					x->overflow = SUM_OVERFLOW;
+				if (sq && __builtin_add_overflow(x->isq, (__int128)d * d, &x->isq))
+					x->overflow = SQ_OVERFLOW;
 			}
 		}
 	}
@@ -798,6 +821,15 @@ raw_json(struct exec *e, size_t col, int64_t iv, double rv)
 	return json_integer(iv);
 }
 
+/* Sum of squared deviations from the mean, from the shifted sums. */
+static double
+real_m2(const struct acc *x)
+{
+	double m2 = x->n > 0 ? x->ssq - x->ssum * x->ssum / (double)x->n : 0;
+
+	return m2 > 0 ? m2 : 0;
+}
+
 static json_t *
 agg_json(struct exec *e, size_t a, size_t g)
 {
@@ -819,9 +851,11 @@ agg_json(struct exec *e, size_t a, size_t g)
 		return json_pack("{s:I, s:o}", "n", (json_int_t)x->n, "sum",
 		    real ? json_real(x->rsum) : json_integer(x->isum));
 	default:
-		return json_pack("{s:I, s:o, s:o}", "n", (json_int_t)x->n, "sum",
-		    real ? json_real(x->rsum) : json_integer(x->isum), "sumsq",
-		    real ? json_real(x->rsq) : i128_json(x->isq));
+		if (real)
+			return json_pack("{s:I, s:f, s:f}", "n", (json_int_t)x->n, "sum", x->rsum, "m2",
+			    real_m2(x));
+		return json_pack("{s:I, s:I, s:o}", "n", (json_int_t)x->n, "sum",
+		    (json_int_t)x->isum, "sumsq", i128_json(x->isq));
 	}
 }
 
@@ -851,6 +885,24 @@ group_json(struct exec *e, size_t g)
 	    "units", (json_int_t)e->gunits[g], "aggs", aggs);
 }
 
+/* An aggregate's state that no answer can carry: a clear error, never a wrong number. */
+static int
+overflowed(struct exec *e, size_t a, const struct acc *x)
+{
+	const struct plan_agg *pa = &e->p->aggs[a];
+	const char *fn = sql_agg_name(pa->fn), *col = e->s->cols[pa->col].name;
+
+	if (x->overflow == SUM_OVERFLOW)
+		return sl_errf(SL_ERR_LIMIT, "query: %s(%s): the sum overflows 64 bits", fn, col);
+	if (x->overflow == SQ_OVERFLOW)
+		return sl_errf(
+		    SL_ERR_LIMIT, "query: %s(%s): the sum of squares overflows 128 bits", fn, col);
+	if (e->s->cols[pa->col].type == SCHEMA_REAL &&
+	    (!isfinite(x->rsum) || !isfinite(x->ssq) || !isfinite(real_m2(x))))
+		return sl_errf(SL_ERR_LIMIT, "query: %s(%s) overflows the range of a double", fn, col);
+	return 0;
+}
+
 static int
 answer(struct exec *e, json_t **result)
 {
@@ -865,11 +917,9 @@ answer(struct exec *e, json_t **result)
 		}
 	for (g = 0; g < e->ngroups; g++)
 		for (a = 0; a < e->p->naggs; a++)
-			if (e->accs[a][g].overflow) {
+			if ((r = overflowed(e, a, &e->accs[a][g])) != 0) {
 				json_decref(groups);
-				return sl_errf(SL_ERR_LIMIT, "query: %s(%s) overflows 64 bits",
-				    sql_agg_name(e->p->aggs[a].fn),
-				    e->s->cols[e->p->aggs[a].col].name);
+				return r;
 			}
 	for (g = 0; g < e->ngroups; g++)
 		if (json_array_append_new(groups, group_json(e, g)) != 0) {

@@ -2,6 +2,7 @@
  * sandbox/value.c -- parsing and checking ingested values.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,7 +212,9 @@ value_parse(const struct schema_column *c, const char *s, size_t len, int is_nul
 		tmp[len] = '\0';
 		errno = 0;
 		out->r = strtod(tmp, &end);
-		if (end != tmp + len || tmp[0] == ' ' || !isfinite(out->r) || errno == ERANGE)
+		/* ERANGE on underflow still gives the nearest value (a subnormal or 0): keep it. */
+		if (end != tmp + len || tmp[0] == ' ' || !isfinite(out->r) ||
+		    (errno == ERANGE && fabs(out->r) >= DBL_MIN))
 			return bad(err, c, s, len, "is not a finite number");
 		break;
 	}

@@ -1,0 +1,94 @@
+#!/bin/sh
+# The query engine against an oracle: the same generated rows loaded into
+# Sluice and into SQLite, a corpus of a few hundred queries (every aggregate,
+# every filter form, BUCKET/YEAR/MONTH keys, NULLs, empty answers, ORDER BY
+# and LIMIT) run in threshold mode with min_group 2, and every released row
+# compared with SQLite's answer to the same query restricted to groups of
+# >= 2 distinct units; the suppressed-group counts too.  Integers exact,
+# floats to a relative 1e-9.  Then a small product of extreme values (int64
+# ends, sums of squares past 2^127, REAL values far from 0 and close
+# together) against the same oracle.  query_oracle.py does the generating,
+# the translating and the comparing.  The whole corpus under intl, every
+# 7th query under gm.
+set -u
+. "$(dirname "$0")/lib.sh"
+need python3
+python3 -c 'import sqlite3' 2>/dev/null || skip "python3 has no sqlite3 module"
+EX="$top_srcdir/examples"
+PY="$top_srcdir/tests/integration/query_oracle.py"
+ROWS=${ORACLE_ROWS:-3000}
+disagree=""
+
+terms() { # FILE PYTHON-EDIT: the shipped terms with an edit applied to t
+	python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(t, open(sys.argv[2], "w"))' "$EX/claims.terms.json" "$1" "$2"
+}
+
+contract() { # PRODUCT TERMS OUT: offered, signed by all, submitted; prints the id
+	"$SLUICE" -d "$D" contract offer --product "$1" --buyer buyer --terms "$2" --out "$3" >/dev/null || fail "offer $2"
+	for k in city-health-bureau ningbo-data-ops acme-merchant buyer; do
+		"$SLUICE" contract sign "$3" --identity "$T/$suite-$k.key" >/dev/null || fail "sign $k"
+	done
+	"$SLUICE" -d "$D" contract submit "$3" >/dev/null || fail "submit $3"
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$3"
+}
+
+note "the data"
+mkdir "$T/data" || fail "mkdir"
+expect_ok python3 "$PY" gen "$T/data" --rows "$ROWS"
+expect_stdout_contains "gen: $ROWS rows"
+check "the schema is JSON" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/data/oracle.schema.json"
+
+for suite in intl gm; do
+	note "suite $suite"
+	D="$T/$suite"
+	expect_ok "$SLUICE" init --suite "$suite" "$D"
+	for p in city-health-bureau:holder ningbo-data-ops:operator acme-merchant:merchant buyer:buyer; do
+		expect_ok "$SLUICE" -d "$D" party add "${p%%:*}" --role "${p##*:}" --out "$T/$suite-${p%%:*}.key"
+	done
+	for prod in oracle edge; do
+		expect_ok "$SLUICE" -d "$D" product add "$prod" --schema "$T/data/$prod.schema.json" \
+			--merchant acme-merchant --holder city-health-bureau --operator ningbo-data-ops
+		expect_ok "$SLUICE" -d "$D" product load "$prod" "$T/data/$prod.csv"
+	done
+	# Every column but the unit and the hidden one, every aggregate, min_group 2.
+	terms "$T/$suite-oracle.json" 't["columns"] = ["region","tier","grade","delta","opened","active","ratio","rate","amount","visits","weight"]; t["aggregates"] = ["COUNT","SUM","AVG","STDDEV","VARIANCE","MIN","MAX"]; t["release"] = {"mode": "threshold", "min_group": 2}; t["query_quota"] = 1000000'
+	terms "$T/$suite-edge.json" 't["columns"] = ["g","big","x"]; t["aggregates"] = ["COUNT","SUM","AVG","STDDEV","VARIANCE","MIN","MAX"]; t["release"] = {"mode": "threshold", "min_group": 2}; t["query_quota"] = 1000000'
+
+	for prod in oracle edge; do
+		C=$(contract "$prod" "$T/$suite-$prod.json" "$T/$suite-$prod.c.json")
+		check "contract $C for $prod" [ -n "$C" ]
+		if [ "$prod" = oracle ]; then
+			expect_ok "$SLUICE" -d "$D" query --contract "$C" --identity "$T/$suite-buyer.key" --json "SELECT COUNT(*) FROM oracle"
+			json_eq "all rows loaded" 'd["rows"][0][0]' "$ROWS"
+		fi
+
+		note "$prod against SQLite ($suite)"
+		every=1
+		[ "$suite" = gm ] && [ "$prod" = oracle ] && every=7
+		LAST_CMD="python3 query_oracle.py run --product $prod ($suite)"
+		python3 "$PY" run --product "$prod" --sluice "$SLUICE" --dir "$D" --contract "$C" \
+			--identity "$T/$suite-buyer.key" --rows "$ROWS" --min-group 2 --every "$every" \
+			>"$OUT" 2>"$ERR"
+		rc=$?
+		cat "$OUT"
+		[ -s "$ERR" ] && cat "$ERR"
+		# Go on after a disagreement, so that the log shows every one.
+		if [ $rc -eq 0 ]; then
+			ok "every released row agrees with SQLite ($prod, $suite)"
+		else
+			echo "DISAGREE: $prod, $suite (exit $rc)"
+			disagree="$disagree $prod/$suite"
+		fi
+		if [ "$suite" = intl ] && [ "$prod" = oracle ]; then
+			n=$(sed -n 's/^oracle: \([0-9]*\) queries.*/\1/p' "$OUT")
+			check "at least 200 queries (${n:-none})" [ "${n:-0}" -ge 200 ]
+		fi
+	done
+done
+LAST_CMD=""
+[ -z "$disagree" ] || fail "the engine and SQLite disagree:$disagree (the MISMATCH lines above)"
+pass
