@@ -226,9 +226,11 @@ struct dict {
 	uint64_t *offs; /* entry i: offset << 24 | length would limit length; keep two arrays */
 	uint32_t *lens;
 	uint32_t n, cap;
-	uint32_t *slots; /* entry index + 1, 0 = empty */
+	uint64_t *slots; /* the hash's high 32 bits | entry index + 1; 0 = empty */
 	uint32_t nslots;
 };
+
+#define DICT_TAG_MASK 0xffffffff00000000ULL
 
 struct colbuf {
 	enum schema_type type;
@@ -254,31 +256,43 @@ struct store_writer {
 	uint8_t *aad;
 };
 
+/*
+ * The dictionary's hash: eight bytes at a time, each word folded in with a
+ * 64x64->128 multiply (as wyhash does).  Not keyed: the worker builds the
+ * dictionary of one upload, and a crafted upload slows only its own load.
+ */
 static uint64_t
-fnv1a(const char *s, size_t n)
+text_hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+	unsigned __int128 m;
 
-	for (i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
-	return h;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		m = (unsigned __int128)(h ^ w) * 0xa0761d6478bd642fULL;
+		h = (uint64_t)m ^ (uint64_t)(m >> 64);
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	m = (unsigned __int128)(h ^ w) * 0xe7037ed1a0b428dbULL;
+	return (uint64_t)m ^ (uint64_t)(m >> 64);
 }
 
 static int
 dict_grow_slots(struct dict *d)
 {
-	uint32_t nslots = d->nslots ? d->nslots * 2 : 1024, i, *slots;
+	uint32_t nslots = d->nslots ? d->nslots * 2 : 1024, i;
+	uint64_t *slots;
 
 	if ((slots = calloc(nslots, sizeof(*slots))) == NULL)
 		return SL_ERR_NOMEM;
 	for (i = 0; i < d->n; i++) {
-		uint64_t h = fnv1a(d->arena + d->offs[i], d->lens[i]);
+		uint64_t h = text_hash(d->arena + d->offs[i], d->lens[i]);
 		uint32_t j = (uint32_t)h & (nslots - 1);
 
 		while (slots[j] != 0)
 			j = (j + 1) & (nslots - 1);
-		slots[j] = i + 1;
+		slots[j] = (h & DICT_TAG_MASK) | (i + 1);
 	}
 	free(d->slots);
 	d->slots = slots;
@@ -290,7 +304,7 @@ dict_grow_slots(struct dict *d)
 static int
 dict_code(struct dict *d, const char *s, size_t len, uint32_t *code)
 {
-	uint64_t h;
+	uint64_t h, tag;
 	uint32_t j;
 	int r;
 
@@ -298,11 +312,13 @@ dict_code(struct dict *d, const char *s, size_t len, uint32_t *code)
 		return SL_ERR_LIMIT;
 	if ((d->n + 1) * 2 > d->nslots && (r = dict_grow_slots(d)) != 0)
 		return r;
-	h = fnv1a(s, len);
+	h = text_hash(s, len);
+	tag = h & DICT_TAG_MASK;
 	for (j = (uint32_t)h & (d->nslots - 1); d->slots[j] != 0; j = (j + 1) & (d->nslots - 1)) {
-		uint32_t e = d->slots[j] - 1;
+		uint32_t e = (uint32_t)d->slots[j] - 1;
 
-		if (d->lens[e] == len && memcmp(d->arena + d->offs[e], s, len) == 0) {
+		if ((d->slots[j] & DICT_TAG_MASK) == tag && d->lens[e] == len &&
+		    memcmp(d->arena + d->offs[e], s, len) == 0) {
 			*code = e;
 			return 0;
 		}
@@ -337,7 +353,7 @@ dict_code(struct dict *d, const char *s, size_t len, uint32_t *code)
 	d->offs[d->n] = d->arena_len;
 	d->lens[d->n] = (uint32_t)len;
 	d->arena_len += len;
-	d->slots[j] = d->n + 1;
+	d->slots[j] = tag | (d->n + 1);
 	*code = d->n++;
 	return 0;
 }
