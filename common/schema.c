@@ -180,7 +180,8 @@ parse_domain(const json_t *d, struct schema_column *c, const char *path)
 		return sl_errf(SL_ERR_INVAL, "%s.domain: must be a list of 1 to %d values", path,
 		    SCHEMA_DOMAIN_MAX);
 	if (c->type == SCHEMA_TEXT) {
-		if ((c->domain_text = calloc(n, sizeof(char *))) == NULL)
+		if ((c->domain_text = calloc(n, sizeof(char *))) == NULL ||
+		    (c->domain_len = calloc(n, sizeof(size_t))) == NULL)
 			return SL_ERR_NOMEM;
 	} else if (c->type == SCHEMA_INT) {
 		if ((c->domain_int = calloc(n, sizeof(int64_t))) == NULL)
@@ -199,6 +200,7 @@ parse_domain(const json_t *d, struct schema_column *c, const char *path)
 				    SL_ERR_INVAL, "%s.domain[%zu]: must be a string", path, i);
 			if ((c->domain_text[i] = strdup(json_string_value(v))) == NULL)
 				return SL_ERR_NOMEM;
+			c->domain_len[i] = strlen(c->domain_text[i]);
 		} else {
 			if (!json_is_integer(v))
 				return sl_errf(
@@ -423,6 +425,7 @@ schema_free(struct schema *s)
 		for (j = 0; c->domain_text != NULL && j < c->ndomain; j++)
 			free(c->domain_text[j]);
 		free(c->domain_text);
+		free(c->domain_len);
 		free(c->domain_int);
 	}
 	free(s->cols);

@@ -58,6 +58,7 @@ struct schema_column {
 	double rlo, rhi;
 	/* A public domain: strings for TEXT, integers for INT; NULL/0 when none. */
 	char **domain_text;
+	size_t *domain_len; /* strlen of each domain_text, for the ingest hot path */
 	int64_t *domain_int;
 	size_t ndomain;
 };

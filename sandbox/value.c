@@ -165,7 +165,7 @@ in_domain(const struct schema_column *c, const struct value *v)
 	size_t i;
 
 	for (i = 0; i < c->ndomain; i++) {
-		if (c->type == SCHEMA_TEXT ? strlen(c->domain_text[i]) == v->len &&
+		if (c->type == SCHEMA_TEXT ? c->domain_len[i] == v->len &&
 		                                 memcmp(c->domain_text[i], v->s, v->len) == 0
 		                           : c->domain_int[i] == v->i)
 			return 1;
