@@ -53,6 +53,8 @@ test_values(void **state)
 	    {2, "250", 0, 0}, /* measures clamp, so out-of-bounds is kept: checked below */
 	    {3, "-0.5", 0, -0.5},
 	    {3, "1e-3", 0, 0.001},
+	    {3, "5e-324", 0, 5e-324}, /* subnormal: strtod says ERANGE, the value is exact */
+	    {3, "1e-400", 0, 0},      /* underflows to 0, as SQLite and DuckDB read it */
 	    {5, "1970-01-01", 0, 0},
 	    {5, "1969-12-31", -1, 0},
 	    {5, "2000-02-29", 11016, 0},
