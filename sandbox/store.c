@@ -240,7 +240,18 @@ struct colbuf {
 	int any_null;
 	int set;
 	struct dict dict;
+	/*
+	 * TEXT: the chunk's strings wait in pend (ints[i] their offset, plen[i]
+	 * their length, PEND_NULL for NULL) and get their codes at the flush,
+	 * where the lookups can be software-pipelined (dict_resolve()).
+	 */
+	struct bytes pend;
+	uint32_t *plen;
+	uint64_t *phash;
 };
+
+#define PEND_NULL UINT32_MAX
+#define DICT_PREFETCH 16 /* rows ahead: enough to hide a cache miss per lookup */
 
 struct store_writer {
 	struct store *st;
@@ -300,11 +311,11 @@ dict_grow_slots(struct dict *d)
 	return 0;
 }
 
-/* The code of s in d, adding it if new. */
+/* The code of s, whose text_hash() is h, in d, adding it if new. */
 static int
-dict_code(struct dict *d, const char *s, size_t len, uint32_t *code)
+dict_code(struct dict *d, const char *s, size_t len, uint64_t h, uint32_t *code)
 {
-	uint64_t h, tag;
+	uint64_t tag = h & DICT_TAG_MASK;
 	uint32_t j;
 	int r;
 
@@ -312,8 +323,6 @@ dict_code(struct dict *d, const char *s, size_t len, uint32_t *code)
 		return SL_ERR_LIMIT;
 	if ((d->n + 1) * 2 > d->nslots && (r = dict_grow_slots(d)) != 0)
 		return r;
-	h = text_hash(s, len);
-	tag = h & DICT_TAG_MASK;
 	for (j = (uint32_t)h & (d->nslots - 1); d->slots[j] != 0; j = (j + 1) & (d->nslots - 1)) {
 		uint32_t e = (uint32_t)d->slots[j] - 1;
 
@@ -401,6 +410,38 @@ put_record(struct store_writer *w, uint32_t col, uint32_t chunk, uint32_t rows)
 }
 
 /* Encode column c's current chunk into w->plain. */
+/*
+ * Codes for the chunk's pending strings, in row order (so codes are numbered
+ * by first appearance).  The probes of a large dictionary miss the cache;
+ * hashing every row first lets each probe's slot be fetched DICT_PREFETCH
+ * rows ahead.
+ */
+static int
+dict_resolve(struct colbuf *c, uint32_t rows)
+{
+	struct dict *d = &c->dict;
+	uint32_t i, code;
+	int r;
+
+	for (i = 0; i < rows; i++)
+		if (c->plen[i] != PEND_NULL)
+			c->phash[i] = text_hash((const char *)c->pend.p + c->ints[i], c->plen[i]);
+	for (i = 0; i < rows; i++) {
+		if (i + DICT_PREFETCH < rows && d->nslots > 0 && c->plen[i + DICT_PREFETCH] != PEND_NULL)
+			__builtin_prefetch(&d->slots[c->phash[i + DICT_PREFETCH] & (d->nslots - 1)]);
+		if (c->plen[i] == PEND_NULL) {
+			c->ints[i] = 0;
+			continue;
+		}
+		if ((r = dict_code(d, (const char *)c->pend.p + c->ints[i], c->plen[i], c->phash[i],
+		         &code)) != 0)
+			return r;
+		c->ints[i] = code;
+	}
+	c->pend.len = 0;
+	return 0;
+}
+
 static int
 encode_chunk(struct store_writer *w, struct colbuf *c)
 {
@@ -485,7 +526,8 @@ flush_chunk(struct store_writer *w)
 	if (w->rows == 0)
 		return 0;
 	for (i = 0; i < w->ncols; i++) {
-		if ((r = encode_chunk(w, &w->cols[i])) != 0 ||
+		if ((w->cols[i].type == SCHEMA_TEXT && (r = dict_resolve(&w->cols[i], w->rows)) != 0) ||
+		    (r = encode_chunk(w, &w->cols[i])) != 0 ||
 		    (r = put_record(w, (uint32_t)i, w->chunk, w->rows)) != 0)
 			return r;
 		memset(w->cols[i].nulls, 0, sizeof(w->cols[i].nulls));
@@ -544,6 +586,9 @@ store_writer_abort(struct store_writer *w)
 			free(c->reals);
 		}
 		dict_free(&c->dict);
+		bytes_free(&c->pend);
+		free(c->plen);
+		free(c->phash);
 	}
 	free(w->cols);
 	bytes_free(&w->plain);
@@ -580,6 +625,12 @@ store_writer_begin(struct store *st, const struct store_ident *id, const struct 
 			c->reals = calloc(STORE_CHUNK_ROWS, sizeof(double));
 		else
 			c->ints = calloc(STORE_CHUNK_ROWS, sizeof(int64_t));
+		if (c->type == SCHEMA_TEXT &&
+		    ((c->plen = calloc(STORE_CHUNK_ROWS, sizeof(*c->plen))) == NULL ||
+		        (c->phash = calloc(STORE_CHUNK_ROWS, sizeof(*c->phash))) == NULL)) {
+			r = SL_ERR_NOMEM;
+			goto fail;
+		}
 		if (c->reals == NULL && c->ints == NULL) {
 			r = SL_ERR_NOMEM;
 			goto fail;
@@ -635,15 +686,14 @@ int
 store_put_text(struct store_writer *w, size_t col, const char *s, size_t len)
 {
 	struct colbuf *c = slot(w, col);
-	uint32_t code;
-	int r;
 
 	if (c == NULL || c->type != SCHEMA_TEXT)
 		return sl_errf(SL_ERR_INTERNAL, "store: bad text put to column %zu", col);
-	if ((r = dict_code(&c->dict, s, len, &code)) != 0)
-		return r;
-	c->ints[w->rows] = code;
-	return 0;
+	if (len > UINT32_MAX / 2)
+		return sl_errf(SL_ERR_LIMIT, "store: a text value of %zu bytes", len);
+	c->ints[w->rows] = (int64_t)c->pend.len;
+	c->plen[w->rows] = (uint32_t)len;
+	return bytes_put(&c->pend, s, len);
 }
 
 int
@@ -655,6 +705,8 @@ store_put_null(struct store_writer *w, size_t col)
 		return sl_errf(SL_ERR_INTERNAL, "store: bad null put to column %zu", col);
 	c->nulls[w->rows / 8] |= (uint8_t)(1u << (w->rows % 8));
 	c->any_null = 1;
+	if (c->plen != NULL)
+		c->plen[w->rows] = PEND_NULL;
 	if (c->ints != NULL)
 		c->ints[w->rows] = 0;
 	else
