@@ -166,6 +166,7 @@ in_domain(const struct schema_column *c, const struct value *v)
 
 	for (i = 0; i < c->ndomain; i++) {
 		if (c->type == SCHEMA_TEXT ? c->domain_len[i] == v->len &&
+		                                 (v->len == 0 || c->domain_text[i][0] == v->s[0]) &&
 		                                 memcmp(c->domain_text[i], v->s, v->len) == 0
 		                           : c->domain_int[i] == v->i)
 			return 1;
