@@ -751,9 +751,12 @@ scan_chunk(struct exec *e, uint32_t chunk)
 	size_t c, a, tix = 0, unit = e->s->unit;
 	int r, unit_read = 0, have_rows = 0;
 
-	/* With a cap, the unit column is read last, and only if needed (count_units). */
+	/*
+	 * With a cap, the unit column is read last, and only if needed
+	 * (count_units), unless the filter or an aggregate needs it as well.
+	 */
 	for (c = 0; c < e->s->ncols; c++) {
-		if (!p->reads[c] || (c == unit && e->units_cap > 0))
+		if (!p->reads[c] || (c == unit && e->units_cap > 0 && !p->unit_named))
 			continue;
 		if ((r = store_read_chunk_into(e->r, c, chunk, e->bufs[c], &e->vecs[c])) != 0)
 			return r;

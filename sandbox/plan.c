@@ -497,15 +497,25 @@ order(struct plan *p)
 	const struct sql_query *q = p->q;
 	size_t i, j;
 
+	/* As in SQL, two output columns may share a name; only a reference to it is ambiguous. */
 	for (i = 0; i < q->norder; i++) {
-		for (j = 0; j < p->noutputs; j++)
-			if (strcmp(p->outputs[j].name, q->order[i].name) == 0)
-				break;
-		if (j == p->noutputs)
+		const struct sql_order *ob = &q->order[i];
+		size_t found = p->noutputs;
+
+		for (j = 0; j < p->noutputs; j++) {
+			if (strcmp(p->outputs[j].name, ob->name) != 0)
+				continue;
+			if (found != p->noutputs)
+				return sl_errf(SL_ERR_PARSE,
+				    "%u:%u: ORDER BY %.64s: two output columns have that name",
+				    ob->pos.line, ob->pos.col, ob->name);
+			found = j;
+		}
+		if (found == p->noutputs)
 			return sl_errf(SL_ERR_PARSE,
-			    "%u:%u: ORDER BY %.64s: no output column of that name",
-			    q->order[i].pos.line, q->order[i].pos.col, q->order[i].name);
-		p->order[i].output = j;
+			    "%u:%u: ORDER BY %.64s: no output column of that name", ob->pos.line,
+			    ob->pos.col, ob->name);
+		p->order[i].output = found;
 		p->order[i].desc = q->order[i].desc;
 		p->norder = i + 1;
 	}
@@ -530,7 +540,6 @@ build(struct plan *p)
 	if (p->reads == NULL || p->keys == NULL || p->aggs == NULL || p->outputs == NULL ||
 	    p->order == NULL)
 		return SL_ERR_NOMEM;
-	p->reads[p->s->unit] = 1;
 	for (i = 0; i < q->ngroup; i++) {
 		if ((r = key(p, &q->group[i], &p->keys[i])) != 0)
 			return r;
@@ -540,6 +549,8 @@ build(struct plan *p)
 		return r;
 	if ((r = outputs(p)) != 0 || (r = order(p)) != 0)
 		return r;
+	p->unit_named = p->reads[p->s->unit];
+	p->reads[p->s->unit] = 1;
 	p->has_limit = q->has_limit;
 	p->limit = q->limit;
 	return 0;

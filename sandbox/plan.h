@@ -85,13 +85,16 @@ struct plan {
 	int has_limit;
 	uint64_t limit;
 	uint8_t *reads; /* reads[col]: the scan needs this column (the unit always) */
+	/* The query itself names the unit column (the broker refuses that, but
+	 * the scan must stay exact for whatever plan it is given). */
+	int unit_named;
 };
 
 /*
  * Resolve q against s.  SL_ERR_PARSE with "line:col: ..." for a column that
  * does not exist, a literal of the wrong type for its column, an output item
  * that is a plain column not in GROUP BY, an ORDER BY name that is no output
- * column, or a duplicate output name.  Class rules (unit, hidden, measure)
+ * column or names two of them (output names may repeat, as in SQL).  Class rules (unit, hidden, measure)
  * are left to the broker's check of the plan, which knows the contract too,
  * so a refusal is decided and audited in one place.
  */
