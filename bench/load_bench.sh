@@ -2,8 +2,10 @@
 # bench/load_bench.sh -- issue 4's load target: ROWS generated claim rows
 # (default 5,000,000, about 400 MB of CSV) through `sluice product load`
 # (confined worker: parse, validate, encode, encrypt, publish), against
-# SQLite's .import of the same file into a plaintext table, in the same run.
-# Prints each run, the medians, the ratio, and bytes on disk per row.
+# SQLite's .import of the same file into a plaintext table and against DuckDB's
+# read_csv into an in-memory table (default threads: all cores), in the same
+# run, alternating.  Prints each run, the medians, the ratios, and bytes on disk
+# per row.  DuckDB comes from npm (bench/package.json), installed on first use.
 # Usage: bench/load_bench.sh [ROWS] [RUNS]      (from the build tree, after make bench)
 set -eu
 ROWS=${1:-5000000}
@@ -11,6 +13,8 @@ RUNS=${2:-3}
 cd "$(dirname "$0")/.."
 B=$(mktemp -d /tmp/sluice-loadbench.XXXXXX)
 trap 'rm -rf "$B"' EXIT
+. bench/common.sh
+if duckdb_ready; then DUCK=1; else DUCK=0; echo "DuckDB: not measured ($DUCKDB_WHY)"; fi
 ./bench/gen claims --rows "$ROWS" --seed 7 --format csv --out "$B/claims.csv"
 SIZE=$(stat -c %s "$B/claims.csv")
 echo "input: $ROWS rows, $SIZE bytes of CSV"
@@ -19,7 +23,6 @@ echo "input: $ROWS rows, $SIZE bytes of CSV"
 ./sluice -d "$B/x" product add claims --schema examples/claims.schema.json --merchant acme >/dev/null
 
 now() { date +%s.%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 i=1
 while [ "$i" -le "$RUNS" ]; do
@@ -35,7 +38,20 @@ while [ "$i" -le "$RUNS" ]; do
 	sqlite3 "$B/s.db" ".mode csv" ".import --skip 1 $B/claims.csv claims"
 	t1=$(now)
 	echo "$t1 - $t0" | bc >>"$B/sqlite.times"
-	echo "run $i: sluice $(tail -n 1 "$B/sluice.times") s, sqlite $(tail -n 1 "$B/sqlite.times") s"
+	SQ_BYTES=$(stat -c %s "$B/s.db")
+	rm -f "$B/s.db" # frees the page cache it held before DuckDB's run
+	D=
+	if [ "$DUCK" = 1 ]; then
+		# one run per node process: it times only its CREATE TABLE ... read_csv
+		if node bench/duckdb_load.mjs "$B/claims.csv" 1 >"$B/duck.out" 2>&1; then
+			sed -n 's/^duckdb median: \([0-9.]*\) s .*/\1/p' "$B/duck.out" >>"$B/duck.times"
+			DT=$(sed -n 's/.*; threads \([0-9]*\))$/\1/p' "$B/duck.out")
+			D=", duckdb $(tail -n 1 "$B/duck.times") s"
+		else
+			DUCK=0; DUCKDB_WHY="node bench/duckdb_load.mjs failed: $(tail -n 1 "$B/duck.out")"
+		fi
+	fi
+	echo "run $i: sluice $(tail -n 1 "$B/sluice.times") s, sqlite $(tail -n 1 "$B/sqlite.times") s$D"
 	i=$((i + 1))
 done
 S=$(median <"$B/sluice.times")
@@ -43,4 +59,10 @@ Q=$(median <"$B/sqlite.times")
 ENC=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes"])' "$B/out.json")
 echo "sluice load median: $S s ($(echo "$ROWS / $S" | bc) rows/s, $(echo "$SIZE / $S / 1000000" | bc) MB/s)"
 echo "sqlite .import median: $Q s; sluice is $(echo "scale=2; $Q / $S" | bc)x faster"
-echo "bytes per row: sluice $(echo "scale=1; $ENC / $ROWS" | bc) (sealed chunks of one version), sqlite $(echo "scale=1; $(stat -c %s "$B/s.db") / $ROWS" | bc) (whole file)"
+if [ "$DUCK" = 1 ]; then
+	DM=$(median <"$B/duck.times")
+	echo "duckdb read_csv into memory ($DT threads) median: $DM s; sluice/DuckDB = $(awk -v a="$S" -v b="$DM" 'BEGIN { printf "%.2f", a / b }') (target 0.50: sluice 2x faster; here $(faster "$S" "$DM"))"
+else
+	echo "DuckDB: not measured ($DUCKDB_WHY)"
+fi
+echo "bytes per row: sluice $(echo "scale=1; $ENC / $ROWS" | bc) (sealed chunks of one version), sqlite $(echo "scale=1; $SQ_BYTES / $ROWS" | bc) (whole file)"

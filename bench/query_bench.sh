@@ -4,7 +4,9 @@
 # worker spawn, decryption of the four columns read plus the unit, plan check,
 # release, the catalog transaction), against SQLite over a plaintext table of
 # the same rows, in the same run; then the same query over an empty product
-# (pure overhead).  Prints every run, the medians and the ratio.
+# (pure overhead); then DuckDB (from npm, bench/package.json, installed on first
+# use) over the same CSV in an in-memory table with one thread, via
+# bench/duckdb_q1.mjs.  Prints every run, the medians and the ratios.
 # Usage: bench/query_bench.sh [ROWS] [RUNS]     (from the build tree, after make bench)
 set -eu
 ROWS=${1:-5000000}
@@ -12,6 +14,8 @@ RUNS=${2:-11}
 cd "$(dirname "$0")/.."
 B=$(mktemp -d /tmp/sluice-querybench.XXXXXX)
 trap 'rm -rf "$B"' EXIT
+. bench/common.sh
+if duckdb_ready; then DUCK=1; else DUCK=0; echo "DuckDB: not measured ($DUCKDB_WHY)"; fi
 Q1="SELECT region, COUNT(*), AVG(claim_fen), SUM(paid_fen) FROM claims WHERE age BETWEEN 40 AND 65 GROUP BY region"
 S="./sluice -d $B/x"
 ./bench/gen claims --rows "$ROWS" --seed 7 --format csv --out "$B/claims.csv"
@@ -48,7 +52,6 @@ sqlite3 "$B/s.db" "CREATE TABLE claims(member_id INT, age INT, sex TEXT, region 
     year INT, admitted TEXT, name TEXT);" ".mode csv" ".import --skip 1 $B/claims.csv claims"
 
 now() { date +%s%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ms() { echo "scale=2; ($2 - $1) / 1000000" | bc; }
 
 i=1
@@ -66,8 +69,15 @@ cat "$B/out.txt"
 SM=$(median <"$B/sluice.ms"); EM=$(median <"$B/empty.ms"); QM=$(median <"$B/sqlite.ms")
 echo "Q1 over $ROWS rows: sluice median $SM ms; empty product $EM ms; sqlite $QM ms"
 echo "sluice is $(echo "scale=1; $QM / $SM" | bc)x faster than SQLite over plaintext"
-if command -v node >/dev/null 2>&1 && [ -d bench/node_modules/@duckdb/node-api ]; then
-	node bench/duckdb_q1.mjs "$B/claims.csv" "$Q1" "$RUNS"
+if [ "$DUCK" = 1 ]; then
+	if node bench/duckdb_q1.mjs "$B/claims.csv" "$Q1" "$RUNS" >"$B/duck.out" 2>&1; then
+		cat "$B/duck.out"
+		DM=$(sed -n 's/^duckdb median: \([0-9.]*\) ms.*/\1/p' "$B/duck.out")
+		echo "Q1 DuckDB (1 thread, in memory, query only) median $DM ms; sluice/DuckDB = $(awk -v a="$SM" -v b="$DM" 'BEGIN { printf "%.2f", a / b }') (target 0.50: sluice 2x faster; here $(faster "$SM" "$DM"))"
+	else
+		cat "$B/duck.out"
+		echo "DuckDB: not measured (node bench/duckdb_q1.mjs failed: $(tail -n 1 "$B/duck.out"))"
+	fi
 else
-	echo "DuckDB: not measured (install with: cd bench && npm install @duckdb/node-api)"
+	echo "DuckDB: not measured ($DUCKDB_WHY)"
 fi
