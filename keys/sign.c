@@ -2,7 +2,9 @@
  * keys/sign.c -- Ed25519 (libsodium) and SM2 (OpenSSL) identities.
  *
  * OpenSSL does the PEM/DER encoding for both key types; libsodium does the
- * Ed25519 arithmetic, as DESIGN.md section 5 says.
+ * Ed25519 arithmetic, as DESIGN.md section 5 says.  Ed25519 keys in the exact
+ * DER OpenSSL writes are read without OpenSSL: its decoders cost about a
+ * millisecond on first use, and every CLI run reads keys.
  */
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -30,8 +32,63 @@ struct keys_identity {
 struct keys_pubkey {
 	enum keys_suite suite;
 	uint8_t ed_pk[crypto_sign_PUBLICKEYBYTES]; /* intl only */
-	EVP_PKEY *pkey;                            /* both suites */
+	EVP_PKEY *pkey; /* gm; intl: made on first need (keys_pubkey_evp) */
 };
+
+/* RFC 8410 DER as OpenSSL writes it: PKCS#8 v1 without the public key, and SPKI. */
+static const uint8_t ed25519_pkcs8_prefix[] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
+    0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
+static const uint8_t ed25519_spki_prefix[] = {
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+#define ED25519_PKCS8_BYTES (sizeof(ed25519_pkcs8_prefix) + ED25519_SEED_BYTES)
+#define ED25519_SPKI_BYTES (sizeof(ed25519_spki_prefix) + crypto_sign_PUBLICKEYBYTES)
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * The DER of a PEM file that is one block with this label and nothing else
+ * but whitespace around it, if it fits in cap bytes: 1; otherwise 0, and the
+ * caller hands the file to OpenSSL's general decoder, which judges it.
+ */
+static int
+pem_der(const char *pem, size_t len, const char *label, uint8_t *der, size_t cap, size_t *derlen)
+{
+	const char *p = pem, *end = pem + len, *body, *stop;
+	size_t llen = strlen(label);
+
+	while (p < end && is_space(*p))
+		p++;
+	while (end > p && is_space(end[-1]))
+		end--;
+	if ((size_t)(end - p) < 2 * (llen + 16) || memcmp(p, "-----BEGIN ", 11) != 0 ||
+	    memcmp(p + 11, label, llen) != 0 || memcmp(p + 11 + llen, "-----", 5) != 0)
+		return 0;
+	body = p + 16 + llen;
+	stop = end - (14 + llen);
+	if (memcmp(stop, "-----END ", 9) != 0 || memcmp(stop + 9, label, llen) != 0 ||
+	    memcmp(end - 5, "-----", 5) != 0)
+		return 0;
+	return sodium_base642bin(der, cap, body, (size_t)(stop - body), "\r\n", derlen, &p,
+	           sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	       p == stop;
+}
+
+static int
+ed25519_pubkey(const uint8_t raw[crypto_sign_PUBLICKEYBYTES], struct keys_pubkey **out)
+{
+	struct keys_pubkey *pk;
+
+	if ((pk = calloc(1, sizeof(*pk))) == NULL)
+		return SL_ERR_NOMEM;
+	pk->suite = KEYS_SUITE_INTL;
+	memcpy(pk->ed_pk, raw, crypto_sign_PUBLICKEYBYTES);
+	*out = pk;
+	return 0;
+}
 
 int
 keys_pem_no_password(char *buf, int size, int rwflag, void *u)
@@ -106,8 +163,25 @@ keys_identity_from_pem(const void *pem, size_t len, struct keys_identity **out)
 	enum keys_suite suite;
 	int r = SL_ERR_PARSE;
 
+	uint8_t der[ED25519_PKCS8_BYTES];
+	size_t derlen = 0;
+
 	if (len > INT32_MAX)
 		return SL_ERR_LIMIT;
+	if (pem_der(pem, len, "PRIVATE KEY", der, sizeof(der), &derlen) &&
+	    derlen == sizeof(der) &&
+	    memcmp(der, ed25519_pkcs8_prefix, sizeof(ed25519_pkcs8_prefix)) == 0) {
+		if ((r = identity_alloc(KEYS_SUITE_INTL, &id)) == 0 &&
+		    crypto_sign_seed_keypair(pk, id->ed_sk, der + sizeof(ed25519_pkcs8_prefix)) != 0)
+			r = SL_ERR_PARSE;
+		keys_wipe(der, sizeof(der));
+		if (r == 0)
+			*out = id;
+		else
+			keys_identity_free(id);
+		return r;
+	}
+	keys_wipe(der, sizeof(der));
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		return SL_ERR_NOMEM;
 	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, keys_pem_no_password, NULL)) == NULL)
@@ -237,17 +311,14 @@ keys_identity_pubkey(const struct keys_identity *id, struct keys_pubkey **out)
 	const uint8_t *p;
 	int derlen;
 
-	if (id->suite == KEYS_SUITE_INTL) {
-		pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-		    id->ed_sk + ED25519_SEED_BYTES, crypto_sign_PUBLICKEYBYTES);
-	} else {
-		/* Round-trip through SPKI DER to get a key without the private half. */
-		if ((derlen = i2d_PUBKEY(id->sm2, &der)) <= 0)
-			return SL_ERR_CRYPTO;
-		p = der;
-		pkey = d2i_PUBKEY(NULL, &p, derlen);
-		OPENSSL_free(der);
-	}
+	if (id->suite == KEYS_SUITE_INTL)
+		return ed25519_pubkey(id->ed_sk + ED25519_SEED_BYTES, out);
+	/* Round-trip through SPKI DER to get a key without the private half. */
+	if ((derlen = i2d_PUBKEY(id->sm2, &der)) <= 0)
+		return SL_ERR_CRYPTO;
+	p = der;
+	pkey = d2i_PUBKEY(NULL, &p, derlen);
+	OPENSSL_free(der);
 	if (pkey == NULL)
 		return SL_ERR_CRYPTO;
 	return pubkey_wrap(pkey, out);
@@ -314,11 +385,15 @@ keys_identity_free(struct keys_identity *id)
 int
 keys_pubkey_from_pem(const void *pem, size_t len, struct keys_pubkey **out)
 {
+	uint8_t der[ED25519_SPKI_BYTES];
+	size_t derlen = 0;
 	EVP_PKEY *pkey;
 	BIO *bio;
 
 	if (len > INT32_MAX)
 		return SL_ERR_LIMIT;
+	if (pem_der(pem, len, "PUBLIC KEY", der, sizeof(der), &derlen))
+		return keys_pubkey_from_der(der, derlen, out);
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		return SL_ERR_NOMEM;
 	pkey = PEM_read_bio_PUBKEY(bio, NULL, keys_pem_no_password, NULL);
@@ -336,6 +411,9 @@ keys_pubkey_from_der(const uint8_t *der, size_t len, struct keys_pubkey **out)
 
 	if (len > INT32_MAX)
 		return SL_ERR_LIMIT;
+	if (len == ED25519_SPKI_BYTES &&
+	    memcmp(der, ed25519_spki_prefix, sizeof(ed25519_spki_prefix)) == 0)
+		return ed25519_pubkey(der + sizeof(ed25519_spki_prefix), out);
 	if ((pkey = d2i_PUBKEY(NULL, &p, (long)len)) == NULL)
 		return SL_ERR_PARSE;
 	/* Trailing bytes after the structure are an error, not ignored. */
@@ -352,6 +430,8 @@ keys_pubkey_to_pem(const struct keys_pubkey *pk, char **pem, size_t *len)
 	BIO *bio;
 	int r = SL_ERR_CRYPTO;
 
+	if (keys_pubkey_evp(pk) == NULL)
+		return SL_ERR_CRYPTO;
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		return SL_ERR_NOMEM;
 	if (PEM_write_bio_PUBKEY(bio, pk->pkey) == 1)
@@ -366,6 +446,15 @@ keys_pubkey_to_der(const struct keys_pubkey *pk, uint8_t **der, size_t *len)
 	uint8_t *buf = NULL, *copy;
 	int n;
 
+	if (pk->suite == KEYS_SUITE_INTL) {
+		if ((copy = malloc(ED25519_SPKI_BYTES)) == NULL)
+			return SL_ERR_NOMEM;
+		memcpy(copy, ed25519_spki_prefix, sizeof(ed25519_spki_prefix));
+		memcpy(copy + sizeof(ed25519_spki_prefix), pk->ed_pk, crypto_sign_PUBLICKEYBYTES);
+		*der = copy;
+		*len = ED25519_SPKI_BYTES;
+		return 0;
+	}
 	if ((n = i2d_PUBKEY(pk->pkey, &buf)) <= 0)
 		return SL_ERR_CRYPTO;
 	if ((copy = malloc((size_t)n)) == NULL) {
@@ -407,7 +496,11 @@ keys_pubkey_fingerprint(const struct keys_pubkey *pk, char out[KEYS_FINGERPRINT_
 int
 keys_pubkey_equal(const struct keys_pubkey *a, const struct keys_pubkey *b)
 {
-	return a->suite == b->suite && EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+	if (a->suite != b->suite)
+		return 0;
+	if (a->suite == KEYS_SUITE_INTL)
+		return memcmp(a->ed_pk, b->ed_pk, sizeof(a->ed_pk)) == 0;
+	return EVP_PKEY_eq(a->pkey, b->pkey) == 1;
 }
 
 int
@@ -438,6 +531,10 @@ keys_pubkey_verify_sm2_id(const struct keys_pubkey *pk, const void *id, size_t i
 void *
 keys_pubkey_evp(const struct keys_pubkey *pk)
 {
+	/* A cache: the key's value does not change, so pk stays logically const. */
+	if (pk->pkey == NULL)
+		((struct keys_pubkey *)pk)->pkey = EVP_PKEY_new_raw_public_key(
+		    EVP_PKEY_ED25519, NULL, pk->ed_pk, crypto_sign_PUBLICKEYBYTES);
 	return pk->pkey;
 }
 

@@ -271,6 +271,74 @@ test_round_trip_gm(void **state)
 }
 
 /* Keys Sluice does not use, encrypted PEM and garbage are refused, never prompted for. */
+/* keys/sign.c reads OpenSSL's exact Ed25519 DER itself; anything else goes to OpenSSL. */
+static void
+test_ed25519_forms(void **state)
+{
+	static const uint8_t seed[32] = {7, 1, 2, 3};
+	struct keys_identity *id = NULL;
+	struct keys_pubkey *pk = NULL, *pk2 = NULL;
+	EVP_PKEY *ossl = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	uint8_t *der = NULL, *oder = NULL, sig[KEYS_SIG_MAX];
+	size_t pemlen, derlen, siglen, i;
+	int oderlen;
+	char *pem = ed25519_pem(seed, &pemlen), *pubpem = NULL, *crlf, *junk, *bad;
+	struct keys_identity *id2_bad = NULL;
+
+	assert_int_equal(keys_identity_from_pem(pem, pemlen, &id), 0);
+	assert_int_equal(keys_identity_pubkey(id, &pk), 0);
+	/* The SPKI built without OpenSSL is OpenSSL's, byte for byte. */
+	assert_int_equal(keys_pubkey_to_der(pk, &der, &derlen), 0);
+	oderlen = i2d_PUBKEY(ossl, &oder);
+	assert_int_equal(derlen, (size_t)oderlen);
+	assert_memory_equal(der, oder, derlen);
+	/* Its PEM, read back, is the same key; and OpenSSL's handle agrees. */
+	assert_int_equal(keys_pubkey_to_pem(pk, &pubpem, &pemlen), 0);
+	assert_int_equal(keys_pubkey_from_pem(pubpem, pemlen, &pk2), 0);
+	assert_true(keys_pubkey_equal(pk, pk2));
+	assert_int_equal(EVP_PKEY_eq(keys_pubkey_evp(pk2), ossl), 1);
+	keys_pubkey_free(pk2);
+	pk2 = NULL;
+	/* CRLF line ends (the fast path) and text before the block (OpenSSL's path). */
+	crlf = calloc(1, 2 * strlen(pem) + 1);
+	for (i = 0; pem[i] != '\0'; i++) {
+		if (pem[i] == '\n')
+			strcat(crlf, "\r");
+		strncat(crlf, &pem[i], 1);
+	}
+	junk = calloc(1, strlen(pem) + 32);
+	strcpy(junk, "a comment line\n");
+	strcat(junk, pem);
+	for (i = 0; i < 2; i++) {
+		struct keys_identity *id2 = NULL;
+		const char *text = i == 0 ? crlf : junk;
+
+		assert_int_equal(keys_identity_from_pem(text, strlen(text), &id2), 0);
+		assert_int_equal(keys_identity_sign(id2, "m", 1, sig, &siglen), 0);
+		assert_int_equal(keys_pubkey_verify(pk, "m", 1, sig, siglen), 0);
+		keys_identity_free(id2);
+	}
+	/* A bad base64 byte, a cut block, a trailing DER byte: refused, not misread. */
+	bad = strdup(pem);
+	bad[strlen("-----BEGIN PRIVATE KEY-----\n") + 5] = '*';
+	assert_int_equal(keys_identity_from_pem(bad, strlen(bad), &id2_bad), SL_ERR_PARSE);
+	assert_int_equal(keys_identity_from_pem(pem, pemlen / 2, &id2_bad), SL_ERR_PARSE);
+	der = realloc(der, derlen + 1);
+	der[derlen] = 0;
+	assert_int_equal(keys_pubkey_from_der(der, derlen + 1, &pk2), SL_ERR_PARSE);
+	assert_null(pk2);
+	free(bad);
+	free(junk);
+	free(crlf);
+	free(der);
+	OPENSSL_free(oder);
+	free(pubpem);
+	free(pem);
+	EVP_PKEY_free(ossl);
+	keys_pubkey_free(pk);
+	keys_identity_free(id);
+}
+
 static void
 test_bad_pem(void **state)
 {
@@ -316,6 +384,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip_intl),
 	    cmocka_unit_test(test_round_trip_gm),
 	    cmocka_unit_test(test_bad_pem),
+	    cmocka_unit_test(test_ed25519_forms),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
