@@ -234,6 +234,59 @@ test_round_trip(void **state)
 	fx->key[0] ^= 1;
 }
 
+/*
+ * Every bit width 0..64 of the frame-of-reference encoding, with row counts
+ * that leave every tail length of a group of eight: each value read back.
+ */
+static void
+test_every_width(void **state)
+{
+	static const char one[] =
+	    "{\"name\":\"t\",\"columns\":[{\"name\":\"v\",\"type\":\"INT\",\"class\":\"unit\"}]}";
+	struct fx *fx = *state;
+	struct schema *s = NULL;
+	unsigned w;
+
+	assert_int_equal(schema_parse(one, strlen(one), &s), 0);
+	for (w = 0; w <= 64; w++) {
+		struct store_ident id = {"t", w + 1, fx->suite, fx->key};
+		uint64_t span = w == 64 ? UINT64_MAX : ((uint64_t)1 << w) - 1, rows = 1000 + w, i;
+		int64_t base = w == 64 ? INT64_MIN : -12345;
+		struct store *st = NULL;
+		struct store_writer *wr = NULL;
+		struct store_reader *rd = NULL;
+		struct store_stats stats;
+		struct store_vec v;
+
+		assert_int_equal(store_open(fx->dir, 1, 64 << 20, &st), 0);
+		assert_int_equal(store_writer_begin(st, &id, s, &wr), 0);
+		for (i = 0; i < rows; i++) {
+			/* Both ends of the span, then a spread of values between. */
+			uint64_t off = i == 0 ? 0 : i == 1 ? span : (i * 0x9E3779B97F4A7C15u) & span;
+
+			assert_int_equal(store_put_int(wr, 0, (int64_t)((uint64_t)base + off)), 0);
+			assert_int_equal(store_row_end(wr), 0);
+		}
+		assert_int_equal(store_writer_commit(wr, &stats), 0);
+		store_close(st);
+		st = NULL;
+		assert_int_equal(store_open(fx->dir, 0, 0, &st), 0);
+		assert_int_equal(store_reader_open(st, &id, s, &rd), 0);
+		assert_int_equal(store_read_chunk(rd, 0, 0, &v), 0);
+		assert_int_equal(v.rows, rows);
+		for (i = 0; i < rows; i++) {
+			uint64_t off = i == 0 ? 0 : i == 1 ? span : (i * 0x9E3779B97F4A7C15u) & span;
+
+			if (v.ints[i] != (int64_t)((uint64_t)base + off))
+				fail_msg("width %u, row %llu: read %lld", w, (unsigned long long)i,
+				    (long long)v.ints[i]);
+		}
+		store_reader_close(rd);
+		store_close(st);
+	}
+	schema_free(s);
+}
+
 static void
 test_abort_leaves_nothing(void **state)
 {
@@ -392,6 +445,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup_gm, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_width, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_swap_chunks, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_older_version, setup_intl, teardown),
