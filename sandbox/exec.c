@@ -21,6 +21,8 @@ enum { F = 0, U = 1, T = 2 };
 
 /* Depth of AND/OR/NOT nesting; the parser's SQL_MAX_DEPTH bounds it well below this. */
 #define EXEC_DEPTH_MAX (4 * SQL_MAX_DEPTH + 8)
+/* Rows decoded and processed at a time: a few columns of them stay in L2. */
+#define EXEC_BATCH 4096
 
 /* One aggregate's state for one group. */
 struct acc {
@@ -69,6 +71,8 @@ struct exec {
 	size_t nttab;
 	uint8_t *scratch[EXEC_DEPTH_MAX];
 	uint8_t *truth;
+	uint8_t *open;       /* open[col]: scan_chunk() opened the column's chunk */
+	uint32_t unit_chunk; /* the chunk the unit column's buffer holds, or UINT32_MAX */
 	uint32_t *sel, *gid;
 	/* groups */
 	size_t ngroups, gcap;
@@ -743,13 +747,15 @@ aggregate(struct exec *e, size_t a, uint32_t nsel)
  * Rows and units per group.  With a cap (the release threshold), a group
  * stops collecting units once it has that many distinct ones: a threshold
  * needs no more.  That saves the sort of every row's unit and, once every
- * group of a chunk has enough, the unit column's decryption and decoding.
+ * group of a batch has enough, the unit column's decryption and decoding.
  */
 static int
-count_units(struct exec *e, uint32_t chunk, uint32_t nsel, int unit_read)
+count_units(struct exec *e, uint32_t chunk, uint32_t from, uint32_t rows, uint32_t nsel,
+    int unit_read)
 {
 	const struct store_vec *u = &e->vecs[e->s->unit];
-	uint32_t j, g;
+	size_t unit = e->s->unit;
+	uint32_t j, g, n;
 	int wanted = e->units_cap == 0, r;
 
 	for (j = 0; j < nsel; j++) {
@@ -758,10 +764,15 @@ count_units(struct exec *e, uint32_t chunk, uint32_t nsel, int unit_read)
 	}
 	if (!wanted)
 		return 0;
-	if (!unit_read &&
-	    (r = store_read_chunk_into(e->r, e->s->unit, chunk, e->bufs[e->s->unit],
-	         &e->vecs[e->s->unit])) != 0)
-		return r;
+	if (!unit_read) {
+		if (e->unit_chunk != chunk) {
+			if ((r = store_buf_open(e->r, unit, chunk, e->bufs[unit], &n)) != 0)
+				return r;
+			e->unit_chunk = chunk;
+		}
+		if ((r = store_buf_unpack(e->r, e->bufs[unit], from, rows, &e->vecs[unit])) != 0)
+			return r;
+	}
 	for (j = 0; j < nsel; j++) {
 		g = e->gid[j];
 		if (is_null(u, e->sel[j]))
@@ -779,32 +790,21 @@ count_units(struct exec *e, uint32_t chunk, uint32_t nsel, int unit_read)
 	return 0;
 }
 
+/* Rows [from, from + rows) of the chunk whose columns scan_chunk() opened. */
 static int
-scan_chunk(struct exec *e, uint32_t chunk)
+scan_batch(struct exec *e, uint32_t chunk, uint32_t from, uint32_t rows)
 {
 	const struct plan *p = e->p;
-	uint32_t rows = 0, i, nsel = 0;
+	uint32_t i, nsel = 0;
 	size_t c, a, tix = 0, unit = e->s->unit;
-	int r, unit_read = 0, have_rows = 0;
+	int r, unit_read = 0;
 
-	/*
-	 * With a cap, the unit column is read last, and only if needed
-	 * (count_units), unless the filter or an aggregate needs it as well.
-	 */
 	for (c = 0; c < e->s->ncols; c++) {
-		if (!p->reads[c] || (c == unit && e->units_cap > 0 && !p->unit_named))
+		if (!e->open[c])
 			continue;
-		if ((r = store_read_chunk_into(e->r, c, chunk, e->bufs[c], &e->vecs[c])) != 0)
+		if ((r = store_buf_unpack(e->r, e->bufs[c], from, rows, &e->vecs[c])) != 0)
 			return r;
-		rows = e->vecs[c].rows;
-		have_rows = 1;
 		unit_read |= c == unit;
-	}
-	if (!have_rows) {
-		if ((r = store_read_chunk_into(e->r, unit, chunk, e->bufs[unit], &e->vecs[unit])) != 0)
-			return r;
-		rows = e->vecs[unit].rows;
-		unit_read = 1;
 	}
 	if (p->where != NULL) {
 		if ((r = eval(e, p->where, rows, e->truth, 0, &tix)) != 0)
@@ -818,14 +818,51 @@ scan_chunk(struct exec *e, uint32_t chunk)
 			e->sel[i] = i;
 		nsel = rows;
 	}
-	e->rows_scanned += rows;
 	if ((r = assign_groups(e, nsel)) != 0)
 		return r;
-	if ((r = count_units(e, chunk, nsel, unit_read)) != 0)
+	if ((r = count_units(e, chunk, from, rows, nsel, unit_read)) != 0)
 		return r;
 	for (a = 0; a < p->naggs; a++)
 		if ((r = aggregate(e, a, nsel)) != 0)
 			return r;
+	return 0;
+}
+
+/*
+ * Each column a chunk needs is decrypted and authenticated whole, once; it is
+ * then decoded and processed EXEC_BATCH rows at a time, so that the decoded
+ * values are still in cache when the filter and the aggregates read them.
+ */
+static int
+scan_chunk(struct exec *e, uint32_t chunk)
+{
+	const struct plan *p = e->p;
+	uint32_t rows = 0, n, from;
+	size_t c, unit = e->s->unit;
+	int r, have_rows = 0;
+
+	/* With a cap, the unit column is opened last, and only if needed (count_units). */
+	for (c = 0; c < e->s->ncols; c++) {
+		e->open[c] = p->reads[c] && !(c == unit && e->units_cap > 0 && !p->unit_named);
+		if (!e->open[c])
+			continue;
+		if ((r = store_buf_open(e->r, c, chunk, e->bufs[c], &rows)) != 0)
+			return r;
+		have_rows = 1;
+	}
+	if (!have_rows) {
+		if ((r = store_buf_open(e->r, unit, chunk, e->bufs[unit], &rows)) != 0)
+			return r;
+		e->open[unit] = 1;
+	}
+	if (e->open[unit])
+		e->unit_chunk = chunk;
+	e->rows_scanned += rows;
+	for (from = 0; from < rows; from += n) {
+		n = rows - from < EXEC_BATCH ? rows - from : EXEC_BATCH;
+		if ((r = scan_batch(e, chunk, from, n)) != 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -991,11 +1028,14 @@ setup(struct exec *e)
 	e->dn = calloc(ncols, sizeof *e->dn);
 	e->accs = calloc(p->naggs + 1, sizeof *e->accs);
 	e->distinct = calloc(p->naggs + 1, sizeof *e->distinct);
+	e->open = calloc(ncols, 1);
+	e->unit_chunk = UINT32_MAX;
 	e->truth = malloc(STORE_CHUNK_ROWS);
 	e->sel = malloc(STORE_CHUNK_ROWS * sizeof *e->sel);
 	e->gid = malloc(STORE_CHUNK_ROWS * sizeof *e->gid);
 	if (e->bufs == NULL || e->vecs == NULL || e->dstr == NULL || e->dlen == NULL ||
-	    e->dn == NULL || e->accs == NULL || e->distinct == NULL || e->truth == NULL ||
+	    e->dn == NULL || e->accs == NULL || e->distinct == NULL || e->open == NULL ||
+	    e->truth == NULL ||
 	    e->sel == NULL || e->gid == NULL)
 		return SL_ERR_NOMEM;
 	if (p->nkeys > 64)
@@ -1051,6 +1091,7 @@ teardown(struct exec *e)
 	free(e->dn);
 	free(e->accs);
 	free(e->distinct);
+	free(e->open);
 	free(e->truth);
 	free(e->sel);
 	free(e->gid);

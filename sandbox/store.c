@@ -931,7 +931,8 @@ struct store_reader {
 
 /* Fetch and open record (col, chunk) into r->plain; rows goes into the AAD. */
 static int
-get_record(struct store_reader *r, uint32_t col, uint32_t chunk, uint32_t rows)
+get_record_into(
+    struct store_reader *r, uint32_t col, uint32_t chunk, uint32_t rows, struct bytes *plain)
 {
 	uint8_t k[12];
 	MDB_val key, val;
@@ -947,19 +948,25 @@ get_record(struct store_reader *r, uint32_t col, uint32_t chunk, uint32_t rows)
 		                                "integrity error",
 		                                r->id.version, col, chunk)
 		                          : lmdb_err(rc, "read");
-	r->plain.len = 0;
-	if ((e = bytes_reserve(&r->plain, val.mv_size + 1)) != 0)
+	plain->len = 0;
+	if ((e = bytes_reserve(plain, val.mv_size + 1)) != 0)
 		return e;
 	aadlen = rec_aad(r->aad, r->id.product, r->id.version, col, chunk, rows);
 	if (keys_aead_open(r->id.suite, r->id.key, r->aad, aadlen, val.mv_data, val.mv_size,
-	        r->plain.p, &len) != 0)
+	        plain->p, &len) != 0)
 		return sl_errf(SL_ERR_AUTH,
 		    "store: record (version %u, column %u, chunk %u) fails authentication: "
 		    "integrity "
 		    "error",
 		    r->id.version, col & ~STORE_DICT_BIT, chunk);
-	r->plain.len = len;
+	plain->len = len;
 	return 0;
+}
+
+static int
+get_record(struct store_reader *r, uint32_t col, uint32_t chunk, uint32_t rows)
+{
+	return get_record_into(r, col, chunk, rows, &r->plain);
 }
 
 void
@@ -1086,23 +1093,44 @@ store_reader_chunks(const struct store_reader *r)
 	return r->chunks;
 }
 
+/* A column chunk opened (decrypted and its layout checked), for unpacking in ranges. */
+struct chunk_view {
+	size_t col;
+	uint32_t chunk, rows;
+	int enc;
+	const uint8_t *nulls; /* NULL: no NULLs in the chunk */
+	const uint8_t *data;  /* ENC_F64: rows doubles; else the packed words */
+	size_t nbytes;
+	uint64_t base; /* ENC_FOR, ENC_CODES */
+	unsigned width;
+};
+
 /* Decoded arrays of one column's chunk; the reader keeps one, callers may keep more. */
 struct store_buf {
 	int64_t ints[STORE_CHUNK_ROWS];
 	double reals[STORE_CHUNK_ROWS];
 	uint32_t codes[STORE_CHUNK_ROWS];
 	uint8_t nulls[STORE_CHUNK_ROWS / 8];
+	struct bytes plain; /* the chunk store_buf_open() opened */
+	struct chunk_view cv;
 };
 
 struct store_buf *
 store_buf_new(void)
 {
-	return malloc(sizeof(struct store_buf));
+	struct store_buf *b = malloc(sizeof(struct store_buf));
+
+	if (b != NULL)
+		memset(&b->plain, 0, sizeof(b->plain));
+	return b;
 }
 
 void
 store_buf_free(struct store_buf *b)
 {
+	if (b == NULL)
+		return;
+	bytes_free(&b->plain);
 	free(b);
 }
 
@@ -1112,104 +1140,137 @@ store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct stor
 	return store_read_chunk_into(r, col, chunk, NULL, out);
 }
 
-int
-store_read_chunk_into(
-    struct store_reader *r, size_t col, uint32_t chunk, struct store_buf *buf, struct store_vec *out)
+static int
+malformed(uint32_t chunk, size_t col)
 {
-	int64_t *ints = buf != NULL ? buf->ints : r->ints;
-	double *reals = buf != NULL ? buf->reals : r->reals;
-	uint32_t *codes = buf != NULL ? buf->codes : r->codes;
-	uint8_t *nulls = buf != NULL ? buf->nulls : r->nulls;
+	/* Authenticated yet malformed: written by something that is not this writer. */
+	return sl_errf(
+	    SL_ERR_AUTH, "store: chunk %u of column %zu is malformed: integrity error", chunk, col);
+}
+
+/* Fetch and open (col, chunk) into plain and check its layout into cv. */
+static int
+chunk_open(struct store_reader *r, size_t col, uint32_t chunk, struct bytes *plain,
+    struct chunk_view *cv)
+{
 	const uint8_t *p, *end;
-	uint32_t rows, i, want;
-	int e, enc, has_nulls;
+	uint32_t want;
+	int e, has_nulls;
 
 	if (col >= r->ncols || chunk >= r->chunks)
 		return sl_errf(SL_ERR_INVAL, "store: no chunk %u of column %zu", chunk, col);
 	want = chunk + 1 < r->chunks ? STORE_CHUNK_ROWS
 	                             : (uint32_t)(r->rows - (uint64_t)chunk * STORE_CHUNK_ROWS);
-	if ((e = get_record(r, (uint32_t)col, chunk, want)) != 0)
+	if ((e = get_record_into(r, (uint32_t)col, chunk, want, plain)) != 0)
 		return e;
-	p = r->plain.p;
-	end = p + r->plain.len;
+	memset(cv, 0, sizeof(*cv));
+	cv->col = col;
+	cv->chunk = chunk;
+	p = plain->p;
+	end = p + plain->len;
 	if (end - p < 6)
-		goto bad;
-	enc = p[0];
-	rows = get_le32(p + 1);
+		return malformed(chunk, col);
+	cv->enc = p[0];
+	cv->rows = get_le32(p + 1);
 	has_nulls = p[5];
 	p += 6;
-	if (rows != want || has_nulls > 1)
-		goto bad;
-	memset(out, 0, sizeof(*out));
-	out->rows = rows;
+	if (cv->rows != want || has_nulls > 1)
+		return malformed(chunk, col);
 	if (has_nulls) {
-		if ((size_t)(end - p) < (rows + 7) / 8)
-			goto bad;
-		memcpy(nulls, p, (rows + 7) / 8);
-		out->nulls = nulls;
-		p += (rows + 7) / 8;
+		if ((size_t)(end - p) < (want + 7) / 8)
+			return malformed(chunk, col);
+		cv->nulls = p;
+		p += (want + 7) / 8;
 	}
-	if (enc == ENC_F64) {
-		if (r->types[col] != SCHEMA_REAL || (size_t)(end - p) != (size_t)rows * 8)
-			goto bad;
-		for (i = 0; i < rows; i++) {
-			uint64_t bits = get_le64(p + (size_t)i * 8);
+	if (cv->enc == ENC_F64) {
+		if (r->types[col] != SCHEMA_REAL || (size_t)(end - p) != (size_t)want * 8)
+			return malformed(chunk, col);
+	} else {
+		if ((cv->enc != ENC_FOR && cv->enc != ENC_CODES) ||
+		    (cv->enc == ENC_CODES) != (r->types[col] == SCHEMA_TEXT) || end - p < 9)
+			return malformed(chunk, col);
+		cv->base = get_le64(p);
+		cv->width = p[8];
+		p += 9;
+		if (cv->width > 64 ||
+		    (size_t)(end - p) != ((size_t)want * cv->width + 63) / 64 * 8)
+			return malformed(chunk, col);
+	}
+	cv->data = p;
+	cv->nbytes = (size_t)(end - p);
+	return 0;
+}
+
+/* Bits [pos, pos + width) of a little-endian bit stream, reading no byte past them. */
+static uint64_t
+read_bits(const uint8_t *p, size_t pos, unsigned width)
+{
+	size_t b = pos / 8;
+	unsigned got = 8 - (unsigned)(pos % 8);
+	uint64_t v = (uint64_t)p[b++] >> (pos % 8);
+
+	while (got < width) {
+		v |= (uint64_t)p[b++] << got;
+		got += 8;
+	}
+	return width == 64 ? v : v & (((uint64_t)1 << width) - 1);
+}
+
+/*
+ * Rows [from, from + n) of the chunk in cv (from a multiple of 8, so the
+ * range starts on a byte of the null bitmap and of the packed values) into
+ * the arrays, from index 0.
+ */
+static int
+chunk_unpack(const struct store_reader *r, const struct chunk_view *cv, uint32_t from, uint32_t n,
+    int64_t *ints, double *reals, uint32_t *codes, uint8_t *nulls, struct store_vec *out)
+{
+	uint32_t i = 0;
+
+	if (from % 8 != 0 || from > cv->rows || n > cv->rows - from)
+		return sl_errf(SL_ERR_INVAL, "store: rows %u..%u of a chunk of %u", from, from + n,
+		    cv->rows);
+	memset(out, 0, sizeof(*out));
+	out->rows = n;
+	if (cv->nulls != NULL) {
+		memcpy(nulls, cv->nulls + from / 8, (n + 7) / 8);
+		out->nulls = nulls;
+	}
+	if (cv->enc == ENC_F64) {
+		for (i = 0; i < n; i++) {
+			uint64_t bits = get_le64(cv->data + ((size_t)from + i) * 8);
 
 			memcpy(&reals[i], &bits, 8);
 		}
 		out->reals = reals;
 		return 0;
 	}
-	if ((enc != ENC_FOR && enc != ENC_CODES) ||
-	    (enc == ENC_CODES) != (r->types[col] == SCHEMA_TEXT) || end - p < 9)
-		goto bad;
-	{
-		uint64_t base = get_le64(p), mask, v;
-		unsigned width = p[8];
-		size_t nwords;
+	/*
+	 * The words are little-endian, so the bits form one little-endian byte
+	 * stream, and row from starts on a byte.  This is the hot loop of every
+	 * scan: unpack_fast() does all but the last few rows.
+	 */
+	if (cv->width > 0 && cv->width <= 56) {
+		size_t skip = (size_t)from * cv->width / 8;
 
-		p += 9;
-		if (width > 64)
-			goto bad;
-		nwords = ((size_t)rows * width + 63) / 64;
-		if ((size_t)(end - p) != nwords * 8)
-			goto bad;
-		mask = width == 64 ? UINT64_MAX : ((uint64_t)1 << width) - 1;
-		i = 0;
-		/*
-		 * The words are little-endian, so the bits form one little-endian
-		 * byte stream: a value of up to 56 bits lies within the 8 bytes
-		 * from its first byte.  This is the hot loop of every scan.
-		 */
-		if (width > 0 && width <= 56)
-			i = unpack_fast(p, nwords * 8, rows, width, base, ints);
-		for (; i < rows; i++) {
-			size_t pos = (size_t)i * width, wd = pos / 64;
-			unsigned off = (unsigned)(pos % 64);
-
-			if (width == 0) {
-				v = 0;
-			} else {
-				v = get_le64(p + wd * 8) >> off;
-				if (off + width > 64)
-					v |= get_le64(p + (wd + 1) * 8) << (64 - off);
-				v &= mask;
-			}
-			ints[i] = (int64_t)(base + v);
-		}
+		i = unpack_fast(cv->data + skip, cv->nbytes - skip, n, cv->width, cv->base, ints);
 	}
-	if (enc == ENC_CODES) {
-		const uint64_t nd = r->dict_n[col];
+	for (; i < n; i++)
+		ints[i] = (int64_t)(cv->base + (cv->width == 0 ? 0
+		                                   : read_bits(cv->data,
+		                                         ((size_t)from + i) * cv->width, cv->width)));
+	if (cv->enc == ENC_CODES) {
+		const uint64_t nd = r->dict_n[cv->col];
 		int outside = 0;
 
 		/* A code past the dictionary is corruption; one test at the end, not a branch per row. */
-		if (!has_nulls) {
-			for (i = 0; i < rows; i++) {
+		if (out->nulls == NULL) {
+			for (i = 0; i < n; i++) {
 				outside |= (uint64_t)ints[i] >= nd;
 				codes[i] = (uint32_t)ints[i];
 			}
 		} else {
-			for (i = 0; i < rows; i++) {
+			for (i = 0; i < n; i++) {
 				int isnull = nulls[i / 8] >> (i % 8) & 1;
 
 				outside |= !isnull & ((uint64_t)ints[i] >= nd);
@@ -1217,16 +1278,45 @@ store_read_chunk_into(
 			}
 		}
 		if (outside)
-			goto bad;
+			return malformed(cv->chunk, cv->col);
 		out->codes = codes;
 	} else {
 		out->ints = ints;
 	}
 	return 0;
-bad:
-	/* Authenticated yet malformed: written by something that is not this writer. */
-	return sl_errf(
-	    SL_ERR_AUTH, "store: chunk %u of column %zu is malformed: integrity error", chunk, col);
+}
+
+int
+store_read_chunk_into(
+    struct store_reader *r, size_t col, uint32_t chunk, struct store_buf *buf, struct store_vec *out)
+{
+	struct chunk_view cv;
+	int e;
+
+	if ((e = chunk_open(r, col, chunk, &r->plain, &cv)) != 0)
+		return e;
+	if (buf != NULL)
+		return chunk_unpack(r, &cv, 0, cv.rows, buf->ints, buf->reals, buf->codes, buf->nulls,
+		    out);
+	return chunk_unpack(r, &cv, 0, cv.rows, r->ints, r->reals, r->codes, r->nulls, out);
+}
+
+int
+store_buf_open(struct store_reader *r, size_t col, uint32_t chunk, struct store_buf *buf,
+    uint32_t *rows)
+{
+	int e = chunk_open(r, col, chunk, &buf->plain, &buf->cv);
+
+	*rows = e == 0 ? buf->cv.rows : 0;
+	return e;
+}
+
+int
+store_buf_unpack(const struct store_reader *r, struct store_buf *buf, uint32_t from, uint32_t n,
+    struct store_vec *out)
+{
+	return chunk_unpack(
+	    r, &buf->cv, from, n, buf->ints, buf->reals, buf->codes, buf->nulls, out);
 }
 
 int

@@ -120,6 +120,16 @@ struct store_buf *store_buf_new(void);
 void store_buf_free(struct store_buf *b);
 int store_read_chunk_into(struct store_reader *r, size_t col, uint32_t chunk,
     struct store_buf *buf, struct store_vec *out) __attribute__((warn_unused_result));
+/*
+ * The scan's way: open a chunk into buf once (decrypted and authenticated as
+ * a whole, its layout checked; *rows its row count), then decode it in
+ * ranges small enough to stay in cache.  from is a multiple of 8; out's
+ * arrays hold rows [from, from + n) from index 0, until buf's next use.
+ */
+int store_buf_open(struct store_reader *r, size_t col, uint32_t chunk, struct store_buf *buf,
+    uint32_t *rows) __attribute__((warn_unused_result));
+int store_buf_unpack(const struct store_reader *r, struct store_buf *buf, uint32_t from,
+    uint32_t n, struct store_vec *out) __attribute__((warn_unused_result));
 /* A text column's dictionary: n strings (borrowed until close), not NUL-terminated. */
 int store_read_dict(struct store_reader *r, size_t col, const char *const **strs,
     const uint32_t **lens, uint32_t *n) __attribute__((warn_unused_result));

@@ -236,7 +236,8 @@ test_round_trip(void **state)
 
 /*
  * Every bit width 0..64 of the frame-of-reference encoding, with row counts
- * that leave every tail length of a group of eight: each value read back.
+ * that leave every tail length of a group of eight: each value read back,
+ * whole and in ranges.
  */
 static void
 test_every_width(void **state)
@@ -280,6 +281,35 @@ test_every_width(void **state)
 			if (v.ints[i] != (int64_t)((uint64_t)base + off))
 				fail_msg("width %u, row %llu: read %lld", w, (unsigned long long)i,
 				    (long long)v.ints[i]);
+		}
+		/* The scan's way: opened once, decoded in ranges starting on multiples of 8. */
+		{
+			static const uint32_t steps[] = {8, 24, 520, 4096};
+			struct store_buf *buf = store_buf_new();
+			uint32_t n, from, k, step = steps[w % 4];
+
+			assert_non_null(buf);
+			assert_int_equal(store_buf_open(rd, 0, 0, buf, &n), 0);
+			assert_int_equal(n, rows);
+			for (from = 0; from < n; from += step) {
+				k = n - from < step ? n - from : step;
+				assert_int_equal(store_buf_unpack(rd, buf, from, k, &v), 0);
+				assert_int_equal(v.rows, k);
+				for (i = 0; i < k; i++) {
+					uint64_t at = from + i;
+					uint64_t off = at == 0   ? 0
+					               : at == 1 ? span
+					                         : (at * 0x9E3779B97F4A7C15u) & span;
+
+					if (v.ints[i] != (int64_t)((uint64_t)base + off))
+						fail_msg("width %u, rows from %u, row %llu: read %lld", w,
+						    from, (unsigned long long)at, (long long)v.ints[i]);
+				}
+			}
+			/* A range not starting on a byte of the bitmap, or past the end. */
+			assert_int_equal(store_buf_unpack(rd, buf, 4, 8, &v), SL_ERR_INVAL);
+			assert_int_equal(store_buf_unpack(rd, buf, 8, n, &v), SL_ERR_INVAL);
+			store_buf_free(buf);
 		}
 		store_reader_close(rd);
 		store_close(st);
