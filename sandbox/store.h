@@ -130,6 +130,12 @@ int store_buf_open(struct store_reader *r, size_t col, uint32_t chunk, struct st
     uint32_t *rows) __attribute__((warn_unused_result));
 int store_buf_unpack(const struct store_reader *r, struct store_buf *buf, uint32_t from,
     uint32_t n, struct store_vec *out) __attribute__((warn_unused_result));
+/*
+ * Whether decoding uses the CPU's vector instructions (AVX-512 VBMI) where it
+ * has them: enable 0 turns them off, 1 back to automatic; returns whether
+ * they are now in use.  For tests and benchmarks of the scalar path.
+ */
+int store_simd(int enable);
 /* A text column's dictionary: n strings (borrowed until close), not NUL-terminated. */
 int store_read_dict(struct store_reader *r, size_t col, const char *const **strs,
     const uint32_t **lens, uint32_t *n) __attribute__((warn_unused_result));

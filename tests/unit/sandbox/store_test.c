@@ -317,6 +317,17 @@ test_every_width(void **state)
 	schema_free(s);
 }
 
+/* The same with the vector decoder off, where the CPU has one. */
+static void
+test_every_width_scalar(void **state)
+{
+	if (!store_simd(1))
+		print_message("(this CPU has no AVX-512 VBMI: only the scalar decoder runs)\n");
+	assert_int_equal(store_simd(0), 0);
+	test_every_width(state);
+	(void)store_simd(1);
+}
+
 static void
 test_abort_leaves_nothing(void **state)
 {
@@ -476,6 +487,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_width, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_width_scalar, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_swap_chunks, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_older_version, setup_intl, teardown),
