@@ -319,13 +319,34 @@ unpack_vbmi(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint6
 	return i;
 }
 
+/* Dictionary codes from decoded values (no NULLs): 1 if one lies past nd. */
+__attribute__((target("avx512f"))) static int
+codes_avx512(const int64_t *ints, uint32_t *codes, uint32_t n, uint64_t nd, uint32_t *done)
+{
+	const __m512i vnd = _mm512_set1_epi64((int64_t)nd);
+	__mmask8 outside = 0;
+	uint32_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m512i v = _mm512_loadu_si512(ints + i);
+
+		outside |= _mm512_cmpge_epu64_mask(v, vnd);
+		_mm256_storeu_si256((__m256i *)(codes + i), _mm512_cvtepi64_epi32(v));
+	}
+	*done = i;
+	return outside != 0;
+}
+
 static int simd_state = -1; /* -1: not decided yet */
 
 int
 store_simd(int enable)
 {
-	simd_state = enable && __builtin_cpu_supports("avx512f") &&
-	             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+	if (enable < 0 && simd_state >= 0)
+		return simd_state;
+	simd_state = enable != 0 && __builtin_cpu_supports("avx512f") &&
+	             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+	             __builtin_cpu_supports("avx512vbmi");
 	return simd_state;
 }
 
@@ -336,6 +357,15 @@ unpack_simd(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint6
 	if (simd_state < 0)
 		(void)store_simd(1);
 	return simd_state ? unpack_vbmi(p, bytes, rows, width, base, ints) : 0;
+}
+
+static int
+codes_simd(const int64_t *ints, uint32_t *codes, uint32_t n, uint64_t nd, uint32_t *done)
+{
+	*done = 0;
+	if (simd_state < 0)
+		(void)store_simd(1);
+	return simd_state ? codes_avx512(ints, codes, n, nd, done) : 0;
 }
 #else
 int
@@ -348,6 +378,13 @@ static uint32_t
 unpack_simd(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base,
     int64_t *ints)
 {
+	return 0;
+}
+
+static int
+codes_simd(const int64_t *ints, uint32_t *codes, uint32_t n, uint64_t nd, uint32_t *done)
+{
+	*done = 0;
 	return 0;
 }
 #endif
@@ -1338,7 +1375,8 @@ chunk_unpack(const struct store_reader *r, const struct chunk_view *cv, uint32_t
 
 		/* A code past the dictionary is corruption; one test at the end, not a branch per row. */
 		if (out->nulls == NULL) {
-			for (i = 0; i < n; i++) {
+			outside = codes_simd(ints, codes, n, nd, &i);
+			for (; i < n; i++) {
 				outside |= (uint64_t)ints[i] >= nd;
 				codes[i] = (uint32_t)ints[i];
 			}

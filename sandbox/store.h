@@ -131,9 +131,10 @@ int store_buf_open(struct store_reader *r, size_t col, uint32_t chunk, struct st
 int store_buf_unpack(const struct store_reader *r, struct store_buf *buf, uint32_t from,
     uint32_t n, struct store_vec *out) __attribute__((warn_unused_result));
 /*
- * Whether decoding uses the CPU's vector instructions (AVX-512 VBMI) where it
- * has them: enable 0 turns them off, 1 back to automatic; returns whether
- * they are now in use.  For tests and benchmarks of the scalar path.
+ * Whether the scan (decoding here, filters in sandbox/exec.c) uses the CPU's
+ * AVX-512 instructions (F, BW, VL, VBMI) where it has them: enable 0 turns
+ * them off, 1 back to automatic, -1 only asks; returns whether they are in
+ * use.  Turning them off is for tests and benchmarks of the scalar paths.
  */
 int store_simd(int enable);
 /* A text column's dictionary: n strings (borrowed until close), not NUL-terminated. */

@@ -2112,6 +2112,23 @@ test_max_groups(void **state)
 	}
 }
 
+/* The scalar paths of the decoder and the filter, on a CPU that has AVX-512. */
+static void
+test_filters_scalar(void **state)
+{
+	(void)store_simd(0);
+	test_filters(state);
+	(void)store_simd(1);
+}
+
+static void
+test_large_scalar(void **state)
+{
+	(void)store_simd(0);
+	test_large(state);
+	(void)store_simd(1);
+}
+
 int
 main(void)
 {
@@ -2122,6 +2139,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_group_by_keys, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_functions, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_filters, setup_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_filters_scalar, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_three_valued, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_clamped_aggregates, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_min_max_distinct, setup_small, teardown),
@@ -2130,6 +2148,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_plan_refusals, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_output_name, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_large, setup_large, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_scalar, setup_large, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_units_cap, setup_large, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_groups, setup_large, teardown),
 	};
