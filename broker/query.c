@@ -277,6 +277,7 @@ struct run {
 	char *reason;
 	const char *state;
 	const char *fail_action; /* query.refused or query.failed */
+	struct spawn *sp;        /* started before the checks, so its start-up overlaps them */
 };
 
 static void
@@ -428,17 +429,16 @@ run_worker(
 	const struct product_version *v = &p->versions[vi];
 	struct keys_master *mk;
 	struct keys_dek *dek = NULL;
-	struct spawn *sp = NULL;
+	struct spawn *sp = q->sp;
 	struct spawn_result sr;
 	struct job_header h;
-	char *worker = NULL, *stores = NULL, *store = NULL, why[512], params[] = "{}";
+	char *stores = NULL, *store = NULL, why[512], params[] = "{}";
 	int r;
 
 	memset(&h, 0, sizeof h);
 	if ((r = exchange_master(q->ex, &mk)) != 0 ||
 	    (r = keyring_dek_get(
-	         exchange_db(q->ex), mk, p->name, (uint32_t)v->key_version, &dek)) != 0 ||
-	    (r = spawn_worker_path(&worker)) != 0)
+	         exchange_db(q->ex), mk, p->name, (uint32_t)v->key_version, &dek)) != 0)
 		goto out;
 	if ((stores = sl_path_join(exchange_dir(q->ex), "stores")) == NULL ||
 	    (store = sl_path_join(stores, p->name)) == NULL) {
@@ -457,7 +457,7 @@ run_worker(
 	h.product = p->name;
 	h.schema = p->schema;
 	h.params = params;
-	if ((r = spawn_job(worker, &h, QUERY_WALL_MS, &sp)) != 0)
+	if ((r = spawn_send_header(sp, &h)) != 0)
 		goto out;
 	sl_err_clear();
 	r = converse(q, sp, sch, result);
@@ -473,9 +473,7 @@ run_worker(
 	}
 out:
 	explicit_bzero(&h, sizeof h);
-	spawn_free(sp);
 	keys_dek_free(dek);
-	free(worker);
 	free(stores);
 	free(store);
 	return r;
@@ -731,6 +729,7 @@ query_submit(struct exchange *ex, const struct query_request *req, struct query_
 {
 	struct run q;
 	uint8_t raw[16];
+	char *worker = NULL;
 	int r;
 
 	memset(out, 0, sizeof *out);
@@ -749,6 +748,15 @@ query_submit(struct exchange *ex, const struct query_request *req, struct query_
 	keys_random(raw, sizeof raw);
 	memcpy(out->id, "q_", 2);
 	sl_hex_encode(raw, sizeof raw, out->id + 2);
+	/*
+	 * The worker starts now and gets its HEADER (the key, the store) only
+	 * once the query is authorized, so that its exec and library start-up
+	 * overlap the signature and the checks.  A refused query's worker is
+	 * killed unused.
+	 */
+	if ((r = spawn_worker_path(&worker)) != 0 ||
+	    (r = spawn_start(worker, QUERY_WALL_MS, &q.sp)) != 0)
+		goto done;
 	if ((r = sign_text(&q)) != 0)
 		goto done;
 	if (q.actor == NULL || strcmp(q.actor, "unknown") == 0)
@@ -767,6 +775,8 @@ done:
 		json_decref(out->answer);
 		out->answer = NULL;
 	}
+	spawn_free(q.sp);
+	free(worker);
 	free(q.reason);
 	json_decref(q.plan);
 	json_decref(q.charge);

@@ -590,26 +590,33 @@ fail:
 }
 
 int
-spawn_job(const char *worker_path, const struct job_header *h, uint32_t wall_ms, struct spawn **out)
+spawn_send_header(struct spawn *sp, const struct job_header *h)
 {
-	struct spawn *sp = NULL;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int r;
 
 	if ((r = job_header_encode(h, &buf, &len)) != 0)
 		return sl_errf(r, "worker: cannot encode the job header: %s", sl_err_msg(r));
-	if ((r = spawn_start(worker_path, wall_ms, &sp)) != 0)
-		goto out;
 	sp->cpu_seconds = h->cpu_seconds;
-	if ((r = spawn_send(sp, JOB_FRAME_HEADER, buf, len)) != 0)
-		goto out;
-	*out = sp;
-	sp = NULL;
-out:
+	r = spawn_send(sp, JOB_FRAME_HEADER, buf, len);
 	job_wipe_free(buf, len);
-	spawn_free(sp);
 	return r;
+}
+
+int
+spawn_job(const char *worker_path, const struct job_header *h, uint32_t wall_ms, struct spawn **out)
+{
+	struct spawn *sp = NULL;
+	int r;
+
+	if ((r = spawn_start(worker_path, wall_ms, &sp)) != 0 ||
+	    (r = spawn_send_header(sp, h)) != 0) {
+		spawn_free(sp);
+		return r;
+	}
+	*out = sp;
+	return 0;
 }
 
 pid_t

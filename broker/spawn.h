@@ -77,6 +77,14 @@ int spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
     __attribute__((warn_unused_result));
 
 /*
+ * Send h as the HEADER frame to a worker from spawn_start().  The encoded
+ * header holds the data key; it is wiped as soon as it is sent.
+ * h->cpu_seconds is kept to tell a CPU-limit SIGKILL from another.
+ */
+int spawn_send_header(struct spawn *sp, const struct job_header *h)
+    __attribute__((warn_unused_result));
+
+/*
  * spawn_start(), then send h as the HEADER frame.  The encoded header holds
  * the data key; it is wiped as soon as it is sent.  h->cpu_seconds is kept to
  * tell a CPU-limit SIGKILL from another.  On failure no worker is left

@@ -319,6 +319,17 @@ worker_main(void)
 		return JOB_EXIT_USAGE;
 	}
 
+	/*
+	 * The libraries first: the broker may start the worker before it has
+	 * the job ready (a query, while it checks the contract), and this is
+	 * the part of the start-up that needs no job.
+	 */
+	if ((r = keys_init()) != 0) {
+		r = sl_errf(r, "job: cannot initialise the crypto libraries");
+		goto fail;
+	}
+	warm_libraries();
+
 	/* Trusted: the HEADER frame, from the broker. */
 	if ((r = job_frame_read(JOB_FD, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
 		goto fail;
@@ -333,11 +344,6 @@ worker_main(void)
 		goto fail;
 
 	/* Everything the job needs from the file system and the libraries, before confinement. */
-	if ((r = keys_init()) != 0) {
-		r = sl_errf(r, "job: cannot initialise the crypto libraries");
-		goto fail;
-	}
-	warm_libraries();
 	if ((r = k->prepare(&h, &state)) != 0)
 		goto fail;
 
