@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/schema.h"
 #include "sandbox/exec.h"
+#include "sandbox/simd.h"
 #include "sandbox/plan.h"
 #include "sandbox/store.h"
 #include "sandbox/value.h"
@@ -840,7 +841,7 @@ select_range(const struct plan_cond *pc, const int64_t *x, uint32_t rows, uint32
 	if (pc->lo > pc->hi)
 		return 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-	if (store_simd(-1))
+	if (simd_avx512(-1))
 		return select_range_avx512(x, rows, lo, span, sel);
 #endif
 	return select_range_scalar(x, 0, rows, lo, span, sel, 0);

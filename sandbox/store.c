@@ -19,6 +19,7 @@
 #include "common/schema.h"
 #include "keys/aead.h"
 #include "keys/keys.h"
+#include "sandbox/simd.h"
 #include "sandbox/store.h"
 
 #define ENC_FOR 1
@@ -337,43 +338,20 @@ codes_avx512(const int64_t *ints, uint32_t *codes, uint32_t n, uint64_t nd, uint
 	return outside != 0;
 }
 
-static int simd_state = -1; /* -1: not decided yet */
-
-int
-store_simd(int enable)
-{
-	if (enable < 0 && simd_state >= 0)
-		return simd_state;
-	simd_state = enable != 0 && __builtin_cpu_supports("avx512f") &&
-	             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-	             __builtin_cpu_supports("avx512vbmi");
-	return simd_state;
-}
-
 static uint32_t
 unpack_simd(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base,
     int64_t *ints)
 {
-	if (simd_state < 0)
-		(void)store_simd(1);
-	return simd_state ? unpack_vbmi(p, bytes, rows, width, base, ints) : 0;
+	return simd_avx512(-1) ? unpack_vbmi(p, bytes, rows, width, base, ints) : 0;
 }
 
 static int
 codes_simd(const int64_t *ints, uint32_t *codes, uint32_t n, uint64_t nd, uint32_t *done)
 {
 	*done = 0;
-	if (simd_state < 0)
-		(void)store_simd(1);
-	return simd_state ? codes_avx512(ints, codes, n, nd, done) : 0;
+	return simd_avx512(-1) ? codes_avx512(ints, codes, n, nd, done) : 0;
 }
 #else
-int
-store_simd(int enable)
-{
-	return 0;
-}
-
 static uint32_t
 unpack_simd(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base,
     int64_t *ints)

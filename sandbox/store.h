@@ -130,13 +130,6 @@ int store_buf_open(struct store_reader *r, size_t col, uint32_t chunk, struct st
     uint32_t *rows) __attribute__((warn_unused_result));
 int store_buf_unpack(const struct store_reader *r, struct store_buf *buf, uint32_t from,
     uint32_t n, struct store_vec *out) __attribute__((warn_unused_result));
-/*
- * Whether the scan (decoding here, filters in sandbox/exec.c) uses the CPU's
- * AVX-512 instructions (F, BW, VL, VBMI) where it has them: enable 0 turns
- * them off, 1 back to automatic, -1 only asks; returns whether they are in
- * use.  Turning them off is for tests and benchmarks of the scalar paths.
- */
-int store_simd(int enable);
 /* A text column's dictionary: n strings (borrowed until close), not NUL-terminated. */
 int store_read_dict(struct store_reader *r, size_t col, const char *const **strs,
     const uint32_t **lens, uint32_t *n) __attribute__((warn_unused_result));

@@ -47,6 +47,7 @@
 #include "sandbox/exec.h"
 #include "sandbox/plan.h"
 #include "sandbox/sql.h"
+#include "sandbox/simd.h"
 #include "sandbox/store.h"
 #include "tests/unit/vectors.h"
 
@@ -2116,17 +2117,17 @@ test_max_groups(void **state)
 static void
 test_filters_scalar(void **state)
 {
-	(void)store_simd(0);
+	(void)simd_avx512(0);
 	test_filters(state);
-	(void)store_simd(1);
+	(void)simd_avx512(1);
 }
 
 static void
 test_large_scalar(void **state)
 {
-	(void)store_simd(0);
+	(void)simd_avx512(0);
 	test_large(state);
-	(void)store_simd(1);
+	(void)simd_avx512(1);
 }
 
 int

@@ -21,6 +21,7 @@
 #include "common/file.h"
 #include "common/schema.h"
 #include "keys/keys.h"
+#include "sandbox/simd.h"
 #include "sandbox/store.h"
 #include "tests/unit/vectors.h"
 
@@ -321,11 +322,11 @@ test_every_width(void **state)
 static void
 test_every_width_scalar(void **state)
 {
-	if (!store_simd(1))
+	if (!simd_avx512(1))
 		print_message("(this CPU has no AVX-512 VBMI: only the scalar decoder runs)\n");
-	assert_int_equal(store_simd(0), 0);
+	assert_int_equal(simd_avx512(0), 0);
 	test_every_width(state);
-	(void)store_simd(1);
+	(void)simd_avx512(1);
 }
 
 static void
