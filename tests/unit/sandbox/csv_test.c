@@ -24,6 +24,7 @@
 
 #include "common/err.h"
 #include "sandbox/csv.h"
+#include "sandbox/simd.h"
 
 #define MiB ((size_t)1 << 20)
 #define SPLIT3_MAX 48 /* inputs up to this long are also fed in every 3-way split */
@@ -900,6 +901,69 @@ test_csv_many_fields(void **state)
 	free(in);
 }
 
+/*
+ * The fast path's two scans (AVX-512 and memchr) against each other, and both
+ * against the general machine: random records of the bytes that matter
+ * (commas, quotes, CRs, a multi-byte character), 1 to 300 bytes long so that
+ * they cross 64-byte blocks, fed whole and in two pieces.  Every way must give the
+ * same transcript.
+ */
+static void
+test_csv_scan_paths(void **state)
+{
+	static const char *const atoms[] = {
+	    "a", "bc", ",", ",,", "0123456789", "\"", "\r", "\xc3\xa9", " "};
+	uint64_t seed = 0x9e3779b97f4a7c15u;
+	uint8_t in[1024];
+	size_t round, n, rec, cut;
+	int rc, rc2;
+
+	(void)state;
+	for (round = 0; round < 3000; round++) {
+		char *vec, *sca, *piece;
+
+		/* One to three records of 1 to 300 bytes, ending in LF or CRLF. */
+		for (n = 0, rec = 0; rec < 1 + round % 3; rec++) {
+			size_t start = n, want = n + 1 + (round * 7 + rec * 131) % 300;
+
+			while (n < want) {
+				const char *a;
+
+				seed = seed * 6364136223846793005u + 1442695040888963407u;
+				a = atoms[(seed >> 33) % 5];
+				memcpy(in + n, a, strlen(a));
+				n += strlen(a);
+			}
+			/*
+			 * Half the records get one quote, CR or two-byte character at
+			 * a random place, so that each place of a 64-byte block gets
+			 * to hold the line's first such byte.
+			 */
+			if ((seed >> 17) % 2 == 0) {
+				const char *a = atoms[5 + (seed >> 23) % 4];
+				size_t at = start + (size_t)(seed >> 27) % (n - start);
+
+				memcpy(in + at, a, strlen(a) <= n - at ? strlen(a) : 1);
+			}
+			if ((seed >> 20) % 2 == 0)
+				in[n++] = '\r';
+			in[n++] = '\n';
+		}
+		cut = (size_t)(seed >> 40) % n;
+		(void)simd_avx512(1);
+		vec = feed(KIND_CSV, NULL, in, n, NULL, 0, 0, &rc, NULL);
+		piece = feed(KIND_CSV, NULL, in, n, &cut, 1, 0, &rc2, NULL);
+		same("AVX-512 scan, whole", vec, piece, "in two pieces", n, cut);
+		(void)simd_avx512(0);
+		sca = feed(KIND_CSV, NULL, in, n, NULL, 0, 0, &rc2, NULL);
+		same("AVX-512 scan", vec, sca, "memchr scan", n, 0);
+		(void)simd_avx512(1);
+		free(vec);
+		free(sca);
+		free(piece);
+	}
+}
+
 /* ---- JSON Lines ----------------------------------------------------------- */
 
 static void
@@ -1064,6 +1128,7 @@ main(void)
 	    cmocka_unit_test(test_csv_counts),
 	    cmocka_unit_test(test_csv_examples),
 	    cmocka_unit_test(test_csv_many_fields),
+	    cmocka_unit_test(test_csv_scan_paths),
 	    cmocka_unit_test(test_jsonl_cases),
 	    cmocka_unit_test(test_jsonl_long_line),
 	    cmocka_unit_test(test_jsonl_ownership),
