@@ -220,12 +220,6 @@ release_admit(const struct contract_terms *t, int64_t units)
 
 /* ---- ORDER BY ------------------------------------------------------------ */
 
-struct sort_ctx {
-	const json_t *order;
-};
-
-static struct sort_ctx sort_ctx; /* qsort has no context argument; release is single-threaded */
-
 static int
 value_cmp(const json_t *a, const json_t *b)
 {
@@ -247,13 +241,14 @@ value_cmp(const json_t *a, const json_t *b)
 	       (json_number_value(a) < json_number_value(b));
 }
 
+/* qsort_r's comparison: order is the plan's ORDER BY list. */
 static int
-row_cmp(const void *pa, const void *pb)
+row_cmp(const void *pa, const void *pb, void *order)
 {
 	const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb, *o;
 	size_t i;
 
-	json_array_foreach(sort_ctx.order, i, o)
+	json_array_foreach((json_t *)order, i, o)
 	{
 		size_t col = (size_t)json_integer_value(json_object_get(o, "output"));
 		int c = value_cmp(json_array_get(a, col), json_array_get(b, col));
@@ -284,8 +279,7 @@ sort_and_limit(const json_t *plan, json_t *rows)
 			return SL_ERR_NOMEM;
 		for (i = 0; i < n; i++)
 			v[i] = json_incref(json_array_get(rows, i));
-		sort_ctx.order = order;
-		qsort(v, n, sizeof *v, row_cmp);
+		qsort_r(v, n, sizeof *v, row_cmp, (void *)order);
 		json_array_clear(rows);
 		for (i = 0; i < n; i++)
 			json_array_append_new(rows, v[i]);
