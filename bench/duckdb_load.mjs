@@ -8,25 +8,7 @@
 //     duckdb median: <s> s (runs: ...; threads N)
 // Usage: node bench/duckdb_load.mjs CSV [RUNS] [SCHEMA]
 import { DuckDBInstance } from '@duckdb/node-api';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-// Column types from the product schema: INT -> BIGINT (Sluice's INT is int64),
-// TEXT -> VARCHAR, DATE -> DATE, REAL -> DOUBLE, BOOL -> BOOLEAN.
-function columnsSpec(schemaPath) {
-	const path = schemaPath ?? fileURLToPath(new URL('../examples/claims.schema.json', import.meta.url));
-	const map = { INT: 'BIGINT', TEXT: 'VARCHAR', DATE: 'DATE', REAL: 'DOUBLE', BOOL: 'BOOLEAN' };
-	const cols = JSON.parse(readFileSync(path, 'utf8')).columns.map((c) => {
-		if (!map[c.type]) throw new Error(`column ${c.name}: no DuckDB type for ${c.type}`);
-		return `${sqlString(c.name)}: ${sqlString(map[c.type])}`;
-	});
-	return `{${cols.join(', ')}}`;
-}
-function sqlString(s) { return "'" + String(s).replaceAll("'", "''") + "'"; }
-function median(xs) {
-	const v = [...xs].sort((a, b) => a - b), m = v.length >> 1;
-	return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
+import { createClaimsSql, median } from './duckdb_common.mjs';
 
 const [csv, runsArg, schemaArg] = process.argv.slice(2);
 if (!csv) {
@@ -34,9 +16,7 @@ if (!csv) {
 	process.exit(2);
 }
 const runs = Number(runsArg ?? 3);
-const sql = `CREATE TABLE claims AS SELECT * FROM read_csv(${sqlString(csv)},
-    header = true, auto_detect = false, delim = ',', quote = '"', dateformat = '%Y-%m-%d',
-    columns = ${columnsSpec(schemaArg)})`;
+const sql = createClaimsSql(csv, schemaArg);
 
 const times = [];
 let threads;

@@ -7,25 +7,7 @@
 //     duckdb median: <ms> ms (runs: ...)
 // Usage: node bench/duckdb_q1.mjs CSV QUERY [RUNS] [SCHEMA]
 import { DuckDBInstance } from '@duckdb/node-api';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-// Column types from the product schema: INT -> BIGINT (Sluice's INT is int64),
-// TEXT -> VARCHAR, DATE -> DATE, REAL -> DOUBLE, BOOL -> BOOLEAN.
-function columnsSpec(schemaPath) {
-	const path = schemaPath ?? fileURLToPath(new URL('../examples/claims.schema.json', import.meta.url));
-	const map = { INT: 'BIGINT', TEXT: 'VARCHAR', DATE: 'DATE', REAL: 'DOUBLE', BOOL: 'BOOLEAN' };
-	const cols = JSON.parse(readFileSync(path, 'utf8')).columns.map((c) => {
-		if (!map[c.type]) throw new Error(`column ${c.name}: no DuckDB type for ${c.type}`);
-		return `${sqlString(c.name)}: ${sqlString(map[c.type])}`;
-	});
-	return `{${cols.join(', ')}}`;
-}
-function sqlString(s) { return "'" + String(s).replaceAll("'", "''") + "'"; }
-function median(xs) {
-	const v = [...xs].sort((a, b) => a - b), m = v.length >> 1;
-	return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
+import { createClaimsSql, median } from './duckdb_common.mjs';
 
 const [csv, query, runsArg, schemaArg] = process.argv.slice(2);
 if (!csv || !query) {
@@ -37,9 +19,7 @@ const runs = Number(runsArg ?? 11);
 const instance = await DuckDBInstance.create(':memory:');
 const con = await instance.connect();
 const t0 = process.hrtime.bigint();
-await con.run(`CREATE TABLE claims AS SELECT * FROM read_csv(${sqlString(csv)},
-    header = true, auto_detect = false, delim = ',', quote = '"', dateformat = '%Y-%m-%d',
-    columns = ${columnsSpec(schemaArg)})`);
+await con.run(createClaimsSql(csv, schemaArg));
 const loadS = Number(process.hrtime.bigint() - t0) / 1e9;
 await con.run('SET threads = 1'); // the load above used the default (all cores); Q1 gets one
 const n = (await con.runAndReadAll('SELECT COUNT(*) FROM claims')).getRows()[0][0];
