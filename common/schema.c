@@ -171,10 +171,37 @@ parse_bounds(const json_t *b, struct schema_column *c, const char *path)
 	return 0;
 }
 
+/* The table behind schema_in_domain(), at most half full; refuses duplicates. */
+static int
+domain_index(struct schema_column *c, const char *path)
+{
+	uint32_t size = 2, h, slot;
+	size_t i;
+
+	while (size < 2 * c->ndomain)
+		size *= 2;
+	if ((c->domain_slots = calloc(size, sizeof(uint32_t))) == NULL)
+		return SL_ERR_NOMEM;
+	c->domain_mask = size - 1;
+	for (i = 0; i < c->ndomain; i++) {
+		const char *s = c->type == SCHEMA_TEXT ? c->domain_text[i] : NULL;
+		size_t len = c->type == SCHEMA_TEXT ? c->domain_len[i] : 0;
+		int64_t v = c->type == SCHEMA_TEXT ? 0 : c->domain_int[i];
+
+		for (h = schema_domain_hash(c, s, len, v) & c->domain_mask;
+		     (slot = c->domain_slots[h]) != 0; h = (h + 1) & c->domain_mask)
+			if (schema_domain_is(c, slot - 1, s, len, v))
+				return sl_errf(SL_ERR_INVAL, "%s.domain[%zu]: duplicate of domain[%u]",
+				    path, i, slot - 1);
+		c->domain_slots[h] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
 static int
 parse_domain(const json_t *d, struct schema_column *c, const char *path)
 {
-	size_t i, j, n;
+	size_t i, n;
 
 	if (!json_is_array(d) || (n = json_array_size(d)) == 0 || n > SCHEMA_DOMAIN_MAX)
 		return sl_errf(SL_ERR_INVAL, "%s.domain: must be a list of 1 to %d values", path,
@@ -207,16 +234,8 @@ parse_domain(const json_t *d, struct schema_column *c, const char *path)
 				    SL_ERR_INVAL, "%s.domain[%zu]: must be an integer", path, i);
 			c->domain_int[i] = json_integer_value(v);
 		}
-		/* Quadratic, but domains are public category lists, checked once. */
-		for (j = 0; j < i && n <= 4096; j++) {
-			if (c->type == SCHEMA_TEXT
-			        ? strcmp(c->domain_text[i], c->domain_text[j]) == 0
-			        : c->domain_int[i] == c->domain_int[j])
-				return sl_errf(SL_ERR_INVAL,
-				    "%s.domain[%zu]: duplicate of domain[%zu]", path, i, j);
-		}
 	}
-	return 0;
+	return domain_index(c, path);
 }
 
 static int
@@ -426,6 +445,7 @@ schema_free(struct schema *s)
 			free(c->domain_text[j]);
 		free(c->domain_text);
 		free(c->domain_len);
+		free(c->domain_slots);
 		free(c->domain_int);
 	}
 	free(s->cols);

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SCHEMA_COLUMNS_MAX 1024
 #define SCHEMA_DOMAIN_MAX 65536
@@ -61,6 +62,9 @@ struct schema_column {
 	size_t *domain_len; /* strlen of each domain_text, for the ingest hot path */
 	int64_t *domain_int;
 	size_t ndomain;
+	/* schema_in_domain()'s hash table: domain index + 1 per slot, 0 empty. */
+	uint32_t *domain_slots;
+	uint32_t domain_mask;
 };
 
 struct schema {
@@ -89,5 +93,52 @@ void schema_type_name(const struct schema_column *c, char *out, size_t outlen);
 const char *schema_class_name(enum schema_class cls);
 
 void schema_free(struct schema *s);
+
+/*
+ * The domain table's hash: the length and the first and last bytes for
+ * text (category names differ there), the value for integers; mixed by a
+ * multiply so the table's low bits see all of it.
+ */
+static inline uint32_t
+schema_domain_hash(const struct schema_column *c, const char *s, size_t len, int64_t v)
+{
+	uint64_t h;
+
+	if (c->type == SCHEMA_TEXT)
+		h = len == 0 ? 0 : (uint64_t)(uint8_t)s[0] | (uint64_t)(uint8_t)s[len - 1] << 8 |
+		                       (uint64_t)len << 16;
+	else
+		h = (uint64_t)v;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(h >> 32);
+}
+
+/* Whether domain value i of c is the text s of len bytes (TEXT) or v (INT). */
+static inline int
+schema_domain_is(const struct schema_column *c, size_t i, const char *s, size_t len, int64_t v)
+{
+	if (c->type != SCHEMA_TEXT)
+		return c->domain_int[i] == v;
+	return c->domain_len[i] == len && memcmp(c->domain_text[i], s, len) == 0;
+}
+
+/*
+ * Whether a value is in column c's domain (c->ndomain > 0): the text s of
+ * len bytes for a TEXT column, v for an INT column.  One hash probe, for the
+ * ingest's check of every value; inline, so the sandbox needs no more of
+ * this module than the structure.
+ */
+static inline int
+schema_in_domain(const struct schema_column *c, const char *s, size_t len, int64_t v)
+{
+	uint32_t h = schema_domain_hash(c, s, len, v) & c->domain_mask, slot;
+
+	while ((slot = c->domain_slots[h]) != 0) {
+		if (schema_domain_is(c, slot - 1, s, len, v))
+			return 1;
+		h = (h + 1) & c->domain_mask;
+	}
+	return 0;
+}
 
 #endif

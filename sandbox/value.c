@@ -159,21 +159,6 @@ parse_date(const char *s, size_t len, int64_t *out)
 	return value_days(y, m, d, out);
 }
 
-static int
-in_domain(const struct schema_column *c, const struct value *v)
-{
-	size_t i;
-
-	for (i = 0; i < c->ndomain; i++) {
-		if (c->type == SCHEMA_TEXT ? c->domain_len[i] == v->len &&
-		                                 (v->len == 0 || c->domain_text[i][0] == v->s[0]) &&
-		                                 memcmp(c->domain_text[i], v->s, v->len) == 0
-		                           : c->domain_int[i] == v->i)
-			return 1;
-	}
-	return 0;
-}
-
 int
 value_parse(const struct schema_column *c, const char *s, size_t len, int is_null,
     struct value *out, char err[VALUE_ERR_MAX])
@@ -236,7 +221,7 @@ value_parse(const struct schema_column *c, const char *s, size_t len, int is_nul
 			return bad(err, c, s, len, "is not true, false, 1 or 0");
 		break;
 	}
-	if (c->ndomain > 0 && !in_domain(c, out))
+	if (c->ndomain > 0 && !schema_in_domain(c, out->s, out->len, out->i))
 		return bad(err, c, s, len, "is not in the column's domain");
 	if (c->has_bounds && c->bounds_mode == SCHEMA_BOUNDS_REJECT &&
 	    (c->type == SCHEMA_REAL ? out->r < c->rlo || out->r > c->rhi

@@ -139,6 +139,54 @@ test_examples(void **state)
 	}
 }
 
+/*
+ * schema_in_domain(): every member found, every near miss not, with values
+ * that share length, first and last byte (one hash slot, a long probe), the
+ * empty string, and integers; a domain of 5000 to fill a larger table.
+ */
+static void
+test_in_domain(void **state)
+{
+	json_t *doc = json_pack("{s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:[s, s, s, s, s, s]},"
+	                        " {s:s, s:s, s:s, s:[I, I, I]}, {s:s, s:s, s:s, s:o}]}",
+	    "name", "p", "columns", "name", "id", "type", "INT", "class", "unit", "name", "t", "type",
+	    "TEXT", "class", "dimension", "domain", "a1b", "a2b", "a3b", "a4b", "", "\xe5\xae\x81",
+	    "name", "y", "type", "INT", "class", "dimension", "domain", (json_int_t)2024,
+	    (json_int_t)-1, (json_int_t)INT64_MIN, "name", "big", "type", "INT", "class", "dimension",
+	    "domain", json_array());
+	static const char *const no[] = {"a5b", "a1", "1b", "A1B", "a1b ", "\xe5\xae"};
+	struct schema *sc = NULL;
+	const struct schema_column *t, *y, *big;
+	char *text;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 5000; i++)
+		json_array_append_new(
+		    json_object_get(json_array_get(json_object_get(doc, "columns"), 3), "domain"),
+		    json_integer((json_int_t)(i * 7919)));
+	text = json_dumps(doc, 0);
+	assert_int_equal(schema_parse(text, strlen(text), &sc), 0);
+	t = &sc->cols[1];
+	y = &sc->cols[2];
+	big = &sc->cols[3];
+	for (i = 0; i < t->ndomain; i++)
+		assert_true(schema_in_domain(t, t->domain_text[i], t->domain_len[i], 0));
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(schema_in_domain(t, no[i], strlen(no[i]), 0));
+	assert_true(schema_in_domain(y, NULL, 0, 2024));
+	assert_true(schema_in_domain(y, NULL, 0, INT64_MIN));
+	assert_false(schema_in_domain(y, NULL, 0, 2025));
+	assert_false(schema_in_domain(y, NULL, 0, 0));
+	for (i = 0; i < 5000; i++) {
+		assert_true(schema_in_domain(big, NULL, 0, (int64_t)(i * 7919)));
+		assert_false(schema_in_domain(big, NULL, 0, (int64_t)(i * 7919 + 1)));
+	}
+	schema_free(sc);
+	free(text);
+	json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -147,6 +195,7 @@ main(void)
 	    cmocka_unit_test(test_full_model),
 	    cmocka_unit_test(test_not_json),
 	    cmocka_unit_test(test_examples),
+	    cmocka_unit_test(test_in_domain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
