@@ -637,17 +637,16 @@ encode_chunk(struct store_writer *w, struct colbuf *c)
 	/* Frame of reference over the non-null values; nulls hold the base. */
 	{
 		int64_t lo = INT64_MAX, hi = INT64_MIN;
-		uint64_t range, *words;
+		uint64_t range, acc = 0;
 		size_t nwords;
-		unsigned width = 0;
+		unsigned width = 0, used = 0;
+		uint8_t *out;
 
 		for (i = 0; i < rows; i++) {
 			if (c->any_null && (c->nulls[i / 8] >> (i % 8) & 1))
 				continue;
-			if (c->ints[i] < lo)
-				lo = c->ints[i];
-			if (c->ints[i] > hi)
-				hi = c->ints[i];
+			lo = c->ints[i] < lo ? c->ints[i] : lo;
+			hi = c->ints[i] > hi ? c->ints[i] : hi;
 		}
 		if (lo > hi)
 			lo = hi = 0; /* all null */
@@ -661,23 +660,25 @@ encode_chunk(struct store_writer *w, struct colbuf *c)
 		nwords = ((size_t)rows * width + 63) / 64;
 		if ((r = bytes_reserve(&w->plain, w->plain.len + nwords * 8)) != 0)
 			return r;
-		if ((words = calloc(nwords + 1, sizeof(*words))) == NULL)
-			return SL_ERR_NOMEM;
+		/* The words go straight into the plaintext; acc holds the one being filled. */
+		out = w->plain.p + w->plain.len;
 		for (i = 0; width > 0 && i < rows; i++) {
 			int isnull = c->any_null && (c->nulls[i / 8] >> (i % 8) & 1);
 			uint64_t v = isnull ? 0 : (uint64_t)c->ints[i] - (uint64_t)lo;
-			size_t pos = (size_t)i * width, wd = pos / 64;
-			unsigned off = (unsigned)(pos % 64);
 
-			words[wd] |= v << off;
-			if (off + width > 64)
-				words[wd + 1] |= v >> (64 - off);
+			acc |= v << used;
+			if (used + width >= 64) {
+				le64(out, acc);
+				out += 8;
+				acc = used + width > 64 ? v >> (64 - used) : 0;
+				used = used + width - 64;
+			} else {
+				used += width;
+			}
 		}
-		for (i = 0; i < nwords; i++)
-			le64(w->plain.p + w->plain.len + (size_t)i * 8, words[i]);
+		if (used > 0)
+			le64(out, acc);
 		w->plain.len += nwords * 8;
-		keys_wipe(words, (nwords + 1) * sizeof(*words));
-		free(words);
 	}
 	return 0;
 }
