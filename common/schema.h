@@ -123,22 +123,28 @@ schema_domain_is(const struct schema_column *c, size_t i, const char *s, size_t 
 }
 
 /*
- * Whether a value is in column c's domain (c->ndomain > 0): the text s of
- * len bytes for a TEXT column, v for an INT column.  One hash probe, for the
- * ingest's check of every value; inline, so the sandbox needs no more of
- * this module than the structure.
+ * Where a value is in column c's domain (c->ndomain > 0): the text s of len
+ * bytes for a TEXT column, v for an INT column.  Its index, or -1 when it is
+ * not in the domain.  One hash probe, for the ingest's check of every value;
+ * inline, so the sandbox needs no more of this module than the structure.
  */
-static inline int
-schema_in_domain(const struct schema_column *c, const char *s, size_t len, int64_t v)
+static inline long
+schema_domain_find(const struct schema_column *c, const char *s, size_t len, int64_t v)
 {
 	uint32_t h = schema_domain_hash(c, s, len, v) & c->domain_mask, slot;
 
 	while ((slot = c->domain_slots[h]) != 0) {
 		if (schema_domain_is(c, slot - 1, s, len, v))
-			return 1;
+			return (long)slot - 1;
 		h = (h + 1) & c->domain_mask;
 	}
-	return 0;
+	return -1;
+}
+
+static inline int
+schema_in_domain(const struct schema_column *c, const char *s, size_t len, int64_t v)
+{
+	return schema_domain_find(c, s, len, v) >= 0;
 }
 
 #endif

@@ -131,6 +131,8 @@ put_value(struct ingest *in, size_t col, const struct value *v)
 	case SCHEMA_REAL:
 		return store_put_real(in->w, col, v->r);
 	case SCHEMA_TEXT:
+		if (v->domain >= 0)
+			return store_put_domain(in->w, col, (uint32_t)v->domain);
 		return store_put_text(in->w, col, v->s, v->len);
 	default:
 		return store_put_int(in->w, col, v->i);

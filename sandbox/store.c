@@ -413,9 +413,18 @@ struct colbuf {
 	struct bytes pend;
 	uint32_t *plen;
 	uint64_t *phash;
+	/*
+	 * A TEXT column with a domain: the domain (borrowed from the schema)
+	 * and, per domain index, its dictionary code + 1 (0: not in the
+	 * dictionary yet).  Rows put by index (store_put_domain) hold their code
+	 * at once, marked PEND_CODE.
+	 */
+	const struct schema_column *domain;
+	uint32_t *dcode;
 };
 
 #define PEND_NULL UINT32_MAX
+#define PEND_CODE (UINT32_MAX - 1)
 #define DICT_PREFETCH 16 /* rows ahead: enough to hide a cache miss per lookup */
 
 struct store_writer {
@@ -589,15 +598,17 @@ dict_resolve(struct colbuf *c, uint32_t rows)
 	int r;
 
 	for (i = 0; i < rows; i++)
-		if (c->plen[i] != PEND_NULL)
+		if (c->plen[i] < PEND_CODE)
 			c->phash[i] = text_hash((const char *)c->pend.p + c->ints[i], c->plen[i]);
 	for (i = 0; i < rows; i++) {
-		if (i + DICT_PREFETCH < rows && d->nslots > 0 && c->plen[i + DICT_PREFETCH] != PEND_NULL)
+		if (i + DICT_PREFETCH < rows && d->nslots > 0 && c->plen[i + DICT_PREFETCH] < PEND_CODE)
 			__builtin_prefetch(&d->slots[c->phash[i + DICT_PREFETCH] & (d->nslots - 1)]);
 		if (c->plen[i] == PEND_NULL) {
 			c->ints[i] = 0;
 			continue;
 		}
+		if (c->plen[i] == PEND_CODE)
+			continue;
 		if ((r = dict_code(d, (const char *)c->pend.p + c->ints[i], c->plen[i], c->phash[i],
 		         &code)) != 0)
 			return r;
@@ -755,6 +766,7 @@ store_writer_abort(struct store_writer *w)
 		bytes_free(&c->pend);
 		free(c->plen);
 		free(c->phash);
+		free(c->dcode);
 	}
 	free(w->cols);
 	bytes_free(&w->plain);
@@ -796,6 +808,13 @@ store_writer_begin(struct store *st, const struct store_ident *id, const struct 
 		        (c->phash = calloc(STORE_CHUNK_ROWS, sizeof(*c->phash))) == NULL)) {
 			r = SL_ERR_NOMEM;
 			goto fail;
+		}
+		if (c->type == SCHEMA_TEXT && s->cols[i].ndomain > 0) {
+			c->domain = &s->cols[i];
+			if ((c->dcode = calloc(s->cols[i].ndomain, sizeof(*c->dcode))) == NULL) {
+				r = SL_ERR_NOMEM;
+				goto fail;
+			}
 		}
 		if (c->reals == NULL && c->ints == NULL) {
 			r = SL_ERR_NOMEM;
@@ -860,6 +879,29 @@ store_put_text(struct store_writer *w, size_t col, const char *s, size_t len)
 	c->ints[w->rows] = (int64_t)c->pend.len;
 	c->plen[w->rows] = (uint32_t)len;
 	return bytes_put(&c->pend, s, len);
+}
+
+int
+store_put_domain(struct store_writer *w, size_t col, uint32_t index)
+{
+	struct colbuf *c = slot(w, col);
+	const char *s;
+	uint32_t code;
+	size_t len;
+	int r;
+
+	if (c == NULL || c->dcode == NULL || index >= c->domain->ndomain)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad domain put to column %zu", col);
+	if (c->dcode[index] == 0) {
+		s = c->domain->domain_text[index];
+		len = c->domain->domain_len[index];
+		if ((r = dict_code(&c->dict, s, len, text_hash(s, len), &code)) != 0)
+			return r;
+		c->dcode[index] = code + 1;
+	}
+	c->ints[w->rows] = c->dcode[index] - 1;
+	c->plen[w->rows] = PEND_CODE;
+	return 0;
 }
 
 int

@@ -53,7 +53,8 @@ void store_close(struct store *st);
  * Begin writing version id->version of a product with schema s, in one LMDB
  * write transaction: nothing is visible to readers until store_writer_commit()
  * and nothing remains after store_writer_abort().  Records of the same
- * version left by an earlier failed load are replaced.
+ * version left by an earlier failed load are replaced.  s is borrowed until
+ * the writer ends (store_put_domain() reads its domains).
  */
 int store_writer_begin(struct store *st, const struct store_ident *id, const struct schema *s,
     struct store_writer **out) __attribute__((warn_unused_result));
@@ -64,6 +65,13 @@ int store_put_int(struct store_writer *w, size_t col, int64_t v)
 int store_put_real(struct store_writer *w, size_t col, double v)
     __attribute__((warn_unused_result));
 int store_put_text(struct store_writer *w, size_t col, const char *s, size_t len)
+    __attribute__((warn_unused_result));
+/*
+ * A TEXT value given as its index in the column's domain (the schema's
+ * domain_text[index]): the same as store_put_text() of that string, without
+ * hashing it again.
+ */
+int store_put_domain(struct store_writer *w, size_t col, uint32_t index)
     __attribute__((warn_unused_result));
 int store_put_null(struct store_writer *w, size_t col) __attribute__((warn_unused_result));
 /* Close the row; full chunks are encoded, sealed and written. */

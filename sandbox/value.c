@@ -167,6 +167,7 @@ value_parse(const struct schema_column *c, const char *s, size_t len, int is_nul
 	int e;
 
 	memset(out, 0, sizeof(*out));
+	out->domain = -1;
 	if (is_null) {
 		if (!c->nullable) {
 			snprintf(err, VALUE_ERR_MAX,
@@ -221,7 +222,7 @@ value_parse(const struct schema_column *c, const char *s, size_t len, int is_nul
 			return bad(err, c, s, len, "is not true, false, 1 or 0");
 		break;
 	}
-	if (c->ndomain > 0 && !schema_in_domain(c, out->s, out->len, out->i))
+	if (c->ndomain > 0 && (out->domain = schema_domain_find(c, out->s, out->len, out->i)) < 0)
 		return bad(err, c, s, len, "is not in the column's domain");
 	if (c->has_bounds && c->bounds_mode == SCHEMA_BOUNDS_REJECT &&
 	    (c->type == SCHEMA_REAL ? out->r < c->rlo || out->r > c->rhi

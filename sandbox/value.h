@@ -19,6 +19,7 @@ struct value {
 	double r;      /* REAL */
 	const char *s; /* TEXT, borrowed from the input */
 	size_t len;
+	long domain; /* its index in the column's domain; -1 without a domain */
 };
 
 #define VALUE_ERR_MAX 200

@@ -318,6 +318,71 @@ test_every_width(void **state)
 	schema_free(s);
 }
 
+/*
+ * store_put_domain(): values put by domain index, by text and as NULL, mixed
+ * in one column across chunks, read back as the same strings, with each
+ * string once in the dictionary.
+ */
+static void
+test_put_domain(void **state)
+{
+	static const char one[] =
+	    "{\"name\":\"t\",\"columns\":[{\"name\":\"id\",\"type\":\"INT\",\"class\":\"unit\"},"
+	    "{\"name\":\"c\",\"type\":\"TEXT\",\"class\":\"dimension\",\"nullable\":true,"
+	    "\"domain\":[\"x\",\"yy\",\"\",\"zz\"]}]}";
+	static const char *const dom[] = {"x", "yy", "", "zz"};
+	struct fx *fx = *state;
+	struct schema *s = NULL;
+	struct store_ident id = {"t", 1, fx->suite, fx->key};
+	struct store *st = NULL;
+	struct store_writer *wr = NULL;
+	struct store_reader *rd = NULL;
+	struct store_stats stats;
+	struct store_vec v;
+	const char *const *strs;
+	const uint32_t *lens;
+	uint32_t nd, ch, j;
+	uint64_t i, rows = 2 * STORE_CHUNK_ROWS + 77;
+
+	assert_int_equal(schema_parse(one, strlen(one), &s), 0);
+	assert_int_equal(store_open(fx->dir, 1, 64 << 20, &st), 0);
+	assert_int_equal(store_writer_begin(st, &id, s, &wr), 0);
+	for (i = 0; i < rows; i++) {
+		assert_int_equal(store_put_int(wr, 0, (int64_t)i), 0);
+		if (i % 7 == 6)
+			assert_int_equal(store_put_null(wr, 1), 0);
+		else if (i % 3 == 0)
+			assert_int_equal(store_put_text(wr, 1, dom[i % 4], strlen(dom[i % 4])), 0);
+		else
+			assert_int_equal(store_put_domain(wr, 1, (uint32_t)(i % 4)), 0);
+		assert_int_equal(store_row_end(wr), 0);
+	}
+	/* An index outside the domain, and a column without one, are refused. */
+	assert_int_equal(store_put_domain(wr, 1, 4), SL_ERR_INTERNAL);
+	assert_int_equal(store_writer_commit(wr, &stats), 0);
+	store_close(st);
+	st = NULL;
+	assert_int_equal(store_open(fx->dir, 0, 0, &st), 0);
+	assert_int_equal(store_reader_open(st, &id, s, &rd), 0);
+	assert_int_equal(store_read_dict(rd, 1, &strs, &lens, &nd), 0);
+	assert_int_equal(nd, 4);
+	for (ch = 0; ch < store_reader_chunks(rd); ch++) {
+		assert_int_equal(store_read_chunk(rd, 1, ch, &v), 0);
+		for (j = 0; j < v.rows; j++) {
+			i = (uint64_t)ch * STORE_CHUNK_ROWS + j;
+			if (i % 7 == 6) {
+				assert_true(v.nulls != NULL && (v.nulls[j / 8] >> (j % 8) & 1));
+				continue;
+			}
+			assert_int_equal(lens[v.codes[j]], strlen(dom[i % 4]));
+			assert_memory_equal(strs[v.codes[j]], dom[i % 4], lens[v.codes[j]]);
+		}
+	}
+	store_reader_close(rd);
+	store_close(st);
+	schema_free(s);
+}
+
 /* The same with the vector decoder off, where the CPU has one. */
 static void
 test_every_width_scalar(void **state)
@@ -489,6 +554,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_width, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_width_scalar, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_put_domain, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_swap_chunks, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_older_version, setup_intl, teardown),
