@@ -59,6 +59,14 @@ parse_int(const char *s, size_t len, int64_t *out)
 	if (i == len)
 		return -1;
 	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	/* Up to 18 digits cannot pass 2^63 - 1: no overflow test per digit. */
+	if (len - i <= 18) {
+		for (; i < len; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return -1;
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		}
+	}
 	for (; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
