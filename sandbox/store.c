@@ -1262,11 +1262,6 @@ store_buf_free(struct store_buf *b)
 	free(b);
 }
 
-int
-store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct store_vec *out)
-{
-	return store_read_chunk_into(r, col, chunk, NULL, out);
-}
 
 static int
 malformed(uint32_t chunk, size_t col)
@@ -1419,17 +1414,13 @@ chunk_unpack(const struct store_reader *r, const struct chunk_view *cv, uint32_t
 }
 
 int
-store_read_chunk_into(
-    struct store_reader *r, size_t col, uint32_t chunk, struct store_buf *buf, struct store_vec *out)
+store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct store_vec *out)
 {
 	struct chunk_view cv;
 	int e;
 
 	if ((e = chunk_open(r, col, chunk, &r->plain, &cv)) != 0)
 		return e;
-	if (buf != NULL)
-		return chunk_unpack(r, &cv, 0, cv.rows, buf->ints, buf->reals, buf->codes, buf->nulls,
-		    out);
 	return chunk_unpack(r, &cv, 0, cv.rows, r->ints, r->reals, r->codes, r->nulls, out);
 }
 

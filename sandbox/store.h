@@ -118,16 +118,10 @@ uint64_t store_reader_rows(const struct store_reader *r);
 uint32_t store_reader_chunks(const struct store_reader *r);
 int store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct store_vec *out)
     __attribute__((warn_unused_result));
-/*
- * As store_read_chunk(), but decoding into buf, so that chunks of several
- * columns can be held at once; out's arrays live in buf until its next use.
- * buf NULL means the reader's own arrays.
- */
+/* A chunk of one column, opened, and room for its values decoded. */
 struct store_buf; /* STORE_CHUNK_ROWS values of every kind; about 1.3 MiB */
 struct store_buf *store_buf_new(void);
 void store_buf_free(struct store_buf *b);
-int store_read_chunk_into(struct store_reader *r, size_t col, uint32_t chunk,
-    struct store_buf *buf, struct store_vec *out) __attribute__((warn_unused_result));
 /*
  * The scan's way: open a chunk into buf once (decrypted and authenticated as
  * a whole, its layout checked; *rows its row count), then decode it in
