@@ -37,7 +37,7 @@ static const struct {
 	int sums; /* clamps a measure: needs its bounds */
 } agg_rules[] = {
     {"COUNT", CONTRACT_AGG_COUNT, 0},
-    {"COUNT_DISTINCT", CONTRACT_AGG_COUNT, 0},
+    {"COUNT_DISTINCT", CONTRACT_AGG_COUNT_DISTINCT, 0},
     {"SUM", CONTRACT_AGG_SUM, 1},
     {"AVG", CONTRACT_AGG_AVG, 1},
     {"STDDEV", CONTRACT_AGG_STDDEV, 1},
@@ -119,7 +119,7 @@ check_aggregate(const json_t *a, const struct schema *s, const struct contract_t
 		return malformed("an unknown aggregate");
 	if (!(t->aggregates & agg_rules[k].bit))
 		return sl_errf(SL_ERR_POLICY, "the contract does not allow %s",
-		    strcmp(fn, "COUNT_DISTINCT") == 0 ? "COUNT" : fn);
+		    strcmp(fn, "COUNT_DISTINCT") == 0 ? "COUNT(DISTINCT)" : fn);
 	if (strcmp(fn, "COUNT") == 0)
 		return json_object_get(a, "column") == NULL ? 0
 		                                            : malformed("COUNT(*) with a column");

@@ -21,6 +21,7 @@ static const struct {
 	unsigned bit;
 } agg_names[] = {
     {"COUNT", CONTRACT_AGG_COUNT},
+    {"COUNT_DISTINCT", CONTRACT_AGG_COUNT_DISTINCT},
     {"SUM", CONTRACT_AGG_SUM},
     {"AVG", CONTRACT_AGG_AVG},
     {"STDDEV", CONTRACT_AGG_STDDEV},
@@ -196,8 +197,8 @@ parse_aggregates(const json_t *terms, struct contract_terms *t)
 				break;
 		if (k == sizeof agg_names / sizeof agg_names[0])
 			return sl_errf(SL_ERR_INVAL,
-			    "aggregates[%zu]: expected one of COUNT, SUM, AVG, STDDEV, VARIANCE, "
-			    "MIN, MAX",
+			    "aggregates[%zu]: expected one of COUNT, COUNT_DISTINCT, SUM, AVG, "
+			    "STDDEV, VARIANCE, MIN, MAX",
 			    i);
 		if (t->aggregates & agg_names[k].bit)
 			return sl_errf(SL_ERR_INVAL, "aggregates[%zu]: %s is listed twice", i, s);

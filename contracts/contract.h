@@ -51,7 +51,11 @@ enum contract_role {
 	CONTRACT_ROLES
 };
 
-/* Aggregates a contract may allow, as bits.  COUNT covers COUNT(*) and COUNT(DISTINCT). */
+/*
+ * Aggregates a contract may allow, as bits.  COUNT covers COUNT(*) only:
+ * COUNT(DISTINCT column) tells how many values a column takes, which COUNT(*)
+ * does not, so a contract allows it by its own name, COUNT_DISTINCT.
+ */
 enum contract_agg {
 	CONTRACT_AGG_COUNT = 1 << 0,
 	CONTRACT_AGG_SUM = 1 << 1,
@@ -60,6 +64,7 @@ enum contract_agg {
 	CONTRACT_AGG_VARIANCE = 1 << 4,
 	CONTRACT_AGG_MIN = 1 << 5,
 	CONTRACT_AGG_MAX = 1 << 6,
+	CONTRACT_AGG_COUNT_DISTINCT = 1 << 7,
 };
 
 enum contract_mode { CONTRACT_THRESHOLD, CONTRACT_DP };

@@ -142,7 +142,7 @@ t["columns"].append("age")|columns[6]: "age" is listed twice
 t["columns"].append("nosuch")|columns[6]: product claims has no column "nosuch"
 t["columns"].append("member_id")|columns[6]: member_id is a unit column, which no contract may open
 t["columns"].insert(0, "name")|columns[0]: name is a hidden column, which no contract may open
-t["aggregates"].append("MEDIAN")|aggregates[3]: expected one of COUNT, SUM, AVG, STDDEV, VARIANCE, MIN, MAX
+t["aggregates"].append("MEDIAN")|aggregates[3]: expected one of COUNT, COUNT_DISTINCT, SUM, AVG, STDDEV, VARIANCE, MIN, MAX
 t["aggregates"].append("SUM")|aggregates[3]: SUM is listed twice
 t["release"]["min_group"] = 1|release.min_group: 1 is below 2
 t["release"]["mode"] = "k_anonymity"|release.mode: "k_anonymity" is neither threshold nor dp

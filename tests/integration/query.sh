@@ -42,7 +42,7 @@ for suite in intl gm; do
 	expect_ok "$SLUICE" -d "$D" product add claims --schema "$EX/claims.schema.json" \
 		--merchant acme-merchant --holder city-health-bureau --operator ningbo-data-ops
 	expect_ok "$SLUICE" -d "$D" product load claims "$EX/claims.csv"
-	terms "$T/all.json" 't["columns"] = ["age","sex","region","plan","dx_chapter","claim_fen","paid_fen","inpatient_days","year","admitted"]; t["aggregates"] = ["COUNT","SUM","AVG","STDDEV","VARIANCE","MIN","MAX"]; t["release"] = {"mode": "threshold", "min_group": 2}; t["query_quota"] = 100000'
+	terms "$T/all.json" 't["columns"] = ["age","sex","region","plan","dx_chapter","claim_fen","paid_fen","inpatient_days","year","admitted"]; t["aggregates"] = ["COUNT","COUNT_DISTINCT","SUM","AVG","STDDEV","VARIANCE","MIN","MAX"]; t["release"] = {"mode": "threshold", "min_group": 2}; t["query_quota"] = 100000'
 	C=$(contract "$T/all.json" "$T/$suite-all.c.json")
 	terms "$T/q3.json" 't["query_quota"] = 3; t["release"] = {"mode": "threshold", "min_group": 400}'
 	C3=$(contract "$T/q3.json" "$T/$suite-q3.c.json")
@@ -89,6 +89,9 @@ for suite in intl gm; do
 	check_eq "refusals are not counted" "$(used "$C")" "$before"
 	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT MIN(claim_fen) FROM claims"
 	expect_stderr_contains "the contract does not allow MIN"
+	# COUNT allows COUNT(*) only: COUNT(DISTINCT) is allowed by its own name.
+	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(DISTINCT region) FROM claims"
+	expect_stderr_contains "the contract does not allow COUNT(DISTINCT)"
 	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(*), AVG(inpatient_days) FROM claims"
 	expect_stderr_contains "inpatient_days is not among the contract's columns"
 	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C" --identity "$T/$suite-other.key" "SELECT COUNT(*) FROM claims"

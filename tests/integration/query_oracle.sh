@@ -55,8 +55,8 @@ for suite in intl gm; do
 		expect_ok "$SLUICE" -d "$D" product load "$prod" "$T/data/$prod.csv"
 	done
 	# Every column but the unit and the hidden one, every aggregate, min_group 2.
-	terms "$T/$suite-oracle.json" 't["columns"] = ["region","tier","grade","delta","opened","active","ratio","rate","amount","visits","weight"]; t["aggregates"] = ["COUNT","SUM","AVG","STDDEV","VARIANCE","MIN","MAX"]; t["release"] = {"mode": "threshold", "min_group": 2}; t["query_quota"] = 1000000'
-	terms "$T/$suite-edge.json" 't["columns"] = ["g","big","x"]; t["aggregates"] = ["COUNT","SUM","AVG","STDDEV","VARIANCE","MIN","MAX"]; t["release"] = {"mode": "threshold", "min_group": 2}; t["query_quota"] = 1000000'
+	terms "$T/$suite-oracle.json" 't["columns"] = ["region","tier","grade","delta","opened","active","ratio","rate","amount","visits","weight"]; t["aggregates"] = ["COUNT","COUNT_DISTINCT","SUM","AVG","STDDEV","VARIANCE","MIN","MAX"]; t["release"] = {"mode": "threshold", "min_group": 2}; t["query_quota"] = 1000000'
+	terms "$T/$suite-edge.json" 't["columns"] = ["g","big","x"]; t["aggregates"] = ["COUNT","COUNT_DISTINCT","SUM","AVG","STDDEV","VARIANCE","MIN","MAX"]; t["release"] = {"mode": "threshold", "min_group": 2}; t["query_quota"] = 1000000'
 
 	for prod in oracle edge; do
 		C=$(contract "$prod" "$T/$suite-$prod.json" "$T/$suite-$prod.c.json")

@@ -526,6 +526,12 @@ test_terms_values(void **state)
 	assert_true(t.budget_per_query == 0.125);
 	assert_int_equal(t.max_rows_per_unit, 3);
 	contract_terms_clear(&t);
+
+	/* COUNT_DISTINCT is its own bit: COUNT alone does not allow it, nor it COUNT. */
+	json_object_set_new(terms, "aggregates", json_pack("[s]", "COUNT_DISTINCT"));
+	assert_int_equal(contract_terms_parse(terms, &t), 0);
+	assert_int_equal(t.aggregates, CONTRACT_AGG_COUNT_DISTINCT);
+	contract_terms_clear(&t);
 	json_decref(terms);
 }
 
