@@ -61,8 +61,16 @@ cli_load_identity(const char *path, struct keys_identity **id)
 	size_t len = 0;
 	int r;
 
-	if ((r = cli_read_file(path, KEY_FILE_MAX, &pem, &len)) != 0)
-		return r;
+	/* A private key, like master.key: a file only its owner can read, and no link. */
+	if ((r = sl_file_read_private(path, KEY_FILE_MAX, &pem, &len)) != 0) {
+		if (r == SL_ERR_POLICY)
+			return r;
+		if (r == SL_ERR_NOTFOUND)
+			return sl_errf(r, "%s: no such file", path);
+		if (r == SL_ERR_LIMIT)
+			return sl_errf(r, "%s: larger than %d bytes", path, KEY_FILE_MAX);
+		return sl_errf(r, "%s: %s", path, strerror(errno));
+	}
 	r = keys_identity_from_pem(pem, len, id);
 	sl_file_free_secret(pem, len);
 	if (r != 0)

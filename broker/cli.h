@@ -63,7 +63,10 @@ int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
 
 /*
  * Load a party's identity from its key file (--identity FILE.key, as written
- * by `party add`); the message names the file.  Free with keys_identity_free().
+ * by `party add`); the message names the file.  Like master.key, the file
+ * must be a regular file, no symbolic link, that only its owner can read
+ * (SL_ERR_POLICY otherwise, the message giving the fix).  Free with
+ * keys_identity_free().
  */
 struct keys_identity;
 int cli_load_identity(const char *path, struct keys_identity **id)

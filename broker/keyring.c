@@ -129,7 +129,9 @@ keyring_passphrase_read(const char *path, char **pass, size_t *len)
 	size_t n = 0;
 	int r;
 
-	if ((r = sl_file_read(path, KEYRING_PASSPHRASE_MAX + 1, &data, &n)) != 0) {
+	if ((r = sl_file_read_private(path, KEYRING_PASSPHRASE_MAX + 1, &data, &n)) != 0) {
+		if (r == SL_ERR_POLICY)
+			return r;
 		if (r == SL_ERR_NOTFOUND)
 			return sl_errf(r, "%s: passphrase file not found", path);
 		if (r == SL_ERR_LIMIT)
@@ -236,13 +238,8 @@ keyring_master_load(struct db *db, const char *dir, enum keys_suite suite,
 	}
 	if ((r = master_try_file(suite, path, &row, &mk)) == 0)
 		goto done;
-	if (r == SL_ERR_POLICY) {
-		r = sl_errf(r,
-		    "%s: must be a regular file owned by this user and readable by no one else "
-		    "(chmod 600 %s)",
-		    path, path);
+	if (r == SL_ERR_POLICY) /* the message, naming path and the fix, is recorded */
 		goto out;
-	}
 	/* A rotation committed but did not rename: roll it forward. */
 	if ((rnew = master_try_file(suite, newp, &row, &mk)) == 0) {
 		if (rename(newp, path) == -1 && errno != ENOENT) {

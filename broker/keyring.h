@@ -52,8 +52,9 @@ struct keyring_status {
 
 /*
  * Read a passphrase file: at most KEYRING_PASSPHRASE_MAX bytes, one trailing
- * newline dropped, not empty.  *pass is locked memory the caller frees with
- * keys_secret_free().
+ * newline dropped, not empty, and a file only its owner can read, no symbolic
+ * link (SL_ERR_POLICY otherwise; sl_file_read_private()).  *pass is locked
+ * memory the caller frees with keys_secret_free().
  */
 int keyring_passphrase_read(const char *path, char **pass, size_t *len)
     __attribute__((warn_unused_result));

@@ -15,29 +15,19 @@
 #include "common/err.h"
 #include "common/file.h"
 
-int
-sl_file_read(const char *path, size_t max, uint8_t **out, size_t *lenp)
+/*
+ * Read the whole of fd (an open regular file, whose fstat() is st) as
+ * sl_file_read() promises; fd is the caller's to close.
+ */
+static int
+read_fd(int fd, const struct stat *st, size_t max, uint8_t **out, size_t *lenp)
 {
-	struct stat st;
 	uint8_t *data = NULL;
 	size_t len = 0, cap;
 	ssize_t n;
-	int fd, r;
+	int r;
 
-	if (max > SIZE_MAX - 2)
-		return SL_ERR_INVAL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return errno == ENOENT ? SL_ERR_NOTFOUND : SL_ERR_IO;
-	if (fstat(fd, &st) == -1) {
-		r = SL_ERR_IO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		r = SL_ERR_IO;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
+	if ((uint64_t)st->st_size > max) {
 		r = SL_ERR_LIMIT;
 		goto out;
 	}
@@ -45,7 +35,7 @@ sl_file_read(const char *path, size_t max, uint8_t **out, size_t *lenp)
 	 * The size may change under us: read until EOF, with room for one byte
 	 * past max so an oversized file is seen, plus the terminating NUL.
 	 */
-	cap = (size_t)st.st_size + 2;
+	cap = (size_t)st->st_size + 2;
 	if ((data = malloc(cap)) == NULL) {
 		r = SL_ERR_NOMEM;
 		goto out;
@@ -88,7 +78,81 @@ sl_file_read(const char *path, size_t max, uint8_t **out, size_t *lenp)
 out:
 	if (data != NULL)
 		sl_file_free_secret(data, cap);
-	close(fd);
+	return r;
+}
+
+/* close() that keeps errno, so a caller's strerror(errno) tells the read's failure. */
+static void
+close_keep_errno(int fd)
+{
+	int saved = errno;
+
+	(void)close(fd);
+	errno = saved;
+}
+
+int
+sl_file_read(const char *path, size_t max, uint8_t **out, size_t *lenp)
+{
+	struct stat st;
+	int fd, r;
+
+	if (max > SIZE_MAX - 2)
+		return SL_ERR_INVAL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return errno == ENOENT ? SL_ERR_NOTFOUND : SL_ERR_IO;
+	if (fstat(fd, &st) == -1)
+		r = SL_ERR_IO;
+	else if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		r = SL_ERR_IO;
+	} else
+		r = read_fd(fd, &st, max, out, lenp);
+	close_keep_errno(fd);
+	return r;
+}
+
+int
+sl_file_read_private(const char *path, size_t max, uint8_t **out, size_t *lenp)
+{
+	struct stat st;
+	int fd, r;
+
+	if (max > SIZE_MAX - 2)
+		return SL_ERR_INVAL;
+	/*
+	 * O_NOFOLLOW, and the checks on the opened file's fstat(), so that no
+	 * rename or link between a check and the open can swap in another file.
+	 * A link is refused rather than followed: whoever can change it chooses
+	 * which key we use.
+	 */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW)) == -1) {
+		if (errno == ELOOP)
+			return sl_errf(SL_ERR_POLICY,
+			    "%s: is a symbolic link; a key or passphrase file must be the file "
+			    "itself, owned by this user and readable by no one else (copy it in "
+			    "place of the link, then chmod 600 %s)",
+			    path, path);
+		return errno == ENOENT ? SL_ERR_NOTFOUND : SL_ERR_IO;
+	}
+	if (fstat(fd, &st) == -1)
+		r = SL_ERR_IO;
+	else if (!S_ISREG(st.st_mode))
+		r = sl_errf(SL_ERR_POLICY,
+		    "%s: is not a regular file; a key or passphrase file must be one", path);
+	else if (st.st_uid != geteuid())
+		r = sl_errf(SL_ERR_POLICY,
+		    "%s: is owned by uid %lu, not by this user (uid %lu); a key or passphrase "
+		    "file must be its own user's (chown, then chmod 600 %s)",
+		    path, (unsigned long)st.st_uid, (unsigned long)geteuid(), path);
+	else if ((st.st_mode & 077) != 0)
+		r = sl_errf(SL_ERR_POLICY,
+		    "%s: mode %03o lets group or others use it; a key or passphrase file must "
+		    "be readable by its owner only (chmod 600 %s)",
+		    path, (unsigned)(st.st_mode & 0777), path);
+	else
+		r = read_fd(fd, &st, max, out, lenp);
+	close_keep_errno(fd);
 	return r;
 }
 

@@ -23,6 +23,17 @@
 int sl_file_read(const char *path, size_t max, uint8_t **out, size_t *lenp)
     __attribute__((warn_unused_result));
 
+/*
+ * Read a secret file (a master key, a party's private key, a passphrase) as
+ * sl_file_read() does, but only if path is a regular file, not a symbolic
+ * link, owned by this user, with no permission for group or others.
+ * Otherwise SL_ERR_POLICY, with a recorded message (sl_errf()) that names
+ * path and the fix ("chmod 600 path").  The other failures are
+ * sl_file_read()'s, with no message recorded.
+ */
+int sl_file_read_private(const char *path, size_t max, uint8_t **out, size_t *lenp)
+    __attribute__((warn_unused_result));
+
 /* Wipe len bytes at p, then free(p).  p may be NULL. */
 void sl_file_free_secret(uint8_t *p, size_t len);
 

@@ -74,17 +74,12 @@ int
 keys_master_read_file(enum keys_suite suite, const char *path, struct keys_master **out)
 {
 	struct keys_master *mk = NULL;
-	struct stat st;
 	uint8_t *data = NULL;
 	size_t len = 0, binlen = 0;
 	const size_t taglen = sizeof(KEYS_MASTER_FILE_TAG) - 1;
 	int r;
 
-	if (lstat(path, &st) == -1)
-		return errno == ENOENT ? SL_ERR_NOTFOUND : SL_ERR_IO;
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
-		return SL_ERR_POLICY;
-	if ((r = sl_file_read(path, MASTER_FILE_LEN, &data, &len)) != 0)
+	if ((r = sl_file_read_private(path, MASTER_FILE_LEN, &data, &len)) != 0)
 		return r == SL_ERR_LIMIT ? SL_ERR_PARSE : r;
 	r = SL_ERR_PARSE;
 	if (len != MASTER_FILE_LEN || memcmp(data, KEYS_MASTER_FILE_TAG, taglen) != 0 ||

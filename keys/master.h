@@ -38,8 +38,10 @@ int keys_master_from_passphrase(enum keys_suite suite, const struct keys_kdf_par
 
 /*
  * Read a master key file.  Returns SL_ERR_NOTFOUND if it is missing,
- * SL_ERR_POLICY if group or others may read it (or it is not a regular file
- * owned by this user), SL_ERR_PARSE if it is not a master key file.
+ * SL_ERR_POLICY if group or others may read it, or it is a symbolic link or
+ * not a regular file owned by this user (sl_file_read_private(), whose
+ * message names the file and the fix), SL_ERR_PARSE if it is not a master key
+ * file.
  */
 int keys_master_read_file(enum keys_suite suite, const char *path, struct keys_master **out)
     __attribute__((warn_unused_result));

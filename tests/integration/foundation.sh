@@ -125,6 +125,12 @@ for suite in intl gm; do
 	expect_fail 1 "$SLUICE" -d "$D" keys status
 	expect_stderr_contains "chmod 600"
 	chmod 600 "$D/master.key"
+	mv "$D/master.key" "$T/real-master.key"
+	ln -s "$T/real-master.key" "$D/master.key"
+	expect_fail 1 "$SLUICE" -d "$D" keys status
+	expect_stderr_contains "$D/master.key: is a symbolic link"
+	rm "$D/master.key"
+	mv "$T/real-master.key" "$D/master.key"
 	expect_fail 1 "$SLUICE" -d "$D" keys rotate-master --new-passphrase-file "$T/old.key"
 	expect_stderr_contains "not a passphrase"
 	sqlite3 "$D/sluice.db" 'PRAGMA user_version = 99'
@@ -150,6 +156,7 @@ printf 'correct horse battery\n' >"$T/pass"
 printf 'wrong\n' >"$T/wrong"
 printf 'n3w passphrase' >"$T/new"
 : >"$T/empty"
+chmod 600 "$T/pass" "$T/wrong" "$T/new" "$T/empty"
 expect_fail 1 "$SLUICE" init --passphrase-file "$T/empty" "$T/p0"
 expect_stderr_contains "passphrase is empty"
 expect_fail 1 "$SLUICE" init --passphrase-file "$T/missing" "$T/p0"

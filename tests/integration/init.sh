@@ -16,6 +16,8 @@ printf 'correct horse battery staple' >"$T/pass-nonl"
 printf 'Correct horse battery staple\n' >"$T/wrong"
 : >"$T/empty"
 printf '\n' >"$T/newline"
+# Passphrase files, like keys, must be readable by their owner only.
+chmod 600 "$T/pass" "$T/pass-nonl" "$T/wrong" "$T/empty" "$T/newline"
 
 # shellcheck disable=SC2317 # called through check
 is_plain_file() { [ -f "$1" ] && [ ! -L "$1" ]; }
@@ -209,7 +211,7 @@ for suite in intl gm; do
 		snap perm "$D"
 		expect_fail 1 "$SLUICE" -d "$D" keys status
 		expect_stdout_empty
-		expect_stderr_contains "$D/master.key: must be a regular file owned by this user and readable by no one else (chmod 600 $D/master.key)"
+		expect_stderr_contains "$D/master.key: mode $m lets group or others use it; a key or passphrase file must be readable by its owner only (chmod 600 $D/master.key)"
 		expect_fail 1 "$SLUICE" -d "$D" party add y --role buyer --out "$K/y.key"
 		expect_stderr_contains "chmod 600"
 		same perm "$D" "master.key mode $m: refused and nothing changed"

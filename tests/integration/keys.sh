@@ -13,6 +13,8 @@ RFC3339='[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'
 printf 'first passphrase\n' >"$T/p1"
 printf 'second passphrase\n' >"$T/p2"
 : >"$T/empty"
+# Passphrase files, like keys, must be readable by their owner only.
+chmod 600 "$T/p1" "$T/p2" "$T/empty"
 
 # A random master key file in the right format.
 random_key() { printf 'sluice-master-key-v1:%s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"; }
@@ -165,6 +167,29 @@ for suite in intl gm; do
 	expect_stderr_contains "$T/empty: passphrase is empty"
 	same pass "$D" "the refused rotations changed nothing"
 	status_is "after the refused rotations" 1 passphrase 0 --passphrase-file "$T/p1"
+
+	# A passphrase file others can read, or a link, is refused as master.key is.
+	cp -p "$T/p1" "$T/p1-open"
+	chmod 644 "$T/p1-open"
+	cp -p "$T/p2" "$T/p2-open"
+	chmod 640 "$T/p2-open"
+	ln -sf "$T/p1" "$T/p1-link"
+	expect_fail 1 "$SLUICE" -d "$D" --passphrase-file "$T/p1-open" keys status
+	expect_stdout_empty
+	expect_stderr_contains "$T/p1-open: mode 644 lets group or others use it"
+	expect_stderr_contains "(chmod 600 $T/p1-open)"
+	expect_fail 1 env SLUICE_PASSPHRASE_FILE="$T/p1-open" "$SLUICE" -d "$D" party add open --role buyer --out "$K/open.key"
+	expect_stderr_contains "$T/p1-open: mode 644"
+	check "no party files from a refused passphrase file" [ ! -e "$K/open.key" ]
+	expect_fail 1 "$SLUICE" -d "$D" --passphrase-file "$T/p1-link" keys status
+	expect_stderr_contains "$T/p1-link: is a symbolic link"
+	expect_fail 1 "$SLUICE" -d "$D" --passphrase-file "$T/p1" keys rotate-master --new-passphrase-file "$T/p2-open"
+	expect_stderr_contains "$T/p2-open: mode 640"
+	expect_stderr_contains "(chmod 600 $T/p2-open)"
+	same pass "$D" "the refused passphrase files changed nothing"
+	expect_fail 1 "$SLUICE" init --suite "$suite" --passphrase-file "$T/p1-open" "$T/$suite-open"
+	expect_stderr_contains "$T/p1-open: mode 644"
+	check "a refused init made no directory" [ ! -e "$T/$suite-open" ]
 
 	expect_ok "$SLUICE" -d "$D" --passphrase-file "$T/p1" keys rotate-master --new-passphrase-file "$T/p2"
 	expect_stdout_contains "master key rotated to version 2"

@@ -139,5 +139,27 @@ $name.pub"
 	# The refused names are still free for a correct add.
 	expect_ok "$SLUICE" -d "$D" party add newp --role buyer --out "$K/newp.key"
 	expect_ok openssl verify -CAfile "$D/tls/ca.crt" "$K/newp.crt"
+
+	note "--identity: a key file others can read, or a link, is refused as master.key is, suite $suite"
+	expect_ok "$SLUICE" -d "$D" ledger --identity "$K/p-buyer.key"
+	cp -p "$K/p-buyer.key" "$K/open.key"
+	chmod 640 "$K/open.key"
+	ln -s "$K/p-buyer.key" "$K/link.key"
+	snap db "$D"
+	expect_fail 1 "$SLUICE" -d "$D" ledger --identity "$K/open.key"
+	expect_stdout_empty
+	expect_stderr_contains "$K/open.key: mode 640 lets group or others use it"
+	expect_stderr_contains "(chmod 600 $K/open.key)"
+	chmod 604 "$K/open.key"
+	expect_fail 1 "$SLUICE" -d "$D" ledger --identity "$K/open.key"
+	expect_stderr_contains "$K/open.key: mode 604"
+	expect_fail 1 "$SLUICE" -d "$D" ledger --identity "$K/link.key"
+	expect_stdout_empty
+	expect_stderr_contains "$K/link.key: is a symbolic link"
+	expect_stderr_contains "chmod 600"
+	same db "$D" "the refused key files changed nothing"
+	check_eq "the refused key's mode is left to its owner" "$(mode "$K/open.key")" 604
+	chmod 600 "$K/open.key"
+	expect_ok "$SLUICE" -d "$D" ledger --identity "$K/open.key"
 done
 pass

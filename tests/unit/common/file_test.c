@@ -183,6 +183,66 @@ test_read_empty(void **state)
 	free(path);
 }
 
+/* ---- sl_file_read_private ------------------------------------------------ */
+
+/*
+ * A secret file is read only when it is a regular file, no link, that only
+ * its owner may use; every refusal is SL_ERR_POLICY with a message naming the
+ * file and the fix, and leaves *out and *lenp untouched.
+ */
+static void
+test_read_private(void **state)
+{
+	char *path = sl_path_join(*state, "k"), *link = sl_path_join(*state, "l");
+	static const mode_t bad[] = {0640, 0604, 0660, 0620, 0602, 0644};
+	uint8_t *out = NULL;
+	size_t len = 0, i;
+	char want[512];
+
+	put_file(path, "secret\n", 7);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(sl_file_read_private(path, 1024, &out, &len), 0);
+	assert_int_equal(len, 7);
+	assert_memory_equal(out, "secret\n", 7);
+	sl_file_free_secret(out, len);
+	assert_int_equal(chmod(path, 0400), 0);
+	out = NULL;
+	assert_int_equal(sl_file_read_private(path, 1024, &out, &len), 0);
+	sl_file_free_secret(out, len);
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(chmod(path, bad[i]), 0);
+		out = NULL;
+		len = 99;
+		sl_err_clear();
+		assert_int_equal(sl_file_read_private(path, 1024, &out, &len), SL_ERR_POLICY);
+		assert_null(out);
+		assert_int_equal(len, 99);
+		snprintf(want, sizeof want, "%s: mode %03o lets group or others use it", path,
+		    (unsigned)bad[i]);
+		assert_non_null(strstr(sl_err_msg(SL_ERR_POLICY), want));
+		snprintf(want, sizeof want, "(chmod 600 %s)", path);
+		assert_non_null(strstr(sl_err_msg(SL_ERR_POLICY), want));
+	}
+
+	/* A link to a good file is refused, not followed. */
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(symlink(path, link), 0);
+	sl_err_clear();
+	assert_int_equal(sl_file_read_private(link, 1024, &out, &len), SL_ERR_POLICY);
+	assert_null(out);
+	snprintf(want, sizeof want, "%s: is a symbolic link", link);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_POLICY), want));
+
+	/* The other failures are sl_file_read()'s. */
+	assert_int_equal(sl_file_read_private(*state, 1024, &out, &len), SL_ERR_POLICY);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(sl_file_read_private(path, 1024, &out, &len), SL_ERR_NOTFOUND);
+	assert_null(out);
+	free(path);
+	free(link);
+}
+
 /* ---- writers ------------------------------------------------------------ */
 
 static void
@@ -533,6 +593,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_read_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_private, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_new_mode, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_new_exists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_new_empty, setup, teardown),
