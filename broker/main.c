@@ -56,6 +56,24 @@ usage(FILE *f)
 	           "Exit status: 0 ok, 1 refused or failed, 2 usage error.\n");
 }
 
+/*
+ * The data directory as an absolute path, resolved once at start-up: every
+ * path built from it (the catalog, stores/, the paths handed to workers,
+ * which need absolute ones) then means the same whatever directory a later
+ * step runs in.  A directory that does not resolve (missing, unreadable) is
+ * kept as given, so that exchange_open() names it as the user wrote it.
+ * Static, so that it lives as long as the process.
+ */
+static char *dir_resolved;
+
+static void
+dir_resolve(struct cli *cli)
+{
+	if (cli->dir == NULL || (dir_resolved = realpath(cli->dir, NULL)) == NULL)
+		return;
+	cli->dir = dir_resolved;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -107,6 +125,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return CLI_USAGE;
 	}
+	dir_resolve(&cli);
 	if (keys_init() != 0) {
 		sl_errorx("cannot initialise the crypto libraries");
 		return CLI_FAILED;

@@ -133,6 +133,60 @@ expect_fail 2 "$SLUICE" -d "$T/j" keys status --bogus
 expect_stderr_contains "unknown option '--bogus'"
 expect_stdout_empty
 
+note "a relative data directory: every command, the directory resolved once at start-up"
+# Workers get absolute paths; a relative -d DIR or SLUICE_DIR must work just
+# the same, from the directory the command runs in.
+mkdir "$T/rel" "$T/rel/examples" || fail "mkdir $T/rel/examples"
+cp "$top_srcdir/examples/claims.csv" "$top_srcdir/examples/claims.schema.json" \
+	"$top_srcdir/examples/claims.terms.json" "$T/rel/examples/" || fail "copy the examples"
+cd "$T/rel" || fail "cd $T/rel"
+expect_ok "$SLUICE" init x
+for p in city-health-bureau:holder ningbo-data-ops:operator acme-merchant:merchant buyer:buyer; do
+	expect_ok "$SLUICE" -d x party add "${p%%:*}" --role "${p##*:}" --out "${p%%:*}.key"
+done
+expect_ok "$SLUICE" -d x party list
+expect_stdout_contains "acme-merchant"
+expect_ok "$SLUICE" -d x product add claims --schema examples/claims.schema.json \
+	--merchant acme-merchant --holder city-health-bureau --operator ningbo-data-ops
+expect_ok "$SLUICE" -d x product load claims examples/claims.csv
+expect_stdout_contains "Loaded 5000 rows into claims version 1"
+expect_ok env SLUICE_DIR=x "$SLUICE" product load claims examples/claims.csv
+expect_stdout_contains "Loaded 5000 rows into claims version 2"
+expect_ok "$SLUICE" -d ./x/ product list
+expect_stdout_contains "claims"
+expect_ok "$SLUICE" -d x product show claims
+expect_ok "$SLUICE" -d x contract offer --product claims --buyer buyer --terms examples/claims.terms.json --out c.json
+for k in city-health-bureau ningbo-data-ops acme-merchant buyer; do
+	expect_ok "$SLUICE" contract sign c.json --identity "$k.key"
+done
+expect_ok "$SLUICE" -d x contract submit c.json
+C=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' c.json)
+expect_ok "$SLUICE" contract verify c.json --key x/platform.pub
+expect_ok "$SLUICE" -d x contract list
+expect_stdout_contains "$C"
+expect_ok "$SLUICE" -d x contract show "$C"
+relquery() {
+	expect_ok "$SLUICE" -d x query --contract "$C" --identity buyer.key --json "SELECT sex, COUNT(*) FROM claims GROUP BY sex"
+	json_eq "$1: the query counts every row" 'sum(r[1] for r in d["rows"])' 5000
+}
+relquery "relative -d"
+expect_ok "$SLUICE" -d x ledger
+expect_ok "$SLUICE" -d x ledger verify
+expect_ok "$SLUICE" -d x ledger cap claims --monthly 1000000
+expect_ok "$SLUICE" -d x audit show
+expect_ok "$SLUICE" -d x audit export --out audit.jsonl
+expect_ok "$SLUICE" audit verify audit.jsonl --key x/platform.pub
+expect_ok "$SLUICE" -d x keys status
+expect_ok "$SLUICE" -d x keys rotate-product claims
+relquery "after rotate-product"
+expect_ok "$SLUICE" -d x keys rotate-master
+relquery "after rotate-master"
+expect_ok "$SLUICE" -d x product drop-version claims 1
+expect_ok "$SLUICE" -d x contract revoke "$C" --reason "test over"
+check_eq "nothing was made outside x but the files asked for" "$(ls | tr '\n' ' ')" \
+	"acme-merchant.crt acme-merchant.key acme-merchant.pub audit.jsonl audit.jsonl.checkpoint.json buyer.crt buyer.key buyer.pub c.json city-health-bureau.crt city-health-bureau.key city-health-bureau.pub examples ningbo-data-ops.crt ningbo-data-ops.key ningbo-data-ops.pub x "
+cd "$T" || fail "cd $T"
+
 note "sluice-worker"
 expect_ok "$SLUICE_WORKER" --version
 check "sluice-worker --version prints its version" grep -q '^sluice-worker [0-9]' "$OUT"
