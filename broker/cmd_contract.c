@@ -1,6 +1,7 @@
 /*
  * broker/cmd_contract.c -- `sluice contract offer | sign | submit | verify | list | show | revoke`.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,8 @@ write_contract(const char *path, const struct contract *c, int replace)
 	free(text);
 	if (r == SL_ERR_EXISTS)
 		return sl_errf(r, "%s: already exists; choose another --out", path);
+	if (r == SL_ERR_IO) /* the file helpers keep errno: say what failed */
+		return sl_errf(r, "%s: cannot write: %s", path, strerror(errno));
 	return r != 0 ? sl_errf(r, "%s: cannot write: %s", path, sl_err_msg(r)) : 0;
 }
 
@@ -71,6 +74,36 @@ read_terms(const char *path)
 	return terms;
 }
 
+/* `contract offer --out`: the file is written inside the catalog transaction. */
+struct offer_out {
+	const char *path;
+	int written; /* the file is there: remove it if the commit fails */
+	int failed;  /* writing it failed: nothing was recorded */
+};
+
+/* contracts_offer()'s publish hook. */
+static int
+offer_write(void *arg, const struct contract *c)
+{
+	struct offer_out *o = arg;
+	struct stat sb;
+	int r;
+
+	if ((r = write_contract(o->path, c, 0)) != 0) {
+		o->failed = 1;
+		/*
+		 * sl_file_write_new() can fail after linking the file into place
+		 * (its directory's fsync): then the file is ours, to remove.
+		 * SL_ERR_EXISTS is someone else's file, created since the check.
+		 */
+		if (r != SL_ERR_EXISTS && lstat(o->path, &sb) == 0)
+			o->written = 1;
+		return r;
+	}
+	o->written = 1;
+	return 0;
+}
+
 static int
 offer_cmd(const struct cli *cli, int argc, char **argv)
 {
@@ -86,6 +119,7 @@ offer_cmd(const struct cli *cli, int argc, char **argv)
 	const char *product = NULL, *buyer = NULL, *terms_path = NULL, *out = NULL;
 	struct exchange *ex = NULL;
 	struct contract *c = NULL;
+	struct offer_out oo;
 	struct stat sb;
 	json_t *terms;
 	int ch, json = 0, r;
@@ -140,20 +174,24 @@ offer_cmd(const struct cli *cli, int argc, char **argv)
 		return r;
 	}
 	sl_err_clear();
-	r = contracts_offer(ex, product, buyer, terms, &c);
+	/*
+	 * The file is written (whole or not at all) before the offer commits, and
+	 * removed if the commit fails: a failed offer leaves neither a catalog
+	 * row nor a file.  A crash between the two leaves at most a file that
+	 * `contract submit` refuses as never offered.
+	 */
+	memset(&oo, 0, sizeof oo);
+	oo.path = out;
+	r = contracts_offer(ex, product, buyer, terms, offer_write, &oo, &c);
 	json_decref(terms);
 	exchange_close(ex);
 	if (r != 0) {
-		if (r == SL_ERR_INVAL)
+		if (oo.written && unlink(out) == 0)
+			(void)sl_fsync_parent(out);
+		if (oo.failed)
+			r = sl_errf(r, "%s; nothing was offered", sl_err_msg(r));
+		else if (r == SL_ERR_INVAL)
 			r = sl_errf(r, "%s: %s", terms_path, sl_err_msg(r));
-		return cli_fail(r);
-	}
-	if ((r = write_contract(out, c, 0)) != 0) {
-		sl_errf(r,
-		    "contract %s is recorded, but %s (`sluice contract show %s --document` "
-		    "prints it)",
-		    c->id, sl_err_msg(r), c->id);
-		contract_free(c);
 		return cli_fail(r);
 	}
 	if (json)

@@ -159,10 +159,14 @@ contracts_status(const struct contracts_row *row, time_t now)
 	return row->state;
 }
 
-/* Record a new contract as offered, with its audit event, in one transaction. */
+/*
+ * Record a new contract as offered, with its audit event, in one transaction;
+ * publish(arg, c) runs last before the commit (contracts_offer()).
+ */
 static int
 record_offer(struct exchange *ex, const struct contract *c, int64_t product_id, int64_t buyer_id,
-    const char *merchant, const char *buyer)
+    const char *merchant, const char *buyer, int (*publish)(void *, const struct contract *),
+    void *arg)
 {
 	struct db *db = exchange_db(ex);
 	char from[SL_TIME_RFC3339_LEN], until[SL_TIME_RFC3339_LEN], now[SL_TIME_RFC3339_LEN];
@@ -203,6 +207,8 @@ record_offer(struct exchange *ex, const struct contract *c, int64_t product_id, 
 	             "purpose", c->terms.purpose, "price_fen", (json_int_t)c->terms.price_fen,
 	             "valid_until", until))) != 0)
 		goto out;
+	if (publish != NULL && (r = publish(arg, c)) != 0)
+		goto out;
 	r = db_commit(db);
 out:
 	sqlite3_finalize(st);
@@ -230,7 +236,7 @@ add_party(struct exchange *ex, const char *what, const char *name, enum contract
 
 int
 contracts_offer(struct exchange *ex, const char *product, const char *buyer, const json_t *terms,
-    struct contract **out)
+    int (*publish)(void *arg, const struct contract *c), void *arg, struct contract **out)
 {
 	struct offer_party ps[CONTRACT_ROLES];
 	struct contract_offer_party op[CONTRACT_ROLES];
@@ -257,7 +263,8 @@ contracts_offer(struct exchange *ex, const char *product, const char *buyer, con
 		goto out;
 	if ((r = contract_offer(terms, sch, p.name, op, n, exchange_suite(ex), time(NULL), &c)) !=
 	        0 ||
-	    (r = record_offer(ex, c, p.id, ps[buyer_at].row.id, p.merchant, buyer)) != 0)
+	    (r = record_offer(
+	         ex, c, p.id, ps[buyer_at].row.id, p.merchant, buyer, publish, arg)) != 0)
 		goto out;
 	*out = c;
 	c = NULL;

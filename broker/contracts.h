@@ -35,10 +35,17 @@ struct contracts_row {
 /*
  * Offer: build the contract for product and buyer from terms (a terms.json
  * object), record it as offered and audit contract.offered (actor: the
- * merchant).  *out is the unsigned contract.
+ * merchant), in one transaction.  *out is the unsigned contract.
+ *
+ * publish, when not NULL, is called with the contract inside that
+ * transaction, just before it commits (`contract offer` writes --out there),
+ * so that a failed publish records nothing: its error is returned and the
+ * transaction rolled back.  If publish succeeded but the commit then fails,
+ * the error is returned too and the caller undoes what publish did.
  */
 int contracts_offer(struct exchange *ex, const char *product, const char *buyer,
-    const json_t *terms, struct contract **out) __attribute__((warn_unused_result));
+    const json_t *terms, int (*publish)(void *arg, const struct contract *c), void *arg,
+    struct contract **out) __attribute__((warn_unused_result));
 
 /* What a submission did. */
 struct contracts_submitted {

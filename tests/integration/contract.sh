@@ -209,6 +209,17 @@ assert all(d[k] == v for k, v in t.items()) and d["signatures"] == [] and d["pro
 	expect_stderr_contains "$C: already exists; choose another --out"
 	check "the existing file is untouched" cmp -s "$C" "$T/offered.json"
 	same out "$D" "a refused --out records nothing"
+	# An --out that cannot be written: the offer fails whole, recording nothing.
+	expect_ok "$SLUICE" -d "$D" contract list --json
+	cp "$OUT" "$T/list.before"
+	expect_fail 1 "$SLUICE" -d "$D" contract offer --product claims --buyer $BUYER --terms "$BASE" --out "$T/nonexist/x.json"
+	expect_stdout_empty
+	expect_stderr_contains "$T/nonexist/x.json: cannot write"
+	expect_stderr_contains "nothing was offered"
+	same out "$D" "an --out that cannot be written records nothing (catalog and audit log as they were)"
+	expect_ok "$SLUICE" -d "$D" contract list --json
+	check "contract list is as it was" cmp -s "$OUT" "$T/list.before"
+	check "no directory made for --out" [ ! -e "$T/nonexist" ]
 
 	note "sign: offline, only the parties, each once"
 	expect_fail 1 "$SLUICE" contract sign "$C" --identity "${K}other-buyer.key"
