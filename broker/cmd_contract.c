@@ -13,6 +13,7 @@
 #include "broker/commands.h"
 #include "broker/contracts.h"
 #include "broker/exchange.h"
+#include "broker/product.h"
 #include "common/err.h"
 #include "common/file.h"
 #include "common/text.h"
@@ -112,14 +113,18 @@ offer_cmd(const struct cli *cli, int argc, char **argv)
 	    {"buyer", required_argument, NULL, 'b'},
 	    {"terms", required_argument, NULL, 't'},
 	    {"out", required_argument, NULL, 'o'},
+	    {"identity", required_argument, NULL, 'i'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *product = NULL, *buyer = NULL, *terms_path = NULL, *out = NULL;
+	const char *ident = NULL, *actor = EXCHANGE_PLATFORM_NAME;
 	struct exchange *ex = NULL;
 	struct contract *c = NULL;
+	struct product p;
 	struct offer_out oo;
+	char what[160];
 	struct stat sb;
 	json_t *terms;
 	int ch, json = 0, r;
@@ -138,18 +143,25 @@ offer_cmd(const struct cli *cli, int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'i':
+			ident = optarg;
+			break;
 		case 'j':
 			json = 1;
 			break;
 		case 'h':
 			printf("Usage: sluice contract offer --product NAME --buyer NAME --terms "
-			       "TERMS.json --out C.json [--json]\n"
+			       "TERMS.json --out C.json\n"
+			       "                             [--identity MERCHANT.key] [--json]\n"
 			       "\n"
 			       "Check the terms against the product and write an unsigned contract "
 			       "between\n"
 			       "the product's holder, operator and merchant, the buyer and the "
 			       "platform.\n"
-			       "Each party then signs it with `sluice contract sign`.\n");
+			       "Each party then signs it with `sluice contract sign`.  The audit "
+			       "log names\n"
+			       "the merchant as the actor when --identity is its key, else the "
+			       "platform.\n");
 			return CLI_OK;
 		default:
 			return cli_bad_option("contract offer", argv);
@@ -181,8 +193,15 @@ offer_cmd(const struct cli *cli, int argc, char **argv)
 	 * `contract submit` refuses as never offered.
 	 */
 	memset(&oo, 0, sizeof oo);
+	memset(&p, 0, sizeof p);
 	oo.path = out;
-	r = contracts_offer(ex, product, buyer, terms, offer_write, &oo, &c);
+	if (ident != NULL && (r = product_find(ex, product, &p)) == 0) {
+		snprintf(what, sizeof what, "the merchant of product %s", p.name);
+		r = cli_actor(ex, ident, p.merchant, what, &actor);
+	}
+	if (ident == NULL || r == 0)
+		r = contracts_offer(ex, product, buyer, terms, actor, offer_write, &oo, &c);
+	product_clear(&p);
 	json_decref(terms);
 	exchange_close(ex);
 	if (r != 0) {

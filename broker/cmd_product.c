@@ -19,6 +19,28 @@
 
 #define SCHEMA_FILE_MAX (4u << 20)
 
+/*
+ * The actor of `product load` NAME: with --identity, the product's merchant,
+ * proven by its key; without, the platform (cli_actor()).  *p holds the
+ * product that *actor may point into; the caller clears it with
+ * product_clear().
+ */
+static int
+product_actor(
+    struct exchange *ex, const char *name, const char *ident, struct product *p, const char **actor)
+{
+	char what[160];
+	int r;
+
+	memset(p, 0, sizeof *p);
+	if (ident == NULL)
+		return cli_actor(ex, NULL, NULL, NULL, actor);
+	if ((r = product_find(ex, name, p)) != 0)
+		return r;
+	snprintf(what, sizeof what, "the merchant of product %s", p->name);
+	return cli_actor(ex, ident, p->merchant, what, actor);
+}
+
 static int
 product_add_cmd(const struct cli *cli, int argc, char **argv)
 {
@@ -27,11 +49,13 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 	    {"merchant", required_argument, NULL, 'm'},
 	    {"holder", required_argument, NULL, 'H'},
 	    {"operator", required_argument, NULL, 'o'},
+	    {"identity", required_argument, NULL, 'i'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *schema = NULL, *merchant = NULL, *holder = NULL, *op = NULL;
+	const char *schema = NULL, *merchant = NULL, *holder = NULL, *op = NULL, *ident = NULL;
+	const char *actor;
 	struct exchange *ex = NULL;
 	struct product p;
 	uint8_t *text = NULL;
@@ -52,19 +76,25 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 		case 'o':
 			op = optarg;
 			break;
+		case 'i':
+			ident = optarg;
+			break;
 		case 'j':
 			json = 1;
 			break;
 		case 'h':
 			printf(
 			    "Usage: sluice product add NAME --schema SCHEMA.json --merchant NAME\n"
-			    "                          [--holder NAME] [--operator NAME] [--json]\n"
+			    "                          [--holder NAME] [--operator NAME]\n"
+			    "                          [--identity MERCHANT.key] [--json]\n"
 			    "\n"
 			    "List a data product: validate its schema (DESIGN.md appendix), give "
 			    "it\n"
 			    "its own data key and encrypted store.  The parties must exist with "
 			    "the\n"
-			    "roles merchant, holder and operator.\n");
+			    "roles merchant, holder and operator.  The audit log names the "
+			    "merchant\n"
+			    "as the actor when --identity is its key, else the platform.\n");
 			return CLI_OK;
 		default:
 			return cli_bad_option("product add", argv);
@@ -84,7 +114,12 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 		return r;
 	}
 	sl_err_clear();
-	r = product_add(ex, argv[optind], (const char *)text, len, merchant, holder, op);
+	if ((r = cli_actor(ex, ident, merchant, "the product's --merchant", &actor)) != 0) {
+		free(text);
+		exchange_close(ex);
+		return cli_fail(r);
+	}
+	r = product_add(ex, argv[optind], (const char *)text, len, merchant, holder, op, actor);
 	free(text);
 	if (r != 0) {
 		/* Schema errors name a field path; say which file it is in. */
@@ -309,13 +344,15 @@ product_load_cmd(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"format", required_argument, NULL, 'f'},
+	    {"identity", required_argument, NULL, 'i'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct exchange *ex = NULL;
 	struct load_result res;
-	const char *format = NULL, *file;
+	struct product p;
+	const char *format = NULL, *file, *ident = NULL, *actor;
 	json_t *errs;
 	size_t i;
 	int ch, json = 0, r;
@@ -328,12 +365,16 @@ product_load_cmd(const struct cli *cli, int argc, char **argv)
 				    "product load", "--format '%s': must be csv or jsonl", optarg);
 			format = optarg;
 			break;
+		case 'i':
+			ident = optarg;
+			break;
 		case 'j':
 			json = 1;
 			break;
 		case 'h':
 			printf(
-			    "Usage: sluice product load NAME FILE [--format csv|jsonl] [--json]\n"
+			    "Usage: sluice product load NAME FILE [--format csv|jsonl]\n"
+			    "                           [--identity MERCHANT.key] [--json]\n"
 			    "\n"
 			    "Load FILE as a new version of the product.  A confined worker "
 			    "validates\n"
@@ -341,7 +382,9 @@ product_load_cmd(const struct cli *cli, int argc, char **argv)
 			    "becomes visible only if every row is valid.  Otherwise the first 20\n"
 			    "errors are listed by line and column and nothing changes.  The "
 			    "format\n"
-			    "comes from the file name (.csv, .jsonl) unless given.\n");
+			    "comes from the file name (.csv, .jsonl) unless given.  The audit log\n"
+			    "names the merchant as the actor when --identity is its key, else the\n"
+			    "platform.\n");
 			return CLI_OK;
 		default:
 			return cli_bad_option("product load", argv);
@@ -356,7 +399,11 @@ product_load_cmd(const struct cli *cli, int argc, char **argv)
 	if ((r = cli_open(cli, "product load", &ex)) != CLI_OK)
 		return r;
 	sl_err_clear();
-	r = load_product(ex, argv[optind], file, format, !json && isatty(STDERR_FILENO), &res);
+	memset(&res, 0, sizeof res);
+	if ((r = product_actor(ex, argv[optind], ident, &p, &actor)) == 0)
+		r = load_product(
+		    ex, argv[optind], file, format, !json && isatty(STDERR_FILENO), &res, actor);
+	product_clear(&p);
 	exchange_close(ex);
 	if (r == SL_ERR_PARSE && res.errors != NULL) {
 		errs = json_object_get(res.errors, "errors");

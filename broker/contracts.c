@@ -165,7 +165,7 @@ contracts_status(const struct contracts_row *row, time_t now)
  */
 static int
 record_offer(struct exchange *ex, const struct contract *c, int64_t product_id, int64_t buyer_id,
-    const char *merchant, const char *buyer, int (*publish)(void *, const struct contract *),
+    const char *actor, const char *buyer, int (*publish)(void *, const struct contract *),
     void *arg)
 {
 	struct db *db = exchange_db(ex);
@@ -202,7 +202,7 @@ record_offer(struct exchange *ex, const struct contract *c, int64_t product_id, 
 		r = db_fail(db, "record contract");
 		goto out;
 	}
-	if ((r = exchange_audit(ex, merchant, "contract.offered", c->id,
+	if ((r = exchange_audit(ex, actor, "contract.offered", c->id,
 	         json_pack("{s:s, s:s, s:s, s:I, s:s}", "product", c->product, "buyer", buyer,
 	             "purpose", c->terms.purpose, "price_fen", (json_int_t)c->terms.price_fen,
 	             "valid_until", until))) != 0)
@@ -236,7 +236,8 @@ add_party(struct exchange *ex, const char *what, const char *name, enum contract
 
 int
 contracts_offer(struct exchange *ex, const char *product, const char *buyer, const json_t *terms,
-    int (*publish)(void *arg, const struct contract *c), void *arg, struct contract **out)
+    const char *actor, int (*publish)(void *arg, const struct contract *c), void *arg,
+    struct contract **out)
 {
 	struct offer_party ps[CONTRACT_ROLES];
 	struct contract_offer_party op[CONTRACT_ROLES];
@@ -263,8 +264,7 @@ contracts_offer(struct exchange *ex, const char *product, const char *buyer, con
 		goto out;
 	if ((r = contract_offer(terms, sch, p.name, op, n, exchange_suite(ex), time(NULL), &c)) !=
 	        0 ||
-	    (r = record_offer(
-	         ex, c, p.id, ps[buyer_at].row.id, p.merchant, buyer, publish, arg)) != 0)
+	    (r = record_offer(ex, c, p.id, ps[buyer_at].row.id, actor, buyer, publish, arg)) != 0)
 		goto out;
 	*out = c;
 	c = NULL;

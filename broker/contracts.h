@@ -34,8 +34,9 @@ struct contracts_row {
 
 /*
  * Offer: build the contract for product and buyer from terms (a terms.json
- * object), record it as offered and audit contract.offered (actor: the
- * merchant), in one transaction.  *out is the unsigned contract.
+ * object), record it as offered and audit contract.offered with actor as
+ * its actor (the merchant when proven, else the platform), in one
+ * transaction.  *out is the unsigned contract.
  *
  * publish, when not NULL, is called with the contract inside that
  * transaction, just before it commits (`contract offer` writes --out there),
@@ -44,8 +45,8 @@ struct contracts_row {
  * the error is returned too and the caller undoes what publish did.
  */
 int contracts_offer(struct exchange *ex, const char *product, const char *buyer,
-    const json_t *terms, int (*publish)(void *arg, const struct contract *c), void *arg,
-    struct contract **out) __attribute__((warn_unused_result));
+    const json_t *terms, const char *actor, int (*publish)(void *arg, const struct contract *c),
+    void *arg, struct contract **out) __attribute__((warn_unused_result));
 
 /* What a submission did. */
 struct contracts_submitted {

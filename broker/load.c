@@ -106,14 +106,14 @@ stream_file(struct spawn *sp, int fd, const char *path, uint64_t size, int progr
  */
 static void
 audit_failure(struct exchange *ex, const struct product *p, int64_t version, const char *action,
-    json_t *details)
+    json_t *details, const char *actor)
 {
 	char subject[PRODUCT_SUBJECT_MAX];
 	int saved;
 
 	product_subject(p, version, subject);
 	saved = db_begin(exchange_db(ex));
-	if (saved == 0 && exchange_audit(ex, p->merchant, action, subject, details) == 0 &&
+	if (saved == 0 && exchange_audit(ex, actor, action, subject, details) == 0 &&
 	    db_commit(exchange_db(ex)) == 0)
 		return;
 	db_rollback(exchange_db(ex));
@@ -121,7 +121,7 @@ audit_failure(struct exchange *ex, const struct product *p, int64_t version, con
 
 int
 load_product(struct exchange *ex, const char *name, const char *path, const char *format,
-    int progress, struct load_result *res)
+    int progress, struct load_result *res, const char *actor)
 {
 	struct product p;
 	struct job_header h;
@@ -193,14 +193,16 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		doc = NULL;
 		audit_failure(ex, &p, res->version, "product.load_refused",
 		    json_pack("{s:I, s:I}", "version", (json_int_t)res->version, "errors",
-		        json_integer_value(json_object_get(res->errors, "total"))));
+		        json_integer_value(json_object_get(res->errors, "total"))),
+		    actor);
 		r = sl_errf(SL_ERR_PARSE, "%s: refused, nothing loaded", path);
 		goto out;
 	}
 	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL) {
 		audit_failure(ex, &p, res->version, "product.load_failed",
 		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
-		        spawn_outcome_name(sr.outcome), "detail", sr.detail));
+		        spawn_outcome_name(sr.outcome), "detail", sr.detail),
+		    actor);
 		r = sl_errf(SL_ERR_POLICY, "%s: the ingest job failed (%s: %s); nothing loaded",
 		    path, spawn_outcome_name(sr.outcome), sr.detail);
 		goto out;
@@ -209,7 +211,7 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	res->chunks = json_integer_value(json_object_get(doc, "chunks"));
 	res->bytes = json_integer_value(json_object_get(doc, "bytes"));
 	r = product_version_publish(
-	    ex, &p, res->version, res->rows, res->chunks, res->bytes, p.merchant);
+	    ex, &p, res->version, res->rows, res->chunks, res->bytes, actor);
 out:
 	free(payload);
 	json_decref(doc);

@@ -32,10 +32,11 @@ struct load_result {
  * Load path (format "csv" or "jsonl") into product name.  Returns 0 with the
  * published version in res, SL_ERR_PARSE when the upload was refused
  * (res->errors lists the first errors), or another error (message recorded).
- * progress: report to stderr as the upload goes.
+ * progress: report to stderr as the upload goes.  actor is the audit events'
+ * actor: the merchant when its key proved it, else the platform.
  */
 int load_product(struct exchange *ex, const char *name, const char *path, const char *format,
-    int progress, struct load_result *res) __attribute__((warn_unused_result));
+    int progress, struct load_result *res, const char *actor) __attribute__((warn_unused_result));
 
 /*
  * `keys rotate-product`: a new data key; the latest published version

@@ -50,7 +50,7 @@ party_with_role(
 
 int
 product_add(struct exchange *ex, const char *name, const char *schema_json, size_t len,
-    const char *merchant, const char *holder, const char *operator_)
+    const char *merchant, const char *holder, const char *operator_, const char *actor)
 {
 	struct db *db = exchange_db(ex);
 	struct schema *sch = NULL;
@@ -109,7 +109,7 @@ product_add(struct exchange *ex, const char *name, const char *schema_json, size
 		goto out;
 	}
 	if ((r = keyring_dek_put(db, mk, name, FIRST_KEY_VERSION, dek)) != 0 ||
-	    (r = exchange_audit(ex, merchant, "product.listed", name,
+	    (r = exchange_audit(ex, actor, "product.listed", name,
 	         json_pack("{s:s, s:s?, s:s?, s:I, s:i}", "merchant", merchant, "holder", holder,
 	             "operator", operator_, "columns", (json_int_t)sch->ncols, "key_version",
 	             FIRST_KEY_VERSION))) != 0)

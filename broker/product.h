@@ -38,11 +38,12 @@ struct product {
 /*
  * Add a product: validate the schema text (its "name" must be name), check
  * that merchant/holder/operator name parties of those roles, create its data
- * key and store directory, and record product.listed in the audit log, all
- * or nothing.  Errors name the file, field path or party at fault.
+ * key and store directory, and record product.listed in the audit log with
+ * actor as its actor (the merchant when proven, else the platform), all or
+ * nothing.  Errors name the file, field path or party at fault.
  */
 int product_add(struct exchange *ex, const char *name, const char *schema_json, size_t len,
-    const char *merchant, const char *holder, const char *operator_)
+    const char *merchant, const char *holder, const char *operator_, const char *actor)
     __attribute__((warn_unused_result));
 
 /* One product with its versions; SL_ERR_NOTFOUND naming it.  Free with product_clear(). */

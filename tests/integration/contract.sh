@@ -184,7 +184,16 @@ EOF
 
 	note "offer: the parties, their keys and the terms; --out never overwrites"
 	C="$T/$suite-c.json"
-	expect_ok "$SLUICE" -d "$D" contract offer --product claims --buyer $BUYER --terms "$BASE" --out "$C"
+	# --identity: only the product's merchant's key, and then it is the actor.
+	snap ident "$D"
+	for k in $BUYER $HOLDER other-buyer; do
+		expect_fail 1 "$SLUICE" -d "$D" contract offer --product claims --buyer $BUYER --terms "$BASE" --out "$C" --identity "$K$k.key"
+		expect_stdout_empty
+		expect_stderr_contains "$K$k.key: the key of party $k, not of $MERCHANT (the merchant of product claims)"
+	done
+	same ident "$D" "an offer with another party's key records nothing"
+	check "no contract file from a refused --identity" [ ! -e "$C" ]
+	expect_ok "$SLUICE" -d "$D" contract offer --product claims --buyer $BUYER --terms "$BASE" --out "$C" --identity "$K$MERCHANT.key"
 	ID=$(cid "$C")
 	expect_stdout_contains "Offered contract $ID for claims to $BUYER; written to $C"
 	check_eq "suite" "$(jget "$C" 'd["suite"]')" "$suite"
@@ -463,6 +472,8 @@ json.dump(b, open(sys.argv[2], "w"))' "$C" "$C2"
 	expect_ok "$SLUICE" -d "$D" audit show --action contract.offered --json
 	json_eq "contract.offered for $ID" "[(e['actor'], e['details']['buyer']) for e in d['events'] if e['subject'] == '$ID']" \
 		'[["acme-merchant","acme-buyer"]]'
+	json_eq "an offer without --identity is the platform's" "[e['actor'] for e in d['events'] if e['subject'] == '$(cid "$T/$suite-free.json")']" '["platform"]'
+	json_eq "only the proven offer names the merchant" "len([e for e in d['events'] if e['actor'] == '$MERCHANT'])" 1
 	json_eq "every offer audited" 'len(d["events"])' 6
 	expect_ok "$SLUICE" -d "$D" audit show --action contract.signed --json
 	json_eq "contract.signed per party, in order" "[(e['actor'], e['details']['role']) for e in d['events'] if e['subject'] == '$ID']" \

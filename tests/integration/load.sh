@@ -26,7 +26,14 @@ for suite in intl gm; do
 	expect_ok "$SLUICE" -d "$D" product add claims --schema "$EX/claims.schema.json" --merchant acme
 	expect_ok "$SLUICE" -d "$D" product add imaging --schema "$EX/imaging.schema.json" --merchant acme
 
-	expect_ok "$SLUICE" -d "$D" product load claims "$EX/claims.csv"
+	expect_ok "$SLUICE" -d "$D" party add other --role merchant --out "$T/$suite-other.key"
+	# --identity: only the product's merchant's key; refused before any job.
+	events_before=$(sql "$D/sluice.db" "SELECT count(*) FROM audit_events")
+	expect_fail 1 "$SLUICE" -d "$D" product load claims "$EX/claims.csv" --identity "$T/$suite-other.key"
+	expect_stderr_contains "$T/$suite-other.key: the key of party other, not of acme (the merchant of product claims)"
+	[ "$(versions claims)" = "[]" ] || fail "a refused --identity loaded a version"
+	check_eq "a refused --identity is not audited as a load" "$(sql "$D/sluice.db" "SELECT count(*) FROM audit_events")" "$events_before"
+	expect_ok "$SLUICE" -d "$D" product load claims "$EX/claims.csv" --identity "$T/$suite-acme.key"
 	expect_stdout_contains "Loaded 5000 rows into claims version 1"
 	expect_ok "$SLUICE" -d "$D" product load imaging "$EX/imaging.jsonl" --json
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["rows"]==5000 and d["version"]==1 and d["chunks"]==9' "$OUT" ||
@@ -37,7 +44,7 @@ for suite in intl gm; do
 		fail "plaintext in the store"
 	fi
 	expect_ok "$SLUICE" -d "$D" audit show --action product.version_loaded --json
-	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert [x["subject"] for x in e]==["claims@1","imaging@1"] and e[0]["details"]["rows"]==5000' "$OUT" ||
+	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert [x["subject"] for x in e]==["claims@1","imaging@1"] and e[0]["details"]["rows"]==5000 and [x["actor"] for x in e]==["acme","platform"]' "$OUT" ||
 		fail "version_loaded events"
 
 	# A second load makes version 2; drop-version retires 1.
@@ -94,11 +101,14 @@ for suite in intl gm; do
 	refused "long2.csv:2:16777217: line longer than 16777216 bytes" "$T/long2.csv"
 	# Refused loads are audited with their error count, and no value from the upload.
 	expect_ok "$SLUICE" -d "$D" audit show --action product.load_refused --json
-	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert len(e)==12 and e[0]["details"]=={"errors":1,"version":4} and e[0]["subject"]=="claims@4"' "$OUT" ||
+	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert len(e)==12 and e[0]["details"]=={"errors":1,"version":4} and e[0]["subject"]=="claims@4" and {x["actor"] for x in e}=={"platform"}' "$OUT" ||
 		fail "product.load_refused events"
 	grep -q 'paris\|2020-13-01' "$OUT" && fail "an uploaded value reached the audit log"
 	printf '{"member_id": 1, "age": "20"}\n' >"$T/bad.jsonl"
 	refused "bad.jsonl:1:1: column age: wrong JSON type for a number column" "$T/bad.jsonl"
+	refused "bad.jsonl:1:1: column age" "$T/bad.jsonl" --identity "$T/$suite-acme.key"
+	expect_ok "$SLUICE" -d "$D" audit show --action product.load_refused --json
+	json_eq "a refused load under the merchant's key names the merchant" '[x["actor"] for x in d["events"]][-2:]' '["platform","acme"]'
 	expect_fail 2 "$SLUICE" -d "$D" product load claims "$T/x.txt"
 	expect_stderr_contains "give --format csv|jsonl"
 	expect_fail 1 "$SLUICE" -d "$D" product load claims "$T/nope.csv"

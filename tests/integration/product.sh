@@ -26,8 +26,14 @@ for suite in intl gm; do
 	expect_ok "$SLUICE" -d "$D" party add acme --role merchant --out "$T/$suite-acme.key"
 	expect_ok "$SLUICE" -d "$D" party add city --role holder --out "$T/$suite-city.key"
 	expect_ok "$SLUICE" -d "$D" party add ops --role operator --out "$T/$suite-ops.key"
+	# --identity: only the merchant's own key; refused, nothing changes.
+	D0=$(snapshot "$D")
+	expect_fail 1 "$SLUICE" -d "$D" product add claims --schema "$EX/claims.schema.json" \
+		--merchant acme --holder city --operator ops --identity "$T/$suite-city.key"
+	expect_stderr_contains "$T/$suite-city.key: the key of party city, not of acme (the product's --merchant)"
+	[ "$(snapshot "$D")" = "$D0" ] || fail "a refused --identity changed the exchange"
 	expect_ok "$SLUICE" -d "$D" product add claims --schema "$EX/claims.schema.json" \
-		--merchant acme --holder city --operator ops
+		--merchant acme --holder city --operator ops --identity "$T/$suite-acme.key"
 	expect_stdout_contains "Added product claims"
 	[ -d "$D/stores/claims" ] || fail "no store directory"
 	expect_ok "$SLUICE" -d "$D" product add imaging --schema "$EX/imaging.schema.json" --merchant acme --json
@@ -55,7 +61,7 @@ PY
 	expect_ok "$SLUICE" -d "$D" keys status
 	expect_stdout_contains "2 data keys"
 	expect_ok "$SLUICE" -d "$D" audit show --action product.listed --json
-	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert [x["subject"] for x in e]==["claims","imaging"] and e[0]["actor"]=="acme"' "$OUT" ||
+	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert [x["subject"] for x in e]==["claims","imaging"] and [x["actor"] for x in e]==["acme","platform"]' "$OUT" ||
 		fail "product.listed events"
 
 	# Refusals.

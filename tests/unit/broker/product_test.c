@@ -49,7 +49,8 @@ test_versions(void **state)
 	assert_int_equal(exchange_create(dir, KEYS_SUITE_INTL, NULL, &info), 0);
 	assert_int_equal(exchange_open(dir, NULL, &ex), 0);
 	assert_int_equal(party_create(ex, "acme", "merchant", key, NULL), 0);
-	assert_int_equal(product_add(ex, "claims", schema, strlen(schema), "acme", NULL, NULL), 0);
+	assert_int_equal(
+	    product_add(ex, "claims", schema, strlen(schema), "acme", NULL, NULL, "acme"), 0);
 	assert_int_equal(product_find(ex, "claims", &p), 0);
 	assert_int_equal(product_version_next(&p), 1);
 	assert_int_equal(product_version_publish(ex, &p, 1, 10, 1, 100, "acme"), 0);
