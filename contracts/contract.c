@@ -32,7 +32,8 @@ static const struct {
 
 /* The members of a document that are terms, in the order offer writes them. */
 static const char *const term_members[] = {"purpose", "valid_from", "valid_until", "columns",
-    "aggregates", "release", "query_quota", "price_fen", "revenue_shares", "versions", NULL};
+    "aggregates", "release", "query_quota", "max_query_seconds", "price_fen", "revenue_shares",
+    "versions", NULL};
 
 /* Aggregates that sum a measure, so need its bounds. */
 #define SUMMING_AGGS                                                                               \
@@ -323,6 +324,29 @@ parse_versions(const json_t *terms, struct contract_terms *t)
 	return 0;
 }
 
+/*
+ * The optional max_query_seconds: an integer in [1, 3600], 30 when absent.
+ * The broker makes it the query worker's CPU limit, so that a buyer's
+ * expensive queries cost what the parties agreed to and no more.
+ */
+static int
+parse_max_query_seconds(const json_t *terms, struct contract_terms *t)
+{
+	int64_t v = CONTRACT_QUERY_SECONDS_DEFAULT;
+	int r;
+
+	if ((r = get_int(terms, "max_query_seconds", "", 0, INT64_MIN, INT64_MAX, &v)) != 0)
+		return r;
+	if (v < CONTRACT_QUERY_SECONDS_MIN)
+		return sl_errf(SL_ERR_INVAL, "max_query_seconds: %lld is below %d", (long long)v,
+		    CONTRACT_QUERY_SECONDS_MIN);
+	if (v > CONTRACT_QUERY_SECONDS_MAX)
+		return sl_errf(SL_ERR_INVAL, "max_query_seconds: %lld is above %d", (long long)v,
+		    CONTRACT_QUERY_SECONDS_MAX);
+	t->max_query_seconds = (uint32_t)v;
+	return 0;
+}
+
 static int
 parse_terms(const json_t *terms, struct contract_terms *t)
 {
@@ -344,6 +368,7 @@ parse_terms(const json_t *terms, struct contract_terms *t)
 	if ((r = parse_columns(terms, t)) != 0 || (r = parse_aggregates(terms, t)) != 0 ||
 	    (r = parse_release(terms, t)) != 0 ||
 	    (r = get_int(terms, "query_quota", "", 0, 1, CONTRACT_INT_MAX, &t->query_quota)) != 0 ||
+	    (r = parse_max_query_seconds(terms, t)) != 0 ||
 	    (r = get_int(terms, "price_fen", "", 1, 0, CONTRACT_INT_MAX, &t->price_fen)) != 0 ||
 	    (r = parse_shares(terms, t)) != 0 || (r = parse_versions(terms, t)) != 0)
 		return r;

@@ -11,7 +11,7 @@
  *    "parties": [{"role": "holder", "name": "...", "fingerprint": "...",
  *                 "public_key": "-----BEGIN PUBLIC KEY-----..."}, ...],
  *    <the terms: purpose, valid_from, valid_until, columns, aggregates,
- *     release, query_quota, price_fen, revenue_shares>,
+ *     release, query_quota, max_query_seconds, price_fen, revenue_shares>,
  *    "signatures": [{"party": "...", "role": "holder", "signature": "<hex>"}]}
  *
  * Parties come in a fixed role order: holder, operator (when the product has
@@ -41,6 +41,10 @@ struct schema;
 #define CONTRACT_MIN_GROUP_DEFAULT 10
 #define CONTRACT_MIN_GROUP_LEAST 2
 #define CONTRACT_INT_MAX 9007199254740992LL /* 2^53: exact in every JSON peer */
+/* max_query_seconds: the CPU time one query's worker may use, when the terms do not say. */
+#define CONTRACT_QUERY_SECONDS_DEFAULT 30
+#define CONTRACT_QUERY_SECONDS_MIN 1
+#define CONTRACT_QUERY_SECONDS_MAX 3600
 
 enum contract_role {
 	CONTRACT_HOLDER,
@@ -88,6 +92,7 @@ struct contract_terms {
 	double budget_total, budget_per_query; /* dp: epsilon (laplace) or rho (gaussian) */
 	int64_t max_rows_per_unit;             /* dp */
 	int64_t query_quota;                   /* -1: no cap */
+	uint32_t max_query_seconds;            /* CPU seconds per query, 1..3600 (default 30) */
 	int64_t price_fen;
 	struct contract_share *shares; /* in the order of the document's parties */
 	size_t nshares;

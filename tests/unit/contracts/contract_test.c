@@ -493,6 +493,8 @@ test_terms_values(void **state)
 	assert_int_equal(t.mode, CONTRACT_THRESHOLD);
 	assert_int_equal(t.min_group, 10);
 	assert_int_equal(t.query_quota, 1000);
+	assert_int_equal(t.max_query_seconds, CONTRACT_QUERY_SECONDS_DEFAULT);
+	assert_int_equal(t.max_query_seconds, 30);
 	assert_int_equal(t.price_fen, 5000);
 	assert_int_equal(t.nshares, 4);
 	for (i = 0; i < t.nshares; i++)
@@ -509,7 +511,9 @@ test_terms_values(void **state)
 	json_object_del(terms, "query_quota");
 	json_object_set_new(terms, "release", json_pack("{s:s}", "mode", "threshold"));
 	json_object_set_new(terms, "versions", json_pack("{s:i, s:i}", "from", 2, "until", 5));
+	json_object_set_new(terms, "max_query_seconds", json_integer(600));
 	assert_int_equal(contract_terms_parse(terms, &t), 0);
+	assert_int_equal(t.max_query_seconds, 600);
 	assert_int_equal(t.query_quota, -1);
 	assert_int_equal(t.min_group, CONTRACT_MIN_GROUP_DEFAULT);
 	assert_int_equal(t.version_from, 2);
