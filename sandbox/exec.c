@@ -321,6 +321,23 @@ set_has(const int64_t *a, size_t n, int64_t v)
 	return lo < n && a[lo] == v;
 }
 
+/* The same over a sorted REAL set; a NaN (in no set) is never found. */
+static int
+rset_has(const double *a, size_t n, double v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && a[lo] == v;
+}
+
 static void
 eval_leaf(struct exec *e, const struct plan_cond *pc, uint32_t rows, uint8_t *out, size_t *tix)
 {
@@ -360,14 +377,8 @@ eval_leaf(struct exec *e, const struct plan_cond *pc, uint32_t rows, uint8_t *ou
 		}
 		break;
 	case PLAN_RSET:
-		for (i = 0; i < rows; i++) {
-			size_t k;
-			int in = 0;
-
-			for (k = 0; k < pc->n && !in; k++)
-				in = v->reals[i] == pc->reals[k];
-			out[i] = (uint8_t)((in ? T : F) ^ neg);
-		}
+		for (i = 0; i < rows; i++)
+			out[i] = (uint8_t)((rset_has(pc->reals, pc->n, v->reals[i]) ? T : F) ^ neg);
 		break;
 	case PLAN_TEXT: {
 		const uint8_t *t = e->ttab[(*tix)++];

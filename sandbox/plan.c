@@ -152,6 +152,9 @@ cond_free(struct plan_cond *pc)
 	free(pc->kids);
 	free(pc->ints);
 	free(pc->reals);
+	if (pc->own_text != NULL)
+		free(pc->own_text->lits); /* shallow copies: the strings are the query's */
+	free(pc->own_text);
 	free(pc);
 }
 
@@ -259,6 +262,39 @@ sort_i64(int64_t *a, size_t n)
 	}
 }
 
+/* The same for REAL literals (finite: they come from INT or DECIMAL literals). */
+static void
+siftf(double *a, size_t root, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * root + 1;
+		double t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && a[c + 1] > a[c])
+			c++;
+		if (a[root] >= a[c])
+			return;
+		t = a[root], a[root] = a[c], a[c] = t;
+		root = c;
+	}
+}
+
+static void
+sort_f64(double *a, size_t n)
+{
+	size_t i;
+	double t;
+
+	for (i = n / 2; i > 0; i--)
+		siftf(a, i - 1, n);
+	for (i = n; i > 1; i--) {
+		t = a[0], a[0] = a[i - 1], a[i - 1] = t;
+		siftf(a, 0, i - 1);
+	}
+}
+
 static int
 leaf_set(struct plan_cond *pc, const struct schema_column *c, const struct sql_cond *sc)
 {
@@ -273,7 +309,11 @@ leaf_set(struct plan_cond *pc, const struct schema_column *c, const struct sql_c
 		for (i = 0; i < sc->nlits; i++)
 			if ((r = literal_real(c, &sc->lits[i], &pc->reals[i])) != 0)
 				return r;
-		pc->n = sc->nlits;
+		/* Sorted and unique, for the executor's binary search; -0.0 == 0.0 is one. */
+		sort_f64(pc->reals, sc->nlits);
+		for (i = 0, pc->n = 0; i < sc->nlits; i++)
+			if (pc->n == 0 || pc->reals[pc->n - 1] != pc->reals[i])
+				pc->reals[pc->n++] = pc->reals[i];
 		return 0;
 	}
 	pc->kind = PLAN_SET;
@@ -369,6 +409,113 @@ leaf(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out)
 	return 0;
 }
 
+static int cond(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out);
+
+/* An OR's kid that may join a set: `x = literal` or `x IN (...)`, not NOT IN. */
+static int
+is_equality(const struct sql_cond *sc)
+{
+	return (sc->kind == SQL_COND_CMP && sc->cmp == SQL_EQ) ||
+	       (sc->kind == SQL_COND_IN && !sc->negated);
+}
+
+/* The literals an equality kid adds to the set: its IN list, or its one literal. */
+static size_t
+equality_nlits(const struct sql_cond *sc)
+{
+	return sc->kind == SQL_COND_IN ? sc->nlits : 1;
+}
+
+/*
+ * The set leaf for the equality kids of disj (an OR) on column col (ncol of them, the
+ * first at kids[first]): an IN of all their literals, built as leaf() builds
+ * any IN, so every literal is checked and converted as it would have been.
+ * A TEXT column's IN is kept as the leaf's own_text.
+ */
+static int
+or_set(const struct plan *p, const struct sql_cond *disj, const size_t *cols, size_t col,
+    size_t first, struct plan_cond **out)
+{
+	struct sql_cond *in;
+	size_t i, k, n = 0;
+	int r;
+
+	for (i = first; i < disj->nkids; i++)
+		if (cols[i] == col)
+			n += equality_nlits(disj->kids[i]);
+	if ((in = calloc(1, sizeof *in)) == NULL ||
+	    (in->lits = calloc(n, sizeof *in->lits)) == NULL) {
+		free(in);
+		return SL_ERR_NOMEM;
+	}
+	in->kind = SQL_COND_IN;
+	in->column = disj->kids[first]->column;
+	in->pos = disj->kids[first]->pos;
+	for (i = first; i < disj->nkids; i++) {
+		if (cols[i] != col)
+			continue;
+		for (k = 0; k < equality_nlits(disj->kids[i]); k++)
+			in->lits[in->nlits++] = disj->kids[i]->lits[k];
+	}
+	*out = NULL;
+	r = leaf(p, in, out);
+	if (*out != NULL && (*out)->kind == PLAN_TEXT) {
+		(*out)->own_text = in;
+		return r;
+	}
+	free(in->lits);
+	free(in);
+	return r;
+}
+
+/*
+ * An OR node, its equality kids on one column merged into a set (plan.h:
+ * plan_build()).  cols[i] is kid i's column for an equality kid whose column
+ * exists, else ncols: that kid is planned on its own, so an unknown column is
+ * reported where it is.
+ */
+static int
+or_cond(const struct plan *p, const struct sql_cond *sc, struct plan_cond *pc)
+{
+	const size_t ncols = p->s->ncols;
+	const struct schema_column *c;
+	size_t *cols = NULL, *count = NULL, i;
+	uint8_t *done = NULL;
+	int r = SL_ERR_NOMEM;
+
+	if ((cols = calloc(sc->nkids, sizeof *cols)) == NULL ||
+	    (count = calloc(ncols, sizeof *count)) == NULL || (done = calloc(ncols, 1)) == NULL)
+		goto out;
+	for (i = 0; i < sc->nkids; i++) {
+		cols[i] = ncols;
+		if (is_equality(sc->kids[i]) &&
+		    (c = schema_column(p->s, sc->kids[i]->column)) != NULL) {
+			cols[i] = (size_t)(c - p->s->cols);
+			count[cols[i]]++;
+		}
+	}
+	for (i = 0; i < sc->nkids; i++) {
+		if (cols[i] < ncols && count[cols[i]] >= 2) {
+			if (done[cols[i]])
+				continue;
+			done[cols[i]] = 1;
+			r = or_set(p, sc, cols, cols[i], i, &pc->kids[pc->nkids]);
+		} else {
+			r = cond(p, sc->kids[i], &pc->kids[pc->nkids]);
+		}
+		if (pc->kids[pc->nkids] != NULL)
+			pc->nkids++;
+		if (r != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(cols);
+	free(count);
+	free(done);
+	return r;
+}
+
 /* Depth is bounded by the parser (SQL_MAX_DEPTH), so recursion here is too. */
 static int
 cond(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out)
@@ -377,6 +524,7 @@ cond(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out)
 	size_t i;
 	int r;
 
+	*out = NULL;
 	if (sc->kind != SQL_COND_AND && sc->kind != SQL_COND_OR && sc->kind != SQL_COND_NOT)
 		return leaf(p, sc, out);
 	pc = cond_new(sc->kind == SQL_COND_AND  ? PLAN_AND
@@ -388,6 +536,17 @@ cond(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out)
 	*out = pc;
 	if ((pc->kids = calloc(sc->nkids, sizeof *pc->kids)) == NULL)
 		return SL_ERR_NOMEM;
+	if (pc->kind == PLAN_OR) {
+		if ((r = or_cond(p, sc, pc)) != 0)
+			return r;
+		/* Every kid merged into one set: the OR is that set. */
+		if (pc->nkids == 1) {
+			*out = pc->kids[0];
+			pc->nkids = 0;
+			cond_free(pc);
+		}
+		return 0;
+	}
 	for (i = 0; i < sc->nkids; i++) {
 		r = cond(p, sc->kids[i], &pc->kids[i]);
 		pc->nkids = i + 1;

@@ -4,7 +4,8 @@
  * The worker turns the SQL tree (sandbox/sql.h) into a plan: every column
  * named becomes a schema index, every literal is converted to the column's
  * storage unit, every filter leaf becomes a range, a set, a NULL test or a
- * text predicate.  The plan's description (plan_json()) is what the worker
+ * text predicate.  An OR's equalities and INs on one column become one
+ * set (plan_build()).  The plan's description (plan_json()) is what the worker
  * sends in its PLAN frame; the broker checks it against the schema and the
  * contract before the worker reads a single row (docs/query-protocol.md).
  */
@@ -26,7 +27,7 @@ enum plan_leaf {
 	PLAN_RANGE,  /* INT, DECIMAL, DATE, BOOL: lo <= v <= hi (empty when lo > hi) */
 	PLAN_SET,    /* INT, DECIMAL, DATE, BOOL: v in ints[0..n) (sorted, unique) */
 	PLAN_RRANGE, /* REAL: lo <(=) v <(=) hi */
-	PLAN_RSET,   /* REAL: v in reals[0..n) */
+	PLAN_RSET,   /* REAL: v in reals[0..n) (sorted, unique) */
 	PLAN_TEXT,   /* TEXT: the original sql_cond, evaluated per dictionary entry */
 	PLAN_ISNULL,
 };
@@ -41,7 +42,8 @@ struct plan_cond {
 	int64_t *ints;
 	double *reals;
 	size_t n;
-	const struct sql_cond *text; /* PLAN_TEXT: borrowed from the query */
+	const struct sql_cond *text; /* PLAN_TEXT: borrowed from the query, or own_text */
+	struct sql_cond *own_text;   /* an IN the planner made of an OR (plan_build()); owned */
 	struct plan_cond **kids;
 	size_t nkids;
 };
@@ -97,6 +99,14 @@ struct plan {
  * column or names two of them (output names may repeat, as in SQL).  Class rules (unit, hidden, measure)
  * are left to the broker's check of the plan, which knows the contract too,
  * so a refusal is decided and audited in one place.
+ *
+ * Within an OR, the kids that are `x = literal` or `x IN (...)` (not NOT IN)
+ * on one column x, two or more of them, become one set leaf in the place of
+ * the first, so that `x = 1 OR x = 2 OR ...` tests one sorted set per row
+ * rather than one leaf per literal; an OR left with one kid is that kid.
+ * This is exact in Kleene's logic: for a NULL x each of those kids and the
+ * set are UNKNOWN, for any other x their OR is membership of the union, and
+ * OR is associative and commutative.
  */
 int plan_build(const struct sql_query *q, const struct schema *s, struct plan **out)
     __attribute__((warn_unused_result));

@@ -1439,6 +1439,15 @@ PRED(f_not_like_w, not3(CH(strncmp(CHS, "w", 1) == 0)))
 PRED(f_seq_100_200, tv(r->seq >= 100 && r->seq < 200))
 PRED(f_mix5, and3(tv(r->region != CENTRAL), or3(f_ch_null(r), tv(r->temp_null))))
 PRED(f_mix6, or3(and3(f_ch_web(r), f_day_null(r)), and3(not3(f_ch_web(r)), TEMP(r->temp < 0))))
+/* ORs of equalities, which the planner makes one set. */
+PRED(f_day_in2, DAY(r->day == 0 || r->day == days_of(1971, 1, 1)))
+PRED(f_temp_in2, TEMP(r->temp == 0 || r->temp == 1.5))
+PRED(f_ch_web_app_or_no_day, or3(CH(strcmp(CHS, "web") == 0 || strcmp(CHS, "app") == 0),
+                                 f_day_null(r)))
+PRED(f_age_42_30_or_web, or3(tv(r->age == 42 || r->age == 30), f_ch_web(r)))
+PRED(f_age_42_or_not_30, tv(r->age == 42 || r->age != 30))
+PRED(f_age_in_and_temp_in, and3(tv(r->age == 1 || r->age == 5), f_temp_in2(r)))
+PRED(f_age_in_or_day_in, or3(f_age_in(r), f_day_in2(r)))
 /* clang-format on */
 
 static const struct fcase {
@@ -1534,6 +1543,26 @@ static const struct fcase {
     {"seq >= 100 AND seq < 200", f_seq_100_200},
     {"region <> 'central' AND (channel IS NULL OR temp IS NULL)", f_mix5},
     {"channel = 'web' AND day IS NULL OR NOT channel = 'web' AND temp < 0", f_mix6},
+    /* ORs of equalities and INs on one column: one set, the same answers and NULLs. */
+    {"age = 1 OR age = 5 OR age = 99 OR age = 5 OR age = 1000", f_age_in},
+    {"age = 1 OR age IN (5, 99) OR age = 1000", f_age_in},
+    {"age IN (1) OR age IN (5, 99, 5)", f_age_in},
+    {"age = 30.5 OR age = 30", f_age_eq_30},
+    {"age = 30.5 OR age = 31.5", f_false},
+    {"age = 42 OR channel = 'web' OR age = 30", f_age_42_30_or_web},
+    {"age = 42 OR age <> 30", f_age_42_or_not_30},
+    {"age NOT IN (1, 5, 99) OR age = 1 OR age = 5 OR age IN (99)", f_true},
+    {"(age = 1 OR age = 5) AND (temp = 0 OR temp = 1.5)", f_age_in_and_temp_in},
+    {"age = 1 OR day = DATE '1970-01-01' OR age IN (5, 99) OR day = '1971-01-01'",
+        f_age_in_or_day_in},
+    {"day = DATE '1970-01-01' OR day = DATE '1971-01-01'", f_day_in2},
+    {"NOT (day = DATE '1970-01-01' OR day = DATE '1971-01-01')", f_day_not_in},
+    {"temp = 0 OR temp = 1.5 OR temp = -2.5", f_temp_in},
+    {"temp = -0.0 OR temp IN (1.5, 0)", f_temp_in2},
+    {"member = TRUE OR member = FALSE", f_true},
+    {"price = 1234.56 OR price = -12.34 OR price IN (0, 1.001)", f_price_in},
+    {"channel = 'web' OR channel = 'app' OR channel = ''", f_ch_in},
+    {"channel IN ('web') OR day IS NULL OR channel = 'app'", f_ch_web_app_or_no_day},
 };
 
 /* Every filter, and its negation: NOT of UNKNOWN stays UNKNOWN, so neither selects those rows. */
@@ -1795,6 +1824,168 @@ test_order_limit_plan(void **state)
 	    0);
 	assert_int_equal(json_array_size(json_object_get(doc, "groups")), 5);
 	json_decref(doc);
+}
+
+/* ---- an OR of equalities as one set ---------------------------------------- */
+
+/* Leaves and inner nodes of a filter. */
+static size_t
+filter_nodes(const struct plan_cond *pc)
+{
+	size_t i, n = 1;
+
+	for (i = 0; i < pc->nkids; i++)
+		n += filter_nodes(pc->kids[i]);
+	return n;
+}
+
+/* Plan sql and hand back the plan and its query; the caller frees both. */
+static struct plan *
+plan_of(struct fx *fx, const char *sql, size_t len, struct sql_query **q)
+{
+	struct plan *p = NULL;
+	int r;
+
+	if ((r = sql_parse(sql, len, q)) != 0)
+		fail_msg("does not parse: %s", sl_err_msg(r));
+	if ((r = plan_build(*q, fx->s, &p)) != 0)
+		fail_msg("no plan: %s", sl_err_msg(r));
+	return p;
+}
+
+/*
+ * A 1 MiB chain `age = 0 OR age = 1 OR ...` plans as one set leaf (one
+ * filter node, not one per literal), and answers as the IN of the same
+ * values; equalities and INs on one column inside a larger OR become one
+ * set among its other kids; NOT IN and <> stay as they are.  That the
+ * answers keep SQL's NULLs is test_filters()' cases.
+ */
+static void
+test_or_chain_set(void **state)
+{
+	struct fx *fx = *state;
+	static const char head[] = "SELECT COUNT(*) FROM shop WHERE ";
+	char *sql = malloc(SQL_MAX_TEXT);
+	struct sql_query *q = NULL;
+	struct plan *p;
+	json_t *doc;
+	size_t len, n = 0, i, want = 0;
+
+	assert_non_null(sql);
+	len = (size_t)snprintf(sql, SQL_MAX_TEXT, "%s", head);
+	/* Values 0..2n-1 with each even one twice: duplicates, and most miss every row. */
+	while (len + 40 < SQL_MAX_TEXT) {
+		len += (size_t)snprintf(sql + len, SQL_MAX_TEXT - len, "%sage = %zu",
+		    n ? " OR " : "", n % 3 == 0 ? n / 3 * 2 : n);
+		n++;
+	}
+	assert_true(len > SQL_MAX_TEXT - 64 && n > 50000);
+	p = plan_of(fx, sql, len, &q);
+	assert_non_null(p->where);
+	assert_int_equal(p->where->kind, PLAN_SET);
+	assert_int_equal(p->where->negated, 0);
+	assert_int_equal(p->where->nkids, 0);
+	assert_int_equal(filter_nodes(p->where), 1);
+	assert_int_equal(p->where->col, C_AGE);
+	for (i = 1; i < p->where->n; i++)
+		assert_true(p->where->ints[i - 1] < p->where->ints[i]);
+	assert_true(p->where->n < n);
+	doc = plan_json(p);
+	equal_doc(
+	    json_object_get(doc, "filter_columns"), "[\"age\"]", "the chain's filter_columns");
+	json_decref(doc);
+	plan_free(p);
+	sql_free(q);
+
+	/* The same answer as plain loops: the chain holds every age not a multiple of 3, and the even ones. */
+	for (i = 0; i < fx->nrows; i++) {
+		int64_t a = fx->rows[i].age;
+
+		want += a % 3 != 0 || a % 2 == 0;
+	}
+	assert_true(want > 0 && want < fx->nrows);
+	doc = run_ok(fx, sql, 0);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_array_get(json_object_get(doc, "groups"), 0), "rows")),
+	    want);
+	json_decref(doc);
+
+	/* Mixed: one set per column among the OR's other kids, in the place of the first. */
+	len = (size_t)snprintf(sql, SQL_MAX_TEXT,
+	    "%sage = 1 OR age IN (2, 3) OR channel = 'web' OR temp > 1 OR age = 4 OR "
+	    "channel IN ('app', 'web') OR day <> DATE '1970-01-01' OR day NOT IN (DATE "
+	    "'1971-01-01')",
+	    head);
+	p = plan_of(fx, sql, len, &q);
+	assert_int_equal(p->where->kind, PLAN_OR);
+	assert_int_equal(p->where->nkids, 5);
+	assert_int_equal(filter_nodes(p->where), 6);
+	assert_int_equal(p->where->kids[0]->kind, PLAN_SET);
+	assert_int_equal(p->where->kids[0]->col, C_AGE);
+	assert_int_equal(p->where->kids[0]->n, 4);
+	assert_int_equal(p->where->kids[1]->kind, PLAN_TEXT);
+	assert_int_equal(p->where->kids[1]->col, C_CHANNEL);
+	assert_non_null(p->where->kids[1]->own_text);
+	assert_int_equal(p->where->kids[1]->text->nlits, 3);
+	assert_int_equal(p->where->kids[2]->kind, PLAN_RRANGE);
+	assert_int_equal(p->where->kids[3]->kind, PLAN_RANGE); /* <>: not an equality */
+	assert_int_equal(p->where->kids[3]->negated, 1);
+	assert_int_equal(p->where->kids[4]->kind, PLAN_SET); /* NOT IN: not an equality */
+	assert_int_equal(p->where->kids[4]->negated, 1);
+	plan_free(p);
+	sql_free(q);
+
+	/* One equality per column: nothing to merge. */
+	len = (size_t)snprintf(sql, SQL_MAX_TEXT, "%sage = 1 OR temp = 0 OR channel = 'web'", head);
+	p = plan_of(fx, sql, len, &q);
+	assert_int_equal(p->where->kind, PLAN_OR);
+	assert_int_equal(filter_nodes(p->where), 4);
+	assert_int_equal(p->where->kids[0]->kind, PLAN_RANGE);
+	plan_free(p);
+	sql_free(q);
+
+	/* REAL sets are sorted and unique too (-0.0 and 0 are one). */
+	len = (size_t)snprintf(
+	    sql, SQL_MAX_TEXT, "%stemp = 1.5 OR temp IN (0, -2.5) OR temp = -0.0", head);
+	p = plan_of(fx, sql, len, &q);
+	assert_int_equal(p->where->kind, PLAN_RSET);
+	assert_int_equal(p->where->n, 3);
+	assert_true(
+	    p->where->reals[0] == -2.5 && p->where->reals[1] == 0 && p->where->reals[2] == 1.5);
+	plan_free(p);
+	sql_free(q);
+	free(sql);
+}
+
+/* A wrong literal in a merged equality is still refused, naming its place. */
+static void
+test_or_chain_refusals(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const bad[][2] = {
+	    {"SELECT COUNT(*) FROM shop WHERE age = 1 OR age = 'x'",
+	        "1:50: column age is numeric; this literal is not of that type"},
+	    {"SELECT COUNT(*) FROM shop WHERE channel = 'web' OR channel = 3",
+	        "1:62: column channel is TEXT; compare it with a 'string'"},
+	    {"SELECT COUNT(*) FROM shop WHERE age = 1 OR nosuch = 2 OR nosuch = 3",
+	        "1:44: product shop has no column \"nosuch\""},
+	};
+	struct sql_query *q = NULL;
+	struct plan *p = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(sql_parse(bad[i][0], strlen(bad[i][0]), &q), 0);
+		sl_err_clear();
+		r = plan_build(q, fx->s, &p);
+		assert_int_equal(r, SL_ERR_PARSE);
+		assert_null(p);
+		if (strstr(sl_err_msg(r), bad[i][1]) == NULL)
+			fail_msg("%s: %s lacks %s", bad[i][0], sl_err_msg(r), bad[i][1]);
+		sql_free(q);
+		q = NULL;
+	}
 }
 
 /* ---- refusals -------------------------------------------------------------- */
@@ -2146,6 +2337,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_min_max_distinct, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_units_cap, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_order_limit_plan, setup_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_or_chain_set, setup_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_or_chain_refusals, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_plan_refusals, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_output_name, setup_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_large, setup_large, teardown),
