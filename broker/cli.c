@@ -184,3 +184,19 @@ cli_dispatch(const struct cli *cli, const char *group, const struct cli_command 
 			return c->run(cli, argc - 1, argv + 1);
 	return cli_usage_error(group, "unknown subcommand '%s'", argv[1]);
 }
+
+int
+cli_parse_count(const char *s, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -97,4 +97,7 @@ int cli_dispatch(const struct cli *cli, const char *group, const struct cli_comm
 /* Usage of a command group: its subcommands' synopses and summaries. */
 void cli_group_usage(FILE *f, const char *group, const struct cli_command *table);
 
+/* A whole decimal string of 0..max into *out: 0, or -1 (and *out untouched). */
+int cli_parse_count(const char *s, int64_t max, int64_t *out) __attribute__((warn_unused_result));
+
 #endif

@@ -307,23 +307,6 @@ verify_cmd(const struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
-/* A non-negative amount of fen, whole string, at most LEDGER_AMOUNT_MAX. */
-static int
-parse_fen(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > LEDGER_AMOUNT_MAX)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int
 cap_cmd(const struct cli *cli, int argc, char **argv)
 {
@@ -370,7 +353,7 @@ cap_cmd(const struct cli *cli, int argc, char **argv)
 		    "ledger cap", optind >= argc ? "missing PRODUCT" : "too many arguments");
 	if (monthly != NULL && none)
 		return cli_usage_error("ledger cap", "--monthly and --none exclude each other");
-	if (monthly != NULL && parse_fen(monthly, &cap) != 0)
+	if (monthly != NULL && cli_parse_count(monthly, LEDGER_AMOUNT_MAX, &cap) != 0)
 		return cli_usage_error("ledger cap",
 		    "--monthly '%s': must be a whole number of fen from 0 to 2^53", monthly);
 	if ((r = cli_open(cli, "ledger cap", &ex)) != CLI_OK)

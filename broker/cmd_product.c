@@ -50,12 +50,14 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 	    {"holder", required_argument, NULL, 'H'},
 	    {"operator", required_argument, NULL, 'o'},
 	    {"identity", required_argument, NULL, 'i'},
+	    {"max-bytes", required_argument, NULL, 'M'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *schema = NULL, *merchant = NULL, *holder = NULL, *op = NULL, *ident = NULL;
 	const char *actor;
+	int64_t max_bytes = 0;
 	struct exchange *ex = NULL;
 	struct product p;
 	uint8_t *text = NULL;
@@ -79,6 +81,11 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 		case 'i':
 			ident = optarg;
 			break;
+		case 'M':
+			if (cli_parse_count(optarg, INT64_MAX, &max_bytes) != 0 || max_bytes < 1)
+				return cli_usage_error(
+				    "product add", "--max-bytes takes a number of bytes >= 1");
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -86,7 +93,7 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 			printf(
 			    "Usage: sluice product add NAME --schema SCHEMA.json --merchant NAME\n"
 			    "                          [--holder NAME] [--operator NAME]\n"
-			    "                          [--identity MERCHANT.key] [--json]\n"
+			    "                          [--identity MERCHANT.key] [--max-bytes N] [--json]\n"
 			    "\n"
 			    "List a data product: validate its schema (DESIGN.md appendix), give "
 			    "it\n"
@@ -94,7 +101,9 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 			    "the\n"
 			    "roles merchant, holder and operator.  The audit log names the "
 			    "merchant\n"
-			    "as the actor when --identity is its key, else the platform.\n");
+			    "as the actor when --identity is its key, else the platform.  "
+			    "--max-bytes\n"
+			    "limits the sealed bytes its published versions may hold.\n");
 			return CLI_OK;
 		default:
 			return cli_bad_option("product add", argv);
@@ -119,7 +128,8 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 		exchange_close(ex);
 		return cli_fail(r);
 	}
-	r = product_add(ex, argv[optind], (const char *)text, len, merchant, holder, op, actor);
+	r = product_add(
+	    ex, argv[optind], (const char *)text, len, merchant, holder, op, actor, max_bytes);
 	free(text);
 	if (r != 0) {
 		/* Schema errors name a field path; say which file it is in. */
@@ -199,10 +209,11 @@ show_human(const struct product *p)
 	char type[32];
 	size_t i;
 
-	printf("product:  %s\nmerchant: %s\nholder:   %s\noperator: %s\ncreated:  %s\n"
-	       "data key: version %lld\n",
+	printf("product:  %s\nmerchant: %s\nholder:   %s\noperator: %s\ncreated:  %s\n",
 	    p->name, p->merchant, p->holder ? p->holder : "-", p->operator_ ? p->operator_ : "-",
-	    p->created, (long long)p->key_version);
+	    p->created);
+	if (p->max_bytes > 0)
+		printf("limit:    %lld bytes\n", (long long)p->max_bytes);
 	if (schema_parse(p->schema, strlen(p->schema), &s) == 0) {
 		if (s->title != NULL)
 			printf("title:    %s\n", s->title);

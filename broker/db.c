@@ -224,6 +224,22 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "  BEGIN SELECT RAISE(ABORT, 'ledger transactions are append-only'); END;"
     "CREATE TRIGGER ledger_seals_no_delete BEFORE DELETE ON ledger_seals"
     "  BEGIN SELECT RAISE(ABORT, 'ledger seals are permanent'); END;",
+    /*
+     * 5 -> 6: one LMDB environment and one data key per version (DESIGN.md
+     * section 4).  A version records the digest of its sealed manifest;
+     * versions of the older one-environment layout have none and are
+     * refused by queries (load them again).  The product-wide key version
+     * goes: each version's key is "<product>@<version>" in wrapped_keys.
+     * A product may have a size limit.  A query row keeps a hash of its
+     * text (a refused query's text is kept once, in its audit event), and
+     * the rate limit counts a contract's recent submissions by time.
+     */
+    "ALTER TABLE product_versions ADD COLUMN manifest BLOB"
+    "  CHECK (manifest IS NULL OR length(manifest) = 32);"
+    "ALTER TABLE products DROP COLUMN key_version;"
+    "ALTER TABLE products ADD COLUMN max_bytes INTEGER CHECK (max_bytes IS NULL OR max_bytes >= 1);"
+    "ALTER TABLE queries ADD COLUMN text_hash BLOB;"
+    "CREATE INDEX queries_contract_time ON queries (contract, submitted);",
 };
 
 int

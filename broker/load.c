@@ -21,6 +21,8 @@
 #include "broker/spawn.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/schema.h"
+#include "common/text.h"
 #include "keys/dek.h"
 #include "keys/keys.h"
 #include "keys/master.h"
@@ -35,18 +37,73 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The store may grow by about the upload's size; give the map generous room. */
+/*
+ * A version's environment is about as large as its sealed bytes; give its
+ * map room for the upload and LMDB's own pages, within what the product's
+ * size limit leaves.  0 when the limit leaves no room at all.
+ */
 static uint64_t
-map_size(const char *store, uint64_t upload)
+map_size(const struct product *p, uint64_t upload)
 {
-	char *data = sl_path_join(store, "data.mdb");
-	struct stat st;
-	uint64_t have = 0;
+	uint64_t want = 2 * upload + (64ULL << 20), used = 0;
+	size_t i;
 
-	if (data != NULL && stat(data, &st) == 0)
-		have = (uint64_t)st.st_size;
-	free(data);
-	return have + 2 * upload + (64ULL << 20);
+	if (p->max_bytes <= 0)
+		return want;
+	for (i = 0; i < p->nversions; i++)
+		if (strcmp(p->versions[i].state, "published") == 0)
+			used += (uint64_t)p->versions[i].bytes;
+	if (used >= (uint64_t)p->max_bytes)
+		return 0;
+	return want < (uint64_t)p->max_bytes - used ? want : (uint64_t)p->max_bytes - used;
+}
+
+/*
+ * What a worker that wrote a version claims: checked as far as the broker
+ * can before the version is published (the worker may be compromised).
+ */
+static int
+counts_parse(const json_t *doc, const struct product *p, struct product_counts *c)
+{
+	const char *hex = json_string_value(json_object_get(doc, "manifest"));
+	struct schema *sch = NULL;
+	int64_t want;
+	int r;
+
+	c->rows = json_integer_value(json_object_get(doc, "rows"));
+	c->chunks = json_integer_value(json_object_get(doc, "chunks"));
+	c->bytes = json_integer_value(json_object_get(doc, "bytes"));
+	if ((r = schema_parse(p->schema, strlen(p->schema), &sch)) != 0)
+		return r;
+	want = (int64_t)sch->ncols * ((c->rows + JOB_CHUNK_ROWS - 1) / JOB_CHUNK_ROWS);
+	schema_free(sch);
+	if (c->rows < 0 || c->rows > INT64_MAX / 2 || c->chunks != want || c->bytes < 0 ||
+	    hex == NULL || sl_hex_decode(hex, strlen(hex), c->manifest, sizeof(c->manifest)) != 0)
+		return sl_errf(SL_ERR_PARSE, "implausible answer: the worker's counts do not fit "
+		                             "the version it was to write");
+	return 0;
+}
+
+/* The message of an ERROR frame's first error, if it has no place in the input. */
+static const char *
+job_error(const json_t *doc)
+{
+	const json_t *e = json_array_get(json_object_get(doc, "errors"), 0);
+
+	if (json_integer_value(json_object_get(e, "line")) != 0)
+		return NULL;
+	return json_string_value(json_object_get(e, "message"));
+}
+
+/* Printable ASCII of at most 200 bytes of a worker's message, for people. */
+static void
+clean(const char *m, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; m != NULL && m[i] != '\0' && i + 1 < outlen && i < 200; i++)
+		out[i] = m[i] >= 0x20 && m[i] < 0x7f ? m[i] : '?';
+	out[i] = '\0';
 }
 
 void
@@ -124,13 +181,13 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
     int progress, struct load_result *res, const char *actor)
 {
 	struct product p;
+	struct product_stage stage;
+	struct product_counts counts;
 	struct job_header h;
-	struct keys_master *mk;
-	struct keys_dek *dek = NULL;
 	struct spawn *sp = NULL;
 	struct spawn_result sr;
 	struct stat st;
-	char *worker = NULL, *stores = NULL, *store = NULL, params[64];
+	char *worker = NULL, params[64], msg[256];
 	uint8_t *payload = NULL;
 	uint32_t type = 0;
 	size_t len;
@@ -139,6 +196,7 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 
 	memset(res, 0, sizeof(*res));
 	memset(&h, 0, sizeof(h));
+	memset(&stage, 0, sizeof(stage));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
 		r = sl_errf(SL_ERR_IO, "%s: %s", path, strerror(errno));
 		goto out;
@@ -150,27 +208,26 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	if ((r = product_find(ex, name, &p)) != 0)
 		goto out;
 	have_product = 1;
-	if ((r = exchange_master(ex, &mk)) != 0 ||
-	    (r = keyring_dek_get(exchange_db(ex), mk, name, (uint32_t)p.key_version, &dek)) != 0 ||
-	    (r = spawn_worker_path(&worker)) != 0)
-		goto out;
-	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
-	    (store = sl_path_join(stores, name)) == NULL) {
-		r = SL_ERR_NOMEM;
+	if ((h.map_bytes = map_size(&p, (uint64_t)st.st_size)) < (1u << 20)) {
+		r = sl_errf(SL_ERR_LIMIT,
+		    "%s: product %s has used its limit of %lld bytes (--max-bytes); drop a version "
+		    "to make room; nothing loaded",
+		    path, p.name, (long long)p.max_bytes);
 		goto out;
 	}
+	if ((r = spawn_worker_path(&worker)) != 0 || (r = product_stage_begin(ex, &p, &stage)) != 0)
+		goto out;
 	snprintf(params, sizeof(params), "{\"format\":\"%s\"}", format);
-	res->version = product_version_next(&p);
+	res->version = stage.version;
 	h.version = JOB_PROTOCOL_VERSION;
 	h.kind = JOB_KIND_INGEST;
 	h.suite = (uint32_t)exchange_suite(ex);
 	h.cpu_seconds = LOAD_CPU_SECONDS;
 	h.memory_bytes = LOAD_MEMORY_BYTES;
-	h.map_bytes = map_size(store, (uint64_t)st.st_size);
-	h.data_version = (uint32_t)res->version;
-	h.key_version = (uint32_t)p.key_version;
-	memcpy(h.key, keys_dek_bytes(dek), JOB_KEY_BYTES);
-	h.store = store;
+	h.data_version = (uint32_t)stage.version;
+	h.key_version = PRODUCT_VERSION_KEY;
+	memcpy(h.key, keys_dek_bytes(stage.dek), JOB_KEY_BYTES);
+	h.store = stage.dir;
 	h.product = p.name;
 	h.schema = p.schema;
 	h.params = params;
@@ -188,7 +245,8 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		doc = json_loadb((const char *)payload, len, 0, NULL);
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
-	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR && doc != NULL) {
+	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR && doc != NULL &&
+	    job_error(doc) == NULL) {
 		res->errors = doc;
 		doc = NULL;
 		audit_failure(ex, &p, res->version, "product.load_refused",
@@ -198,30 +256,43 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		r = sl_errf(SL_ERR_PARSE, "%s: refused, nothing loaded", path);
 		goto out;
 	}
-	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL) {
+	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR && doc != NULL) {
+		/* The job could not write the version: the disk, the map, the file size limit. */
+		clean(job_error(doc), msg, sizeof(msg));
 		audit_failure(ex, &p, res->version, "product.load_failed",
 		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
-		        spawn_outcome_name(sr.outcome), "detail", sr.detail),
+		        "I/O error", "detail", msg),
 		    actor);
-		r = sl_errf(SL_ERR_POLICY, "%s: the ingest job failed (%s: %s); nothing loaded",
-		    path, spawn_outcome_name(sr.outcome), sr.detail);
+		r = sl_errf(SL_ERR_IO, "%s: I/O error writing the new version in %s (%s); nothing loaded",
+		    path, stage.dir, msg);
 		goto out;
 	}
-	res->rows = json_integer_value(json_object_get(doc, "rows"));
-	res->chunks = json_integer_value(json_object_get(doc, "chunks"));
-	res->bytes = json_integer_value(json_object_get(doc, "bytes"));
-	r = product_version_publish(
-	    ex, &p, res->version, res->rows, res->chunks, res->bytes, actor);
+	sl_err_clear();
+	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL ||
+	    (r = counts_parse(doc, &p, &counts)) != 0) {
+		snprintf(msg, sizeof(msg), "%s", sr.outcome == SPAWN_OK ? sl_err_msg(r) : sr.detail);
+		audit_failure(ex, &p, res->version, "product.load_failed",
+		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
+		        sr.outcome == SPAWN_OK ? "implausible answer" : spawn_outcome_name(sr.outcome),
+		        "detail", msg),
+		    actor);
+		r = sl_errf(SL_ERR_POLICY, "%s: the ingest job failed (%s: %s); nothing loaded", path,
+		    sr.outcome == SPAWN_OK ? "implausible answer" : spawn_outcome_name(sr.outcome),
+		    msg);
+		goto out;
+	}
+	res->rows = counts.rows;
+	res->chunks = counts.chunks;
+	res->bytes = counts.bytes;
+	r = product_version_publish(ex, &p, &stage, &counts, actor);
 out:
 	free(payload);
 	json_decref(doc);
 	spawn_free(sp);
-	keys_dek_free(dek);
+	product_stage_end(&stage);
 	if (have_product)
 		product_clear(&p);
 	free(worker);
-	free(stores);
-	free(store);
 	if (fd != -1)
 		close(fd);
 	return r;
@@ -231,57 +302,57 @@ int
 load_rotate_product(struct exchange *ex, const char *name, struct load_result *res)
 {
 	struct product p;
+	struct product_stage stage;
+	struct product_counts counts;
 	struct job_header h;
-	struct keys_master *mk;
-	struct keys_dek *old = NULL, *new = NULL;
+	struct keys_dek *old = NULL;
 	struct spawn *sp = NULL;
 	struct spawn_result sr;
-	char *worker = NULL, *stores = NULL, *store = NULL, params[64];
+	char *worker = NULL, *source = NULL;
+	const struct product_version *v = NULL;
 	uint8_t *payload = NULL;
 	uint32_t type = 0;
 	size_t len, i;
-	int64_t from = 0;
-	json_t *doc = NULL;
+	json_t *doc = NULL, *params = NULL;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	memset(&h, 0, sizeof(h));
+	memset(&stage, 0, sizeof(stage));
 	if ((r = product_find(ex, name, &p)) != 0)
 		return r;
-	for (i = p.nversions; i > 0; i--)
+	for (i = p.nversions; i > 0 && v == NULL; i--)
 		if (strcmp(p.versions[i - 1].state, "published") == 0)
-			break;
-	if (i > 0)
-		from = p.versions[i - 1].version;
-	if ((r = exchange_master(ex, &mk)) != 0 ||
-	    (r = keyring_dek_get(exchange_db(ex), mk, name, (uint32_t)p.key_version, &old)) != 0 ||
-	    (r = keys_dek_generate(exchange_suite(ex), &new)) != 0)
+			v = &p.versions[i - 1];
+	if (v == NULL) {
+		r = sl_errf(SL_ERR_POLICY,
+		    "%s has no published version: there is no data key to rotate", name);
 		goto out;
-	if (from == 0) /* nothing to re-seal: only the key changes */
-		goto commit;
-	if ((r = spawn_worker_path(&worker)) != 0)
+	}
+	if ((r = product_version_key(ex, &p, v->version, v->key_version, &old)) != 0 ||
+	    (r = product_version_dir(ex, p.name, v->version, &source)) != 0 ||
+	    (r = spawn_worker_path(&worker)) != 0 || (r = product_stage_begin(ex, &p, &stage)) != 0)
 		goto out;
-	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
-	    (store = sl_path_join(stores, name)) == NULL) {
+	res->version = stage.version;
+	if ((params = json_pack("{s:I, s:s}", "target_version", (json_int_t)stage.version, "source",
+	         source)) == NULL ||
+	    (h.params = json_dumps(params, JSON_COMPACT)) == NULL) {
 		r = SL_ERR_NOMEM;
 		goto out;
 	}
-	res->version = product_version_next(&p);
-	snprintf(params, sizeof(params), "{\"target_version\":%lld}", (long long)res->version);
 	h.version = JOB_PROTOCOL_VERSION;
 	h.kind = JOB_KIND_REKEY;
 	h.suite = (uint32_t)exchange_suite(ex);
 	h.cpu_seconds = LOAD_CPU_SECONDS;
 	h.memory_bytes = LOAD_MEMORY_BYTES;
-	h.map_bytes = map_size(store, (uint64_t)p.versions[i - 1].bytes);
-	h.data_version = (uint32_t)from;
-	h.key_version = (uint32_t)p.key_version;
+	h.map_bytes = 2 * (uint64_t)v->bytes + (64ULL << 20);
+	h.data_version = (uint32_t)v->version;
+	h.key_version = (uint32_t)v->key_version;
 	memcpy(h.key, keys_dek_bytes(old), JOB_KEY_BYTES);
-	memcpy(h.new_key, keys_dek_bytes(new), JOB_KEY_BYTES);
-	h.store = store;
+	memcpy(h.new_key, keys_dek_bytes(stage.dek), JOB_KEY_BYTES);
+	h.store = stage.dir;
 	h.product = p.name;
 	h.schema = p.schema;
-	h.params = params;
 	r = spawn_job(worker, &h, LOAD_WALL_MS, &sp);
 	keys_wipe(h.key, sizeof(h.key));
 	keys_wipe(h.new_key, sizeof(h.new_key));
@@ -291,29 +362,32 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 		doc = json_loadb((const char *)payload, len, 0, NULL);
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
-	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL) {
-		const char *msg = json_string_value(
-		    json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "message"));
+	sl_err_clear();
+	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL ||
+	    (r = counts_parse(doc, &p, &counts)) != 0 || counts.rows != v->rows) {
+		char msg[256];
 
-		r = sl_errf(SL_ERR_POLICY, "%s: key rotation failed (%s: %s); nothing changed",
-		    name, spawn_outcome_name(sr.outcome), msg != NULL ? msg : sr.detail);
+		clean(sr.outcome == SPAWN_OK ? (r != 0 ? sl_err_msg(r) : "implausible answer")
+		                             : (doc != NULL ? job_error(doc) : sr.detail),
+		    msg, sizeof(msg));
+		r = sl_errf(SL_ERR_POLICY, "%s: key rotation failed (%s: %s); nothing changed", name,
+		    spawn_outcome_name(sr.outcome), msg);
 		goto out;
 	}
-	res->rows = json_integer_value(json_object_get(doc, "rows"));
-	res->chunks = json_integer_value(json_object_get(doc, "chunks"));
-	res->bytes = json_integer_value(json_object_get(doc, "bytes"));
-commit:
-	r = product_rotate_commit(
-	    ex, &p, mk, new, from, res->version, res->rows, res->chunks, res->bytes);
+	res->rows = counts.rows;
+	res->chunks = counts.chunks;
+	res->bytes = counts.bytes;
+	r = product_rotate_commit(ex, &p, &stage, v->version, &counts);
 out:
 	free(payload);
 	json_decref(doc);
+	json_decref(params);
+	free(h.params);
 	spawn_free(sp);
 	keys_dek_free(old);
-	keys_dek_free(new);
+	product_stage_end(&stage);
 	product_clear(&p);
 	free(worker);
-	free(stores);
-	free(store);
+	free(source);
 	return r;
 }

@@ -5,7 +5,7 @@
  * The broker never parses the upload: it reads the file in pieces and sends
  * them to sluice-worker, which validates, encodes, encrypts and writes the
  * version into the store's write transaction.  On the worker's RESULT the
- * broker publishes the version (catalog row and product.version_loaded, one
+ * broker publishes the version (catalog row and product.version_published, one
  * transaction).  On anything else nothing becomes visible.
  */
 #ifndef SLUICE_BROKER_LOAD_H

@@ -16,7 +16,10 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/schema.h"
+#include "common/log.h"
 #include "common/text.h"
+#include "keys/hash.h"
+#include "keys/keys.h"
 #include "keys/dek.h"
 #include "keys/master.h"
 
@@ -50,12 +53,11 @@ party_with_role(
 
 int
 product_add(struct exchange *ex, const char *name, const char *schema_json, size_t len,
-    const char *merchant, const char *holder, const char *operator_, const char *actor)
+    const char *merchant, const char *holder, const char *operator_, const char *actor,
+    int64_t max_bytes)
 {
 	struct db *db = exchange_db(ex);
 	struct schema *sch = NULL;
-	struct keys_master *mk;
-	struct keys_dek *dek = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t mid, hid = 0, oid = 0;
 	char *stores = NULL, *dir = NULL, now[SL_TIME_RFC3339_LEN];
@@ -77,9 +79,11 @@ product_add(struct exchange *ex, const char *name, const char *schema_json, size
 	    (operator_ != NULL &&
 	        (r = party_with_role(ex, "--operator", operator_, "operator", &oid)) != 0))
 		goto out;
-	if ((r = exchange_master(ex, &mk)) != 0 ||
-	    (r = keys_dek_generate(exchange_suite(ex), &dek)) != 0)
+	if (max_bytes < 0) {
+		r = sl_errf(SL_ERR_INVAL, "--max-bytes %lld: must be at least 1",
+		    (long long)max_bytes);
 		goto out;
+	}
 	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
 	    (dir = sl_path_join(stores, name)) == NULL) {
 		r = SL_ERR_NOMEM;
@@ -89,8 +93,8 @@ product_add(struct exchange *ex, const char *name, const char *schema_json, size
 	if ((r = db_begin(db)) != 0)
 		goto out;
 	if ((r = db_prepare(db,
-	         "INSERT INTO products (name, schema, merchant, holder, operator, key_version,"
-	         " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	         "INSERT INTO products (name, schema, merchant, holder, operator,"
+	         " created, max_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
 	         &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -100,19 +104,19 @@ product_add(struct exchange *ex, const char *name, const char *schema_json, size
 		sqlite3_bind_int64(st, 4, hid);
 	if (oid != 0)
 		sqlite3_bind_int64(st, 5, oid);
-	sqlite3_bind_int(st, 6, FIRST_KEY_VERSION);
-	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	if (max_bytes > 0)
+		sqlite3_bind_int64(st, 7, max_bytes);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = db_fail(db, "insert product");
 		if (r == SL_ERR_EXISTS)
 			r = sl_errf(r, "product '%s' already exists", name);
 		goto out;
 	}
-	if ((r = keyring_dek_put(db, mk, name, FIRST_KEY_VERSION, dek)) != 0 ||
-	    (r = exchange_audit(ex, actor, "product.listed", name,
-	         json_pack("{s:s, s:s?, s:s?, s:I, s:i}", "merchant", merchant, "holder", holder,
-	             "operator", operator_, "columns", (json_int_t)sch->ncols, "key_version",
-	             FIRST_KEY_VERSION))) != 0)
+	if ((r = exchange_audit(ex, actor, "product.listed", name,
+	         json_pack("{s:s, s:s?, s:s?, s:I, s:o?}", "merchant", merchant, "holder", holder,
+	             "operator", operator_, "columns", (json_int_t)sch->ncols, "max_bytes",
+	             max_bytes > 0 ? json_integer(max_bytes) : NULL))) != 0)
 		goto out;
 	/* A store directory left over by an earlier failure is reused only when empty. */
 	if (mkdir(dir, 0700) == -1) {
@@ -132,7 +136,6 @@ out:
 	db_rollback(db);
 	if (made_dir)
 		rmdir(dir);
-	keys_dek_free(dek);
 	schema_free(sch);
 	free(stores);
 	free(dir);
@@ -148,7 +151,7 @@ col_dup(sqlite3_stmt *st, int i)
 }
 
 #define PRODUCT_SELECT                                                                             \
-	"SELECT p.id, p.name, p.schema, m.name, h.name, o.name, p.key_version, p.created"          \
+	"SELECT p.id, p.name, p.schema, m.name, h.name, o.name, p.created, p.max_bytes"           \
 	" FROM products p JOIN parties m ON m.id = p.merchant"                                     \
 	" LEFT JOIN parties h ON h.id = p.holder LEFT JOIN parties o ON o.id = p.operator"
 
@@ -162,8 +165,8 @@ product_row(sqlite3_stmt *st, struct product *p)
 	p->merchant = col_dup(st, 3);
 	p->holder = col_dup(st, 4);
 	p->operator_ = col_dup(st, 5);
-	p->key_version = sqlite3_column_int64(st, 6);
-	p->created = col_dup(st, 7);
+	p->created = col_dup(st, 6);
+	p->max_bytes = sqlite3_column_int64(st, 7);
 	if (p->name == NULL || p->schema == NULL || p->merchant == NULL || p->created == NULL) {
 		product_clear(p);
 		return SL_ERR_NOMEM;
@@ -179,7 +182,7 @@ versions_load(struct db *db, struct product *p)
 	int r, rc;
 
 	if ((r = db_prepare(db,
-	         "SELECT version, key_version, rows, chunks, bytes, state, created"
+	         "SELECT version, key_version, rows, chunks, bytes, state, created, manifest"
 	         " FROM product_versions WHERE product = ? ORDER BY version",
 	         &st)) != 0)
 		return r;
@@ -198,6 +201,9 @@ versions_load(struct db *db, struct product *p)
 		v->bytes = sqlite3_column_int64(st, 4);
 		v->state = col_dup(st, 5);
 		v->created = col_dup(st, 6);
+		v->has_manifest = sqlite3_column_bytes(st, 7) == (int)sizeof(v->manifest);
+		if (v->has_manifest)
+			memcpy(v->manifest, sqlite3_column_blob(st, 7), sizeof(v->manifest));
 	}
 	r = rc == SQLITE_DONE ? 0 : db_fail(db, "read product versions");
 out:
@@ -276,8 +282,8 @@ product_subject(const struct product *p, int64_t version, char out[PRODUCT_SUBJE
 
 /* Insert a published version row (in the caller's transaction). */
 static int
-version_insert(struct db *db, const struct product *p, int64_t version, int64_t key_version,
-    int64_t rows, int64_t chunks, int64_t bytes)
+version_insert(struct db *db, const struct product *p, int64_t version,
+    const struct product_counts *c)
 {
 	sqlite3_stmt *st = NULL;
 	char now[SL_TIME_RFC3339_LEN];
@@ -286,16 +292,17 @@ version_insert(struct db *db, const struct product *p, int64_t version, int64_t 
 	sl_time_now(now);
 	if ((r = db_prepare(db,
 	         "INSERT INTO product_versions (product, version, key_version, rows, chunks, bytes,"
-	         " state, created) VALUES (?, ?, ?, ?, ?, ?, 'published', ?)",
+	         " state, created, manifest) VALUES (?, ?, ?, ?, ?, ?, 'published', ?, ?)",
 	         &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, p->id);
 	sqlite3_bind_int64(st, 2, version);
-	sqlite3_bind_int64(st, 3, key_version);
-	sqlite3_bind_int64(st, 4, rows);
-	sqlite3_bind_int64(st, 5, chunks);
-	sqlite3_bind_int64(st, 6, bytes);
+	sqlite3_bind_int64(st, 3, PRODUCT_VERSION_KEY);
+	sqlite3_bind_int64(st, 4, c->rows);
+	sqlite3_bind_int64(st, 5, c->chunks);
+	sqlite3_bind_int64(st, 6, c->bytes);
 	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, c->manifest, (int)sizeof(c->manifest), SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = db_fail(db, "publish version");
 		if (r == SL_ERR_EXISTS)
@@ -306,27 +313,174 @@ version_insert(struct db *db, const struct product *p, int64_t version, int64_t 
 	return r;
 }
 
+/* ---- staging and publishing ----------------------------------------------- */
+
 int
-product_version_publish(struct exchange *ex, const struct product *p, int64_t version, int64_t rows,
-    int64_t chunks, int64_t bytes, const char *actor)
+product_version_dir(struct exchange *ex, const char *product, int64_t version, char **out)
 {
-	struct db *db = exchange_db(ex);
+	char *stores = sl_path_join(exchange_dir(ex), "stores"), *pd = NULL, name[24];
+
+	snprintf(name, sizeof(name), "%lld", (long long)version);
+	if (stores == NULL || (pd = sl_path_join(stores, product)) == NULL ||
+	    (*out = sl_path_join(pd, name)) == NULL) {
+		free(stores);
+		free(pd);
+		return SL_ERR_NOMEM;
+	}
+	free(stores);
+	free(pd);
+	return 0;
+}
+
+int
+product_version_key(struct exchange *ex, const struct product *p, int64_t version,
+    int64_t key_version, struct keys_dek **out)
+{
+	struct keys_master *mk;
 	char subject[PRODUCT_SUBJECT_MAX];
 	int r;
 
 	product_subject(p, version, subject);
-	if ((r = db_begin(db)) != 0)
+	if ((r = exchange_master(ex, &mk)) != 0)
 		return r;
-	if ((r = version_insert(db, p, version, p->key_version, rows, chunks, bytes)) != 0 ||
-	    (r = exchange_audit(ex, actor, "product.version_loaded", subject,
-	         json_pack("{s:I, s:I, s:I, s:I, s:I}", "version", (json_int_t)version, "rows",
-	             (json_int_t)rows, "chunks", (json_int_t)chunks, "bytes", (json_int_t)bytes,
-	             "key_version", (json_int_t)p->key_version))) != 0)
+	return keyring_dek_get(exchange_db(ex), mk, subject, (uint32_t)key_version, out);
+}
+
+int
+product_stage_begin(struct exchange *ex, const struct product *p, struct product_stage *out)
+{
+	uint8_t raw[8];
+	char name[64], *stores = NULL, *pd = NULL;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->version = product_version_next(p);
+	keys_random(raw, sizeof(raw));
+	snprintf(name, sizeof(name), ".staging-%lld-%02x%02x%02x%02x%02x%02x%02x%02x",
+	    (long long)out->version, raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]);
+	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
+	    (pd = sl_path_join(stores, p->name)) == NULL ||
+	    (out->dir = sl_path_join(pd, name)) == NULL) {
+		r = SL_ERR_NOMEM;
 		goto out;
-	r = db_commit(db);
+	}
+	if (mkdir(out->dir, 0700) == -1) {
+		r = sl_errf(SL_ERR_IO, "%s: cannot create the new version's staging directory: %s",
+		    out->dir, strerror(errno));
+		free(out->dir);
+		out->dir = NULL;
+		goto out;
+	}
+	r = keys_dek_generate(exchange_suite(ex), &out->dek);
 out:
-	db_rollback(db);
+	free(stores);
+	free(pd);
+	if (r != 0)
+		product_stage_end(out);
 	return r;
+}
+
+void
+product_stage_end(struct product_stage *s)
+{
+	if (s->dir != NULL && !s->published && sl_rmtree(s->dir) != 0)
+		sl_warnx("%s: a failed job's staging directory could not be removed", s->dir);
+	free(s->dir);
+	keys_dek_free(s->dek);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * Make a staged version read-only and move it to its place, under the
+ * catalog's write lock (the caller's transaction), so no other publisher is
+ * between its rename and its commit.  A directory already there has no
+ * catalog row (the insert before this succeeded): a crash left it; it goes.
+ */
+static int
+stage_install(struct exchange *ex, const struct product *p, struct product_stage *s, char **final)
+{
+	char *data = NULL;
+	int r;
+
+	if ((r = product_version_dir(ex, p->name, s->version, final)) != 0)
+		return r;
+	if ((data = sl_path_join(s->dir, "data.mdb")) == NULL)
+		return SL_ERR_NOMEM;
+	if (chmod(data, 0400) == -1 || chmod(s->dir, 0500) == -1) {
+		r = sl_errf(SL_ERR_IO, "%s: %s", data, strerror(errno));
+		goto out;
+	}
+	if ((r = sl_rmtree(*final)) != 0)
+		goto out;
+	if (rename(s->dir, *final) == -1) {
+		r = sl_errf(SL_ERR_IO, "%s: cannot publish as %s: %s", s->dir, *final,
+		    strerror(errno));
+		goto out;
+	}
+	sl_fsync_parent(*final);
+out:
+	free(data);
+	return r;
+}
+
+/* Undo stage_install() after a failed commit: the version goes back to staging. */
+static void
+stage_uninstall(const char *final, struct product_stage *s)
+{
+	if (final != NULL && rename(final, s->dir) == -1)
+		sl_warnx("%s: an unpublished version is left in place: %s", final, strerror(errno));
+	if (chmod(s->dir, 0700) == -1) {
+		/* sl_rmtree() still removes it as root; nothing else to do */
+	}
+}
+
+static int
+publish(struct exchange *ex, const struct product *p, struct product_stage *s,
+    const struct product_counts *c, const char *actor, const char *action, json_t *extra)
+{
+	struct db *db = exchange_db(ex);
+	struct keys_master *mk;
+	char subject[PRODUCT_SUBJECT_MAX], hex[2 * KEYS_HASH_BYTES + 1], *final = NULL;
+	json_t *details;
+	int r, installed = 0;
+
+	product_subject(p, s->version, subject);
+	sl_hex_encode(c->manifest, sizeof(c->manifest), hex);
+	if ((r = exchange_master(ex, &mk)) != 0 || (r = db_begin(db)) != 0) {
+		json_decref(extra);
+		return r;
+	}
+	details = json_pack("{s:I, s:I, s:I, s:I, s:s, s:I}", "version", (json_int_t)s->version,
+	    "rows", (json_int_t)c->rows, "chunks", (json_int_t)c->chunks, "bytes",
+	    (json_int_t)c->bytes, "manifest", hex, "key_version", (json_int_t)PRODUCT_VERSION_KEY);
+	if (details != NULL && extra != NULL)
+		json_object_update(details, extra);
+	json_decref(extra);
+	if ((r = version_insert(db, p, s->version, c)) != 0 ||
+	    (r = keyring_dek_put(db, mk, subject, PRODUCT_VERSION_KEY, s->dek)) != 0 ||
+	    (r = exchange_audit(ex, actor, action, subject, details)) != 0)
+		goto out;
+	details = NULL;
+	if ((r = stage_install(ex, p, s, &final)) != 0)
+		goto out;
+	installed = 1;
+	if ((r = db_commit(db)) != 0)
+		goto out;
+	s->published = 1;
+out:
+	json_decref(details);
+	db_rollback(db);
+	if (r != 0 && installed)
+		stage_uninstall(final, s);
+	free(final);
+	return r;
+}
+
+int
+product_version_publish(struct exchange *ex, const struct product *p, struct product_stage *s,
+    const struct product_counts *c, const char *actor)
+{
+	return publish(ex, p, s, c, actor, "product.version_published", NULL);
 }
 
 int
@@ -376,55 +530,37 @@ out:
 }
 
 int
-product_rotate_commit(struct exchange *ex, const struct product *p, const struct keys_master *mk,
-    const struct keys_dek *dek, int64_t from_version, int64_t version, int64_t rows, int64_t chunks,
-    int64_t bytes)
+product_rotate_commit(struct exchange *ex, const struct product *p, struct product_stage *s,
+    int64_t from_version, const struct product_counts *c)
 {
 	struct db *db = exchange_db(ex);
 	sqlite3_stmt *st = NULL;
-	int64_t newkey = p->key_version + 1;
-	char now[SL_TIME_RFC3339_LEN];
+	char now[SL_TIME_RFC3339_LEN], old[PRODUCT_SUBJECT_MAX];
 	int r;
 
+	/*
+	 * The new version and its key first (their own transaction: publish());
+	 * then the old version's key is marked retired.  A crash between the
+	 * two leaves a readable new version and an old key not yet marked.
+	 */
+	if ((r = publish(ex, p, s, c, EXCHANGE_PLATFORM_NAME, "keys.product_rotated",
+	         json_pack("{s:I}", "from_version", (json_int_t)from_version))) != 0)
+		return r;
 	sl_time_now(now);
+	product_subject(p, from_version, old);
 	if ((r = db_begin(db)) != 0)
 		return r;
-	if ((r = keyring_dek_put(db, mk, p->name, (uint32_t)newkey, dek)) != 0)
-		goto out;
-	if (from_version > 0 &&
-	    (r = version_insert(db, p, version, newkey, rows, chunks, bytes)) != 0)
-		goto out;
-	/* Only if the key is still the one this rotation started from. */
 	if ((r = db_prepare(db,
-	         "UPDATE products SET key_version = ? WHERE id = ? AND key_version = ?", &st)) != 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, newkey);
-	sqlite3_bind_int64(st, 2, p->id);
-	sqlite3_bind_int64(st, 3, p->key_version);
-	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_sqlite(db)) != 1) {
-		r = sl_errf(SL_ERR_POLICY, "%s: its data key changed during the rotation", p->name);
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((r = db_prepare(db,
-	         "UPDATE wrapped_keys SET retired = ? WHERE kind = 'dek' AND name = ? AND version "
-	         "= ?",
+	         "UPDATE wrapped_keys SET retired = ? WHERE kind = 'dek' AND name = ?"
+	         " AND retired IS NULL",
 	         &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, p->key_version);
+	sqlite3_bind_text(st, 2, old, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = db_fail(db, "retire data key");
 		goto out;
 	}
-	if ((r = exchange_audit(ex, EXCHANGE_PLATFORM_NAME, "keys.product_rotated", p->name,
-	         json_pack("{s:I, s:I, s:I, s:I}", "key_version", (json_int_t)newkey,
-	             "retired_key_version", (json_int_t)p->key_version, "from_version",
-	             (json_int_t)from_version, "version",
-	             (json_int_t)(from_version > 0 ? version : 0)))) != 0)
-		goto out;
 	r = db_commit(db);
 out:
 	sqlite3_finalize(st);
@@ -450,9 +586,10 @@ product_json(const struct product *p, int with_schema)
 	}
 	if (with_schema)
 		sch = json_loads(p->schema, 0, NULL);
-	o = json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:s, s:o}", "name", p->name, "merchant",
-	    p->merchant, "holder", p->holder, "operator", p->operator_, "key_version",
-	    (json_int_t)p->key_version, "created", p->created, "versions", vs);
+	o = json_pack("{s:s, s:s, s:s?, s:s?, s:o?, s:s, s:o}", "name", p->name, "merchant",
+	    p->merchant, "holder", p->holder, "operator", p->operator_, "max_bytes",
+	    p->max_bytes > 0 ? json_integer(p->max_bytes) : NULL, "created", p->created, "versions",
+	    vs);
 	if (o != NULL && sch != NULL)
 		json_object_set_new(o, "schema", sch);
 	return o;

@@ -3,9 +3,14 @@
  *
  * Owns the tables products and product_versions.  A product has a validated
  * schema, a merchant (and optionally the public data holder and authorized
- * operator of its authorization), its own data key (wrapped, broker/keyring)
- * and its own LMDB environment under DIR/stores/<name>/.  Versions are
- * published by ingest; only published versions are visible to queries.
+ * operator of its authorization) and a directory DIR/stores/<name>/.  Each
+ * version has its own LMDB environment, DIR/stores/<name>/<version>/, and its
+ * own data key, wrapped under the master key as "<name>@<version>"
+ * (broker/keyring): a worker given one version can open no other.  A
+ * version is written once by ingest in a staging directory beside it and
+ * published read-only with the digest of its sealed manifest, which the
+ * catalog records and every query worker checks.  Only published versions
+ * are visible to queries.
  */
 #ifndef SLUICE_BROKER_PRODUCT_H
 #define SLUICE_BROKER_PRODUCT_H
@@ -16,12 +21,17 @@
 
 struct exchange;
 
+/* The key version of every version's data key: a version is re-keyed into a new version. */
+#define PRODUCT_VERSION_KEY 1
+
 struct product_version {
 	int64_t version;
 	int64_t key_version;
 	int64_t rows, chunks, bytes;
 	char *state; /* "published" or "dropped" */
 	char *created;
+	uint8_t manifest[32]; /* digest of the sealed manifest (KEYS_HASH_BYTES) */
+	int has_manifest;     /* 0 for a version of a store layout before per-version ones */
 };
 
 struct product {
@@ -29,7 +39,7 @@ struct product {
 	char *name;
 	char *schema;                        /* JSON text as validated */
 	char *merchant, *holder, *operator_; /* party names; holder/operator may be NULL */
-	int64_t key_version;
+	int64_t max_bytes; /* sealed bytes all published versions may hold; 0: no limit */
 	char *created;
 	struct product_version *versions; /* oldest first */
 	size_t nversions;
@@ -43,7 +53,8 @@ struct product {
  * nothing.  Errors name the file, field path or party at fault.
  */
 int product_add(struct exchange *ex, const char *name, const char *schema_json, size_t len,
-    const char *merchant, const char *holder, const char *operator_, const char *actor)
+    const char *merchant, const char *holder, const char *operator_, const char *actor,
+    int64_t max_bytes)
     __attribute__((warn_unused_result));
 
 /* One product with its versions; SL_ERR_NOTFOUND naming it.  Free with product_clear(). */
@@ -54,21 +65,51 @@ int product_find(struct exchange *ex, const char *name, struct product *out)
 int product_list(struct exchange *ex, struct product **list, size_t *count)
     __attribute__((warn_unused_result));
 
-/*
- * The next version number of product p: one above the last published.  A
- * failed load's number is used again; the worker clears whatever that load
- * left in the store before writing (sandbox/store.h).
- */
+/* The next version number of product p: one above the last one recorded. */
 int64_t product_version_next(const struct product *p);
 
-/*
- * Publish version of product p with the counts the worker reported, and
- * record product.version_loaded, in one transaction: the version becomes
- * visible, with its audit event, or not at all.
- */
-int product_version_publish(struct exchange *ex, const struct product *p, int64_t version,
-    int64_t rows, int64_t chunks, int64_t bytes, const char *actor)
+/* DIR/stores/<product>/<version>, a new string the caller frees. */
+int product_version_dir(struct exchange *ex, const char *product, int64_t version, char **out)
     __attribute__((warn_unused_result));
+
+/* The data key of one version (its own); caller frees *out with keys_dek_free(). */
+struct keys_dek;
+int product_version_key(struct exchange *ex, const struct product *p, int64_t version,
+    int64_t key_version, struct keys_dek **out) __attribute__((warn_unused_result));
+
+/*
+ * A version being written: its number, a fresh data key and a private
+ * staging directory (mode 0700) that only the job writing it is given.
+ */
+struct product_stage {
+	int64_t version;
+	char *dir;
+	struct keys_dek *dek;
+	int published;
+};
+
+/* What the job that wrote a version reported. */
+struct product_counts {
+	int64_t rows, chunks, bytes;
+	uint8_t manifest[32];
+};
+
+/* Begin version product_version_next(p).  Ended with product_stage_end() either way. */
+int product_stage_begin(struct exchange *ex, const struct product *p, struct product_stage *out)
+    __attribute__((warn_unused_result));
+
+/* Remove the staging directory unless it was published; wipe and free the key. */
+void product_stage_end(struct product_stage *s);
+
+/*
+ * Publish a staged version in one catalog transaction: its row with the
+ * counts and manifest digest, its wrapped key, product.version_published
+ * (naming the digest), and the staging directory made read-only and renamed
+ * to DIR/stores/<product>/<version>.  All or nothing: after a failure the
+ * staging directory is where it was.
+ */
+int product_version_publish(struct exchange *ex, const struct product *p, struct product_stage *s,
+    const struct product_counts *c, const char *actor) __attribute__((warn_unused_result));
 
 /*
  * Mark a published version dropped (no query reads it again) and record
@@ -79,17 +120,12 @@ int product_version_drop(struct exchange *ex, const struct product *p, int64_t v
     const char *actor) __attribute__((warn_unused_result));
 
 /*
- * Commit a data key rotation in one transaction: store dek as key version
- * p->key_version + 1, publish version (re-sealed from from_version) under it,
- * make it the product's key, mark the old key retired (versions sealed under
- * it stay readable until dropped), and record keys.product_rotated.
- * from_version 0 means there was no version to re-seal.
+ * Commit `keys rotate-product`: publish s (from_version re-sealed under its
+ * new key), recorded as keys.product_rotated, then mark from_version's key
+ * retired (the version stays readable until dropped).
  */
-struct keys_master;
-struct keys_dek;
-int product_rotate_commit(struct exchange *ex, const struct product *p,
-    const struct keys_master *mk, const struct keys_dek *dek, int64_t from_version, int64_t version,
-    int64_t rows, int64_t chunks, int64_t bytes) __attribute__((warn_unused_result));
+int product_rotate_commit(struct exchange *ex, const struct product *p, struct product_stage *s,
+    int64_t from_version, const struct product_counts *c) __attribute__((warn_unused_result));
 
 /* "name@version": how audit events name one version of a product. */
 #define PRODUCT_SUBJECT_MAX (64 + 24)

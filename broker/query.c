@@ -25,9 +25,9 @@
 #include "keys/keys.h"
 #include "keys/sign.h"
 
-#define QUERY_CPU_SECONDS 120
 #define QUERY_MEMORY_BYTES (2ULL << 30)
-#define QUERY_WALL_MS (180u * 1000)
+/* Fixed when the worker starts, before the contract is read: past any contract's CPU limit. */
+#define QUERY_WALL_MS ((CONTRACT_QUERY_SECONDS_MAX + 60u) * 1000)
 
 /* ---- the plan check ------------------------------------------------------ */
 
@@ -427,28 +427,30 @@ run_worker(
     struct run *q, const struct product *p, size_t vi, const struct schema *sch, json_t **result)
 {
 	const struct product_version *v = &p->versions[vi];
-	struct keys_master *mk;
+	const struct contract_terms *t = &q->row.c->terms;
 	struct keys_dek *dek = NULL;
 	struct spawn *sp = q->sp;
 	struct spawn_result sr;
 	struct job_header h;
-	char *stores = NULL, *store = NULL, why[512], params[] = "{}";
+	char *store = NULL, why[512], params[96], hex[2 * sizeof(v->manifest) + 1];
 	int r;
 
 	memset(&h, 0, sizeof h);
-	if ((r = exchange_master(q->ex, &mk)) != 0 ||
-	    (r = keyring_dek_get(
-	         exchange_db(q->ex), mk, p->name, (uint32_t)v->key_version, &dek)) != 0)
-		goto out;
-	if ((stores = sl_path_join(exchange_dir(q->ex), "stores")) == NULL ||
-	    (store = sl_path_join(stores, p->name)) == NULL) {
-		r = SL_ERR_NOMEM;
-		goto out;
+	if (!v->has_manifest) {
+		set_reason(q, "failed",
+		    "this version was loaded before stores had one environment per version; load "
+		    "it again");
+		return 0;
 	}
+	if ((r = product_version_key(q->ex, p, v->version, v->key_version, &dek)) != 0 ||
+	    (r = product_version_dir(q->ex, p->name, v->version, &store)) != 0)
+		goto out;
+	sl_hex_encode(v->manifest, sizeof(v->manifest), hex);
+	snprintf(params, sizeof params, "{\"manifest\":\"%s\"}", hex);
 	h.version = JOB_PROTOCOL_VERSION;
 	h.kind = JOB_KIND_QUERY;
 	h.suite = (uint32_t)exchange_suite(q->ex);
-	h.cpu_seconds = QUERY_CPU_SECONDS;
+	h.cpu_seconds = t->max_query_seconds;
 	h.memory_bytes = QUERY_MEMORY_BYTES;
 	h.data_version = (uint32_t)v->version;
 	h.key_version = (uint32_t)v->key_version;
@@ -474,7 +476,6 @@ run_worker(
 out:
 	explicit_bzero(&h, sizeof h);
 	keys_dek_free(dek);
-	free(stores);
 	free(store);
 	return r;
 }

@@ -439,8 +439,7 @@ ingest_run(struct ingest *in, int fd)
 		return send_errors(in);
 	}
 	{
-		json_t *res = json_pack("{s:I, s:I, s:I}", "rows", (json_int_t)stats.rows, "chunks",
-		    (json_int_t)stats.chunks, "bytes", (json_int_t)stats.bytes);
+		json_t *res = store_stats_json(&stats);
 
 		text = res != NULL ? json_dumps(res, JSON_COMPACT) : NULL;
 		json_decref(res);

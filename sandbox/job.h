@@ -34,6 +34,8 @@
 #define JOB_FRAME_HEAD 8
 #define JOB_FRAME_MAX (4u << 20)
 #define JOB_KEY_BYTES 32
+/* Rows per store chunk (STORE_CHUNK_ROWS), for the broker's check of a worker's counts. */
+#define JOB_CHUNK_ROWS 65536u
 
 /* sluice-worker's exit statuses, read by the broker (broker/spawn.c). */
 #define JOB_EXIT_OK 0     /* the job ran; its last frame (RESULT or ERROR) says how */

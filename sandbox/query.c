@@ -1,11 +1,13 @@
 /*
  * sandbox/query.c -- the query job: text in, plan out, raw aggregates out.
  */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
 #include "common/schema.h"
+#include "common/text.h"
 #include "sandbox/exec.h"
 #include "sandbox/plan.h"
 #include "sandbox/query.h"
@@ -18,16 +20,33 @@ struct query {
 	struct store_reader *reader;
 };
 
+/* params {"manifest": hex}: the digest the catalog recorded when the version was published. */
+static int
+manifest_param(const char *params, uint8_t out[STORE_DIGEST_BYTES])
+{
+	json_t *p = json_loads(params, 0, NULL);
+	const char *hex = json_string_value(json_object_get(p, "manifest"));
+	int r = 0;
+
+	if (hex == NULL || sl_hex_decode(hex, strlen(hex), out, STORE_DIGEST_BYTES) != 0)
+		r = sl_errf(SL_ERR_PARSE, "query: job parameters lack the version's manifest digest");
+	json_decref(p);
+	return r;
+}
+
 int
 query_prepare(const struct job_header *h, struct query **out)
 {
-	struct store_ident id = {h->product, h->data_version, (enum keys_suite)h->suite, h->key};
+	uint8_t digest[STORE_DIGEST_BYTES];
+	struct store_ident id = {
+	    h->product, h->data_version, (enum keys_suite)h->suite, h->key, digest};
 	struct query *q = calloc(1, sizeof *q);
 	int r;
 
 	if (q == NULL)
 		return SL_ERR_NOMEM;
-	if ((r = schema_parse(h->schema, strlen(h->schema), &q->schema)) != 0 ||
+	if ((r = manifest_param(h->params, digest)) != 0 ||
+	    (r = schema_parse(h->schema, strlen(h->schema), &q->schema)) != 0 ||
 	    (r = store_open(h->store, 0, 0, &q->store)) != 0 ||
 	    (r = store_reader_open(q->store, &id, q->schema, &q->reader)) != 0) {
 		query_free(q);

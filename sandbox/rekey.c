@@ -13,7 +13,8 @@
 
 struct rekey {
 	const struct job_header *h;
-	struct store *store;
+	struct store *src; /* the published version, read-only */
+	struct store *dst; /* h->store: the new version's staging directory */
 	uint32_t target;
 };
 
@@ -22,25 +23,33 @@ rekey_prepare(const struct job_header *h, struct rekey **out)
 {
 	struct rekey *k;
 	json_t *params;
+	const char *source;
 	json_int_t t;
 	int r;
 
 	if ((params = json_loads(h->params, 0, NULL)) == NULL ||
 	    !json_is_integer(json_object_get(params, "target_version")) ||
 	    (t = json_integer_value(json_object_get(params, "target_version"))) < 1 ||
-	    t > UINT32_MAX || (uint32_t)t == h->data_version) {
+	    t > UINT32_MAX || (uint32_t)t == h->data_version ||
+	    (source = json_string_value(json_object_get(params, "source"))) == NULL ||
+	    source[0] != '/') {
 		json_decref(params);
-		return sl_errf(SL_ERR_PARSE, "rekey: job parameters lack a valid target_version");
+		return sl_errf(SL_ERR_PARSE,
+		    "rekey: job parameters lack a valid target_version and absolute source");
 	}
-	json_decref(params);
-	if ((k = calloc(1, sizeof(*k))) == NULL)
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		json_decref(params);
 		return SL_ERR_NOMEM;
+	}
 	k->h = h;
 	k->target = (uint32_t)t;
-	if ((r = store_open(h->store, 1, h->map_bytes, &k->store)) != 0) {
-		free(k);
+	if ((r = store_open(source, 0, 0, &k->src)) != 0 ||
+	    (r = store_open(h->store, 1, h->map_bytes, &k->dst)) != 0) {
+		json_decref(params);
+		rekey_free(k);
 		return r;
 	}
+	json_decref(params);
 	*out = k;
 	return 0;
 }
@@ -79,13 +88,11 @@ rekey_run(struct rekey *k, int fd)
 	if (type != JOB_FRAME_END)
 		return sl_errf(SL_ERR_PARSE, "rekey: unexpected frame %u", type);
 	sl_err_clear();
-	if ((r = store_rekey(k->store, &from, &to, &stats)) != 0)
+	if ((r = store_rekey(k->src, k->dst, &from, &to, &stats)) != 0)
 		return send_json(fd, JOB_FRAME_ERROR,
 		    json_pack("{s:[{s:i, s:i, s:s}], s:i}", "errors", "line", 0, "column", 0,
 		        "message", sl_err_msg(r), "total", 1));
-	return send_json(fd, JOB_FRAME_RESULT,
-	    json_pack("{s:I, s:I, s:I}", "rows", (json_int_t)stats.rows, "chunks",
-	        (json_int_t)stats.chunks, "bytes", (json_int_t)stats.bytes));
+	return send_json(fd, JOB_FRAME_RESULT, store_stats_json(&stats));
 }
 
 void
@@ -93,6 +100,7 @@ rekey_free(struct rekey *k)
 {
 	if (k == NULL)
 		return;
-	store_close(k->store);
+	store_close(k->src);
+	store_close(k->dst);
 	free(k);
 }

@@ -17,7 +17,9 @@
 
 #include "common/err.h"
 #include "common/schema.h"
+#include "common/text.h"
 #include "keys/aead.h"
+#include "keys/hash.h"
 #include "keys/keys.h"
 #include "sandbox/simd.h"
 #include "sandbox/store.h"
@@ -56,7 +58,13 @@ store_open(const char *dir, int writable, uint64_t map_bytes, struct store **out
 	if (writable && map_bytes > 0 &&
 	    (rc = mdb_env_set_mapsize(st->env, (size_t)map_bytes)) != 0)
 		goto fail;
-	if ((rc = mdb_env_open(st->env, dir, writable ? 0 : MDB_RDONLY, 0600)) != 0)
+	/*
+	 * MDB_NOLOCK: a version's environment has exactly one user at a time that
+	 * writes (the ingest job, in its private staging directory) and, once
+	 * published, is never written again; readers of a published version need
+	 * no lock file, and so share none with anyone.
+	 */
+	if ((rc = mdb_env_open(st->env, dir, MDB_NOLOCK | (writable ? 0 : MDB_RDONLY), 0600)) != 0)
 		goto fail;
 	if ((rc = mdb_txn_begin(st->env, NULL, writable ? 0 : MDB_RDONLY, &txn)) != 0 ||
 	    (rc = mdb_dbi_open(txn, NULL, 0, &st->dbi)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
@@ -93,12 +101,14 @@ be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* A record's key within its version's environment: (column, chunk), big-endian. */
+#define REC_KEY_BYTES 8
+
 static void
-rec_key(uint8_t k[12], uint32_t version, uint32_t col, uint32_t chunk)
+rec_key(uint8_t k[REC_KEY_BYTES], uint32_t col, uint32_t chunk)
 {
-	be32(k, version);
-	be32(k + 4, col);
-	be32(k + 8, chunk);
+	be32(k, col);
+	be32(k + 4, chunk);
 }
 
 /* AAD for a record; aad holds sizeof(AAD_LABEL) + product + 1 + 16 bytes. */
@@ -560,7 +570,7 @@ put_record(struct store_writer *w, uint32_t col, uint32_t chunk, uint32_t rows)
 {
 	enum keys_aead alg = keys_aead_for_store(w->id.suite);
 	size_t aadlen, slen = keys_aead_sealed_len(alg, w->plain.len);
-	uint8_t k[12];
+	uint8_t k[REC_KEY_BYTES];
 	MDB_val key, val;
 	int r, rc;
 
@@ -572,7 +582,7 @@ put_record(struct store_writer *w, uint32_t col, uint32_t chunk, uint32_t rows)
 	    (r = keys_aead_seal(
 	         alg, w->id.key, w->aad, aadlen, w->plain.p, w->plain.len, w->sealed.p)) != 0)
 		return r;
-	rec_key(k, w->id.version, col, chunk);
+	rec_key(k, col, chunk);
 	key.mv_size = sizeof(k);
 	key.mv_data = k;
 	val.mv_size = slen;
@@ -716,30 +726,16 @@ flush_chunk(struct store_writer *w)
 	return 0;
 }
 
-/* Delete every record of version v (left by a load that failed after writing). */
+/*
+ * A version's environment holds that version alone: whatever an earlier,
+ * unpublished attempt left in it goes.
+ */
 static int
-clear_version(struct store_writer *w)
+clear_env(MDB_txn *txn, MDB_dbi dbi)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val key, val;
-	uint8_t k[12];
-	int rc;
+	int rc = mdb_drop(txn, dbi, 0);
 
-	if ((rc = mdb_cursor_open(w->txn, w->st->dbi, &cur)) != 0)
-		return lmdb_err(rc, "cursor");
-	for (;;) {
-		rec_key(k, w->id.version, 0, 0);
-		key.mv_size = sizeof(k);
-		key.mv_data = k;
-		if ((rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)) != 0)
-			break;
-		if (key.mv_size != 12 || memcmp(key.mv_data, k, 4) != 0)
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(rc, "clear version");
+	return rc == 0 ? 0 : lmdb_err(rc, "clear");
 }
 
 void
@@ -825,7 +821,7 @@ store_writer_begin(struct store *st, const struct store_ident *id, const struct 
 		r = lmdb_err(rc, "begin");
 		goto fail;
 	}
-	if ((r = clear_version(w)) != 0)
+	if ((r = clear_env(w->txn, st->dbi)) != 0)
 		goto fail;
 	*out = w;
 	return 0;
@@ -1010,7 +1006,10 @@ store_writer_commit(struct store_writer *w, struct store_stats *stats)
 	}
 	w->plain.len = 0;
 	if ((r = bytes_put(&w->plain, text, strlen(text))) != 0 ||
-	    (r = put_record(w, STORE_MANIFEST, 0, 0)) != 0)
+	    (r = put_record(w, STORE_MANIFEST, 0, 0)) != 0 ||
+	    (r = keys_hash(w->id.suite, w->sealed.p,
+	         keys_aead_sealed_len(keys_aead_for_store(w->id.suite), w->plain.len),
+	         w->stats.manifest_digest)) != 0)
 		goto out;
 	rc = mdb_txn_commit(w->txn);
 	w->txn = NULL;
@@ -1026,6 +1025,16 @@ out:
 	json_decref(man);
 	store_writer_abort(w);
 	return r;
+}
+
+json_t *
+store_stats_json(const struct store_stats *st)
+{
+	char hex[2 * STORE_DIGEST_BYTES + 1];
+
+	sl_hex_encode(st->manifest_digest, STORE_DIGEST_BYTES, hex);
+	return json_pack("{s:I, s:I, s:I, s:s}", "rows", (json_int_t)st->rows, "chunks",
+	    (json_int_t)st->chunks, "bytes", (json_int_t)st->bytes, "manifest", hex);
 }
 
 /* ---- the reader ----------------------------------------------------------- */
@@ -1062,12 +1071,12 @@ static int
 get_record_into(
     struct store_reader *r, uint32_t col, uint32_t chunk, uint32_t rows, struct bytes *plain)
 {
-	uint8_t k[12];
+	uint8_t k[REC_KEY_BYTES];
 	MDB_val key, val;
 	size_t aadlen, len = 0;
 	int rc, e;
 
-	rec_key(k, r->id.version, col, chunk);
+	rec_key(k, col, chunk);
 	key.mv_size = sizeof(k);
 	key.mv_data = k;
 	if ((rc = mdb_get(r->txn, r->st->dbi, &key, &val)) != 0)
@@ -1133,6 +1142,35 @@ store_reader_close(struct store_reader *r)
 	free(r);
 }
 
+/*
+ * The sealed manifest must be the one the catalog recorded when the version
+ * was published: a version rewritten since, even under its own key, fails
+ * here.
+ */
+static int
+manifest_check(struct store_reader *r, const uint8_t want[STORE_DIGEST_BYTES])
+{
+	uint8_t k[REC_KEY_BYTES], got[STORE_DIGEST_BYTES];
+	MDB_val key, val;
+	int rc, e;
+
+	rec_key(k, STORE_MANIFEST, 0);
+	key.mv_size = sizeof(k);
+	key.mv_data = k;
+	if ((rc = mdb_get(r->txn, r->st->dbi, &key, &val)) != 0)
+		return rc == MDB_NOTFOUND ? sl_errf(SL_ERR_AUTH,
+		                                "store: version %u has no manifest: integrity error",
+		                                r->id.version)
+		                          : lmdb_err(rc, "read manifest");
+	if ((e = keys_hash(r->id.suite, val.mv_data, val.mv_size, got)) != 0)
+		return e;
+	if (memcmp(got, want, sizeof(got)) != 0)
+		return sl_errf(SL_ERR_AUTH,
+		    "store: version %u manifest differs from the one published: integrity error",
+		    r->id.version);
+	return 0;
+}
+
 int
 store_reader_open(struct store *st, const struct store_ident *id, const struct schema *s,
     struct store_reader **out)
@@ -1155,10 +1193,13 @@ store_reader_open(struct store *st, const struct store_ident *id, const struct s
 		goto fail;
 	}
 	r->id.product = r->product;
+	r->id.manifest_digest = NULL;
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &r->txn)) != 0) {
 		e = lmdb_err(rc, "begin read");
 		goto fail;
 	}
+	if (id->manifest_digest != NULL && (e = manifest_check(r, id->manifest_digest)) != 0)
+		goto fail;
 	if ((e = get_record(r, STORE_MANIFEST, 0, 0)) != 0) {
 		if (strstr(sl_err_msg(e), "missing") != NULL)
 			e = sl_errf(SL_ERR_NOTFOUND, "store: version %u not found", id->version);
@@ -1531,16 +1572,15 @@ record_rows(uint32_t col, uint32_t chunk, uint64_t rows, uint32_t chunks)
 }
 
 int
-store_rekey(struct store *st, const struct store_ident *from, const struct store_ident *to,
-    struct store_stats *stats)
+store_rekey(struct store *src, struct store *dst, const struct store_ident *from,
+    const struct store_ident *to, struct store_stats *stats)
 {
 	enum keys_aead alg = keys_aead_for_store(to->suite);
-	MDB_txn *txn = NULL;
+	MDB_txn *rtxn = NULL, *wtxn = NULL;
 	MDB_cursor *cur = NULL;
-	MDB_val key, val, nk, nv;
+	MDB_val key, val, nv;
 	struct bytes plain = {0}, sealed = {0};
-	struct store_writer w; /* only for clear_version() */
-	uint8_t k[12], knew[12], *aad = NULL;
+	uint8_t k[REC_KEY_BYTES], *aad = NULL;
 	uint64_t rows = 0;
 	uint32_t chunks = 0, col, chunk;
 	size_t aadlen, len, slen;
@@ -1548,26 +1588,23 @@ store_rekey(struct store *st, const struct store_ident *from, const struct store
 	int r = 0, rc;
 
 	memset(stats, 0, sizeof(*stats));
-	if (!st->writable || strcmp(from->product, to->product) != 0 || from->suite != to->suite ||
-	    from->version == to->version)
+	if (src->writable || !dst->writable || strcmp(from->product, to->product) != 0 ||
+	    from->suite != to->suite || from->version == to->version)
 		return sl_errf(SL_ERR_INVAL, "store: bad key rotation request");
 	if ((aad = malloc(sizeof(AAD_LABEL) + strlen(from->product) + 1 + 16)) == NULL)
 		return SL_ERR_NOMEM;
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+	if ((rc = mdb_txn_begin(src->env, NULL, MDB_RDONLY, &rtxn)) != 0 ||
+	    (rc = mdb_txn_begin(dst->env, NULL, 0, &wtxn)) != 0) {
 		r = lmdb_err(rc, "begin");
 		goto out;
 	}
-	memset(&w, 0, sizeof(w));
-	w.st = st;
-	w.txn = txn;
-	w.id = *to;
-	if ((r = clear_version(&w)) != 0)
+	if ((r = clear_env(wtxn, dst->dbi)) != 0)
 		goto out;
 	/* The manifest first: it gives each chunk's row count for the AAD. */
-	rec_key(k, from->version, STORE_MANIFEST, 0);
-	key.mv_size = 12;
+	rec_key(k, STORE_MANIFEST, 0);
+	key.mv_size = sizeof(k);
 	key.mv_data = k;
-	if ((rc = mdb_get(txn, st->dbi, &key, &val)) != 0) {
+	if ((rc = mdb_get(rtxn, src->dbi, &key, &val)) != 0) {
 		r = rc == MDB_NOTFOUND
 		        ? sl_errf(SL_ERR_NOTFOUND, "store: version %u not found", from->version)
 		        : lmdb_err(rc, "read");
@@ -1585,22 +1622,21 @@ store_rekey(struct store *st, const struct store_ident *from, const struct store
 	}
 	rows = (uint64_t)json_integer_value(json_object_get(man, "rows"));
 	chunks = (uint32_t)json_integer_value(json_object_get(man, "chunks"));
-	if ((rc = mdb_cursor_open(txn, st->dbi, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(rtxn, src->dbi, &cur)) != 0) {
 		r = lmdb_err(rc, "cursor");
 		goto out;
 	}
-	rec_key(k, from->version, 0, 0);
-	key.mv_size = 12;
-	key.mv_data = k;
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		const uint8_t *kp = key.mv_data;
 
-		if (key.mv_size != 12 || memcmp(kp, k, 4) != 0)
-			break;
-		col = (uint32_t)kp[4] << 24 | (uint32_t)kp[5] << 16 | (uint32_t)kp[6] << 8 | kp[7];
-		chunk =
-		    (uint32_t)kp[8] << 24 | (uint32_t)kp[9] << 16 | (uint32_t)kp[10] << 8 | kp[11];
+		if (key.mv_size != REC_KEY_BYTES) {
+			r = sl_errf(SL_ERR_AUTH, "store: version %u holds a record with a %zu-byte key",
+			    from->version, key.mv_size);
+			goto out;
+		}
+		col = (uint32_t)kp[0] << 24 | (uint32_t)kp[1] << 16 | (uint32_t)kp[2] << 8 | kp[3];
+		chunk = (uint32_t)kp[4] << 24 | (uint32_t)kp[5] << 16 | (uint32_t)kp[6] << 8 | kp[7];
 		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0 && chunk >= chunks) {
 			r = sl_errf(SL_ERR_AUTH, "store: version %u has a chunk past its manifest",
 			    from->version);
@@ -1626,35 +1662,27 @@ store_rekey(struct store *st, const struct store_ident *from, const struct store
 		    record_rows(col, chunk, rows, chunks));
 		if ((r = keys_aead_seal(alg, to->key, aad, aadlen, plain.p, len, sealed.p)) != 0)
 			goto out;
-		rec_key(knew, to->version, col, chunk);
-		nk.mv_size = 12;
-		nk.mv_data = knew;
 		nv.mv_size = slen;
 		nv.mv_data = sealed.p;
-		/* A put elsewhere in the tree may move the cursor's page: re-seek after. */
-		if ((rc = mdb_put(txn, st->dbi, &nk, &nv, 0)) != 0) {
+		if ((rc = mdb_put(wtxn, dst->dbi, &key, &nv, 0)) != 0) {
 			r = lmdb_err(rc, "write");
 			goto out;
 		}
+		if (col == STORE_MANIFEST &&
+		    (r = keys_hash(to->suite, sealed.p, slen, stats->manifest_digest)) != 0)
+			goto out;
 		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0)
 			stats->chunks++;
 		stats->bytes += slen;
-		key.mv_size = 12;
-		rec_key(knew, from->version, col, chunk);
-		key.mv_data = knew;
-		if ((rc = mdb_cursor_get(cur, &key, &val, MDB_SET)) != 0) {
-			r = lmdb_err(rc, "reseek");
-			goto out;
-		}
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
+	if (rc != MDB_NOTFOUND) {
 		r = lmdb_err(rc, "scan");
 		goto out;
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
+	rc = mdb_txn_commit(wtxn);
+	wtxn = NULL;
 	if (rc != 0) {
 		r = lmdb_err(rc, "commit");
 		goto out;
@@ -1663,9 +1691,13 @@ store_rekey(struct store *st, const struct store_ident *from, const struct store
 out:
 	if (cur != NULL)
 		mdb_cursor_close(cur);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+	if (wtxn != NULL)
+		mdb_txn_abort(wtxn);
+	if (rtxn != NULL)
+		mdb_txn_abort(rtxn);
 	json_decref(man);
+	if (plain.p != NULL)
+		keys_wipe(plain.p, plain.cap);
 	bytes_free(&plain);
 	bytes_free(&sealed);
 	free(aad);

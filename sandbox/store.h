@@ -2,11 +2,15 @@
  * sandbox/store.h -- the encrypted columnar store (DESIGN.md section 4,
  * docs/store-format.md).
  *
- * One LMDB environment per product holds every version.  A record's key is
- * big-endian (version, column, chunk); its value is the sealed form of
- * keys/aead.h (alg || nonce || ciphertext || tag) with
+ * One LMDB environment per version of a product (DIR/stores/<product>/<version>/),
+ * written once by ingest in a staging directory and read-only once published,
+ * with a data key of its own.  A record's key is big-endian (column, chunk);
+ * its value is the sealed form of keys/aead.h (alg || nonce || ciphertext ||
+ * tag) with
  *     AAD = "sluice.store.v1" 0 product 0 version column chunk rows   (u32 BE each)
  * so a record moved, swapped or replayed from another version fails to open.
+ * The digest of the sealed manifest record pins a published version: the
+ * catalog records it, and a reader given it refuses any other manifest.
  * A record that fails to open is an integrity error (SL_ERR_AUTH): callers
  * fail the job; they never use a partial answer.
  *
@@ -19,14 +23,16 @@
 #include <stdint.h>
 
 #include "keys/suite.h"
+#include "sandbox/job.h"
 
-#define STORE_CHUNK_ROWS 65536u
+#define STORE_CHUNK_ROWS JOB_CHUNK_ROWS
 /* Column numbers with this bit set hold a text column's dictionary parts. */
 #define STORE_DICT_BIT 0x80000000u
-/* The manifest of a version lives at (version, STORE_MANIFEST, 0). */
+/* The manifest of a version lives at (STORE_MANIFEST, 0). */
 #define STORE_MANIFEST 0xffffffffu
 #define STORE_DICT_PART_BYTES (4u << 20)
 #define STORE_KEY_BYTES 32
+#define STORE_DIGEST_BYTES 32 /* KEYS_HASH_BYTES: the suite's hash of the sealed manifest */
 
 struct schema;
 struct store;
@@ -38,12 +44,17 @@ struct store_ident {
 	const char *product;
 	uint32_t version;
 	enum keys_suite suite;
-	const uint8_t *key; /* STORE_KEY_BYTES */
+	const uint8_t *key; /* STORE_KEY_BYTES: this version's own data key */
+	/* Readers: STORE_DIGEST_BYTES the manifest must hash to, or NULL for no check. */
+	const uint8_t *manifest_digest;
 };
 
 /*
- * Open the environment in directory dir (created by the broker).  A writable
- * store maps up to map_bytes.  Caller frees with store_close().
+ * Open the environment of one version in directory dir (created by the
+ * broker), without a lock file (MDB_NOLOCK): a writable store is a job's
+ * private staging directory and maps up to map_bytes; a read-only one is a
+ * published version, which nothing writes again.  Caller frees with
+ * store_close().
  */
 int store_open(const char *dir, int writable, uint64_t map_bytes, struct store **out)
     __attribute__((warn_unused_result));
@@ -52,8 +63,8 @@ void store_close(struct store *st);
 /*
  * Begin writing version id->version of a product with schema s, in one LMDB
  * write transaction: nothing is visible to readers until store_writer_commit()
- * and nothing remains after store_writer_abort().  Records of the same
- * version left by an earlier failed load are replaced.  s is borrowed until
+ * and nothing remains after store_writer_abort().  Whatever the environment
+ * held before is removed: it holds this version alone.  s is borrowed until
  * the writer ends (store_put_domain() reads its domains).
  */
 int store_writer_begin(struct store *st, const struct store_ident *id, const struct schema *s,
@@ -81,7 +92,15 @@ struct store_stats {
 	uint64_t rows;
 	uint64_t chunks; /* data chunks (all columns) */
 	uint64_t bytes;  /* sealed bytes written */
+	uint8_t manifest_digest[STORE_DIGEST_BYTES]; /* hash of the sealed manifest record */
 };
+
+/*
+ * The RESULT of a job that wrote a version: {"rows", "chunks", "bytes",
+ * "manifest": hex digest}.  New reference, NULL without memory.
+ */
+struct json_t;
+struct json_t *store_stats_json(const struct store_stats *st);
 
 /* Flush, write dictionaries and the manifest, commit.  w is freed either way. */
 int store_writer_commit(struct store_writer *w, struct store_stats *stats)
@@ -89,14 +108,15 @@ int store_writer_commit(struct store_writer *w, struct store_stats *stats)
 void store_writer_abort(struct store_writer *w);
 
 /*
- * Re-encrypt version from->version under from->key into version to->version
- * under to->key (same product and suite), in one write transaction: every
- * record is opened and sealed again with its new AAD; nothing is decoded.
- * The source must authenticate completely (SL_ERR_AUTH otherwise, and nothing
- * is written).  stats gets the new version's counts.
+ * Re-encrypt version from->version of src (read-only) under from->key into
+ * version to->version of dst (writable, emptied first) under to->key, same
+ * product and suite, in one write transaction: every record is opened and
+ * sealed again with its new AAD; nothing is decoded.  The source must
+ * authenticate completely (SL_ERR_AUTH otherwise, and nothing is written).
+ * stats gets the new version's counts and manifest digest.
  */
-int store_rekey(struct store *st, const struct store_ident *from, const struct store_ident *to,
-    struct store_stats *stats) __attribute__((warn_unused_result));
+int store_rekey(struct store *src, struct store *dst, const struct store_ident *from,
+    const struct store_ident *to, struct store_stats *stats) __attribute__((warn_unused_result));
 
 /* A decoded chunk of one column; arrays borrowed until the next read or close. */
 struct store_vec {
@@ -109,8 +129,9 @@ struct store_vec {
 
 /*
  * Open version id->version for reading (a read transaction) and decrypt its
- * manifest.  SL_ERR_NOTFOUND if the version has no manifest, SL_ERR_AUTH if it
- * fails authentication.
+ * manifest, after checking its digest against id->manifest_digest when that
+ * is given.  SL_ERR_NOTFOUND if the version has no manifest, SL_ERR_AUTH if it
+ * fails authentication or differs from the published one.
  */
 int store_reader_open(struct store *st, const struct store_ident *id, const struct schema *s,
     struct store_reader **out) __attribute__((warn_unused_result));

@@ -87,7 +87,9 @@ for suite in intl gm; do
 	note "rotation with a data key, suite $suite"
 	expect_ok "$SLUICE" -d "$D" party add acme --role merchant --out "$K/acme.key"
 	expect_ok "$SLUICE" -d "$D" product add claims --schema "$top_srcdir/examples/claims.schema.json" --merchant acme
-	status_is "with a product" 2 file 1
+	status_is "a product without versions has no key" 2 file 0
+	expect_ok "$SLUICE" -d "$D" product load claims "$top_srcdir/examples/claims.csv"
+	status_is "with a version" 2 file 1
 	expect_ok "$SLUICE" -d "$D" keys rotate-master --json
 	json_doc
 	json_eq "rotate-master --json" '[d["version"], d["data_keys"], d["secrets"], d["verified"]]' '[3,1,2,true]'

@@ -40,12 +40,12 @@ for suite in intl gm; do
 		fail "load --json"
 	[ "$(versions claims)" = "[(1, 5000, 'published')]" ] || fail "claims versions: $(versions claims)"
 	# The store holds no plaintext: a district name and a member's name never appear.
-	if grep -q -a -e beilun -e "Zhang " "$D/stores/claims/data.mdb"; then
+	if grep -q -a -e beilun -e "Zhang " "$D/stores/claims/1/data.mdb"; then
 		fail "plaintext in the store"
 	fi
-	expect_ok "$SLUICE" -d "$D" audit show --action product.version_loaded --json
+	expect_ok "$SLUICE" -d "$D" audit show --action product.version_published --json
 	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert [x["subject"] for x in e]==["claims@1","imaging@1"] and e[0]["details"]["rows"]==5000 and [x["actor"] for x in e]==["acme","platform"]' "$OUT" ||
-		fail "version_loaded events"
+		fail "version_published events"
 
 	# A second load makes version 2; drop-version retires 1.
 	expect_ok "$SLUICE" -d "$D" product load claims "$EX/claims.csv" --format csv
@@ -59,13 +59,22 @@ for suite in intl gm; do
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["version"]==3 and d["rows"]==5000' "$OUT" ||
 		fail "rotate-product --json"
 	expect_ok "$SLUICE" -d "$D" product show claims --json
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["key_version"]==2 and [(v["version"], v["key_version"]) for v in d["versions"]]==[(1,1),(2,1),(3,2)]' "$OUT" ||
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [(v["version"], v["key_version"]) for v in d["versions"]]==[(1,1),(2,1),(3,1)]' "$OUT" ||
 		fail "versions after rotate-product"
-	[ "$(sqlite3 "$D/sluice.db" "SELECT version, retired IS NOT NULL FROM wrapped_keys WHERE kind = 'dek' AND name = 'claims'" | tr '\n' ' ')" = "1|1 2|0 " ] ||
-		fail "the old data key is not retired"
+	[ "$(sqlite3 "$D/sluice.db" "SELECT name, retired IS NOT NULL FROM wrapped_keys WHERE kind = 'dek' AND name LIKE 'claims@%' ORDER BY name" | tr '\n' ' ')" = "claims@1|0 claims@2|1 claims@3|0 " ] ||
+		fail "each version has its own key, and the re-sealed one's is retired"
+	[ "$(sqlite3 "$D/sluice.db" "SELECT count(DISTINCT blob) FROM wrapped_keys WHERE kind = 'dek' AND name LIKE 'claims@%'")" = 3 ] ||
+		fail "version keys are not distinct"
 	expect_ok "$SLUICE" -d "$D" audit show --action keys.product_rotated --json
-	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert e[0]["details"]=={"from_version":2,"key_version":2,"retired_key_version":1,"version":3}' "$OUT" ||
+	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; d=e[0]["details"]; assert d["from_version"]==2 and d["version"]==3 and d["rows"]==5000 and len(d["manifest"])==64' "$OUT" ||
 		fail "keys.product_rotated event"
+	# One environment per version, read-only once published, and no lock file anywhere.
+	for v in 1 2 3; do
+		[ "$(stat -c %a "$D/stores/claims/$v") $(stat -c %a "$D/stores/claims/$v/data.mdb")" = "500 400" ] ||
+			fail "version $v is not read-only: $(stat -c %a "$D/stores/claims/$v")"
+	done
+	[ -z "$(find "$D/stores" -name lock.mdb -o -name '.staging-*')" ] ||
+		fail "a lock file or staging directory is left: $(find "$D/stores" -name lock.mdb -o -name '.staging-*')"
 	expect_fail 1 "$SLUICE" -d "$D" keys rotate-product nope
 	expect_stderr_contains "no product named 'nope'"
 

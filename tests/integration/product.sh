@@ -50,16 +50,16 @@ for suite in intl gm; do
 	python3 - "$OUT" <<'PY' || fail "product show --json"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["holder"] == "city" and d["operator"] == "ops" and d["key_version"] == 1
+assert d["holder"] == "city" and d["operator"] == "ops" and "key_version" not in d
 assert [c["name"] for c in d["schema"]["columns"]][:2] == ["member_id", "age"]
 PY
-	# Each product has its own wrapped data key, and rotation keeps them readable.
+	# Data keys belong to versions (load.sh): a product without versions holds none.
 	expect_ok "$SLUICE" -d "$D" keys status --json
-	python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["data_keys"]==2' "$OUT" ||
-		fail "two data keys"
+	python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["data_keys"]==0' "$OUT" ||
+		fail "no data keys before a load"
 	expect_ok "$SLUICE" -d "$D" keys rotate-master
 	expect_ok "$SLUICE" -d "$D" keys status
-	expect_stdout_contains "2 data keys"
+	expect_stdout_contains "0 data keys"
 	expect_ok "$SLUICE" -d "$D" audit show --action product.listed --json
 	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; assert [x["subject"] for x in e]==["claims","imaging"] and [x["actor"] for x in e]==["acme","platform"]' "$OUT" ||
 		fail "product.listed events"

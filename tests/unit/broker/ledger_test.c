@@ -219,8 +219,8 @@ setup(void **state)
 		exec_ok(fx->h, sql);
 	}
 	exec_ok(fx->h,
-	    "INSERT INTO products (id, name, schema, merchant, key_version, created)"
-	    " VALUES (1, 'claims', '{}', 4, 1, '2026-01-01T00:00:00Z');"
+	    "INSERT INTO products (id, name, schema, merchant, created)"
+	    " VALUES (1, 'claims', '{}', 4, '2026-01-01T00:00:00Z');"
 	    "INSERT INTO contracts (id, product, buyer, body, document, state, valid_from,"
 	    " valid_until, created) VALUES ('c_1', 1, 1, '{}', '{}', 'active',"
 	    " '2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z', '2026-01-01T00:00:00Z');"

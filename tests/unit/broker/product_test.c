@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -38,6 +39,43 @@ count_action(struct db *db, const char *action)
 	return n;
 }
 
+/*
+ * Stage p's next version with a stand-in data.mdb (the worker's part) and
+ * publish it with rows; returns what publishing returned, and checks that a
+ * published version is read-only in its place and a failed one left nothing.
+ */
+static int
+stage_publish(struct exchange *ex, struct product *p, int64_t rows)
+{
+	struct product_stage stage;
+	struct product_counts c = {rows, 1, 100 * rows, {0}};
+	struct stat sb;
+	char *data, *final;
+	FILE *f;
+	int r;
+
+	assert_int_equal(product_stage_begin(ex, p, &stage), 0);
+	assert_non_null(data = sl_path_join(stage.dir, "data.mdb"));
+	assert_non_null(f = fopen(data, "w"));
+	fclose(f);
+	free(data);
+	c.manifest[0] = (uint8_t)rows;
+	r = product_version_publish(ex, p, &stage, &c, "acme");
+	assert_int_equal(product_version_dir(ex, p->name, stage.version, &final), 0);
+	assert_non_null(data = sl_path_join(final, "data.mdb"));
+	if (r == 0) {
+		assert_int_equal(stat(data, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0400);
+		assert_int_equal(stat(final, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0500);
+	}
+	assert_int_equal(stat(stage.dir, &sb), r == 0 ? -1 : 0);
+	product_stage_end(&stage);
+	free(data);
+	free(final);
+	return r;
+}
+
 static void
 test_versions(void **state)
 {
@@ -50,19 +88,22 @@ test_versions(void **state)
 	assert_int_equal(exchange_open(dir, NULL, &ex), 0);
 	assert_int_equal(party_create(ex, "acme", "merchant", key, NULL), 0);
 	assert_int_equal(
-	    product_add(ex, "claims", schema, strlen(schema), "acme", NULL, NULL, "acme"), 0);
+	    product_add(ex, "claims", schema, strlen(schema), "acme", NULL, NULL, "acme", 0), 0);
 	assert_int_equal(product_find(ex, "claims", &p), 0);
 	assert_int_equal(product_version_next(&p), 1);
-	assert_int_equal(product_version_publish(ex, &p, 1, 10, 1, 100, "acme"), 0);
+	assert_int_equal(stage_publish(ex, &p, 10), 0);
 	/* The same number twice: the second publication is refused, nothing half-done. */
-	assert_int_equal(product_version_publish(ex, &p, 1, 10, 1, 100, "acme"), SL_ERR_EXISTS);
-	assert_int_equal(count_action(exchange_db(ex), "product.version_loaded"), 1);
-	assert_int_equal(product_version_publish(ex, &p, 2, 20, 2, 200, "acme"), 0);
+	assert_int_equal(stage_publish(ex, &p, 10), SL_ERR_EXISTS);
+	assert_int_equal(count_action(exchange_db(ex), "product.version_published"), 1);
+	product_clear(&p);
+	assert_int_equal(product_find(ex, "claims", &p), 0);
+	assert_int_equal(stage_publish(ex, &p, 20), 0);
 	product_clear(&p);
 
 	assert_int_equal(product_find(ex, "claims", &p), 0);
 	assert_int_equal(p.nversions, 2);
 	assert_int_equal(p.versions[1].rows, 20);
+	assert_true(p.versions[1].has_manifest && p.versions[1].manifest[0] == 20);
 	assert_string_equal(p.versions[0].state, "published");
 	assert_int_equal(product_version_next(&p), 3);
 	assert_int_equal(product_version_drop(ex, &p, 1, "acme"), 0);

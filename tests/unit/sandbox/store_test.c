@@ -5,6 +5,7 @@
  * swapping chunks or replaying a chunk from another version is an integrity
  * error; an aborted load leaves nothing.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,6 +49,19 @@ struct fx {
 	enum keys_suite suite;
 };
 
+/* The environment of one version, DIR/<version>, made on first use; caller frees. */
+static char *
+vdir(const struct fx *fx, uint32_t version)
+{
+	char name[16], *d;
+
+	snprintf(name, sizeof(name), "%u", version);
+	assert_non_null(d = sl_path_join(fx->dir, name));
+	if (mkdir(d, 0700) == -1)
+		assert_int_equal(errno, EEXIST);
+	return d;
+}
+
 /* The value of row i, column c (deterministic). */
 static int64_t
 val_int(uint64_t i, int c)
@@ -81,6 +95,8 @@ val_real(uint64_t i)
 	return i % 3 == 0 ? -0.0 : (double)i / 7.0 - 1e6;
 }
 
+static uint8_t last_digest[STORE_DIGEST_BYTES]; /* of the last committed write_version() */
+
 static void
 write_version(struct fx *fx, uint32_t version, uint64_t rows, int commit)
 {
@@ -88,10 +104,12 @@ write_version(struct fx *fx, uint32_t version, uint64_t rows, int commit)
 	struct store_writer *w = NULL;
 	struct store_ident id = {"t", version, fx->suite, fx->key};
 	struct store_stats stats;
+	char *dir = vdir(fx, version);
 	uint64_t i;
 	int c;
 
-	assert_int_equal(store_open(fx->dir, 1, 64 << 20, &st), 0);
+	assert_int_equal(store_open(dir, 1, 64 << 20, &st), 0);
+	free(dir);
 	assert_int_equal(store_writer_begin(st, &id, fx->s, &w), 0);
 	for (i = 0; i < rows; i++) {
 		for (c = 0; c < 7; c++) {
@@ -113,6 +131,7 @@ write_version(struct fx *fx, uint32_t version, uint64_t rows, int commit)
 		assert_int_equal(
 		    stats.chunks, 7 * ((rows + STORE_CHUNK_ROWS - 1) / STORE_CHUNK_ROWS));
 		assert_true(stats.bytes > 0);
+		memcpy(last_digest, stats.manifest_digest, sizeof(last_digest));
 	} else {
 		store_writer_abort(w);
 	}
@@ -121,18 +140,22 @@ write_version(struct fx *fx, uint32_t version, uint64_t rows, int commit)
 
 /* Read every chunk back; 0 when all values match, the first error otherwise. */
 static int
-read_version(struct fx *fx, uint32_t version, uint64_t rows)
+read_pinned(struct fx *fx, uint32_t version, uint64_t rows, const uint8_t *digest)
 {
 	struct store *st = NULL;
 	struct store_reader *r = NULL;
-	struct store_ident id = {"t", version, fx->suite, fx->key};
+	struct store_ident id = {"t", version, fx->suite, fx->key, digest};
 	struct store_vec v;
 	const char *const *strs;
 	const uint32_t *lens;
+	char *dir = vdir(fx, version);
 	uint32_t nd, ch, j;
 	int c, e;
 
-	assert_int_equal(store_open(fx->dir, 0, 0, &st), 0);
+	e = store_open(dir, 0, 0, &st);
+	free(dir);
+	if (e != 0)
+		return SL_ERR_NOTFOUND; /* no environment: never written */
 	if ((e = store_reader_open(st, &id, fx->s, &r)) != 0)
 		goto out;
 	assert_int_equal(store_reader_rows(r), rows);
@@ -217,6 +240,12 @@ teardown(void **state)
 	return 0;
 }
 
+static int
+read_version(struct fx *fx, uint32_t version, uint64_t rows)
+{
+	return read_pinned(fx, version, rows, NULL);
+}
+
 static void
 test_round_trip(void **state)
 {
@@ -260,7 +289,9 @@ test_every_width(void **state)
 		struct store_stats stats;
 		struct store_vec v;
 
-		assert_int_equal(store_open(fx->dir, 1, 64 << 20, &st), 0);
+		char *dir = vdir(fx, w + 1);
+
+		assert_int_equal(store_open(dir, 1, 64 << 20, &st), 0);
 		assert_int_equal(store_writer_begin(st, &id, s, &wr), 0);
 		for (i = 0; i < rows; i++) {
 			/* Both ends of the span, then a spread of values between. */
@@ -272,7 +303,8 @@ test_every_width(void **state)
 		assert_int_equal(store_writer_commit(wr, &stats), 0);
 		store_close(st);
 		st = NULL;
-		assert_int_equal(store_open(fx->dir, 0, 0, &st), 0);
+		assert_int_equal(store_open(dir, 0, 0, &st), 0);
+		free(dir);
 		assert_int_equal(store_reader_open(st, &id, s, &rd), 0);
 		assert_int_equal(store_read_chunk(rd, 0, 0, &v), 0);
 		assert_int_equal(v.rows, rows);
@@ -407,40 +439,45 @@ test_abort_leaves_nothing(void **state)
 	assert_int_equal(read_version(fx, 1, 5), 0);
 }
 
-/* Overwrite record (version, col, chunk) with the bytes of another record. */
+/* Overwrite record (col, chunk) of version tv with the bytes of (fc, fch) of version fv. */
 static void
 copy_record(
     struct fx *fx, uint32_t fv, uint32_t fc, uint32_t fch, uint32_t tv, uint32_t tc, uint32_t tch)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	MDB_env *env[2];
+	MDB_txn *txn[2];
+	MDB_dbi dbi[2];
 	MDB_val k, v;
-	uint8_t kf[12], kt[12];
-	uint32_t a[3] = {fv, fc, fch}, b[3] = {tv, tc, tch};
+	uint8_t kf[8], kt[8];
+	uint32_t a[2] = {fc, fch}, b[2] = {tc, tch}, ver[2] = {fv, tv};
 	uint8_t *copy;
 	int i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 2; i++) {
+		char *dir = vdir(fx, ver[i]);
+
 		kf[4 * i] = (uint8_t)(a[i] >> 24), kf[4 * i + 1] = (uint8_t)(a[i] >> 16);
 		kf[4 * i + 2] = (uint8_t)(a[i] >> 8), kf[4 * i + 3] = (uint8_t)a[i];
 		kt[4 * i] = (uint8_t)(b[i] >> 24), kt[4 * i + 1] = (uint8_t)(b[i] >> 16);
 		kt[4 * i + 2] = (uint8_t)(b[i] >> 8), kt[4 * i + 3] = (uint8_t)b[i];
+		assert_int_equal(mdb_env_create(&env[i]), 0);
+		assert_int_equal(mdb_env_open(env[i], dir, MDB_NOLOCK, 0600), 0);
+		assert_int_equal(mdb_txn_begin(env[i], NULL, 0, &txn[i]), 0);
+		assert_int_equal(mdb_dbi_open(txn[i], NULL, 0, &dbi[i]), 0);
+		free(dir);
 	}
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_open(env, fx->dir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
-	k.mv_size = 12;
+	k.mv_size = 8;
 	k.mv_data = kf;
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	assert_int_equal(mdb_get(txn[0], dbi[0], &k, &v), 0);
 	copy = malloc(v.mv_size);
 	memcpy(copy, v.mv_data, v.mv_size);
 	v.mv_data = copy;
 	k.mv_data = kt;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	mdb_txn_abort(txn[0]);
+	assert_int_equal(mdb_put(txn[1], dbi[1], &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn[1]), 0);
+	mdb_env_close(env[0]);
+	mdb_env_close(env[1]);
 	free(copy);
 }
 
@@ -478,7 +515,7 @@ static void
 test_flip_bytes_in_file(void **state)
 {
 	struct fx *fx = *state;
-	char *path = sl_path_join(fx->dir, "data.mdb");
+	char *dir = vdir(fx, 1), *path = sl_path_join(dir, "data.mdb");
 	uint8_t *data = NULL;
 	size_t len = 0, off, flipped = 0, step;
 	FILE *f;
@@ -510,6 +547,41 @@ test_flip_bytes_in_file(void **state)
 	assert_int_equal(read_version(fx, 1, ROWS), 0);
 	free(data);
 	free(path);
+	free(dir);
+}
+
+/* Version a read-only as the source, version b writable as the destination. */
+static void
+open_pair(struct fx *fx, uint32_t a, uint32_t b, struct store **src, struct store **dst)
+{
+	char *da = vdir(fx, a), *db = vdir(fx, b);
+
+	assert_int_equal(store_open(da, 0, 0, src), 0);
+	assert_int_equal(store_open(db, 1, 64 << 20, dst), 0);
+	free(da);
+	free(db);
+}
+
+/*
+ * The manifest digest pins a published version: the reader given it opens
+ * that version, and refuses a version written again since, even with the
+ * same key and contents.
+ */
+static void
+test_manifest_pinned(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t pinned[STORE_DIGEST_BYTES], wrong[STORE_DIGEST_BYTES];
+
+	write_version(fx, 1, 5000, 1);
+	memcpy(pinned, last_digest, sizeof(pinned));
+	assert_int_equal(read_pinned(fx, 1, 5000, pinned), 0);
+	memcpy(wrong, pinned, sizeof(wrong));
+	wrong[7] ^= 1;
+	assert_int_equal(read_pinned(fx, 1, 5000, wrong), SL_ERR_AUTH);
+	write_version(fx, 1, 5000, 1); /* rewritten in place: new nonces, new manifest bytes */
+	assert_int_equal(read_version(fx, 1, 5000), 0);
+	assert_int_equal(read_pinned(fx, 1, 5000, pinned), SL_ERR_AUTH);
 }
 
 /* Key rotation re-seals every record under the new key and version. */
@@ -517,7 +589,7 @@ static void
 test_rekey(void **state)
 {
 	struct fx *fx = *state;
-	struct store *st = NULL;
+	struct store *st = NULL, *dst = NULL;
 	struct store_stats stats;
 	uint8_t old[STORE_KEY_BYTES], new[STORE_KEY_BYTES];
 	struct store_ident from = {"t", 1, fx->suite, old}, to = {"t", 2, fx->suite, new};
@@ -525,9 +597,10 @@ test_rekey(void **state)
 	memcpy(old, fx->key, sizeof(old));
 	keys_random(new, sizeof(new));
 	write_version(fx, 1, ROWS, 1);
-	assert_int_equal(store_open(fx->dir, 1, 64 << 20, &st), 0);
-	assert_int_equal(store_rekey(st, &from, &to, &stats), 0);
+	open_pair(fx, 1, 2, &st, &dst);
+	assert_int_equal(store_rekey(st, dst, &from, &to, &stats), 0);
 	store_close(st);
+	store_close(dst);
 	assert_int_equal(stats.rows, ROWS);
 	assert_int_equal(stats.chunks, 7 * 3);
 	/* The new version opens with the new key only; the old one is untouched. */
@@ -539,9 +612,10 @@ test_rekey(void **state)
 	memcpy(fx->key, old, sizeof(old));
 	copy_record(fx, 1, 3, 1, 1, 3, 0);
 	to.version = 3;
-	assert_int_equal(store_open(fx->dir, 1, 64 << 20, &st), 0);
-	assert_int_equal(store_rekey(st, &from, &to, &stats), SL_ERR_AUTH);
+	open_pair(fx, 1, 3, &st, &dst);
+	assert_int_equal(store_rekey(st, dst, &from, &to, &stats), SL_ERR_AUTH);
 	store_close(st);
+	store_close(dst);
 	memcpy(fx->key, new, sizeof(new));
 	assert_int_equal(read_version(fx, 3, ROWS), SL_ERR_NOTFOUND);
 }
@@ -559,6 +633,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_swap_chunks, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_older_version, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_flip_bytes_in_file, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_manifest_pinned, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_manifest_pinned, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_gm, teardown),
 	};
