@@ -49,8 +49,24 @@ cell(const json_t *v)
 	return json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
 }
 
+/* The broker's query rate setting: $SLUICE_QUERY_RATE (1..100000), else the default. */
+static unsigned
+query_rate(void)
+{
+	const char *v = getenv("SLUICE_QUERY_RATE");
+	int64_t n;
+
+	if (v == NULL || cli_parse_count(v, 100000, &n) != 0 || n < 1) {
+		if (v != NULL)
+			sl_warnx("SLUICE_QUERY_RATE=%s is not 1..100000; using %d a minute", v,
+			    QUERY_RATE_DEFAULT);
+		return QUERY_RATE_DEFAULT;
+	}
+	return (unsigned)n;
+}
+
 static void
-print_table(const json_t *answer)
+print_table(const json_t *answer, int replayed)
 {
 	const json_t *cols = json_object_get(answer, "columns"),
 	             *rows = json_object_get(answer, "rows");
@@ -96,11 +112,12 @@ print_table(const json_t *answer)
 			}
 		}
 	}
-	printf("(%zu row%s; %lld group%s suppressed by the contract's release rule; charged %lld "
+	printf("(%zu row%s; %lld group%s suppressed by the contract's release rule; %s %lld "
 	       "fen)\n",
 	    nr, nr == 1 ? "" : "s",
 	    (long long)json_integer_value(json_object_get(answer, "suppressed_groups")),
 	    json_integer_value(json_object_get(answer, "suppressed_groups")) == 1 ? "" : "s",
+	    replayed ? "a replay, not charged again: the first answer was charged" : "charged",
 	    (long long)json_integer_value(json_object_get(answer, "charged_fen")));
 out:
 	for (i = 0; cells != NULL && i < (nr + 1) * nc; i++)
@@ -184,7 +201,7 @@ cmd_query(const struct cli *cli, int argc, char **argv)
 		free(text);
 		return text == NULL ? cli_fail(SL_ERR_NOMEM) : r;
 	}
-	req = (struct query_request){contract, id, rid, text, len};
+	req = (struct query_request){contract, id, rid, text, len, query_rate()};
 	r = query_submit(ex, &req, &out);
 	exchange_close(ex);
 	keys_identity_free(id);
@@ -199,7 +216,7 @@ cmd_query(const struct cli *cli, int argc, char **argv)
 	if (json)
 		r = cli_print_json(json_incref(out.answer));
 	else
-		print_table(out.answer);
+		print_table(out.answer, out.replayed);
 	query_outcome_clear(&out);
 	return r;
 }

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,10 @@
 #include "broker/exchange.h"
 #include "broker/keyring.h"
 #include "broker/party.h"
+#include "broker/spawn.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "common/text.h"
 #include "keys/kdf.h"
 #include "keys/keys.h"
@@ -37,6 +40,7 @@ struct exchange {
 	struct db *db;
 	enum keys_suite suite;
 	struct keys_master *mk;
+	int worker_log; /* DIR/worker.log, or -1 */
 };
 
 /* 0 if dir is absent or an empty directory; an error naming the problem otherwise. */
@@ -348,6 +352,29 @@ meta_get(struct db *db, const char *key, char *out, size_t outlen)
 	return r;
 }
 
+/*
+ * Workers' diagnostics go to DIR/worker.log, for the platform's operator:
+ * never to the party that asked for the job.  Not fatal when it cannot be
+ * opened (a read-only data directory): the diagnostics are then dropped.
+ */
+static void
+worker_log_open(struct exchange *ex)
+{
+	char *path = sl_path_join(ex->dir, EXCHANGE_WORKER_LOG);
+	struct stat st;
+
+	ex->worker_log = -1;
+	if (path == NULL)
+		return;
+	/* Kept small: a worker writes at most SPAWN_STDERR_MAX per job. */
+	if (stat(path, &st) == 0 && st.st_size > EXCHANGE_WORKER_LOG_MAX && truncate(path, 0) != 0)
+		sl_warnx("%s: cannot empty it: %s", path, strerror(errno));
+	ex->worker_log =
+	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	spawn_log_set(ex->worker_log);
+	free(path);
+}
+
 int
 exchange_open(const char *dir, const char *passphrase_file, struct exchange **out)
 {
@@ -355,7 +382,9 @@ exchange_open(const char *dir, const char *passphrase_file, struct exchange **ou
 	char *dbpath = NULL, suite[16];
 	int r;
 
-	if ((ex = calloc(1, sizeof(*ex))) == NULL || (ex->dir = strdup(dir)) == NULL ||
+	if ((ex = calloc(1, sizeof(*ex))) != NULL)
+		ex->worker_log = -1;
+	if (ex == NULL || (ex->dir = strdup(dir)) == NULL ||
 	    (passphrase_file != NULL && (ex->passphrase_file = strdup(passphrase_file)) == NULL) ||
 	    (dbpath = sl_path_join(dir, EXCHANGE_DB)) == NULL) {
 		r = SL_ERR_NOMEM;
@@ -376,6 +405,7 @@ exchange_open(const char *dir, const char *passphrase_file, struct exchange **ou
 		r = sl_errf(SL_ERR_DB, "%s: unknown crypto suite '%s' in catalog", dbpath, suite);
 		goto fail;
 	}
+	worker_log_open(ex);
 	free(dbpath);
 	*out = ex;
 	return 0;
@@ -507,6 +537,10 @@ exchange_close(struct exchange *ex)
 		return;
 	db_close(ex->db);
 	keys_master_free(ex->mk);
+	if (ex->worker_log != -1) {
+		spawn_log_set(-1);
+		close(ex->worker_log);
+	}
 	free(ex->dir);
 	free(ex->passphrase_file);
 	free(ex);

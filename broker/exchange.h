@@ -20,6 +20,9 @@ struct keys_ca;
 struct keys_pubkey;
 
 #define EXCHANGE_DB "sluice.db"
+/* Workers' standard error, for the operator; emptied when it passes the size below. */
+#define EXCHANGE_WORKER_LOG "worker.log"
+#define EXCHANGE_WORKER_LOG_MAX (16L << 20)
 #define EXCHANGE_PLATFORM_PUB "platform.pub"
 #define EXCHANGE_PLATFORM_NAME "platform"
 #define EXCHANGE_CA_CERT "tls/ca.crt"

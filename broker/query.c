@@ -22,6 +22,7 @@
 #include "common/text.h"
 #include "contracts/contract.h"
 #include "keys/dek.h"
+#include "keys/hash.h"
 #include "keys/keys.h"
 #include "keys/sign.h"
 
@@ -278,6 +279,8 @@ struct run {
 	const char *state;
 	const char *fail_action; /* query.refused or query.failed */
 	struct spawn *sp;        /* started before the checks, so its start-up overlaps them */
+	uint8_t text_hash[KEYS_HASH_BYTES]; /* of the text: a reused request id must match it */
+	int takes_request_id; /* authorized: the row claims (contract, request id) */
 };
 
 static void
@@ -289,6 +292,7 @@ set_reason(struct run *q, const char *state, const char *msg)
 }
 
 static json_t *text_json(const struct query_request *req);
+static char *reused_message(const char *request_id);
 
 /* The bytes the buyer signs: the query bound to its contract and request id. */
 static int
@@ -356,6 +360,18 @@ worker_message(const uint8_t *payload, size_t len, char *buf, size_t buflen)
 	return buf;
 }
 
+/* An ERROR frame before the plan: a fault in the query text, or (code says) the job's own. */
+static int
+input_fault(const uint8_t *payload, size_t len)
+{
+	json_t *doc = json_loadb((const char *)payload, len, 0, NULL);
+	json_int_t code = json_integer_value(json_object_get(doc, "code"));
+
+	json_decref(doc);
+	return code == 0 || code == SL_ERR_PARSE || code == SL_ERR_LIMIT || code == SL_ERR_POLICY ||
+	       code == SL_ERR_INVAL;
+}
+
 /*
  * GO, with the threshold as the units cap: a group's units need counting
  * only until release could admit it (docs/query-protocol.md).
@@ -390,7 +406,9 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **res
 	    (r = spawn_recv(sp, &type, &payload, &len)) != 0)
 		return r;
 	if (type == JOB_FRAME_ERROR) {
-		set_reason(q, "refused", worker_message(payload, len, msg, sizeof msg));
+		/* The text's fault (syntax, size) is a refusal; the store's (integrity) a failure. */
+		set_reason(q, input_fault(payload, len) ? "refused" : "failed",
+		    worker_message(payload, len, msg, sizeof msg));
 		free(payload);
 		return 0;
 	}
@@ -527,18 +545,23 @@ out:
 
 /* ---- recording ----------------------------------------------------------- */
 
-/* The stored outcome of (contract, request id), if there is one: 1 found, 0 not. */
+/*
+ * The stored outcome of (contract, request id), if there is one: 1 found
+ * (out filled, replayed), 0 not, 2 found for another query text (out
+ * untouched).  Only for an authorized caller: the answer is the buyer's.
+ */
 static int
-stored(struct exchange *ex, const struct query_request *req, struct query_outcome *out)
+stored(struct exchange *ex, const struct run *q, struct query_outcome *out)
 {
+	const struct query_request *req = q->req;
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	if (req->request_id == NULL)
 		return 0;
 	if ((r = db_prepare(exchange_db(ex),
-	         "SELECT id, state, answer, reason FROM queries WHERE contract = ? AND request_id "
-	         "= ?",
+	         "SELECT id, state, answer, reason, text_hash FROM queries"
+	         " WHERE contract = ? AND request_id = ?",
 	         &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, req->contract, -1, SQLITE_STATIC);
@@ -547,6 +570,11 @@ stored(struct exchange *ex, const struct query_request *req, struct query_outcom
 		const char *answer = (const char *)sqlite3_column_text(st, 2);
 		const char *reason = (const char *)sqlite3_column_text(st, 3);
 
+		if (sqlite3_column_bytes(st, 4) != KEYS_HASH_BYTES ||
+		    memcmp(sqlite3_column_blob(st, 4), q->text_hash, KEYS_HASH_BYTES) != 0) {
+			r = 2;
+			goto out;
+		}
 		snprintf(out->id, sizeof out->id, "%s", sqlite3_column_text(st, 0));
 		snprintf(out->state, sizeof out->state, "%s", sqlite3_column_text(st, 1));
 		out->answer = answer != NULL ? json_loads(answer, 0, NULL) : NULL;
@@ -556,6 +584,63 @@ stored(struct exchange *ex, const struct query_request *req, struct query_outcom
 	} else {
 		r = r == SQLITE_DONE ? 0 : db_fail(exchange_db(ex), "find query");
 	}
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* A replay: audited in its own transaction, then the stored outcome is the answer. */
+static int
+audit_replay(struct run *q, const char *original)
+{
+	struct db *db = exchange_db(q->ex);
+	int r;
+
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = exchange_audit(q->ex, q->actor, "query.replayed", original,
+	         json_pack("{s:s, s:s, s:s}", "contract", q->req->contract, "request_id",
+	             q->req->request_id, "buyer_fingerprint", q->fingerprint))) == 0)
+		r = db_commit(db);
+	db_rollback(db);
+	return r;
+}
+
+/*
+ * The per-contract rate: every submission the contract's buyer made in the
+ * last minute counts, whatever its outcome, so refused and failed queries
+ * cannot be sent for free.  In the catalog, not in memory: several brokers
+ * share it.
+ */
+static int
+rate_check(struct run *q)
+{
+	sqlite3_stmt *st = NULL;
+	char since[SL_TIME_RFC3339_LEN], msg[160];
+	time_t t = time(NULL) - 60;
+	struct tm tm;
+	int64_t n;
+	int r;
+
+	gmtime_r(&t, &tm);
+	strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((r = db_prepare(exchange_db(q->ex),
+	         "SELECT count(*) FROM queries WHERE contract = ? AND submitted > ?", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, q->req->contract, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, since, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		r = db_fail(exchange_db(q->ex), "count recent queries");
+		goto out;
+	}
+	n = sqlite3_column_int64(st, 0);
+	if (n >= q->req->rate_per_minute) {
+		snprintf(msg, sizeof msg,
+		    "contract %s: %lld queries in the last minute; the limit is %u a minute",
+		    q->req->contract, (long long)n, q->req->rate_per_minute);
+		set_reason(q, "refused", msg);
+	}
+out:
 	sqlite3_finalize(st);
 	return r;
 }
@@ -623,15 +708,20 @@ insert_row(struct run *q)
 	if ((r = db_prepare(db,
 	         "INSERT INTO queries (id, contract, request_id, buyer_fingerprint, text, "
 	         "signature,"
-	         " state, version, answer, reason, charged_fen, submitted, finished)"
-	         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	         " state, version, answer, reason, charged_fen, submitted, finished, text_hash)"
+	         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	         &st)) == 0) {
 		sqlite3_bind_text(st, 1, q->out->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, q->req->contract, -1, SQLITE_STATIC);
-		if (q->req->request_id != NULL)
+		/* Only the buyer's own submissions hold a request id: nobody else's can block it. */
+		if (q->req->request_id != NULL && q->takes_request_id)
 			sqlite3_bind_text(st, 3, q->req->request_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, q->fingerprint, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, q->req->text, (int)q->req->len, SQLITE_STATIC);
+		/* A refused query's text is kept once: in its query.submitted event. */
+		if (strcmp(q->state, "refused") == 0)
+			sqlite3_bind_text(st, 5, "", 0, SQLITE_STATIC);
+		else
+			sqlite3_bind_text(st, 5, q->req->text, (int)q->req->len, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 6, q->sig, (int)q->siglen, SQLITE_STATIC);
 		sqlite3_bind_text(st, 7, q->state, -1, SQLITE_STATIC);
 		if (q->version > 0)
@@ -643,6 +733,7 @@ insert_row(struct run *q)
 		sqlite3_bind_int64(st, 11, released ? q->row.c->terms.price_fen : 0);
 		sqlite3_bind_text(st, 12, q->submitted, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 13, q->finished, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 14, q->text_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			r = db_fail(db, "record query");
 	}
@@ -668,16 +759,31 @@ record(struct run *q)
 		q->out->answer = mine;
 		return r;
 	}
-	if ((r = stored(q->ex, q->req, q->out)) != 0) {
-		json_decref(mine);
-		goto out;
+	if (q->takes_request_id && (r = stored(q->ex, q, q->out)) != 0) {
+		if (r == 2) { /* the winner sent another text under this request id */
+			q->takes_request_id = 0;
+			json_decref(mine);
+			mine = NULL;
+			free(q->reason);
+			q->state = "refused";
+			r = (q->reason = reused_message(q->req->request_id)) != NULL ? 0 : SL_ERR_NOMEM;
+			if (r != 0)
+				goto out;
+		} else {
+			json_decref(mine);
+			goto out;
+		}
 	}
 	q->out->answer = mine;
-	if (strcmp(q->state, "released") == 0 &&
+	/* A failed query counts against the quota too (it is not charged). */
+	if ((strcmp(q->state, "released") == 0 || strcmp(q->state, "failed") == 0) &&
 	    (r = contracts_count_query(db, q->req->contract)) != 0) {
-		json_decref(q->out->answer);
-		q->out->answer = NULL;
-		set_reason(q, "refused", sl_err_msg(r));
+		if (strcmp(q->state, "released") == 0) {
+			json_decref(q->out->answer);
+			q->out->answer = NULL;
+			set_reason(q, "refused", sl_err_msg(r));
+		}
+		r = 0;
 	}
 	sl_time_now(q->finished);
 	if ((r = insert_row(q)) != 0)
@@ -692,6 +798,15 @@ record(struct run *q)
 out:
 	db_rollback(db);
 	return r < 0 ? r : 0;
+}
+
+static char *
+reused_message(const char *request_id)
+{
+	char msg[QUERY_REQUEST_ID_MAX + 64];
+
+	snprintf(msg, sizeof msg, "request id %s was used for another query", request_id);
+	return strdup(msg);
 }
 
 /* Authorize, run and release; sets q->state.  Errors are the catalog's, not the query's. */
@@ -714,6 +829,18 @@ run(struct run *q)
 		return r;
 	q->authorized = 1;
 	q->actor = contract_party(q->row.c, CONTRACT_BUYER)->name;
+	q->takes_request_id = 1;
+	/* Authorized first, then the retry: a stored answer goes to its own buyer only. */
+	if ((r = stored(q->ex, q, q->out)) == 1)
+		return audit_replay(q, q->out->id);
+	if (r == 2) {
+		q->takes_request_id = 0;
+		free(q->reason);
+		q->state = "refused";
+		return (q->reason = reused_message(q->req->request_id)) != NULL ? 0 : SL_ERR_NOMEM;
+	}
+	if (r != 0 || (r = rate_check(q)) != 0 || q->state != NULL)
+		return r;
 	if (q->req->len > QUERY_TEXT_MAX) {
 		char msg[96];
 
@@ -738,14 +865,13 @@ query_submit(struct exchange *ex, const struct query_request *req, struct query_
 	if (req->request_id != NULL &&
 	    (*req->request_id == '\0' || strlen(req->request_id) > QUERY_REQUEST_ID_MAX))
 		return sl_errf(SL_ERR_INVAL, "a request id is 1 to %d bytes", QUERY_REQUEST_ID_MAX);
-	/* A retry is answered from the record, without running again. */
-	if ((r = stored(ex, req, out)) != 0)
-		return r < 0 ? r : 0;
 	q.ex = ex;
 	q.req = req;
 	q.out = out;
 	q.actor = "unknown";
 	sl_time_now(q.submitted);
+	if ((r = keys_hash(exchange_suite(ex), req->text, req->len, q.text_hash)) != 0)
+		return r;
 	keys_random(raw, sizeof raw);
 	memcpy(out->id, "q_", 2);
 	sl_hex_encode(raw, sizeof raw, out->id + 2);
@@ -762,7 +888,7 @@ query_submit(struct exchange *ex, const struct query_request *req, struct query_
 		goto done;
 	if (q.actor == NULL || strcmp(q.actor, "unknown") == 0)
 		q.actor = q.fingerprint;
-	if ((r = run(&q)) != 0)
+	if ((r = run(&q)) != 0 || out->replayed)
 		goto done;
 	if ((r = record(&q)) != 0)
 		goto done;

@@ -27,12 +27,16 @@ struct contract_terms;
 #define QUERY_REQUEST_ID_MAX 128
 #define QUERY_ID_LEN 34 /* "q_" and 32 hex digits */
 
+/* A contract's submissions a minute, unless the broker is set otherwise ($SLUICE_QUERY_RATE). */
+#define QUERY_RATE_DEFAULT 60
+
 struct query_request {
 	const char *contract;
 	const struct keys_identity *buyer; /* signs the text */
 	const char *request_id;            /* NULL: none */
 	const char *text;
 	size_t len;
+	unsigned rate_per_minute; /* submissions a contract may make a minute (QUERY_RATE_DEFAULT) */
 };
 
 struct query_outcome {

@@ -160,6 +160,18 @@ m2_plausible(const struct schema_column *c, int64_t n, double m2)
 	return !c->has_bounds || m2 <= (double)n * span * span / 4 * (1 + 1e-9) + 1e-9;
 }
 
+/*
+ * Bounds that no stored value lies outside: ingest refuses such values
+ * (measures' clamp bounds keep them, and clamp only what is summed).
+ */
+static int
+bounded(const struct schema_column *c)
+{
+	return c->has_bounds && c->bounds_mode == SCHEMA_BOUNDS_REJECT;
+}
+
+static int int_fits(const struct schema_column *c, int64_t v);
+
 /* The output value of aggregate a of a group of rows rows, or NULL if implausible. */
 static json_t *
 derive(const struct out_col *o, const json_t *a, int64_t rows)
@@ -180,8 +192,20 @@ derive(const struct out_col *o, const json_t *a, int64_t rows)
 	}
 	if (!json_is_integer(json_object_get(a, "n")) || n < 0 || n > rows)
 		return NULL;
-	if (strcmp(o->fn, "MIN") == 0 || strcmp(o->fn, "MAX") == 0)
-		return n == 0 ? json_null() : typed(c, json_object_get(a, "value"));
+	if (strcmp(o->fn, "MIN") == 0 || strcmp(o->fn, "MAX") == 0) {
+		const json_t *v = json_object_get(a, "value");
+
+		if (n == 0)
+			return json_null();
+		if (json_is_null(v) ||
+		    (c->type == SCHEMA_REAL
+		            ? !json_is_number(v) || (bounded(c) && (json_number_value(v) < c->rlo ||
+		                                                     json_number_value(v) > c->rhi))
+		            : c->type != SCHEMA_TEXT &&
+		                  (!json_is_integer(v) || !int_fits(c, json_integer_value(v)))))
+			return NULL;
+		return typed(c, v);
+	}
 	if (!sum_plausible(c, n, sum))
 		return NULL;
 	if (strcmp(o->fn, "SUM") == 0) {
@@ -291,6 +315,147 @@ sort_and_limit(const json_t *plan, json_t *rows)
 	return 0;
 }
 
+/* ---- what a worker may claim ---------------------------------------------- */
+
+/* Is v of a stored integer column within its declared bounds (and domain)? */
+static int
+int_fits(const struct schema_column *c, int64_t v)
+{
+	size_t i;
+
+	if (c->type == SCHEMA_BOOL && v != 0 && v != 1)
+		return 0;
+	if (bounded(c) && (v < c->lo || v > c->hi))
+		return 0;
+	if (c->domain_int != NULL) {
+		for (i = 0; i < c->ndomain; i++)
+			if (c->domain_int[i] == v)
+				return 1;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Could group key k (the plan's key object) of column c take the value raw?
+ * The type, the declared domain and bounds, a BUCKET's width and a YEAR's or
+ * MONTH's range: a compromised worker must not smuggle anything else out as
+ * a group key (a data key in hex, a value of another column).
+ */
+static int
+key_fits(const json_t *k, const struct schema_column *c, const json_t *raw)
+{
+	const char *fn = json_string_value(json_object_get(k, "fn"));
+	size_t i;
+
+	if (json_is_null(raw))
+		return c->nullable;
+	if (strcmp(fn, "year") == 0 || strcmp(fn, "month") == 0) {
+		json_int_t v = json_integer_value(raw);
+
+		return c->type == SCHEMA_DATE && json_is_integer(raw) && v >= 1 &&
+		       v <= (strcmp(fn, "year") == 0 ? 9999 : 12);
+	}
+	if (strcmp(fn, "bucket") == 0) {
+		const json_t *w = json_object_get(k, "width");
+
+		if (c->type == SCHEMA_REAL) {
+			double x = json_number_value(raw), wd = json_number_value(w);
+
+			return json_is_number(raw) && wd > 0 && isfinite(x) &&
+			       floor(x / wd) * wd == x &&
+			       (!bounded(c) || (x <= c->rhi && x + wd > c->rlo));
+		}
+		{
+			json_int_t x = json_integer_value(raw), wi = json_integer_value(w);
+
+			return json_is_integer(raw) && wi > 0 && x % wi == 0 &&
+			       (!bounded(c) || (x <= c->hi && x > c->lo - wi));
+		}
+	}
+	switch (c->type) {
+	case SCHEMA_TEXT:
+		if (!json_is_string(raw))
+			return 0;
+		for (i = 0; i < c->ndomain; i++)
+			if (c->domain_len[i] == json_string_length(raw) &&
+			    memcmp(c->domain_text[i], json_string_value(raw), c->domain_len[i]) == 0)
+				return 1;
+		return c->ndomain == 0;
+	case SCHEMA_REAL:
+		return json_is_number(raw) && isfinite(json_number_value(raw)) &&
+		       (!bounded(c) ||
+		           (json_number_value(raw) >= c->rlo && json_number_value(raw) <= c->rhi));
+	default:
+		return json_is_integer(raw) && int_fits(c, json_integer_value(raw));
+	}
+}
+
+static int
+text_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Every group of the RESULT before any is released: keys that fit their
+ * columns, no key twice, and no more rows in all than the version holds.
+ */
+static int
+groups_plausible(const json_t *plan, const json_t *groups, const struct schema *s,
+    int64_t version_rows)
+{
+	const json_t *keys = json_object_get(plan, "keys"), *g, *k;
+	size_t n = json_array_size(groups), i, j;
+	char **texts = calloc(n + 1, sizeof *texts);
+	int64_t total = 0;
+	int r = 0;
+
+	if (texts == NULL)
+		return SL_ERR_NOMEM;
+	json_array_foreach(groups, i, g)
+	{
+		const json_t *key = json_object_get(g, "key");
+		json_int_t rows = json_integer_value(json_object_get(g, "rows"));
+
+		if (!json_is_array(key) || json_array_size(key) != json_array_size(keys)) {
+			r = bad("wrong number of keys", i);
+			goto out;
+		}
+		json_array_foreach(keys, j, k)
+		{
+			const struct schema_column *c =
+			    schema_column(s, json_string_value(json_object_get(k, "column")));
+
+			if (c == NULL || !key_fits(k, c, json_array_get(key, j))) {
+				r = bad("a group key is not a value its column can hold", i);
+				goto out;
+			}
+		}
+		if (!json_is_integer(json_object_get(g, "rows")) || rows < 0 ||
+		    __builtin_add_overflow(total, rows, &total) || total > version_rows) {
+			r = bad("the groups hold more rows than the version", i);
+			goto out;
+		}
+		if ((texts[i] = json_dumps(key, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+			r = SL_ERR_NOMEM;
+			goto out;
+		}
+	}
+	qsort(texts, n, sizeof *texts, text_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(texts[i - 1], texts[i]) == 0) {
+			r = sl_errf(SL_ERR_PARSE,
+			    "implausible answer from the worker: a group key appears twice");
+			goto out;
+		}
+out:
+	for (i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	return r;
+}
+
 /* ---- the whole step ------------------------------------------------------ */
 
 static int
@@ -365,9 +530,10 @@ apply(const json_t *plan, const json_t *result, const struct schema *s,
 	json_t *row = NULL;
 	int r;
 
-	(void)s;
 	if (!json_is_array(groups))
 		return bad("no groups array", 0);
+	if ((r = groups_plausible(plan, groups, s, version_rows)) != 0)
+		return r;
 	json_array_foreach(groups, i, g)
 	{
 		json_int_t rows = json_integer_value(json_object_get(g, "rows"));

@@ -145,11 +145,22 @@ signal_name(int sig, char *buf, size_t len)
 
 /* ---- the worker's standard error ----------------------------------------- */
 
+/* Where workers' diagnostics go (spawn_log_set()); -1: dropped. */
+static int spawn_log_fd = -1;
+
+void
+spawn_log_set(int fd)
+{
+	spawn_log_fd = fd;
+}
+
 /*
- * One line of the worker's standard error onto ours, prefixed with its pid,
- * control characters replaced: the text is the worker's, and a compromised
- * worker must not forge our log lines or drive a terminal.  At most
- * SPAWN_STDERR_MAX bytes per worker; past that, one note and silence.
+ * One line of the worker's standard error into the broker's worker log,
+ * prefixed with its pid, control characters replaced: the text is the
+ * worker's, and a compromised worker must not forge log lines or drive a
+ * terminal.  Never onto the caller's standard error: a compromised worker
+ * could write rows or its key there.  At most SPAWN_STDERR_MAX bytes per
+ * worker; past that, one note and silence.
  */
 static void
 relay_line(struct spawn *sp)
@@ -164,7 +175,8 @@ relay_line(struct spawn *sp)
 		if (!sp->relay_cut) {
 			n = snprintf(out, sizeof(out),
 			    "sluice-worker[%ld]: (further output dropped)\n", (long)sp->pid);
-			(void)!write(STDERR_FILENO, out, (size_t)n);
+			if (spawn_log_fd != -1)
+				(void)!write(spawn_log_fd, out, (size_t)n);
 			sp->relay_cut = 1;
 		}
 		sp->linelen = 0;
@@ -179,9 +191,9 @@ relay_line(struct spawn *sp)
 	}
 	n = snprintf(out, sizeof(out), "sluice-worker[%ld]: %.*s\n", (long)sp->pid,
 	    (int)sp->linelen, sp->line);
-	if (n > 0)
+	if (n > 0 && spawn_log_fd != -1)
 		(void)!write(
-		    STDERR_FILENO, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
+		    spawn_log_fd, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
 	sp->linelen = 0;
 }
 

@@ -34,8 +34,14 @@
 
 #include "sandbox/job.h"
 
-/* The worker's standard error relayed per job; the rest is read and dropped. */
+/* The worker's standard error logged per job; the rest is read and dropped. */
 #define SPAWN_STDERR_MAX (64u << 10)
+
+/*
+ * Log workers' standard error to fd (opened O_APPEND by the caller, who
+ * keeps it open), or drop it with -1, the default.
+ */
+void spawn_log_set(int fd);
 
 enum spawn_outcome {
 	SPAWN_OK = 0,            /* exited 0 after a RESULT frame */

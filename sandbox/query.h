@@ -19,4 +19,12 @@ int query_prepare(const struct job_header *h, struct query **out)
 int query_run(struct query *q, int fd) __attribute__((warn_unused_result));
 void query_free(struct query *q);
 
+/*
+ * Tests only: tests/sluice-worker-test sets this to play a compromised
+ * worker, which rewrites its RESULT after the scan (the broker must catch
+ * it).  NULL, never called, in sluice-worker.
+ */
+#include <jansson.h>
+extern void (*query_result_tamper)(const json_t *plan, json_t *result);
+
 #endif

@@ -93,8 +93,9 @@ send_error(int r)
 	for (i = 0; msg[i] != '\0' && i < sizeof(clean) - 1; i++)
 		clean[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
 	clean[i] = '\0';
-	doc = json_pack("{s:[{s:I, s:I, s:s}], s:I}", "errors", "line", (json_int_t)0, "column",
-	    (json_int_t)0, "message", clean, "total", (json_int_t)1);
+	/* code: the broker tells a fault in the input from a failed job (integrity, I/O). */
+	doc = json_pack("{s:[{s:I, s:I, s:s}], s:I, s:i}", "errors", "line", (json_int_t)0, "column",
+	    (json_int_t)0, "message", clean, "total", (json_int_t)1, "code", r);
 	if (doc != NULL)
 		text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -226,6 +227,60 @@ query_release_kind(void *state)
 }
 #endif
 
+#if defined(SL_TEST_JOBS) && defined(SL_HAVE_QUERY)
+/*
+ * A compromised query worker, for tests/integration/hostile.sh: a query whose
+ * LIMIT is 9001..9007 is answered with a lie of that kind after an honest
+ * scan.  The broker must refuse every one (broker/release.c).
+ */
+static void
+test_tamper(const json_t *plan, json_t *result)
+{
+	json_t *groups = json_object_get(result, "groups"), *g0 = json_array_get(groups, 0);
+	json_int_t mode = json_integer_value(json_object_get(plan, "limit"));
+	static char flood[4096];
+	size_t i;
+
+	if (g0 == NULL)
+		return;
+	switch (mode) {
+	case 9001: /* the same group twice, the copy small enough to fit the version's rows */
+		json_array_append_new(groups, g0 = json_deep_copy(g0));
+		json_object_set_new(g0, "rows", json_integer(0));
+		json_object_set_new(g0, "units", json_integer(0));
+		json_object_set_new(json_array_get(json_object_get(g0, "aggs"), 0), "n", json_integer(0));
+		break;
+	case 9007: /* the same group 1,000 times */
+		for (i = 0; i < 999; i++)
+			json_array_append_new(groups, json_deep_copy(g0));
+		break;
+	case 9002: /* a key outside the column's declared domain */
+		json_array_set_new(json_object_get(g0, "key"), 0, json_string("X"));
+		break;
+	case 9003: /* a "data key" in hex as a group key */
+		json_array_set_new(json_object_get(g0, "key"), 0,
+		    json_string("8f3a1c0de5b2a94c7d6e0f1b2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"));
+		break;
+	case 9004: /* more rows than the version holds */
+		json_object_set_new(g0, "rows", json_integer(4999));
+		json_object_set_new(json_array_get(json_object_get(g0, "aggs"), 0), "n",
+		    json_integer(4999));
+		break;
+	case 9005: /* units above rows */
+		json_object_set_new(g0, "units", json_integer(
+		    json_integer_value(json_object_get(g0, "rows")) + 1));
+		break;
+	case 9006: /* a flood of "secrets" on standard error, then an honest answer */
+		memset(flood, 'K', sizeof(flood) - 1);
+		memcpy(flood, "LEAKED-DATA-KEY ", 16);
+		flood[sizeof(flood) - 2] = '\n';
+		for (i = 0; i < 256; i++)
+			(void)!write(STDERR_FILENO, flood, sizeof(flood) - 1);
+		break;
+	}
+}
+#endif
+
 #ifdef SL_TEST_JOBS
 static int test_prepare(const struct job_header *h, void **state);
 static int test_run(void *state, int fd);
@@ -312,6 +367,9 @@ worker_main(void)
 
 	memset(&h, 0, sizeof(h));
 	sl_log_init("sluice-worker");
+#if defined(SL_TEST_JOBS) && defined(SL_HAVE_QUERY)
+	query_result_tamper = test_tamper;
+#endif
 	if (fstat(JOB_FD, &st) == -1 || !S_ISSOCK(st.st_mode)) {
 		sl_errorx("started by sluice for one job, with its socket on descriptor %d; "
 		          "it is not run by hand",

@@ -1,0 +1,111 @@
+#!/bin/sh
+# The security review's findings (issue 13), tried as an attacker would:
+# replays of another buyer's request id, a reused request id, a compromised
+# worker that lies in its RESULT or floods its standard error
+# (tests/sluice-worker-test, a query's LIMIT 9001..9007 choosing the lie), a
+# version whose manifest changed after it was published, and the rate limit.
+# Each must end refused or failed, audited, nothing released or charged.
+set -u
+. "$(dirname "$0")/lib.sh"
+EX="$top_srcdir/examples"
+FIXTURE="$top_builddir/tests/sluice-worker-test"
+[ -x "$FIXTURE" ] || fail "$FIXTURE is not built"
+
+contract() { # TERMS OUT: offered, signed by all, submitted; prints the id
+	"$SLUICE" -d "$D" contract offer --product claims --buyer buyer --terms "$1" --out "$2" >/dev/null || fail "offer $1"
+	for k in city acme ops buyer; do
+		"$SLUICE" contract sign "$2" --identity "$T/$k.key" >/dev/null || fail "sign $k"
+	done
+	"$SLUICE" -d "$D" contract submit "$2" >/dev/null || fail "submit $2"
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$2"
+}
+count() { sql "$D/sluice.db" "$1"; }
+events() { count "SELECT count(*) FROM audit_events WHERE action = '$1'"; }
+txns() { count "SELECT count(*) FROM ledger_transactions"; }
+
+D="$T/x"
+expect_ok "$SLUICE" init "$D"
+for p in city:holder ops:operator acme:merchant buyer:buyer other:buyer; do
+	expect_ok "$SLUICE" -d "$D" party add "${p%%:*}" --role "${p##*:}" --out "$T/${p%%:*}.key"
+done
+expect_ok "$SLUICE" -d "$D" product add claims --schema "$EX/claims.schema.json" \
+	--merchant acme --holder city --operator ops
+expect_ok "$SLUICE" -d "$D" product load claims "$EX/claims.csv"
+python3 - "$EX/claims.terms.json" "$T/t.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["revenue_shares"] = {"city": 4000, "ops": 3000, "acme": 2000, "platform": 1000}
+t["release"] = {"mode": "threshold", "min_group": 2}
+t["query_quota"] = 1000
+json.dump(t, open(sys.argv[2], "w"))
+PY
+C=$(contract "$T/t.json" "$T/c.json")
+Q="SELECT sex, COUNT(*) FROM claims GROUP BY sex"
+
+note "item 1: a request id is answered from the record only to its own buyer"
+expect_ok "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" --request-id r1 "$Q"
+expect_stdout_contains "charged 5000 fen"
+t0=$(txns)
+for who in other acme; do
+	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C" --identity "$T/$who.key" --request-id r1 --json "$Q"
+	expect_stderr_contains "refused"
+	[ ! -s "$OUT" ] || fail "the $who key got an answer: $(cat "$OUT")"
+done
+[ "$(count "SELECT count(*) FROM audit_events WHERE action = 'query.refused' AND actor != 'buyer'")" = 2 ] ||
+	fail "the two foreign replays are not audited as refused"
+expect_ok "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" --request-id r1 "$Q"
+expect_stdout_contains "a replay, not charged again"
+[ "$(events query.replayed)" = 1 ] || fail "the buyer's replay is not audited"
+[ "$(txns)" = "$t0" ] || fail "a replay was charged"
+expect_fail 1 "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" --request-id r1 \
+	"SELECT region, COUNT(*) FROM claims GROUP BY region"
+expect_stderr_contains "request id r1 was used for another query"
+[ "$(txns)" = "$t0" ] || fail "a reused request id was charged"
+
+note "items 3 and 4: a compromised worker's lies are caught, never released or charged"
+for lie in 9001:"a group key appears twice" 9002:"not a value its column can hold" \
+	9003:"not a value its column can hold" 9004:"more rows than the version" \
+	9005:"row or unit count is out of range" 9007:"more rows than the version"; do
+	n=${lie%%:*}
+	expect_fail 1 env SLUICE_WORKER="$FIXTURE" "$SLUICE" -d "$D" query --contract "$C" \
+		--identity "$T/buyer.key" --json "SELECT sex, COUNT(*) FROM claims GROUP BY sex LIMIT $n"
+	expect_stderr_contains "implausible answer"
+	expect_stderr_contains "${lie#*:}"
+	[ ! -s "$OUT" ] || fail "lie $n was released: $(cat "$OUT")"
+done
+[ "$(txns)" = "$t0" ] || fail "a lie was charged"
+n=$(count "SELECT count(*) FROM audit_events WHERE action = 'query.failed' AND CAST(event AS TEXT) LIKE '%implausible answer%'")
+[ "$n" = 6 ] || fail "the lies are not audited as failed: $n events"
+expect_ok env SLUICE_WORKER="$FIXTURE" "$SLUICE" -d "$D" query --contract "$C" \
+	--identity "$T/buyer.key" "SELECT sex, COUNT(*) FROM claims GROUP BY sex LIMIT 9006"
+if grep -q LEAKED "$ERR" "$OUT"; then fail "the worker's standard error reached the caller"; fi
+t0=$(txns)
+[ "$(grep -c LEAKED "$D/worker.log")" -ge 1 ] || fail "the worker's standard error is not in worker.log"
+[ "$(wc -c <"$D/worker.log")" -le 70000 ] || fail "worker.log is not capped: $(wc -c <"$D/worker.log")"
+
+note "item 2: a published version that changed is refused"
+m=$(count "SELECT hex(manifest) FROM product_versions WHERE version = 1")
+[ ${#m} -eq 64 ] || fail "no manifest digest recorded: '$m'"
+count "SELECT json_extract(event, '$.details.manifest') FROM audit_events WHERE action = 'product.version_published'" |
+	tr a-f A-F | grep -qx "$m" || fail "version.published does not name the digest"
+sql "$D/sluice.db" "UPDATE product_versions SET manifest = zeroblob(32) WHERE version = 1" >/dev/null
+expect_fail 1 "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" "$Q"
+expect_stderr_contains "failed: store: version 1 manifest differs from the one published: integrity error"
+sql "$D/sluice.db" "UPDATE product_versions SET manifest = x'$m' WHERE version = 1" >/dev/null
+[ "$(txns)" = "$t0" ] || fail "an integrity failure was charged"
+
+note "item 6: the per-contract rate counts every submission"
+SLUICE_QUERY_RATE=100000
+n=$(count "SELECT count(*) FROM queries WHERE contract = '$C'")
+expect_fail 1 env SLUICE_QUERY_RATE="$n" "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" "$Q"
+expect_stderr_contains "queries in the last minute; the limit is $n a minute"
+[ "$(count "SELECT text FROM queries ORDER BY rowid DESC LIMIT 1")" = "" ] ||
+	fail "a refused query's text is stored twice"
+
+note "item 1: after revocation nothing is answered, not even a replay"
+expect_ok "$SLUICE" -d "$D" contract revoke "$C" --reason "test"
+expect_fail 1 "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" --request-id r1 --json "$Q"
+expect_stderr_contains "revoked"
+[ ! -s "$OUT" ] || fail "a revoked contract's replay was answered"
+expect_ok "$SLUICE" -d "$D" ledger verify
+pass
