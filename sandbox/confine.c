@@ -118,14 +118,14 @@ drop_user(const struct confine_opts *o)
 		    strerror(errno));
 
 	if (getresuid(&ruid, &euid, &suid) == -1 || getresgid(&rgid, &egid, &sgid) == -1)
-		return sl_errf(SL_ERR_IO, "confine: getresuid: %s", strerror(errno));
+		return sl_errf(SL_ERR_IO, "confine: getresuid/getresgid: %s", strerror(errno));
 	if (ruid != o->uid || euid != o->uid || suid != o->uid || rgid != o->gid ||
 	    egid != o->gid || sgid != o->gid)
 		return sl_errf(SL_ERR_IO, "confine: ids did not change to %lu:%lu",
 		    (unsigned long)o->uid, (unsigned long)o->gid);
 	if (root && getgroups(0, NULL) != 0)
 		return sl_errf(SL_ERR_IO, "confine: supplementary groups left");
-	/* The raw call: glibc's setuid() would be the same here (one thread), but say what is meant. */
+	/* Should it work, the process is root again: confine_apply() fails, the worker exits. */
 	if (syscall(SYS_setuid, 0) != -1)
 		return sl_errf(SL_ERR_IO, "confine: setuid(0) succeeded after the drop");
 	return 0;
