@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -602,17 +603,52 @@ fail:
 }
 
 int
+spawn_worker_user(uint32_t *uid, uint32_t *gid)
+{
+	const char *name = secure_getenv("SLUICE_WORKER_USER");
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		*uid = (uint32_t)getuid();
+		*gid = (uint32_t)getgid();
+		return 0;
+	}
+	/* Looked up for every job, so a user created while the broker runs is used. */
+	if (name != NULL && *name != '\0') {
+		if ((pw = getpwnam(name)) == NULL)
+			return sl_errf(SL_ERR_INVAL, "SLUICE_WORKER_USER=%s: no such user", name);
+	} else if ((pw = getpwnam("sluice-worker")) == NULL && (pw = getpwnam("nobody")) == NULL)
+		return sl_errf(SL_ERR_IO, "worker: neither user sluice-worker nor nobody exists "
+		                          "(make install creates sluice-worker)");
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		return sl_errf(SL_ERR_INVAL,
+		    "worker user %s has uid %lu and gid %lu: "
+		    "a worker never runs as root",
+		    pw->pw_name, (unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid);
+	*uid = (uint32_t)pw->pw_uid;
+	*gid = (uint32_t)pw->pw_gid;
+	return 0;
+}
+
+int
 spawn_send_header(struct spawn *sp, const struct job_header *h)
 {
+	struct job_header hw = *h; /* shallow: the strings stay the caller's */
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int r;
 
-	if ((r = job_header_encode(h, &buf, &len)) != 0)
-		return sl_errf(r, "worker: cannot encode the job header: %s", sl_err_msg(r));
+	if ((r = spawn_worker_user(&hw.uid, &hw.gid)) != 0)
+		goto out;
+	if ((r = job_header_encode(&hw, &buf, &len)) != 0) {
+		r = sl_errf(r, "worker: cannot encode the job header: %s", sl_err_msg(r));
+		goto out;
+	}
 	sp->cpu_seconds = h->cpu_seconds;
 	r = spawn_send(sp, JOB_FRAME_HEADER, buf, len);
+out:
 	job_wipe_free(buf, len);
+	explicit_bzero(&hw, sizeof(hw)); /* the copy of the key */
 	return r;
 }
 

@@ -83,9 +83,20 @@ int spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
     __attribute__((warn_unused_result));
 
 /*
- * Send h as the HEADER frame to a worker from spawn_start().  The encoded
- * header holds the data key; it is wiped as soon as it is sent.
- * h->cpu_seconds is kept to tell a CPU-limit SIGKILL from another.
+ * The user a worker runs as, the broker's decision.  A broker running as
+ * root names an unprivileged user: $SLUICE_WORKER_USER when set, else
+ * "sluice-worker" (make install creates it), else "nobody".  Any other broker
+ * cannot change users, so its workers keep its own ids.  SL_ERR_INVAL for a
+ * $SLUICE_WORKER_USER that does not exist and for a user with uid or gid 0;
+ * SL_ERR_IO when neither default user exists.
+ */
+int spawn_worker_user(uint32_t *uid, uint32_t *gid) __attribute__((warn_unused_result));
+
+/*
+ * Send h as the HEADER frame to a worker from spawn_start(), with h->uid and
+ * h->gid replaced by spawn_worker_user()'s.  The encoded header holds the
+ * data key; it is wiped as soon as it is sent.  h->cpu_seconds is kept to
+ * tell a CPU-limit SIGKILL from another.
  */
 int spawn_send_header(struct spawn *sp, const struct job_header *h)
     __attribute__((warn_unused_result));

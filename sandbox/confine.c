@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/landlock.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -24,6 +26,110 @@
 
 #include "common/err.h"
 #include "sandbox/confine.h"
+
+/* ---- 0. an unprivileged user -------------------------------------------- */
+
+/*
+ * Empty the capability bounding set: no later execve (forbidden anyway) and
+ * no file capability can bring a capability back.  Only what is still in the
+ * set is dropped, since dropping needs CAP_SETPCAP: a process that has already
+ * lost it can only check that the set is empty.
+ */
+static int
+caps_bounding_clear(void)
+{
+	int cap, in;
+
+	for (cap = 0;; cap++) {
+		if ((in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) == -1) {
+			if (errno == EINVAL)
+				return 0; /* past CAP_LAST_CAP of the running kernel */
+			return sl_errf(
+			    SL_ERR_IO, "confine: PR_CAPBSET_READ %d: %s", cap, strerror(errno));
+		}
+		if (in == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
+			return sl_errf(
+			    SL_ERR_IO, "confine: PR_CAPBSET_DROP %d: %s", cap, strerror(errno));
+	}
+}
+
+/*
+ * No capability in any set: bounding, ambient, then effective, permitted and
+ * inheritable with capset() (the raw call: no libcap for three words).
+ * Lowering needs no privilege.  Checked with capget() afterwards.
+ */
+static int
+caps_clear(void)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	size_t i;
+	int r;
+
+	if ((r = caps_bounding_clear()) != 0)
+		return r;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 && errno != EINVAL)
+		return sl_errf(SL_ERR_IO, "confine: PR_CAP_AMBIENT_CLEAR_ALL: %s", strerror(errno));
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) == -1)
+		return sl_errf(SL_ERR_IO, "confine: capset: %s", strerror(errno));
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return sl_errf(SL_ERR_IO, "confine: capget: %s", strerror(errno));
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (data[i].effective != 0 || data[i].permitted != 0 || data[i].inheritable != 0)
+			return sl_errf(SL_ERR_IO, "confine: capabilities left after capset");
+	return 0;
+}
+
+/*
+ * Become o->uid:o->gid for good.  A worker started as root (any of its user
+ * ids 0) empties its bounding set while it still may, drops every
+ * supplementary group, then sets all three group ids and all three user ids;
+ * the kernel clears the permitted and effective sets when the last user id
+ * leaves 0.  Any other worker cannot change users: the broker then sent its
+ * own ids, and setting them is a no-op that still proves it.  Checked after:
+ * the ids stuck, no group is left, and setuid(0) fails.
+ */
+static int
+drop_user(const struct confine_opts *o)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	int root;
+
+	if (getresuid(&ruid, &euid, &suid) == -1)
+		return sl_errf(SL_ERR_IO, "confine: getresuid: %s", strerror(errno));
+	root = ruid == 0 || euid == 0 || suid == 0;
+	if (root) {
+		int r;
+
+		if ((r = caps_bounding_clear()) != 0)
+			return r;
+		if (setgroups(0, NULL) == -1)
+			return sl_errf(SL_ERR_IO, "confine: setgroups: %s", strerror(errno));
+	}
+	if (setresgid(o->gid, o->gid, o->gid) == -1)
+		return sl_errf(SL_ERR_IO, "confine: setresgid %lu: %s", (unsigned long)o->gid,
+		    strerror(errno));
+	if (setresuid(o->uid, o->uid, o->uid) == -1)
+		return sl_errf(SL_ERR_IO, "confine: setresuid %lu: %s", (unsigned long)o->uid,
+		    strerror(errno));
+
+	if (getresuid(&ruid, &euid, &suid) == -1 || getresgid(&rgid, &egid, &sgid) == -1)
+		return sl_errf(SL_ERR_IO, "confine: getresuid/getresgid: %s", strerror(errno));
+	if (ruid != o->uid || euid != o->uid || suid != o->uid || rgid != o->gid ||
+	    egid != o->gid || sgid != o->gid)
+		return sl_errf(SL_ERR_IO, "confine: ids did not change to %lu:%lu",
+		    (unsigned long)o->uid, (unsigned long)o->gid);
+	if (root && getgroups(0, NULL) != 0)
+		return sl_errf(SL_ERR_IO, "confine: supplementary groups left");
+	/* Should it work, the process is root again: confine_apply() fails, the worker exits. */
+	if (syscall(SYS_setuid, 0) != -1)
+		return sl_errf(SL_ERR_IO, "confine: setuid(0) succeeded after the drop");
+	return 0;
+}
 
 /* ---- 1. rlimits ---------------------------------------------------------- */
 
@@ -99,7 +205,7 @@ apply_rlimits(const struct confine_opts *o)
 	    (r = limit_set(RLIMIT_AS, "RLIMIT_AS", as, as)) != 0 ||
 	    (r = limit_set(RLIMIT_CORE, "RLIMIT_CORE", 0, 0)) != 0 ||
 	    (r = limit_set(RLIMIT_NOFILE, "RLIMIT_NOFILE", CONFINE_NOFILE, CONFINE_NOFILE)) != 0 ||
-	    /* Ignored for a process with CAP_SYS_RESOURCE; seccomp forbids clone anyway. */
+	    /* The worker has no CAP_SYS_RESOURCE to ignore it; seccomp forbids clone anyway. */
 	    (r = limit_set(RLIMIT_NPROC, "RLIMIT_NPROC", 0, 0)) != 0 ||
 	    (r = limit_set(RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize, fsize)) != 0)
 		return r;
@@ -109,21 +215,25 @@ apply_rlimits(const struct confine_opts *o)
 /* ---- 3. network namespace ------------------------------------------------ */
 
 /*
- * An empty network namespace: no interface but a loopback that is down.  As
- * root (or with CAP_SYS_ADMIN) CLONE_NEWNET alone works; an unprivileged
- * worker needs a user namespace to own it.  Kernels that forbid unprivileged
- * user namespaces refuse both: that is reported, not fatal, since seccomp
- * already forbids socket() and Landlock (ABI >= 4) TCP.
+ * An empty network namespace: no interface but a loopback that is down.  The
+ * worker has dropped root by now, so it needs a user namespace to own it; a
+ * process that still has CAP_SYS_ADMIN (not started as root, but given the
+ * capability) can do with CLONE_NEWNET alone.  Kernels that forbid
+ * unprivileged user namespaces refuse both: that is reported, not fatal,
+ * since seccomp already forbids socket() and Landlock (ABI >= 4) TCP.
+ *
+ * A new user namespace gives its first process every capability in it, and
+ * a full bounding set: caps_clear() takes them away again right after.
  */
 static void
 enter_netns(struct confine_report *rep)
 {
-	if (unshare(CLONE_NEWNET) == 0)
-		return;
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) {
 		rep->netns_userns = 1;
 		return;
 	}
+	if (unshare(CLONE_NEWNET) == 0)
+		return;
 	rep->missing |= CONFINE_NO_NETNS;
 }
 
@@ -177,13 +287,13 @@ confine_landlock_abi(void)
  * Rights of ABIs newer than this file are not handled: seccomp covers them.
  */
 static int
-apply_landlock(const struct confine_opts *o, struct confine_report *rep)
+apply_landlock(const struct confine_opts *o, int dfd, struct confine_report *rep)
 {
 #ifdef SYS_landlock_create_ruleset
 	struct ll_ruleset_attr attr;
 	struct landlock_path_beneath_attr pb;
 	size_t attr_size = sizeof(attr.handled_access_fs);
-	int abi, rfd = -1, dfd = -1, r = 0;
+	int abi, rfd = -1, r = 0;
 
 	if ((abi = confine_landlock_abi()) <= 0) {
 		rep->missing |= CONFINE_NO_LANDLOCK;
@@ -210,11 +320,7 @@ apply_landlock(const struct confine_opts *o, struct confine_report *rep)
 		    strerror(errno));
 		goto out;
 	}
-	if (o->store_path != NULL) {
-		if ((dfd = open(o->store_path, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
-			r = sl_errf(SL_ERR_IO, "confine: %s: %s", o->store_path, strerror(errno));
-			goto out;
-		}
+	if (dfd != -1) {
 		memset(&pb, 0, sizeof(pb));
 		pb.allowed_access = LL_FS_READ;
 		if (o->profile == CONFINE_INGEST)
@@ -233,13 +339,12 @@ apply_landlock(const struct confine_opts *o, struct confine_report *rep)
 	}
 	rep->landlock_abi = abi;
 out:
-	if (dfd != -1)
-		close(dfd);
 	if (rfd != -1)
 		close(rfd);
 	return r;
 #else
 	(void)o;
+	(void)dfd;
 	rep->missing |= CONFINE_NO_LANDLOCK;
 	return 0;
 #endif
@@ -273,7 +378,11 @@ out:
  * kill and signals to others, fcntl (LMDB takes its locks before
  * confinement), ftruncate/msync (only LMDB's MDB_WRITEMAP uses them),
  * mlock/munlock, prctl, setrlimit/prlimit64, unshare/setns, landlock_*,
- * seccomp, bpf, io_uring_*, userfaultfd, perf_event_open, keyctl.
+ * seccomp, bpf, io_uring_*, userfaultfd, perf_event_open, keyctl, and every
+ * set*id and capset call.
+ *
+ * mmap, mprotect, madvise and tgkill are allowed only with some arguments:
+ * see apply_seccomp().
  */
 struct allow {
 	int nr;
@@ -290,7 +399,6 @@ static const struct allow allowlist[] = {
     {SCMP_SYS(brk), P_BOTH},
     {SCMP_SYS(munmap), P_BOTH},
     {SCMP_SYS(mremap), P_BOTH},
-    {SCMP_SYS(madvise), P_BOTH},
     /* pthread mutexes: a contended unlock of LMDB's shared writer mutex wakes a waiter. */
     {SCMP_SYS(futex), P_BOTH},
     /* Time, when the vDSO cannot answer. */
@@ -321,6 +429,26 @@ static const struct allow allowlist[] = {
 #endif
 };
 
+/*
+ * The madvise() advice the worker gives once confined.  Not MADV_DONTFORK,
+ * MADV_MERGEABLE (KSM: a timing channel to other processes' pages),
+ * MADV_REMOVE, MADV_HWPOISON, MADV_PAGEOUT or any other.
+ */
+static const int advice[] = {
+    /*
+     * Returning memory: glibc's free() for a heap other than the main arena
+     * and malloc_trim(), ASan when it releases shadow.  None seen confined
+     * in today's single-threaded jobs; kept because killing a job for
+     * giving back its own pages would be a bug, not a defence.
+     */
+    MADV_DONTNEED,
+#ifdef SL_SANITIZERS
+    /* --enable-sanitizers only: ASan marks each new allocator region (strace). */
+    MADV_NOHUGEPAGE,
+    MADV_DONTDUMP,
+#endif
+};
+
 static int
 rule_add(scmp_filter_ctx ctx, int nr, unsigned int n, const struct scmp_arg_cmp *args)
 {
@@ -341,7 +469,7 @@ static int
 apply_seccomp(const struct confine_opts *o)
 {
 	scmp_filter_ctx ctx;
-	struct scmp_arg_cmp noexec, self[2];
+	struct scmp_arg_cmp mem[2], adv, self[2];
 	unsigned int want = 1u << o->profile;
 	size_t i;
 	int rc, r = 0;
@@ -358,11 +486,26 @@ apply_seccomp(const struct confine_opts *o)
 		    (r = rule_add(ctx, allowlist[i].nr, 0, NULL)) != 0)
 			goto out;
 	}
-	/* Memory for malloc and the LMDB map, never executable: no code can be added. */
-	noexec = SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
-	if ((r = rule_add(ctx, SCMP_SYS(mmap), 1, &noexec)) != 0 ||
-	    (r = rule_add(ctx, SCMP_SYS(mprotect), 1, &noexec)) != 0)
+	/*
+	 * Memory for malloc, never executable: no code can be added.  Private
+	 * only: the store is mapped MAP_SHARED when it is opened, before this,
+	 * and strace of query, ingest and rekey workers (both builds) shows no
+	 * mmap after it but MAP_PRIVATE|MAP_ANONYMOUS (with MAP_FIXED and
+	 * MAP_NORESERVE under ASan).  So MAP_SHARED, MAP_SHARED_VALIDATE and any
+	 * other mapping type are refused outright, on any descriptor.  The two
+	 * comparisons of one rule must both hold.
+	 */
+	mem[0] = SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+	mem[1] = SCMP_A3_64(SCMP_CMP_MASKED_EQ, MAP_TYPE, MAP_PRIVATE);
+	if ((r = rule_add(ctx, SCMP_SYS(mmap), 2, mem)) != 0 ||
+	    (r = rule_add(ctx, SCMP_SYS(mprotect), 1, mem)) != 0)
 		goto out;
+	/* madvise: one rule per advice, any of which allows the call. */
+	for (i = 0; i < sizeof(advice) / sizeof(advice[0]); i++) {
+		adv = SCMP_A2_32(SCMP_CMP_EQ, (uint32_t)advice[i]);
+		if ((r = rule_add(ctx, SCMP_SYS(madvise), 1, &adv)) != 0)
+			goto out;
+	}
 	/* abort() only: SIGABRT to this very process. */
 	self[0] = SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)getpid());
 	self[1] = SCMP_A2_32(SCMP_CMP_EQ, SIGABRT);
@@ -381,7 +524,7 @@ int
 confine_apply(const struct confine_opts *o, struct confine_report *rep)
 {
 	struct confine_report dummy;
-	int r;
+	int dfd = -1, r;
 
 	if (rep == NULL)
 		rep = &dummy;
@@ -393,13 +536,32 @@ confine_apply(const struct confine_opts *o, struct confine_report *rep)
 		    o->cpu_seconds, (unsigned long long)o->memory_bytes);
 	if (o->profile == CONFINE_INGEST && o->fsize_bytes == 0)
 		return sl_errf(SL_ERR_INVAL, "confine: an ingest needs a file size limit");
+	if (o->uid == 0 || o->gid == 0)
+		return sl_errf(SL_ERR_INVAL, "confine: refusing to run a job as uid %lu gid %lu",
+		    (unsigned long)o->uid, (unsigned long)o->gid);
 
-	if ((r = apply_rlimits(o)) != 0)
-		return r;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		return sl_errf(SL_ERR_IO, "confine: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	/*
+	 * Landlock's rule names the store by a descriptor, opened now: stores
+	 * live beneath a directory only root may enter, which the worker cannot
+	 * look up once it has dropped to its user.  O_PATH: it reads nothing.
+	 */
+	if (o->store_path != NULL &&
+	    (dfd = open(o->store_path, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		r = sl_errf(SL_ERR_IO, "confine: %s: %s", o->store_path, strerror(errno));
+		goto out;
+	}
+	if ((r = drop_user(o)) != 0 || (r = apply_rlimits(o)) != 0)
+		goto out;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		r = sl_errf(SL_ERR_IO, "confine: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		goto out;
+	}
 	enter_netns(rep);
-	if ((r = apply_landlock(o, rep)) != 0)
-		return r;
-	return apply_seccomp(o);
+	if ((r = caps_clear()) != 0 || (r = apply_landlock(o, dfd, rep)) != 0)
+		goto out;
+	r = apply_seccomp(o);
+out:
+	if (dfd != -1)
+		close(dfd);
+	return r;
 }

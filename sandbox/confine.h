@@ -2,20 +2,31 @@
  * sandbox/confine.h -- how sluice-worker confines itself (DESIGN.md section 3).
  *
  * One call, confine_apply(), after the worker has read its trusted job header
- * and opened what the job needs, and before it reads any untrusted byte.  It
- * applies, in this fixed order:
+ * and opened what the job needs (as root, when started as root: the store's
+ * files are root's), and before it reads any untrusted byte.  It applies, in
+ * this fixed order:
  *
+ *   0. an unprivileged user: a worker started as root empties its capability
+ *      bounding set, drops its supplementary groups and becomes
+ *      o->uid:o->gid (real, effective and saved ids), which the kernel makes
+ *      cost it every capability; it checks that setuid(0) then fails;
  *   1. rlimits: CPU seconds, address space, no core dumps, few descriptors, no
  *      new processes, bounded file size;
  *   2. PR_SET_NO_NEW_PRIVS;
- *   3. a new network namespace, where the kernel allows one;
+ *   3. a new network namespace, where the kernel allows one: inside a new
+ *      user namespace, since the worker is no longer root, after which every
+ *      capability that namespace gave (and its bounding set) is cleared
+ *      again, so CapEff, CapPrm, CapInh, CapBnd and CapAmb are all 0;
  *   4. Landlock, where the kernel has it: read-only beneath the store for a
  *      query, read-write beneath it for an ingest, nothing anywhere else;
  *   5. a seccomp allowlist (libseccomp, SCMP_ACT_KILL_PROCESS by default): no
- *      open, socket, connect, exec, fork/clone, ptrace or kill after this.
+ *      open, socket, connect, exec, fork/clone, ptrace, kill or set*id after
+ *      this; mmap/mprotect never with PROT_EXEC, mmap never MAP_SHARED (the
+ *      store is mapped before), madvise only with the advice the worker gives.
  *
- * Steps 1, 2 and 5 are mandatory: if one fails, confine_apply() fails and the
- * worker must not run the job.  Steps 3 and 4 depend on the kernel; what it
+ * Steps 0, 1, 2 and 5 and the capability clearing are mandatory: if one
+ * fails, confine_apply() fails and the worker must not run the job.  Steps 3
+ * and 4 depend on the kernel; what it
  * refused is reported in struct confine_report, never silently skipped.  A
  * worker confined by this is killed by SIGSYS on its first system call outside
  * the allowlist, which the broker reports as "sandbox violation".
@@ -27,6 +38,7 @@
 #define SLUICE_SANDBOX_CONFINE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Which allowlist and which Landlock rights; see the table in confine.c. */
 enum confine_profile {
@@ -59,6 +71,12 @@ struct confine_opts {
 	 * for none.  Borrowed.
 	 */
 	const char *store_path;
+	/*
+	 * The user to become (job_header.uid and .gid, the broker's choice);
+	 * neither may be 0.  A worker not started as root must already be it.
+	 */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* Bits of confine_report.missing: layers the kernel did not provide. */
@@ -74,7 +92,7 @@ struct confine_report {
 /*
  * Confine the calling process as described above.  On success returns 0 and
  * fills *rep (which may be NULL).  On failure returns SL_ERR_INVAL for bad
- * options, SL_ERR_IO when a mandatory step failed (message recorded with
+ * options (uid or gid 0 among them), SL_ERR_IO when a mandatory step failed (message recorded with
  * sl_errf() naming the step); the process is then partly confined and must
  * exit without running the job.
  */

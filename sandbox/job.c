@@ -243,6 +243,8 @@ job_header_encode(const struct job_header *h, uint8_t **out, size_t *len)
 	wr_str(&w, h->product);
 	wr_str(&w, h->schema);
 	wr_str(&w, h->params);
+	wr_u32(&w, h->uid);
+	wr_u32(&w, h->gid);
 	if (w.err) {
 		job_wipe_free(w.p, w.cap);
 		return w.err;
@@ -278,6 +280,8 @@ job_header_decode(const uint8_t *p, size_t len, struct job_header *h)
 	h->product = rd_str(&r);
 	h->schema = rd_str(&r);
 	h->params = rd_str(&r);
+	h->uid = rd_u32(&r);
+	h->gid = rd_u32(&r);
 	if (!r.err && r.off != r.len)
 		r.err = SL_ERR_PARSE; /* trailing bytes */
 	if (r.err) {

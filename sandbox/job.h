@@ -29,7 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JOB_PROTOCOL_VERSION 1
+/* 2: the HEADER ends with the worker's uid and gid. */
+#define JOB_PROTOCOL_VERSION 2
 #define JOB_FD 3
 #define JOB_FRAME_HEAD 8
 #define JOB_FRAME_MAX (4u << 20)
@@ -78,6 +79,12 @@ struct job_header {
 	char *product;                  /* product id (binds chunk AAD) */
 	char *schema;                   /* product schema, JSON */
 	char *params;                   /* kind-specific parameters, JSON */
+	/*
+	 * The unprivileged user a worker started as root drops to before it
+	 * confines itself (never 0).  spawn_send_header() fills them in.
+	 */
+	uint32_t uid;
+	uint32_t gid;
 };
 
 /* Write one frame; handles short writes and EINTR.  0 or SL_ERR_IO. */

@@ -419,6 +419,8 @@ worker_main(void)
 	co.memory_bytes = h.memory_bytes;
 	co.fsize_bytes = h.map_bytes;
 	co.store_path = h.store[0] != '\0' ? h.store : NULL;
+	co.uid = (uid_t)h.uid; /* the broker's choice; confine_apply() refuses root */
+	co.gid = (gid_t)h.gid;
 	if ((r = confine_apply(&co, &worker_confined)) != 0)
 		goto fail;
 	if (worker_confined.missing & CONFINE_NO_NETNS)
@@ -666,6 +668,46 @@ t_mprotect_exec(struct test_job *t, int fd)
 	return escaped(fd, "mprotect-exec", mprotect(p, 4096, PROT_READ | PROT_EXEC));
 }
 
+/* An advice the worker never gives: the filter allows madvise() only with those it does. */
+static int
+t_madvise_bad(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return sl_errf(SL_ERR_IO, "test: mmap: %s", strerror(errno));
+	return escaped(fd, "madvise-bad", madvise(p, 4096, MADV_DONTFORK));
+}
+
+/* The advice glibc's free() and the sanitizers give: must still work. */
+static int
+t_madvise_dontneed(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return sl_errf(SL_ERR_IO, "test: mmap: %s", strerror(errno));
+	if (madvise(p, 4096, MADV_DONTNEED) == -1)
+		return sl_errf(SL_ERR_IO, "test: madvise: %s", strerror(errno));
+	return reply(fd, JOB_FRAME_RESULT, "{\"madvise\":\"ok\"}");
+}
+
+/* Shared memory: nothing after confinement needs it (the store is mapped before). */
+static int
+t_mmap_shared(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return escaped(fd, "mmap-shared", p == MAP_FAILED ? -1 : 0);
+}
+
+/* Back to root: forbidden by the filter, and refused by the kernel once the worker dropped it. */
+static int
+t_setuid_root(struct test_job *t, int fd)
+{
+	return escaped(fd, "setuid-root", syscall(SYS_setuid, 0));
+}
+
 static int
 t_int80(struct test_job *t, int fd)
 {
@@ -777,14 +819,20 @@ t_status_prepare(struct test_job *t)
 
 /*
  * The kernel's view of this process, confined: /proc/self/status (opened
- * before, read now: procfs writes it at read time) lines Seccomp and
- * NoNewPrivs, and the confinement report.  Then wait for END, so the broker
+ * before, read now: procfs writes it at read time) lines Seccomp,
+ * NoNewPrivs, the ids and the capability sets, and the confinement report.
+ * Opened as root, before the privilege drop, the file still reads after it
+ * (the process is then no longer dumpable), and shows ids as root's
+ * namespace sees them, not as the worker's user namespace does.  Then wait for END, so the broker
  * can look at /proc/<pid> while the worker still runs.
  */
 static int
 t_status(struct test_job *t, int fd)
 {
-	char status[8192], text[512], *line, *next;
+	static const char *const keep[] = {"Seccomp:", "NoNewPrivs:", "Uid:", "Gid:", "Groups:",
+	    "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"};
+	char status[8192], text[1024], *line, *next;
+	size_t i;
 	size_t off = 0;
 	ssize_t n;
 	uint8_t *payload;
@@ -803,8 +851,10 @@ t_status(struct test_job *t, int fd)
 			*next++ = '\0';
 		else
 			next = line + strlen(line);
-		if (strncmp(line, "Seccomp:", 8) == 0 || strncmp(line, "NoNewPrivs:", 11) == 0)
-			off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\n", line);
+		for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+			if (strncmp(line, keep[i], strlen(keep[i])) == 0 && off < sizeof(text))
+				off +=
+				    (size_t)snprintf(text + off, sizeof(text) - off, "%s\n", line);
 	}
 	if ((r = reply(fd, JOB_FRAME_RESULT, text)) != 0)
 		return r;
@@ -950,6 +1000,10 @@ static const struct test_probe test_probes[] = {
     {"tgkill", t_tgkill_prepare, t_tgkill},
     {"mmap-exec", NULL, t_mmap_exec},
     {"mprotect-exec", NULL, t_mprotect_exec},
+    {"madvise-bad", NULL, t_madvise_bad},
+    {"madvise-dontneed", NULL, t_madvise_dontneed},
+    {"mmap-shared", NULL, t_mmap_shared},
+    {"setuid-root", NULL, t_setuid_root},
     {"int80", NULL, t_int80},
     {"x32", NULL, t_x32},
     {"loop", NULL, t_loop},

@@ -4,8 +4,9 @@
  * have it try, once confined, each thing the sandbox must stop, and check the
  * exact outcome broker/spawn.c reports.  Also: the worker refuses a bad
  * HEADER, the kernel shows Seccomp 2 and NoNewPrivs 1 in the confined
- * worker, LMDB writes/reads and every AEAD work inside the allowlist, and no
- * worker behaviour can stop or crash the broker.
+ * worker and, started by root, an unprivileged user with no group and no
+ * capability in any set; LMDB writes/reads and every AEAD work inside the
+ * allowlist, and no worker behaviour can stop or crash the broker.
  *
  * The worker binary: $SLUICE_TEST_WORKER, else $top_builddir/tests/sluice-worker-test.
  */
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -170,6 +172,9 @@ static const char *const forbidden[] = {
     "tgkill",
     "mmap-exec",
     "mprotect-exec",
+    "madvise-bad",
+    "mmap-shared",
+    "setuid-root",
 #if defined(__x86_64__)
     "int80",
     "x32",
@@ -226,6 +231,11 @@ test_ok(void **state)
 	expect(&run, SPAWN_OK, 0);
 	assert_int_equal(run.final, JOB_FRAME_RESULT);
 	assert_int_equal(run.res.exit_status, 0);
+
+	/* The one madvise() advice outside a sanitizer build passes the filter. */
+	run_probe("madvise-dontneed", &run);
+	expect(&run, SPAWN_OK, 0);
+	expect_text(&run, "\"madvise\":\"ok\"");
 }
 
 static void
@@ -343,7 +353,7 @@ test_header_bad_version(void **state)
 	run_header(&h, WALL_MS, &run);
 	expect(&run, SPAWN_FAILED, 0);
 	assert_int_equal(run.final, JOB_FRAME_ERROR);
-	expect_text(&run, "protocol version 9, expected 1");
+	expect_text(&run, "protocol version 9, expected 2");
 	assert_int_equal(run.res.exit_status, JOB_EXIT_FAILED);
 }
 
@@ -370,7 +380,7 @@ test_header_trailing_bytes(void **state)
 static void
 test_header_short(void **state)
 {
-	static const uint8_t p[6] = {0, 0, 0, 1, 0, 0};
+	static const uint8_t p[6] = {0, 0, 0, JOB_PROTOCOL_VERSION, 0, 0};
 	struct run run;
 
 	run_raw(JOB_FRAME_HEADER, p, sizeof(p), &run);
@@ -446,6 +456,80 @@ proc_field(const char *text, const char *name)
 	return p != NULL ? strtol(p + strlen(name), NULL, 10) : -1;
 }
 
+/* The capability set after "Name:" (hexadecimal); ~0 if absent. */
+static unsigned long long
+proc_caps(const char *text, const char *name)
+{
+	const char *p = strstr(text, name);
+
+	return p != NULL ? strtoull(p + strlen(name), NULL, 16) : ~0ULL;
+}
+
+/* The real, effective, saved and file-system ids after "Uid:" or "Gid:" are all want. */
+static void
+expect_ids(const char *text, const char *name, unsigned long want)
+{
+	const char *p = strstr(text, name);
+	char *end;
+	int i;
+
+	if (p == NULL)
+		fail_msg("no \"%s\" line in \"%s\"", name, text);
+	p += strlen(name);
+	for (i = 0; i < 4; i++, p = end) {
+		unsigned long id = strtoul(p, &end, 10);
+
+		if (end == p || id != want)
+			fail_msg("%s id %d is not %lu: \"%s\"", name, i, want, text);
+	}
+}
+
+/*
+ * The user the broker should have chosen, looked up here independently:
+ * $SLUICE_WORKER_USER, else sluice-worker (made by make install), else nobody.
+ */
+static void
+worker_ids(uid_t *uid, gid_t *gid)
+{
+	const char *name = getenv("SLUICE_WORKER_USER");
+	struct passwd *pw;
+
+	if (name != NULL && *name != '\0')
+		pw = getpwnam(name);
+	else if ((pw = getpwnam("sluice-worker")) == NULL)
+		pw = getpwnam("nobody");
+	assert_non_null(pw);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+}
+
+/* Started by root: the worker runs as the unprivileged user, with no group and no capability. */
+static void
+expect_unprivileged(const char *text)
+{
+	const char *groups;
+	uid_t uid;
+	gid_t gid;
+
+	worker_ids(&uid, &gid);
+	assert_int_not_equal(uid, 0);
+	expect_ids(text, "Uid:", (unsigned long)uid);
+	expect_ids(text, "Gid:", (unsigned long)gid);
+	assert_non_null(groups = strstr(text, "Groups:"));
+	groups += strlen("Groups:");
+	groups += strspn(groups, " \t");
+	if (*groups != '\n')
+		fail_msg("supplementary groups left: \"%s\"", text);
+	assert_int_equal(proc_caps(text, "CapInh:"), 0);
+	assert_int_equal(proc_caps(text, "CapPrm:"), 0);
+	assert_int_equal(proc_caps(text, "CapEff:"), 0);
+	assert_int_equal(proc_caps(text, "CapBnd:"), 0);
+	assert_int_equal(proc_caps(text, "CapAmb:"), 0);
+	/* Unprivileged, CLONE_NEWNET alone is refused: a network namespace needs a user namespace. */
+	if ((proc_field(text, "Missing:") & 1) == 0)
+		assert_int_equal(proc_field(text, "NetnsUserns:"), 1);
+}
+
 static size_t
 read_text(const char *path, char *buf, size_t len)
 {
@@ -486,6 +570,8 @@ test_status(void **state)
 	/* The kernel's word, read by the worker after confinement. */
 	assert_int_equal(proc_field((const char *)p, "Seccomp:"), 2);
 	assert_int_equal(proc_field((const char *)p, "NoNewPrivs:"), 1);
+	if (geteuid() == 0)
+		expect_unprivileged((const char *)p);
 	abi =
 	    syscall(SYS_landlock_create_ruleset, NULL, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */);
 	assert_int_equal(proc_field((const char *)p, "Landlock:"), abi > 0 ? abi : 0);
@@ -529,6 +615,91 @@ test_status(void **state)
 	assert_int_equal(spawn_wait(sp, &run.res), 0);
 	expect(&run, SPAWN_OK, 0);
 	spawn_free(sp);
+}
+
+/* The status probe's report, for a worker the broker starts now. */
+static void
+status_text(char *text, size_t len)
+{
+	struct job_header h;
+	struct spawn *sp = NULL;
+	struct run run;
+	uint8_t *p;
+	uint32_t type;
+	size_t n;
+
+	header_init(&h, "status");
+	assert_int_equal(spawn_job(worker, &h, WALL_MS, &sp), 0);
+	assert_int_equal(spawn_recv(sp, &type, &p, &n), 0);
+	assert_int_equal(type, JOB_FRAME_RESULT);
+	snprintf(text, len, "%s", (const char *)p);
+	free(p);
+	assert_int_equal(spawn_send(sp, JOB_FRAME_END, NULL, 0), 0);
+	memset(&run, 0, sizeof(run));
+	assert_int_equal(spawn_wait(sp, &run.res), 0);
+	expect(&run, SPAWN_OK, 0);
+	spawn_free(sp);
+}
+
+/*
+ * The broker chooses the worker's user ($SLUICE_WORKER_USER, else
+ * sluice-worker, else nobody) and never root; the worker refuses a header
+ * that names root, whoever sent it.
+ */
+static void
+test_worker_user(void **state)
+{
+	struct job_header h;
+	struct spawn *sp = NULL;
+	struct passwd *pw;
+	char text[1024];
+	uint32_t uid, gid;
+	uint8_t *p;
+	size_t len;
+	struct run run;
+
+	if (geteuid() != 0) {
+		/* Not root: the broker cannot change users, so the worker keeps ours. */
+		assert_int_equal(spawn_worker_user(&uid, &gid), 0);
+		assert_int_equal(uid, getuid());
+		assert_int_equal(gid, getgid());
+		skip();
+	}
+	assert_non_null(pw = getpwnam("daemon"));
+	assert_int_equal(setenv("SLUICE_WORKER_USER", "daemon", 1), 0);
+	assert_int_equal(spawn_worker_user(&uid, &gid), 0);
+	assert_int_equal(uid, pw->pw_uid);
+	assert_int_equal(gid, pw->pw_gid);
+	status_text(text, sizeof(text));
+	expect_unprivileged(text);
+
+	assert_int_equal(setenv("SLUICE_WORKER_USER", "root", 1), 0);
+	assert_int_equal(spawn_worker_user(&uid, &gid), SL_ERR_INVAL);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_INVAL), "never runs as root"));
+	header_init(&h, "ok");
+	assert_int_equal(spawn_job(worker, &h, WALL_MS, &sp), SL_ERR_INVAL);
+	assert_null(sp);
+
+	assert_int_equal(setenv("SLUICE_WORKER_USER", "no-such-user-sluice", 1), 0);
+	assert_int_equal(spawn_worker_user(&uid, &gid), SL_ERR_INVAL);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_INVAL), "no such user"));
+	assert_int_equal(unsetenv("SLUICE_WORKER_USER"), 0);
+
+	/* A header naming root, sent around spawn_send_header(): refused before the job runs. */
+	header_init(&h, "ok");
+	h.uid = 0;
+	h.gid = 0;
+	assert_int_equal(job_header_encode(&h, &p, &len), 0);
+	run_raw(JOB_FRAME_HEADER, p, len, &run);
+	job_wipe_free(p, len);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "refusing to run a job as uid 0");
+	h.uid = 65534; /* a user id alone is not enough: gid 0 is root's group */
+	assert_int_equal(job_header_encode(&h, &p, &len), 0);
+	run_raw(JOB_FRAME_HEADER, p, len, &run);
+	job_wipe_free(p, len);
+	expect(&run, SPAWN_FAILED, 0);
+	expect_text(&run, "refusing to run a job as uid 65534 gid 0");
 }
 
 /* ---- what a job needs, confined ------------------------------------------ */
@@ -739,6 +910,7 @@ main(void)
 	    cmocka_unit_test(test_header_not_first),
 	    cmocka_unit_test(test_header_checks),
 	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_worker_user),
 	    cmocka_unit_test(test_lmdb),
 	    cmocka_unit_test(test_crypto),
 	    cmocka_unit_test(test_send_deadline),

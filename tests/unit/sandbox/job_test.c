@@ -35,6 +35,8 @@ fill(struct job_header *h)
 	h->product = (char *)"claims";
 	h->schema = (char *)"{\"name\":\"claims\"}";
 	h->params = (char *)"{\"format\":\"csv\"}";
+	h->uid = 65534;
+	h->gid = 0x12345678;
 }
 
 static void
@@ -55,6 +57,8 @@ test_header_round_trip(void **state)
 	assert_memory_equal(d.new_key, h.new_key, sizeof(h.new_key));
 	assert_string_equal(d.store, h.store);
 	assert_string_equal(d.params, h.params);
+	assert_int_equal(d.uid, 65534);
+	assert_int_equal(d.gid, 0x12345678);
 	job_header_clear(&d);
 	/* Every truncation fails, as do trailing bytes. */
 	for (i = 0; i < len; i++)
