@@ -201,7 +201,7 @@ test_tree_and_checkpoints(void **state)
 	assert_int_equal(exchange_platform_identity(fx->ex, &id), 0);
 	assert_int_equal(keys_identity_pubkey(id, &pk), 0);
 	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(audit_checkpoint(db, fx->suite, id, &cp), 0);
+	assert_int_equal(audit_checkpoint(db, fx->suite, id, exchange_cplog(fx->ex), &cp), 0);
 	assert_int_equal(db_commit(db), 0);
 	assert_int_equal(audit_checkpoint_verify(cp, pk, &cpsize, cproot, &suite), 0);
 	assert_int_equal(cpsize, 2500);
