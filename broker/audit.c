@@ -5,11 +5,13 @@
  * Trusts: its own tables (written only through here).  Holds: nothing
  * secret; checkpoints are signed with an identity the caller lends.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/audit.h"
+#include "broker/audit_cplog.h"
 #include "broker/db.h"
 #include "broker/merkle.h"
 #include "common/err.h"
@@ -219,6 +221,114 @@ audit_consistency_proof(struct db *db, enum keys_suite suite, uint64_t m, uint64
 	return merkle_consistency_prove(suite, m, n, leaf_from_db, db, proof, len);
 }
 
+/* Check the heads of size merkle_frontier_size(f), from heads[*next] on. */
+static int
+heads_at(const struct merkle_frontier *f, const struct audit_signed *heads, size_t nheads,
+    size_t *next)
+{
+	uint8_t root[MERKLE_HASH_BYTES];
+	uint64_t size = merkle_frontier_size(f);
+	int r;
+
+	for (; *next < nheads && heads[*next].size == size; (*next)++) {
+		if ((r = merkle_frontier_root(f, root)) != 0)
+			return r;
+		if (memcmp(root, heads[*next].root, sizeof(root)) != 0)
+			return sl_errf(SL_ERR_AUTH,
+			    "audit log: the events up to %llu no longer match checkpoint %llu, "
+			    "which the platform signed (an event and its leaf were changed in "
+			    "the database)",
+			    (unsigned long long)size, (unsigned long long)size);
+	}
+	return 0;
+}
+
+int
+audit_tree_check(struct db *db, enum keys_suite suite, const struct audit_signed *heads,
+    size_t nheads, int flags)
+{
+	struct merkle_frontier f, stored;
+	uint8_t leaf[MERKLE_HASH_BYTES], sroot[MERKLE_HASH_BYTES], root[MERKLE_HASH_BYTES];
+	sqlite3_stmt *st = NULL;
+	uint64_t expect = 1;
+	int64_t limit = INT64_MAX, seq;
+	size_t next = 0;
+	int r, rc;
+
+	if (!(flags & AUDIT_CHECK_FRONTIER))
+		limit = nheads > 0 ? (int64_t)heads[nheads - 1].size : 0;
+	if ((r = merkle_frontier_init(&f, suite)) != 0 ||
+	    (r = heads_at(&f, heads, nheads, &next)) != 0)
+		return r;
+	/* Without the events' bytes, SQLite need not read them (they precede the leaf). */
+	if ((r = db_prepare(db,
+	         flags & AUDIT_CHECK_EVENTS
+	             ? "SELECT seq, event, leaf FROM audit_events WHERE seq <= ? ORDER BY seq"
+	             : "SELECT seq, NULL, leaf FROM audit_events WHERE seq <= ? ORDER BY seq",
+	         &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		if (seq != (int64_t)expect) {
+			r = sl_errf(SL_ERR_AUTH, "audit log: event %llu is missing from the database",
+			    (unsigned long long)expect);
+			goto out;
+		}
+		if (sqlite3_column_bytes(st, 2) != MERKLE_HASH_BYTES) {
+			r = sl_errf(SL_ERR_AUTH, "audit log: event %lld has a bad leaf hash",
+			    (long long)seq);
+			goto out;
+		}
+		if (flags & AUDIT_CHECK_EVENTS) {
+			if ((r = merkle_hash_leaf(suite, sqlite3_column_blob(st, 1),
+			         (size_t)sqlite3_column_bytes(st, 1), leaf)) != 0)
+				goto out;
+			if (memcmp(leaf, sqlite3_column_blob(st, 2), sizeof(leaf)) != 0) {
+				r = sl_errf(SL_ERR_AUTH,
+				    "audit log: event %lld no longer matches its leaf hash (its bytes "
+				    "were changed in the database)",
+				    (long long)seq);
+				goto out;
+			}
+		}
+		if ((r = merkle_frontier_append(&f, sqlite3_column_blob(st, 2))) != 0 ||
+		    (r = heads_at(&f, heads, nheads, &next)) != 0)
+			goto out;
+		expect++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = db_fail(db, "check the audit log");
+		goto out;
+	}
+	if (next < nheads) {
+		r = sl_errf(SL_ERR_AUTH,
+		    "audit log: checkpoint %llu covers more events than the database holds "
+		    "(%llu): events were removed",
+		    (unsigned long long)heads[next].size, (unsigned long long)(expect - 1));
+		goto out;
+	}
+	if (flags & AUDIT_CHECK_FRONTIER) {
+		if ((r = tree_load(db, suite, &stored)) != 0 ||
+		    (r = merkle_frontier_root(&stored, sroot)) != 0 ||
+		    (r = merkle_frontier_root(&f, root)) != 0)
+			goto out;
+		if (merkle_frontier_size(&stored) != merkle_frontier_size(&f) ||
+		    memcmp(sroot, root, sizeof(root)) != 0) {
+			r = sl_errf(SL_ERR_AUTH,
+			    "audit log: the stored tree head (size %llu) is not the tree of the "
+			    "%llu stored leaves (audit_tree was changed in the database)",
+			    (unsigned long long)merkle_frontier_size(&stored),
+			    (unsigned long long)merkle_frontier_size(&f));
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* The signed body of a checkpoint. */
 static json_t *
 checkpoint_body(
@@ -232,27 +342,155 @@ checkpoint_body(
 	    CHECKPOINT_TYPE);
 }
 
+/*
+ * Every stored checkpoint, each verified with pk: its signature, and that the
+ * row's size and root are the document's.  *heads (caller frees) in ascending
+ * size; *last (caller decrefs; NULL when there is none) the newest document.
+ */
+static int
+signed_load(struct db *db, enum keys_suite suite, const struct keys_pubkey *pk,
+    struct audit_signed **heads, size_t *n, json_t **last)
+{
+	struct audit_signed *h = NULL, *nh;
+	uint8_t root[KEYS_HASH_BYTES];
+	enum keys_suite cs;
+	sqlite3_stmt *st = NULL;
+	json_t *doc = NULL;
+	size_t count = 0, cap = 0;
+	uint64_t size;
+	int64_t col;
+	int r, rc;
+
+	*heads = NULL;
+	*n = 0;
+	*last = NULL;
+	if ((r = db_prepare(db,
+	         "SELECT tree_size, root, document FROM audit_checkpoints ORDER BY tree_size",
+	         &st)) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col = sqlite3_column_int64(st, 0);
+		json_decref(doc);
+		doc = json_loadb((const char *)sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2), JSON_REJECT_DUPLICATES, NULL);
+		if (doc == NULL) {
+			r = sl_errf(SL_ERR_AUTH, "audit log: stored checkpoint %lld is not JSON",
+			    (long long)col);
+			goto out;
+		}
+		sl_err_clear();
+		if ((r = audit_checkpoint_verify(doc, pk, &size, root, &cs)) != 0) {
+			r = sl_errf(SL_ERR_AUTH, "audit log: stored checkpoint %lld: %s",
+			    (long long)col, sl_err_msg(r));
+			goto out;
+		}
+		if (cs != suite || (int64_t)size != col ||
+		    sqlite3_column_bytes(st, 1) != KEYS_HASH_BYTES ||
+		    memcmp(sqlite3_column_blob(st, 1), root, KEYS_HASH_BYTES) != 0) {
+			r = sl_errf(SL_ERR_AUTH,
+			    "audit log: stored checkpoint %lld: its row disagrees with its signed "
+			    "document",
+			    (long long)col);
+			goto out;
+		}
+		if (count == cap) {
+			size_t bytes;
+
+			cap = cap == 0 ? 16 : 2 * cap;
+			if (__builtin_mul_overflow(cap, sizeof(*h), &bytes) ||
+			    (nh = realloc(h, bytes)) == NULL) {
+				r = SL_ERR_NOMEM;
+				goto out;
+			}
+			h = nh;
+		}
+		h[count].size = size;
+		memcpy(h[count].root, root, KEYS_HASH_BYTES);
+		count++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = db_fail(db, "read checkpoints");
+		goto out;
+	}
+	*heads = h;
+	*n = count;
+	*last = doc;
+	h = NULL;
+	doc = NULL;
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	json_decref(doc);
+	free(h);
+	return r;
+}
+
+/*
+ * The proof that the stored log is the one the platform signed before
+ * (audit_checkpoint()'s contract).  *last as for signed_load().
+ */
+static int
+checkpoint_precheck(struct db *db, enum keys_suite suite, const struct keys_pubkey *pk,
+    struct audit_cplog *log, json_t **last)
+{
+	struct audit_signed *heads = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = signed_load(db, suite, pk, &heads, &n, last)) != 0 ||
+	    (r = audit_tree_check(
+	         db, suite, heads, n, AUDIT_CHECK_EVENTS | AUDIT_CHECK_FRONTIER)) != 0 ||
+	    (log != NULL && (r = audit_cplog_check(log)) != 0)) {
+		if (r != SL_ERR_NOMEM)
+			r = sl_errf(SL_ERR_AUTH, "%s; refusing to sign", sl_err_msg(r));
+		json_decref(*last);
+		*last = NULL;
+	}
+	free(heads);
+	return r;
+}
+
 int
-audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identity *id, json_t **out)
+audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identity *id,
+    struct audit_cplog *log, json_t **out)
 {
 	uint8_t root[KEYS_HASH_BYTES], sig[KEYS_SIG_MAX];
 	char now[SL_TIME_RFC3339_LEN], fp[KEYS_FINGERPRINT_MAX], sighex[2 * KEYS_SIG_MAX + 1];
 	char *body = NULL, *doc = NULL;
 	size_t bodylen = 0, doclen = 0, siglen;
 	struct keys_pubkey *pk = NULL;
-	json_t *b = NULL, *cp = NULL;
+	json_t *b = NULL, *cp = NULL, *last = NULL;
 	sqlite3_stmt *st = NULL;
 	uint64_t size;
 	int r;
 
 	sl_time_now(now);
-	if ((r = audit_head(db, suite, &size, root)) != 0)
-		return r;
-	if ((b = checkpoint_body(suite, size, root, now)) == NULL)
-		return SL_ERR_NOMEM;
+	if ((r = keys_identity_pubkey(id, &pk)) != 0 ||
+	    (r = keys_pubkey_fingerprint(pk, fp)) != 0 ||
+	    (r = checkpoint_precheck(db, suite, pk, log, &last)) != 0 ||
+	    (r = audit_head(db, suite, &size, root)) != 0)
+		goto out;
+	/*
+	 * Already signed at this size (the export right after the event that
+	 * reached a multiple of AUDIT_CHECKPOINT_EVERY): hand that one out, so a
+	 * stored checkpoint is never replaced by another of the same size.
+	 */
+	if (last != NULL &&
+	    json_integer_value(json_object_get(json_object_get(last, "checkpoint"), "tree_size")) ==
+	        (json_int_t)size) {
+		if (out != NULL) {
+			*out = last;
+			last = NULL;
+		}
+		r = 0;
+		goto out;
+	}
+	if ((b = checkpoint_body(suite, size, root, now)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
 	if ((r = jcs_serialize(b, &body, &bodylen)) != 0 ||
-	    (r = keys_identity_sign(id, body, bodylen, sig, &siglen)) != 0 ||
-	    (r = keys_identity_pubkey(id, &pk)) != 0 || (r = keys_pubkey_fingerprint(pk, fp)) != 0)
+	    (r = keys_identity_sign(id, body, bodylen, sig, &siglen)) != 0)
 		goto out;
 	sl_hex_encode(sig, siglen, sighex);
 	if ((cp = json_pack("{s:O, s:s, s:s}", "checkpoint", b, "key", fp, "signature", sighex)) ==
@@ -263,7 +501,7 @@ audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identit
 	if ((r = jcs_serialize(cp, &doc, &doclen)) != 0)
 		goto out;
 	if ((r = db_stmt(db,
-	         "INSERT OR REPLACE INTO audit_checkpoints (tree_size, root, time, document)"
+	         "INSERT INTO audit_checkpoints (tree_size, root, time, document)"
 	         " VALUES (?, ?, ?, ?)",
 	         &st)) != 0)
 		goto out;
@@ -283,6 +521,7 @@ out:
 	db_stmt_done(st);
 	json_decref(b);
 	json_decref(cp);
+	json_decref(last);
 	keys_pubkey_free(pk);
 	free(body);
 	free(doc);

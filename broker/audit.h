@@ -50,11 +50,43 @@ int audit_head(struct db *db, enum keys_suite suite, uint64_t *size, uint8_t roo
 
 /*
  * Sign a checkpoint of the current tree with id and store it, in the caller's
- * open transaction.  On success, if out is not NULL, *out is the checkpoint
- * document (caller decrefs).
+ * open transaction.  Before signing it proves that the stored log is the one
+ * the platform signed before: every stored checkpoint verifies with id's key,
+ * every leaf is recomputed from its event's bytes, the tree rebuilt from those
+ * leaves has each checkpoint's root at its size and the stored frontier's root
+ * at its end (audit_tree_check()), and checkpoints.log (log, when not NULL) is
+ * a prefix of the stored checkpoints (audit_cplog_check()).  Otherwise it
+ * signs nothing and returns SL_ERR_AUTH, the message ending "refusing to
+ * sign".  This costs O(events), which checkpoints (every
+ * AUDIT_CHECKPOINT_EVERY events, and exports) can afford.  When a checkpoint
+ * of this size is already stored, it is returned instead of a second one.
+ * On success, if out is not NULL, *out is the checkpoint document (caller
+ * decrefs).
  */
+struct audit_cplog;
 int audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identity *id,
-    json_t **out) __attribute__((warn_unused_result));
+    struct audit_cplog *log, json_t **out) __attribute__((warn_unused_result));
+
+/* A signed tree head: the root of the first size events. */
+struct audit_signed {
+	uint64_t size;
+	uint8_t root[KEYS_HASH_BYTES];
+};
+
+#define AUDIT_CHECK_EVENTS 0x1   /* each leaf must be H(0x00 || its event's bytes) */
+#define AUDIT_CHECK_FRONTIER 0x2 /* walk the whole log; the stored frontier must agree */
+
+/*
+ * Rebuild the tree from the stored leaf column in one pass in seq order (never
+ * from audit_tree, which a writer of the database could recompute to match an
+ * edit) and check that its root at heads[i].size is heads[i].root, for heads
+ * sorted by ascending size.  Without AUDIT_CHECK_FRONTIER the walk stops at
+ * the last head.  SL_ERR_AUTH naming the first disagreement: a missing event,
+ * an event whose bytes no longer give its leaf, a checkpoint the events no
+ * longer match, a stored frontier that is not the leaves'.
+ */
+int audit_tree_check(struct db *db, enum keys_suite suite, const struct audit_signed *heads,
+    size_t nheads, int flags) __attribute__((warn_unused_result));
 
 /*
  * Check a checkpoint document: its shape, and its signature with pk.  On

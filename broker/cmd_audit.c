@@ -260,7 +260,8 @@ audit_export(const struct cli *cli, int argc, char **argv)
 	if ((r = db_begin(exchange_db(xc))) != 0 ||
 	    (r = exchange_audit(
 	         xc, EXCHANGE_PLATFORM_NAME, "audit.exported", basename(base), details)) != 0 ||
-	    (r = audit_checkpoint(exchange_db(xc), exchange_suite(xc), id, &cp)) != 0 ||
+	    (r = audit_checkpoint(
+	         exchange_db(xc), exchange_suite(xc), id, exchange_cplog(xc), &cp)) != 0 ||
 	    (r = db_commit(exchange_db(xc))) != 0) {
 		db_rollback(exchange_db(xc));
 		goto fail;

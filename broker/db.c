@@ -20,6 +20,8 @@ struct db {
 		sqlite3_stmt *stmt;
 	} cache[DB_STMT_CACHE];
 	size_t ncache;
+	int (*on_commit)(void *);
+	void *on_commit_arg;
 };
 
 /*
@@ -412,7 +414,18 @@ db_begin(struct db *db)
 int
 db_commit(struct db *db)
 {
-	return db_exec(db, "COMMIT");
+	int r;
+
+	if ((r = db_exec(db, "COMMIT")) != 0 || db->on_commit == NULL)
+		return r;
+	return db->on_commit(db->on_commit_arg);
+}
+
+void
+db_on_commit(struct db *db, int (*fn)(void *), void *arg)
+{
+	db->on_commit = fn;
+	db->on_commit_arg = arg;
 }
 
 void

@@ -44,6 +44,14 @@ int db_begin(struct db *db) __attribute__((warn_unused_result));
 int db_commit(struct db *db) __attribute__((warn_unused_result));
 void db_rollback(struct db *db);
 
+/*
+ * Call fn(arg) after each successful db_commit(), outside any transaction;
+ * its error is db_commit()'s, although the commit stands.  The audit log
+ * uses it to copy checkpoints out of the database only once they are
+ * committed.  fn NULL removes it.
+ */
+void db_on_commit(struct db *db, int (*fn)(void *), void *arg);
+
 /* Run SQL with no result rows. */
 int db_exec(struct db *db, const char *sql) __attribute__((warn_unused_result));
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "broker/audit.h"
+#include "broker/audit_cplog.h"
 #include "broker/db.h"
 #include "broker/exchange.h"
 #include "broker/keyring.h"
@@ -41,6 +42,7 @@ struct exchange {
 	enum keys_suite suite;
 	struct keys_master *mk;
 	int worker_log; /* DIR/worker.log, or -1 */
+	struct audit_cplog *cplog;
 };
 
 /* 0 if dir is absent or an empty directory; an error naming the problem otherwise. */
@@ -247,7 +249,8 @@ create_at(const char *root, enum keys_suite suite, const char *passphrase_file,
 	size_t passlen = 0;
 	int r;
 
-	if ((r = put_dir(root, "stores")) != 0 || (r = put_dir(root, "tls")) != 0)
+	if ((r = put_dir(root, "stores")) != 0 || (r = put_dir(root, "tls")) != 0 ||
+	    (r = put_file(root, AUDIT_CPLOG_FILE, 0644, "", 0)) != 0)
 		goto out;
 	if (passphrase_file != NULL) {
 		keys_kdf_params_new(&kdf);
@@ -405,6 +408,10 @@ exchange_open(const char *dir, const char *passphrase_file, struct exchange **ou
 		r = sl_errf(SL_ERR_DB, "%s: unknown crypto suite '%s' in catalog", dbpath, suite);
 		goto fail;
 	}
+	/* checkpoints.log must agree with the database before anything reads or signs. */
+	if ((r = audit_cplog_open(ex->db, ex->suite, dir, &ex->cplog)) != 0)
+		goto fail;
+	db_on_commit(ex->db, audit_cplog_committed, ex->cplog);
 	worker_log_open(ex);
 	free(dbpath);
 	*out = ex;
@@ -433,6 +440,12 @@ exchange_suite(const struct exchange *ex)
 	return ex->suite;
 }
 
+struct audit_cplog *
+exchange_cplog(struct exchange *ex)
+{
+	return ex->cplog;
+}
+
 int
 exchange_master(struct exchange *ex, struct keys_master **mk)
 {
@@ -459,7 +472,7 @@ exchange_audit(struct exchange *ex, const char *actor, const char *action, const
 		return 0;
 	if ((r = exchange_platform_identity(ex, &id)) != 0)
 		return r;
-	r = audit_checkpoint(ex->db, ex->suite, id, NULL);
+	r = audit_checkpoint(ex->db, ex->suite, id, ex->cplog, NULL);
 	keys_identity_free(id);
 	return r;
 }
@@ -536,6 +549,7 @@ exchange_close(struct exchange *ex)
 	if (ex == NULL)
 		return;
 	db_close(ex->db);
+	audit_cplog_free(ex->cplog);
 	keys_master_free(ex->mk);
 	if (ex->worker_log != -1) {
 		spawn_log_set(-1);

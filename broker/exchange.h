@@ -2,7 +2,9 @@
  * broker/exchange.h -- a data directory, opened or created.
  *
  * An exchange is DIR with sluice.db, master.key (or a passphrase), stores/,
- * tls/ and platform.pub (DESIGN.md section 4).  Opening it does not touch the
+ * tls/, platform.pub (DESIGN.md section 4) and checkpoints.log, the signed
+ * checkpoints of the audit log (broker/audit_cplog.h), which exchange_open()
+ * checks against the database.  Opening it does not touch the
  * master key; exchange_master() loads it on first use, so commands that only
  * read the catalog never hold key material.
  */
@@ -18,6 +20,7 @@ struct keys_master;
 struct keys_identity;
 struct keys_ca;
 struct keys_pubkey;
+struct audit_cplog;
 
 #define EXCHANGE_DB "sluice.db"
 /* Workers' standard error, for the operator; emptied when it passes the size below. */
@@ -58,6 +61,8 @@ int exchange_open(const char *dir, const char *passphrase_file, struct exchange 
 struct db *exchange_db(struct exchange *ex);
 const char *exchange_dir(const struct exchange *ex);
 enum keys_suite exchange_suite(const struct exchange *ex);
+/* DIR/checkpoints.log (broker/audit_cplog.h), checked at open. */
+struct audit_cplog *exchange_cplog(struct exchange *ex);
 
 /* The master key, loaded on first call; borrowed, valid until exchange_close(). */
 int exchange_master(struct exchange *ex, struct keys_master **mk)

@@ -590,6 +590,7 @@ struct event_walk {
 	uint8_t *seen; /* by transaction id */
 	int64_t max_txn;
 	struct ledger_check *res;
+	char msg[200]; /* event_fault()'s message when it has numbers in it */
 };
 
 /* Whether the posting {"account", "amount_fen"} is in transaction txn. */
@@ -620,24 +621,38 @@ posting_matches(struct db *db, int64_t txn, const json_t *p, int *ok)
 	return r;
 }
 
-/* The transaction of query (0 if none) and its posting count. */
+/* What the ledger holds for a query's charge. */
+struct charge {
+	int64_t txn; /* 0 if none */
+	int64_t npostings;
+	int64_t price_fen, adjustment_fen;
+	int64_t buyer_fen; /* the posting to the contract's buyer; 1 when there is none */
+};
+
+/* The transaction of query, its posting count, price and debit of the buyer. */
 static int
-transaction_of(struct db *db, const char *query, int64_t *txn, int64_t *npostings)
+transaction_of(struct db *db, const char *query, struct charge *c)
 {
 	sqlite3_stmt *st = NULL;
 	int r = 0, rc;
 
-	*txn = *npostings = 0;
+	memset(c, 0, sizeof(*c));
 	if ((r = db_stmt(db,
-	         "SELECT id, (SELECT count(*) FROM ledger_postings WHERE txn = t.id)"
+	         "SELECT id, (SELECT count(*) FROM ledger_postings WHERE txn = t.id),"
+	         " price_fen, adjustment_fen,"
+	         " coalesce((SELECT amount_fen FROM ledger_postings WHERE txn = t.id AND account ="
+	         "   (SELECT buyer FROM contracts WHERE id = t.contract)), 1)"
 	         " FROM ledger_transactions t WHERE query = ?",
 	         &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, query, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*txn = sqlite3_column_int64(st, 0);
-		*npostings = sqlite3_column_int64(st, 1);
+		c->txn = sqlite3_column_int64(st, 0);
+		c->npostings = sqlite3_column_int64(st, 1);
+		c->price_fen = sqlite3_column_int64(st, 2);
+		c->adjustment_fen = sqlite3_column_int64(st, 3);
+		c->buyer_fen = sqlite3_column_int64(st, 4);
 	} else if (rc != SQLITE_DONE) {
 		r = db_fail(db, "find a query's transaction");
 	}
@@ -651,16 +666,39 @@ event_fault(struct event_walk *w, const json_t *ev, int64_t *txn)
 	const char *query = json_string_value(json_object_get(ev, "subject"));
 	const json_t *d = json_object_get(ev, "details");
 	const json_t *postings = json_object_get(d, "postings"), *p;
+	const json_t *charged = json_object_get(d, "charged_fen");
+	const json_t *adjusted = json_object_get(d, "adjustment_fen");
+	struct charge c;
 	int64_t n;
 	size_t i;
 	int ok;
 
 	if (query == NULL || !json_is_array(postings))
 		return "records no postings";
-	if (transaction_of(w->db, query, txn, &n) != 0)
+	if (transaction_of(w->db, query, &c) != 0)
 		return "could not be matched (catalog error)";
+	*txn = c.txn;
+	n = c.npostings;
 	if (*txn == 0)
 		return "has no ledger transaction";
+	/*
+	 * The charge itself, not only the postings: an event rewritten to say
+	 * 1 fen where the transaction took 5000 (or the reverse) is a lie about
+	 * what the buyer paid.
+	 */
+	if (!json_is_integer(charged))
+		return "records no charged_fen";
+	if (json_integer_value(charged) != c.price_fen ||
+	    json_integer_value(charged) != -c.buyer_fen) {
+		snprintf(w->msg, sizeof(w->msg),
+		    "charged %lld fen, but its ledger transaction %lld has price %lld fen and "
+		    "debits the buyer %lld fen",
+		    (long long)json_integer_value(charged), (long long)*txn,
+		    (long long)c.price_fen, (long long)-c.buyer_fen);
+		return w->msg;
+	}
+	if (!json_is_integer(adjusted) || json_integer_value(adjusted) != c.adjustment_fen)
+		return "disagrees with its ledger transaction's adjustment";
 	if (json_integer_value(json_object_get(d, "transaction")) != *txn)
 		return "names another ledger transaction";
 	if (*txn > w->max_txn || w->seen[*txn])

@@ -109,7 +109,9 @@ struct ledger_check {
  * Recompute every account balance from the postings, check that every
  * transaction balances, is sealed, agrees with its released query and is
  * matched by exactly one query.released audit event (whose leaf hash is
- * recomputed with suite) with the same postings, and that every released
+ * recomputed with suite) with the same postings, whose charged_fen is the
+ * transaction's price and the buyer's debit and whose adjustment_fen is the
+ * transaction's, and that every released
  * query has exactly one transaction.  0, or SL_ERR_AUTH naming the first
  * disagreement.
  */

@@ -118,6 +118,84 @@ PY
 	: >"$T/x"
 	verify_fails_with "$T/x" "empty file"
 
+	note "a rewritten database is caught, and checkpoints.log repaired, suite $suite"
+	REWRITE="$top_srcdir/tests/integration/audit_rewrite.py"
+	fresh() { # NAME: R is a new copy of $D; its checkpoints and log are remembered
+		R="$T/$suite-$1"
+		cp -a "$D" "$R"
+		cp "$R/checkpoints.log" "$T/log.before"
+		signed_before=$(sql "$R/sluice.db" "SELECT count(*) FROM audit_checkpoints")
+	}
+	nothing_signed() { # DESC
+		check "$1: no export written" [ ! -e "$T/rw.jsonl" ]
+		check_eq "$1: nothing signed" "$(sql "$R/sluice.db" "SELECT count(*) FROM audit_checkpoints")" "$signed_before"
+		check "$1: checkpoints.log unchanged" cmp -s "$R/checkpoints.log" "$T/log.before"
+	}
+	check_eq "checkpoints.log has the export's checkpoint" "$(wc -l <"$D/checkpoints.log")" 1
+	check "checkpoints.log holds the signed document" python3 -c '
+import json, sys
+a = json.loads(open(sys.argv[1]).readline())
+b = json.load(open(sys.argv[2]))
+b.pop("type")
+assert a == b' "$D/checkpoints.log" "$E.checkpoint.json"
+	# 1. Event 2 and its leaf rewritten and the frontier recomputed: the database agrees
+	#    with itself, but its leaves no longer give checkpoint 6's signed root.
+	fresh rewritten
+	python3 "$REWRITE" "$R/sluice.db" "$suite" 2 '"hb"' '"hc"' >/dev/null || fail "rewrite event 2"
+	expect_fail 1 "$SLUICE" -d "$R" audit export --out "$T/rw.jsonl"
+	expect_stderr_contains "the events up to 6 no longer match checkpoint 6"
+	nothing_signed "rewritten event"
+	# 2. Only the event's bytes changed: its leaf no longer matches, found before signing.
+	fresh bytes
+	python3 "$REWRITE" "$R/sluice.db" "$suite" 2 '"hb"' '"hc"' --no-leaf --no-frontier >/dev/null || fail "edit event 2"
+	expect_fail 1 "$SLUICE" -d "$R" audit export --out "$T/rw.jsonl"
+	expect_stderr_contains "event 2 no longer matches its leaf hash"
+	expect_stderr_contains "refusing to sign"
+	nothing_signed "edited event"
+	# 3. The stored frontier replaced: it is not the tree of the stored leaves.
+	fresh frontier
+	sql "$R/sluice.db" "UPDATE audit_tree SET frontier = randomblob(length(frontier))"
+	expect_fail 1 "$SLUICE" -d "$R" audit export --out "$T/rw.jsonl"
+	expect_stderr_contains "is not the tree of the 7 stored leaves"
+	expect_stderr_contains "refusing to sign"
+	nothing_signed "forged frontier"
+	# 4. The checkpoint rows deleted: checkpoints.log still has them; any command fails.
+	fresh deleted
+	sql "$R/sluice.db" "DELETE FROM audit_checkpoints"
+	expect_fail 1 "$SLUICE" -d "$R" audit show
+	expect_stderr_contains "checkpoints.log has checkpoint 6 that the database lacks: the audit log was rewritten"
+	expect_fail 1 "$SLUICE" -d "$R" audit export --out "$T/rw.jsonl"
+	expect_stderr_contains "checkpoints.log has checkpoint 6 that the database lacks"
+	check "deleted rows: no export written" [ ! -e "$T/rw.jsonl" ]
+	# ... or one replaced by another signed document (here the line with a changed time).
+	fresh replaced
+	sql "$R/sluice.db" "UPDATE audit_checkpoints SET document = replace(document, '\"time\":\"2', '\"time\":\"1')"
+	expect_fail 1 "$SLUICE" -d "$R" audit show
+	expect_stderr_contains "checkpoint 6 (line 1) differs from the database's"
+	# 5. A crash after the commit, before the append: the next open appends it again,
+	#    whether the line is missing or cut short.
+	fresh crashed
+	: >"$R/checkpoints.log"
+	expect_ok "$SLUICE" -d "$R" audit show
+	check "a missing line is appended at open" cmp -s "$R/checkpoints.log" "$T/log.before"
+	head -c 40 "$T/log.before" >"$R/checkpoints.log"
+	expect_ok "$SLUICE" -d "$R" audit show
+	check "a torn line is replaced at open" cmp -s "$R/checkpoints.log" "$T/log.before"
+	# 6. A data directory from before checkpoints.log: created from the database.
+	rm "$R/checkpoints.log"
+	expect_ok "$SLUICE" -d "$R" audit show
+	check "checkpoints.log recreated from the verified rows" cmp -s "$R/checkpoints.log" "$T/log.before"
+	# ... but not from a database whose checkpoint its leaves no longer match.
+	rm "$R/checkpoints.log"
+	python3 "$REWRITE" "$R/sluice.db" "$suite" 2 '"hb"' '"hc"' >/dev/null || fail "rewrite event 2"
+	expect_fail 1 "$SLUICE" -d "$R" audit show
+	expect_stderr_contains "the events up to 6 no longer match checkpoint 6"
+	# 7. A line the platform never signed, appended to the log.
+	fresh forged
+	sed 's/"tree_size":6/"tree_size":7/' "$T/log.before" >>"$R/checkpoints.log"
+	expect_fail 1 "$SLUICE" -d "$R" audit show
+	expect_stderr_contains "checkpoints.log has checkpoint 7 that the database lacks"
+
 	# A copy of the exchange taken now will diverge from it: a rewritten history.
 	cp -a "$D" "$T/$suite-fork"
 

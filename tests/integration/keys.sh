@@ -67,7 +67,7 @@ for suite in intl gm; do
 	check_ne "master.key content changed" "$(cat "$D/master.key")" "$(cat "$T/k1")"
 	key_file_ok "rotated master.key" "$D/master.key"
 	check "no master.key.new left" [ ! -e "$D/master.key.new" ]
-	check_eq "files in the data directory" "$(find "$D" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')" "master.key platform.pub sluice.db stores tls "
+	check_eq "files in the data directory" "$(find "$D" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')" "checkpoints.log master.key platform.pub sluice.db stores tls "
 	status_is "after rotation" 2 file 0
 	add_party after1
 	cp -p "$D/master.key" "$T/k2"

@@ -242,6 +242,18 @@ for suite in intl gm; do
 		UPDATE ledger_postings SET amount_fen = 1100 WHERE txn = 1 AND account = (SELECT id FROM parties WHERE name = 'acme-merchant');
 		UPDATE ledger_accounts SET balance_fen = (SELECT coalesce(sum(amount_fen), 0) FROM ledger_postings WHERE account = ledger_accounts.id)" \
 		"records a posting its transaction does not have"
+	# The event's charge rewritten with its leaf and the frontier recomputed, so the
+	# database agrees with itself: only the transaction's price can tell.
+	cp "$T/good.db" "$D/sluice.db"
+	rm -f "$D/sluice.db-wal" "$D/sluice.db-shm"
+	python3 "$top_srcdir/tests/integration/audit_rewrite.py" "$D/sluice.db" "$suite" \
+		"action = 'query.released' AND subject = '$QID'" '"charged_fen":5000' '"charged_fen":1' >/dev/null ||
+		fail "rewrite the charge in the audit event"
+	run "$SLUICE" -d "$D" ledger verify
+	[ $? -eq 1 ] || fail "a rewritten charged_fen: ledger verify did not fail"
+	grep -qF -- "(query.released $QID) charged 1 fen, but its ledger transaction" "$ERR" ||
+		fail "a rewritten charged_fen: stderr lacks the query: $(cat "$ERR")"
+	ok "a rewritten charged_fen in query.released names query $QID"
 	cp "$T/good.db" "$D/sluice.db"
 	rm -f "$D/sluice.db-wal" "$D/sluice.db-shm"
 	ledger_ok "restored"

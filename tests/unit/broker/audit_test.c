@@ -2,7 +2,8 @@
  * tests/unit/broker/audit_test.c -- the audit log: events commit with their
  * change or not at all, seqs are consecutive, the stored frontier gives the
  * same root as the leaves, checkpoints come every AUDIT_CHECKPOINT_EVERY
- * events and are signed, and the tables are append-only.
+ * events and are signed, the tables are append-only, a rewritten log is
+ * not signed again, and checkpoints.log catches deleted checkpoint rows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -201,7 +202,7 @@ test_tree_and_checkpoints(void **state)
 	assert_int_equal(exchange_platform_identity(fx->ex, &id), 0);
 	assert_int_equal(keys_identity_pubkey(id, &pk), 0);
 	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(audit_checkpoint(db, fx->suite, id, &cp), 0);
+	assert_int_equal(audit_checkpoint(db, fx->suite, id, exchange_cplog(fx->ex), &cp), 0);
 	assert_int_equal(db_commit(db), 0);
 	assert_int_equal(audit_checkpoint_verify(cp, pk, &cpsize, cproot, &suite), 0);
 	assert_int_equal(cpsize, 2500);
@@ -232,6 +233,115 @@ test_append_only(void **state)
 	assert_int_equal(count_events(exchange_db(fx->ex)), 1);
 }
 
+/* Sign a checkpoint of the current log and commit it. */
+static void
+sign_now(struct fx *fx, json_t **cp)
+{
+	struct db *db = exchange_db(fx->ex);
+	struct keys_identity *id = NULL;
+
+	assert_int_equal(exchange_platform_identity(fx->ex, &id), 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(audit_checkpoint(db, fx->suite, id, exchange_cplog(fx->ex), cp), 0);
+	assert_int_equal(db_commit(db), 0);
+	keys_identity_free(id);
+}
+
+static int64_t
+count_checkpoints(struct db *db)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	assert_int_equal(db_prepare(db, "SELECT count(*) FROM audit_checkpoints", &st), 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * Event 2 rewritten with its leaf and the stored frontier recomputed: the
+ * database agrees with itself, yet the broker refuses to sign, because the
+ * leaves no longer give the root it signed at size 3.
+ */
+static void
+test_refuses_rewritten_log(void **state)
+{
+	struct fx *fx = *state;
+	struct db *db = exchange_db(fx->ex);
+	sqlite3 *h = db_sqlite(db);
+	struct keys_identity *id = NULL;
+	struct merkle_frontier f;
+	uint8_t leaf[KEYS_HASH_BYTES], roots[MERKLE_MAX_LEVELS][MERKLE_HASH_BYTES];
+	const char *ev = "{\"action\":\"test.two\",\"actor\":\"platform\",\"details\":{},"
+	                 "\"seq\":2,\"subject\":\"forged\",\"time\":\"2026-01-01T00:00:00Z\"}";
+	sqlite3_stmt *st;
+	uint64_t size;
+	size_t count;
+	json_t *cp = NULL, *again = NULL;
+
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(exchange_audit(fx->ex, "platform", "test.two", "s", NULL), 0);
+	assert_int_equal(exchange_audit(fx->ex, "platform", "test.three", "s", NULL), 0);
+	assert_int_equal(db_commit(db), 0);
+	sign_now(fx, &cp);
+	/* Signing again at the same size hands out the stored checkpoint. */
+	sign_now(fx, &again);
+	assert_true(json_equal(cp, again));
+	assert_int_equal(count_checkpoints(db), 1);
+
+	assert_int_equal(sqlite3_exec(h, "DROP TRIGGER audit_events_no_update", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(merkle_hash_leaf(fx->suite, ev, strlen(ev), leaf), 0);
+	assert_int_equal(
+	    db_prepare(db, "UPDATE audit_events SET event = ?, leaf = ? WHERE seq = 2", &st), 0);
+	sqlite3_bind_blob(st, 1, ev, (int)strlen(ev), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, leaf, sizeof(leaf), SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(audit_frontier_at(db, fx->suite, 3, &f), 0);
+	assert_int_equal(merkle_frontier_export(&f, &size, roots, &count), 0);
+	assert_int_equal(db_prepare(db, "UPDATE audit_tree SET frontier = ? WHERE id = 1", &st), 0);
+	sqlite3_bind_blob(st, 1, roots, (int)(count * MERKLE_HASH_BYTES), SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+
+	assert_int_equal(exchange_platform_identity(fx->ex, &id), 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(exchange_audit(fx->ex, "platform", "test.four", "s", NULL), 0);
+	sl_err_clear();
+	assert_int_equal(audit_checkpoint(db, fx->suite, id, NULL, NULL), SL_ERR_AUTH);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "no longer match checkpoint 3"));
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "refusing to sign"));
+	db_rollback(db);
+	assert_int_equal(count_checkpoints(db), 1);
+	json_decref(cp);
+	json_decref(again);
+	keys_identity_free(id);
+}
+
+/* Checkpoint rows deleted from the database: checkpoints.log still has them. */
+static void
+test_cplog_catches_deleted_rows(void **state)
+{
+	struct fx *fx = *state;
+	struct exchange *ex = NULL;
+	char *dir = sl_path_join(fx->tmp, "x");
+	json_t *cp = NULL;
+
+	sign_now(fx, &cp);
+	assert_int_equal(sqlite3_exec(db_sqlite(exchange_db(fx->ex)),
+	                     "DELETE FROM audit_checkpoints", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sl_err_clear();
+	assert_int_equal(exchange_open(dir, NULL, &ex), SL_ERR_AUTH);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH),
+	    "checkpoints.log has checkpoint 1 that the database lacks"));
+	json_decref(cp);
+	free(dir);
+}
+
 static int
 setup_group(void **state)
 {
@@ -246,6 +356,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_tree_and_checkpoints, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_tree_and_checkpoints, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_append_only, setup_gm, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_rewritten_log, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_rewritten_log, setup_gm, teardown),
+	    cmocka_unit_test_setup_teardown(test_cplog_catches_deleted_rows, setup_intl, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup_group, NULL);
