@@ -93,7 +93,8 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 			printf(
 			    "Usage: sluice product add NAME --schema SCHEMA.json --merchant NAME\n"
 			    "                          [--holder NAME] [--operator NAME]\n"
-			    "                          [--identity MERCHANT.key] [--max-bytes N] [--json]\n"
+			    "                          [--identity MERCHANT.key] [--max-bytes N] "
+			    "[--json]\n"
 			    "\n"
 			    "List a data product: validate its schema (DESIGN.md appendix), give "
 			    "it\n"
@@ -209,8 +210,8 @@ show_human(const struct product *p)
 	char type[32];
 	size_t i;
 
-	printf("product:  %s\nmerchant: %s\nholder:   %s\noperator: %s\ncreated:  %s\n",
-	    p->name, p->merchant, p->holder ? p->holder : "-", p->operator_ ? p->operator_ : "-",
+	printf("product:  %s\nmerchant: %s\nholder:   %s\noperator: %s\ncreated:  %s\n", p->name,
+	    p->merchant, p->holder ? p->holder : "-", p->operator_ ? p->operator_ : "-",
 	    p->created);
 	if (p->max_bytes > 0)
 		printf("limit:    %lld bytes\n", (long long)p->max_bytes);

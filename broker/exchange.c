@@ -41,7 +41,6 @@ struct exchange {
 	struct db *db;
 	enum keys_suite suite;
 	struct keys_master *mk;
-	int worker_log; /* DIR/worker.log, or -1 */
 	struct audit_cplog *cplog;
 };
 
@@ -357,24 +356,19 @@ meta_get(struct db *db, const char *key, char *out, size_t outlen)
 
 /*
  * Workers' diagnostics go to DIR/worker.log, for the platform's operator:
- * never to the party that asked for the job.  Not fatal when it cannot be
- * opened (a read-only data directory): the diagnostics are then dropped.
+ * never to the party that asked for the job.  Emptied when it has grown
+ * past EXCHANGE_WORKER_LOG_MAX (each worker writes at most SPAWN_STDERR_MAX).
  */
 static void
-worker_log_open(struct exchange *ex)
+worker_log_set(struct exchange *ex)
 {
 	char *path = sl_path_join(ex->dir, EXCHANGE_WORKER_LOG);
 	struct stat st;
 
-	ex->worker_log = -1;
-	if (path == NULL)
-		return;
-	/* Kept small: a worker writes at most SPAWN_STDERR_MAX per job. */
-	if (stat(path, &st) == 0 && st.st_size > EXCHANGE_WORKER_LOG_MAX && truncate(path, 0) != 0)
+	if (path != NULL && stat(path, &st) == 0 && st.st_size > EXCHANGE_WORKER_LOG_MAX &&
+	    truncate(path, 0) != 0)
 		sl_warnx("%s: cannot empty it: %s", path, strerror(errno));
-	ex->worker_log =
-	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	spawn_log_set(ex->worker_log);
+	spawn_log_set(path);
 	free(path);
 }
 
@@ -385,9 +379,7 @@ exchange_open(const char *dir, const char *passphrase_file, struct exchange **ou
 	char *dbpath = NULL, suite[16];
 	int r;
 
-	if ((ex = calloc(1, sizeof(*ex))) != NULL)
-		ex->worker_log = -1;
-	if (ex == NULL || (ex->dir = strdup(dir)) == NULL ||
+	if ((ex = calloc(1, sizeof(*ex))) == NULL || (ex->dir = strdup(dir)) == NULL ||
 	    (passphrase_file != NULL && (ex->passphrase_file = strdup(passphrase_file)) == NULL) ||
 	    (dbpath = sl_path_join(dir, EXCHANGE_DB)) == NULL) {
 		r = SL_ERR_NOMEM;
@@ -412,7 +404,7 @@ exchange_open(const char *dir, const char *passphrase_file, struct exchange **ou
 	if ((r = audit_cplog_open(ex->db, ex->suite, dir, &ex->cplog)) != 0)
 		goto fail;
 	db_on_commit(ex->db, audit_cplog_committed, ex->cplog);
-	worker_log_open(ex);
+	worker_log_set(ex);
 	free(dbpath);
 	*out = ex;
 	return 0;
@@ -551,10 +543,7 @@ exchange_close(struct exchange *ex)
 	db_close(ex->db);
 	audit_cplog_free(ex->cplog);
 	keys_master_free(ex->mk);
-	if (ex->worker_log != -1) {
-		spawn_log_set(-1);
-		close(ex->worker_log);
-	}
+	spawn_log_set(NULL);
 	free(ex->dir);
 	free(ex->passphrase_file);
 	free(ex);

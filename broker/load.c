@@ -210,9 +210,10 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	have_product = 1;
 	if ((h.map_bytes = map_size(&p, (uint64_t)st.st_size)) < (1u << 20)) {
 		r = sl_errf(SL_ERR_LIMIT,
-		    "%s: product %s has used its limit of %lld bytes (--max-bytes); drop a version "
-		    "to make room; nothing loaded",
-		    path, p.name, (long long)p.max_bytes);
+		    "%s: product %s has %llu of its %lld bytes (--max-bytes) left, too little for "
+		    "a "
+		    "load (1 MiB at least); drop a version to make room; nothing loaded",
+		    path, p.name, (unsigned long long)h.map_bytes, (long long)p.max_bytes);
 		goto out;
 	}
 	if ((r = spawn_worker_path(&worker)) != 0 || (r = product_stage_begin(ex, &p, &stage)) != 0)
@@ -249,6 +250,8 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	    job_error(doc) == NULL) {
 		res->errors = doc;
 		doc = NULL;
+		product_stage_end(
+		    &stage); /* first: on a full disk its space is the audit event's */
 		audit_failure(ex, &p, res->version, "product.load_refused",
 		    json_pack("{s:I, s:I}", "version", (json_int_t)res->version, "errors",
 		        json_integer_value(json_object_get(res->errors, "total"))),
@@ -258,25 +261,36 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	}
 	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR && doc != NULL) {
 		/* The job could not write the version: the disk, the map, the file size limit. */
+		char *where = stage.dir != NULL ? strdup(stage.dir) : NULL;
+
 		clean(job_error(doc), msg, sizeof(msg));
+		product_stage_end(
+		    &stage); /* first: on a full disk its space is the audit event's */
 		audit_failure(ex, &p, res->version, "product.load_failed",
 		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
 		        "I/O error", "detail", msg),
 		    actor);
-		r = sl_errf(SL_ERR_IO, "%s: I/O error writing the new version in %s (%s); nothing loaded",
-		    path, stage.dir, msg);
+		r = sl_errf(SL_ERR_IO,
+		    "%s: I/O error writing the new version in %s (%s); nothing loaded", path,
+		    where != NULL ? where : "its staging directory", msg);
+		free(where);
 		goto out;
 	}
 	sl_err_clear();
 	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL ||
 	    (r = counts_parse(doc, &p, &counts)) != 0) {
-		snprintf(msg, sizeof(msg), "%s", sr.outcome == SPAWN_OK ? sl_err_msg(r) : sr.detail);
+		snprintf(
+		    msg, sizeof(msg), "%s", sr.outcome == SPAWN_OK ? sl_err_msg(r) : sr.detail);
+		product_stage_end(
+		    &stage); /* first: on a full disk its space is the audit event's */
 		audit_failure(ex, &p, res->version, "product.load_failed",
 		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
-		        sr.outcome == SPAWN_OK ? "implausible answer" : spawn_outcome_name(sr.outcome),
+		        sr.outcome == SPAWN_OK ? "implausible answer"
+		                               : spawn_outcome_name(sr.outcome),
 		        "detail", msg),
 		    actor);
-		r = sl_errf(SL_ERR_POLICY, "%s: the ingest job failed (%s: %s); nothing loaded", path,
+		r = sl_errf(SL_ERR_POLICY, "%s: the ingest job failed (%s: %s); nothing loaded",
+		    path,
 		    sr.outcome == SPAWN_OK ? "implausible answer" : spawn_outcome_name(sr.outcome),
 		    msg);
 		goto out;
@@ -370,8 +384,8 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 		clean(sr.outcome == SPAWN_OK ? (r != 0 ? sl_err_msg(r) : "implausible answer")
 		                             : (doc != NULL ? job_error(doc) : sr.detail),
 		    msg, sizeof(msg));
-		r = sl_errf(SL_ERR_POLICY, "%s: key rotation failed (%s: %s); nothing changed", name,
-		    spawn_outcome_name(sr.outcome), msg);
+		r = sl_errf(SL_ERR_POLICY, "%s: key rotation failed (%s: %s); nothing changed",
+		    name, spawn_outcome_name(sr.outcome), msg);
 		goto out;
 	}
 	res->rows = counts.rows;

@@ -80,8 +80,8 @@ product_add(struct exchange *ex, const char *name, const char *schema_json, size
 	        (r = party_with_role(ex, "--operator", operator_, "operator", &oid)) != 0))
 		goto out;
 	if (max_bytes < 0) {
-		r = sl_errf(SL_ERR_INVAL, "--max-bytes %lld: must be at least 1",
-		    (long long)max_bytes);
+		r = sl_errf(
+		    SL_ERR_INVAL, "--max-bytes %lld: must be at least 1", (long long)max_bytes);
 		goto out;
 	}
 	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
@@ -151,7 +151,7 @@ col_dup(sqlite3_stmt *st, int i)
 }
 
 #define PRODUCT_SELECT                                                                             \
-	"SELECT p.id, p.name, p.schema, m.name, h.name, o.name, p.created, p.max_bytes"           \
+	"SELECT p.id, p.name, p.schema, m.name, h.name, o.name, p.created, p.max_bytes"            \
 	" FROM products p JOIN parties m ON m.id = p.merchant"                                     \
 	" LEFT JOIN parties h ON h.id = p.holder LEFT JOIN parties o ON o.id = p.operator"
 
@@ -282,8 +282,8 @@ product_subject(const struct product *p, int64_t version, char out[PRODUCT_SUBJE
 
 /* Insert a published version row (in the caller's transaction). */
 static int
-version_insert(struct db *db, const struct product *p, int64_t version,
-    const struct product_counts *c)
+version_insert(
+    struct db *db, const struct product *p, int64_t version, const struct product_counts *c)
 {
 	sqlite3_stmt *st = NULL;
 	char now[SL_TIME_RFC3339_LEN];
@@ -357,7 +357,8 @@ product_stage_begin(struct exchange *ex, const struct product *p, struct product
 	out->version = product_version_next(p);
 	keys_random(raw, sizeof(raw));
 	snprintf(name, sizeof(name), ".staging-%lld-%02x%02x%02x%02x%02x%02x%02x%02x",
-	    (long long)out->version, raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]);
+	    (long long)out->version, raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6],
+	    raw[7]);
 	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
 	    (pd = sl_path_join(stores, p->name)) == NULL ||
 	    (out->dir = sl_path_join(pd, name)) == NULL) {
@@ -413,8 +414,8 @@ stage_install(struct exchange *ex, const struct product *p, struct product_stage
 	if ((r = sl_rmtree(*final)) != 0)
 		goto out;
 	if (rename(s->dir, *final) == -1) {
-		r = sl_errf(SL_ERR_IO, "%s: cannot publish as %s: %s", s->dir, *final,
-		    strerror(errno));
+		r = sl_errf(
+		    SL_ERR_IO, "%s: cannot publish as %s: %s", s->dir, *final, strerror(errno));
 		goto out;
 	}
 	sl_fsync_parent(*final);

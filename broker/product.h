@@ -54,8 +54,7 @@ struct product {
  */
 int product_add(struct exchange *ex, const char *name, const char *schema_json, size_t len,
     const char *merchant, const char *holder, const char *operator_, const char *actor,
-    int64_t max_bytes)
-    __attribute__((warn_unused_result));
+    int64_t max_bytes) __attribute__((warn_unused_result));
 
 /* One product with its versions; SL_ERR_NOTFOUND naming it.  Free with product_clear(). */
 int product_find(struct exchange *ex, const char *name, struct product *out)

@@ -280,7 +280,7 @@ struct run {
 	const char *fail_action; /* query.refused or query.failed */
 	struct spawn *sp;        /* started before the checks, so its start-up overlaps them */
 	uint8_t text_hash[KEYS_HASH_BYTES]; /* of the text: a reused request id must match it */
-	int takes_request_id; /* authorized: the row claims (contract, request id) */
+	int takes_request_id;               /* authorized: the row claims (contract, request id) */
 };
 
 static void
@@ -426,8 +426,7 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **res
 		}
 		return 0;
 	}
-	if ((r = go(q, sp)) != 0 ||
-	    (r = spawn_recv(sp, &type, &payload, &len)) != 0)
+	if ((r = go(q, sp)) != 0 || (r = spawn_recv(sp, &type, &payload, &len)) != 0)
 		return r;
 	if (type == JOB_FRAME_ERROR) {
 		set_reason(q, "failed", worker_message(payload, len, msg, sizeof msg));
@@ -682,12 +681,13 @@ audit_events(struct run *q)
 		return r;
 	if (strcmp(q->state, "released") == 0)
 		return exchange_audit(ex, q->actor, "query.released", id,
-		    json_pack("{s:s, s:I, s:I, s:O, s:O, s:O, s:O}", "contract", q->req->contract, "rows",
+		    json_pack("{s:s, s:I, s:I, s:O, s:O, s:O, s:O}", "contract", q->req->contract,
+		        "rows",
 		        (json_int_t)json_array_size(json_object_get(q->out->answer, "rows")),
 		        "suppressed_groups",
 		        json_integer_value(json_object_get(q->out->answer, "suppressed_groups")),
-		        "charged_fen", json_object_get(q->out->answer, "charged_fen"), "transaction",
-		        json_object_get(q->charge, "transaction"), "adjustment_fen",
+		        "charged_fen", json_object_get(q->out->answer, "charged_fen"),
+		        "transaction", json_object_get(q->charge, "transaction"), "adjustment_fen",
 		        json_object_get(q->charge, "adjustment_fen"), "postings",
 		        json_object_get(q->charge, "postings")));
 	return exchange_audit(ex, q->actor,
@@ -766,7 +766,8 @@ record(struct run *q)
 			mine = NULL;
 			free(q->reason);
 			q->state = "refused";
-			r = (q->reason = reused_message(q->req->request_id)) != NULL ? 0 : SL_ERR_NOMEM;
+			r = (q->reason = reused_message(q->req->request_id)) != NULL ? 0
+			                                                             : SL_ERR_NOMEM;
 			if (r != 0)
 				goto out;
 		} else {
@@ -788,9 +789,8 @@ record(struct run *q)
 	sl_time_now(q->finished);
 	if ((r = insert_row(q)) != 0)
 		goto out;
-	if (strcmp(q->state, "released") == 0 &&
-	    (r = ledger_post(db, q->row.c, q->row.product_id, q->out->id, q->finished, &q->charge)) !=
-	        0)
+	if (strcmp(q->state, "released") == 0 && (r = ledger_post(db, q->row.c, q->row.product_id,
+	                                              q->out->id, q->finished, &q->charge)) != 0)
 		goto out;
 	if ((r = audit_events(q)) != 0)
 		goto out;

@@ -199,8 +199,9 @@ derive(const struct out_col *o, const json_t *a, int64_t rows)
 			return json_null();
 		if (json_is_null(v) ||
 		    (c->type == SCHEMA_REAL
-		            ? !json_is_number(v) || (bounded(c) && (json_number_value(v) < c->rlo ||
-		                                                     json_number_value(v) > c->rhi))
+		            ? !json_is_number(v) ||
+		                  (bounded(c) && (json_number_value(v) < c->rlo ||
+		                                     json_number_value(v) > c->rhi))
 		            : c->type != SCHEMA_TEXT &&
 		                  (!json_is_integer(v) || !int_fits(c, json_integer_value(v)))))
 			return NULL;
@@ -227,7 +228,8 @@ derive(const struct out_col *o, const json_t *a, int64_t rows)
 			m2 = json_number_value(json_object_get(a, "m2"));
 			if (!json_is_real(json_object_get(a, "m2")) || !m2_plausible(c, n, m2))
 				return NULL;
-		} else if (int_m2(n, json_integer_value(sum), json_object_get(a, "sumsq"), &m2) != 0) {
+		} else if (int_m2(n, json_integer_value(sum), json_object_get(a, "sumsq"), &m2) !=
+		           0) {
 			return NULL;
 		}
 		var = m2 / (double)(n - 1) / (scale * scale);
@@ -362,9 +364,14 @@ key_fits(const json_t *k, const struct schema_column *c, const json_t *raw)
 		if (c->type == SCHEMA_REAL) {
 			double x = json_number_value(raw), wd = json_number_value(w);
 
-			return json_is_number(raw) && wd > 0 && isfinite(x) &&
-			       floor(x / wd) * wd == x &&
-			       (!bounded(c) || (x <= c->rhi && x + wd > c->rlo));
+			/* floor(v / w) * w in floating point: a multiple of w, to rounding. */
+			double q = wd > 0 ? x / wd : NAN,
+			       slack = 1e-9 * (fabs(q) > 1 ? fabs(q) : 1);
+
+			return json_is_number(raw) && isfinite(q) &&
+			       fabs(q - nearbyint(q)) <= slack &&
+			       (!bounded(c) ||
+			           (x <= c->rhi + slack * wd && x + wd > c->rlo - slack * wd));
 		}
 		{
 			json_int_t x = json_integer_value(raw), wi = json_integer_value(w);
@@ -379,7 +386,8 @@ key_fits(const json_t *k, const struct schema_column *c, const json_t *raw)
 			return 0;
 		for (i = 0; i < c->ndomain; i++)
 			if (c->domain_len[i] == json_string_length(raw) &&
-			    memcmp(c->domain_text[i], json_string_value(raw), c->domain_len[i]) == 0)
+			    memcmp(c->domain_text[i], json_string_value(raw), c->domain_len[i]) ==
+			        0)
 				return 1;
 		return c->ndomain == 0;
 	case SCHEMA_REAL:
@@ -402,8 +410,8 @@ text_cmp(const void *a, const void *b)
  * columns, no key twice, and no more rows in all than the version holds.
  */
 static int
-groups_plausible(const json_t *plan, const json_t *groups, const struct schema *s,
-    int64_t version_rows)
+groups_plausible(
+    const json_t *plan, const json_t *groups, const struct schema *s, int64_t version_rows)
 {
 	const json_t *keys = json_object_get(plan, "keys"), *g, *k;
 	size_t n = json_array_size(groups), i, j;

@@ -146,13 +146,27 @@ signal_name(int sig, char *buf, size_t len)
 
 /* ---- the worker's standard error ----------------------------------------- */
 
-/* Where workers' diagnostics go (spawn_log_set()); -1: dropped. */
+/* Where workers' diagnostics go (spawn_log_set()): NULL, dropped; opened at the first line. */
+static char *spawn_log_path;
 static int spawn_log_fd = -1;
 
 void
-spawn_log_set(int fd)
+spawn_log_set(const char *path)
 {
-	spawn_log_fd = fd;
+	if (spawn_log_fd != -1)
+		close(spawn_log_fd);
+	spawn_log_fd = -1;
+	free(spawn_log_path);
+	spawn_log_path = path != NULL ? strdup(path) : NULL;
+}
+
+static int
+log_fd(void)
+{
+	if (spawn_log_fd == -1 && spawn_log_path != NULL)
+		spawn_log_fd = open(
+		    spawn_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	return spawn_log_fd;
 }
 
 /*
@@ -176,7 +190,7 @@ relay_line(struct spawn *sp)
 		if (!sp->relay_cut) {
 			n = snprintf(out, sizeof(out),
 			    "sluice-worker[%ld]: (further output dropped)\n", (long)sp->pid);
-			if (spawn_log_fd != -1)
+			if (log_fd() != -1)
 				(void)!write(spawn_log_fd, out, (size_t)n);
 			sp->relay_cut = 1;
 		}
@@ -192,7 +206,7 @@ relay_line(struct spawn *sp)
 	}
 	n = snprintf(out, sizeof(out), "sluice-worker[%ld]: %.*s\n", (long)sp->pid,
 	    (int)sp->linelen, sp->line);
-	if (n > 0 && spawn_log_fd != -1)
+	if (n > 0 && log_fd() != -1)
 		(void)!write(
 		    spawn_log_fd, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
 	sp->linelen = 0;
@@ -845,6 +859,9 @@ classify(struct spawn *sp, struct spawn_result *res)
 	           res->cpu_ms >= (uint64_t)sp->cpu_seconds * 1000) {
 		res->outcome = SPAWN_TIME_LIMIT;
 		DETAIL("CPU limit of %u s reached (SIGKILL at the hard limit)", sp->cpu_seconds);
+	} else if (sig == SIGXFSZ) {
+		res->outcome = SPAWN_FILE_LIMIT;
+		DETAIL("file size limit reached (SIGXFSZ): the store may grow no further");
 	} else if (sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT) {
 		res->outcome = SPAWN_CRASHED;
 		DETAIL("killed by %s (an allocation failure under the memory limit can end "
@@ -912,6 +929,8 @@ spawn_outcome_name(enum spawn_outcome o)
 		return "memory limit";
 	case SPAWN_PROTOCOL_ERROR:
 		return "protocol error";
+	case SPAWN_FILE_LIMIT:
+		return "file size limit";
 	case SPAWN_CRASHED:
 		return "crashed";
 	}

@@ -38,10 +38,11 @@
 #define SPAWN_STDERR_MAX (64u << 10)
 
 /*
- * Log workers' standard error to fd (opened O_APPEND by the caller, who
- * keeps it open), or drop it with -1, the default.
+ * Log workers' standard error to the file at path (created 0600 and opened
+ * for appending at the first line a worker writes), or drop it with NULL,
+ * the default.  path is copied.
  */
-void spawn_log_set(int fd);
+void spawn_log_set(const char *path);
 
 enum spawn_outcome {
 	SPAWN_OK = 0,            /* exited 0 after a RESULT frame */
@@ -50,6 +51,7 @@ enum spawn_outcome {
 	SPAWN_TIME_LIMIT,        /* wall-clock deadline (we killed it) or RLIMIT_CPU */
 	SPAWN_MEMORY_LIMIT,      /* an allocation failed under RLIMIT_AS (exit status 3) */
 	SPAWN_PROTOCOL_ERROR,    /* sent bytes that are not a valid frame at that point */
+	SPAWN_FILE_LIMIT,        /* SIGXFSZ: a file grew past RLIMIT_FSIZE (a resource limit) */
 	SPAWN_CRASHED,           /* killed by another signal */
 };
 
@@ -148,7 +150,8 @@ int spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
  *   3. SIGSYS                                     SPAWN_SANDBOX_VIOLATION
  *   4. SIGXCPU, or a SIGKILL we did not send
  *      after cpu_seconds of CPU time              SPAWN_TIME_LIMIT
- *   5. any other signal                           SPAWN_CRASHED, named; for
+ *   5. SIGXFSZ                                    SPAWN_FILE_LIMIT
+ *      any other signal                           SPAWN_CRASHED, named; for
  *      SIGSEGV, SIGBUS and SIGABRT the detail says an allocation failure
  *      under the memory limit may end that way -- the broker cannot tell
  *   6. bytes left unread (a frame after RESULT or ERROR, or cut short)

@@ -29,7 +29,8 @@ manifest_param(const char *params, uint8_t out[STORE_DIGEST_BYTES])
 	int r = 0;
 
 	if (hex == NULL || sl_hex_decode(hex, strlen(hex), out, STORE_DIGEST_BYTES) != 0)
-		r = sl_errf(SL_ERR_PARSE, "query: job parameters lack the version's manifest digest");
+		r = sl_errf(
+		    SL_ERR_PARSE, "query: job parameters lack the version's manifest digest");
 	json_decref(p);
 	return r;
 }
@@ -179,7 +180,8 @@ query_run(struct query *q, int fd)
 		return r;
 	if ((r = sql_parse(text, len, &ast)) != 0 || (r = plan_build(ast, q->schema, &plan)) != 0 ||
 	    (r = send_json(fd, JOB_FRAME_PLAN, plan_json(plan))) != 0 ||
-	    (r = verdict(fd, &units_cap)) != 0 || (r = exec_run(plan, q->reader, units_cap, &result)) != 0)
+	    (r = verdict(fd, &units_cap)) != 0 ||
+	    (r = exec_run(plan, q->reader, units_cap, &result)) != 0)
 		goto out;
 	if (query_result_tamper != NULL) {
 		json_t *pj = plan_json(plan);

@@ -230,10 +230,10 @@ unpack8(const uint8_t *p, unsigned w, uint64_t base, int64_t *out)
 }
 
 /* Whole groups of eight rows while a group's loads stay inside the words. */
-#define UNPACK_GROUPS(w)                                                    \
-	case w:                                                              \
-		for (; i + 8 <= rows && (size_t)i / 8 * w + w + 8 <= bytes; i += 8) \
-			unpack8(p + (size_t)i / 8 * w, w, base, ints + i);           \
+#define UNPACK_GROUPS(w)                                                                           \
+	case w:                                                                                    \
+		for (; i + 8 <= rows && (size_t)i / 8 * w + w + 8 <= bytes; i += 8)                \
+			unpack8(p + (size_t)i / 8 * w, w, base, ints + i);                         \
 		break
 
 /*
@@ -242,8 +242,8 @@ unpack8(const uint8_t *p, unsigned w, uint64_t base, int64_t *out)
  * the caller decodes rows [n, rows) one by one.
  */
 static uint32_t
-unpack_fast(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base,
-    int64_t *ints)
+unpack_fast(
+    const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base, int64_t *ints)
 {
 	uint32_t i = 0;
 
@@ -303,8 +303,8 @@ unpack_fast(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint6
  * scalar loop's speed.  Rows [0, n) for the returned n, a multiple of 8.
  */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static uint32_t
-unpack_vbmi(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base,
-    int64_t *ints)
+unpack_vbmi(
+    const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base, int64_t *ints)
 {
 	uint8_t perm[64], ctrl[64];
 	__m512i vperm, vctrl, vmask, vbase, d;
@@ -349,8 +349,8 @@ codes_avx512(const int64_t *ints, uint32_t *codes, uint32_t n, uint64_t nd, uint
 }
 
 static uint32_t
-unpack_simd(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base,
-    int64_t *ints)
+unpack_simd(
+    const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base, int64_t *ints)
 {
 	return simd_avx512(-1) ? unpack_vbmi(p, bytes, rows, width, base, ints) : 0;
 }
@@ -363,8 +363,8 @@ codes_simd(const int64_t *ints, uint32_t *codes, uint32_t n, uint64_t nd, uint32
 }
 #else
 static uint32_t
-unpack_simd(const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base,
-    int64_t *ints)
+unpack_simd(
+    const uint8_t *p, size_t bytes, uint32_t rows, unsigned width, uint64_t base, int64_t *ints)
 {
 	return 0;
 }
@@ -611,8 +611,10 @@ dict_resolve(struct colbuf *c, uint32_t rows)
 		if (c->plen[i] < PEND_CODE)
 			c->phash[i] = text_hash((const char *)c->pend.p + c->ints[i], c->plen[i]);
 	for (i = 0; i < rows; i++) {
-		if (i + DICT_PREFETCH < rows && d->nslots > 0 && c->plen[i + DICT_PREFETCH] < PEND_CODE)
-			__builtin_prefetch(&d->slots[c->phash[i + DICT_PREFETCH] & (d->nslots - 1)]);
+		if (i + DICT_PREFETCH < rows && d->nslots > 0 &&
+		    c->plen[i + DICT_PREFETCH] < PEND_CODE)
+			__builtin_prefetch(
+			    &d->slots[c->phash[i + DICT_PREFETCH] & (d->nslots - 1)]);
 		if (c->plen[i] == PEND_NULL) {
 			c->ints[i] = 0;
 			continue;
@@ -713,7 +715,8 @@ flush_chunk(struct store_writer *w)
 	if (w->rows == 0)
 		return 0;
 	for (i = 0; i < w->ncols; i++) {
-		if ((w->cols[i].type == SCHEMA_TEXT && (r = dict_resolve(&w->cols[i], w->rows)) != 0) ||
+		if ((w->cols[i].type == SCHEMA_TEXT &&
+		        (r = dict_resolve(&w->cols[i], w->rows)) != 0) ||
 		    (r = encode_chunk(w, &w->cols[i])) != 0 ||
 		    (r = put_record(w, (uint32_t)i, w->chunk, w->rows)) != 0)
 			return r;
@@ -1090,12 +1093,17 @@ get_record_into(
 		return e;
 	aadlen = rec_aad(r->aad, r->id.product, r->id.version, col, chunk, rows);
 	if (keys_aead_open(r->id.suite, r->id.key, r->aad, aadlen, val.mv_data, val.mv_size,
-	        plain->p, &len) != 0)
+	        plain->p, &len) != 0) {
+		if (col == STORE_MANIFEST)
+			return sl_errf(SL_ERR_AUTH,
+			    "store: version %u manifest fails authentication: integrity error",
+			    r->id.version);
 		return sl_errf(SL_ERR_AUTH,
-		    "store: record (version %u, column %u, chunk %u) fails authentication: "
-		    "integrity "
+		    "store: record (version %u, %s %u, chunk %u) fails authentication: integrity "
 		    "error",
-		    r->id.version, col & ~STORE_DICT_BIT, chunk);
+		    r->id.version, col & STORE_DICT_BIT ? "dictionary of column" : "column",
+		    col & ~STORE_DICT_BIT, chunk);
+	}
 	plain->len = len;
 	return 0;
 }
@@ -1158,10 +1166,11 @@ manifest_check(struct store_reader *r, const uint8_t want[STORE_DIGEST_BYTES])
 	key.mv_size = sizeof(k);
 	key.mv_data = k;
 	if ((rc = mdb_get(r->txn, r->st->dbi, &key, &val)) != 0)
-		return rc == MDB_NOTFOUND ? sl_errf(SL_ERR_AUTH,
-		                                "store: version %u has no manifest: integrity error",
-		                                r->id.version)
-		                          : lmdb_err(rc, "read manifest");
+		return rc == MDB_NOTFOUND
+		           ? sl_errf(SL_ERR_AUTH,
+		                 "store: version %u has no manifest: integrity error",
+		                 r->id.version)
+		           : lmdb_err(rc, "read manifest");
 	if ((e = keys_hash(r->id.suite, val.mv_data, val.mv_size, got)) != 0)
 		return e;
 	if (memcmp(got, want, sizeof(got)) != 0)
@@ -1303,7 +1312,6 @@ store_buf_free(struct store_buf *b)
 	free(b);
 }
 
-
 static int
 malformed(uint32_t chunk, size_t col)
 {
@@ -1314,8 +1322,8 @@ malformed(uint32_t chunk, size_t col)
 
 /* Fetch and open (col, chunk) into plain and check its layout into cv. */
 static int
-chunk_open(struct store_reader *r, size_t col, uint32_t chunk, struct bytes *plain,
-    struct chunk_view *cv)
+chunk_open(
+    struct store_reader *r, size_t col, uint32_t chunk, struct bytes *plain, struct chunk_view *cv)
 {
 	const uint8_t *p, *end;
 	uint32_t want;
@@ -1356,8 +1364,7 @@ chunk_open(struct store_reader *r, size_t col, uint32_t chunk, struct bytes *pla
 		cv->base = get_le64(p);
 		cv->width = p[8];
 		p += 9;
-		if (cv->width > 64 ||
-		    (size_t)(end - p) != ((size_t)want * cv->width + 63) / 64 * 8)
+		if (cv->width > 64 || (size_t)(end - p) != ((size_t)want * cv->width + 63) / 64 * 8)
 			return malformed(chunk, col);
 	}
 	cv->data = p;
@@ -1392,8 +1399,8 @@ chunk_unpack(const struct store_reader *r, const struct chunk_view *cv, uint32_t
 	uint32_t i = 0;
 
 	if (from % 8 != 0 || from > cv->rows || n > cv->rows - from)
-		return sl_errf(SL_ERR_INVAL, "store: rows %u..%u of a chunk of %u", from, from + n,
-		    cv->rows);
+		return sl_errf(
+		    SL_ERR_INVAL, "store: rows %u..%u of a chunk of %u", from, from + n, cv->rows);
 	memset(out, 0, sizeof(*out));
 	out->rows = n;
 	if (cv->nulls != NULL) {
@@ -1424,8 +1431,9 @@ chunk_unpack(const struct store_reader *r, const struct chunk_view *cv, uint32_t
 	}
 	for (; i < n; i++)
 		ints[i] = (int64_t)(cv->base + (cv->width == 0 ? 0
-		                                   : read_bits(cv->data,
-		                                         ((size_t)from + i) * cv->width, cv->width)));
+		                                               : read_bits(cv->data,
+		                                                     ((size_t)from + i) * cv->width,
+		                                                     cv->width)));
 	if (cv->enc == ENC_CODES) {
 		const uint64_t nd = r->dict_n[cv->col];
 		int outside = 0;
@@ -1466,8 +1474,8 @@ store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct stor
 }
 
 int
-store_buf_open(struct store_reader *r, size_t col, uint32_t chunk, struct store_buf *buf,
-    uint32_t *rows)
+store_buf_open(
+    struct store_reader *r, size_t col, uint32_t chunk, struct store_buf *buf, uint32_t *rows)
 {
 	int e = chunk_open(r, col, chunk, &buf->plain, &buf->cv);
 
@@ -1631,12 +1639,14 @@ store_rekey(struct store *src, struct store *dst, const struct store_ident *from
 		const uint8_t *kp = key.mv_data;
 
 		if (key.mv_size != REC_KEY_BYTES) {
-			r = sl_errf(SL_ERR_AUTH, "store: version %u holds a record with a %zu-byte key",
-			    from->version, key.mv_size);
+			r = sl_errf(SL_ERR_AUTH,
+			    "store: version %u holds a record with a %zu-byte key", from->version,
+			    key.mv_size);
 			goto out;
 		}
 		col = (uint32_t)kp[0] << 24 | (uint32_t)kp[1] << 16 | (uint32_t)kp[2] << 8 | kp[3];
-		chunk = (uint32_t)kp[4] << 24 | (uint32_t)kp[5] << 16 | (uint32_t)kp[6] << 8 | kp[7];
+		chunk =
+		    (uint32_t)kp[4] << 24 | (uint32_t)kp[5] << 16 | (uint32_t)kp[6] << 8 | kp[7];
 		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0 && chunk >= chunks) {
 			r = sl_errf(SL_ERR_AUTH, "store: version %u has a chunk past its manifest",
 			    from->version);

@@ -90,8 +90,8 @@ int store_row_end(struct store_writer *w) __attribute__((warn_unused_result));
 
 struct store_stats {
 	uint64_t rows;
-	uint64_t chunks; /* data chunks (all columns) */
-	uint64_t bytes;  /* sealed bytes written */
+	uint64_t chunks;                             /* data chunks (all columns) */
+	uint64_t bytes;                              /* sealed bytes written */
 	uint8_t manifest_digest[STORE_DIGEST_BYTES]; /* hash of the sealed manifest record */
 };
 
@@ -151,8 +151,8 @@ void store_buf_free(struct store_buf *b);
  */
 int store_buf_open(struct store_reader *r, size_t col, uint32_t chunk, struct store_buf *buf,
     uint32_t *rows) __attribute__((warn_unused_result));
-int store_buf_unpack(const struct store_reader *r, struct store_buf *buf, uint32_t from,
-    uint32_t n, struct store_vec *out) __attribute__((warn_unused_result));
+int store_buf_unpack(const struct store_reader *r, struct store_buf *buf, uint32_t from, uint32_t n,
+    struct store_vec *out) __attribute__((warn_unused_result));
 /* A text column's dictionary: n strings (borrowed until close), not NUL-terminated. */
 int store_read_dict(struct store_reader *r, size_t col, const char *const **strs,
     const uint32_t **lens, uint32_t *n) __attribute__((warn_unused_result));

@@ -94,8 +94,8 @@ send_error(int r)
 		clean[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
 	clean[i] = '\0';
 	/* code: the broker tells a fault in the input from a failed job (integrity, I/O). */
-	doc = json_pack("{s:[{s:I, s:I, s:s}], s:I, s:i}", "errors", "line", (json_int_t)0, "column",
-	    (json_int_t)0, "message", clean, "total", (json_int_t)1, "code", r);
+	doc = json_pack("{s:[{s:I, s:I, s:s}], s:I, s:i}", "errors", "line", (json_int_t)0,
+	    "column", (json_int_t)0, "message", clean, "total", (json_int_t)1, "code", r);
 	if (doc != NULL)
 		text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -248,7 +248,8 @@ test_tamper(const json_t *plan, json_t *result)
 		json_array_append_new(groups, g0 = json_deep_copy(g0));
 		json_object_set_new(g0, "rows", json_integer(0));
 		json_object_set_new(g0, "units", json_integer(0));
-		json_object_set_new(json_array_get(json_object_get(g0, "aggs"), 0), "n", json_integer(0));
+		json_object_set_new(
+		    json_array_get(json_object_get(g0, "aggs"), 0), "n", json_integer(0));
 		break;
 	case 9007: /* the same group 1,000 times */
 		for (i = 0; i < 999; i++)
@@ -259,16 +260,17 @@ test_tamper(const json_t *plan, json_t *result)
 		break;
 	case 9003: /* a "data key" in hex as a group key */
 		json_array_set_new(json_object_get(g0, "key"), 0,
-		    json_string("8f3a1c0de5b2a94c7d6e0f1b2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"));
+		    json_string(
+		        "8f3a1c0de5b2a94c7d6e0f1b2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"));
 		break;
 	case 9004: /* more rows than the version holds */
 		json_object_set_new(g0, "rows", json_integer(4999));
-		json_object_set_new(json_array_get(json_object_get(g0, "aggs"), 0), "n",
-		    json_integer(4999));
+		json_object_set_new(
+		    json_array_get(json_object_get(g0, "aggs"), 0), "n", json_integer(4999));
 		break;
 	case 9005: /* units above rows */
-		json_object_set_new(g0, "units", json_integer(
-		    json_integer_value(json_object_get(g0, "rows")) + 1));
+		json_object_set_new(
+		    g0, "units", json_integer(json_integer_value(json_object_get(g0, "rows")) + 1));
 		break;
 	case 9006: /* a flood of "secrets" on standard error, then an honest answer */
 		memset(flood, 'K', sizeof(flood) - 1);

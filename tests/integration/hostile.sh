@@ -40,6 +40,8 @@ t["query_quota"] = 1000
 json.dump(t, open(sys.argv[2], "w"))
 PY
 C=$(contract "$T/t.json" "$T/c.json")
+sed 's/"name": *"claims"/"name": "small"/' "$EX/claims.schema.json" >"$T/small.json"
+sed 's/"name": *"claims"/"name": "tiny"/' "$EX/claims.schema.json" >"$T/tiny.json"
 Q="SELECT sex, COUNT(*) FROM claims GROUP BY sex"
 
 note "item 1: a request id is answered from the record only to its own buyer"
@@ -101,6 +103,37 @@ expect_fail 1 env SLUICE_QUERY_RATE="$n" "$SLUICE" -d "$D" query --contract "$C"
 expect_stderr_contains "queries in the last minute; the limit is $n a minute"
 [ "$(count "SELECT text FROM queries ORDER BY rowid DESC LIMIT 1")" = "" ] ||
 	fail "a refused query's text is stored twice"
+
+note "item 8: a load that runs out of room leaves nothing and says why"
+big="$T/big.csv"
+head -n 1 "$EX/claims.csv" >"$big"
+i=0
+while [ $i -lt 40 ]; do tail -n +2 "$EX/claims.csv" >>"$big"; i=$((i + 1)); done
+expect_ok "$SLUICE" -d "$D" product add small --schema "$T/small.json" --merchant acme --max-bytes 1200000
+expect_fail 1 "$SLUICE" -d "$D" product load small "$big"
+expect_stderr_contains "nothing loaded"
+expect_stderr_contains "$D/stores/small/.staging-1-"
+[ -z "$(ls -A "$D/stores/small")" ] || fail "a failed load left files: $(ls -A "$D/stores/small")"
+[ "$(events product.load_failed)" = 1 ] || fail "the failed load is not audited"
+expect_stderr_contains "MDB_MAP_FULL"
+expect_ok "$SLUICE" -d "$D" product add tiny --schema "$T/tiny.json" --merchant acme --max-bytes 1000
+expect_fail 1 "$SLUICE" -d "$D" product load tiny "$EX/claims.csv"
+expect_stderr_contains "product tiny has 1000 of its 1000 bytes (--max-bytes) left, too little for a load"
+if mkdir "$T/tiny" && mount -t tmpfs -o size=3m tmpfs "$T/tiny" 2>/dev/null; then
+	trap 'umount "$T/tiny" 2>/dev/null; rm -rf "$T"' EXIT
+	expect_ok "$SLUICE" init "$T/tiny/x"
+	expect_ok "$SLUICE" -d "$T/tiny/x" party add acme --role merchant --out "$T/tiny-acme.key"
+	expect_ok "$SLUICE" -d "$T/tiny/x" product add small --schema "$T/small.json" --merchant acme
+	expect_fail 1 "$SLUICE" -d "$T/tiny/x" product load small "$big"
+	expect_stderr_contains "nothing loaded"
+	[ -z "$(ls -A "$T/tiny/x/stores/small")" ] || fail "a full disk left files"
+	expect_ok "$SLUICE" -d "$T/tiny/x" product list
+	expect_ok "$SLUICE" -d "$T/tiny/x" audit show --action product.load_failed --json
+	expect_stdout_contains "product.load_failed"
+	umount "$T/tiny"
+else
+	note "(no tmpfs mount here: the full-disk case is skipped)"
+fi
 
 note "item 1: after revocation nothing is answered, not even a replay"
 expect_ok "$SLUICE" -d "$D" contract revoke "$C" --reason "test"

@@ -295,7 +295,9 @@ test_every_width(void **state)
 		assert_int_equal(store_writer_begin(st, &id, s, &wr), 0);
 		for (i = 0; i < rows; i++) {
 			/* Both ends of the span, then a spread of values between. */
-			uint64_t off = i == 0 ? 0 : i == 1 ? span : (i * 0x9E3779B97F4A7C15u) & span;
+			uint64_t off = i == 0   ? 0
+			               : i == 1 ? span
+			                        : (i * 0x9E3779B97F4A7C15u) & span;
 
 			assert_int_equal(store_put_int(wr, 0, (int64_t)((uint64_t)base + off)), 0);
 			assert_int_equal(store_row_end(wr), 0);
@@ -309,7 +311,9 @@ test_every_width(void **state)
 		assert_int_equal(store_read_chunk(rd, 0, 0, &v), 0);
 		assert_int_equal(v.rows, rows);
 		for (i = 0; i < rows; i++) {
-			uint64_t off = i == 0 ? 0 : i == 1 ? span : (i * 0x9E3779B97F4A7C15u) & span;
+			uint64_t off = i == 0   ? 0
+			               : i == 1 ? span
+			                        : (i * 0x9E3779B97F4A7C15u) & span;
 
 			if (v.ints[i] != (int64_t)((uint64_t)base + off))
 				fail_msg("width %u, row %llu: read %lld", w, (unsigned long long)i,
@@ -330,13 +334,16 @@ test_every_width(void **state)
 				assert_int_equal(v.rows, k);
 				for (i = 0; i < k; i++) {
 					uint64_t at = from + i;
-					uint64_t off = at == 0   ? 0
-					               : at == 1 ? span
-					                         : (at * 0x9E3779B97F4A7C15u) & span;
+					uint64_t off = at == 0 ? 0
+					               : at == 1
+					                   ? span
+					                   : (at * 0x9E3779B97F4A7C15u) & span;
 
 					if (v.ints[i] != (int64_t)((uint64_t)base + off))
-						fail_msg("width %u, rows from %u, row %llu: read %lld", w,
-						    from, (unsigned long long)at, (long long)v.ints[i]);
+						fail_msg(
+						    "width %u, rows from %u, row %llu: read %lld",
+						    w, from, (unsigned long long)at,
+						    (long long)v.ints[i]);
 				}
 			}
 			/* A range not starting on a byte of the bitmap, or past the end. */
