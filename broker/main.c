@@ -62,9 +62,15 @@ usage(FILE *f)
  * which need absolute ones) then means the same whatever directory a later
  * step runs in.  A directory that does not resolve (missing, unreadable) is
  * kept as given, so that exchange_open() names it as the user wrote it.
- * Static, so that it lives as long as the process.
+ * Freed at exit.
  */
 static char *dir_resolved;
+
+static void
+dir_free(void)
+{
+	free(dir_resolved);
+}
 
 static void
 dir_resolve(struct cli *cli)
@@ -72,6 +78,7 @@ dir_resolve(struct cli *cli)
 	if (cli->dir == NULL || (dir_resolved = realpath(cli->dir, NULL)) == NULL)
 		return;
 	cli->dir = dir_resolved;
+	atexit(dir_free);
 }
 
 int
