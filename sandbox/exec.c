@@ -305,38 +305,24 @@ text_tables(struct exec *e, const struct plan_cond *pc)
 	return 0;
 }
 
-static int
-set_has(const int64_t *a, size_t n, int64_t v)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (a[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
+/* Binary search of a sorted set; for REAL sets a NaN (in no set) is never found. */
+#define EXEC_SET_HAS(name, type)                                                                   \
+	static int name(const type *a, size_t n, type v)                                           \
+	{                                                                                          \
+		size_t lo = 0, hi = n;                                                             \
+                                                                                                   \
+		while (lo < hi) {                                                                  \
+			size_t mid = lo + (hi - lo) / 2;                                           \
+                                                                                                   \
+			if (a[mid] < v)                                                            \
+				lo = mid + 1;                                                      \
+			else                                                                       \
+				hi = mid;                                                          \
+		}                                                                                  \
+		return lo < n && a[lo] == v;                                                       \
 	}
-	return lo < n && a[lo] == v;
-}
-
-/* The same over a sorted REAL set; a NaN (in no set) is never found. */
-static int
-rset_has(const double *a, size_t n, double v)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (a[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && a[lo] == v;
-}
+EXEC_SET_HAS(set_has, int64_t)
+EXEC_SET_HAS(rset_has, double)
 
 static void
 eval_leaf(struct exec *e, const struct plan_cond *pc, uint32_t rows, uint8_t *out, size_t *tix)
