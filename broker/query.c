@@ -638,6 +638,8 @@ rate_check(struct run *q)
 		    "contract %s: %lld queries in the last minute; the limit is %u a minute",
 		    q->req->contract, (long long)n, q->req->rate_per_minute);
 		set_reason(q, "refused", msg);
+		/* Transient: the retry after the minute must run, not replay this. */
+		q->takes_request_id = 0;
 	}
 out:
 	sqlite3_finalize(st);

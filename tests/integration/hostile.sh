@@ -103,6 +103,14 @@ expect_fail 1 env SLUICE_QUERY_RATE="$n" "$SLUICE" -d "$D" query --contract "$C"
 expect_stderr_contains "queries in the last minute; the limit is $n a minute"
 [ "$(count "SELECT text FROM queries ORDER BY rowid DESC LIMIT 1")" = "" ] ||
 	fail "a refused query's text is stored twice"
+# A refusal by the rate is transient: it must not hold the request id, or the
+# retry after the minute would replay the refusal for good.
+n=$(count "SELECT count(*) FROM queries WHERE contract = '$C'")
+expect_fail 1 env SLUICE_QUERY_RATE="$n" "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" --request-id r9 "$Q"
+expect_stderr_contains "queries in the last minute"
+expect_ok "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" --request-id r9 "$Q"
+expect_stdout_contains "charged 5000 fen"
+t0=$(txns)
 
 note "item 8: a load that runs out of room leaves nothing and says why"
 big="$T/big.csv"
