@@ -15,7 +15,9 @@
 
 #include "broker/db.h"
 #include "broker/exchange.h"
+#include "broker/fault.h"
 #include "broker/keyring.h"
+#include "broker/launch.h"
 #include "broker/load.h"
 #include "broker/product.h"
 #include "broker/spawn.h"
@@ -84,15 +86,17 @@ counts_parse(const json_t *doc, const struct product *p, struct product_counts *
 	return 0;
 }
 
-/* The message of an ERROR frame's first error, if it has no place in the input. */
-static const char *
-job_error(const json_t *doc)
+/* A worker's binary ERROR frame (one without input places) in words. */
+static int
+worker_words(const uint8_t *payload, size_t len, char *out, size_t outlen)
 {
-	const json_t *e = json_array_get(json_object_get(doc, "errors"), 0);
+	struct fault_input none = {0};
+	struct job_error_frame e;
+	int r;
 
-	if (json_integer_value(json_object_get(e, "line")) != 0)
-		return NULL;
-	return json_string_value(json_object_get(e, "message"));
+	if ((r = job_error_decode(payload, len, &e)) != 0)
+		return r;
+	return fault_words(&e, &none, out, outlen);
 }
 
 /* Printable ASCII of at most 200 bytes of a worker's message, for people. */
@@ -183,11 +187,14 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	struct product p;
 	struct product_stage stage;
 	struct product_counts counts;
-	struct job_header h;
+	struct launch l = {.kind = JOB_KIND_INGEST,
+	    .key_version = PRODUCT_VERSION_KEY,
+	    .cpu_seconds = LOAD_CPU_SECONDS,
+	    .memory_bytes = LOAD_MEMORY_BYTES};
 	struct spawn *sp = NULL;
 	struct spawn_result sr;
 	struct stat st;
-	char *worker = NULL, params[64], msg[256];
+	char params[64], msg[256];
 	uint8_t *payload = NULL;
 	uint32_t type = 0;
 	size_t len;
@@ -195,7 +202,6 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	json_t *doc = NULL;
 
 	memset(res, 0, sizeof(*res));
-	memset(&h, 0, sizeof(h));
 	memset(&stage, 0, sizeof(stage));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
 		r = sl_errf(SL_ERR_IO, "%s: %s", path, strerror(errno));
@@ -208,33 +214,24 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	if ((r = product_find(ex, name, &p)) != 0)
 		goto out;
 	have_product = 1;
-	if ((h.map_bytes = map_size(&p, (uint64_t)st.st_size)) < (1u << 20)) {
+	if ((l.map_bytes = map_size(&p, (uint64_t)st.st_size)) < (1u << 20)) {
 		r = sl_errf(SL_ERR_LIMIT,
 		    "%s: product %s has %llu of its %lld bytes (--max-bytes) left, too little for "
 		    "a "
 		    "load (1 MiB at least); drop a version to make room; nothing loaded",
-		    path, p.name, (unsigned long long)h.map_bytes, (long long)p.max_bytes);
+		    path, p.name, (unsigned long long)l.map_bytes, (long long)p.max_bytes);
 		goto out;
 	}
-	if ((r = spawn_worker_path(&worker)) != 0 || (r = product_stage_begin(ex, &p, &stage)) != 0)
+	if ((r = product_stage_begin(ex, &p, &stage)) != 0)
 		goto out;
 	snprintf(params, sizeof(params), "{\"format\":\"%s\"}", format);
 	res->version = stage.version;
-	h.version = JOB_PROTOCOL_VERSION;
-	h.kind = JOB_KIND_INGEST;
-	h.suite = (uint32_t)exchange_suite(ex);
-	h.cpu_seconds = LOAD_CPU_SECONDS;
-	h.memory_bytes = LOAD_MEMORY_BYTES;
-	h.data_version = (uint32_t)stage.version;
-	h.key_version = PRODUCT_VERSION_KEY;
-	memcpy(h.key, keys_dek_bytes(stage.dek), JOB_KEY_BYTES);
-	h.store = stage.dir;
-	h.product = p.name;
-	h.schema = p.schema;
-	h.params = params;
-	r = spawn_job(worker, &h, LOAD_WALL_MS, &sp);
-	keys_wipe(h.key, sizeof(h.key));
-	if (r != 0)
+	l.product = &p;
+	l.version = stage.version;
+	l.key = stage.dek;
+	l.store = stage.dir;
+	l.params = params;
+	if ((r = launch_job(ex, &l, LOAD_WALL_MS, &sp)) != 0)
 		goto out;
 	/* The worker's own refusal comes in its ERROR frame; a send error means it is gone. */
 	(void)stream_file(sp, fd, path, (uint64_t)st.st_size, progress);
@@ -246,8 +243,7 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		doc = json_loadb((const char *)payload, len, 0, NULL);
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
-	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR && doc != NULL &&
-	    job_error(doc) == NULL) {
+	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR && doc != NULL) {
 		res->errors = doc;
 		doc = NULL;
 		product_stage_end(
@@ -259,11 +255,11 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		r = sl_errf(SL_ERR_PARSE, "%s: refused, nothing loaded", path);
 		goto out;
 	}
-	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR && doc != NULL) {
+	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR &&
+	    worker_words(payload, len, msg, sizeof msg) == 0) {
 		/* The job could not write the version: the disk, the map, the file size limit. */
 		char *where = stage.dir != NULL ? strdup(stage.dir) : NULL;
 
-		clean(job_error(doc), msg, sizeof(msg));
 		product_stage_end(
 		    &stage); /* first: on a full disk its space is the audit event's */
 		audit_failure(ex, &p, res->version, "product.load_failed",
@@ -306,7 +302,6 @@ out:
 	product_stage_end(&stage);
 	if (have_product)
 		product_clear(&p);
-	free(worker);
 	if (fd != -1)
 		close(fd);
 	return r;
@@ -318,11 +313,11 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 	struct product p;
 	struct product_stage stage;
 	struct product_counts counts;
-	struct job_header h;
+	struct launch l;
 	struct keys_dek *old = NULL;
 	struct spawn *sp = NULL;
 	struct spawn_result sr;
-	char *worker = NULL, *source = NULL;
+	char *source = NULL, *ptext = NULL;
 	const struct product_version *v = NULL;
 	uint8_t *payload = NULL;
 	uint32_t type = 0;
@@ -331,7 +326,6 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	memset(&h, 0, sizeof(h));
 	memset(&stage, 0, sizeof(stage));
 	if ((r = product_find(ex, name, &p)) != 0)
 		return r;
@@ -345,34 +339,31 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 	}
 	if ((r = product_version_key(ex, &p, v->version, v->key_version, &old)) != 0 ||
 	    (r = product_version_dir(ex, p.name, v->version, &source)) != 0 ||
-	    (r = spawn_worker_path(&worker)) != 0 || (r = product_stage_begin(ex, &p, &stage)) != 0)
+	    (r = product_stage_begin(ex, &p, &stage)) != 0)
 		goto out;
 	res->version = stage.version;
 	if ((params = json_pack("{s:I, s:s}", "target_version", (json_int_t)stage.version, "source",
 	         source)) == NULL ||
-	    (h.params = json_dumps(params, JSON_COMPACT)) == NULL) {
+	    (ptext = json_dumps(params, JSON_COMPACT)) == NULL) {
 		r = SL_ERR_NOMEM;
 		goto out;
 	}
-	h.version = JOB_PROTOCOL_VERSION;
-	h.kind = JOB_KIND_REKEY;
-	h.suite = (uint32_t)exchange_suite(ex);
-	h.cpu_seconds = LOAD_CPU_SECONDS;
-	h.memory_bytes = LOAD_MEMORY_BYTES;
-	h.map_bytes = 2 * (uint64_t)v->bytes + (64ULL << 20);
-	h.data_version = (uint32_t)v->version;
-	h.key_version = (uint32_t)v->key_version;
-	memcpy(h.key, keys_dek_bytes(old), JOB_KEY_BYTES);
-	memcpy(h.new_key, keys_dek_bytes(stage.dek), JOB_KEY_BYTES);
-	h.store = stage.dir;
-	h.product = p.name;
-	h.schema = p.schema;
-	r = spawn_job(worker, &h, LOAD_WALL_MS, &sp);
-	keys_wipe(h.key, sizeof(h.key));
-	keys_wipe(h.new_key, sizeof(h.new_key));
-	if (r != 0 || (r = spawn_send(sp, JOB_FRAME_END, NULL, 0)) != 0)
+	/* The source version is read through its own key; the worker writes under the new one. */
+	l = (struct launch){.kind = JOB_KIND_REKEY,
+	    .product = &p,
+	    .version = v->version,
+	    .key = old,
+	    .key_version = v->key_version,
+	    .new_key = stage.dek,
+	    .store = stage.dir,
+	    .cpu_seconds = LOAD_CPU_SECONDS,
+	    .memory_bytes = LOAD_MEMORY_BYTES,
+	    .map_bytes = 2 * (uint64_t)v->bytes + (64ULL << 20),
+	    .params = ptext};
+	if ((r = launch_job(ex, &l, LOAD_WALL_MS, &sp)) != 0 ||
+	    (r = spawn_send(sp, JOB_FRAME_END, NULL, 0)) != 0)
 		goto out;
-	if ((r = spawn_recv(sp, &type, &payload, &len)) == 0)
+	if ((r = spawn_recv(sp, &type, &payload, &len)) == 0 && type == JOB_FRAME_RESULT)
 		doc = json_loadb((const char *)payload, len, 0, NULL);
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
@@ -381,9 +372,10 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 	    (r = counts_parse(doc, &p, &counts)) != 0 || counts.rows != v->rows) {
 		char msg[256];
 
-		clean(sr.outcome == SPAWN_OK ? (r != 0 ? sl_err_msg(r) : "implausible answer")
-		                             : (doc != NULL ? job_error(doc) : sr.detail),
-		    msg, sizeof(msg));
+		if (sr.outcome == SPAWN_OK)
+			clean(r != 0 ? sl_err_msg(r) : "implausible answer", msg, sizeof(msg));
+		else if (type != JOB_FRAME_ERROR || worker_words(payload, len, msg, sizeof msg) != 0)
+			clean(sr.detail, msg, sizeof(msg));
 		r = sl_errf(SL_ERR_POLICY, "%s: key rotation failed (%s: %s); nothing changed",
 		    name, spawn_outcome_name(sr.outcome), msg);
 		goto out;
@@ -396,12 +388,11 @@ out:
 	free(payload);
 	json_decref(doc);
 	json_decref(params);
-	free(h.params);
+	free(ptext);
 	spawn_free(sp);
 	keys_dek_free(old);
 	product_stage_end(&stage);
 	product_clear(&p);
-	free(worker);
 	free(source);
 	return r;
 }

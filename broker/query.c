@@ -9,7 +9,9 @@
 #include "broker/contracts.h"
 #include "broker/db.h"
 #include "broker/exchange.h"
+#include "broker/fault.h"
 #include "broker/keyring.h"
+#include "broker/launch.h"
 #include "broker/ledger.h"
 #include "broker/product.h"
 #include "broker/query.h"
@@ -348,28 +350,26 @@ pick_version(const struct product *p, const struct contract_terms *t, int64_t *a
 	    SL_ERR_POLICY, "product %s has no published version this contract covers", p->name);
 }
 
-static const char *
-worker_message(const uint8_t *payload, size_t len, char *buf, size_t buflen)
-{
-	json_t *doc = json_loadb((const char *)payload, len, 0, NULL);
-	const char *m = json_string_value(
-	    json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "message"));
-
-	snprintf(buf, buflen, "%s", m != NULL ? m : "the worker failed without saying why");
-	json_decref(doc);
-	return buf;
-}
-
-/* An ERROR frame before the plan: a fault in the query text, or (code says) the job's own. */
+/*
+ * A worker's ERROR in the broker's words (broker/fault.h): before the plan,
+ * a fault in the query text is a refusal; any other, and any during the
+ * scan, a failure.  A frame that does not decode, or names a place outside
+ * the text, fails the query.
+ */
 static int
-input_fault(const uint8_t *payload, size_t len)
+worker_error(
+    struct run *q, const uint8_t *payload, size_t len, const struct schema *sch, int scanning)
 {
-	json_t *doc = json_loadb((const char *)payload, len, 0, NULL);
-	json_int_t code = json_integer_value(json_object_get(doc, "code"));
+	struct fault_input in = {q->req->text, q->req->len, sch, q->row.c->product};
+	struct job_error_frame e;
+	char msg[512];
+	int r;
 
-	json_decref(doc);
-	return code == 0 || code == SL_ERR_PARSE || code == SL_ERR_LIMIT || code == SL_ERR_POLICY ||
-	       code == SL_ERR_INVAL;
+	if ((r = job_error_decode(payload, len, &e)) != 0 ||
+	    (r = fault_words(&e, &in, msg, sizeof msg)) != 0)
+		return r;
+	set_reason(q, fault_is_input(e.code) && !scanning ? "refused" : "failed", msg);
+	return 0;
 }
 
 /*
@@ -381,14 +381,11 @@ go(struct run *q, struct spawn *sp)
 {
 	const struct contract_terms *t = &q->row.c->terms;
 	uint8_t cap[4];
+	uint32_t units = t->mode == CONTRACT_THRESHOLD && t->min_group <= UINT32_MAX
+	                     ? (uint32_t)t->min_group
+	                     : 0;
 
-	if (t->mode != CONTRACT_THRESHOLD || t->min_group > UINT32_MAX)
-		return spawn_send(sp, JOB_FRAME_GO, NULL, 0);
-	cap[0] = (uint8_t)(t->min_group >> 24);
-	cap[1] = (uint8_t)(t->min_group >> 16);
-	cap[2] = (uint8_t)(t->min_group >> 8);
-	cap[3] = (uint8_t)t->min_group;
-	return spawn_send(sp, JOB_FRAME_GO, cap, sizeof cap);
+	return spawn_send(sp, JOB_FRAME_GO, cap, job_go_encode(units, cap));
 }
 
 /* Talk to the worker: text, PLAN, GO/ABORT, RESULT.  Sets q->state and q->reason. */
@@ -397,7 +394,6 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **res
 {
 	uint8_t *payload = NULL;
 	uint32_t type = 0;
-	char msg[512];
 	size_t len;
 	int r;
 
@@ -405,15 +401,13 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **res
 	    (r = spawn_send(sp, JOB_FRAME_END, NULL, 0)) != 0 ||
 	    (r = spawn_recv(sp, &type, &payload, &len)) != 0)
 		return r;
+	/* spawn_recv() admits only PLAN or ERROR here (job_permit()). */
 	if (type == JOB_FRAME_ERROR) {
-		/* The text's fault (syntax, size) is a refusal; the store's (integrity) a failure. */
-		set_reason(q, input_fault(payload, len) ? "refused" : "failed",
-		    worker_message(payload, len, msg, sizeof msg));
+		r = worker_error(q, payload, len, sch, 0);
 		free(payload);
-		return 0;
+		return r;
 	}
-	if (type != JOB_FRAME_PLAN ||
-	    (q->plan = json_loadb((char *)payload, len, 0, NULL)) == NULL) {
+	if ((q->plan = json_loadb((char *)payload, len, 0, NULL)) == NULL) {
 		free(payload);
 		return sl_errf(SL_ERR_PARSE, "the worker sent no plan");
 	}
@@ -421,17 +415,25 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **res
 	sl_err_clear();
 	if ((r = query_check_plan(q->plan, sch, &q->row.c->terms)) != 0) {
 		set_reason(q, r == SL_ERR_POLICY ? "refused" : "failed", sl_err_msg(r));
-		if (spawn_send(sp, JOB_FRAME_ABORT, q->reason, strlen(q->reason)) != 0) {
+		/* The reason is the buyer's to read, not the worker's. */
+		if (spawn_send(sp, JOB_FRAME_ABORT, NULL, 0) != 0) {
 			/* The worker is gone already; the refusal stands either way. */
 		}
 		return 0;
 	}
 	if ((r = go(q, sp)) != 0 || (r = spawn_recv(sp, &type, &payload, &len)) != 0)
 		return r;
+	/* RESULT, ERROR, or PROGRESS (which a query worker does not send yet). */
+	while (r == 0 && type == JOB_FRAME_PROGRESS) {
+		free(payload);
+		payload = NULL;
+		r = spawn_recv(sp, &type, &payload, &len);
+	}
+	if (r != 0)
+		return r;
 	if (type == JOB_FRAME_ERROR) {
-		set_reason(q, "failed", worker_message(payload, len, msg, sizeof msg));
-	} else if (type != JOB_FRAME_RESULT ||
-	           (*result = json_loadb((char *)payload, len, 0, NULL)) == NULL) {
+		r = worker_error(q, payload, len, sch, 1);
+	} else if ((*result = json_loadb((char *)payload, len, 0, NULL)) == NULL) {
 		r = sl_errf(SL_ERR_PARSE, "the worker's answer is not JSON");
 	}
 	free(payload);
@@ -448,11 +450,10 @@ run_worker(
 	struct keys_dek *dek = NULL;
 	struct spawn *sp = q->sp;
 	struct spawn_result sr;
-	struct job_header h;
+	struct launch l;
 	char *store = NULL, why[512], params[96], hex[2 * sizeof(v->manifest) + 1];
 	int r;
 
-	memset(&h, 0, sizeof h);
 	if (!v->has_manifest) {
 		set_reason(q, "failed",
 		    "this version was loaded before stores had one environment per version; load "
@@ -464,19 +465,16 @@ run_worker(
 		goto out;
 	sl_hex_encode(v->manifest, sizeof(v->manifest), hex);
 	snprintf(params, sizeof params, "{\"manifest\":\"%s\"}", hex);
-	h.version = JOB_PROTOCOL_VERSION;
-	h.kind = JOB_KIND_QUERY;
-	h.suite = (uint32_t)exchange_suite(q->ex);
-	h.cpu_seconds = t->max_query_seconds;
-	h.memory_bytes = QUERY_MEMORY_BYTES;
-	h.data_version = (uint32_t)v->version;
-	h.key_version = (uint32_t)v->key_version;
-	memcpy(h.key, keys_dek_bytes(dek), JOB_KEY_BYTES);
-	h.store = store;
-	h.product = p->name;
-	h.schema = p->schema;
-	h.params = params;
-	if ((r = spawn_send_header(sp, &h)) != 0)
+	l = (struct launch){.kind = JOB_KIND_QUERY,
+	    .product = p,
+	    .version = v->version,
+	    .key = dek,
+	    .key_version = v->key_version,
+	    .store = store,
+	    .cpu_seconds = t->max_query_seconds,
+	    .memory_bytes = QUERY_MEMORY_BYTES,
+	    .params = params};
+	if ((r = launch_send(q->ex, sp, &l)) != 0)
 		goto out;
 	sl_err_clear();
 	r = converse(q, sp, sch, result);
@@ -491,7 +489,6 @@ run_worker(
 		r = 0;
 	}
 out:
-	explicit_bzero(&h, sizeof h);
 	keys_dek_free(dek);
 	free(store);
 	return r;

@@ -52,6 +52,8 @@ struct spawn {
 	uint64_t dropped_in; /* bytes read and thrown away by spawn_wait() */
 	int in_eof;
 	uint32_t final; /* JOB_FRAME_RESULT or JOB_FRAME_ERROR once returned, else 0 */
+	uint32_t kind;      /* from the HEADER sent: which permit rows apply */
+	enum job_state st;  /* where the conversation is (job_permit()) */
 
 	enum spawn_kill killed;
 	char why[160]; /* the protocol error */
@@ -90,46 +92,6 @@ remaining_ms(const struct spawn *sp)
 	return sp->deadline - now > INT_MAX ? INT_MAX : (int)(sp->deadline - now);
 }
 
-static void
-be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static const char *
-frame_name(uint32_t t)
-{
-	switch (t) {
-	case JOB_FRAME_HEADER:
-		return "HEADER";
-	case JOB_FRAME_DATA:
-		return "DATA";
-	case JOB_FRAME_END:
-		return "END";
-	case JOB_FRAME_PROGRESS:
-		return "PROGRESS";
-	case JOB_FRAME_RESULT:
-		return "RESULT";
-	case JOB_FRAME_ERROR:
-		return "ERROR";
-	case JOB_FRAME_PLAN:
-		return "PLAN";
-	case JOB_FRAME_GO:
-		return "GO";
-	case JOB_FRAME_ABORT:
-		return "ABORT";
-	}
-	return NULL;
-}
 
 /* "SIGSYS", or "signal 42" for one without a name; in buf. */
 static const char *
@@ -645,29 +607,24 @@ spawn_worker_user(uint32_t *uid, uint32_t *gid)
 }
 
 int
-spawn_send_header(struct spawn *sp, const struct job_header *h)
+spawn_send_header(struct spawn *sp, struct job_header *h)
 {
-	struct job_header hw = *h; /* shallow: the strings stay the caller's */
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int r;
 
-	if ((r = spawn_worker_user(&hw.uid, &hw.gid)) != 0)
-		goto out;
-	if ((r = job_header_encode(&hw, &buf, &len)) != 0) {
-		r = sl_errf(r, "worker: cannot encode the job header: %s", sl_err_msg(r));
-		goto out;
-	}
+	if ((r = spawn_worker_user(&h->uid, &h->gid)) != 0)
+		return r;
+	if ((r = job_header_encode(h, &buf, &len)) != 0)
+		return sl_errf(r, "worker: cannot encode the job header: %s", sl_err_msg(r));
 	sp->cpu_seconds = h->cpu_seconds;
 	r = spawn_send(sp, JOB_FRAME_HEADER, buf, len);
-out:
 	job_wipe_free(buf, len);
-	explicit_bzero(&hw, sizeof(hw)); /* the copy of the key */
 	return r;
 }
 
 int
-spawn_job(const char *worker_path, const struct job_header *h, uint32_t wall_ms, struct spawn **out)
+spawn_job(const char *worker_path, struct job_header *h, uint32_t wall_ms, struct spawn **out)
 {
 	struct spawn *sp = NULL;
 	int r;
@@ -691,19 +648,21 @@ int
 spawn_send(struct spawn *sp, uint32_t type, const void *payload, size_t len)
 {
 	uint8_t head[JOB_FRAME_HEAD];
-	int r;
+	uint32_t kind = type == JOB_FRAME_HEADER ? job_header_kind(payload, len) : sp->kind;
+	int next = job_permit(kind, sp->st, JOB_FROM_BROKER, type), r;
 
-	if (type != JOB_FRAME_HEADER && type != JOB_FRAME_DATA && type != JOB_FRAME_END &&
-	    type != JOB_FRAME_GO && type != JOB_FRAME_ABORT)
-		return sl_errf(
-		    SL_ERR_INVAL, "worker: the broker does not send frame type %u", type);
+	if (next < 0)
+		return sl_errf(SL_ERR_INVAL, "worker: the broker may not send %s %s",
+		    job_frame_name(type) != NULL ? job_frame_name(type) : "this frame",
+		    sp->st == JOB_ST_START ? "first" : "at this point of the job");
 	if (len > JOB_FRAME_MAX)
 		return sl_errf(
 		    SL_ERR_INVAL, "worker: a frame of %zu bytes, more than %u", len, JOB_FRAME_MAX);
 	if (sp->killed != KILL_NONE || sp->reaped)
 		return sl_errf(SL_ERR_IO, "worker %ld: already stopped", (long)sp->pid);
-	be32_put(head, type);
-	be32_put(head + 4, (uint32_t)len);
+	job_frame_head_put(head, type, (uint32_t)len);
+	sp->kind = kind;
+	sp->st = (enum job_state)next;
 	if ((r = send_all(sp, head, sizeof(head))) != 0)
 		return r;
 	return len > 0 ? send_all(sp, payload, len) : 0;
@@ -715,7 +674,7 @@ spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
 	uint32_t t, n;
 	uint8_t *p;
 	short rev;
-	int r;
+	int r, next;
 
 	for (;;) {
 		if (sp->killed != KILL_NONE)
@@ -723,21 +682,14 @@ spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
 			    "worker %ld: stopped: %s", (long)sp->pid,
 			    sp->killed == KILL_PROTOCOL ? sp->why : "wall-clock limit");
 		if (sp->inlen >= JOB_FRAME_HEAD) {
-			t = be32_get(sp->in);
-			n = be32_get(sp->in + 4);
 			if (sp->final != 0)
 				return protocol_error(
-				    sp, "bytes after the final %s frame", frame_name(sp->final));
-			if (frame_name(t) == NULL)
-				return protocol_error(sp, "unknown frame type %u", t);
-			if (t != JOB_FRAME_PROGRESS && t != JOB_FRAME_RESULT &&
-			    t != JOB_FRAME_ERROR && t != JOB_FRAME_PLAN)
-				return protocol_error(
-				    sp, "a %s frame, which only the broker sends", frame_name(t));
-			if (n > JOB_FRAME_MAX)
-				return protocol_error(sp,
-				    "a %s frame of %u bytes, more than %u allowed", frame_name(t),
-				    n, JOB_FRAME_MAX);
+				    sp, "bytes after the final %s frame", job_frame_name(sp->final));
+			if (job_frame_head_get(sp->in, &t, &n) != 0)
+				return protocol_error(sp, "%s", sl_err_msg(SL_ERR_PARSE));
+			if ((next = job_permit(sp->kind, sp->st, JOB_FROM_WORKER, t)) < 0)
+				return protocol_error(sp, "a %s frame out of order (or one only the broker sends)",
+				    job_frame_name(t));
 			if (sp->inlen >= JOB_FRAME_HEAD + (size_t)n) {
 				if ((p = malloc((size_t)n + 1)) == NULL)
 					return SL_ERR_NOMEM;
@@ -745,7 +697,8 @@ spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
 				p[n] = '\0';
 				sp->inlen -= JOB_FRAME_HEAD + (size_t)n;
 				memmove(sp->in, sp->in + JOB_FRAME_HEAD + n, sp->inlen);
-				if (t == JOB_FRAME_RESULT || t == JOB_FRAME_ERROR)
+				sp->st = (enum job_state)next;
+				if (sp->st == JOB_ST_DONE)
 					sp->final = t;
 				*type = t;
 				*payload = p;
@@ -756,7 +709,7 @@ spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
 				return r;
 		} else if (sp->final != 0 && sp->inlen > 0) {
 			return protocol_error(
-			    sp, "bytes after the final %s frame", frame_name(sp->final));
+			    sp, "bytes after the final %s frame", job_frame_name(sp->final));
 		}
 		if (sp->in_eof)
 			return sl_errf(SL_ERR_IO, "worker %ld: closed the job socket%s",

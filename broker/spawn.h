@@ -17,7 +17,11 @@
  * Typical use:
  *
  *     spawn_job(path, &h, wall_ms, &sp)             fork+exec, send HEADER
- *     spawn_send(sp, JOB_FRAME_DATA, ...) ...       the upload, then END
+ *                                                   (the broker's jobs: launch_job()
+ *                                                   in broker/launch.h)
+ *     spawn_send(sp, JOB_FRAME_DATA, ...) ...       the input, then END
+ *     spawn_recv(sp, &type, &p, &n)                 a query: PLAN or ERROR
+ *     spawn_send(sp, JOB_FRAME_GO, ...)             a query: GO or ABORT
  *     spawn_recv(sp, &type, &p, &n) ...             PROGRESS*, RESULT or ERROR
  *     spawn_wait(sp, &res)                          reap and classify
  *     spawn_free(sp)
@@ -95,12 +99,13 @@ int spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
 int spawn_worker_user(uint32_t *uid, uint32_t *gid) __attribute__((warn_unused_result));
 
 /*
- * Send h as the HEADER frame to a worker from spawn_start(), with h->uid and
- * h->gid replaced by spawn_worker_user()'s.  The encoded header holds the
- * data key; it is wiped as soon as it is sent.  h->cpu_seconds is kept to
+ * Send h as the HEADER frame to a worker from spawn_start(), after setting
+ * h->uid and h->gid to spawn_worker_user()'s.  The encoded header holds the
+ * data key; it is wiped as soon as it is sent (h is the caller's to wipe:
+ * broker/launch.c keeps it in guarded memory).  h->cpu_seconds is kept to
  * tell a CPU-limit SIGKILL from another.
  */
-int spawn_send_header(struct spawn *sp, const struct job_header *h)
+int spawn_send_header(struct spawn *sp, struct job_header *h)
     __attribute__((warn_unused_result));
 
 /*
@@ -109,34 +114,38 @@ int spawn_send_header(struct spawn *sp, const struct job_header *h)
  * tell a CPU-limit SIGKILL from another.  On failure no worker is left
  * running and *out is untouched.
  */
-int spawn_job(const char *worker_path, const struct job_header *h, uint32_t wall_ms,
+int spawn_job(const char *worker_path, struct job_header *h, uint32_t wall_ms,
     struct spawn **out) __attribute__((warn_unused_result));
 
 /* The worker's pid, for logs (and tests that look at /proc). */
 pid_t spawn_pid(const struct spawn *sp);
 
 /*
- * Send one frame (HEADER, DATA or END) to the worker.  While the worker does
- * not read, its frames are buffered so that neither side blocks the other.
- * Returns 0; SL_ERR_INVAL for a frame type the broker does not send or a
- * payload above JOB_FRAME_MAX; SL_ERR_IO when the worker is gone (see
- * spawn_wait() for why); SL_ERR_LIMIT at the deadline (the worker is killed).
+ * Send one frame to the worker: HEADER, DATA, END, GO or ABORT, where the
+ * job's permit table (job_permit() in sandbox/job.h, for the kind the HEADER
+ * named) allows it.  While the worker does not read, its frames are
+ * buffered so that neither side blocks the other.  Returns 0; SL_ERR_INVAL
+ * for a frame the table does not permit now or a payload above
+ * JOB_FRAME_MAX; SL_ERR_IO when the worker is gone (see spawn_wait() for
+ * why); SL_ERR_LIMIT at the deadline (the worker is killed).
  */
 int spawn_send(struct spawn *sp, uint32_t type, const void *payload, size_t len)
     __attribute__((warn_unused_result));
 
 /*
- * Receive the worker's next frame: PROGRESS, RESULT or ERROR.  On success
+ * Receive the worker's next frame: PLAN, PROGRESS, RESULT or ERROR, as the
+ * permit table allows at this point of the job (so a caller that has sent
+ * END to a query worker gets PLAN or ERROR, and nothing else).  On success
  * *payload is a new buffer of *len bytes, NUL-terminated for convenience,
  * which the caller frees with free().  RESULT and ERROR are final: any byte
  * after them is a protocol error.
  *
- * Returns SL_ERR_PARSE for anything else the worker sent (an unknown or
- * broker-only type, a length above JOB_FRAME_MAX, a frame after the final
- * one): the worker is killed at once and spawn_wait() reports
- * SPAWN_PROTOCOL_ERROR.  SL_ERR_IO when the worker closed its end (it exited
- * or was killed: ask spawn_wait()).  SL_ERR_LIMIT at the deadline.
- * SL_ERR_NOMEM.  Messages are recorded with sl_errf().
+ * Returns SL_ERR_PARSE for anything else the worker sent (an unknown type, a
+ * frame the table does not permit now, a length above JOB_FRAME_MAX, a
+ * frame after the final one): the worker is killed at once and
+ * spawn_wait() reports SPAWN_PROTOCOL_ERROR.  SL_ERR_IO when the worker
+ * closed its end (it exited or was killed: ask spawn_wait()).  SL_ERR_LIMIT
+ * at the deadline.  SL_ERR_NOMEM.  Messages are recorded with sl_errf().
  */
 int spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
     __attribute__((warn_unused_result));

@@ -12,9 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys/aead.h"
 #include "keys/suite.h"
 
-#define KEYS_DEK_BYTES 32
+/* A data key is an AEAD key: one size for the key everywhere it travels. */
+#define KEYS_DEK_BYTES KEYS_AEAD_KEY_BYTES
 
 struct keys_master; /* opaque; see keys/master.h */
 struct keys_dek;    /* opaque */

@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/schema.h"
 #include "sandbox/exec.h"
+#include "sandbox/fault.h"
 #include "sandbox/simd.h"
 #include "sandbox/plan.h"
 #include "sandbox/store.h"
@@ -92,6 +93,15 @@ struct exec {
 	uint64_t rows_scanned;
 };
 
+
+/* Note a limit the query ran into (no place in its text); col SIZE_MAX: none.  Returns r. */
+static int
+exec_fault(int r, uint32_t rule, uint32_t phrase, size_t col, uint64_t number)
+{
+	struct job_place at = {0, 0, 0, rule, phrase, col == SIZE_MAX ? 0 : (uint32_t)col + 1, number};
+
+	return fault_note(r, &at);
+}
 /* ---- small helpers ----------------------------------------------------- */
 
 static int
@@ -397,7 +407,8 @@ eval(
 		return 0;
 	}
 	if (depth + 1 >= EXEC_DEPTH_MAX)
-		return sl_errf(SL_ERR_LIMIT, "query: the filter is nested too deeply");
+		return exec_fault(sl_errf(SL_ERR_LIMIT, "query: the filter is nested too deeply"),
+		    JOB_RULE_NESTING, 0, SIZE_MAX, EXEC_DEPTH_MAX);
 	if ((r = eval(e, pc->kids[0], rows, out, depth + 1, tix)) != 0)
 		return r;
 	if (pc->kind == PLAN_NOT) {
@@ -431,8 +442,10 @@ groups_grow(struct exec *e)
 	void *n;
 
 	if (e->gcap >= EXEC_MAX_GROUPS)
-		return sl_errf(SL_ERR_LIMIT,
-		    "query: more than %d groups; group by fewer or coarser keys", EXEC_MAX_GROUPS);
+		return exec_fault(sl_errf(SL_ERR_LIMIT,
+		                      "query: more than %d groups; group by fewer or coarser keys",
+		                      EXEC_MAX_GROUPS),
+		    JOB_RULE_GROUPS, 0, SIZE_MAX, EXEC_MAX_GROUPS);
 	if (cap > EXEC_MAX_GROUPS)
 		cap = EXEC_MAX_GROUPS;
 #define GROW(ptr, size)                                                                            \
@@ -606,9 +619,11 @@ assign_groups(struct exec *e, uint32_t nsel)
 		for (c = 0; c < p->nkeys; c++)
 			nulls |= (uint64_t)key_value(e, &p->keys[c], e->sel[j], &k[c]) << c;
 		if (e->key_overflow != NULL)
-			return sl_errf(SL_ERR_LIMIT,
-			    "query: BUCKET(%s, ...): a bucket lies outside the column's number range",
-			    e->s->cols[e->key_overflow->col].name);
+			return exec_fault(sl_errf(SL_ERR_LIMIT,
+			                      "query: BUCKET(%s, ...): a bucket lies outside the "
+			                      "column's number range",
+			                      e->s->cols[e->key_overflow->col].name),
+			    JOB_RULE_BUCKET_RANGE, 0, e->key_overflow->col, 0);
 		if ((r = group_of(e, k, nulls, &e->gid[j])) != 0)
 			return r;
 	}
@@ -1024,15 +1039,21 @@ overflowed(struct exec *e, size_t a, const struct acc *x)
 {
 	const struct plan_agg *pa = &e->p->aggs[a];
 	const char *fn = sql_agg_name(pa->fn), *col = e->s->cols[pa->col].name;
+	uint32_t phrase = job_phrase_find(fn);
 
 	if (x->overflow == SUM_OVERFLOW)
-		return sl_errf(SL_ERR_LIMIT, "query: %s(%s): the sum overflows 64 bits", fn, col);
+		return exec_fault(
+		    sl_errf(SL_ERR_LIMIT, "query: %s(%s): the sum overflows 64 bits", fn, col),
+		    JOB_RULE_SUM_OVERFLOW, phrase, pa->col, 0);
 	if (x->overflow == SQ_OVERFLOW)
-		return sl_errf(
-		    SL_ERR_LIMIT, "query: %s(%s): the sum of squares overflows 128 bits", fn, col);
+		return exec_fault(sl_errf(SL_ERR_LIMIT,
+		                      "query: %s(%s): the sum of squares overflows 128 bits", fn, col),
+		    JOB_RULE_SQUARES_OVERFLOW, phrase, pa->col, 0);
 	if (e->s->cols[pa->col].type == SCHEMA_REAL &&
 	    (!isfinite(x->rsum) || !isfinite(x->ssq) || !isfinite(real_m2(x))))
-		return sl_errf(SL_ERR_LIMIT, "query: %s(%s) overflows the range of a double", fn, col);
+		return exec_fault(
+		    sl_errf(SL_ERR_LIMIT, "query: %s(%s) overflows the range of a double", fn, col),
+		    JOB_RULE_REAL_OVERFLOW, phrase, pa->col, 0);
 	return 0;
 }
 
@@ -1096,7 +1117,8 @@ setup(struct exec *e)
 	    e->sel == NULL || e->gid == NULL)
 		return SL_ERR_NOMEM;
 	if (p->nkeys > 64)
-		return sl_errf(SL_ERR_LIMIT, "query: more than 64 GROUP BY keys");
+		return exec_fault(sl_errf(SL_ERR_LIMIT, "query: more than 64 GROUP BY keys"),
+		    JOB_RULE_TOO_MANY, JOB_PHRASE_GROUP_KEYS, SIZE_MAX, 64);
 	for (c = 0; c < ncols; c++) {
 		if (!p->reads[c])
 			continue;

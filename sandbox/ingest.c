@@ -433,11 +433,8 @@ ingest_run(struct ingest *in, int fd)
 		return send_errors(in);
 	r = store_writer_commit(in->w, &stats);
 	in->w = NULL;
-	if (r != 0) {
-		if ((r = add_error(in, 0, 0, sl_err_msg(r))) != 0)
-			return r;
-		return send_errors(in);
-	}
+	if (r != 0)
+		return r; /* the worker's ERROR frame carries the code (sandbox/fault.h) */
 	{
 		json_t *res = store_stats_json(&stats);
 

@@ -5,6 +5,7 @@
  * same code.  Every length comes from the peer and is checked before use.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +49,105 @@ io_all(int fd, void *buf, size_t len, int writing)
 	return 0;
 }
 
+/* ---- the frame head ------------------------------------------------------ */
+
+static const char *const frame_names[] = {
+    [JOB_FRAME_HEADER] = "HEADER",
+    [JOB_FRAME_DATA] = "DATA",
+    [JOB_FRAME_END] = "END",
+    [JOB_FRAME_PROGRESS] = "PROGRESS",
+    [JOB_FRAME_RESULT] = "RESULT",
+    [JOB_FRAME_ERROR] = "ERROR",
+    [JOB_FRAME_PLAN] = "PLAN",
+    [JOB_FRAME_GO] = "GO",
+    [JOB_FRAME_ABORT] = "ABORT",
+};
+
+const char *
+job_frame_name(uint32_t type)
+{
+	return type < sizeof frame_names / sizeof frame_names[0] ? frame_names[type] : NULL;
+}
+
+void
+job_frame_head_put(uint8_t head[JOB_FRAME_HEAD], uint32_t type, uint32_t len)
+{
+	be32_put(head, type);
+	be32_put(head + 4, len);
+}
+
+int
+job_frame_head_get(const uint8_t head[JOB_FRAME_HEAD], uint32_t *type, uint32_t *len)
+{
+	uint32_t t = be32_get(head), n = be32_get(head + 4);
+
+	if (job_frame_name(t) == NULL)
+		return sl_errf(SL_ERR_PARSE, "unknown frame type %u", t);
+	if (n > JOB_FRAME_MAX)
+		return sl_errf(SL_ERR_PARSE, "job frame: a %s frame of %u bytes, more than %u allowed",
+		    job_frame_name(t), n, JOB_FRAME_MAX);
+	*type = t;
+	*len = n;
+	return 0;
+}
+
+/* ---- the permit table ---------------------------------------------------- */
+
+#define K_INGEST (1u << JOB_KIND_INGEST)
+#define K_QUERY (1u << JOB_KIND_QUERY)
+#define K_REKEY (1u << JOB_KIND_REKEY)
+#define K_TEST (1u << 0) /* JOB_KIND_TEST, and a header whose kind is not known */
+#define K_ANY (K_INGEST | K_QUERY | K_REKEY | K_TEST)
+#define K_STREAM (K_INGEST | K_REKEY | K_TEST)
+
+static const struct permit {
+	unsigned kinds;
+	enum job_state from;
+	enum job_side side;
+	uint32_t type;
+	enum job_state to;
+} permits[] = {
+    {K_ANY, JOB_ST_START, JOB_FROM_BROKER, JOB_FRAME_HEADER, JOB_ST_INPUT},
+    /* The input: the upload, the SQL text, or (rekey) nothing but END. */
+    {K_INGEST | K_QUERY | K_TEST, JOB_ST_INPUT, JOB_FROM_BROKER, JOB_FRAME_DATA, JOB_ST_INPUT},
+    {K_STREAM, JOB_ST_INPUT, JOB_FROM_BROKER, JOB_FRAME_END, JOB_ST_RUN},
+    {K_QUERY, JOB_ST_INPUT, JOB_FROM_BROKER, JOB_FRAME_END, JOB_ST_PLAN},
+    /* A worker may give up at any time, e.g. on a bad header before any input. */
+    {K_ANY, JOB_ST_INPUT, JOB_FROM_WORKER, JOB_FRAME_ERROR, JOB_ST_DONE},
+    {K_INGEST | K_TEST, JOB_ST_INPUT, JOB_FROM_WORKER, JOB_FRAME_PROGRESS, JOB_ST_INPUT},
+    /* Confinement probes answer before any input; the broker may still send it. */
+    {K_TEST, JOB_ST_INPUT, JOB_FROM_WORKER, JOB_FRAME_RESULT, JOB_ST_DONE},
+    {K_TEST, JOB_ST_DONE, JOB_FROM_BROKER, JOB_FRAME_DATA, JOB_ST_DONE},
+    {K_TEST, JOB_ST_DONE, JOB_FROM_BROKER, JOB_FRAME_END, JOB_ST_DONE},
+    /* The query's two phases. */
+    {K_QUERY, JOB_ST_PLAN, JOB_FROM_WORKER, JOB_FRAME_PLAN, JOB_ST_VERDICT},
+    {K_QUERY, JOB_ST_PLAN, JOB_FROM_WORKER, JOB_FRAME_ERROR, JOB_ST_DONE},
+    {K_QUERY, JOB_ST_VERDICT, JOB_FROM_BROKER, JOB_FRAME_GO, JOB_ST_RUN},
+    {K_QUERY, JOB_ST_VERDICT, JOB_FROM_BROKER, JOB_FRAME_ABORT, JOB_ST_ABORTED},
+    {K_QUERY, JOB_ST_ABORTED, JOB_FROM_WORKER, JOB_FRAME_ERROR, JOB_ST_DONE},
+    /* The work. */
+    {K_ANY, JOB_ST_RUN, JOB_FROM_WORKER, JOB_FRAME_PROGRESS, JOB_ST_RUN},
+    {K_ANY, JOB_ST_RUN, JOB_FROM_WORKER, JOB_FRAME_RESULT, JOB_ST_DONE},
+    {K_ANY, JOB_ST_RUN, JOB_FROM_WORKER, JOB_FRAME_ERROR, JOB_ST_DONE},
+};
+
+int
+job_permit(uint32_t kind, enum job_state st, enum job_side side, uint32_t type)
+{
+	unsigned bit = kind == JOB_KIND_INGEST || kind == JOB_KIND_QUERY || kind == JOB_KIND_REKEY
+	                   ? 1u << kind
+	                   : K_TEST;
+	size_t i;
+
+	for (i = 0; i < sizeof permits / sizeof permits[0]; i++)
+		if ((permits[i].kinds & bit) && permits[i].from == st && permits[i].side == side &&
+		    permits[i].type == type)
+			return (int)permits[i].to;
+	return -1;
+}
+
+/* ---- frames -------------------------------------------------------------- */
+
 int
 job_frame_write(int fd, uint32_t type, const void *payload, size_t len)
 {
@@ -56,8 +156,7 @@ job_frame_write(int fd, uint32_t type, const void *payload, size_t len)
 
 	if (len > JOB_FRAME_MAX)
 		return SL_ERR_LIMIT;
-	be32_put(head, type);
-	be32_put(head + 4, (uint32_t)len);
+	job_frame_head_put(head, type, (uint32_t)len);
 	if ((r = io_all(fd, head, sizeof(head), 1)) != 0)
 		return r;
 	return len > 0 ? io_all(fd, (void *)payload, len, 1) : 0;
@@ -70,13 +169,10 @@ job_frame_read(int fd, uint32_t *type, uint8_t **payload, size_t *len, size_t ma
 	uint32_t t, n;
 	int r;
 
-	if ((r = io_all(fd, head, sizeof(head), 0)) != 0)
+	if ((r = io_all(fd, head, sizeof(head), 0)) != 0 ||
+	    (r = job_frame_head_get(head, &t, &n)) != 0)
 		return r;
-	t = be32_get(head);
-	n = be32_get(head + 4);
-	if (t < JOB_FRAME_HEADER || t > JOB_FRAME_ABORT)
-		return sl_errf(SL_ERR_PARSE, "job frame: unknown type %u", t);
-	if (n > max || n > JOB_FRAME_MAX)
+	if (n > max)
 		return sl_errf(SL_ERR_PARSE, "job frame: %u bytes, more than %zu allowed", n, max);
 	if ((p = malloc((size_t)n + 1)) == NULL)
 		return SL_ERR_NOMEM;
@@ -89,6 +185,29 @@ job_frame_read(int fd, uint32_t *type, uint8_t **payload, size_t *len, size_t ma
 	*payload = p;
 	*len = n;
 	return 0;
+}
+
+int
+job_frame_write_json(int fd, uint32_t type, json_t *doc)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	if (doc == NULL)
+		return SL_ERR_NOMEM;
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (text == NULL)
+		return SL_ERR_NOMEM;
+	len = strlen(text);
+	if (len > JOB_FRAME_MAX)
+		r = sl_errf(SL_ERR_LIMIT, "job: a %s of %zu bytes, more than a frame holds",
+		    job_frame_name(type), len);
+	else
+		r = job_frame_write(fd, type, text, len);
+	free(text);
+	return r;
 }
 
 void
@@ -106,6 +225,7 @@ struct wr {
 	uint8_t *p;
 	size_t len, cap;
 	int err;
+	int fixed; /* p is the caller's buffer of cap bytes: never grown */
 };
 
 static void
@@ -115,6 +235,10 @@ wr_bytes(struct wr *w, const void *d, size_t n)
 
 	if (w->err)
 		return;
+	if (w->len + n > w->cap && w->fixed) {
+		w->err = SL_ERR_LIMIT;
+		return;
+	}
 	if (w->len + n > w->cap) {
 		size_t cap = w->cap ? w->cap : 256;
 
@@ -322,5 +446,226 @@ job_progress_decode(const uint8_t *p, size_t len, uint64_t *rows, uint64_t *byte
 	*bytes = rd_u64(&r);
 	if (r.err || r.off != r.len)
 		return sl_errf(SL_ERR_PARSE, "job frame PROGRESS: malformed");
+	return 0;
+}
+
+uint32_t
+job_header_kind(const uint8_t *p, size_t len)
+{
+	return len >= 8 ? be32_get(p + 4) : 0; /* after the protocol version */
+}
+
+/* ---- GO ------------------------------------------------------------------ */
+
+size_t
+job_go_encode(uint32_t units_cap, uint8_t out[4])
+{
+	if (units_cap == 0)
+		return 0;
+	be32_put(out, units_cap);
+	return 4;
+}
+
+int
+job_go_decode(const uint8_t *p, size_t len, uint32_t *units_cap)
+{
+	if (len != 0 && len != 4)
+		return sl_errf(SL_ERR_PARSE, "job frame GO: %zu bytes, not 0 or 4", len);
+	*units_cap = len == 4 ? be32_get(p) : 0;
+	return 0;
+}
+
+/* ---- ERROR --------------------------------------------------------------- */
+
+static const char *const error_texts[] = {
+    [JOB_ERR_INTERNAL] = "the worker hit an internal error",
+    [JOB_ERR_NOMEM] = "the worker ran out of memory",
+    [JOB_ERR_IO] = "the store could not be read or written",
+    [JOB_ERR_INTEGRITY] = "the store failed its integrity check",
+    [JOB_ERR_HEADER] = "the job header was refused",
+    [JOB_ERR_PROTOCOL] = "the broker's frames were refused",
+    [JOB_ERR_LIMIT] = "a resource limit was reached",
+    [JOB_ERR_UNSUPPORTED] = "job kind not implemented",
+    [JOB_ERR_QUERY] = "the query breaks a rule",
+    [JOB_ERR_INPUT] = "the input breaks the schema",
+    [JOB_ERR_ABORTED] = "the broker refused the plan",
+    [JOB_ERR_FULL] = "the new version outgrew its map (MDB_MAP_FULL: the product's --max-bytes)",
+};
+
+static const char *const rule_texts[] = {
+    [JOB_RULE_NONE] = "",
+    [JOB_RULE_EXPECTED] = "expected %P, found %T",
+    [JOB_RULE_BAD_TOKEN] = "%P %T",
+    [JOB_RULE_NUL] = "NUL byte in query",
+    [JOB_RULE_UTF8] = "invalid UTF-8",
+    [JOB_RULE_UNTERMINATED] = "unterminated %P",
+    [JOB_RULE_EMPTY_QUOTED] = "empty quoted identifier",
+    [JOB_RULE_CONTROL_QUOTED] = "control character in quoted identifier",
+    [JOB_RULE_OUT_OF_RANGE] = "%P out of range",
+    [JOB_RULE_NOT_A_DATE] = "not a calendar date 'YYYY-MM-DD'",
+    [JOB_RULE_BUCKET_WIDTH] = "BUCKET width must be a number above 0",
+    [JOB_RULE_NESTING] = "nesting deeper than %N",
+    [JOB_RULE_LIKE_PREFIX] = "LIKE supports only 'prefix%'",
+    [JOB_RULE_TOO_LONG] = "query text is more than %N bytes",
+    [JOB_RULE_NO_COLUMN] = "product %R has no column \"%W\"",
+    [JOB_RULE_LITERAL_TYPE] = "column %C is %H; this literal is not of that type",
+    [JOB_RULE_LITERAL_NUMBER] = "column %C is REAL; this literal is not a number",
+    [JOB_RULE_LITERAL_TEXT] = "column %C is TEXT; compare it with a 'string'",
+    [JOB_RULE_NEEDS_TEXT] = "%P needs a TEXT column; %C is not one",
+    [JOB_RULE_NEEDS_DATE] = "%P needs a DATE column; %C is not one",
+    [JOB_RULE_NEEDS_NUMERIC] = "%P needs a numeric column; %C is %K",
+    [JOB_RULE_BUCKET_MULTIPLE] = "BUCKET width must be a positive multiple of the unit of column %C",
+    [JOB_RULE_ORDER_NAME] = "ORDER BY %W: no output column of that name",
+    [JOB_RULE_ORDER_AMBIGUOUS] = "ORDER BY %W: two output columns have that name",
+    [JOB_RULE_GROUP_MISSING] = "%W is neither an aggregate nor in GROUP BY",
+    [JOB_RULE_OTHER_PRODUCT] = "the contract is for product %R, not \"%W\"",
+    [JOB_RULE_TOO_MANY] = "more than %N %P",
+    [JOB_RULE_SUM_OVERFLOW] = "%P(%C): the sum overflows 64 bits",
+    [JOB_RULE_SQUARES_OVERFLOW] = "%P(%C): the sum of squares overflows 128 bits",
+    [JOB_RULE_REAL_OVERFLOW] = "%P(%C) overflows the range of a double",
+    [JOB_RULE_GROUPS] = "more than %N groups; group by fewer or coarser keys",
+    [JOB_RULE_BUCKET_RANGE] = "BUCKET(%C, ...): a bucket lies outside the column's number range",
+};
+
+
+static const char *const phrase_texts[] = {
+    [JOB_PHRASE_NONE] = "",
+    [JOB_PHRASE_COLUMN] = "a column",
+    [JOB_PHRASE_NAME] = "a name",
+    [JOB_PHRASE_PRODUCT] = "a product name",
+    [JOB_PHRASE_LITERAL] = "a literal",
+    [JOB_PHRASE_DATE] = "a date 'YYYY-MM-DD'",
+    [JOB_PHRASE_ROW_COUNT] = "a row count",
+    [JOB_PHRASE_PATTERN] = "a 'prefix%' pattern",
+    [JOB_PHRASE_PREDICATE] = "a comparison, BETWEEN, IN, IS or LIKE",
+    [JOB_PHRASE_BETWEEN_IN] = "BETWEEN or IN",
+    [JOB_PHRASE_STAR] = "'*' or DISTINCT",
+    [JOB_PHRASE_ITEM] = "a column or an aggregate",
+    [JOB_PHRASE_END] = "end of query",
+    [JOB_PHRASE_LPAREN] = "'('",
+    [JOB_PHRASE_RPAREN] = "')'",
+    [JOB_PHRASE_COMMA] = "','",
+    [JOB_PHRASE_COMMA_PAREN] = "',' or ')'",
+    [JOB_PHRASE_SELECT] = "SELECT",
+    [JOB_PHRASE_FROM] = "FROM",
+    [JOB_PHRASE_BY] = "BY",
+    [JOB_PHRASE_AND] = "AND",
+    [JOB_PHRASE_NULL] = "NULL",
+    [JOB_PHRASE_NUMBER] = "invalid number",
+    [JOB_PHRASE_STRING] = "string",
+    [JOB_PHRASE_QUOTED_NAME] = "quoted name",
+    [JOB_PHRASE_FUNCTION] = "unknown function",
+    [JOB_PHRASE_DECIMAL] = "decimal",
+    [JOB_PHRASE_INTEGER] = "integer",
+    [JOB_PHRASE_LIKE] = "LIKE",
+    [JOB_PHRASE_YEAR] = "YEAR",
+    [JOB_PHRASE_MONTH] = "MONTH",
+    [JOB_PHRASE_BUCKET] = "BUCKET",
+    [JOB_PHRASE_AGGREGATE] = "an aggregate",
+    [JOB_PHRASE_GROUP_KEYS] = "GROUP BY keys",
+    [JOB_PHRASE_IN_VALUES] = "values in IN",
+    [JOB_PHRASE_ITEMS] = "items in SELECT",
+    [JOB_PHRASE_LIMIT] = "LIMIT",
+    [JOB_PHRASE_COUNT] = "COUNT",
+    [JOB_PHRASE_SUM] = "SUM",
+    [JOB_PHRASE_AVG] = "AVG",
+    [JOB_PHRASE_STDDEV] = "STDDEV",
+    [JOB_PHRASE_VARIANCE] = "VARIANCE",
+    [JOB_PHRASE_MIN] = "MIN",
+    [JOB_PHRASE_MAX] = "MAX",
+};
+
+#define TABLE_GET(t, i) ((i) < sizeof(t) / sizeof((t)[0]) ? (t)[i] : NULL)
+
+const char *
+job_error_text(uint32_t code)
+{
+	return TABLE_GET(error_texts, code);
+}
+
+const char *
+job_rule_text(uint32_t rule)
+{
+	return TABLE_GET(rule_texts, rule);
+}
+
+const char *
+job_phrase_text(uint32_t phrase)
+{
+	return TABLE_GET(phrase_texts, phrase);
+}
+
+uint32_t
+job_phrase_find(const char *words)
+{
+	uint32_t i;
+
+	for (i = 1; i < sizeof phrase_texts / sizeof phrase_texts[0]; i++)
+		if (phrase_texts[i] != NULL && strcmp(phrase_texts[i], words) == 0)
+			return i;
+	return JOB_PHRASE_NONE;
+}
+
+int
+job_error_encode(const struct job_error_frame *e, uint8_t out[JOB_ERROR_MAX], size_t *len)
+{
+	struct wr w = {out, 0, JOB_ERROR_MAX, 0, 1};
+	size_t i;
+
+	if (e->nplaces > JOB_PLACES_MAX || e->total < e->nplaces)
+		return SL_ERR_INVAL;
+	wr_u32(&w, e->code);
+	wr_u64(&w, e->total);
+	wr_u32(&w, (uint32_t)e->nplaces);
+	for (i = 0; i < e->nplaces; i++) {
+		const struct job_place *pl = &e->places[i];
+
+		wr_u32(&w, pl->line);
+		wr_u32(&w, pl->column);
+		wr_u32(&w, pl->length);
+		wr_u32(&w, pl->rule);
+		wr_u32(&w, pl->phrase);
+		wr_u32(&w, pl->field);
+		wr_u64(&w, pl->number);
+	}
+	if (w.err)
+		return w.err;
+	*len = w.len;
+	return 0;
+}
+
+int
+job_error_decode(const uint8_t *p, size_t len, struct job_error_frame *e)
+{
+	struct rd r = {p, len, 0, 0};
+	uint32_t n;
+	size_t i;
+
+	memset(e, 0, sizeof *e);
+	e->code = rd_u32(&r);
+	e->total = rd_u64(&r);
+	n = rd_u32(&r);
+	if (!r.err && (n > JOB_PLACES_MAX || e->total < n))
+		return sl_errf(SL_ERR_PARSE, "job frame ERROR: %u places of %llu", n,
+		    (unsigned long long)e->total);
+	for (i = 0; !r.err && i < n; i++) {
+		struct job_place *pl = &e->places[i];
+
+		pl->line = rd_u32(&r);
+		pl->column = rd_u32(&r);
+		pl->length = rd_u32(&r);
+		pl->rule = rd_u32(&r);
+		pl->phrase = rd_u32(&r);
+		pl->field = rd_u32(&r);
+		pl->number = rd_u64(&r);
+		if (!r.err && (job_rule_text(pl->rule) == NULL || job_phrase_text(pl->phrase) == NULL))
+			return sl_errf(SL_ERR_PARSE, "job frame ERROR: place %zu: rule %u, phrase %u",
+			    i + 1, pl->rule, pl->phrase);
+	}
+	if (r.err || r.off != r.len)
+		return sl_errf(SL_ERR_PARSE, "job frame ERROR: malformed");
+	if (job_error_text(e->code) == NULL)
+		return sl_errf(SL_ERR_PARSE, "job frame ERROR: unknown code %u", e->code);
+	e->nplaces = n;
 	return 0;
 }

@@ -12,29 +12,41 @@
  * short frame, an oversized one, an unknown type or trailing bytes fail the
  * job.  The broker never aborts because of something a worker sent.
  *
- * Order of a job:
- *   broker -> worker   HEADER (trusted: from the catalog)
- *   broker -> worker   DATA* END            (ingest: the untrusted upload)
- *   worker -> broker   PROGRESS* then RESULT or ERROR
+ * Order of a job, as the permit table job_permit() has it (the broker's
+ * spawn_send() and spawn_recv() consult it; nothing else checks order):
  *
- * A query has two phases (DESIGN.md section 3):
- *   broker -> worker   HEADER, DATA* END        (the SQL text: untrusted)
- *   worker -> broker   PLAN                     (or ERROR: a syntax error)
- *   broker -> worker   GO or ABORT              (the broker checked the plan)
- *   worker -> broker   RESULT (raw per-group aggregates) or ERROR
+ *   ingest, rekey:
+ *     broker -> worker   HEADER (trusted: from the catalog)
+ *     broker -> worker   DATA* END            (ingest: the untrusted upload; rekey: END)
+ *     worker -> broker   PROGRESS* then RESULT or ERROR (an ERROR may come at any time)
+ *
+ *   query (two phases, DESIGN.md section 3):
+ *     broker -> worker   HEADER, DATA* END    (the SQL text: untrusted)
+ *     worker -> broker   PLAN or ERROR        (ERROR: the text is not a query)
+ *     broker -> worker   GO or ABORT          (the broker checked the plan)
+ *     worker -> broker   PROGRESS* then RESULT (raw per-group aggregates) or ERROR
+ *
+ * A worker never sends free text: an ERROR frame is a code from enum
+ * job_error and its places (line, column, and the rule broken), and the
+ * broker writes the words from its own copy of the input (sandbox/job.h's
+ * tables below name every rule).  PLAN and RESULT are JSON documents
+ * (docs/query-protocol.md) whose names the broker takes from its own text.
  */
 #ifndef SLUICE_SANDBOX_JOB_H
 #define SLUICE_SANDBOX_JOB_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "keys/aead.h"
 
 /* 2: the HEADER ends with the worker's uid and gid. */
 #define JOB_PROTOCOL_VERSION 2
 #define JOB_FD 3
 #define JOB_FRAME_HEAD 8
 #define JOB_FRAME_MAX (4u << 20)
-#define JOB_KEY_BYTES 32
+#define JOB_KEY_BYTES KEYS_AEAD_KEY_BYTES /* a data key (keys/dek.h) */
 /* Rows per store chunk (STORE_CHUNK_ROWS), for the broker's check of a worker's counts. */
 #define JOB_CHUNK_ROWS 65536u
 
@@ -91,6 +103,9 @@ struct job_header {
 int job_frame_write(int fd, uint32_t type, const void *payload, size_t len)
     __attribute__((warn_unused_result));
 
+/* A PLAN or RESULT document as one compact JSON frame; takes doc (NULL: SL_ERR_NOMEM). */
+int job_frame_write_json(int fd, uint32_t type, json_t *doc) __attribute__((warn_unused_result));
+
 /*
  * Read one frame.  On success *payload is a new buffer (NUL-terminated for
  * convenience; caller frees) of *len bytes.  SL_ERR_PARSE for a length above
@@ -111,6 +126,204 @@ void job_header_clear(struct job_header *h);
 int job_progress_encode(uint64_t rows, uint64_t bytes, uint8_t out[16]);
 int job_progress_decode(const uint8_t *p, size_t len, uint64_t *rows, uint64_t *bytes)
     __attribute__((warn_unused_result));
+
+/* ---- the frame head, the one parser of both sides ------------------------ */
+
+void job_frame_head_put(uint8_t head[JOB_FRAME_HEAD], uint32_t type, uint32_t len);
+/* SL_ERR_PARSE (message recorded) for an unknown type or a length above JOB_FRAME_MAX. */
+int job_frame_head_get(const uint8_t head[JOB_FRAME_HEAD], uint32_t *type, uint32_t *len)
+    __attribute__((warn_unused_result));
+/* "HEADER", "DATA", ...; NULL for a type that is not a frame. */
+const char *job_frame_name(uint32_t type);
+
+/* ---- the permit table ---------------------------------------------------- */
+
+/*
+ * Where a job's conversation is.  Like OpenSSH's MON_PERMIT, each state
+ * admits a few frames, each from one side, and names the state that follows.
+ */
+enum job_state {
+	JOB_ST_START = 0, /* nothing sent: only the broker's HEADER */
+	JOB_ST_INPUT,     /* the broker streams DATA until END */
+	JOB_ST_PLAN,      /* query: the worker owes PLAN (or ERROR) */
+	JOB_ST_VERDICT,   /* query: the broker owes GO or ABORT */
+	JOB_ST_RUN,       /* the worker works: PROGRESS*, then RESULT or ERROR */
+	JOB_ST_ABORTED,   /* query after ABORT: at most the worker's ERROR */
+	JOB_ST_DONE,      /* a final frame came: nothing more from the worker */
+};
+
+enum job_side { JOB_FROM_BROKER, JOB_FROM_WORKER };
+
+/*
+ * The state after side sends a frame of type in state st of a job of kind
+ * (enum job_kind; 0 while the header's kind is unknown), or -1 when that
+ * frame is not permitted there.
+ */
+int job_permit(uint32_t kind, enum job_state st, enum job_side side, uint32_t type);
+
+/* The kind a HEADER payload names (0 when it is too short to say); no other check. */
+uint32_t job_header_kind(const uint8_t *p, size_t len);
+
+/* ---- GO ------------------------------------------------------------------ */
+
+/* GO: empty, or the units cap (u32): units need counting only up to it. */
+int job_go_decode(const uint8_t *p, size_t len, uint32_t *units_cap)
+    __attribute__((warn_unused_result));
+size_t job_go_encode(uint32_t units_cap, uint8_t out[4]);
+
+/* ---- ERROR: a code and places, never text -------------------------------- */
+
+/* What failed.  The broker decides from the code whether the input was at fault. */
+enum job_error {
+	JOB_ERR_INTERNAL = 1, /* a bug: a "cannot happen" branch */
+	JOB_ERR_NOMEM,        /* an allocation failed */
+	JOB_ERR_IO,           /* the store could not be read or written */
+	JOB_ERR_INTEGRITY,    /* a chunk or the manifest failed authentication */
+	JOB_ERR_HEADER,       /* the broker's header is malformed or of another version */
+	JOB_ERR_PROTOCOL,     /* the broker's frames came out of order or malformed */
+	JOB_ERR_LIMIT,        /* a resource limit: the map is full, a sum overflows */
+	JOB_ERR_UNSUPPORTED,  /* a job kind this worker does not run */
+	JOB_ERR_QUERY,        /* the query text breaks a rule: see the place */
+	JOB_ERR_INPUT,        /* the upload: rows break rules; see the places */
+	JOB_ERR_ABORTED,      /* the broker refused the plan */
+	JOB_ERR_FULL,         /* the new version outgrew its LMDB map (MDB_MAP_FULL) */
+	JOB_ERR_MAX_ = JOB_ERR_FULL,
+};
+
+/*
+ * The rule an input broke, in words both sides take from job_rule_text():
+ * the worker picks the rule, the broker prints it with what the place
+ * names.  In a template %T is the token at the place, quoted from the
+ * broker's copy of the input (length bytes; or, when length is 0, the word
+ * there, or "end of query" at the end), %W the same without the quotes;
+ * %P the phrase (job_phrase_text());
+ * %C the schema column named by field, %K its type and %H its type with a
+ * hint how to write a literal of it; %R the product; %N the number.
+ */
+enum job_rule {
+	JOB_RULE_NONE = 0,
+	JOB_RULE_EXPECTED,
+	JOB_RULE_BAD_TOKEN,
+	JOB_RULE_NUL,
+	JOB_RULE_UTF8,
+	JOB_RULE_UNTERMINATED,
+	JOB_RULE_EMPTY_QUOTED,
+	JOB_RULE_CONTROL_QUOTED,
+	JOB_RULE_OUT_OF_RANGE,
+	JOB_RULE_NOT_A_DATE,
+	JOB_RULE_BUCKET_WIDTH,
+	JOB_RULE_NESTING,
+	JOB_RULE_LIKE_PREFIX,
+	JOB_RULE_TOO_LONG,
+	JOB_RULE_NO_COLUMN,
+	JOB_RULE_LITERAL_TYPE,
+	JOB_RULE_LITERAL_NUMBER,
+	JOB_RULE_LITERAL_TEXT,
+	JOB_RULE_NEEDS_TEXT,
+	JOB_RULE_NEEDS_DATE,
+	JOB_RULE_NEEDS_NUMERIC,
+	JOB_RULE_BUCKET_MULTIPLE,
+	JOB_RULE_ORDER_NAME,
+	JOB_RULE_ORDER_AMBIGUOUS,
+	JOB_RULE_GROUP_MISSING,
+	JOB_RULE_OTHER_PRODUCT,
+	JOB_RULE_TOO_MANY,
+	JOB_RULE_SUM_OVERFLOW,
+	JOB_RULE_SQUARES_OVERFLOW,
+	JOB_RULE_REAL_OVERFLOW,
+	JOB_RULE_GROUPS,
+	JOB_RULE_BUCKET_RANGE,
+	JOB_RULE_MAX_ = JOB_RULE_BUCKET_RANGE,
+};
+
+/* The phrases a rule may name (%P): the only words a worker chooses. */
+enum job_phrase {
+	JOB_PHRASE_NONE = 0,
+	JOB_PHRASE_COLUMN,      /* "a column" */
+	JOB_PHRASE_NAME,        /* "a name" */
+	JOB_PHRASE_PRODUCT,     /* "a product name" */
+	JOB_PHRASE_LITERAL,     /* "a literal" */
+	JOB_PHRASE_DATE,        /* "a date 'YYYY-MM-DD'" */
+	JOB_PHRASE_ROW_COUNT,   /* "a row count" */
+	JOB_PHRASE_PATTERN,     /* "a 'prefix%' pattern" */
+	JOB_PHRASE_PREDICATE,   /* "a comparison, BETWEEN, IN, IS or LIKE" */
+	JOB_PHRASE_BETWEEN_IN,  /* "BETWEEN or IN" */
+	JOB_PHRASE_STAR,        /* "'*' or DISTINCT" */
+	JOB_PHRASE_ITEM,        /* "a column or an aggregate" */
+	JOB_PHRASE_END,         /* "end of query" */
+	JOB_PHRASE_LPAREN,      /* "'('" */
+	JOB_PHRASE_RPAREN,      /* "')'" */
+	JOB_PHRASE_COMMA,       /* "','" */
+	JOB_PHRASE_COMMA_PAREN, /* "',' or ')'" */
+	JOB_PHRASE_SELECT,      /* "SELECT" */
+	JOB_PHRASE_FROM,        /* "FROM" */
+	JOB_PHRASE_BY,          /* "BY" */
+	JOB_PHRASE_AND,         /* "AND" */
+	JOB_PHRASE_NULL,        /* "NULL" */
+	JOB_PHRASE_NUMBER,      /* "invalid number" */
+	JOB_PHRASE_STRING,      /* "string" */
+	JOB_PHRASE_QUOTED_NAME, /* "quoted name" */
+	JOB_PHRASE_FUNCTION,    /* "unknown function" */
+	JOB_PHRASE_DECIMAL,     /* "decimal" */
+	JOB_PHRASE_INTEGER,     /* "integer" */
+	JOB_PHRASE_LIKE,        /* "LIKE" */
+	JOB_PHRASE_YEAR,        /* "YEAR" */
+	JOB_PHRASE_MONTH,       /* "MONTH" */
+	JOB_PHRASE_BUCKET,      /* "BUCKET" */
+	JOB_PHRASE_AGGREGATE,   /* "an aggregate": e.g. SUM */
+	JOB_PHRASE_GROUP_KEYS,  /* "GROUP BY keys" */
+	JOB_PHRASE_IN_VALUES,   /* "values in IN" */
+	JOB_PHRASE_ITEMS,       /* "items in SELECT" */
+	JOB_PHRASE_LIMIT,       /* "LIMIT" */
+	/* The aggregates, by the names a query and a PLAN use. */
+	JOB_PHRASE_COUNT,
+	JOB_PHRASE_SUM,
+	JOB_PHRASE_AVG,
+	JOB_PHRASE_STDDEV,
+	JOB_PHRASE_VARIANCE,
+	JOB_PHRASE_MIN,
+	JOB_PHRASE_MAX,
+	JOB_PHRASE_MAX_ = JOB_PHRASE_MAX,
+};
+
+/* One place an input broke a rule.  0 means "not known" for each number. */
+struct job_place {
+	uint32_t line;   /* 1-based */
+	uint32_t column; /* 1-based, in characters */
+	uint32_t length; /* bytes of the token there (%T); 0: the end of the input */
+	uint32_t rule;   /* enum job_rule */
+	uint32_t phrase; /* enum job_phrase (or, for ingest rules, the aggregate etc.) */
+	uint32_t field;  /* schema column index + 1 (%C, %K), or 0 */
+	uint64_t number; /* %N */
+};
+
+#define JOB_PLACES_MAX 100 /* places an ERROR carries; total counts the rest */
+
+struct job_error_frame {
+	uint32_t code;  /* enum job_error */
+	uint64_t total; /* places found, of which the first nplaces are here */
+	size_t nplaces;
+	struct job_place places[JOB_PLACES_MAX];
+};
+
+/* An encoded ERROR's largest size: code, total, count, then 32 bytes a place. */
+#define JOB_ERROR_MAX (16 + 32 * JOB_PLACES_MAX)
+
+/* Encodes into out without allocating (an ERROR may report running out of memory). */
+int job_error_encode(const struct job_error_frame *e, uint8_t out[JOB_ERROR_MAX], size_t *len)
+    __attribute__((warn_unused_result));
+/* SL_ERR_PARSE for a code, rule or phrase outside the tables, or a count out of range. */
+int job_error_decode(const uint8_t *p, size_t len, struct job_error_frame *e)
+    __attribute__((warn_unused_result));
+
+/* "the store failed authentication", ...; static.  NULL outside the table. */
+const char *job_error_text(uint32_t code);
+/* The rule's template (see enum job_rule); NULL outside the table. */
+const char *job_rule_text(uint32_t rule);
+/* The phrase's words; NULL outside the table. */
+const char *job_phrase_text(uint32_t phrase);
+/* The phrase of exactly these words, or JOB_PHRASE_NONE. */
+uint32_t job_phrase_find(const char *words);
 
 void job_wipe_free(void *p, size_t len);
 

@@ -8,6 +8,7 @@
 
 #include "common/err.h"
 #include "common/schema.h"
+#include "sandbox/fault.h"
 #include "sandbox/plan.h"
 #include "sandbox/value.h"
 
@@ -28,14 +29,25 @@ is_numeric(enum schema_type t)
 	return t == SCHEMA_INT || t == SCHEMA_DECIMAL || t == SCHEMA_REAL;
 }
 
+/* Note the rule the query broke at pos, about schema column col (or none: SIZE_MAX). */
+static int
+plan_fault(int r, struct sql_pos pos, uint32_t rule, uint32_t phrase, size_t col)
+{
+	struct job_place at = {pos.line, pos.col, 0, rule, phrase,
+	    col == SIZE_MAX ? 0 : (uint32_t)col + 1, 0};
+
+	return fault_note(r, &at);
+}
+
 static int
 column(const struct plan *p, const char *name, struct sql_pos pos, size_t *col)
 {
 	const struct schema_column *c = schema_column(p->s, name);
 
 	if (c == NULL)
-		return sl_errf(SL_ERR_PARSE, "%u:%u: product %s has no column \"%.64s\"", pos.line,
-		    pos.col, p->s->name, name);
+		return plan_fault(sl_errf(SL_ERR_PARSE, "%u:%u: product %s has no column \"%.64s\"",
+		                      pos.line, pos.col, p->s->name, name),
+		    pos, JOB_RULE_NO_COLUMN, 0, SIZE_MAX);
 	*col = (size_t)(c - p->s->cols);
 	p->reads[*col] = 1;
 	return 0;
@@ -51,7 +63,7 @@ struct ival {
 };
 
 static int
-literal_int(const struct schema_column *c, const struct sql_literal *l, struct ival *out)
+literal_int(const struct schema_column *c, size_t col, const struct sql_literal *l, struct ival *out)
 {
 	uint32_t cs = c->type == SCHEMA_DECIMAL ? (uint32_t)c->scale : 0, ls;
 	int64_t i = l->i, d, q;
@@ -102,15 +114,17 @@ literal_int(const struct schema_column *c, const struct sql_literal *l, struct i
 		out->exact = i % d == 0;
 		return 0;
 	}
-	return sl_errf(SL_ERR_PARSE, "%u:%u: column %s is %s; this literal is not of that type",
-	    l->pos.line, l->pos.col, c->name,
-	    c->type == SCHEMA_DATE   ? "DATE (write DATE 'YYYY-MM-DD')"
-	    : c->type == SCHEMA_BOOL ? "BOOL (write TRUE or FALSE)"
-	                             : "numeric");
+	return plan_fault(
+	    sl_errf(SL_ERR_PARSE, "%u:%u: column %s is %s; this literal is not of that type",
+	        l->pos.line, l->pos.col, c->name,
+	        c->type == SCHEMA_DATE   ? "DATE (write DATE 'YYYY-MM-DD')"
+	        : c->type == SCHEMA_BOOL ? "BOOL (write TRUE or FALSE)"
+	                                 : "numeric"),
+	    l->pos, JOB_RULE_LITERAL_TYPE, 0, col);
 }
 
 static int
-literal_real(const struct schema_column *c, const struct sql_literal *l, double *out)
+literal_real(const struct schema_column *c, size_t col, const struct sql_literal *l, double *out)
 {
 	if (l->type == SQL_LIT_INT) {
 		*out = (double)l->i;
@@ -120,8 +134,10 @@ literal_real(const struct schema_column *c, const struct sql_literal *l, double 
 		*out = (double)l->i / (double)pow10i(l->scale);
 		return 0;
 	}
-	return sl_errf(SL_ERR_PARSE, "%u:%u: column %s is REAL; this literal is not a number",
-	    l->pos.line, l->pos.col, c->name);
+	return plan_fault(
+	    sl_errf(SL_ERR_PARSE, "%u:%u: column %s is REAL; this literal is not a number",
+	        l->pos.line, l->pos.col, c->name),
+	    l->pos, JOB_RULE_LITERAL_NUMBER, 0, col);
 }
 
 static struct plan_cond *
@@ -275,7 +291,7 @@ leaf_set(struct plan_cond *pc, const struct schema_column *c, const struct sql_c
 		if ((pc->reals = calloc(sc->nlits, sizeof(double))) == NULL)
 			return SL_ERR_NOMEM;
 		for (i = 0; i < sc->nlits; i++)
-			if ((r = literal_real(c, &sc->lits[i], &pc->reals[i])) != 0)
+			if ((r = literal_real(c, pc->col, &sc->lits[i], &pc->reals[i])) != 0)
 				return r;
 		/* Sorted and unique, for the executor's binary search; -0.0 == 0.0 is one. */
 		sort_f64(pc->reals, sc->nlits);
@@ -288,7 +304,7 @@ leaf_set(struct plan_cond *pc, const struct schema_column *c, const struct sql_c
 	if ((pc->ints = calloc(sc->nlits, sizeof(int64_t))) == NULL)
 		return SL_ERR_NOMEM;
 	for (i = 0; i < sc->nlits; i++) {
-		if ((r = literal_int(c, &sc->lits[i], &v)) != 0)
+		if ((r = literal_int(c, pc->col, &sc->lits[i], &v)) != 0)
 			return r;
 		if (v.exact) /* a value the column cannot hold matches nothing */
 			pc->ints[n++] = v.v;
@@ -309,13 +325,13 @@ leaf_between(struct plan_cond *pc, const struct schema_column *c, const struct s
 	pc->negated = sc->negated;
 	if (c->type == SCHEMA_REAL) {
 		pc->kind = PLAN_RRANGE;
-		if ((r = literal_real(c, &sc->lits[0], &pc->rlo)) != 0 ||
-		    (r = literal_real(c, &sc->lits[1], &pc->rhi)) != 0)
+		if ((r = literal_real(c, pc->col, &sc->lits[0], &pc->rlo)) != 0 ||
+		    (r = literal_real(c, pc->col, &sc->lits[1], &pc->rhi)) != 0)
 			return r;
 		return 0;
 	}
-	if ((r = literal_int(c, &sc->lits[0], &a)) != 0 ||
-	    (r = literal_int(c, &sc->lits[1], &b)) != 0)
+	if ((r = literal_int(c, pc->col, &sc->lits[0], &a)) != 0 ||
+	    (r = literal_int(c, pc->col, &sc->lits[1], &b)) != 0)
 		return r;
 	pc->lo = ceil_of(a);
 	pc->hi = b.v;
@@ -350,14 +366,16 @@ leaf(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out)
 		pc->text = sc;
 		for (size_t i = 0; i < sc->nlits; i++)
 			if (sc->lits[i].type != SQL_LIT_STRING)
-				return sl_errf(SL_ERR_PARSE,
-				    "%u:%u: column %s is TEXT; compare it with a 'string'",
-				    sc->lits[i].pos.line, sc->lits[i].pos.col, c->name);
+				return plan_fault(sl_errf(SL_ERR_PARSE,
+				                      "%u:%u: column %s is TEXT; compare it with a 'string'",
+				                      sc->lits[i].pos.line, sc->lits[i].pos.col, c->name),
+				    sc->lits[i].pos, JOB_RULE_LITERAL_TEXT, 0, pc->col);
 		return 0;
 	}
 	if (sc->kind == SQL_COND_LIKE)
-		return sl_errf(SL_ERR_PARSE, "%u:%u: LIKE needs a TEXT column; %s is not one",
-		    sc->pos.line, sc->pos.col, c->name);
+		return plan_fault(sl_errf(SL_ERR_PARSE, "%u:%u: LIKE needs a TEXT column; %s is not one",
+		                      sc->pos.line, sc->pos.col, c->name),
+		    sc->pos, JOB_RULE_NEEDS_TEXT, JOB_PHRASE_LIKE, pc->col);
 	if (sc->kind == SQL_COND_IN) {
 		pc->negated = sc->negated;
 		return leaf_set(pc, c, sc);
@@ -366,12 +384,12 @@ leaf(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out)
 		return leaf_between(pc, c, sc);
 	if (c->type == SCHEMA_REAL) {
 		pc->kind = PLAN_RRANGE;
-		if ((r = literal_real(c, &sc->lits[0], &x)) != 0)
+		if ((r = literal_real(c, pc->col, &sc->lits[0], &x)) != 0)
 			return r;
 		rrange_cmp(pc, sc->cmp, x);
 		return 0;
 	}
-	if ((r = literal_int(c, &sc->lits[0], &v)) != 0)
+	if ((r = literal_int(c, pc->col, &sc->lits[0], &v)) != 0)
 		return r;
 	range_cmp(pc, sc->cmp, v);
 	return 0;
@@ -536,21 +554,27 @@ key(const struct plan *p, const struct sql_key *k, struct plan_key *out)
 	c = &p->s->cols[out->col];
 	out->fn = k->fn;
 	if ((k->fn == SQL_KEY_YEAR || k->fn == SQL_KEY_MONTH) && c->type != SCHEMA_DATE)
-		return sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a DATE column; %s is not one",
-		    k->pos.line, k->pos.col, k->fn == SQL_KEY_YEAR ? "YEAR" : "MONTH", c->name);
+		return plan_fault(sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a DATE column; %s is not one",
+		                      k->pos.line, k->pos.col, k->fn == SQL_KEY_YEAR ? "YEAR" : "MONTH",
+		                      c->name),
+		    k->pos, JOB_RULE_NEEDS_DATE, k->fn == SQL_KEY_YEAR ? JOB_PHRASE_YEAR : JOB_PHRASE_MONTH,
+		    out->col);
 	if (k->fn != SQL_KEY_BUCKET)
 		return 0;
 	if (!is_numeric(c->type))
-		return sl_errf(SL_ERR_PARSE, "%u:%u: BUCKET needs a numeric column; %s is not one",
-		    k->pos.line, k->pos.col, c->name);
+		return plan_fault(sl_errf(SL_ERR_PARSE, "%u:%u: BUCKET needs a numeric column; %s is not one",
+		                      k->pos.line, k->pos.col, c->name),
+		    k->pos, JOB_RULE_NEEDS_NUMERIC, JOB_PHRASE_BUCKET, out->col);
 	if (c->type == SCHEMA_REAL)
-		return literal_real(c, &k->width, &out->rwidth);
-	if ((r = literal_int(c, &k->width, &w)) != 0)
+		return literal_real(c, out->col, &k->width, &out->rwidth);
+	if ((r = literal_int(c, out->col, &k->width, &w)) != 0)
 		return r;
 	if (!w.exact || w.v <= 0)
-		return sl_errf(SL_ERR_PARSE,
-		    "%u:%u: BUCKET width must be a positive multiple of the unit of column %s",
-		    k->width.pos.line, k->width.pos.col, c->name);
+		return plan_fault(sl_errf(SL_ERR_PARSE,
+		                      "%u:%u: BUCKET width must be a positive multiple of the unit of "
+		                      "column %s",
+		                      k->width.pos.line, k->width.pos.col, c->name),
+		    k->width.pos, JOB_RULE_BUCKET_MULTIPLE, 0, out->col);
 	out->width = w.v;
 	return 0;
 }
@@ -575,11 +599,12 @@ aggregate(const struct plan *p, const struct sql_item *it, struct plan_agg *out)
 	c = &p->s->cols[out->col];
 	if (it->agg != SQL_AGG_COUNT_DISTINCT && it->agg != SQL_AGG_MIN && it->agg != SQL_AGG_MAX &&
 	    !is_numeric(c->type))
-		return sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a numeric column; %s is %s",
-		    it->pos.line, it->pos.col, sql_agg_name(it->agg), c->name,
-		    c->type == SCHEMA_TEXT   ? "TEXT"
-		    : c->type == SCHEMA_DATE ? "DATE"
-		                             : "BOOL");
+		return plan_fault(sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a numeric column; %s is %s",
+		                      it->pos.line, it->pos.col, sql_agg_name(it->agg), c->name,
+		                      c->type == SCHEMA_TEXT   ? "TEXT"
+		                      : c->type == SCHEMA_DATE ? "DATE"
+		                                               : "BOOL"),
+		    it->pos, JOB_RULE_NEEDS_NUMERIC, job_phrase_find(sql_agg_name(it->agg)), out->col);
 	out->clamp = c->has_bounds && is_numeric(c->type);
 	return 0;
 }
@@ -610,9 +635,10 @@ outputs(struct plan *p)
 		for (j = 0; j < p->nkeys && !same_key(&k, &p->keys[j]); j++)
 			;
 		if (j == p->nkeys)
-			return sl_errf(SL_ERR_PARSE,
-			    "%u:%u: %s is neither an aggregate nor in GROUP BY", it->pos.line,
-			    it->pos.col, it->name);
+			return plan_fault(sl_errf(SL_ERR_PARSE,
+			                      "%u:%u: %s is neither an aggregate nor in GROUP BY",
+			                      it->pos.line, it->pos.col, it->name),
+			    it->pos, JOB_RULE_GROUP_MISSING, 0, SIZE_MAX);
 		o->index = j;
 	}
 	return 0;
@@ -633,15 +659,18 @@ order(struct plan *p)
 			if (strcmp(p->outputs[j].name, ob->name) != 0)
 				continue;
 			if (found != p->noutputs)
-				return sl_errf(SL_ERR_PARSE,
-				    "%u:%u: ORDER BY %.64s: two output columns have that name",
-				    ob->pos.line, ob->pos.col, ob->name);
+				return plan_fault(sl_errf(SL_ERR_PARSE,
+				                      "%u:%u: ORDER BY %.64s: two output columns have "
+				                      "that name",
+				                      ob->pos.line, ob->pos.col, ob->name),
+				    ob->pos, JOB_RULE_ORDER_AMBIGUOUS, 0, SIZE_MAX);
 			found = j;
 		}
 		if (found == p->noutputs)
-			return sl_errf(SL_ERR_PARSE,
-			    "%u:%u: ORDER BY %.64s: no output column of that name", ob->pos.line,
-			    ob->pos.col, ob->name);
+			return plan_fault(sl_errf(SL_ERR_PARSE,
+			                      "%u:%u: ORDER BY %.64s: no output column of that name",
+			                      ob->pos.line, ob->pos.col, ob->name),
+			    ob->pos, JOB_RULE_ORDER_NAME, 0, SIZE_MAX);
 		p->order[i].output = found;
 		p->order[i].desc = q->order[i].desc;
 		p->norder = i + 1;
@@ -657,8 +686,10 @@ build(struct plan *p)
 	int r;
 
 	if (strcmp(q->product, p->s->name) != 0)
-		return sl_errf(SL_ERR_PARSE, "%u:%u: the contract is for product %s, not \"%.64s\"",
-		    q->product_pos.line, q->product_pos.col, p->s->name, q->product);
+		return plan_fault(
+		    sl_errf(SL_ERR_PARSE, "%u:%u: the contract is for product %s, not \"%.64s\"",
+		        q->product_pos.line, q->product_pos.col, p->s->name, q->product),
+		    q->product_pos, JOB_RULE_OTHER_PRODUCT, 0, SIZE_MAX);
 	p->reads = calloc(p->s->ncols, 1);
 	p->keys = calloc(q->ngroup + 1, sizeof *p->keys);
 	p->aggs = calloc(q->nitems, sizeof *p->aggs);

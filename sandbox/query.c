@@ -9,6 +9,7 @@
 #include "common/schema.h"
 #include "common/text.h"
 #include "sandbox/exec.h"
+#include "sandbox/fault.h"
 #include "sandbox/plan.h"
 #include "sandbox/query.h"
 #include "sandbox/sql.h"
@@ -92,7 +93,11 @@ read_text(int fd, char **text, size_t *len)
 			break;
 		}
 		if (n + plen > SQL_MAX_TEXT) {
-			r = sl_errf(SL_ERR_LIMIT, "query text is more than %u bytes", SQL_MAX_TEXT);
+			struct job_place at = {.rule = JOB_RULE_TOO_LONG, .number = SQL_MAX_TEXT};
+
+			r = fault_note(sl_errf(SL_ERR_LIMIT, "query text is more than %u bytes",
+			                   SQL_MAX_TEXT),
+			    &at);
 			break;
 		}
 		if ((grown = realloc(buf, n + plen + 1)) == NULL) {
@@ -111,28 +116,6 @@ read_text(int fd, char **text, size_t *len)
 	return r;
 }
 
-static int
-send_json(int fd, uint32_t type, json_t *doc)
-{
-	char *text;
-	size_t len;
-	int r;
-
-	if (doc == NULL)
-		return SL_ERR_NOMEM;
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (text == NULL)
-		return SL_ERR_NOMEM;
-	len = strlen(text);
-	if (len > JOB_FRAME_MAX)
-		r = sl_errf(
-		    SL_ERR_LIMIT, "query: the answer is %zu bytes, more than a frame holds", len);
-	else
-		r = job_frame_write(fd, type, text, len);
-	free(text);
-	return r;
-}
 
 /*
  * The broker's verdict on the plan: 0 for GO, with the units cap it carries
@@ -149,14 +132,10 @@ verdict(int fd, uint32_t *units_cap)
 	*units_cap = 0;
 	if ((r = job_frame_read(fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
 		return r;
-	if (type == JOB_FRAME_GO && len == 4) {
-		*units_cap = (uint32_t)payload[0] << 24 | (uint32_t)payload[1] << 16 |
-		             (uint32_t)payload[2] << 8 | payload[3];
-		r = 0;
-	} else if (type == JOB_FRAME_GO)
-		r = len == 0 ? 0 : sl_errf(SL_ERR_PARSE, "query: GO of %zu bytes", len);
+	if (type == JOB_FRAME_GO)
+		r = job_go_decode(payload, len, units_cap);
 	else if (type == JOB_FRAME_ABORT)
-		r = sl_errf(SL_ERR_POLICY, "query: refused by the broker: %.200s", (char *)payload);
+		r = sl_errf(SL_ERR_POLICY, "query: the broker refused the plan");
 	else
 		r = sl_errf(SL_ERR_PARSE, "query: unexpected frame %u after PLAN", type);
 	free(payload);
@@ -179,7 +158,7 @@ query_run(struct query *q, int fd)
 	if ((r = read_text(fd, &text, &len)) != 0)
 		return r;
 	if ((r = sql_parse(text, len, &ast)) != 0 || (r = plan_build(ast, q->schema, &plan)) != 0 ||
-	    (r = send_json(fd, JOB_FRAME_PLAN, plan_json(plan))) != 0 ||
+	    (r = job_frame_write_json(fd, JOB_FRAME_PLAN, plan_json(plan))) != 0 ||
 	    (r = verdict(fd, &units_cap)) != 0 ||
 	    (r = exec_run(plan, q->reader, units_cap, &result)) != 0)
 		goto out;
@@ -189,7 +168,8 @@ query_run(struct query *q, int fd)
 		query_result_tamper(pj, result);
 		json_decref(pj);
 	}
-	r = send_json(fd, JOB_FRAME_RESULT, result);
+	r = job_frame_write_json(fd, JOB_FRAME_RESULT, result);
+	result = NULL;
 out:
 	plan_free(plan);
 	sql_free(ast);

@@ -54,19 +54,6 @@ rekey_prepare(const struct job_header *h, struct rekey **out)
 	return 0;
 }
 
-static int
-send_json(int fd, uint32_t type, json_t *doc)
-{
-	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
-	int r;
-
-	json_decref(doc);
-	if (text == NULL)
-		return SL_ERR_NOMEM;
-	r = job_frame_write(fd, type, text, strlen(text));
-	free(text);
-	return r;
-}
 
 int
 rekey_run(struct rekey *k, int fd)
@@ -89,10 +76,8 @@ rekey_run(struct rekey *k, int fd)
 		return sl_errf(SL_ERR_PARSE, "rekey: unexpected frame %u", type);
 	sl_err_clear();
 	if ((r = store_rekey(k->src, k->dst, &from, &to, &stats)) != 0)
-		return send_json(fd, JOB_FRAME_ERROR,
-		    json_pack("{s:[{s:i, s:i, s:s}], s:i}", "errors", "line", 0, "column", 0,
-		        "message", sl_err_msg(r), "total", 1));
-	return send_json(fd, JOB_FRAME_RESULT, store_stats_json(&stats));
+		return r; /* the worker's ERROR frame says how it failed */
+	return job_frame_write_json(fd, JOB_FRAME_RESULT, store_stats_json(&stats));
 }
 
 void

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "sandbox/fault.h"
 #include "sandbox/sql.h"
 #include "sandbox/value.h"
 
@@ -41,6 +42,15 @@
 
 #define POS_FMT "%" PRIu32 ":%" PRIu32 ": "
 #define POS_ARGS(pos) (pos).line, (pos).col
+
+/* Note the rule broken at pos (len bytes of token) for the ERROR frame; returns r. */
+static int
+sql_fault(int r, struct sql_pos pos, size_t len, uint32_t rule, uint32_t phrase, uint64_t number)
+{
+	struct job_place at = {pos.line, pos.col, (uint32_t)len, rule, phrase, 0, number};
+
+	return fault_note(r, &at);
+}
 
 /* ---- tokens --------------------------------------------------------------- */
 
@@ -316,9 +326,12 @@ sql_text_check(const unsigned char *s, size_t len)
 
 	while (i < len) {
 		if (s[i] == '\0')
-			return sl_errf(SL_ERR_PARSE, POS_FMT "NUL byte in query", POS_ARGS(at));
+			return sql_fault(
+			    sl_errf(SL_ERR_PARSE, POS_FMT "NUL byte in query", POS_ARGS(at)), at, 1,
+			    JOB_RULE_NUL, 0, 0);
 		if ((n = sql_utf8_len(s + i, len - i)) == 0)
-			return sl_errf(SL_ERR_PARSE, POS_FMT "invalid UTF-8", POS_ARGS(at));
+			return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "invalid UTF-8", POS_ARGS(at)),
+			    at, 1, JOB_RULE_UTF8, 0, 0);
 		sql_pos_step(&at, s[i]);
 		i += n;
 	}
@@ -486,8 +499,10 @@ sql_next(struct sql_parser *p)
 		t->type = TOK_NUMBER;
 	} else if (s[i] == '\'' || s[i] == '"') {
 		if ((end = sql_quoted_end(p, i, (char)s[i])) == 0)
-			return sl_errf(SL_ERR_PARSE, POS_FMT "unterminated %s", POS_ARGS(t->pos),
-			    s[i] == '\'' ? "string" : "quoted name");
+			return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "unterminated %s",
+			                     POS_ARGS(t->pos), s[i] == '\'' ? "string" : "quoted name"),
+			    t->pos, 1, JOB_RULE_UNTERMINATED,
+			    s[i] == '\'' ? JOB_PHRASE_STRING : JOB_PHRASE_QUOTED_NAME, 0);
 		t->type = s[i] == '\'' ? TOK_STRING : TOK_QUOTED;
 	} else {
 		end = i + sql_punct(p, i, t);
@@ -563,8 +578,10 @@ sql_expected(const struct sql_parser *p, const char *what)
 	struct sql_desc d;
 
 	sql_describe(p, &p->tok, &d);
-	return sl_errf(
-	    SL_ERR_PARSE, POS_FMT "expected %s, found %s", POS_ARGS(p->tok.pos), what, d.s);
+	return sql_fault(
+	    sl_errf(SL_ERR_PARSE, POS_FMT "expected %s, found %s", POS_ARGS(p->tok.pos), what, d.s),
+	    p->tok.pos, p->tok.type == TOK_END ? 0 : p->tok.len, JOB_RULE_EXPECTED,
+	    job_phrase_find(what), 0);
 }
 
 /* "line:col: what <the current token>", e.g. "invalid number '1e5'" */
@@ -574,7 +591,9 @@ sql_bad_tok(const struct sql_parser *p, const char *what)
 	struct sql_desc d;
 
 	sql_describe(p, &p->tok, &d);
-	return sl_errf(SL_ERR_PARSE, POS_FMT "%s %s", POS_ARGS(p->tok.pos), what, d.s);
+	return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "%s %s", POS_ARGS(p->tok.pos), what, d.s),
+	    p->tok.pos, p->tok.type == TOK_END ? 0 : p->tok.len, JOB_RULE_BAD_TOKEN,
+	    job_phrase_find(what), 0);
 }
 
 /* ---- tokens the parser takes ---------------------------------------------- */
@@ -635,13 +654,15 @@ sql_unquote(const struct sql_parser *p, const struct sql_tok *t, char **out, siz
 
 	if (t->type == TOK_QUOTED) {
 		if (n == 0)
-			return sl_errf(
-			    SL_ERR_PARSE, POS_FMT "empty quoted identifier", POS_ARGS(t->pos));
+			return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "empty quoted identifier",
+			                     POS_ARGS(t->pos)),
+			    t->pos, t->len, JOB_RULE_EMPTY_QUOTED, 0, 0);
 		for (i = 0; i < n; i++)
 			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-				return sl_errf(SL_ERR_PARSE,
-				    POS_FMT "control character in quoted identifier",
-				    POS_ARGS(t->pos));
+				return sql_fault(sl_errf(SL_ERR_PARSE,
+				                     POS_FMT "control character in quoted identifier",
+				                     POS_ARGS(t->pos)),
+				    t->pos, 1, JOB_RULE_CONTROL_QUOTED, 0, 0);
 	}
 	if ((b = malloc(n + 1)) == NULL)
 		return sql_nomem();
@@ -725,8 +746,10 @@ sql_num_literal(const struct sql_parser *p, struct sql_literal *lit)
 		return sql_bad_tok(p, "invalid number");
 	lim = v.neg ? UINT64_C(1) << 63 : (uint64_t)INT64_MAX;
 	if (v.overflow || v.mag > lim || v.scale > SQL_SCALE_MAX)
-		return sl_errf(SL_ERR_PARSE, POS_FMT "%s out of range", POS_ARGS(p->tok.pos),
-		    v.point ? "decimal" : "integer");
+		return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "%s out of range",
+		                     POS_ARGS(p->tok.pos), v.point ? "decimal" : "integer"),
+		    p->tok.pos, p->tok.len, JOB_RULE_OUT_OF_RANGE,
+		    v.point ? JOB_PHRASE_DECIMAL : JOB_PHRASE_INTEGER, 0);
 	lit->type = v.point ? SQL_LIT_DECIMAL : SQL_LIT_INT;
 	lit->scale = v.scale;
 	if (!v.neg)
@@ -739,8 +762,9 @@ sql_num_literal(const struct sql_parser *p, struct sql_literal *lit)
 static int
 sql_bad_date(const struct sql_parser *p)
 {
-	return sl_errf(
-	    SL_ERR_PARSE, POS_FMT "not a calendar date 'YYYY-MM-DD'", POS_ARGS(p->tok.pos));
+	return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "not a calendar date 'YYYY-MM-DD'",
+	                     POS_ARGS(p->tok.pos)),
+	    p->tok.pos, p->tok.len, JOB_RULE_NOT_A_DATE, 0, 0);
 }
 
 /* The current token as DATE 'YYYY-MM-DD' (DATE taken): a real proleptic Gregorian date. */
@@ -832,8 +856,9 @@ sql_parse_width(struct sql_parser *p, struct sql_literal *w)
 	if (p->tok.type == TOK_NUMBER && (r = sql_num_literal(p, w)) != 0)
 		return r;
 	if (p->tok.type != TOK_NUMBER || w->i <= 0)
-		return sl_errf(SL_ERR_PARSE, POS_FMT "BUCKET width must be a number above 0",
-		    POS_ARGS(w->pos));
+		return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "BUCKET width must be a number above 0",
+		                     POS_ARGS(w->pos)),
+		    w->pos, 0, JOB_RULE_BUCKET_WIDTH, 0, 0);
 	return sql_next(p);
 }
 
@@ -994,7 +1019,9 @@ sql_parse_limit(struct sql_parser *p, struct sql_query *q)
 	if (v.point || v.neg)
 		return sql_expected(p, "a row count");
 	if (v.overflow || v.mag > (uint64_t)INT64_MAX)
-		return sl_errf(SL_ERR_PARSE, POS_FMT "LIMIT out of range", POS_ARGS(p->tok.pos));
+		return sql_fault(
+		    sl_errf(SL_ERR_PARSE, POS_FMT "LIMIT out of range", POS_ARGS(p->tok.pos)),
+		    p->tok.pos, p->tok.len, JOB_RULE_OUT_OF_RANGE, JOB_PHRASE_LIMIT, 0);
 	q->has_limit = 1;
 	q->limit = v.mag;
 	return sql_next(p);
@@ -1064,8 +1091,9 @@ static int
 sql_deeper(struct sql_parser *p)
 {
 	if (p->depth >= SQL_MAX_DEPTH)
-		return sl_errf(SL_ERR_PARSE, POS_FMT "nesting deeper than %d", POS_ARGS(p->tok.pos),
-		    SQL_MAX_DEPTH);
+		return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "nesting deeper than %d",
+		                     POS_ARGS(p->tok.pos), SQL_MAX_DEPTH),
+		    p->tok.pos, p->tok.len, JOB_RULE_NESTING, 0, SQL_MAX_DEPTH);
 	p->depth++;
 	return 0;
 }
@@ -1084,8 +1112,9 @@ sql_parse_like(struct sql_parser *p, struct sql_cond *c, size_t *cap)
 	l = &c->lits[0];
 	if (l->len == 0 || l->s[l->len - 1] != '%' || memchr(l->s, '%', l->len - 1) != NULL ||
 	    memchr(l->s, '_', l->len - 1) != NULL)
-		return sl_errf(
-		    SL_ERR_PARSE, POS_FMT "LIKE supports only 'prefix%%'", POS_ARGS(l->pos));
+		return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "LIKE supports only 'prefix%%'",
+		                     POS_ARGS(l->pos)),
+		    l->pos, 0, JOB_RULE_LIKE_PREFIX, 0, 0);
 	l->s[--l->len] = '\0';
 	return 0;
 }
@@ -1366,8 +1395,9 @@ sql_parse(const char *text, size_t len, struct sql_query **out)
 	int r;
 
 	if (len > SQL_MAX_TEXT)
-		return sl_errf(
-		    SL_ERR_LIMIT, "query text is %zu bytes; the limit is %u", len, SQL_MAX_TEXT);
+		return sql_fault(sl_errf(SL_ERR_LIMIT, "query text is %zu bytes; the limit is %u",
+		                     len, SQL_MAX_TEXT),
+		    (struct sql_pos){0, 0}, 0, JOB_RULE_TOO_LONG, 0, SQL_MAX_TEXT);
 	if (text == NULL && len > 0)
 		return sl_errf(SL_ERR_INVAL, "sql_parse: no text");
 	if (text == NULL)

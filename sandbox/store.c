@@ -22,6 +22,7 @@
 #include "keys/hash.h"
 #include "keys/keys.h"
 #include "sandbox/simd.h"
+#include "sandbox/fault.h"
 #include "sandbox/store.h"
 
 #define ENC_FOR 1
@@ -39,8 +40,10 @@ struct store {
 static int
 lmdb_err(int rc, const char *what)
 {
-	return sl_errf(
+	int r = sl_errf(
 	    rc == MDB_MAP_FULL ? SL_ERR_LIMIT : SL_ERR_IO, "store: %s: %s", what, mdb_strerror(rc));
+
+	return rc == MDB_MAP_FULL ? fault_code(r, JOB_ERR_FULL) : r;
 }
 
 int

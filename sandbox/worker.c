@@ -27,6 +27,7 @@
 #include "keys/aead.h"
 #include "keys/keys.h"
 #include "sandbox/confine.h"
+#include "sandbox/fault.h"
 #include "sandbox/job.h"
 #include "sandbox/rekey.h"
 #include "sandbox/worker.h"
@@ -76,34 +77,25 @@ static struct confine_report worker_confined;
 /* ---- answering the broker ------------------------------------------------ */
 
 /*
- * ERROR {"errors":[{"line":0,"column":0,"message":m}],"total":1}, the shape
- * ingest uses for errors that have no place in the input.  Bytes that are not
- * printable ASCII become '?', so the document is always valid UTF-8.
+ * ERROR: the code and, for a fault in the input, its place (sandbox/fault.h);
+ * never words.  The words go to standard error, which the broker logs for
+ * its operators and never shows the party that asked.  code 0: as r says.
  */
 static void
-send_error(int r)
+send_error(int r, uint32_t code)
 {
-	static const char nomem[] =
-	    "{\"errors\":[{\"line\":0,\"column\":0,\"message\":\"out of memory\"}],\"total\":1}";
-	const char *msg = sl_err_msg(r);
-	char clean[512], *text = NULL;
-	json_t *doc;
-	size_t i;
+	struct job_error_frame e;
+	uint8_t buf[JOB_ERROR_MAX];
+	size_t len = 0;
 
-	for (i = 0; msg[i] != '\0' && i < sizeof(clean) - 1; i++)
-		clean[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
-	clean[i] = '\0';
-	/* code: the broker tells a fault in the input from a failed job (integrity, I/O). */
-	doc = json_pack("{s:[{s:I, s:I, s:s}], s:I, s:i}", "errors", "line", (json_int_t)0,
-	    "column", (json_int_t)0, "message", clean, "total", (json_int_t)1, "code", r);
-	if (doc != NULL)
-		text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (job_frame_write(JOB_FD, JOB_FRAME_ERROR, text != NULL ? text : nomem,
-	        strlen(text != NULL ? text : nomem)) != 0) {
+	sl_warnx("job failed: %s", sl_err_msg(r));
+	fault_frame(r, &e);
+	if (code != 0)
+		e.code = code;
+	if (job_error_encode(&e, buf, &len) != 0 ||
+	    job_frame_write(JOB_FD, JOB_FRAME_ERROR, buf, len) != 0) {
 		/* The broker is gone; the exit status is all it will see. */
 	}
-	free(text);
 }
 
 /*
@@ -328,7 +320,7 @@ static const struct worker_kind worker_kinds[] = {
 
 /* The header is trusted, but checked: a broker bug must not become a weaker sandbox. */
 static int
-header_check(const struct job_header *h, const struct worker_kind **out)
+header_check(const struct job_header *h, const struct worker_kind **out, uint32_t *code)
 {
 	const struct worker_kind *k = NULL;
 	size_t i;
@@ -336,8 +328,10 @@ header_check(const struct job_header *h, const struct worker_kind **out)
 	for (i = 0; i < sizeof(worker_kinds) / sizeof(worker_kinds[0]); i++)
 		if (worker_kinds[i].kind == h->kind)
 			k = &worker_kinds[i];
-	if (k == NULL)
+	if (k == NULL) {
+		*code = JOB_ERR_UNSUPPORTED;
 		return sl_errf(SL_ERR_INVAL, "job header: unknown job kind %u", h->kind);
+	}
 	if (h->cpu_seconds == 0)
 		return sl_errf(SL_ERR_INVAL, "job header: %s job without a CPU limit", k->name);
 	if (h->memory_bytes < WORKER_MEMORY_MIN)
@@ -364,7 +358,7 @@ worker_main(void)
 	uint8_t *payload = NULL;
 	void *state = NULL;
 	size_t len = 0;
-	uint32_t type;
+	uint32_t type, code = 0;
 	int r, status;
 
 	memset(&h, 0, sizeof(h));
@@ -395,13 +389,17 @@ worker_main(void)
 		goto fail;
 	if (type != JOB_FRAME_HEADER) {
 		r = sl_errf(SL_ERR_PARSE, "job: the first frame is of type %u, not HEADER", type);
+		code = JOB_ERR_PROTOCOL;
 		goto fail;
 	}
 	r = job_header_decode(payload, len, &h);
 	job_wipe_free(payload, len); /* it held the data key */
 	payload = NULL;
-	if (r != 0 || (r = header_check(&h, &k)) != 0)
+	if (r != 0 || (r = header_check(&h, &k, &code)) != 0) {
+		if (code == 0)
+			code = r == SL_ERR_NOMEM ? JOB_ERR_NOMEM : JOB_ERR_HEADER;
 		goto fail;
+	}
 
 	/* Everything the job needs from the file system and the libraries, before confinement. */
 	if ((r = k->prepare(&h, &state)) != 0)
@@ -436,7 +434,7 @@ worker_main(void)
 	status = JOB_EXIT_OK;
 	goto out;
 fail:
-	send_error(r);
+	send_error(r, code);
 	status = r == SL_ERR_NOMEM ? JOB_EXIT_NOMEM : JOB_EXIT_FAILED;
 out:
 	if (k != NULL && state != NULL)

@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -36,13 +38,15 @@
 #define WALL_MS 20000 /* generous: a sanitizer build starts slowly */
 
 static char worker[PATH_MAX];
+static char worker_log[PATH_MAX]; /* the workers' standard error (spawn_log_set()) */
 
 /* ---- helpers ------------------------------------------------------------- */
 
 struct run {
 	struct spawn_result res;
 	uint32_t final;  /* RESULT, ERROR, or 0 */
-	char text[1024]; /* the final frame's payload */
+	uint32_t code;   /* ERROR: its code (enum job_error) */
+	char text[1024]; /* RESULT: its payload; ERROR: the code's words */
 	int recv_err;    /* the spawn_recv() error that ended reading, or 0 */
 };
 
@@ -76,9 +80,20 @@ finish(struct spawn *sp, struct run *out)
 			out->recv_err = r;
 			break;
 		}
-		if (type == JOB_FRAME_RESULT || type == JOB_FRAME_ERROR) {
+		if (type == JOB_FRAME_RESULT) {
 			out->final = type;
 			snprintf(out->text, sizeof(out->text), "%s", (const char *)p);
+			free(p);
+			break;
+		}
+		if (type == JOB_FRAME_ERROR) {
+			struct job_error_frame e;
+
+			/* Codes and places only: a worker's words never come back in a frame. */
+			assert_int_equal(job_error_decode(p, len, &e), 0);
+			out->final = type;
+			out->code = e.code;
+			snprintf(out->text, sizeof(out->text), "%s", job_error_text(e.code));
 			free(p);
 			break;
 		}
@@ -87,12 +102,23 @@ finish(struct spawn *sp, struct run *out)
 	assert_int_equal(spawn_wait(sp, &out->res), 0);
 }
 
+/* Empty the workers' log, so expect_text() sees only the next worker's words. */
 static void
-run_header(const struct job_header *h, uint32_t wall_ms, struct run *out)
+log_reset(void)
+{
+	int fd = open(worker_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static void
+run_header(struct job_header *h, uint32_t wall_ms, struct run *out)
 {
 	struct spawn *sp = NULL;
 
 	memset(out, 0, sizeof(*out));
+	log_reset();
 	if (spawn_job(worker, h, wall_ms, &sp) != 0)
 		fail_msg("spawn_job: %s", sl_err_msg(SL_ERR_IO));
 	finish(sp, out);
@@ -118,11 +144,25 @@ expect(const struct run *run, enum spawn_outcome want, int sig)
 		    run->text, spawn_outcome_name(want), sig);
 }
 
+/* The needle in the final RESULT, or (an ERROR's detail) in what the worker logged. */
 static void
 expect_text(const struct run *run, const char *needle)
 {
-	if (strstr(run->text, needle) == NULL)
-		fail_msg("final frame \"%s\" lacks \"%s\"", run->text, needle);
+	char log[8192];
+	ssize_t n = 0;
+	int fd;
+
+	if (strstr(run->text, needle) != NULL)
+		return;
+	if ((fd = open(worker_log, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, log, sizeof(log) - 1);
+		close(fd);
+	}
+	log[n > 0 ? n : 0] = '\0';
+	if (run->final == JOB_FRAME_ERROR && strstr(log, needle) != NULL)
+		return;
+	fail_msg("final frame \"%s\" (and the worker's log \"%s\") lack \"%s\"", run->text, log,
+	    needle);
 }
 
 /* A fresh directory for a store; the caller removes it with rm_store(). */
@@ -336,6 +376,7 @@ run_raw(uint32_t type, const uint8_t *p, size_t len, struct run *out)
 	struct spawn *sp = NULL;
 
 	memset(out, 0, sizeof(*out));
+	log_reset();
 	assert_int_equal(spawn_start(worker, WALL_MS, &sp), 0);
 	assert_int_equal(spawn_send(sp, type, p, len), 0);
 	finish(sp, out);
@@ -391,11 +432,40 @@ test_header_short(void **state)
 static void
 test_header_not_first(void **state)
 {
-	struct run run;
+	struct spawn *sp = NULL;
+	struct job_error_frame e;
+	uint8_t *p = NULL;
+	uint32_t type;
+	size_t len;
+	pid_t pid;
+	int sv[2], st;
 
-	run_raw(JOB_FRAME_DATA, (const uint8_t *)"x", 1, &run);
-	expect(&run, SPAWN_FAILED, 0);
-	expect_text(&run, "not HEADER");
+	/* The broker's permit table refuses to send anything before the HEADER... */
+	assert_int_equal(spawn_start(worker, WALL_MS, &sp), 0);
+	assert_int_equal(spawn_send(sp, JOB_FRAME_DATA, "x", 1), SL_ERR_INVAL);
+	spawn_free(sp);
+
+	/* ...and a worker given one anyway, by hand, answers ERROR with the protocol code. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		char *argv[] = {(char *)"sluice-worker", NULL}, *envp[] = {NULL};
+
+		if (dup2(sv[1], JOB_FD) == -1)
+			_exit(127);
+		execve(worker, argv, envp);
+		_exit(127);
+	}
+	close(sv[1]);
+	assert_int_equal(job_frame_write(sv[0], JOB_FRAME_DATA, "x", 1), 0);
+	assert_int_equal(job_frame_read(sv[0], &type, &p, &len, JOB_FRAME_MAX), 0);
+	assert_int_equal(type, JOB_FRAME_ERROR);
+	assert_int_equal(job_error_decode(p, len, &e), 0);
+	assert_int_equal(e.code, JOB_ERR_PROTOCOL);
+	free(p);
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == JOB_EXIT_FAILED);
 }
 
 static void
@@ -887,6 +957,10 @@ setup(void **state)
 		    strerror(errno));
 		return -1;
 	}
+	env = getenv("TMPDIR");
+	snprintf(worker_log, sizeof(worker_log), "%s/sluice-spawn-test-%ld.log",
+	    env != NULL && *env != '\0' ? env : "/tmp", (long)getpid());
+	spawn_log_set(worker_log);
 	return 0;
 }
 

@@ -1,0 +1,66 @@
+/*
+ * broker/launch.c -- building and sending a job's HEADER (broker/launch.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/exchange.h"
+#include "broker/launch.h"
+#include "broker/product.h"
+#include "broker/spawn.h"
+#include "common/err.h"
+#include "keys/dek.h"
+#include "keys/keys.h"
+
+_Static_assert(JOB_KEY_BYTES == KEYS_DEK_BYTES, "a job carries data keys");
+
+int
+launch_send(struct exchange *ex, struct spawn *sp, const struct launch *l)
+{
+	struct job_header *h;
+	int r;
+
+	if (l->key == NULL || (l->kind == JOB_KIND_REKEY) != (l->new_key != NULL))
+		return sl_errf(SL_ERR_INTERNAL, "launch: job kind %u with the wrong keys", l->kind);
+	/* The whole header in guarded memory: it holds the keys. */
+	if ((h = keys_secret_alloc(sizeof *h)) == NULL)
+		return SL_ERR_NOMEM;
+	memset(h, 0, sizeof *h);
+	h->version = JOB_PROTOCOL_VERSION;
+	h->kind = l->kind;
+	h->suite = (uint32_t)exchange_suite(ex);
+	h->cpu_seconds = l->cpu_seconds;
+	h->memory_bytes = l->memory_bytes;
+	h->map_bytes = l->map_bytes;
+	h->data_version = (uint32_t)l->version;
+	h->key_version = (uint32_t)l->key_version;
+	memcpy(h->key, keys_dek_bytes(l->key), JOB_KEY_BYTES);
+	if (l->new_key != NULL)
+		memcpy(h->new_key, keys_dek_bytes(l->new_key), JOB_KEY_BYTES);
+	/* Borrowed strings: the header is sent before launch_send() returns. */
+	h->store = (char *)l->store;
+	h->product = l->product->name;
+	h->schema = l->product->schema;
+	h->params = (char *)(l->params != NULL ? l->params : "{}");
+	r = spawn_send_header(sp, h);
+	keys_secret_free(h);
+	return r;
+}
+
+int
+launch_job(struct exchange *ex, const struct launch *l, uint32_t wall_ms, struct spawn **out)
+{
+	struct spawn *sp = NULL;
+	char *worker = NULL;
+	int r;
+
+	if ((r = spawn_worker_path(&worker)) != 0 || (r = spawn_start(worker, wall_ms, &sp)) != 0 ||
+	    (r = launch_send(ex, sp, l)) != 0) {
+		spawn_free(sp);
+		free(worker);
+		return r;
+	}
+	free(worker);
+	*out = sp;
+	return 0;
+}
