@@ -186,7 +186,7 @@ static void
 test_error_round_trip(void **state)
 {
 	struct job_error_frame e, d;
-	uint8_t buf[JOB_ERROR_MAX];
+	uint8_t buf[JOB_ERROR_MAX + 1]; /* one more, for the trailing byte */
 	size_t len, n, cut;
 
 	(void)state;
