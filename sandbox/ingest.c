@@ -2,7 +2,7 @@
  * sandbox/ingest.c -- validating an upload and writing it as a new version.
  *
  * Trusts: the job header.  Untrusted: every DATA byte.  Holds: plaintext
- * rows, one chunk at a time (sandbox/store.c), and the product's data key.
+ * rows, one chunk at a time (sandbox/store_write.c), and the product's data key.
  */
 #include <jansson.h>
 #include <math.h>

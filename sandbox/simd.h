@@ -1,7 +1,7 @@
 /*
  * sandbox/simd.h -- the one switch for the worker's AVX-512 code paths.
  *
- * The decoder (sandbox/store.c), the range filter (sandbox/exec.c) and the
+ * The decoder (sandbox/store_read.c), the range filter (sandbox/exec.c) and the
  * CSV scanner (sandbox/csv.c) each have an AVX-512 path and a scalar path
  * that gives the same result; this decides which runs.
  */

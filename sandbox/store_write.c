@@ -1,0 +1,694 @@
+/*
+ * sandbox/store_write.c -- writing a version: the ingest writer, which
+ * buffers a chunk of rows per column, encodes and seals it, and key
+ * rotation, which seals every record of a version again under a new key
+ * (sandbox/store.h; the format is sandbox/store_internal.h).
+ *
+ * Trusts: the ident and schema it is given (the job header).  Holds:
+ * plaintext rows of the chunk being filled, the dictionaries of text
+ * columns, and the data key(s), all wiped when the writer ends.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/schema.h"
+#include "keys/keys.h"
+#include "sandbox/store_internal.h"
+
+/* Insertion-ordered dictionary of one text column (open addressing). */
+struct dict {
+	char *arena;
+	size_t arena_len, arena_cap;
+	uint64_t *offs; /* entry i: offset << 24 | length would limit length; keep two arrays */
+	uint32_t *lens;
+	uint32_t n, cap;
+	uint64_t *slots; /* the hash's high 32 bits | entry index + 1; 0 = empty */
+	uint32_t nslots;
+};
+
+#define DICT_TAG_MASK 0xffffffff00000000ULL
+
+struct colbuf {
+	enum schema_type type;
+	int64_t *ints;
+	double *reals;
+	uint8_t nulls[STORE_CHUNK_ROWS / 8];
+	int any_null;
+	int set;
+	struct dict dict;
+	/*
+	 * TEXT: the chunk's strings wait in pend (ints[i] their offset, plen[i]
+	 * their length, PEND_NULL for NULL) and get their codes at the flush,
+	 * where the lookups can be software-pipelined (dict_resolve()).
+	 */
+	struct bytes pend;
+	uint32_t *plen;
+	uint64_t *phash;
+	/*
+	 * A TEXT column with a domain: the domain (borrowed from the schema)
+	 * and, per domain index, its dictionary code + 1 (0: not in the
+	 * dictionary yet).  Rows put by index (store_put_domain) hold their code
+	 * at once, marked PEND_CODE.
+	 */
+	const struct schema_column *domain;
+	uint32_t *dcode;
+};
+
+#define PEND_NULL UINT32_MAX
+#define PEND_CODE (UINT32_MAX - 1)
+#define DICT_PREFETCH 16 /* rows ahead: enough to hide a cache miss per lookup */
+
+struct store_writer {
+	struct store_sink out;
+	size_t ncols;
+	struct colbuf *cols;
+	uint32_t rows;  /* in the current chunk */
+	uint32_t chunk; /* index of the current chunk */
+	uint64_t total;
+	struct bytes plain; /* the record being encoded */
+};
+
+/*
+ * The dictionary's hash: eight bytes at a time, each word folded in with a
+ * 64x64->128 multiply (as wyhash does).  Not keyed: the worker builds the
+ * dictionary of one upload, and a crafted upload slows only its own load.
+ */
+static uint64_t
+text_hash(const char *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+	unsigned __int128 m;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		m = (unsigned __int128)(h ^ w) * 0xa0761d6478bd642fULL;
+		h = (uint64_t)m ^ (uint64_t)(m >> 64);
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	m = (unsigned __int128)(h ^ w) * 0xe7037ed1a0b428dbULL;
+	return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+static int
+dict_grow_slots(struct dict *d)
+{
+	uint32_t nslots = d->nslots ? d->nslots * 2 : 1024, i;
+	uint64_t *slots;
+
+	if ((slots = calloc(nslots, sizeof(*slots))) == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < d->n; i++) {
+		uint64_t h = text_hash(d->arena + d->offs[i], d->lens[i]);
+		uint32_t j = (uint32_t)h & (nslots - 1);
+
+		while (slots[j] != 0)
+			j = (j + 1) & (nslots - 1);
+		slots[j] = (h & DICT_TAG_MASK) | (i + 1);
+	}
+	free(d->slots);
+	d->slots = slots;
+	d->nslots = nslots;
+	return 0;
+}
+
+/* The code of s, whose text_hash() is h, in d, adding it if new. */
+static int
+dict_code(struct dict *d, const char *s, size_t len, uint64_t h, uint32_t *code)
+{
+	uint64_t tag = h & DICT_TAG_MASK;
+	uint32_t j;
+	int r;
+
+	if (len > UINT32_MAX / 2)
+		return SL_ERR_LIMIT;
+	if ((d->n + 1) * 2 > d->nslots && (r = dict_grow_slots(d)) != 0)
+		return r;
+	for (j = (uint32_t)h & (d->nslots - 1); d->slots[j] != 0; j = (j + 1) & (d->nslots - 1)) {
+		uint32_t e = (uint32_t)d->slots[j] - 1;
+
+		if ((d->slots[j] & DICT_TAG_MASK) == tag && d->lens[e] == len &&
+		    memcmp(d->arena + d->offs[e], s, len) == 0) {
+			*code = e;
+			return 0;
+		}
+	}
+	if (d->n == UINT32_MAX - 1)
+		return SL_ERR_LIMIT;
+	if (d->n == d->cap) {
+		uint32_t cap = d->cap ? d->cap * 2 : 256;
+		uint64_t *offs = realloc(d->offs, cap * sizeof(*offs));
+		uint32_t *lens;
+
+		if (offs == NULL)
+			return SL_ERR_NOMEM;
+		d->offs = offs;
+		if ((lens = realloc(d->lens, cap * sizeof(*lens))) == NULL)
+			return SL_ERR_NOMEM;
+		d->lens = lens;
+		d->cap = cap;
+	}
+	if (d->arena_len + len > d->arena_cap) {
+		size_t cap = d->arena_cap ? d->arena_cap : 4096;
+		char *a;
+
+		while (cap < d->arena_len + len)
+			cap *= 2;
+		if ((a = realloc(d->arena, cap)) == NULL)
+			return SL_ERR_NOMEM;
+		d->arena = a;
+		d->arena_cap = cap;
+	}
+	memcpy(d->arena + d->arena_len, s, len);
+	d->offs[d->n] = d->arena_len;
+	d->lens[d->n] = (uint32_t)len;
+	d->arena_len += len;
+	d->slots[j] = tag | (d->n + 1);
+	*code = d->n++;
+	return 0;
+}
+
+static void
+dict_free(struct dict *d)
+{
+	if (d->arena != NULL) {
+		keys_wipe(d->arena, d->arena_cap);
+		free(d->arena);
+	}
+	free(d->offs);
+	free(d->lens);
+	free(d->slots);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Seal w->plain as record (col, chunk) with rows in the AAD. */
+static int
+put_record(struct store_writer *w, uint32_t col, uint32_t chunk, uint32_t rows)
+{
+	return store_sink_put(&w->out, col, chunk, rows, w->plain.p, w->plain.len);
+}
+
+/*
+ * Codes for the chunk's pending strings, in row order (so codes are numbered
+ * by first appearance).  The probes of a large dictionary miss the cache;
+ * hashing every row first lets each probe's slot be fetched DICT_PREFETCH
+ * rows ahead.
+ */
+static int
+dict_resolve(struct colbuf *c, uint32_t rows)
+{
+	struct dict *d = &c->dict;
+	uint32_t i, code;
+	int r;
+
+	for (i = 0; i < rows; i++)
+		if (c->plen[i] < PEND_CODE)
+			c->phash[i] = text_hash((const char *)c->pend.p + c->ints[i], c->plen[i]);
+	for (i = 0; i < rows; i++) {
+		if (i + DICT_PREFETCH < rows && d->nslots > 0 &&
+		    c->plen[i + DICT_PREFETCH] < PEND_CODE)
+			__builtin_prefetch(
+			    &d->slots[c->phash[i + DICT_PREFETCH] & (d->nslots - 1)]);
+		if (c->plen[i] == PEND_NULL) {
+			c->ints[i] = 0;
+			continue;
+		}
+		if (c->plen[i] == PEND_CODE)
+			continue;
+		if ((r = dict_code(d, (const char *)c->pend.p + c->ints[i], c->plen[i], c->phash[i],
+		         &code)) != 0)
+			return r;
+		c->ints[i] = code;
+	}
+	c->pend.len = 0;
+	return 0;
+}
+
+/* Encode column c's current chunk into w->plain. */
+static int
+encode_chunk(struct store_writer *w, struct colbuf *c)
+{
+	uint32_t rows = w->rows, i;
+	uint8_t head[6], base[9];
+	int r;
+
+	w->plain.len = 0;
+	head[0] = c->type == SCHEMA_REAL   ? STORE_ENC_F64
+	          : c->type == SCHEMA_TEXT ? STORE_ENC_CODES
+	                                   : STORE_ENC_FOR;
+	le32(head + 1, rows);
+	head[5] = (uint8_t)(c->any_null != 0);
+	if ((r = bytes_put(&w->plain, head, sizeof(head))) != 0)
+		return r;
+	if (c->any_null && (r = bytes_put(&w->plain, c->nulls, (rows + 7) / 8)) != 0)
+		return r;
+	if (c->type == SCHEMA_REAL) {
+		if ((r = bytes_reserve(&w->plain, w->plain.len + (size_t)rows * 8)) != 0)
+			return r;
+		for (i = 0; i < rows; i++) {
+			uint64_t bits;
+
+			memcpy(&bits, &c->reals[i], 8);
+			le64(w->plain.p + w->plain.len + (size_t)i * 8, bits);
+		}
+		w->plain.len += (size_t)rows * 8;
+		return 0;
+	}
+	/* Frame of reference over the non-null values; nulls hold the base. */
+	{
+		int64_t lo = INT64_MAX, hi = INT64_MIN;
+		uint64_t range, acc = 0;
+		size_t nwords;
+		unsigned width = 0, used = 0;
+		uint8_t *out;
+
+		for (i = 0; i < rows; i++) {
+			if (c->any_null && (c->nulls[i / 8] >> (i % 8) & 1))
+				continue;
+			lo = c->ints[i] < lo ? c->ints[i] : lo;
+			hi = c->ints[i] > hi ? c->ints[i] : hi;
+		}
+		if (lo > hi)
+			lo = hi = 0; /* all null */
+		range = (uint64_t)hi - (uint64_t)lo;
+		while (width < 64 && (range >> width) != 0)
+			width++;
+		le64(base, (uint64_t)lo);
+		base[8] = (uint8_t)width;
+		if ((r = bytes_put(&w->plain, base, sizeof(base))) != 0)
+			return r;
+		nwords = ((size_t)rows * width + 63) / 64;
+		if ((r = bytes_reserve(&w->plain, w->plain.len + nwords * 8)) != 0)
+			return r;
+		/* The words go straight into the plaintext; acc holds the one being filled. */
+		out = w->plain.p + w->plain.len;
+		for (i = 0; width > 0 && i < rows; i++) {
+			int isnull = c->any_null && (c->nulls[i / 8] >> (i % 8) & 1);
+			uint64_t v = isnull ? 0 : (uint64_t)c->ints[i] - (uint64_t)lo;
+
+			acc |= v << used;
+			if (used + width >= 64) {
+				le64(out, acc);
+				out += 8;
+				acc = used + width > 64 ? v >> (64 - used) : 0;
+				used = used + width - 64;
+			} else {
+				used += width;
+			}
+		}
+		if (used > 0)
+			le64(out, acc);
+		w->plain.len += nwords * 8;
+	}
+	return 0;
+}
+
+static int
+flush_chunk(struct store_writer *w)
+{
+	size_t i;
+	int r;
+
+	if (w->rows == 0)
+		return 0;
+	for (i = 0; i < w->ncols; i++) {
+		if ((w->cols[i].type == SCHEMA_TEXT &&
+		        (r = dict_resolve(&w->cols[i], w->rows)) != 0) ||
+		    (r = encode_chunk(w, &w->cols[i])) != 0 ||
+		    (r = put_record(w, (uint32_t)i, w->chunk, w->rows)) != 0)
+			return r;
+		memset(w->cols[i].nulls, 0, sizeof(w->cols[i].nulls));
+		w->cols[i].any_null = 0;
+	}
+	w->out.stats.chunks += w->ncols;
+	w->chunk++;
+	w->rows = 0;
+	return 0;
+}
+
+void
+store_writer_abort(struct store_writer *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return;
+	store_sink_release(&w->out);
+	for (i = 0; w->cols != NULL && i < w->ncols; i++) {
+		struct colbuf *c = &w->cols[i];
+
+		if (c->ints != NULL) {
+			keys_wipe(c->ints, STORE_CHUNK_ROWS * sizeof(int64_t));
+			free(c->ints);
+		}
+		if (c->reals != NULL) {
+			keys_wipe(c->reals, STORE_CHUNK_ROWS * sizeof(double));
+			free(c->reals);
+		}
+		dict_free(&c->dict);
+		bytes_free(&c->pend);
+		free(c->plen);
+		free(c->phash);
+		free(c->dcode);
+	}
+	free(w->cols);
+	bytes_free(&w->plain);
+	free(w);
+}
+
+int
+store_writer_begin(struct store *st, const struct store_ident *id, const struct schema *s,
+    struct store_writer **out)
+{
+	struct store_writer *w;
+	size_t i;
+	int r;
+
+	if (!st->writable)
+		return sl_errf(SL_ERR_INVAL, "store: opened read-only");
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return SL_ERR_NOMEM;
+	w->ncols = s->ncols;
+	if ((w->cols = calloc(s->ncols, sizeof(*w->cols))) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto fail;
+	}
+	for (i = 0; i < s->ncols; i++) {
+		struct colbuf *c = &w->cols[i];
+
+		c->type = s->cols[i].type;
+		if (c->type == SCHEMA_REAL)
+			c->reals = calloc(STORE_CHUNK_ROWS, sizeof(double));
+		else
+			c->ints = calloc(STORE_CHUNK_ROWS, sizeof(int64_t));
+		if (c->type == SCHEMA_TEXT &&
+		    ((c->plen = calloc(STORE_CHUNK_ROWS, sizeof(*c->plen))) == NULL ||
+		        (c->phash = calloc(STORE_CHUNK_ROWS, sizeof(*c->phash))) == NULL)) {
+			r = SL_ERR_NOMEM;
+			goto fail;
+		}
+		if (c->type == SCHEMA_TEXT && s->cols[i].ndomain > 0) {
+			c->domain = &s->cols[i];
+			if ((c->dcode = calloc(s->cols[i].ndomain, sizeof(*c->dcode))) == NULL) {
+				r = SL_ERR_NOMEM;
+				goto fail;
+			}
+		}
+		if (c->reals == NULL && c->ints == NULL) {
+			r = SL_ERR_NOMEM;
+			goto fail;
+		}
+	}
+	if ((r = store_sink_begin(&w->out, st, id)) != 0)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	store_writer_abort(w);
+	return r;
+}
+
+static struct colbuf *
+slot(struct store_writer *w, size_t col)
+{
+	struct colbuf *c;
+
+	if (col >= w->ncols || (c = &w->cols[col])->set)
+		return NULL;
+	c->set = 1;
+	return c;
+}
+
+int
+store_put_int(struct store_writer *w, size_t col, int64_t v)
+{
+	struct colbuf *c = slot(w, col);
+
+	if (c == NULL || c->ints == NULL || c->type == SCHEMA_TEXT)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad int put to column %zu", col);
+	c->ints[w->rows] = v;
+	return 0;
+}
+
+int
+store_put_real(struct store_writer *w, size_t col, double v)
+{
+	struct colbuf *c = slot(w, col);
+
+	if (c == NULL || c->reals == NULL)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad real put to column %zu", col);
+	c->reals[w->rows] = v;
+	return 0;
+}
+
+int
+store_put_text(struct store_writer *w, size_t col, const char *s, size_t len)
+{
+	struct colbuf *c = slot(w, col);
+
+	if (c == NULL || c->type != SCHEMA_TEXT)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad text put to column %zu", col);
+	if (len > UINT32_MAX / 2)
+		return sl_errf(SL_ERR_LIMIT, "store: a text value of %zu bytes", len);
+	c->ints[w->rows] = (int64_t)c->pend.len;
+	c->plen[w->rows] = (uint32_t)len;
+	return bytes_put(&c->pend, s, len);
+}
+
+int
+store_put_domain(struct store_writer *w, size_t col, uint32_t index)
+{
+	struct colbuf *c = slot(w, col);
+	const char *s;
+	uint32_t code;
+	size_t len;
+	int r;
+
+	if (c == NULL || c->dcode == NULL || index >= c->domain->ndomain)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad domain put to column %zu", col);
+	if (c->dcode[index] == 0) {
+		s = c->domain->domain_text[index];
+		len = c->domain->domain_len[index];
+		if ((r = dict_code(&c->dict, s, len, text_hash(s, len), &code)) != 0)
+			return r;
+		c->dcode[index] = code + 1;
+	}
+	c->ints[w->rows] = c->dcode[index] - 1;
+	c->plen[w->rows] = PEND_CODE;
+	return 0;
+}
+
+int
+store_put_null(struct store_writer *w, size_t col)
+{
+	struct colbuf *c = slot(w, col);
+
+	if (c == NULL)
+		return sl_errf(SL_ERR_INTERNAL, "store: bad null put to column %zu", col);
+	c->nulls[w->rows / 8] |= (uint8_t)(1u << (w->rows % 8));
+	c->any_null = 1;
+	if (c->plen != NULL)
+		c->plen[w->rows] = PEND_NULL;
+	if (c->ints != NULL)
+		c->ints[w->rows] = 0;
+	else
+		c->reals[w->rows] = 0;
+	return 0;
+}
+
+int
+store_row_end(struct store_writer *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->ncols; i++) {
+		if (!w->cols[i].set)
+			return sl_errf(SL_ERR_INTERNAL, "store: column %zu has no value", i);
+		w->cols[i].set = 0;
+	}
+	w->rows++;
+	w->total++;
+	return w->rows == STORE_CHUNK_ROWS ? flush_chunk(w) : 0;
+}
+
+/* Each text column's dictionary as parts; their counts go into m. */
+static int
+write_dicts(struct store_writer *w, struct store_manifest *m)
+{
+	uint8_t len4[4];
+	size_t i;
+	int r;
+
+	for (i = 0; i < w->ncols; i++) {
+		struct dict *d = &w->cols[i].dict;
+		uint32_t e = 0, part = 0, start;
+
+		if (w->cols[i].type != SCHEMA_TEXT)
+			continue;
+		while (e < d->n || part == 0) {
+			w->plain.len = 0;
+			start = e;
+			if ((r = bytes_put(&w->plain, len4, 4)) != 0)
+				return r;
+			while (e < d->n && w->plain.len + 4 + d->lens[e] <= STORE_DICT_PART_BYTES) {
+				le32(len4, d->lens[e]);
+				if ((r = bytes_put(&w->plain, len4, 4)) != 0 ||
+				    (r = bytes_put(&w->plain, d->arena + d->offs[e], d->lens[e])) !=
+				        0)
+					return r;
+				e++;
+			}
+			if (e == start && e < d->n)
+				return sl_errf(SL_ERR_LIMIT,
+				    "store: a text value is larger than %u bytes",
+				    STORE_DICT_PART_BYTES);
+			le32(w->plain.p, e - start);
+			/* The count is in the sealed plaintext; the AAD binds row count 0. */
+			if ((r = put_record(w, STORE_DICT_BIT | (uint32_t)i, part, 0)) != 0)
+				return r;
+			part++;
+		}
+		m->cols[i].dict = d->n;
+		m->cols[i].dict_parts = part;
+	}
+	return 0;
+}
+
+int
+store_writer_commit(struct store_writer *w, struct store_stats *stats)
+{
+	struct store_manifest m = {STORE_FORMAT, STORE_CHUNK_ROWS, w->total, 0, w->ncols, NULL};
+	char *text = NULL;
+	size_t i;
+	int r;
+
+	if ((r = flush_chunk(w)) != 0)
+		goto out;
+	m.chunks = w->chunk;
+	if ((m.cols = calloc(w->ncols + 1, sizeof(*m.cols))) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < w->ncols; i++)
+		m.cols[i].type = (int)w->cols[i].type;
+	if ((r = write_dicts(w, &m)) != 0)
+		goto out;
+	if ((text = store_manifest_encode(&m)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	w->plain.len = 0;
+	if ((r = bytes_put(&w->plain, text, strlen(text))) != 0 ||
+	    (r = put_record(w, STORE_MANIFEST, 0, 0)) != 0 || (r = store_sink_commit(&w->out)) != 0)
+		goto out;
+	w->out.stats.rows = w->total;
+	if (stats != NULL)
+		*stats = w->out.stats;
+out:
+	free(text);
+	store_manifest_free(&m);
+	store_writer_abort(w);
+	return r;
+}
+
+/* ---- key rotation ------------------------------------------------------------ */
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int
+store_rekey(struct store *src, struct store *dst, const struct store_ident *from,
+    const struct store_ident *to, struct store_stats *stats)
+{
+	struct store_sink out = {0};
+	struct store_manifest m = {0};
+	MDB_txn *rtxn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	struct bytes plain = {0};
+	uint8_t *aad = NULL;
+	uint32_t col, chunk, rows;
+	int r = 0, rc;
+
+	memset(stats, 0, sizeof(*stats));
+	if (src->writable || !dst->writable || strcmp(from->product, to->product) != 0 ||
+	    from->suite != to->suite || from->version == to->version)
+		return sl_errf(SL_ERR_INVAL, "store: bad key rotation request");
+	if ((aad = malloc(store_aad_bytes(from->product))) == NULL)
+		return SL_ERR_NOMEM;
+	if ((rc = mdb_txn_begin(src->env, NULL, MDB_RDONLY, &rtxn)) != 0) {
+		r = store_lmdb_err(rc, "begin");
+		goto out;
+	}
+	if ((r = store_sink_begin(&out, dst, to)) != 0)
+		goto out;
+	/* The manifest first: it gives each chunk's row count for the AAD. */
+	if ((r = store_record_get(src, rtxn, STORE_MANIFEST, 0, &val)) == SL_ERR_NOTFOUND) {
+		r = sl_errf(SL_ERR_NOTFOUND, "store: version %u not found", from->version);
+		goto out;
+	}
+	if (r != 0 ||
+	    (r = store_record_open(from, aad, STORE_MANIFEST, 0, 0, &val, &plain)) == SL_ERR_NOMEM)
+		goto out;
+	if (r != 0 || store_manifest_decode(plain.p, plain.len, &m) != 0) {
+		r = sl_errf(
+		    SL_ERR_AUTH, "store: version %u manifest: integrity error", from->version);
+		goto out;
+	}
+	if ((rc = mdb_cursor_open(rtxn, src->dbi, &cur)) != 0) {
+		r = store_lmdb_err(rc, "cursor");
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != STORE_REC_KEY_BYTES) {
+			r = sl_errf(SL_ERR_AUTH,
+			    "store: version %u holds a record with a %zu-byte key", from->version,
+			    key.mv_size);
+			goto out;
+		}
+		col = get_be32(key.mv_data);
+		chunk = get_be32((const uint8_t *)key.mv_data + 4);
+		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0 && chunk >= m.chunks) {
+			r = sl_errf(SL_ERR_AUTH, "store: version %u has a chunk past its manifest",
+			    from->version);
+			goto out;
+		}
+		rows = store_record_rows(col, chunk, m.rows, m.chunks);
+		if ((r = store_record_open(from, aad, col, chunk, rows, &val, &plain)) ==
+		    SL_ERR_AUTH)
+			r = sl_errf(SL_ERR_AUTH,
+			    "store: record (version %u, column %u, chunk %u) fails authentication: "
+			    "integrity error",
+			    from->version, col & ~STORE_DICT_BIT, chunk);
+		if (r != 0 || (r = store_sink_put(&out, col, chunk, rows, plain.p, plain.len)) != 0)
+			goto out;
+		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0)
+			out.stats.chunks++;
+	}
+	if (rc != MDB_NOTFOUND) {
+		r = store_lmdb_err(rc, "scan");
+		goto out;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	if ((r = store_sink_commit(&out)) != 0)
+		goto out;
+	*stats = out.stats;
+	stats->rows = m.rows;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	store_sink_release(&out);
+	if (rtxn != NULL)
+		mdb_txn_abort(rtxn);
+	store_manifest_free(&m);
+	bytes_free(&plain);
+	free(aad);
+	return r;
+}
