@@ -24,14 +24,11 @@
 
 #include "common/err.h"
 #include "sandbox/csv.h"
+#include "sandbox/reader.h"
 #include "sandbox/simd.h"
 
 #define CSV_FIELDS_START 64
-#define CSV_BUF_START 4096
 #define CSV_NOT_COPIED SIZE_MAX
-#define CSV_LIMIT_CAP (SIZE_MAX / 4)
-
-static const uint8_t bom_bytes[3] = {0xef, 0xbb, 0xbf};
 
 /* ---- UTF-8 ---------------------------------------------------------------- */
 
@@ -124,34 +121,6 @@ bad:
 	return i;
 }
 
-/*
- * Strip a leading BOM.  The first three bytes of an input pass through
- * bom[] one at a time.  Returns how many bytes of p it took; once it has
- * decided, *replay is set to the number of bytes of bom[] that turned out to
- * be data (0 for a BOM) and *done to 1.
- */
-static size_t
-bom_take(uint8_t bom[3], size_t *nbom, const uint8_t *p, size_t n, size_t *replay, int *done)
-{
-	size_t i;
-
-	*replay = 0;
-	*done = 0;
-	for (i = 0; i < n;) {
-		bom[*nbom] = p[i++];
-		if (bom[*nbom] != bom_bytes[*nbom]) {
-			*replay = ++*nbom;
-			*done = 1;
-			break;
-		}
-		if (++*nbom == sizeof(bom_bytes)) {
-			*done = 1;
-			break;
-		}
-	}
-	return i;
-}
-
 /* ---- CSV ------------------------------------------------------------------ */
 
 enum csv_state {
@@ -195,10 +164,11 @@ struct csv_reader {
 	size_t cr_line, cr_col; /* where the CR of CSV_CR is */
 
 	struct utf8 u;
-	uint8_t bom[3];
+	uint8_t bom[READER_BOM_BYTES];
 	size_t nbom;
 	uint64_t bytes, records;
 	size_t held_max;
+	struct reader_fault fault; /* why parsing stopped, after SL_ERR_PARSE */
 };
 
 /* Bytes that end a run of unquoted field data. */
@@ -224,23 +194,24 @@ csv_col(const struct csv_reader *r, uint64_t at)
 }
 
 static int
-csv_fail_at(struct csv_reader *r, uint64_t at, const char *what)
+csv_fail_at(struct csv_reader *r, uint64_t at, enum reader_error code, const char *what)
 {
-	return sl_errf(SL_ERR_PARSE, "%zu:%zu: %s", r->line, csv_col(r, at), what);
+	return reader_fail(&r->fault, code, r->line, csv_col(r, at), "%s", what);
 }
 
 static int
 csv_fail_line(struct csv_reader *r, uint64_t at)
 {
-	return sl_errf(SL_ERR_PARSE, "%zu:%zu: %s longer than %zu bytes", r->line, csv_col(r, at),
-	    r->line == r->rec_line ? "line" : "record", r->lim.line_max);
+	return reader_fail(&r->fault, READER_ERR_LINE_LONG, r->line, csv_col(r, at),
+	    "%s longer than %zu bytes", r->line == r->rec_line ? "line" : "record",
+	    r->lim.line_max);
 }
 
 static int
 csv_fail_field(struct csv_reader *r, uint64_t at)
 {
-	return sl_errf(SL_ERR_PARSE, "%zu:%zu: field longer than %zu bytes", r->line,
-	    csv_col(r, at), r->lim.field_max);
+	return reader_fail(&r->fault, READER_ERR_FIELD_LONG, r->line, csv_col(r, at),
+	    "field longer than %zu bytes", r->lim.field_max);
 }
 
 /* Start field nf at stream offset at; nf < fields_max. */
@@ -297,7 +268,7 @@ csv_buf_put(struct csv_reader *r, const void *p, size_t n)
 	if (__builtin_add_overflow(r->len, n, &need))
 		return sl_errf(SL_ERR_INTERNAL, "csv: copy buffer size overflow");
 	if (need > r->cap) {
-		cap = r->cap < CSV_BUF_START ? CSV_BUF_START : r->cap;
+		cap = r->cap < READER_BUF_START ? READER_BUF_START : r->cap;
 		while (cap < need && cap <= SIZE_MAX / 2)
 			cap *= 2;
 		/* Never more than the limit, so a long record costs line_max at most. */
@@ -412,8 +383,8 @@ csv_comma(struct csv_reader *r, const uint8_t *q)
 	if (at >= r->rec_end)
 		return csv_fail_line(r, at);
 	if (++r->nf == r->lim.fields_max)
-		return sl_errf(SL_ERR_PARSE, "%zu:%zu: more than %zu fields", r->line,
-		    csv_col(r, at), r->lim.fields_max);
+		return reader_fail(&r->fault, READER_ERR_FIELDS, r->line, csv_col(r, at),
+		    "more than %zu fields", r->lim.fields_max);
 	r->st = CSV_FIELD;
 	return csv_field_begin(r, at + 1);
 }
@@ -648,7 +619,8 @@ csv_parse(struct csv_reader *r, const uint8_t *p, const uint8_t *end, csv_record
 			case '"':
 				if ((at = csv_at(r, p)) >= r->rec_end)
 					return csv_fail_line(r, at);
-				return csv_fail_at(r, at, "quote in unquoted field");
+				return csv_fail_at(
+				    r, at, READER_ERR_QUOTE, "quote in unquoted field");
 			default:
 				return csv_fail_limit(r, p);
 			}
@@ -697,14 +669,15 @@ csv_parse(struct csv_reader *r, const uint8_t *p, const uint8_t *end, csv_record
 			default:
 				if ((at = csv_at(r, p)) >= r->rec_end)
 					return csv_fail_line(r, at);
-				return csv_fail_at(r, at, "character after closing quote");
+				return csv_fail_at(
+				    r, at, READER_ERR_AFTER_QUOTE, "character after closing quote");
 			}
 			p++;
 			break;
 		case CSV_CR:
 			if (*p != '\n')
-				return sl_errf(SL_ERR_PARSE, "%zu:%zu: CR not followed by LF",
-				    r->cr_line, r->cr_col);
+				return reader_fail(&r->fault, READER_ERR_CR, r->cr_line, r->cr_col,
+				    "CR not followed by LF");
 			if ((rc = csv_emit(r, csv_at(r, p) + 1, fn, arg)) != 0)
 				return rc;
 			p++;
@@ -731,8 +704,8 @@ csv_piece(struct csv_reader *r, const uint8_t *p, size_t n, csv_record_fn fn, vo
 	if ((rc = csv_parse(r, p, p + good, fn, arg)) != 0)
 		return rc;
 	if (good < n)
-		return sl_errf(SL_ERR_PARSE, "%zu:%zu: invalid UTF-8 sequence at byte 0x%02x",
-		    r->line, csv_col(r, bad_off), bad_byte);
+		return reader_fail(&r->fault, READER_ERR_UTF8, r->line, csv_col(r, bad_off),
+		    "invalid UTF-8 sequence at byte 0x%02x", bad_byte);
 	if ((rc = csv_spill(r)) != 0)
 		return rc;
 	r->base = NULL;
@@ -765,12 +738,12 @@ csv_new(const struct csv_limits *lim)
 	if (r->lim.line_max == 0)
 		r->lim.line_max = CSV_LINE_MAX_DEFAULT;
 	/* Larger limits mean "none"; capping them keeps the arithmetic simple. */
-	if (r->lim.line_max > CSV_LIMIT_CAP)
-		r->lim.line_max = CSV_LIMIT_CAP;
-	if (r->lim.field_max > CSV_LIMIT_CAP)
-		r->lim.field_max = CSV_LIMIT_CAP;
-	if (r->lim.fields_max > CSV_LIMIT_CAP / sizeof(struct csv_field))
-		r->lim.fields_max = CSV_LIMIT_CAP / sizeof(struct csv_field);
+	if (r->lim.line_max > READER_LIMIT_CAP)
+		r->lim.line_max = READER_LIMIT_CAP;
+	if (r->lim.field_max > READER_LIMIT_CAP)
+		r->lim.field_max = READER_LIMIT_CAP;
+	if (r->lim.fields_max > READER_LIMIT_CAP / sizeof(struct csv_field))
+		r->lim.fields_max = READER_LIMIT_CAP / sizeof(struct csv_field);
 	r->fcap = r->lim.fields_max < CSV_FIELDS_START ? r->lim.fields_max : CSV_FIELDS_START;
 	r->f = calloc(r->fcap, sizeof(*r->f));
 	r->foff = calloc(r->fcap, sizeof(*r->foff));
@@ -804,11 +777,11 @@ csv_feed(struct csv_reader *r, const uint8_t *p, size_t n, csv_record_fn fn, voi
 		return 0; /* p may be NULL */
 	r->bytes += n;
 	if (r->st == CSV_BOM) {
-		took = bom_take(r->bom, &r->nbom, p, n, &replay, &done);
+		took = reader_bom_take(r->bom, &r->nbom, p, n, &replay, &done);
 		p += took;
 		n -= took;
 		if (done) {
-			if ((rc = csv_start(r, replay > 0 ? 0 : sizeof(bom_bytes))) != 0)
+			if ((rc = csv_start(r, replay > 0 ? 0 : READER_BOM_BYTES)) != 0)
 				goto out;
 			if (replay == took) {
 				/* All still in p: parse them from there, uncopied. */
@@ -846,8 +819,8 @@ csv_finish(struct csv_reader *r, csv_record_fn fn, void *arg)
 			goto out;
 	}
 	if (r->u.need > 0) {
-		rc = sl_errf(SL_ERR_PARSE, "%zu:%zu: invalid UTF-8 sequence at byte 0x%02x",
-		    r->line, csv_col(r, r->u.lead_off), r->u.lead);
+		rc = reader_fail(&r->fault, READER_ERR_UTF8, r->line, csv_col(r, r->u.lead_off),
+		    "invalid UTF-8 sequence at byte 0x%02x", r->u.lead);
 		goto out;
 	}
 	switch (r->st) {
@@ -861,11 +834,12 @@ csv_finish(struct csv_reader *r, csv_record_fn fn, void *arg)
 		rc = csv_emit(r, r->off, fn, arg);
 		break;
 	case CSV_QUOTED:
-		rc = sl_errf(SL_ERR_PARSE, "%zu:%zu: unterminated quoted field", r->f[r->nf].line,
-		    r->f[r->nf].col);
+		rc = reader_fail(&r->fault, READER_ERR_UNTERMINATED, r->f[r->nf].line,
+		    r->f[r->nf].col, "unterminated quoted field");
 		break;
 	case CSV_CR:
-		rc = sl_errf(SL_ERR_PARSE, "%zu:%zu: CR not followed by LF", r->cr_line, r->cr_col);
+		rc = reader_fail(
+		    &r->fault, READER_ERR_CR, r->cr_line, r->cr_col, "CR not followed by LF");
 		break;
 	case CSV_BOM:
 	case CSV_DONE:
@@ -886,6 +860,12 @@ csv_stats(const struct csv_reader *r, struct csv_stats *out)
 	out->held_max = r->held_max;
 }
 
+const struct reader_fault *
+csv_fault(const struct csv_reader *r)
+{
+	return r->fault.code != READER_OK ? &r->fault : NULL;
+}
+
 void
 csv_free(struct csv_reader *r)
 {
@@ -893,255 +873,6 @@ csv_free(struct csv_reader *r)
 		return;
 	free(r->f);
 	free(r->foff);
-	free(r->buf);
-	free(r);
-}
-
-/* ---- JSON Lines ----------------------------------------------------------- */
-
-struct jsonl_reader {
-	size_t line_max;
-	int done, err; /* once done, every call returns err */
-	int started;   /* the BOM question is settled */
-	uint8_t bom[3];
-	size_t nbom;
-	size_t line;  /* the line being gathered */
-	uint8_t *buf; /* its bytes so far, when split across feeds */
-	size_t len, cap;
-	uint64_t records;
-};
-
-struct jsonl_reader *
-jsonl_new(size_t line_max)
-{
-	struct jsonl_reader *r;
-
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
-	r->line_max = line_max != 0 ? line_max : JSONL_LINE_MAX_DEFAULT;
-	if (r->line_max > CSV_LIMIT_CAP)
-		r->line_max = CSV_LIMIT_CAP;
-	r->line = 1;
-	return r;
-}
-
-static const char *
-jsonl_type_name(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	case JSON_OBJECT:
-		break;
-	}
-	return "an object";
-}
-
-/*
- * Parse the complete line s[0 .. n-1] (its LF gone, within the limit) as
- * line r->line and hand its object to fn.
- */
-static int
-jsonl_line(struct jsonl_reader *r, const uint8_t *s, size_t n, jsonl_record_fn fn, void *arg)
-{
-	json_error_t e;
-	json_t *j = NULL;
-	size_t i;
-	int col, rc;
-
-	if (n > 0 && s[n - 1] == '\r')
-		n--;
-	for (i = 0; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'); i++)
-		;
-	if (i == n) {
-		rc = sl_errf(SL_ERR_PARSE, "%zu:1: blank line", r->line);
-		goto out;
-	}
-	if ((j = json_loadb((const char *)s, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e)) ==
-	    NULL) {
-		/*
-		 * jansson's position counts the bytes it has read, as our columns
-		 * do, so it is the column of the last of them; it has not read a
-		 * byte that is not UTF-8, so that one is the next.
-		 */
-		col = e.position > 0 ? e.position : 1;
-		if (json_error_code(&e) == json_error_invalid_utf8)
-			col++;
-		rc = sl_errf(SL_ERR_PARSE, "%zu:%d: %s", r->line, col, e.text);
-		goto out;
-	}
-	if (!json_is_object(j)) {
-		rc = sl_errf(SL_ERR_PARSE, "%zu:%zu: expected a JSON object, got %s", r->line,
-		    i + 1, jsonl_type_name(j));
-		goto out;
-	}
-	r->records++;
-	rc = fn(arg, r->line, j);
-out:
-	json_decref(j);
-	return rc;
-}
-
-static int
-jsonl_too_long(struct jsonl_reader *r)
-{
-	return sl_errf(SL_ERR_PARSE, "%zu:%zu: line longer than %zu bytes", r->line,
-	    r->line_max + 1, r->line_max);
-}
-
-/*
- * Whether a line whose first len bytes (no LF among them) are known, the
- * last being last, is already over the limit: only a CR may follow the
- * line_max-th byte, and only if LF follows it.
- */
-static int
-jsonl_over(const struct jsonl_reader *r, size_t len, uint8_t last)
-{
-	return len > r->line_max + 1 || (len == r->line_max + 1 && last != '\r');
-}
-
-static int
-jsonl_buf_put(struct jsonl_reader *r, const uint8_t *p, size_t n)
-{
-	size_t need = r->len + n, cap; /* no overflow: len + n <= line_max + 1 */
-	uint8_t *b;
-
-	if (need > r->cap) {
-		cap = r->cap < CSV_BUF_START ? CSV_BUF_START : r->cap;
-		while (cap < need)
-			cap *= 2;
-		if (cap > r->line_max + 1)
-			cap = r->line_max + 1;
-		if ((b = realloc(r->buf, cap)) == NULL)
-			return sl_errf(SL_ERR_NOMEM, "out of memory for a %zu-byte line", need);
-		r->buf = b;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, p, n);
-	r->len = need;
-	return 0;
-}
-
-static int
-jsonl_piece(struct jsonl_reader *r, const uint8_t *p, size_t n, jsonl_record_fn fn, void *arg)
-{
-	const uint8_t *nl;
-	size_t win, k;
-	int rc;
-
-	while (n > 0) {
-		/* The LF may come after at most line_max bytes and a CR. */
-		win = r->line_max + 2 - r->len;
-		if (win > n)
-			win = n;
-		if ((nl = memchr(p, '\n', win)) == NULL) {
-			if (win < n || jsonl_over(r, r->len + n, p[n - 1]))
-				return jsonl_too_long(r);
-			return jsonl_buf_put(r, p, n);
-		}
-		k = (size_t)(nl - p);
-		if (r->len + k > r->line_max &&
-		    !(r->len + k == r->line_max + 1 &&
-		        (k > 0 ? p[k - 1] : r->buf[r->len - 1]) == '\r'))
-			return jsonl_too_long(r);
-		if (r->len == 0) {
-			rc = jsonl_line(r, p, k, fn, arg);
-		} else {
-			if ((rc = jsonl_buf_put(r, p, k)) != 0)
-				return rc;
-			rc = jsonl_line(r, r->buf, r->len, fn, arg);
-			r->len = 0;
-		}
-		if (rc != 0)
-			return rc;
-		r->line++;
-		p += k + 1;
-		n -= k + 1;
-	}
-	return 0;
-}
-
-static int
-jsonl_again(const struct jsonl_reader *r)
-{
-	if (r->err == SL_ERR_INVAL)
-		return sl_errf(SL_ERR_INVAL, "jsonl: reader used after jsonl_finish()");
-	return r->err;
-}
-
-int
-jsonl_feed(struct jsonl_reader *r, const uint8_t *p, size_t n, jsonl_record_fn fn, void *arg)
-{
-	size_t took, replay;
-	int done, rc = 0;
-
-	if (r->done)
-		return jsonl_again(r);
-	if (n == 0)
-		return 0; /* p may be NULL */
-	if (!r->started) {
-		took = bom_take(r->bom, &r->nbom, p, n, &replay, &done);
-		p += took;
-		n -= took;
-		if (done) {
-			r->started = 1;
-			if (replay == took) {
-				p -= took;
-				n += took;
-			} else if (replay > 0 &&
-			           (rc = jsonl_piece(r, r->bom, replay, fn, arg)) != 0) {
-				goto out;
-			}
-		}
-	}
-	if (n > 0)
-		rc = jsonl_piece(r, p, n, fn, arg);
-out:
-	if (rc != 0) {
-		r->done = 1;
-		r->err = rc;
-	}
-	return rc;
-}
-
-int
-jsonl_finish(struct jsonl_reader *r, jsonl_record_fn fn, void *arg)
-{
-	int rc = 0;
-
-	if (r->done)
-		return jsonl_again(r);
-	if (!r->started && (rc = jsonl_piece(r, r->bom, r->nbom, fn, arg)) != 0)
-		goto out;
-	if (r->len > 0)
-		rc = jsonl_line(r, r->buf, r->len, fn, arg);
-out:
-	r->done = 1;
-	r->err = rc != 0 ? rc : SL_ERR_INVAL;
-	return rc;
-}
-
-uint64_t
-jsonl_records(const struct jsonl_reader *r)
-{
-	return r->records;
-}
-
-void
-jsonl_free(struct jsonl_reader *r)
-{
-	if (r == NULL)
-		return;
 	free(r->buf);
 	free(r);
 }

@@ -1,5 +1,6 @@
 /*
- * sandbox/csv.h -- push parsers for uploaded CSV (RFC 4180) and JSON Lines.
+ * sandbox/csv.h -- the push parser for uploaded CSV (RFC 4180); JSON Lines
+ * is sandbox/jsonl.h, what the two share sandbox/reader.h.
  *
  * The ingest worker reads the upload from a socket in pieces of any size; it
  * feeds each piece to a reader, which hands back every complete record
@@ -14,8 +15,9 @@
  * be mixed.
  *
  * Errors are returned as SL_ERR_PARSE (malformed or over a limit) or
- * SL_ERR_NOMEM, with a message for people recorded through sl_errf() that
- * starts with "line:column: " and names the rule, e.g.
+ * SL_ERR_NOMEM.  After SL_ERR_PARSE, csv_fault() gives the rule and its
+ * line and column as numbers, and the message for people recorded through
+ * sl_errf() starts with "line:column: " and names the rule, e.g.
  *     3:17: quote in unquoted field
  * so the caller can prefix the upload's name.  After any non-zero return
  * from a feed or finish call the reader is spent: later calls return the same
@@ -29,14 +31,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
+#include "sandbox/reader.h"
 
 #define CSV_FIELD_MAX_DEFAULT ((size_t)1 << 20) /* 1 MiB */
 #define CSV_FIELDS_MAX_DEFAULT ((size_t)4096)
-#define CSV_LINE_MAX_DEFAULT ((size_t)16 << 20)   /* 16 MiB */
-#define JSONL_LINE_MAX_DEFAULT ((size_t)16 << 20) /* 16 MiB */
-
-/* ---- CSV ----------------------------------------------------------------- */
+#define CSV_LINE_MAX_DEFAULT ((size_t)16 << 20) /* 16 MiB */
 
 struct csv_reader; /* opaque */
 
@@ -102,23 +101,26 @@ struct csv_reader *csv_new(const struct csv_limits *lim) __attribute__((warn_unu
  * callback's non-zero value, SL_ERR_PARSE, SL_ERR_NOMEM, or SL_ERR_INVAL
  * after csv_finish().
  *
- * The rules, each with its message:
+ * The rules, each with its message (and its enum reader_error):
  *  1. Every byte is valid UTF-8 (no overlong forms, surrogates, code points
  *     above U+10FFFF or truncated sequences): "invalid UTF-8 sequence at
- *     byte 0xNN", placed at the first byte of the bad sequence.  A UTF-8 BOM
- *     as the very first bytes is skipped.
+ *     byte 0xNN" (READER_ERR_UTF8), placed at the first byte of the bad
+ *     sequence.  A UTF-8 BOM as the very first bytes is skipped.
  *  2. A field is quoted only if '"' is its first byte.  A '"' elsewhere in an
- *     unquoted field: "quote in unquoted field".
+ *     unquoted field: "quote in unquoted field" (READER_ERR_QUOTE).
  *  3. In a quoted field, "" stands for one '"', and ',', CR and LF are data.
  *     After the closing quote only ',', CRLF, LF or the end may follow:
- *     "character after closing quote".
- *  4. Outside quotes a CR must be followed by LF: "CR not followed by LF".
- *  5. The input ends inside quotes: "unterminated quoted field", placed at
- *     the opening quote (reported by csv_finish()).
- *  6. Limits: "field longer than N bytes" at the byte past the limit; "more
- *     than N fields" at the ',' that would start one too many; "line longer
- *     than N bytes" (or "record longer than N bytes" when quoted newlines
- *     made it span lines) at the byte past the limit.
+ *     "character after closing quote" (READER_ERR_AFTER_QUOTE).
+ *  4. Outside quotes a CR must be followed by LF: "CR not followed by LF"
+ *     (READER_ERR_CR).
+ *  5. The input ends inside quotes: "unterminated quoted field"
+ *     (READER_ERR_UNTERMINATED), placed at the opening quote (reported by
+ *     csv_finish()).
+ *  6. Limits: "field longer than N bytes" (READER_ERR_FIELD_LONG) at the
+ *     byte past the limit; "more than N fields" (READER_ERR_FIELDS) at the
+ *     ',' that would start one too many; "line longer than N bytes" (or
+ *     "record longer than N bytes" when quoted newlines made it span lines;
+ *     READER_ERR_LINE_LONG) at the byte past the limit.
  * Errors are found in stream order: the first byte at which a rule fails
  * decides (for rule 1, the byte at which the sequence stops being valid,
  * though the message names its first byte).  When several fail at one byte,
@@ -141,60 +143,10 @@ int csv_finish(struct csv_reader *r, csv_record_fn fn, void *arg)
 /* Counts so far; may be called at any time. */
 void csv_stats(const struct csv_reader *r, struct csv_stats *out);
 
+/* Why parsing stopped, after SL_ERR_PARSE from r; NULL otherwise.  Borrowed from r. */
+const struct reader_fault *csv_fault(const struct csv_reader *r);
+
 /* Free r and everything it holds.  r may be NULL. */
 void csv_free(struct csv_reader *r);
-
-/* ---- JSON Lines ---------------------------------------------------------- */
-
-struct jsonl_reader; /* opaque */
-
-/*
- * Called once per line, in order, with the line's number and its object.
- * obj is borrowed: the reader releases it when the callback returns, so a
- * callback that keeps it takes its own reference with json_incref().  Return
- * 0 to go on; any other value stops parsing and is returned.
- */
-typedef int (*jsonl_record_fn)(void *arg, size_t line, json_t *obj);
-
-/*
- * A reader whose lines hold at most line_max bytes, not counting the LF or
- * CRLF that ends them (0 for the default).  Returns NULL when out of memory.
- * Caller frees with jsonl_free().
- */
-struct jsonl_reader *jsonl_new(size_t line_max) __attribute__((warn_unused_result));
-
-/*
- * Parse the next n bytes of the input, calling fn for each line they
- * complete.  As with csv_feed(), p is not used after the call returns, a
- * leading UTF-8 BOM is skipped and messages are "line:column: text" with a
- * byte column.  The rules:
- *  1. Each line is one JSON object, parsed by jansson with duplicate keys
- *     refused: jansson's own message, at jansson's position, which is the
- *     last byte it read, or for bad UTF-8 the first byte of the sequence
- *     (e.g. "duplicate object key near '\"a\"'", "unable to decode byte
- *     0xff").  jansson checks UTF-8 and limits nesting depth.  Another JSON
- *     value: "expected a JSON object, got an array" (or a string, ...).
- *  2. An empty or all-blank line: "blank line", except the empty line after
- *     the final newline, which is no line at all.
- *  3. "line longer than N bytes", at the byte past the limit.
- * Returns 0, the callback's non-zero value, SL_ERR_PARSE, SL_ERR_NOMEM, or
- * SL_ERR_INVAL after jsonl_finish().
- */
-int jsonl_feed(struct jsonl_reader *r, const uint8_t *p, size_t n, jsonl_record_fn fn, void *arg)
-    __attribute__((warn_unused_result));
-
-/*
- * Mark the end of the input and parse a last line that had no final newline.
- * Callers tell an empty input by jsonl_records() == 0.  Feeding after this
- * returns SL_ERR_INVAL.
- */
-int jsonl_finish(struct jsonl_reader *r, jsonl_record_fn fn, void *arg)
-    __attribute__((warn_unused_result));
-
-/* Objects handed to the callback so far. */
-uint64_t jsonl_records(const struct jsonl_reader *r);
-
-/* Free r and everything it holds.  r may be NULL. */
-void jsonl_free(struct jsonl_reader *r);
 
 #endif

@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/schema.h"
 #include "sandbox/csv.h"
+#include "sandbox/jsonl.h"
 #include "sandbox/ingest.h"
 #include "sandbox/store.h"
 #include "sandbox/value.h"
@@ -333,22 +334,16 @@ jsonl_record(void *arg, size_t line, json_t *obj)
 	return row_done(in);
 }
 
-/* A reader's error "line:column: rule" as an error entry. */
+/* The reader's SL_ERR_PARSE as an error entry at its line and column. */
 static int
 add_reader_error(struct ingest *in)
 {
-	const char *m = sl_err_msg(SL_ERR_PARSE), *p;
-	char *end;
-	unsigned long long line, col;
+	const struct reader_fault *f =
+	    in->format == FORMAT_CSV ? csv_fault(in->csv) : jsonl_fault(in->jsonl);
 
-	line = strtoull(m, &end, 10);
-	if (end != m && *end == ':') {
-		p = end + 1;
-		col = strtoull(p, &end, 10);
-		if (end != p && end[0] == ':' && end[1] == ' ')
-			return add_error(in, (size_t)line, (size_t)col, end + 2);
-	}
-	return add_error(in, 0, 0, m);
+	if (f == NULL)
+		return add_error(in, 0, 0, sl_err_msg(SL_ERR_PARSE));
+	return add_error(in, f->line, f->column, f->message);
 }
 
 static int

@@ -13,7 +13,8 @@
  *
  * Build and run (ASan + UBSan):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- *       -include config.h -I. tests/fuzz/csv_fuzz.c sandbox/csv.c common/err.c \
+ *       -include config.h -I. tests/fuzz/csv_fuzz.c sandbox/csv.c sandbox/jsonl.c \
+ *       sandbox/reader.c sandbox/simd.c common/err.c \
  *       -ljansson -o csv_fuzz
  *   ./csv_fuzz -max_total_time=120 CORPUS_DIR
  */
@@ -25,6 +26,7 @@
 
 #include "common/err.h"
 #include "sandbox/csv.h"
+#include "sandbox/jsonl.h"
 
 #define BYTEWISE_MAX 512 /* inputs up to this long are also fed byte by byte */
 

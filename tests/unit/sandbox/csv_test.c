@@ -24,6 +24,7 @@
 
 #include "common/err.h"
 #include "sandbox/csv.h"
+#include "sandbox/jsonl.h"
 #include "sandbox/simd.h"
 
 #define MiB ((size_t)1 << 20)
@@ -243,6 +244,28 @@ reader_records(const struct reader *rd)
 	return st.records;
 }
 
+/*
+ * After SL_ERR_PARSE the reader gives the position as numbers, and the
+ * message is that position and the rule; at any other time it gives none.
+ */
+static void
+reader_check_fault(const struct reader *rd, int rc)
+{
+	const struct reader_fault *f =
+	    rd->kind == KIND_CSV ? csv_fault(rd->csv) : jsonl_fault(rd->jsonl);
+	char want[1024];
+
+	if (rc != SL_ERR_PARSE) {
+		assert_null(f);
+		return;
+	}
+	assert_non_null(f);
+	assert_int_not_equal(f->code, READER_OK);
+	assert_true(f->line >= 1 && f->column >= 1);
+	snprintf(want, sizeof(want), "%zu:%zu: %s", f->line, f->column, f->message);
+	assert_string_equal(sl_err_msg(rc), want);
+}
+
 static void
 reader_free(struct reader *rd)
 {
@@ -281,6 +304,7 @@ feed(enum kind kind, const struct csv_limits *lim, const uint8_t *in, size_t n, 
 	t = json_pack("{s:O, s:i, s:s?, s:I}", "records", run.recs, "rc", rc, "error",
 	    rc != 0 ? sl_err_msg(rc) : NULL, "count", (json_int_t)reader_records(&rd));
 	assert_non_null(t);
+	reader_check_fault(&rd, rc);
 	/* A spent reader keeps saying the same. */
 	assert_int_equal(
 	    reader_feed(&rd, (const uint8_t *)"x", 1, &run), rc != 0 ? rc : SL_ERR_INVAL);
