@@ -1,6 +1,6 @@
 /*
  * tests/unit/broker/spawn_test.c -- the worker sandbox seen from the broker:
- * spawn tests/sluice-worker-test (sandbox/worker.c built with SL_TEST_JOBS),
+ * spawn tests/sluice-worker-test (sandbox/worker.c with tests/worker/probes.c),
  * have it try, once confined, each thing the sandbox must stop, and check the
  * exact outcome broker/spawn.c reports.  Also: the worker refuses a bad
  * HEADER, the kernel shows Seccomp 2 and NoNewPrivs 1 in the confined

@@ -1,0 +1,710 @@
+/*
+ * tests/worker/probes.c -- what tests/sluice-worker-test adds to sluice-worker
+ * (sandbox/worker.c): the job kind JOB_KIND_TEST, whose probe, named by the
+ * header's params, tries after confinement what the sandbox must stop
+ * (tests/unit/broker/spawn_test.c says what the broker must see for each),
+ * and a compromised query worker for tests/integration/hostile.sh.
+ *
+ * Linked only into tests/sluice-worker-test, through worker_test_kinds()
+ * (sandbox/worker.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <lmdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "keys/aead.h"
+#include "keys/keys.h"
+#include "sandbox/confine.h"
+#include "sandbox/job.h"
+#include "sandbox/query.h"
+#include "sandbox/worker.h"
+
+/* ---- a compromised query worker ------------------------------------------------ */
+
+/*
+ * A compromised query worker, for tests/integration/hostile.sh: a query whose
+ * LIMIT is 9001..9007 is answered with a lie of that kind after an honest
+ * scan.  The broker must refuse every one (broker/release.c).
+ */
+static void
+test_tamper(const json_t *plan, json_t *result)
+{
+	json_t *groups = json_object_get(result, "groups"), *g0 = json_array_get(groups, 0);
+	json_int_t mode = json_integer_value(json_object_get(plan, "limit"));
+	static char flood[4096];
+	size_t i;
+
+	if (g0 == NULL)
+		return;
+	switch (mode) {
+	case 9001: /* the same group twice, the copy small enough to fit the version's rows */
+		json_array_append_new(groups, g0 = json_deep_copy(g0));
+		json_object_set_new(g0, "rows", json_integer(0));
+		json_object_set_new(g0, "units", json_integer(0));
+		json_object_set_new(
+		    json_array_get(json_object_get(g0, "aggs"), 0), "n", json_integer(0));
+		break;
+	case 9007: /* the same group 1,000 times */
+		for (i = 0; i < 999; i++)
+			json_array_append_new(groups, json_deep_copy(g0));
+		break;
+	case 9002: /* a key outside the column's declared domain */
+		json_array_set_new(json_object_get(g0, "key"), 0, json_string("X"));
+		break;
+	case 9003: /* a "data key" in hex as a group key */
+		json_array_set_new(json_object_get(g0, "key"), 0,
+		    json_string(
+		        "8f3a1c0de5b2a94c7d6e0f1b2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"));
+		break;
+	case 9004: /* more rows than the version holds */
+		json_object_set_new(g0, "rows", json_integer(4999));
+		json_object_set_new(
+		    json_array_get(json_object_get(g0, "aggs"), 0), "n", json_integer(4999));
+		break;
+	case 9005: /* units above rows */
+		json_object_set_new(
+		    g0, "units", json_integer(json_integer_value(json_object_get(g0, "rows")) + 1));
+		break;
+	case 9006: /* a flood of "secrets" on standard error, then an honest answer */
+		memset(flood, 'K', sizeof(flood) - 1);
+		memcpy(flood, "LEAKED-DATA-KEY ", 16);
+		flood[sizeof(flood) - 2] = '\n';
+		for (i = 0; i < 256; i++)
+			(void)!write(STDERR_FILENO, flood, sizeof(flood) - 1);
+		break;
+	}
+}
+
+/* ---- confinement probes ------------------------------------------------------ */
+
+#define TEST_ALLOC_STEP ((size_t)4 << 20)
+#define TEST_LMDB_ROWS 2000
+#define TEST_LMDB_VALUE 4000
+
+struct test_job;
+
+struct test_probe {
+	const char *name;
+	int (*prepare)(struct test_job *t); /* before confinement; may be NULL */
+	int (*run)(struct test_job *t, int fd);
+};
+
+struct test_job {
+	const struct test_probe *p;
+	const struct job_header *h;
+	int fd; /* opened before confinement: /proc/self/status, or a socket */
+	pid_t ppid;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+};
+
+/* The probe's name: params, after an optional "ingest:" that selects the ingest profile. */
+static const char *
+test_word(const struct job_header *h)
+{
+	return strncmp(h->params, "ingest:", 7) == 0 ? h->params + 7 : h->params;
+}
+
+static enum confine_profile
+test_profile(const struct job_header *h)
+{
+	return strncmp(h->params, "ingest:", 7) == 0 ? CONFINE_INGEST : CONFINE_QUERY;
+}
+
+static int
+reply(int fd, uint32_t type, const char *text)
+{
+	return job_frame_write(fd, type, text, strlen(text));
+}
+
+/* A forbidden call came back: say so, so the broker sees "ok" and the test fails. */
+static int
+escaped(int fd, const char *what, long rc)
+{
+	char text[160];
+
+	snprintf(
+	    text, sizeof(text), "{\"escaped\":\"%s\",\"rc\":%ld,\"errno\":%d}", what, rc, errno);
+	return reply(fd, JOB_FRAME_RESULT, text);
+}
+
+static int
+t_ok(struct test_job *t, int fd)
+{
+	return reply(fd, JOB_FRAME_RESULT, "{\"ok\":true}");
+}
+
+static int
+t_open(struct test_job *t, int fd)
+{
+	return escaped(fd, "open", open("/etc/hostname", O_RDONLY | O_CLOEXEC));
+}
+
+static int
+t_write_file(struct test_job *t, int fd)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/probe",
+	    t->h->store[0] != '\0' ? t->h->store : "/tmp/sluice-worker");
+	return escaped(
+	    fd, "write-file", open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+}
+
+static int
+t_stat(struct test_job *t, int fd)
+{
+	struct stat st;
+
+	return escaped(fd, "stat", stat("/etc/passwd", &st));
+}
+
+static int
+t_socket(struct test_job *t, int fd)
+{
+	return escaped(fd, "socket", socket(AF_INET, SOCK_STREAM, 0));
+}
+
+static int
+t_connect_prepare(struct test_job *t)
+{
+	if ((t->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return sl_errf(SL_ERR_IO, "test: socket: %s", strerror(errno));
+	return 0;
+}
+
+static int
+t_connect(struct test_job *t, int fd)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/nonexistent/sluice");
+	return escaped(fd, "connect", connect(t->fd, (struct sockaddr *)&sun, sizeof(sun)));
+}
+
+static int
+t_execve(struct test_job *t, int fd)
+{
+	char *const argv[] = {(char *)"true", NULL};
+	char *const envp[] = {NULL};
+
+	return escaped(fd, "execve", execve("/bin/true", argv, envp));
+}
+
+static int
+t_fork(struct test_job *t, int fd)
+{
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(0);
+	return escaped(fd, "fork", p);
+}
+
+static int
+t_vfork(struct test_job *t, int fd)
+{
+	pid_t p = vfork();
+
+	if (p == 0)
+		_exit(0);
+	return escaped(fd, "vfork", p);
+}
+
+static int
+t_clone(struct test_job *t, int fd)
+{
+	long p = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
+
+	if (p == 0)
+		_exit(0);
+	return escaped(fd, "clone", p);
+}
+
+static int
+t_clone3(struct test_job *t, int fd)
+{
+	/* struct clone_args, version 0: flags, pidfd, child_tid, parent_tid, exit_signal, ... */
+	uint64_t args[8] = {0};
+	long p;
+
+	args[4] = SIGCHLD;
+	if ((p = syscall(SYS_clone3, args, sizeof(args))) == 0)
+		_exit(0);
+	return escaped(fd, "clone3", p);
+}
+
+static int
+t_ptrace(struct test_job *t, int fd)
+{
+	return escaped(fd, "ptrace", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+}
+
+static int
+t_kill(struct test_job *t, int fd)
+{
+	/* Signal 0 to init: only asks whether it exists, should the filter fail. */
+	return escaped(fd, "kill", kill(1, 0));
+}
+
+static int
+t_tgkill_prepare(struct test_job *t)
+{
+	t->ppid = getppid();
+	return 0;
+}
+
+static int
+t_tgkill(struct test_job *t, int fd)
+{
+	/* SIGABRT is allowed to this process only; the broker (the test) must not get it. */
+	return escaped(fd, "tgkill", syscall(SYS_tgkill, t->ppid, t->ppid, SIGABRT));
+}
+
+static int
+t_mmap_exec(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return escaped(fd, "mmap-exec", p == MAP_FAILED ? -1 : 0);
+}
+
+static int
+t_mprotect_exec(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return sl_errf(SL_ERR_IO, "test: mmap: %s", strerror(errno));
+	return escaped(fd, "mprotect-exec", mprotect(p, 4096, PROT_READ | PROT_EXEC));
+}
+
+/* An advice the worker never gives: the filter allows madvise() only with those it does. */
+static int
+t_madvise_bad(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return sl_errf(SL_ERR_IO, "test: mmap: %s", strerror(errno));
+	return escaped(fd, "madvise-bad", madvise(p, 4096, MADV_DONTFORK));
+}
+
+/* The advice glibc's free() and the sanitizers give: must still work. */
+static int
+t_madvise_dontneed(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return sl_errf(SL_ERR_IO, "test: mmap: %s", strerror(errno));
+	if (madvise(p, 4096, MADV_DONTNEED) == -1)
+		return sl_errf(SL_ERR_IO, "test: madvise: %s", strerror(errno));
+	return reply(fd, JOB_FRAME_RESULT, "{\"madvise\":\"ok\"}");
+}
+
+/* Shared memory: nothing after confinement needs it (the store is mapped before). */
+static int
+t_mmap_shared(struct test_job *t, int fd)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return escaped(fd, "mmap-shared", p == MAP_FAILED ? -1 : 0);
+}
+
+/* Back to root: forbidden by the filter, and refused by the kernel once the worker dropped it. */
+static int
+t_setuid_root(struct test_job *t, int fd)
+{
+	return escaped(fd, "setuid-root", syscall(SYS_setuid, 0));
+}
+
+static int
+t_int80(struct test_job *t, int fd)
+{
+#if defined(__x86_64__)
+	long rc;
+
+	/* getpid (20) through the i386 entry point: another architecture to the filter. */
+	__asm__ volatile("int $0x80"
+	                 : "=a"(rc)
+	                 : "a"(20L)
+	                 : "rcx", "r8", "r9", "r10", "r11", "memory");
+	return escaped(fd, "int80", rc);
+#else
+	return reply(fd, JOB_FRAME_RESULT, "{\"skipped\":\"not x86_64\"}");
+#endif
+}
+
+static int
+t_x32(struct test_job *t, int fd)
+{
+#if defined(__x86_64__)
+	/* getpid with __X32_SYSCALL_BIT: the x32 ABI. */
+	return escaped(fd, "x32", syscall(0x40000000L | SYS_getpid));
+#else
+	return reply(fd, JOB_FRAME_RESULT, "{\"skipped\":\"not x86_64\"}");
+#endif
+}
+
+static int
+t_loop(struct test_job *t, int fd)
+{
+	volatile unsigned long n = 0;
+
+	for (;;)
+		n++;
+	return 0;
+}
+
+/* Allocate and touch memory until malloc fails; RLIMIT_AS must make it fail. */
+static int
+t_alloc(struct test_job *t, int fd)
+{
+	void *head = NULL, *p;
+	size_t mib = 0;
+
+	while ((p = malloc(TEST_ALLOC_STEP)) != NULL) {
+		memset(p, 0xa5, TEST_ALLOC_STEP);
+		*(void **)p = head;
+		head = p;
+		mib += TEST_ALLOC_STEP >> 20;
+		if (mib >= ((size_t)1 << 20)) /* a TiB: there is no limit */
+			return escaped(fd, "alloc", (long)mib);
+	}
+	while (head != NULL) {
+		p = *(void **)head;
+		free(head);
+		head = p;
+	}
+	return sl_errf(SL_ERR_NOMEM, "test: out of memory after %zu MiB", mib);
+}
+
+static int
+t_abort(struct test_job *t, int fd)
+{
+	abort();
+}
+
+/* A store to a PROT_NONE page: a plain SIGSEGV, not a null dereference UBSan would report. */
+static int
+t_segv(struct test_job *t, int fd)
+{
+	volatile int *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return sl_errf(SL_ERR_IO, "test: mmap: %s", strerror(errno));
+	*p = 1;
+	return escaped(fd, "segv", 0);
+}
+
+static int
+t_garbage(struct test_job *t, int fd)
+{
+	static const char junk[] = "GARBAGE! this is not a frame";
+
+	if (write(fd, junk, sizeof(junk) - 1) != (ssize_t)(sizeof(junk) - 1))
+		return SL_ERR_IO;
+	return 0;
+}
+
+static int
+t_huge_frame(struct test_job *t, int fd)
+{
+	/* A RESULT frame claiming 4 GiB - 1 bytes, and none of them. */
+	static const uint8_t head[JOB_FRAME_HEAD] = {
+	    0, 0, 0, JOB_FRAME_RESULT, 0xff, 0xff, 0xff, 0xff};
+
+	if (write(fd, head, sizeof(head)) != (ssize_t)sizeof(head))
+		return SL_ERR_IO;
+	return 0;
+}
+
+static int
+t_status_prepare(struct test_job *t)
+{
+	if ((t->fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) == -1)
+		return sl_errf(SL_ERR_IO, "test: /proc/self/status: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * The kernel's view of this process, confined: /proc/self/status (opened
+ * before, read now: procfs writes it at read time) lines Seccomp,
+ * NoNewPrivs, the ids and the capability sets, and the confinement report.
+ * Opened as root, before the privilege drop, the file still reads after it
+ * (the process is then no longer dumpable), and shows ids as root's
+ * namespace sees them, not as the worker's user namespace does.  Then wait for END, so the broker
+ * can look at /proc/<pid> while the worker still runs.
+ */
+static int
+t_status(struct test_job *t, int fd)
+{
+	static const char *const keep[] = {"Seccomp:", "NoNewPrivs:", "Uid:", "Gid:", "Groups:",
+	    "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"};
+	char status[8192], text[1024], *line, *next;
+	size_t i;
+	size_t off = 0;
+	ssize_t n;
+	uint8_t *payload;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	while ((n = read(t->fd, status + off, sizeof(status) - 1 - off)) > 0)
+		off += (size_t)n;
+	status[off] = '\0';
+	off = (size_t)snprintf(text, sizeof(text),
+	    "Landlock:\t%d\nMissing:\t%#x\nNetnsUserns:\t%d\n", worker_confinement()->landlock_abi,
+	    worker_confinement()->missing, worker_confinement()->netns_userns);
+	for (line = status; *line != '\0' && off < sizeof(text); line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+			if (strncmp(line, keep[i], strlen(keep[i])) == 0 && off < sizeof(text))
+				off +=
+				    (size_t)snprintf(text + off, sizeof(text) - off, "%s\n", line);
+	}
+	if ((r = reply(fd, JOB_FRAME_RESULT, text)) != 0)
+		return r;
+	if ((r = job_frame_read(fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
+		return r;
+	free(payload);
+	return 0;
+}
+
+static int
+lmdb_fail(int rc, const char *what)
+{
+	return sl_errf(
+	    rc == ENOMEM ? SL_ERR_NOMEM : SL_ERR_IO, "test: %s: %s", what, mdb_strerror(rc));
+}
+
+/* Open the store as ingest does (write) or as a query does (read transaction). */
+static int
+lmdb_prepare(struct test_job *t, int writable)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(&t->env)) != 0)
+		return lmdb_fail(rc, "mdb_env_create");
+	if ((rc = mdb_env_set_mapsize(t->env, (size_t)t->h->map_bytes)) != 0 ||
+	    (rc = mdb_env_open(t->env, t->h->store, writable ? 0 : MDB_RDONLY, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(t->env, NULL, writable ? 0 : MDB_RDONLY, &t->txn)) != 0 ||
+	    (rc = mdb_dbi_open(t->txn, NULL, 0, &t->dbi)) != 0)
+		return lmdb_fail(rc, t->h->store);
+	return 0;
+}
+
+static int
+t_lmdb_write_prepare(struct test_job *t)
+{
+	return lmdb_prepare(t, 1);
+}
+
+static int
+t_lmdb_read_prepare(struct test_job *t)
+{
+	return lmdb_prepare(t, 0);
+}
+
+static void
+lmdb_key(char kb[16], MDB_val *k, int i)
+{
+	snprintf(kb, 16, "%012d", i);
+	k->mv_data = kb;
+	k->mv_size = 12;
+}
+
+/* Confined: put, commit (write and sync the pages, then the meta page), close. */
+static int
+t_lmdb_write(struct test_job *t, int fd)
+{
+	static char value[TEST_LMDB_VALUE];
+	char kb[16];
+	MDB_val k, v;
+	int i, rc;
+
+	memset(value, 'v', sizeof(value));
+	for (i = 0; i < TEST_LMDB_ROWS; i++) {
+		lmdb_key(kb, &k, i);
+		v.mv_data = value;
+		v.mv_size = sizeof(value);
+		if ((rc = mdb_put(t->txn, t->dbi, &k, &v, 0)) != 0)
+			return lmdb_fail(rc, "mdb_put");
+	}
+	rc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	if (rc != 0)
+		return lmdb_fail(rc, "mdb_txn_commit");
+	mdb_env_close(t->env);
+	t->env = NULL;
+	return reply(fd, JOB_FRAME_RESULT, "{\"lmdb\":\"written\"}");
+}
+
+/* Confined: read every record through the read transaction begun before, then close. */
+static int
+t_lmdb_read(struct test_job *t, int fd)
+{
+	char kb[16];
+	MDB_val k, v;
+	int i, rc;
+
+	for (i = 0; i < TEST_LMDB_ROWS; i++) {
+		lmdb_key(kb, &k, i);
+		if ((rc = mdb_get(t->txn, t->dbi, &k, &v)) != 0)
+			return lmdb_fail(rc, "mdb_get");
+		if (v.mv_size != TEST_LMDB_VALUE || ((const char *)v.mv_data)[0] != 'v')
+			return sl_errf(SL_ERR_PARSE, "test: record %d differs", i);
+	}
+	mdb_txn_abort(t->txn);
+	t->txn = NULL;
+	mdb_env_close(t->env);
+	t->env = NULL;
+	return reply(fd, JOB_FRAME_RESULT, "{\"lmdb\":\"read\"}");
+}
+
+/* Confined: seal and open with every AEAD (OpenSSL fetches its ciphers now, not before). */
+static int
+t_crypto(struct test_job *t, int fd)
+{
+	static const enum keys_aead algs[] = {
+	    KEYS_AEAD_AES256GCM, KEYS_AEAD_XCHACHA20POLY1305, KEYS_AEAD_SM4CTR_HMACSM3};
+	static const enum keys_suite suites[] = {KEYS_SUITE_INTL, KEYS_SUITE_INTL, KEYS_SUITE_GM};
+	static const char pt[] = "a row of plaintext";
+	uint8_t key[KEYS_AEAD_KEY_BYTES], sealed[sizeof(pt) + KEYS_AEAD_OVERHEAD_MAX];
+	uint8_t opened[sizeof(sealed)];
+	size_t i, slen, olen;
+	int r;
+
+	keys_random(key, sizeof(key));
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		slen = keys_aead_sealed_len(algs[i], sizeof(pt));
+		if ((r = keys_aead_seal(algs[i], key, "aad", 3, pt, sizeof(pt), sealed)) != 0 ||
+		    (r = keys_aead_open(suites[i], key, "aad", 3, sealed, slen, opened, &olen)) !=
+		        0)
+			return sl_errf(r, "test: AEAD %d: %s", (int)algs[i], sl_err_msg(r));
+		if (olen != sizeof(pt) || memcmp(opened, pt, olen) != 0)
+			return sl_errf(
+			    SL_ERR_INTERNAL, "test: AEAD %d: round trip differs", (int)algs[i]);
+	}
+	keys_wipe(key, sizeof(key));
+	return reply(fd, JOB_FRAME_RESULT, "{\"crypto\":\"ok\"}");
+}
+
+static const struct test_probe test_probes[] = {
+    {"ok", NULL, t_ok},
+    {"open", NULL, t_open},
+    {"write-file", NULL, t_write_file},
+    {"stat", NULL, t_stat},
+    {"socket", NULL, t_socket},
+    {"connect", t_connect_prepare, t_connect},
+    {"execve", NULL, t_execve},
+    {"fork", NULL, t_fork},
+    {"vfork", NULL, t_vfork},
+    {"clone", NULL, t_clone},
+    {"clone3", NULL, t_clone3},
+    {"ptrace", NULL, t_ptrace},
+    {"kill", NULL, t_kill},
+    {"tgkill", t_tgkill_prepare, t_tgkill},
+    {"mmap-exec", NULL, t_mmap_exec},
+    {"mprotect-exec", NULL, t_mprotect_exec},
+    {"madvise-bad", NULL, t_madvise_bad},
+    {"madvise-dontneed", NULL, t_madvise_dontneed},
+    {"mmap-shared", NULL, t_mmap_shared},
+    {"setuid-root", NULL, t_setuid_root},
+    {"int80", NULL, t_int80},
+    {"x32", NULL, t_x32},
+    {"loop", NULL, t_loop},
+    {"alloc", NULL, t_alloc},
+    {"abort", NULL, t_abort},
+    {"segv", NULL, t_segv},
+    {"garbage", NULL, t_garbage},
+    {"huge-frame", NULL, t_huge_frame},
+    {"status", t_status_prepare, t_status},
+    {"lmdb-write", t_lmdb_write_prepare, t_lmdb_write},
+    {"lmdb-read", t_lmdb_read_prepare, t_lmdb_read},
+    {"crypto", NULL, t_crypto},
+};
+
+static void
+test_release(void *state)
+{
+	struct test_job *t = state;
+
+	if (t == NULL)
+		return;
+	if (t->txn != NULL)
+		mdb_txn_abort(t->txn);
+	if (t->env != NULL)
+		mdb_env_close(t->env);
+	if (t->fd != -1)
+		close(t->fd);
+	free(t);
+}
+
+static int
+test_prepare(const struct job_header *h, void **state)
+{
+	const char *word = test_word(h);
+	struct test_job *t;
+	size_t i;
+	int r;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return SL_ERR_NOMEM;
+	t->h = h;
+	t->fd = -1;
+	for (i = 0; i < sizeof(test_probes) / sizeof(test_probes[0]); i++)
+		if (strcmp(test_probes[i].name, word) == 0)
+			t->p = &test_probes[i];
+	if (t->p == NULL) {
+		test_release(t);
+		return sl_errf(SL_ERR_INVAL, "test: unknown probe \"%.64s\"", word);
+	}
+	if (t->p->prepare != NULL && (r = t->p->prepare(t)) != 0) {
+		test_release(t);
+		return r;
+	}
+	*state = t;
+	return 0;
+}
+
+static int
+test_run(void *state, int fd)
+{
+	struct test_job *t = state;
+
+	return t->p->run(t, fd);
+}
+
+static const struct worker_kind test_kinds[] = {
+    /* Its profile is chosen by the probe: see test_profile(). */
+    {JOB_KIND_TEST, "test", CONFINE_QUERY, 0, test_prepare, test_run, test_release, test_profile},
+};
+
+const struct worker_kind *
+worker_test_kinds(size_t *n)
+{
+	query_result_tamper = test_tamper;
+	*n = sizeof(test_kinds) / sizeof(test_kinds[0]);
+	return test_kinds;
+}
