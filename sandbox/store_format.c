@@ -349,8 +349,7 @@ store_manifest_decode(const uint8_t *p, size_t len, struct store_manifest *m)
 		r = SL_ERR_NOMEM;
 		goto out;
 	}
-	json_array_foreach(cols, i, c)
-	{
+	json_array_foreach(cols, i, c) {
 		m->cols[i].type = (int)json_integer_value(json_object_get(c, "type"));
 		m->cols[i].dict = (uint32_t)json_integer_value(json_object_get(c, "dict"));
 		m->cols[i].dict_parts =
