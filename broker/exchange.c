@@ -248,7 +248,7 @@ create_at(const char *root, enum keys_suite suite, const char *passphrase_file,
 	size_t passlen = 0;
 	int r;
 
-	if ((r = put_dir(root, "stores")) != 0 || (r = put_dir(root, "tls")) != 0 ||
+	if ((r = put_dir(root, EXCHANGE_STORES_DIR)) != 0 || (r = put_dir(root, "tls")) != 0 ||
 	    (r = put_file(root, AUDIT_CPLOG_FILE, 0644, "", 0)) != 0)
 		goto out;
 	if (passphrase_file != NULL) {

@@ -57,6 +57,9 @@ int exchange_create(const char *dir, enum keys_suite suite, const char *passphra
 int exchange_open(const char *dir, const char *passphrase_file, struct exchange **out)
     __attribute__((warn_unused_result));
 
+/* DIR/stores/PRODUCT/VERSION holds each product version's store (DESIGN.md section 4). */
+#define EXCHANGE_STORES_DIR "stores"
+
 /* Borrowed; valid until exchange_close(). */
 struct db *exchange_db(struct exchange *ex);
 const char *exchange_dir(const struct exchange *ex);

@@ -51,6 +51,20 @@ party_with_role(
 	return r;
 }
 
+/* DIR/stores/PRODUCT, or DIR/stores/PRODUCT/LEAF: the one place that spells the layout. */
+static int
+product_path(struct exchange *ex, const char *product, const char *leaf, char **out)
+{
+	char *stores = sl_path_join(exchange_dir(ex), EXCHANGE_STORES_DIR);
+	char *pd = stores != NULL ? sl_path_join(stores, product) : NULL;
+
+	free(stores);
+	*out = pd != NULL && leaf != NULL ? sl_path_join(pd, leaf) : pd;
+	if (leaf != NULL)
+		free(pd);
+	return *out == NULL ? SL_ERR_NOMEM : 0;
+}
+
 int
 product_add(struct exchange *ex, const char *name, const char *schema_json, size_t len,
     const char *merchant, const char *holder, const char *operator_, const char *actor,
@@ -60,7 +74,7 @@ product_add(struct exchange *ex, const char *name, const char *schema_json, size
 	struct schema *sch = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t mid, hid = 0, oid = 0;
-	char *stores = NULL, *dir = NULL, now[SL_TIME_RFC3339_LEN];
+	char *dir = NULL, now[SL_TIME_RFC3339_LEN];
 	int r, made_dir = 0;
 
 	if (!sl_name_valid(name))
@@ -84,11 +98,8 @@ product_add(struct exchange *ex, const char *name, const char *schema_json, size
 		    SL_ERR_INVAL, "--max-bytes %lld: must be at least 1", (long long)max_bytes);
 		goto out;
 	}
-	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
-	    (dir = sl_path_join(stores, name)) == NULL) {
-		r = SL_ERR_NOMEM;
+	if ((r = product_path(ex, name, NULL, &dir)) != 0)
 		goto out;
-	}
 	sl_time_now(now);
 	if ((r = db_begin(db)) != 0)
 		goto out;
@@ -137,7 +148,6 @@ out:
 	if (made_dir)
 		rmdir(dir);
 	schema_free(sch);
-	free(stores);
 	free(dir);
 	return r;
 }
@@ -318,18 +328,10 @@ version_insert(
 int
 product_version_dir(struct exchange *ex, const char *product, int64_t version, char **out)
 {
-	char *stores = sl_path_join(exchange_dir(ex), "stores"), *pd = NULL, name[24];
+	char name[24];
 
 	snprintf(name, sizeof(name), "%lld", (long long)version);
-	if (stores == NULL || (pd = sl_path_join(stores, product)) == NULL ||
-	    (*out = sl_path_join(pd, name)) == NULL) {
-		free(stores);
-		free(pd);
-		return SL_ERR_NOMEM;
-	}
-	free(stores);
-	free(pd);
-	return 0;
+	return product_path(ex, product, name, out);
 }
 
 int
@@ -350,8 +352,8 @@ int
 product_stage_begin(struct exchange *ex, const struct product *p, struct product_stage *out)
 {
 	uint8_t raw[8];
-	char name[64], *stores = NULL, *pd = NULL;
-	int r = 0;
+	char name[64];
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->version = product_version_next(p);
@@ -359,12 +361,8 @@ product_stage_begin(struct exchange *ex, const struct product *p, struct product
 	snprintf(name, sizeof(name), ".staging-%lld-%02x%02x%02x%02x%02x%02x%02x%02x",
 	    (long long)out->version, raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6],
 	    raw[7]);
-	if ((stores = sl_path_join(exchange_dir(ex), "stores")) == NULL ||
-	    (pd = sl_path_join(stores, p->name)) == NULL ||
-	    (out->dir = sl_path_join(pd, name)) == NULL) {
-		r = SL_ERR_NOMEM;
+	if ((r = product_path(ex, p->name, name, &out->dir)) != 0)
 		goto out;
-	}
 	if (mkdir(out->dir, 0700) == -1) {
 		r = sl_errf(SL_ERR_IO, "%s: cannot create the new version's staging directory: %s",
 		    out->dir, strerror(errno));
@@ -374,8 +372,6 @@ product_stage_begin(struct exchange *ex, const struct product *p, struct product
 	}
 	r = keys_dek_generate(exchange_suite(ex), &out->dek);
 out:
-	free(stores);
-	free(pd);
 	if (r != 0)
 		product_stage_end(out);
 	return r;
