@@ -7,6 +7,7 @@
 
 #include "broker/cli.h"
 #include "broker/commands.h"
+#include "broker/enrol.h"
 #include "broker/exchange.h"
 #include "broker/party.h"
 #include "common/err.h"
@@ -69,7 +70,7 @@ party_add(const struct cli *cli, int argc, char **argv)
 		return cli_usage_error("party add", "missing --out FILE.key");
 	if ((r = cli_open(cli, "party add", &ex)) != CLI_OK)
 		return r;
-	if ((r = party_create(ex, argv[optind], role, out, &p)) != 0) {
+	if ((r = enrol_party(ex, argv[optind], role, out, &p)) != 0) {
 		exchange_close(ex);
 		return cli_fail(r);
 	}

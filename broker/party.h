@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 struct db;
-struct exchange;
 struct keys_pubkey;
 struct keys_ca;
 
@@ -38,16 +37,6 @@ int party_role_valid(const char *role);
  */
 int party_insert(struct db *db, const char *name, const char *role, const struct keys_pubkey *pk,
     const char *cert_pem) __attribute__((warn_unused_result));
-
-/*
- * Create a party with a new identity: insert it and write out_key (the private
- * key, 0600), and beside it .pub and .crt (the key path's ".key" suffix, if
- * any, is replaced).  The three files and the row appear together or not at
- * all; existing files are never overwritten.  On success, when info is not
- * NULL, it receives the new party (caller frees with party_clear()).
- */
-int party_create(struct exchange *ex, const char *name, const char *role, const char *out_key,
-    struct party *info) __attribute__((warn_unused_result));
 
 /* Find by name; SL_ERR_NOTFOUND if there is none.  Caller frees with party_clear(). */
 int party_find(struct db *db, const char *name, struct party *out)

@@ -13,6 +13,7 @@
 
 #include "broker/audit.h"
 #include "broker/db.h"
+#include "broker/enrol.h"
 #include "broker/exchange.h"
 #include "broker/party.h"
 #include "broker/product.h"
@@ -86,7 +87,7 @@ test_versions(void **state)
 
 	assert_int_equal(exchange_create(dir, KEYS_SUITE_INTL, NULL, &info), 0);
 	assert_int_equal(exchange_open(dir, NULL, &ex), 0);
-	assert_int_equal(party_create(ex, "acme", "merchant", key, NULL), 0);
+	assert_int_equal(enrol_party(ex, "acme", "merchant", key, NULL), 0);
 	assert_int_equal(
 	    product_add(ex, "claims", schema, strlen(schema), "acme", NULL, NULL, "acme", 0), 0);
 	assert_int_equal(product_find(ex, "claims", &p), 0);
