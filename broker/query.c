@@ -652,8 +652,8 @@ text_json(const struct query_request *req)
 	if (s != NULL)
 		return s;
 	/* Not UTF-8: keep the bytes anyway, the audit log must say what was sent. */
-	if (req->len > QUERY_TEXT_MAX || (hex = malloc(2 * req->len + 1)) == NULL)
-		return json_string("(unprintable)");
+	if ((hex = malloc(2 * req->len + 1)) == NULL)
+		return NULL;
 	sl_hex_encode((const uint8_t *)req->text, req->len, hex);
 	s = json_pack("{s:s}", "hex", hex);
 	free(hex);
@@ -840,14 +840,6 @@ run(struct run *q)
 	}
 	if (r != 0 || (r = rate_check(q)) != 0 || q->state != NULL)
 		return r;
-	if (q->req->len > QUERY_TEXT_MAX) {
-		char msg[96];
-
-		snprintf(msg, sizeof msg, "query text is %zu bytes; the limit is %u", q->req->len,
-		    QUERY_TEXT_MAX);
-		set_reason(q, "refused", msg);
-		return 0;
-	}
 	return execute(q);
 }
 
@@ -864,6 +856,10 @@ query_submit(struct exchange *ex, const struct query_request *req, struct query_
 	if (req->request_id != NULL &&
 	    (*req->request_id == '\0' || strlen(req->request_id) > QUERY_REQUEST_ID_MAX))
 		return sl_errf(SL_ERR_INVAL, "a request id is 1 to %d bytes", QUERY_REQUEST_ID_MAX);
+	/* Decided before anything is signed, spawned or logged: no text of this size can run. */
+	if (req->len > QUERY_TEXT_MAX)
+		return sl_errf(SL_ERR_LIMIT, "query text is %zu bytes; the limit is %u", req->len,
+		    QUERY_TEXT_MAX);
 	q.ex = ex;
 	q.req = req;
 	q.out = out;

@@ -143,8 +143,11 @@ for suite in intl gm; do
 	[ $? -eq 0 ] || fail "a 1 MiB OR chain"
 	json_eq "the OR chain counts every row (ages 0..120)" 'd["rows"][0][0]' 5000
 	python3 -c 'print("SELECT COUNT(*) FROM claims WHERE region IN (" + "'"'"'x'"'"', " * 400000 + "'"'"'y'"'"')")' >"$T/huge.sql"
+	before=$(events query.submitted)
 	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C" --identity "$T/$suite-buyer.key" - <"$T/huge.sql"
 	expect_stderr_contains "the limit is 1048576"
+	check "an oversized text is refused before it is signed or logged" \
+	    [ "$(events query.submitted)" -eq "$before" ]
 	expect_ok "$SLUICE" -d "$D" query --contract "$C" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims LIMIT 9223372036854775807"
 	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims LIMIT 99999999999999999999"
 	expect_stderr_contains "LIMIT out of range"
