@@ -31,7 +31,7 @@
 /* The manifest of a version lives at (STORE_MANIFEST, 0). */
 #define STORE_MANIFEST 0xffffffffu
 #define STORE_DICT_PART_BYTES (4u << 20)
-#define STORE_KEY_BYTES 32
+#define STORE_KEY_BYTES JOB_KEY_BYTES /* the data key the job header carries */
 #define STORE_DIGEST_BYTES 32 /* KEYS_HASH_BYTES: the suite's hash of the sealed manifest */
 
 struct schema;
