@@ -46,44 +46,57 @@ noise_rng_free(struct noise_rng *rng)
 
 /* ---- uniform integers --------------------------------------------------- */
 
-/* The next n <= 16 random bytes as a little-endian integer. */
-static u128
+/* The next n <= 8 random bytes as a little-endian integer. */
+static uint64_t
 rng_bytes(struct noise_rng *rng, unsigned n)
 {
-	u128 x = 0;
+	uint64_t x = 0;
 	unsigned i;
 
-	for (i = 0; i < n; i++) {
-		if (rng->pos == NOISE_RNG_BYTES) {
-			keys_random(rng->buf, sizeof(rng->buf));
-			rng->pos = 0;
-		}
-		x |= (u128)rng->buf[rng->pos] << (8 * i);
-		/* A byte is used once: wipe it as it is taken. */
-		rng->buf[rng->pos++] = 0;
+	if (rng->pos + n > NOISE_RNG_BYTES) {
+		/* The few bytes left are dropped with the rest: wiped, then refilled. */
+		keys_wipe(rng->buf, sizeof(rng->buf));
+		keys_random(rng->buf, sizeof(rng->buf));
+		rng->pos = 0;
 	}
+	for (i = 0; i < n; i++)
+		x |= (uint64_t)rng->buf[rng->pos + i] << (8 * i);
+	/* A byte is used once: wipe it as it is taken. */
+	memset(rng->buf + rng->pos, 0, n);
+	rng->pos += n;
 	return x;
 }
 
 /*
  * Uniform in [0, n), n >= 1, with no modulo bias: draw just enough whole
  * bytes to cover n - 1, mask to its bit length, and reject what is >= n (at
- * most half of the draws).
+ * most half of the draws).  Bounds up to 2^64 take one 64-bit draw; above,
+ * the high and low words are drawn apart.
  */
 static u128
 uniform(struct noise_rng *rng, u128 n)
 {
-	u128 x, mask;
-	unsigned bits = 0;
+	uint64_t hi, lo, top = (uint64_t)((n - 1) >> 64), bot = (uint64_t)(n - 1);
+	unsigned bits;
+	u128 x;
 
 	if (n <= 1)
 		return 0;
-	for (x = n - 1; x != 0; x >>= 1)
-		bits++;
-	mask = bits == 128 ? ~(u128)0 : ((u128)1 << bits) - 1;
-	do
-		x = rng_bytes(rng, (bits + 7) / 8) & mask;
-	while (x >= n);
+	if (top == 0) {
+		bits = 64 - (unsigned)__builtin_clzll(bot);
+		do
+			lo = rng_bytes(rng, (bits + 7) / 8) &
+			     (bits == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1);
+		while (lo > bot);
+		return lo;
+	}
+	bits = 64 - (unsigned)__builtin_clzll(top);
+	do {
+		hi = rng_bytes(rng, (bits + 7) / 8) &
+		     (bits == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1);
+		lo = rng_bytes(rng, 8);
+		x = ((u128)hi << 64) | lo;
+	} while (x >= n);
 	return x;
 }
 
@@ -273,9 +286,10 @@ divmod_256_128(u128 hi, u128 lo, u128 d, u128 *qhi, u128 *qlo, u128 *rem)
 static uint64_t
 isqrt(uint64_t n)
 {
-	uint64_t lo = 0, hi = UINT64_C(1) << 31, mid;
+	uint64_t lo = 0, hi, mid;
 
-	/* Invariant: lo^2 <= n < hi^2. */
+	/* Invariant: lo^2 <= n < hi^2; n < 2^b gives hi = 2^ceil(b/2). */
+	hi = n == 0 ? 1 : UINT64_C(1) << ((64 - (unsigned)__builtin_clzll(n) + 1) / 2);
 	while (hi - lo > 1) {
 		mid = lo + (hi - lo) / 2;
 		if (mid * mid <= n)
