@@ -43,11 +43,16 @@
  *   - a sample beyond int64_t is SL_ERR_LIMIT: at the largest scales its
  *     probability is below exp(-2^23).
  *
- * Timing: a sampler's running time depends on its random draws (each loop
- * ends with probability at least 1 - 1/e per round: a few dozen draws of a
- * few bytes on average), never on the data.  So callers must draw a release's
- * noise before the exact answer is known, or at least independently of it,
- * and never branch on the answer inside a draw (DESIGN.md section 7).
+ * Timing: a sampler's running time depends on its random draws, never on
+ * the data.  Every loop ends with a fixed probability per round: at least
+ * 1 - 1/e for the Bernoulli loops, (1 - 1/e) / 2 for the Laplace's, and for
+ * the Gaussian's (computed) 0.45 at a tiny sigma, 0.54 at sigma = 1, 0.75 at
+ * sigma = 10 and 0.76 beyond, so a sample costs a few
+ * dozen draws of a few bytes on average.  Still, the time reveals something
+ * of the noise drawn: callers must draw a release's noise before the exact
+ * answer is known, or at least independently of it, never branch on the
+ * answer inside a draw, and not report per-draw timings (DESIGN.md
+ * section 7).
  *
  * Calibration, for callers: with at most m = max_rows_per_unit rows per
  * privacy unit, COUNT has sensitivity m, and SUM of a measure with bounds
