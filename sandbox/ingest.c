@@ -377,7 +377,8 @@ static const uint32_t reader_rules[] = {
 
 /*
  * The reader's SL_ERR_PARSE as a place: its rule and position, never its
- * message (jansson's words among them), which only the worker's log gets.
+ * message.  Nor does the log get that: jansson's words may quote the
+ * upload, and the log is outside the worker.
  */
 static int
 add_reader_error(struct ingest *in)
@@ -388,7 +389,7 @@ add_reader_error(struct ingest *in)
 	if (f == NULL || (size_t)f->code >= sizeof reader_rules / sizeof reader_rules[0] ||
 	    reader_rules[f->code] == JOB_RULE_NONE)
 		return sl_errf(SL_ERR_INTERNAL, "ingest: a parse error without its rule");
-	sl_warnx("upload refused: %s", sl_err_msg(SL_ERR_PARSE));
+	sl_warnx("upload refused at %zu:%zu: reader error %d", f->line, f->column, (int)f->code);
 	/* The bad byte of invalid UTF-8 is the place's one byte: the broker names it. */
 	add_error(
 	    in, f->line, f->column, f->code == READER_ERR_UTF8, reader_rules[f->code], 0, f->limit);

@@ -39,7 +39,7 @@ struct reader_fault {
 	enum reader_error code;
 	size_t line, column;              /* 1-based; the column counts bytes */
 	uint64_t limit;                   /* the limit a limit rule names; else 0 */
-	char message[READER_MESSAGE_MAX]; /* the rule, without the position: for the log */
+	char message[READER_MESSAGE_MAX]; /* the rule, without the position; never sent */
 };
 
 /* Copy buffers start this big and never grow past a limit of at most READER_LIMIT_CAP. */
