@@ -4,30 +4,73 @@
  * A worker sends a code and places, never text: it may be compromised, and
  * words it chose would reach the party that asked.  The broker writes the
  * message from the job's error tables and from its own copy of the input
- * (the buyer's query text), checking that every place lies inside it.
+ * (the buyer's query text, or the merchant's uploaded file), checking that
+ * every place lies inside it.
  */
 #ifndef SLUICE_BROKER_FAULT_H
 #define SLUICE_BROKER_FAULT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sandbox/job.h"
 
 struct schema;
 
+/* Bytes of a file a place may quote: a token's characters, quoted and with "" doubled. */
+#define FAULT_QUOTE_BYTES 128
+
+/* What a file holds at one place of an ERROR, read by fault_file_read(). */
+struct fault_span {
+	int found;         /* the file has the place's line */
+	uint64_t start;    /* file offset of that line's first byte (past a BOM on line 1) */
+	uint64_t line_len; /* its bytes, the LF that ends it not counted */
+	size_t n;          /* bytes of b: the place's, up to FAULT_QUOTE_BYTES, within the line */
+	uint8_t b[FAULT_QUOTE_BYTES];
+};
+
+/* An uploaded file where the places of an ERROR point (an ingest's input). */
+struct fault_file {
+	size_t nplaces;
+	struct fault_span spans[JOB_PLACES_MAX];
+};
+
 /* What the words of a place may draw on; any field may be NULL/0. */
 struct fault_input {
-	const char *text; /* the input the places point into */
+	const char *text; /* the input the places point into: the query text */
 	size_t len;
-	const struct schema *schema; /* %C, %K, %H */
+	const struct schema *schema; /* %C, %K, %H, %B, %F */
 	const char *product;         /* %R */
+	/*
+	 * Instead of text: the uploaded file, whose places are an ingest's
+	 * (line, byte column, length within the line), by fault_file_read().
+	 */
+	const struct fault_file *file;
 };
 
 /*
+ * Find each place of e in the regular file fd, reading it from its start
+ * in one pass (pread: fd's offset is not used) up to the last line a place
+ * names, and keep the few bytes each place may quote.  Lines are counted at
+ * LF and a UTF-8 BOM before line 1 is skipped, as the readers do
+ * (sandbox/reader.h).  SL_ERR_IO (message recorded) if fd cannot be read.
+ */
+int fault_file_read(int fd, const struct job_error_frame *e, struct fault_file *out)
+    __attribute__((warn_unused_result));
+
+/*
+ * The words of place i of e into buf, without its position.  SL_ERR_PARSE
+ * (message recorded) when the place is not inside the input, names a
+ * column the schema lacks (or none where its rule needs one), or has a rule
+ * of the other input's kind: the worker lied, and the job fails rather than
+ * quote it.
+ */
+int fault_place_words(const struct job_error_frame *e, size_t i, const struct fault_input *in,
+    char *buf, size_t buflen) __attribute__((warn_unused_result));
+
+/*
  * The message for e into buf: its first place as "line:column: rule", or
- * the code's words when it has none.  SL_ERR_PARSE (message recorded) when a
- * place is outside the input or names a column the schema lacks: the
- * worker lied, and the job fails rather than quote it.
+ * the code's words when it has none.  SL_ERR_PARSE as fault_place_words().
  */
 int fault_words(const struct job_error_frame *e, const struct fault_input *in, char *buf,
     size_t buflen) __attribute__((warn_unused_result));

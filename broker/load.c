@@ -99,6 +99,56 @@ worker_words(const uint8_t *payload, size_t len, char *out, size_t outlen)
 	return fault_words(&e, &none, out, outlen);
 }
 
+/*
+ * The worker's refusal of the upload, e (JOB_ERR_INPUT), as the document
+ * load_product() gives: {"errors":[{"line","column","message"}],"total"},
+ * each place in words from the broker's own copy of the file, fd, and the
+ * product's schema.  SL_ERR_PARSE (message recorded) for a place the file or
+ * the schema does not have: the worker's answer is implausible.
+ */
+static int
+refusal_doc(int fd, const struct product *p, const struct job_error_frame *e, json_t **out)
+{
+	struct fault_input in = {0};
+	struct fault_file *file = NULL;
+	struct schema *sch = NULL;
+	json_t *errs = NULL;
+	char msg[512];
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if (e->nplaces == 0)
+		return sl_errf(SL_ERR_PARSE, "the worker refused the upload without saying where");
+	if ((file = malloc(sizeof *file)) == NULL || (errs = json_array()) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = schema_parse(p->schema, strlen(p->schema), &sch)) != 0 ||
+	    (r = fault_file_read(fd, e, file)) != 0)
+		goto out;
+	in.schema = sch;
+	in.product = p->name;
+	in.file = file;
+	for (i = 0; i < e->nplaces; i++) {
+		if ((r = fault_place_words(e, i, &in, msg, sizeof msg)) != 0)
+			goto out;
+		if (json_array_append_new(errs,
+		        json_pack("{s:I, s:I, s:s}", "line", (json_int_t)e->places[i].line,
+		            "column", (json_int_t)e->places[i].column, "message", msg)) != 0) {
+			r = SL_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if ((*out = json_pack("{s:O, s:I}", "errors", errs, "total", (json_int_t)e->total)) == NULL)
+		r = SL_ERR_NOMEM;
+out:
+	json_decref(errs);
+	schema_free(sch);
+	free(file);
+	return r;
+}
+
 /* Printable ASCII of at most 200 bytes of a worker's message, for people. */
 static void
 clean(const char *m, char *out, size_t outlen)
@@ -193,7 +243,9 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	    .memory_bytes = LOAD_MEMORY_BYTES};
 	struct spawn *sp = NULL;
 	struct spawn_result sr;
+	struct job_error_frame e;
 	struct stat st;
+	const char *why = NULL;
 	char params[64], msg[256];
 	uint8_t *payload = NULL;
 	uint32_t type = 0;
@@ -239,13 +291,19 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		free(payload);
 		payload = NULL;
 	}
-	if (r == 0)
+	if (r == 0 && type == JOB_FRAME_RESULT)
 		doc = json_loadb((const char *)payload, len, 0, NULL);
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
-	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR && doc != NULL) {
-		res->errors = doc;
-		doc = NULL;
+	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR &&
+	    job_error_decode(payload, len, &e) == 0 && e.code == JOB_ERR_INPUT &&
+	    (r = refusal_doc(fd, &p, &e, &res->errors)) != 0) {
+		if (r != SL_ERR_PARSE)
+			goto out;
+		why = "implausible answer";
+		snprintf(msg, sizeof(msg), "%s", sl_err_msg(r));
+	}
+	if (res->errors != NULL) {
 		product_stage_end(
 		    &stage); /* first: on a full disk its space is the audit event's */
 		audit_failure(ex, &p, res->version, "product.load_refused",
@@ -255,7 +313,7 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		r = sl_errf(SL_ERR_PARSE, "%s: refused, nothing loaded", path);
 		goto out;
 	}
-	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR &&
+	if (why == NULL && sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR &&
 	    worker_words(payload, len, msg, sizeof msg) == 0) {
 		/* The job could not write the version: the disk, the map, the file size limit. */
 		char *where = stage.dir != NULL ? strdup(stage.dir) : NULL;
@@ -273,22 +331,22 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		goto out;
 	}
 	sl_err_clear();
-	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL ||
+	if (why != NULL || sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL ||
 	    (r = counts_parse(doc, &p, &counts)) != 0) {
-		snprintf(
-		    msg, sizeof(msg), "%s", sr.outcome == SPAWN_OK ? sl_err_msg(r) : sr.detail);
+		if (why == NULL) {
+			why = sr.outcome == SPAWN_OK ? "implausible answer"
+			                             : spawn_outcome_name(sr.outcome);
+			snprintf(msg, sizeof(msg), "%s",
+			    sr.outcome == SPAWN_OK ? sl_err_msg(r) : sr.detail);
+		}
 		product_stage_end(
 		    &stage); /* first: on a full disk its space is the audit event's */
 		audit_failure(ex, &p, res->version, "product.load_failed",
 		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
-		        sr.outcome == SPAWN_OK ? "implausible answer"
-		                               : spawn_outcome_name(sr.outcome),
-		        "detail", msg),
+		        why, "detail", msg),
 		    actor);
 		r = sl_errf(SL_ERR_POLICY, "%s: the ingest job failed (%s: %s); nothing loaded",
-		    path,
-		    sr.outcome == SPAWN_OK ? "implausible answer" : spawn_outcome_name(sr.outcome),
-		    msg);
+		    path, why, msg);
 		goto out;
 	}
 	res->rows = counts.rows;

@@ -196,14 +196,16 @@ csv_col(const struct csv_reader *r, uint64_t at)
 static int
 csv_fail_at(struct csv_reader *r, uint64_t at, enum reader_error code, const char *what)
 {
-	return reader_fail(&r->fault, code, r->line, csv_col(r, at), "%s", what);
+	return reader_fail(&r->fault, code, r->line, csv_col(r, at), 0, "%s", what);
 }
 
 static int
 csv_fail_line(struct csv_reader *r, uint64_t at)
 {
-	return reader_fail(&r->fault, READER_ERR_LINE_LONG, r->line, csv_col(r, at),
-	    "%s longer than %zu bytes", r->line == r->rec_line ? "line" : "record",
+	int line = r->line == r->rec_line;
+
+	return reader_fail(&r->fault, line ? READER_ERR_LINE_LONG : READER_ERR_RECORD_LONG, r->line,
+	    csv_col(r, at), r->lim.line_max, "%s longer than %zu bytes", line ? "line" : "record",
 	    r->lim.line_max);
 }
 
@@ -211,7 +213,7 @@ static int
 csv_fail_field(struct csv_reader *r, uint64_t at)
 {
 	return reader_fail(&r->fault, READER_ERR_FIELD_LONG, r->line, csv_col(r, at),
-	    "field longer than %zu bytes", r->lim.field_max);
+	    r->lim.field_max, "field longer than %zu bytes", r->lim.field_max);
 }
 
 /* Start field nf at stream offset at; nf < fields_max. */
@@ -384,7 +386,7 @@ csv_comma(struct csv_reader *r, const uint8_t *q)
 		return csv_fail_line(r, at);
 	if (++r->nf == r->lim.fields_max)
 		return reader_fail(&r->fault, READER_ERR_FIELDS, r->line, csv_col(r, at),
-		    "more than %zu fields", r->lim.fields_max);
+		    r->lim.fields_max, "more than %zu fields", r->lim.fields_max);
 	r->st = CSV_FIELD;
 	return csv_field_begin(r, at + 1);
 }
@@ -677,7 +679,7 @@ csv_parse(struct csv_reader *r, const uint8_t *p, const uint8_t *end, csv_record
 		case CSV_CR:
 			if (*p != '\n')
 				return reader_fail(&r->fault, READER_ERR_CR, r->cr_line, r->cr_col,
-				    "CR not followed by LF");
+				    0, "CR not followed by LF");
 			if ((rc = csv_emit(r, csv_at(r, p) + 1, fn, arg)) != 0)
 				return rc;
 			p++;
@@ -704,7 +706,7 @@ csv_piece(struct csv_reader *r, const uint8_t *p, size_t n, csv_record_fn fn, vo
 	if ((rc = csv_parse(r, p, p + good, fn, arg)) != 0)
 		return rc;
 	if (good < n)
-		return reader_fail(&r->fault, READER_ERR_UTF8, r->line, csv_col(r, bad_off),
+		return reader_fail(&r->fault, READER_ERR_UTF8, r->line, csv_col(r, bad_off), 0,
 		    "invalid UTF-8 sequence at byte 0x%02x", bad_byte);
 	if ((rc = csv_spill(r)) != 0)
 		return rc;
@@ -819,7 +821,7 @@ csv_finish(struct csv_reader *r, csv_record_fn fn, void *arg)
 			goto out;
 	}
 	if (r->u.need > 0) {
-		rc = reader_fail(&r->fault, READER_ERR_UTF8, r->line, csv_col(r, r->u.lead_off),
+		rc = reader_fail(&r->fault, READER_ERR_UTF8, r->line, csv_col(r, r->u.lead_off), 0,
 		    "invalid UTF-8 sequence at byte 0x%02x", r->u.lead);
 		goto out;
 	}
@@ -835,11 +837,11 @@ csv_finish(struct csv_reader *r, csv_record_fn fn, void *arg)
 		break;
 	case CSV_QUOTED:
 		rc = reader_fail(&r->fault, READER_ERR_UNTERMINATED, r->f[r->nf].line,
-		    r->f[r->nf].col, "unterminated quoted field");
+		    r->f[r->nf].col, 0, "unterminated quoted field");
 		break;
 	case CSV_CR:
 		rc = reader_fail(
-		    &r->fault, READER_ERR_CR, r->cr_line, r->cr_col, "CR not followed by LF");
+		    &r->fault, READER_ERR_CR, r->cr_line, r->cr_col, 0, "CR not followed by LF");
 		break;
 	case CSV_BOM:
 	case CSV_DONE:

@@ -118,9 +118,10 @@ struct csv_reader *csv_new(const struct csv_limits *lim) __attribute__((warn_unu
  *     csv_finish()).
  *  6. Limits: "field longer than N bytes" (READER_ERR_FIELD_LONG) at the
  *     byte past the limit; "more than N fields" (READER_ERR_FIELDS) at the
- *     ',' that would start one too many; "line longer than N bytes" (or
- *     "record longer than N bytes" when quoted newlines made it span lines;
- *     READER_ERR_LINE_LONG) at the byte past the limit.
+ *     ',' that would start one too many; "line longer than N bytes"
+ *     (READER_ERR_LINE_LONG; or "record longer than N bytes",
+ *     READER_ERR_RECORD_LONG, when quoted newlines made it span lines) at the
+ *     byte past the limit.  The fault's limit is N.
  * Errors are found in stream order: the first byte at which a rule fails
  * decides (for rule 1, the byte at which the sequence stops being valid,
  * though the message names its first byte).  When several fail at one byte,

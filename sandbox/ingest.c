@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "common/schema.h"
 #include "sandbox/csv.h"
 #include "sandbox/jsonl.h"
 #include "sandbox/ingest.h"
 #include "sandbox/store.h"
 #include "sandbox/value.h"
+
+_Static_assert(INGEST_ERRORS_MAX <= JOB_PLACES_MAX, "an ERROR frame holds the listed errors");
 
 enum ingest_format { FORMAT_CSV, FORMAT_JSONL };
 
@@ -35,20 +38,58 @@ struct ingest {
 	uint64_t rows;
 	uint64_t bytes_in;
 	uint64_t next_progress;
-	json_t *errors;
-	uint64_t nerrors;
+	int header_bad; /* the header broke a rule: records are not checked against it */
+	/* The ERROR frame: code JOB_ERR_INPUT, the first places, the count of all. */
+	struct job_error_frame errors;
 	int fd;
 };
 
-static int
-add_error(struct ingest *in, size_t line, size_t col, const char *msg)
+/* A position from a reader, in a place's 32 bits; a larger one is not known (0). */
+static uint32_t
+pos32(uint64_t v)
 {
-	in->nerrors++;
-	if (json_array_size(in->errors) < INGEST_ERRORS_MAX &&
-	    json_array_append_new(in->errors, json_pack("{s:I, s:I, s:s}", "line", (json_int_t)line,
-	                                          "column", (json_int_t)col, "message", msg)) != 0)
-		return SL_ERR_NOMEM;
-	return 0;
+	return v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+/*
+ * Count a fault at line:col (length bytes of the file there, or 0) of rule,
+ * and list it among the first INGEST_ERRORS_MAX.  field: the schema column
+ * index + 1, or 0.
+ */
+static void
+add_error(struct ingest *in, size_t line, size_t col, size_t length, uint32_t rule, size_t field,
+    uint64_t number)
+{
+	struct job_place *pl;
+
+	if (in->errors.total++ >= INGEST_ERRORS_MAX)
+		return;
+	pl = &in->errors.places[in->errors.nplaces++];
+	pl->line = pos32(line);
+	pl->column = pos32(col);
+	pl->length = pos32(length);
+	pl->rule = rule;
+	pl->field = (uint32_t)field;
+	pl->number = number;
+}
+
+/*
+ * The bytes field f takes in the file: a quoted one with its quotes and
+ * each "" doubled; 0 when it spans lines (a place lies within one line).
+ */
+static size_t
+field_bytes(const struct csv_field *f)
+{
+	size_t i, n;
+
+	if (!f->quoted)
+		return f->len;
+	for (i = 0, n = f->len + 2; i < f->len; i++) {
+		if (f->p[i] == '\n')
+			return 0;
+		n += f->p[i] == '"';
+	}
+	return n;
 }
 
 int
@@ -63,10 +104,7 @@ ingest_prepare(const struct job_header *h, struct ingest **out)
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return SL_ERR_NOMEM;
 	in->h = *h; /* borrowed strings: h outlives the job */
-	if ((in->errors = json_array()) == NULL) {
-		r = SL_ERR_NOMEM;
-		goto fail;
-	}
+	in->errors.code = JOB_ERR_INPUT;
 	if ((r = schema_parse(h->schema, strlen(h->schema), &in->schema)) != 0)
 		goto fail;
 	if ((params = json_loads(h->params, 0, NULL)) == NULL ||
@@ -115,7 +153,6 @@ ingest_free(struct ingest *in)
 	csv_free(in->csv);
 	jsonl_free(in->jsonl);
 	free(in->field_col);
-	json_decref(in->errors);
 	explicit_bzero(in, sizeof(*in)); /* in->h holds a copy of the data key */
 	free(in);
 }
@@ -147,7 +184,7 @@ row_done(struct ingest *in)
 	int r;
 
 	in->rows++;
-	if (in->nerrors == 0 && (r = store_row_end(in->w)) != 0)
+	if (in->errors.total == 0 && (r = store_row_end(in->w)) != 0)
 		return r;
 	if (in->rows >= in->next_progress) {
 		in->next_progress = in->rows + INGEST_PROGRESS_ROWS;
@@ -162,75 +199,66 @@ row_done(struct ingest *in)
 static int
 csv_header(struct ingest *in, size_t nfields, const struct csv_field *f)
 {
-	char msg[160];
+	uint64_t before = in->errors.total;
 	size_t i, j, *seen;
-	int r = 0;
 
 	in->have_header = 1;
 	in->nfields = nfields;
 	if ((in->field_col = calloc(nfields, sizeof(size_t))) == NULL ||
 	    (seen = calloc(in->schema->ncols, sizeof(size_t))) == NULL)
 		return SL_ERR_NOMEM;
-	for (i = 0; i < nfields && r == 0; i++) {
+	for (i = 0; i < nfields; i++) {
 		for (j = 0; j < in->schema->ncols; j++)
 			if (strlen(in->schema->cols[j].name) == f[i].len &&
 			    memcmp(in->schema->cols[j].name, f[i].p, f[i].len) == 0)
 				break;
-		if (j == in->schema->ncols) {
-			snprintf(msg, sizeof(msg), "header: unknown column \"%.*s\"",
-			    (int)(f[i].len > 64 ? 64 : f[i].len), f[i].p);
-			r = add_error(in, f[i].line, f[i].col, msg);
-		} else if (seen[j]++) {
-			snprintf(msg, sizeof(msg), "header: column \"%s\" appears twice",
-			    in->schema->cols[j].name);
-			r = add_error(in, f[i].line, f[i].col, msg);
-		}
+		if (j == in->schema->ncols)
+			add_error(in, f[i].line, f[i].col, field_bytes(&f[i]),
+			    JOB_RULE_INGEST_HEADER_UNKNOWN, 0, 0);
+		else if (seen[j]++)
+			add_error(
+			    in, f[i].line, f[i].col, 0, JOB_RULE_INGEST_HEADER_TWICE, j + 1, 0);
 		in->field_col[i] = j;
 	}
-	for (j = 0; j < in->schema->ncols && r == 0; j++) {
-		if (!seen[j]) {
-			snprintf(msg, sizeof(msg), "header: column \"%s\" is missing",
-			    in->schema->cols[j].name);
-			r = add_error(in, f[0].line, 1, msg);
-		}
-	}
+	for (j = 0; j < in->schema->ncols; j++)
+		if (!seen[j])
+			add_error(in, f[0].line, 1, 0, JOB_RULE_INGEST_HEADER_MISSING, j + 1, 0);
 	free(seen);
-	return r;
+	/*
+	 * A good header has exactly the schema's columns, which is what the
+	 * broker says a record's field count is measured against.
+	 */
+	in->header_bad = in->errors.total > before;
+	return 0;
 }
 
 static int
 csv_record(void *arg, size_t line, size_t nfields, const struct csv_field *f)
 {
 	struct ingest *in = arg;
-	char err[VALUE_ERR_MAX], msg[96];
 	struct value v;
+	uint32_t rule;
 	size_t i;
 	int r;
 
 	if (!in->have_header)
 		return csv_header(in, nfields, f);
-	if (in->nerrors > 0 && in->field_col == NULL)
+	if (in->header_bad)
 		return 0;
 	if (nfields != in->nfields) {
-		snprintf(
-		    msg, sizeof(msg), "%zu fields, but the header has %zu", nfields, in->nfields);
-		if ((r = add_error(in, line, 1, msg)) != 0)
-			return r;
+		add_error(in, line, 1, 0, JOB_RULE_INGEST_FIELD_COUNT, 0, nfields);
 		in->rows++;
 		return 0;
 	}
 	for (i = 0; i < nfields; i++) {
 		size_t col = in->field_col[i];
 
-		if (col >= in->schema->ncols)
-			continue; /* an unknown header column, already reported */
 		if (value_parse(&in->schema->cols[col], f[i].p, f[i].len,
-		        !f[i].quoted && f[i].len == 0, &v, err) != 0) {
-			if ((r = add_error(in, f[i].line, f[i].col, err)) != 0)
-				return r;
+		        !f[i].quoted && f[i].len == 0, &v, &rule) != 0) {
+			add_error(in, f[i].line, f[i].col, field_bytes(&f[i]), rule, col + 1, 0);
 			continue;
 		}
-		if (in->nerrors == 0 && (r = put_value(in, col, &v)) != 0)
+		if (in->errors.total == 0 && (r = put_value(in, col, &v)) != 0)
 			return r;
 	}
 	return row_done(in);
@@ -293,20 +321,19 @@ static int
 jsonl_record(void *arg, size_t line, json_t *obj)
 {
 	struct ingest *in = arg;
-	char err[VALUE_ERR_MAX], buf[64], msg[160];
+	char buf[64];
 	const char *key, *s;
 	struct value v;
+	uint32_t rule;
 	json_t *j;
 	size_t i, len;
 	int r, is_null;
 
+	/* JSON Lines values have no positions: each place is the line's start. */
 	json_object_foreach(obj, key, j)
 	{
-		if (schema_column(in->schema, key) == NULL) {
-			snprintf(msg, sizeof(msg), "unknown column \"%.64s\"", key);
-			if ((r = add_error(in, line, 1, msg)) != 0)
-				return r;
-		}
+		if (schema_column(in->schema, key) == NULL)
+			add_error(in, line, 1, 0, JOB_RULE_INGEST_UNKNOWN_KEY, 0, 0);
 	}
 	for (i = 0; i < in->schema->ncols; i++) {
 		const struct schema_column *c = &in->schema->cols[i];
@@ -315,35 +342,58 @@ jsonl_record(void *arg, size_t line, json_t *obj)
 		if (j == NULL)
 			j = json_null(); /* absent means null; the column decides if that is allowed */
 		if (json_text(c, j, buf, sizeof(buf), &s, &len, &is_null) != 0) {
-			snprintf(msg, sizeof(msg), "column %s: wrong JSON type for %s", c->name,
-			    c->type == SCHEMA_TEXT || c->type == SCHEMA_DATE ? "a string column"
-			    : c->type == SCHEMA_BOOL                         ? "a boolean column"
-			                                                     : "a number column");
-			if ((r = add_error(in, line, 1, msg)) != 0)
-				return r;
+			rule = c->type == SCHEMA_TEXT || c->type == SCHEMA_DATE
+			           ? JOB_RULE_INGEST_JSON_STRING
+			       : c->type == SCHEMA_BOOL ? JOB_RULE_INGEST_JSON_BOOL
+			                                : JOB_RULE_INGEST_JSON_NUMBER;
+			add_error(in, line, 1, 0, rule, i + 1, 0);
 			continue;
 		}
-		if (value_parse(c, s, len, is_null, &v, err) != 0) {
-			if ((r = add_error(in, line, 1, err)) != 0)
-				return r;
+		if (value_parse(c, s, len, is_null, &v, &rule) != 0) {
+			add_error(in, line, 1, 0, rule, i + 1, 0);
 			continue;
 		}
-		if (in->nerrors == 0 && (r = put_value(in, i, &v)) != 0)
+		if (in->errors.total == 0 && (r = put_value(in, i, &v)) != 0)
 			return r;
 	}
 	return row_done(in);
 }
 
-/* The reader's SL_ERR_PARSE as an error entry at its line and column. */
+/* The rule of each reader_error (sandbox/reader.h). */
+static const uint32_t reader_rules[] = {
+    [READER_ERR_UTF8] = JOB_RULE_INGEST_UTF8,
+    [READER_ERR_QUOTE] = JOB_RULE_INGEST_QUOTE,
+    [READER_ERR_AFTER_QUOTE] = JOB_RULE_INGEST_AFTER_QUOTE,
+    [READER_ERR_CR] = JOB_RULE_INGEST_CR,
+    [READER_ERR_UNTERMINATED] = JOB_RULE_INGEST_UNTERMINATED,
+    [READER_ERR_FIELD_LONG] = JOB_RULE_INGEST_FIELD_LONG,
+    [READER_ERR_FIELDS] = JOB_RULE_INGEST_FIELDS,
+    [READER_ERR_LINE_LONG] = JOB_RULE_INGEST_LINE_LONG,
+    [READER_ERR_BLANK] = JOB_RULE_INGEST_BLANK,
+    [READER_ERR_JSON] = JOB_RULE_INGEST_JSON,
+    [READER_ERR_NOT_OBJECT] = JOB_RULE_INGEST_NOT_OBJECT,
+    [READER_ERR_RECORD_LONG] = JOB_RULE_INGEST_RECORD_LONG,
+};
+
+/*
+ * The reader's SL_ERR_PARSE as a place: its rule and position, never its
+ * message.  Nor does the log get that: jansson's words may quote the
+ * upload, and the log is outside the worker.
+ */
 static int
 add_reader_error(struct ingest *in)
 {
 	const struct reader_fault *f =
 	    in->format == FORMAT_CSV ? csv_fault(in->csv) : jsonl_fault(in->jsonl);
 
-	if (f == NULL)
-		return add_error(in, 0, 0, sl_err_msg(SL_ERR_PARSE));
-	return add_error(in, f->line, f->column, f->message);
+	if (f == NULL || (size_t)f->code >= sizeof reader_rules / sizeof reader_rules[0] ||
+	    reader_rules[f->code] == JOB_RULE_NONE)
+		return sl_errf(SL_ERR_INTERNAL, "ingest: a parse error without its rule");
+	sl_warnx("upload refused at %zu:%zu: reader error %d", f->line, f->column, (int)f->code);
+	/* The bad byte of invalid UTF-8 is the place's one byte: the broker names it. */
+	add_error(
+	    in, f->line, f->column, f->code == READER_ERR_UTF8, reader_rules[f->code], 0, f->limit);
+	return 0;
 }
 
 static int
@@ -363,27 +413,23 @@ finish(struct ingest *in)
 	r = in->format == FORMAT_CSV ? csv_finish(in->csv, csv_record, in)
 	                             : jsonl_finish(in->jsonl, jsonl_record, in);
 	if (r == 0 && in->format == FORMAT_CSV && !in->have_header)
-		r = add_error(in, 1, 1, "empty file: no header row");
-	if (r == 0 && in->nerrors == 0 && in->rows == 0)
-		r = add_error(in, 1, 1, "no rows to load");
+		add_error(in, 1, 1, 0, JOB_RULE_INGEST_EMPTY_FILE, 0, 0);
+	if (r == 0 && in->errors.total == 0 && in->rows == 0)
+		add_error(in, 1, 1, 0, JOB_RULE_INGEST_NO_ROWS, 0, 0);
 	return r;
 }
 
-/* Send ERROR {"errors":[...], "total":n}. */
+/* Send the ERROR frame of the upload's places. */
 static int
 send_errors(struct ingest *in)
 {
-	json_t *doc =
-	    json_pack("{s:O, s:I}", "errors", in->errors, "total", (json_int_t)in->nerrors);
-	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	uint8_t buf[JOB_ERROR_MAX];
+	size_t len;
 	int r;
 
-	json_decref(doc);
-	if (text == NULL)
-		return SL_ERR_NOMEM;
-	r = job_frame_write(in->fd, JOB_FRAME_ERROR, text, strlen(text));
-	free(text);
-	return r;
+	if ((r = job_error_encode(&in->errors, buf, &len)) != 0)
+		return r;
+	return job_frame_write(in->fd, JOB_FRAME_ERROR, buf, len);
 }
 
 int
@@ -424,7 +470,7 @@ ingest_run(struct ingest *in, int fd)
 		r = add_reader_error(in);
 	if (r != 0)
 		return r;
-	if (in->nerrors > 0)
+	if (in->errors.total > 0)
 		return send_errors(in);
 	r = store_writer_commit(in->w, &stats);
 	in->w = NULL;

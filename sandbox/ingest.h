@@ -5,9 +5,11 @@
  * opens the product's store and begins the write transaction.  ingest_run()
  * runs after confinement: it reads the untrusted upload from DATA frames,
  * validates every value, writes the new version, and answers RESULT
- * {"rows","chunks","bytes"} or ERROR {"errors":[{"line","column","message"}],
- * "total"} (at most INGEST_ERRORS_MAX errors listed).  On any error the
- * transaction is aborted: nothing is written.
+ * {"rows","chunks","bytes"} or an ERROR frame (sandbox/job.h) of code
+ * JOB_ERR_INPUT: the first INGEST_ERRORS_MAX places in the upload that broke
+ * a rule (JOB_RULE_INGEST_*), and the count of all.  The broker writes the
+ * words from its own copy of the file.  On any error the transaction is
+ * aborted: nothing is written.
  */
 #ifndef SLUICE_SANDBOX_INGEST_H
 #define SLUICE_SANDBOX_INGEST_H

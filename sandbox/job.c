@@ -525,8 +525,39 @@ static const char *const rule_texts[] = {
     [JOB_RULE_REAL_OVERFLOW] = "%P(%C) overflows the range of a double",
     [JOB_RULE_GROUPS] = "more than %N groups; group by fewer or coarser keys",
     [JOB_RULE_BUCKET_RANGE] = "BUCKET(%C, ...): a bucket lies outside the column's number range",
+    [JOB_RULE_INGEST_UTF8] = "invalid UTF-8 sequence at byte %X",
+    [JOB_RULE_INGEST_QUOTE] = "quote in unquoted field",
+    [JOB_RULE_INGEST_AFTER_QUOTE] = "character after closing quote",
+    [JOB_RULE_INGEST_CR] = "CR not followed by LF",
+    [JOB_RULE_INGEST_UNTERMINATED] = "unterminated quoted field",
+    [JOB_RULE_INGEST_FIELD_LONG] = "field longer than %N bytes",
+    [JOB_RULE_INGEST_FIELDS] = "more than %N fields",
+    [JOB_RULE_INGEST_LINE_LONG] = "line longer than %N bytes",
+    [JOB_RULE_INGEST_RECORD_LONG] = "record longer than %N bytes",
+    [JOB_RULE_INGEST_BLANK] = "blank line",
+    [JOB_RULE_INGEST_JSON] = "not valid JSON",
+    [JOB_RULE_INGEST_NOT_OBJECT] = "not a JSON object",
+    [JOB_RULE_INGEST_HEADER_UNKNOWN] = "header: unknown column %Q",
+    [JOB_RULE_INGEST_HEADER_TWICE] = "header: column \"%C\" appears twice",
+    [JOB_RULE_INGEST_HEADER_MISSING] = "header: column \"%C\" is missing",
+    [JOB_RULE_INGEST_FIELD_COUNT] = "%N fields, but the header has %F",
+    [JOB_RULE_INGEST_NOT_NULLABLE] = "column %C: empty, but the column is not nullable",
+    [JOB_RULE_INGEST_INT_RANGE] = "column %C: %Q is out of the 64-bit range",
+    [JOB_RULE_INGEST_NOT_INT] = "column %C: %Q is not an integer",
+    [JOB_RULE_INGEST_NOT_DECIMAL] = "column %C: %Q is not a %K",
+    [JOB_RULE_INGEST_NOT_NUMBER] = "column %C: %Q is not a number",
+    [JOB_RULE_INGEST_NOT_FINITE] = "column %C: %Q is not a finite number",
+    [JOB_RULE_INGEST_NOT_DATE] = "column %C: %Q is not a date YYYY-MM-DD",
+    [JOB_RULE_INGEST_NOT_BOOL] = "column %C: %Q is not true, false, 1 or 0",
+    [JOB_RULE_INGEST_NOT_IN_DOMAIN] = "column %C: %Q is not in the column's domain",
+    [JOB_RULE_INGEST_OUT_OF_BOUNDS] = "column %C: %Q is outside the bounds %B",
+    [JOB_RULE_INGEST_JSON_STRING] = "column %C: wrong JSON type for a string column",
+    [JOB_RULE_INGEST_JSON_BOOL] = "column %C: wrong JSON type for a boolean column",
+    [JOB_RULE_INGEST_JSON_NUMBER] = "column %C: wrong JSON type for a number column",
+    [JOB_RULE_INGEST_UNKNOWN_KEY] = "unknown column: a key of this object is not in the schema",
+    [JOB_RULE_INGEST_EMPTY_FILE] = "empty file: no header row",
+    [JOB_RULE_INGEST_NO_ROWS] = "no rows to load",
 };
-
 
 static const char *const phrase_texts[] = {
     [JOB_PHRASE_NONE] = "",
@@ -587,6 +618,12 @@ const char *
 job_rule_text(uint32_t rule)
 {
 	return TABLE_GET(rule_texts, rule);
+}
+
+int
+job_rule_is_ingest(uint32_t rule)
+{
+	return rule >= JOB_RULE_INGEST_FIRST_ && rule <= JOB_RULE_INGEST_LAST_;
 }
 
 const char *

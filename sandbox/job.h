@@ -233,8 +233,50 @@ enum job_rule {
 	JOB_RULE_REAL_OVERFLOW,
 	JOB_RULE_GROUPS,
 	JOB_RULE_BUCKET_RANGE,
-	JOB_RULE_MAX_ = JOB_RULE_BUCKET_RANGE,
+	/*
+	 * Ingest: a place in the uploaded file (line, byte column, length the
+	 * bytes there or 0), job_rule_is_ingest().  The broker quotes the file
+	 * it holds: %Q the bytes at the place in double quotes (a quoted CSV
+	 * field unquoted; "the value" when length is 0), %X the byte there as
+	 * 0xNN; %B the column's bounds, %F the schema's column count.
+	 */
+	JOB_RULE_INGEST_UTF8, /* the reader_error rules (sandbox/reader.h) */
+	JOB_RULE_INGEST_QUOTE,
+	JOB_RULE_INGEST_AFTER_QUOTE,
+	JOB_RULE_INGEST_CR,
+	JOB_RULE_INGEST_UNTERMINATED,
+	JOB_RULE_INGEST_FIELD_LONG,
+	JOB_RULE_INGEST_FIELDS,
+	JOB_RULE_INGEST_LINE_LONG,
+	JOB_RULE_INGEST_RECORD_LONG,
+	JOB_RULE_INGEST_BLANK,
+	JOB_RULE_INGEST_JSON,
+	JOB_RULE_INGEST_NOT_OBJECT,
+	JOB_RULE_INGEST_HEADER_UNKNOWN, /* the CSV header */
+	JOB_RULE_INGEST_HEADER_TWICE,
+	JOB_RULE_INGEST_HEADER_MISSING,
+	JOB_RULE_INGEST_FIELD_COUNT,  /* a record of %N fields; the header has the schema's */
+	JOB_RULE_INGEST_NOT_NULLABLE, /* a value (sandbox/value.h) */
+	JOB_RULE_INGEST_INT_RANGE,
+	JOB_RULE_INGEST_NOT_INT,
+	JOB_RULE_INGEST_NOT_DECIMAL,
+	JOB_RULE_INGEST_NOT_NUMBER,
+	JOB_RULE_INGEST_NOT_FINITE,
+	JOB_RULE_INGEST_NOT_DATE,
+	JOB_RULE_INGEST_NOT_BOOL,
+	JOB_RULE_INGEST_NOT_IN_DOMAIN,
+	JOB_RULE_INGEST_OUT_OF_BOUNDS,
+	JOB_RULE_INGEST_JSON_STRING, /* a JSON Lines value of the wrong JSON type */
+	JOB_RULE_INGEST_JSON_BOOL,
+	JOB_RULE_INGEST_JSON_NUMBER,
+	JOB_RULE_INGEST_UNKNOWN_KEY,
+	JOB_RULE_INGEST_EMPTY_FILE, /* the upload as a whole */
+	JOB_RULE_INGEST_NO_ROWS,
+	JOB_RULE_MAX_ = JOB_RULE_INGEST_NO_ROWS,
 };
+
+#define JOB_RULE_INGEST_FIRST_ JOB_RULE_INGEST_UTF8
+#define JOB_RULE_INGEST_LAST_ JOB_RULE_INGEST_NO_ROWS
 
 /* The phrases a rule may name (%P): the only words a worker chooses. */
 enum job_phrase {
@@ -289,8 +331,8 @@ enum job_phrase {
 /* One place an input broke a rule.  0 means "not known" for each number. */
 struct job_place {
 	uint32_t line;   /* 1-based */
-	uint32_t column; /* 1-based, in characters */
-	uint32_t length; /* bytes of the token there (%T); 0: the end of the input */
+	uint32_t column; /* 1-based, in characters (ingest: in bytes) */
+	uint32_t length; /* bytes of the token there (%T, %Q); 0: the end of the input, or none */
 	uint32_t rule;   /* enum job_rule */
 	uint32_t phrase; /* enum job_phrase (or, for ingest rules, the aggregate etc.) */
 	uint32_t field;  /* schema column index + 1 (%C, %K), or 0 */
@@ -320,6 +362,8 @@ int job_error_decode(const uint8_t *p, size_t len, struct job_error_frame *e)
 const char *job_error_text(uint32_t code);
 /* The rule's template (see enum job_rule); NULL outside the table. */
 const char *job_rule_text(uint32_t rule);
+/* Whether rule is one of an ingest's (a place in a file), not of a query's text. */
+int job_rule_is_ingest(uint32_t rule);
 /* The phrase's words; NULL outside the table. */
 const char *job_phrase_text(uint32_t phrase);
 /* The phrase of exactly these words, or JOB_PHRASE_NONE. */

@@ -80,7 +80,7 @@ jsonl_line(struct jsonl_reader *r, const uint8_t *s, size_t n, jsonl_record_fn f
 	for (i = 0; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'); i++)
 		;
 	if (i == n) {
-		rc = reader_fail(&r->fault, READER_ERR_BLANK, r->line, 1, "blank line");
+		rc = reader_fail(&r->fault, READER_ERR_BLANK, r->line, 1, 0, "blank line");
 		goto out;
 	}
 	if ((j = json_loadb((const char *)s, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e)) ==
@@ -93,11 +93,11 @@ jsonl_line(struct jsonl_reader *r, const uint8_t *s, size_t n, jsonl_record_fn f
 		col = e.position > 0 ? (size_t)e.position : 1;
 		if (json_error_code(&e) == json_error_invalid_utf8)
 			col++;
-		rc = reader_fail(&r->fault, READER_ERR_JSON, r->line, col, "%s", e.text);
+		rc = reader_fail(&r->fault, READER_ERR_JSON, r->line, col, 0, "%s", e.text);
 		goto out;
 	}
 	if (!json_is_object(j)) {
-		rc = reader_fail(&r->fault, READER_ERR_NOT_OBJECT, r->line, i + 1,
+		rc = reader_fail(&r->fault, READER_ERR_NOT_OBJECT, r->line, i + 1, 0,
 		    "expected a JSON object, got %s", jsonl_type_name(j));
 		goto out;
 	}
@@ -111,7 +111,7 @@ out:
 static int
 jsonl_too_long(struct jsonl_reader *r)
 {
-	return reader_fail(&r->fault, READER_ERR_LINE_LONG, r->line, r->line_max + 1,
+	return reader_fail(&r->fault, READER_ERR_LINE_LONG, r->line, r->line_max + 1, r->line_max,
 	    "line longer than %zu bytes", r->line_max);
 }
 

@@ -13,13 +13,14 @@ static const uint8_t bom_bytes[READER_BOM_BYTES] = {0xef, 0xbb, 0xbf};
 
 int
 reader_fail(struct reader_fault *f, enum reader_error code, size_t line, size_t column,
-    const char *fmt, ...)
+    uint64_t limit, const char *fmt, ...)
 {
 	va_list ap;
 
 	f->code = code;
 	f->line = line;
 	f->column = column;
+	f->limit = limit;
 	va_start(ap, fmt);
 	vsnprintf(f->message, sizeof(f->message), fmt, ap);
 	va_end(ap);

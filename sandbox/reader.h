@@ -24,10 +24,11 @@ enum reader_error {
 	READER_ERR_UNTERMINATED, /* CSV: unterminated quoted field */
 	READER_ERR_FIELD_LONG,   /* CSV: field longer than the limit */
 	READER_ERR_FIELDS,       /* CSV: more fields than the limit */
-	READER_ERR_LINE_LONG,    /* line (or CSV record) longer than the limit */
+	READER_ERR_LINE_LONG,    /* line longer than the limit */
 	READER_ERR_BLANK,        /* JSON Lines: blank line */
 	READER_ERR_JSON,         /* JSON Lines: jansson refused the line */
 	READER_ERR_NOT_OBJECT,   /* JSON Lines: a JSON value that is not an object */
+	READER_ERR_RECORD_LONG,  /* CSV: a record that quoted newlines made span lines, too long */
 };
 
 #define READER_BOM_BYTES 3
@@ -37,7 +38,8 @@ enum reader_error {
 struct reader_fault {
 	enum reader_error code;
 	size_t line, column;              /* 1-based; the column counts bytes */
-	char message[READER_MESSAGE_MAX]; /* the rule, without the position */
+	uint64_t limit;                   /* the limit a limit rule names; else 0 */
+	char message[READER_MESSAGE_MAX]; /* the rule, without the position; never sent */
 };
 
 /* Copy buffers start this big and never grow past a limit of at most READER_LIMIT_CAP. */
@@ -45,11 +47,11 @@ struct reader_fault {
 #define READER_LIMIT_CAP (SIZE_MAX / 4)
 
 /*
- * Record a parse error at line:column in f, and "line:column: message"
- * through sl_errf().  Returns SL_ERR_PARSE.
+ * Record a parse error at line:column (and the limit it broke, or 0) in f,
+ * and "line:column: message" through sl_errf().  Returns SL_ERR_PARSE.
  */
 int reader_fail(struct reader_fault *f, enum reader_error code, size_t line, size_t column,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+    uint64_t limit, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /*
  * Strip a leading UTF-8 BOM.  The first three bytes of an input pass through

@@ -4,43 +4,18 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
 #include "common/schema.h"
+#include "sandbox/job.h"
 #include "sandbox/value.h"
 
-/* A short printable excerpt of untrusted input for messages. */
-static void
-excerpt(const char *s, size_t len, char *out, size_t outlen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 5 < outlen && i < 40; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-	}
-	if (i < len && o + 4 < outlen) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 static int
-bad(char err[VALUE_ERR_MAX], const struct schema_column *c, const char *s, size_t len,
-    const char *why)
+bad(uint32_t *rule, uint32_t why)
 {
-	char ex[64];
-
-	excerpt(s, len, ex, sizeof(ex));
-	snprintf(err, VALUE_ERR_MAX, "column %s: \"%s\" %s", c->name, ex, why);
+	*rule = why;
 	return SL_ERR_INVAL;
 }
 
@@ -169,40 +144,34 @@ parse_date(const char *s, size_t len, int64_t *out)
 
 int
 value_parse(const struct schema_column *c, const char *s, size_t len, int is_null,
-    struct value *out, char err[VALUE_ERR_MAX])
+    struct value *out, uint32_t *rule)
 {
-	char buf[64];
 	int e;
 
 	memset(out, 0, sizeof(*out));
 	out->domain = -1;
+	*rule = JOB_RULE_NONE;
 	if (is_null) {
-		if (!c->nullable) {
-			snprintf(err, VALUE_ERR_MAX,
-			    "column %s: empty, but the column is not nullable", c->name);
-			return SL_ERR_INVAL;
-		}
+		if (!c->nullable)
+			return bad(rule, JOB_RULE_INGEST_NOT_NULLABLE);
 		out->null = 1;
 		return 0;
 	}
 	switch (c->type) {
 	case SCHEMA_INT:
 		if ((e = parse_int(s, len, &out->i)) != 0)
-			return bad(err, c, s, len,
-			    e == -2 ? "is out of the 64-bit range" : "is not an integer");
+			return bad(
+			    rule, e == -2 ? JOB_RULE_INGEST_INT_RANGE : JOB_RULE_INGEST_NOT_INT);
 		break;
 	case SCHEMA_DECIMAL:
-		if (parse_decimal(s, len, c->precision, c->scale, &out->i) != 0) {
-			snprintf(
-			    buf, sizeof(buf), "is not a DECIMAL(%d,%d)", c->precision, c->scale);
-			return bad(err, c, s, len, buf);
-		}
+		if (parse_decimal(s, len, c->precision, c->scale, &out->i) != 0)
+			return bad(rule, JOB_RULE_INGEST_NOT_DECIMAL);
 		break;
 	case SCHEMA_REAL: {
 		char tmp[64], *end;
 
 		if (len == 0 || len >= sizeof(tmp))
-			return bad(err, c, s, len, "is not a number");
+			return bad(rule, JOB_RULE_INGEST_NOT_NUMBER);
 		memcpy(tmp, s, len);
 		tmp[len] = '\0';
 		errno = 0;
@@ -210,7 +179,7 @@ value_parse(const struct schema_column *c, const char *s, size_t len, int is_nul
 		/* ERANGE on underflow still gives the nearest value (a subnormal or 0): keep it. */
 		if (end != tmp + len || tmp[0] == ' ' || !isfinite(out->r) ||
 		    (errno == ERANGE && fabs(out->r) >= DBL_MIN))
-			return bad(err, c, s, len, "is not a finite number");
+			return bad(rule, JOB_RULE_INGEST_NOT_FINITE);
 		break;
 	}
 	case SCHEMA_TEXT:
@@ -219,7 +188,7 @@ value_parse(const struct schema_column *c, const char *s, size_t len, int is_nul
 		break;
 	case SCHEMA_DATE:
 		if (parse_date(s, len, &out->i) != 0)
-			return bad(err, c, s, len, "is not a date YYYY-MM-DD");
+			return bad(rule, JOB_RULE_INGEST_NOT_DATE);
 		break;
 	case SCHEMA_BOOL:
 		if ((len == 4 && memcmp(s, "true", 4) == 0) || (len == 1 && s[0] == '1'))
@@ -227,22 +196,14 @@ value_parse(const struct schema_column *c, const char *s, size_t len, int is_nul
 		else if ((len == 5 && memcmp(s, "false", 5) == 0) || (len == 1 && s[0] == '0'))
 			out->i = 0;
 		else
-			return bad(err, c, s, len, "is not true, false, 1 or 0");
+			return bad(rule, JOB_RULE_INGEST_NOT_BOOL);
 		break;
 	}
 	if (c->ndomain > 0 && (out->domain = schema_domain_find(c, out->s, out->len, out->i)) < 0)
-		return bad(err, c, s, len, "is not in the column's domain");
+		return bad(rule, JOB_RULE_INGEST_NOT_IN_DOMAIN);
 	if (c->has_bounds && c->bounds_mode == SCHEMA_BOUNDS_REJECT &&
 	    (c->type == SCHEMA_REAL ? out->r < c->rlo || out->r > c->rhi
-	                            : out->i < c->lo || out->i > c->hi)) {
-		if (c->type == SCHEMA_REAL)
-			snprintf(
-			    buf, sizeof(buf), "is outside the bounds [%g, %g]", c->rlo, c->rhi);
-		else
-			snprintf(buf, sizeof(buf), "is outside the bounds [%lld, %lld]%s",
-			    (long long)c->lo, (long long)c->hi,
-			    c->type == SCHEMA_DECIMAL ? " (scaled)" : "");
-		return bad(err, c, s, len, buf);
-	}
+	                            : out->i < c->lo || out->i > c->hi))
+		return bad(rule, JOB_RULE_INGEST_OUT_OF_BOUNDS);
 	return 0;
 }

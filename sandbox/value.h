@@ -2,8 +2,9 @@
  * sandbox/value.h -- one ingested value: parse text into the column's type and
  * check it against the schema (type, nullability, domain, bounds).
  *
- * Runs in the worker on untrusted bytes.  Error texts name the column and the
- * rule, never more than a short, escaped excerpt of the value.
+ * Runs in the worker on untrusted bytes.  A value that breaks a rule is
+ * reported as the rule (enum job_rule), never as text: the broker writes the
+ * words from its own copy of the upload (sandbox/job.h).
  */
 #ifndef SLUICE_SANDBOX_VALUE_H
 #define SLUICE_SANDBOX_VALUE_H
@@ -22,15 +23,13 @@ struct value {
 	long domain; /* its index in the column's domain; -1 without a domain */
 };
 
-#define VALUE_ERR_MAX 200
-
 /*
  * Parse len bytes at s (is_null: the input said NULL, e.g. an unquoted empty
- * CSV field or JSON null) for column c.  Returns 0, or SL_ERR_INVAL with a
- * message in err.
+ * CSV field or JSON null) for column c.  Returns 0, or SL_ERR_INVAL with the
+ * rule broken (a JOB_RULE_INGEST_* value rule) in *rule.
  */
 int value_parse(const struct schema_column *c, const char *s, size_t len, int is_null,
-    struct value *out, char err[VALUE_ERR_MAX]) __attribute__((warn_unused_result));
+    struct value *out, uint32_t *rule) __attribute__((warn_unused_result));
 
 /* Days since 1970-01-01 of a valid proleptic Gregorian date; -1 status if invalid. */
 int value_days(int64_t y, int m, int d, int64_t *days);

@@ -6,8 +6,8 @@
  * the broker wrote it), checks it, runs the kind's prepare step (open the one
  * store; for a query, begin the read transaction), confines the process with
  * confine_apply(), and only then runs the kind's job, which reads untrusted
- * bytes.  A failure before the job ran is answered with an ERROR frame of the
- * shape ingest uses, {"errors":[{"line":0,"column":0,"message":...}],"total":1}.
+ * bytes.  A failure before the job ran is answered with an ERROR frame
+ * (sandbox/job.h): its code, and no place.
  *
  * A job kind provides, in sandbox/<kind>.h, the trio of sandbox/ingest.h:
  *     int  <kind>_prepare(const struct job_header *h, struct <kind> **out);

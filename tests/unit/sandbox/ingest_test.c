@@ -42,11 +42,12 @@ struct fx {
 
 /*
  * Run one ingest of input (fed in pieces of step bytes) in a child process;
- * *reply is the RESULT or ERROR document, *type its frame type.
+ * *type is the last frame's type, *reply the RESULT document (or NULL) and
+ * *err (if not NULL) the ERROR frame decoded.
  */
 static void
 run_ingest(struct fx *fx, uint32_t version, const char *format, const char *input, size_t len,
-    size_t step, uint32_t *type, json_t **reply)
+    size_t step, uint32_t *type, json_t **reply, struct job_error_frame *err)
 {
 	struct job_header h;
 	struct ingest *in = NULL;
@@ -87,8 +88,15 @@ run_ingest(struct fx *fx, uint32_t version, const char *format, const char *inpu
 		if (*type == JOB_FRAME_PROGRESS)
 			free(payload);
 	} while (*type == JOB_FRAME_PROGRESS);
-	*reply = json_loadb((const char *)payload, plen, 0, NULL);
-	assert_non_null(*reply);
+	*reply = NULL;
+	if (*type == JOB_FRAME_RESULT) {
+		*reply = json_loadb((const char *)payload, plen, 0, NULL);
+		assert_non_null(*reply);
+	} else {
+		assert_int_equal(*type, JOB_FRAME_ERROR);
+		assert_non_null(err);
+		assert_int_equal(job_error_decode(payload, plen, err), 0);
+	}
 	free(payload);
 	close(sv[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -188,9 +196,7 @@ test_good_csv(void **state)
 		json_t *reply;
 		char *rows;
 
-		run_ingest(fx, 1, "csv", csv, sizeof(csv) - 1, step, &type, &reply);
-		if (type != JOB_FRAME_RESULT)
-			fail_msg("step %zu: %s", step, json_dumps(reply, 0));
+		run_ingest(fx, 1, "csv", csv, sizeof(csv) - 1, step, &type, &reply, NULL);
 		assert_int_equal(json_integer_value(json_object_get(reply, "rows")), 3);
 		assert_int_equal(json_integer_value(json_object_get(reply, "chunks")), 5);
 		json_decref(reply);
@@ -214,9 +220,7 @@ test_good_jsonl(void **state)
 	json_t *reply;
 	char *rows;
 
-	run_ingest(fx, 2, "jsonl", jl, sizeof(jl) - 1, 7, &type, &reply);
-	if (type != JOB_FRAME_RESULT)
-		fail_msg("%s", json_dumps(reply, 0));
+	run_ingest(fx, 2, "jsonl", jl, sizeof(jl) - 1, 7, &type, &reply, NULL);
 	json_decref(reply);
 	rows = read_back(fx, 2);
 	assert_string_equal(rows, "1|F|1234|19723|NULL\n2|M|750|NULL|NULL\n");
@@ -224,16 +228,19 @@ test_good_jsonl(void **state)
 }
 
 /*
- * Each case file holds: the format, the input, then one expected error per
- * line as "line:column: text", then "total N".  See tests/unit/sandbox/ingest/.
+ * Each case of tests/unit/sandbox/ingest/bad.txt holds the format, the
+ * input, the count of errors and the first few places of the ERROR frame,
+ * each as "line:column:length fFIELD nNUMBER" and the rule's template.
  */
 static void
 test_bad_inputs(void **state)
 {
 	struct fx *fx = *state;
+	struct job_error_frame *e = malloc(sizeof *e);
 	struct vec_file f;
 	size_t i, k;
 
+	assert_non_null(e);
 	vec_load("unit/sandbox/ingest/bad.txt", &f);
 	for (i = 0; i < f.nrecs; i++) {
 		const struct vec_record *r = &f.recs[i];
@@ -241,40 +248,44 @@ test_bad_inputs(void **state)
 		size_t len;
 		uint8_t *input = vec_hex(&f, r, "Input", &len);
 		uint32_t type;
-		json_t *reply, *errs;
+		json_t *reply;
 		char want[64], *got;
 
-		run_ingest(fx, 9, fmt, (const char *)input, len, 5, &type, &reply);
+		run_ingest(fx, 9, fmt, (const char *)input, len, 5, &type, &reply, e);
 		if (type != JOB_FRAME_ERROR)
 			fail_msg("%s:%zu: accepted", f.path, r->line);
-		errs = json_object_get(reply, "errors");
-		if (json_integer_value(json_object_get(reply, "total")) !=
-		    vec_int(&f, r, "Total", -1))
-			fail_msg("%s:%zu: %s", f.path, r->line, json_dumps(reply, 0));
-		for (k = 0; k < json_array_size(errs) && k < 3; k++) {
-			json_t *e = json_array_get(errs, k);
+		assert_int_equal(e->code, JOB_ERR_INPUT);
+		if (e->total != (uint64_t)vec_int(&f, r, "Total", -1))
+			fail_msg(
+			    "%s:%zu: %llu errors", f.path, r->line, (unsigned long long)e->total);
+		/* At most 20 listed, however many there are. */
+		assert_int_equal(
+		    e->nplaces, e->total < INGEST_ERRORS_MAX ? e->total : INGEST_ERRORS_MAX);
+		for (k = 0; k < e->nplaces; k++) {
+			const struct job_place *pl = &e->places[k];
 
 			snprintf(want, sizeof(want), "Error%zu", k + 1);
 			if (vec_get(r, want) == NULL)
 				break;
+			assert_true(job_rule_is_ingest(pl->rule));
+			assert_int_equal(pl->phrase, JOB_PHRASE_NONE);
 			got = NULL;
-			assert_true(asprintf(&got, "%lld:%lld: %s",
-			                (long long)json_integer_value(json_object_get(e, "line")),
-			                (long long)json_integer_value(json_object_get(e, "column")),
-			                json_string_value(json_object_get(e, "message"))) > 0);
-			if (strstr(got, vec_get(r, want)) == NULL)
+			assert_true(asprintf(&got, "%u:%u:%u f%u n%llu %s", pl->line, pl->column,
+			                pl->length, pl->field, (unsigned long long)pl->number,
+			                job_rule_text(pl->rule)) > 0);
+			if (strcmp(got, vec_get(r, want)) != 0)
 				fail_msg("%s:%zu: error %zu is \"%s\", want \"%s\"", f.path,
 				    r->line, k + 1, got, vec_get(r, want));
 			free(got);
 		}
-		/* At most 20 listed, however many there are. */
-		assert_true(json_array_size(errs) <= INGEST_ERRORS_MAX);
-		json_decref(reply);
+		if (k == 0)
+			fail_msg("%s:%zu: no Error1", f.path, r->line);
 		free(input);
 		/* Nothing was written. */
 		assert_null(read_back(fx, 9));
 	}
 	vec_free(&f);
+	free(e);
 }
 
 int
