@@ -436,7 +436,7 @@ product_load_cmd(const struct cli *cli, int argc, char **argv)
 			    (long long)json_integer_value(json_object_get(res.errors, "total")) -
 			        (long long)i);
 		if (json)
-			printf("%s\n", json_dumps(res.errors, JSON_COMPACT));
+			(void)cli_print_json(json_incref(res.errors));
 		load_result_clear(&res);
 		return cli_fail(r);
 	}
