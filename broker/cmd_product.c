@@ -2,7 +2,6 @@
  * broker/cmd_product.c -- `sluice product add | list | show`.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,95 +41,31 @@ product_actor(
 }
 
 static int
-product_add_cmd(const struct cli *cli, int argc, char **argv)
+product_add_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"schema", required_argument, NULL, 's'},
-	    {"merchant", required_argument, NULL, 'm'},
-	    {"holder", required_argument, NULL, 'H'},
-	    {"operator", required_argument, NULL, 'o'},
-	    {"identity", required_argument, NULL, 'i'},
-	    {"max-bytes", required_argument, NULL, 'M'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *schema = NULL, *merchant = NULL, *holder = NULL, *op = NULL, *ident = NULL;
-	const char *actor;
-	int64_t max_bytes = 0;
+	const char *name = cli_arg(a, 0), *schema = cli_opt(a, "schema");
+	const char *merchant = cli_opt(a, "merchant"), *actor;
 	struct exchange *ex = NULL;
 	struct product p;
 	uint8_t *text = NULL;
 	size_t len = 0;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			schema = optarg;
-			break;
-		case 'm':
-			merchant = optarg;
-			break;
-		case 'H':
-			holder = optarg;
-			break;
-		case 'o':
-			op = optarg;
-			break;
-		case 'i':
-			ident = optarg;
-			break;
-		case 'M':
-			if (cli_parse_count(optarg, INT64_MAX, &max_bytes) != 0 || max_bytes < 1)
-				return cli_usage_error(
-				    "product add", "--max-bytes takes a number of bytes >= 1");
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf(
-			    "Usage: sluice product add NAME --schema SCHEMA.json --merchant NAME\n"
-			    "                          [--holder NAME] [--operator NAME]\n"
-			    "                          [--identity MERCHANT.key] [--max-bytes N] "
-			    "[--json]\n"
-			    "\n"
-			    "List a data product: validate its schema (DESIGN.md appendix), give "
-			    "it\n"
-			    "its own data key and encrypted store.  The parties must exist with "
-			    "the\n"
-			    "roles merchant, holder and operator.  The audit log names the "
-			    "merchant\n"
-			    "as the actor when --identity is its key, else the platform.  "
-			    "--max-bytes\n"
-			    "limits the sealed bytes its published versions may hold.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("product add", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(
-		    "product add", optind >= argc ? "missing NAME" : "too many arguments");
-	if (schema == NULL)
-		return cli_usage_error("product add", "missing --schema SCHEMA.json");
-	if (merchant == NULL)
-		return cli_usage_error("product add", "missing --merchant NAME");
 	if ((r = cli_read_file(schema, SCHEMA_FILE_MAX, &text, &len)) != 0)
 		return cli_fail(r);
-	if ((r = cli_open(cli, "product add", &ex)) != CLI_OK) {
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK) {
 		free(text);
 		return r;
 	}
 	sl_err_clear();
-	if ((r = cli_actor(ex, ident, merchant, "the product's --merchant", &actor)) != 0) {
+	if ((r = cli_actor(
+	         ex, cli_opt(a, "identity"), merchant, "the product's --merchant", &actor)) != 0) {
 		free(text);
 		exchange_close(ex);
 		return cli_fail(r);
 	}
-	r = product_add(
-	    ex, argv[optind], (const char *)text, len, merchant, holder, op, actor, max_bytes);
+	r = product_add(ex, name, (const char *)text, len, merchant, cli_opt(a, "holder"),
+	    cli_opt(a, "operator"), actor, cli_count(a, "max-bytes", 0));
 	free(text);
 	if (r != 0) {
 		/* Schema errors name a field path; say which file it is in. */
@@ -139,12 +74,12 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 		exchange_close(ex);
 		return cli_fail(r);
 	}
-	if ((r = product_find(ex, argv[optind], &p)) != 0) {
+	if ((r = product_find(ex, name, &p)) != 0) {
 		exchange_close(ex);
 		return cli_fail(r);
 	}
 	exchange_close(ex);
-	if (json)
+	if (cli_flag(a, "json"))
 		r = cli_print_json(product_json(&p, 0));
 	else
 		printf("Added product %s (merchant %s%s%s%s%s)\n", p.name, p.merchant,
@@ -155,40 +90,21 @@ product_add_cmd(const struct cli *cli, int argc, char **argv)
 }
 
 static int
-product_list_cmd(const struct cli *cli, int argc, char **argv)
+product_list_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct exchange *ex = NULL;
 	struct product *list = NULL;
 	json_t *arr;
 	size_t n = 0, i;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf("Usage: sluice product list [--json]\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("product list", argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("product list", "too many arguments");
-	if ((r = cli_open(cli, "product list", &ex)) != CLI_OK)
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	r = product_list(ex, &list, &n);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	if (json) {
+	if (cli_flag(a, "json")) {
 		arr = json_array();
 		for (i = 0; arr != NULL && i < n; i++)
 			json_array_append_new(arr, product_json(&list[i], 0));
@@ -251,41 +167,19 @@ show_human(const struct product *p)
 }
 
 static int
-product_show_cmd(const struct cli *cli, int argc, char **argv)
+product_show_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct exchange *ex = NULL;
 	struct product p;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf("Usage: sluice product show NAME [--json]\n\n"
-			       "The product's schema, parties, data key version and versions with\n"
-			       "their row counts, chunk counts and sizes.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("product show", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(
-		    "product show", optind >= argc ? "missing NAME" : "too many arguments");
-	if ((r = cli_open(cli, "product show", &ex)) != CLI_OK)
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
-	r = product_find(ex, argv[optind], &p);
+	r = product_find(ex, cli_arg(a, 0), &p);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	if (json)
+	if (cli_flag(a, "json"))
 		r = cli_print_json(product_json(&p, 1));
 	else
 		show_human(&p);
@@ -294,45 +188,26 @@ product_show_cmd(const struct cli *cli, int argc, char **argv)
 }
 
 static int
-product_drop_cmd(const struct cli *cli, int argc, char **argv)
+product_drop_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	const char *vs = cli_arg(a, 1);
 	struct exchange *ex = NULL;
 	struct product p;
-	long long v;
-	char *end;
-	int ch, r;
+	int64_t v;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			printf("Usage: sluice product drop-version NAME VERSION\n\n"
-			       "Retire a version: queries no longer read it.  Audited.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("product drop-version", argv);
-		}
-	}
-	if (optind + 2 != argc)
-		return cli_usage_error("product drop-version", "need NAME and VERSION");
-	errno = 0;
-	v = strtoll(argv[optind + 1], &end, 10);
-	if (errno != 0 || *end != '\0' || end == argv[optind + 1] || v < 1)
-		return cli_usage_error("product drop-version",
-		    "VERSION '%s': must be a number >= 1", argv[optind + 1]);
-	if ((r = cli_open(cli, "product drop-version", &ex)) != CLI_OK)
+	if (cli_parse_count(vs, INT64_MAX, &v) != 0 || v < 1)
+		return cli_usage_error(cli_path(a), "VERSION '%s': must be a number >= 1", vs);
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
-	if ((r = product_find(ex, argv[optind], &p)) == 0) {
+	if ((r = product_find(ex, cli_arg(a, 0), &p)) == 0) {
 		r = product_version_drop(ex, &p, v, p.merchant);
 		product_clear(&p);
 	}
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	printf("Dropped version %lld of %s\n", v, argv[optind]);
+	printf("Dropped version %lld of %s\n", (long long)v, cli_arg(a, 0));
 	return CLI_OK;
 }
 
@@ -352,69 +227,27 @@ format_of(const char *path)
 }
 
 static int
-product_load_cmd(const struct cli *cli, int argc, char **argv)
+product_load_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"format", required_argument, NULL, 'f'},
-	    {"identity", required_argument, NULL, 'i'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	const char *name = cli_arg(a, 0), *file = cli_arg(a, 1);
+	const char *format = cli_opt(a, "format"), *actor;
+	int json = cli_flag(a, "json"), r;
 	struct exchange *ex = NULL;
 	struct load_result res;
 	struct product p;
-	const char *format = NULL, *file, *ident = NULL, *actor;
 	json_t *errs;
 	size_t i;
-	int ch, json = 0, r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0)
-				return cli_usage_error(
-				    "product load", "--format '%s': must be csv or jsonl", optarg);
-			format = optarg;
-			break;
-		case 'i':
-			ident = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf(
-			    "Usage: sluice product load NAME FILE [--format csv|jsonl]\n"
-			    "                           [--identity MERCHANT.key] [--json]\n"
-			    "\n"
-			    "Load FILE as a new version of the product.  A confined worker "
-			    "validates\n"
-			    "every value against the schema, encrypts and writes the version; it\n"
-			    "becomes visible only if every row is valid.  Otherwise the first 20\n"
-			    "errors are listed by line and column and nothing changes.  The "
-			    "format\n"
-			    "comes from the file name (.csv, .jsonl) unless given.  The audit log\n"
-			    "names the merchant as the actor when --identity is its key, else the\n"
-			    "platform.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("product load", argv);
-		}
-	}
-	if (optind + 2 != argc)
-		return cli_usage_error("product load", "need NAME and FILE");
-	file = argv[optind + 1];
 	if (format == NULL && (format = format_of(file)) == NULL)
-		return cli_usage_error("product load",
+		return cli_usage_error(cli_path(a),
 		    "%s: cannot tell the format from the name; give --format csv|jsonl", file);
-	if ((r = cli_open(cli, "product load", &ex)) != CLI_OK)
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	sl_err_clear();
 	memset(&res, 0, sizeof res);
-	if ((r = product_actor(ex, argv[optind], ident, &p, &actor)) == 0)
+	if ((r = product_actor(ex, name, cli_opt(a, "identity"), &p, &actor)) == 0)
 		r = load_product(
-		    ex, argv[optind], file, format, !json && isatty(STDERR_FILENO), &res, actor);
+		    ex, name, file, format, !json && isatty(STDERR_FILENO), &res, actor);
 	product_clear(&p);
 	exchange_close(ex);
 	if (r == SL_ERR_PARSE && res.errors != NULL) {
@@ -445,31 +278,81 @@ product_load_cmd(const struct cli *cli, int argc, char **argv)
 		return cli_fail(r);
 	}
 	if (json)
-		r = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "product", argv[optind],
+		r = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "product", name,
 		    "version", (json_int_t)res.version, "rows", (json_int_t)res.rows, "chunks",
 		    (json_int_t)res.chunks, "bytes", (json_int_t)res.bytes));
 	else
 		printf(
 		    "Loaded %lld rows into %s version %lld (%lld chunks, %lld bytes encrypted)\n",
-		    (long long)res.rows, argv[optind], (long long)res.version,
-		    (long long)res.chunks, (long long)res.bytes);
+		    (long long)res.rows, name, (long long)res.version, (long long)res.chunks,
+		    (long long)res.bytes);
 	load_result_clear(&res);
 	return r;
 }
 
-static const struct cli_command product_commands[] = {
-    {"add", product_add_cmd,
-        "NAME --schema SCHEMA.json --merchant NAME [--holder NAME] [--operator NAME]",
-        "list a data product"},
-    {"list", product_list_cmd, "[--json]", "list the products"},
-    {"show", product_show_cmd, "NAME [--json]", "a product's schema, parties and versions"},
-    {"load", product_load_cmd, "NAME FILE [--format csv|jsonl]", "load a new version"},
-    {"drop-version", product_drop_cmd, "NAME VERSION", "retire a version"},
-    {NULL, NULL, NULL, NULL},
+const struct cli_spec cmd_product[] = {
+    {
+        .path = "product add",
+        .summary = "list a data product",
+        .help = "List a data product: validate its schema (DESIGN.md appendix), give it\n"
+                "its own data key and encrypted store.  The parties must exist with the\n"
+                "roles merchant, holder and operator.  The audit log names the merchant\n"
+                "as the actor when --identity is its key, else the platform.",
+        .args = {{"NAME"}},
+        .opts =
+            {
+                {"schema", 0, CLI_STRING, "SCHEMA.json", "the product's schema", CLI_REQUIRED},
+                {"merchant", 0, CLI_STRING, "NAME", "the merchant who lists it", CLI_REQUIRED},
+                {"holder", 0, CLI_STRING, "NAME", "the public data holder"},
+                {"operator", 0, CLI_STRING, "NAME", "the authorized operator"},
+                {"identity", 0, CLI_STRING, "MERCHANT.key", "act as the merchant, by its key"},
+                {"max-bytes", 0, CLI_COUNT, "N",
+                    "limit the sealed bytes its published versions may hold", 0, 1, INT64_MAX,
+                    "a number of bytes >= 1"},
+                CMD_OPT_JSON,
+            },
+        .run = product_add_run,
+    },
+    {
+        .path = "product list",
+        .summary = "list the products",
+        .opts = {CMD_OPT_JSON},
+        .run = product_list_run,
+    },
+    {
+        .path = "product show",
+        .summary = "a product's schema, parties and versions",
+        .help = "The product's schema, parties, data key version and versions with\n"
+                "their row counts, chunk counts and sizes.",
+        .args = {{"NAME"}},
+        .opts = {CMD_OPT_JSON},
+        .run = product_show_run,
+    },
+    {
+        .path = "product load",
+        .summary = "load a new version",
+        .help = "Load FILE as a new version of the product.  A confined worker validates\n"
+                "every value against the schema, encrypts and writes the version; it\n"
+                "becomes visible only if every row is valid.  Otherwise the first 20\n"
+                "errors are listed by line and column and nothing changes.  The format\n"
+                "comes from the file name (.csv, .jsonl) unless given.  The audit log\n"
+                "names the merchant as the actor when --identity is its key, else the\n"
+                "platform.",
+        .args = {{"NAME"}, {"FILE"}},
+        .opts =
+            {
+                {"format", 0, CLI_CHOICE, "csv|jsonl", "the file's format"},
+                {"identity", 0, CLI_STRING, "MERCHANT.key", "act as the merchant, by its key"},
+                CMD_OPT_JSON,
+            },
+        .run = product_load_run,
+    },
+    {
+        .path = "product drop-version",
+        .summary = "retire a version",
+        .help = "Retire a version: queries no longer read it.  Audited.",
+        .args = {{"NAME"}, {"VERSION"}},
+        .run = product_drop_run,
+    },
+    {.path = NULL},
 };
-
-int
-cmd_product(const struct cli *cli, int argc, char **argv)
-{
-	return cli_dispatch(cli, "product", product_commands, argc, argv);
-}
