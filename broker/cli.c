@@ -79,6 +79,30 @@ cli_load_identity(const char *path, struct keys_identity **id)
 }
 
 int
+cli_caller(const char *path, struct keys_pubkey **caller)
+{
+	struct keys_identity *id = NULL;
+	int r;
+
+	*caller = NULL;
+	if (path == NULL)
+		return 0;
+	if ((r = cli_load_identity(path, &id)) != 0)
+		return r;
+	r = keys_identity_pubkey(id, caller);
+	keys_identity_free(id);
+	return r;
+}
+
+int
+cli_name_file(int r, const char *field, const char *want, const char *file)
+{
+	if (r != 0 && field != NULL && file != NULL && strcmp(field, want) == 0)
+		return sl_errf(r, "%s: %s", file, sl_err_msg(r));
+	return r;
+}
+
+int
 cli_actor(
     struct exchange *ex, const char *path, const char *want, const char *what, const char **actor)
 {

@@ -187,6 +187,20 @@ struct keys_identity;
 int cli_load_identity(const char *path, struct keys_identity **id)
     __attribute__((warn_unused_result));
 /*
+ * The caller of an action (broker/actor.h) from --identity FILE.key: the
+ * public key of the identity in path, or NULL if path is NULL.  Free with
+ * keys_pubkey_free().
+ */
+struct keys_pubkey;
+int cli_caller(const char *path, struct keys_pubkey **caller) __attribute__((warn_unused_result));
+
+/*
+ * An action's failure r names the input at fault: when field is want, put
+ * "file: " before the recorded message.  Returns r.
+ */
+int cli_name_file(int r, const char *field, const char *want, const char *file);
+
+/*
  * Who does what a party may do for itself (`product add`, `product load`,
  * `contract offer`), for the audit log's actor.  Without --identity (path
  * NULL) it is the platform operator, who holds the data directory: *actor is

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/actor.h"
 #include "broker/cli.h"
 #include "broker/commands.h"
 #include "broker/exchange.h"
@@ -15,70 +16,44 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/schema.h"
+#include "keys/sign.h"
 
 #define SCHEMA_FILE_MAX (4u << 20)
-
-/*
- * The actor of `product load` NAME: with --identity, the product's merchant,
- * proven by its key; without, the platform (cli_actor()).  *p holds the
- * product that *actor may point into; the caller clears it with
- * product_clear().
- */
-static int
-product_actor(
-    struct exchange *ex, const char *name, const char *ident, struct product *p, const char **actor)
-{
-	char what[160];
-	int r;
-
-	memset(p, 0, sizeof *p);
-	if (ident == NULL)
-		return cli_actor(ex, NULL, NULL, NULL, actor);
-	if ((r = product_find(ex, name, p)) != 0)
-		return r;
-	snprintf(what, sizeof what, "the merchant of product %s", p->name);
-	return cli_actor(ex, ident, p->merchant, what, actor);
-}
 
 static int
 product_add_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *name = cli_arg(a, 0), *schema = cli_opt(a, "schema");
-	const char *merchant = cli_opt(a, "merchant"), *actor;
+	const char *schema = cli_opt(a, "schema"), *ident = cli_opt(a, "identity"), *field;
+	struct product_add_request req = {
+	    .name = cli_arg(a, 0),
+	    .merchant = cli_opt(a, "merchant"),
+	    .holder = cli_opt(a, "holder"),
+	    .operator_ = cli_opt(a, "operator"),
+	    .max_bytes = cli_count(a, "max-bytes", 0),
+	};
+	struct keys_pubkey *caller = NULL;
 	struct exchange *ex = NULL;
-	struct product p;
 	uint8_t *text = NULL;
-	size_t len = 0;
+	struct product p;
 	int r;
 
-	if ((r = cli_read_file(schema, SCHEMA_FILE_MAX, &text, &len)) != 0)
+	if ((r = cli_read_file(schema, SCHEMA_FILE_MAX, &text, &req.schema_len)) != 0)
 		return cli_fail(r);
+	req.schema = (const char *)text;
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK) {
 		free(text);
 		return r;
 	}
 	sl_err_clear();
-	if ((r = cli_actor(
-	         ex, cli_opt(a, "identity"), merchant, "the product's --merchant", &actor)) != 0) {
-		free(text);
-		exchange_close(ex);
-		return cli_fail(r);
-	}
-	r = product_add(ex, name, (const char *)text, len, merchant, cli_opt(a, "holder"),
-	    cli_opt(a, "operator"), actor, cli_count(a, "max-bytes", 0));
+	if ((r = cli_caller(ident, &caller)) == 0 &&
+	    (r = product_act_add(ex, caller, &req, &p, &field)) != 0)
+		r = cli_name_file(
+		    cli_name_file(r, field, ACTOR_FIELD, ident), field, "schema", schema);
 	free(text);
-	if (r != 0) {
-		/* Schema errors name a field path; say which file it is in. */
-		if (r == SL_ERR_INVAL || r == SL_ERR_PARSE)
-			r = sl_errf(r, "%s: %s", schema, sl_err_msg(r));
-		exchange_close(ex);
-		return cli_fail(r);
-	}
-	if ((r = product_find(ex, name, &p)) != 0) {
-		exchange_close(ex);
-		return cli_fail(r);
-	}
+	keys_pubkey_free(caller);
 	exchange_close(ex);
+	if (r != 0)
+		return cli_fail(r);
 	if (cli_flag(a, "json"))
 		r = cli_print_json(product_json(&p, 0));
 	else
@@ -190,24 +165,20 @@ product_show_run(const struct cli *cli, const struct cli_args *a)
 static int
 product_drop_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *vs = cli_arg(a, 1);
+	struct product_drop_request req = {.name = cli_arg(a, 0)};
+	const char *vs = cli_arg(a, 1), *field;
 	struct exchange *ex = NULL;
-	struct product p;
-	int64_t v;
 	int r;
 
-	if (cli_parse_count(vs, INT64_MAX, &v) != 0 || v < 1)
+	if (cli_parse_count(vs, INT64_MAX, &req.version) != 0 || req.version < 1)
 		return cli_usage_error(cli_path(a), "VERSION '%s': must be a number >= 1", vs);
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
-	if ((r = product_find(ex, cli_arg(a, 0), &p)) == 0) {
-		r = product_version_drop(ex, &p, v, p.merchant);
-		product_clear(&p);
-	}
+	r = product_act_drop(ex, NULL, &req, &field);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	printf("Dropped version %lld of %s\n", (long long)v, cli_arg(a, 0));
+	printf("Dropped version %lld of %s\n", (long long)req.version, req.name);
 	return CLI_OK;
 }
 
@@ -229,12 +200,13 @@ format_of(const char *path)
 static int
 product_load_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *name = cli_arg(a, 0), *file = cli_arg(a, 1);
-	const char *format = cli_opt(a, "format"), *actor;
+	const char *name = cli_arg(a, 0), *file = cli_arg(a, 1), *field;
+	const char *format = cli_opt(a, "format"), *ident = cli_opt(a, "identity");
 	int json = cli_flag(a, "json"), r;
+	struct keys_pubkey *caller = NULL;
+	struct product_load_request req;
 	struct exchange *ex = NULL;
 	struct load_result res;
-	struct product p;
 	json_t *errs;
 	size_t i;
 
@@ -245,10 +217,11 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 		return r;
 	sl_err_clear();
 	memset(&res, 0, sizeof res);
-	if ((r = product_actor(ex, name, cli_opt(a, "identity"), &p, &actor)) == 0)
-		r = load_product(
-		    ex, name, file, format, !json && isatty(STDERR_FILENO), &res, actor);
-	product_clear(&p);
+	req = (struct product_load_request){name, file, format, !json && isatty(STDERR_FILENO)};
+	if ((r = cli_caller(ident, &caller)) == 0 &&
+	    (r = product_act_load(ex, caller, &req, &res, &field)) != 0)
+		r = cli_name_file(r, field, ACTOR_FIELD, ident);
+	keys_pubkey_free(caller);
 	exchange_close(ex);
 	if (r == SL_ERR_PARSE && res.errors != NULL) {
 		errs = json_object_get(res.errors, "errors");
