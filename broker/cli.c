@@ -103,43 +103,6 @@ cli_name_file(int r, const char *field, const char *want, const char *file)
 }
 
 int
-cli_actor(
-    struct exchange *ex, const char *path, const char *want, const char *what, const char **actor)
-{
-	struct keys_identity *id = NULL;
-	struct keys_pubkey *pk = NULL;
-	struct party who;
-	int r;
-
-	memset(&who, 0, sizeof who);
-	if (path == NULL) {
-		*actor = EXCHANGE_PLATFORM_NAME;
-		return 0;
-	}
-	if ((r = cli_load_identity(path, &id)) != 0 || (r = keys_identity_pubkey(id, &pk)) != 0)
-		goto out;
-	if ((r = party_find_key(exchange_db(ex), pk, &who)) != 0) {
-		if (r == SL_ERR_NOTFOUND)
-			r = sl_errf(SL_ERR_POLICY,
-			    "%s: not the key of any party of this exchange, so not of %s (%s)",
-			    path, want, what);
-		goto out;
-	}
-	if (strcmp(who.name, want) != 0) {
-		r = sl_errf(SL_ERR_POLICY, "%s: the key of party %s, not of %s (%s)", path,
-		    who.name, want, what);
-		goto out;
-	}
-	*actor = want;
-	r = 0;
-out:
-	party_clear(&who);
-	keys_pubkey_free(pk);
-	keys_identity_free(id);
-	return r;
-}
-
-int
 cli_fail(int r)
 {
 	sl_errorx("%s", sl_err_msg(r));

@@ -200,18 +200,6 @@ int cli_caller(const char *path, struct keys_pubkey **caller) __attribute__((war
  */
 int cli_name_file(int r, const char *field, const char *want, const char *file);
 
-/*
- * Who does what a party may do for itself (`product add`, `product load`,
- * `contract offer`), for the audit log's actor.  Without --identity (path
- * NULL) it is the platform operator, who holds the data directory: *actor is
- * EXCHANGE_PLATFORM_NAME.  With it, the key in path must be the key of party
- * want, which is then the actor; otherwise SL_ERR_POLICY, the message naming
- * the file, the party whose key it is and want (as "the merchant of
- * product claims": what).  *actor is borrowed: want or a constant.
- */
-int cli_actor(struct exchange *ex, const char *path, const char *want, const char *what,
-    const char **actor) __attribute__((warn_unused_result));
-
 /* Print doc (stolen) as one JSON document with a newline; CLI_OK or CLI_FAILED. */
 int cli_print_json(json_t *doc);
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/actor.h"
 #include "broker/cli.h"
 #include "broker/commands.h"
 #include "broker/contracts.h"
@@ -109,12 +110,12 @@ offer_run(const struct cli *cli, const struct cli_args *a)
 {
 	const char *product = cli_opt(a, "product"), *buyer = cli_opt(a, "buyer");
 	const char *terms_path = cli_opt(a, "terms"), *out = cli_opt(a, "out");
-	const char *ident = cli_opt(a, "identity"), *actor = EXCHANGE_PLATFORM_NAME;
+	const char *ident = cli_opt(a, "identity"), *field = NULL;
+	struct contracts_offer_request req;
+	struct keys_pubkey *caller = NULL;
 	struct exchange *ex = NULL;
 	struct contract *c = NULL;
-	struct product p;
 	struct offer_out oo;
-	char what[160];
 	struct stat sb;
 	json_t *terms;
 	int r;
@@ -137,15 +138,12 @@ offer_run(const struct cli *cli, const struct cli_args *a)
 	 * `contract submit` refuses as never offered.
 	 */
 	memset(&oo, 0, sizeof oo);
-	memset(&p, 0, sizeof p);
 	oo.path = out;
-	if (ident != NULL && (r = product_find(ex, product, &p)) == 0) {
-		snprintf(what, sizeof what, "the merchant of product %s", p.name);
-		r = cli_actor(ex, ident, p.merchant, what, &actor);
-	}
-	if (ident == NULL || r == 0)
-		r = contracts_offer(ex, product, buyer, terms, actor, offer_write, &oo, &c);
-	product_clear(&p);
+	req = (struct contracts_offer_request){product, buyer, terms, offer_write, &oo};
+	if ((r = cli_caller(ident, &caller)) == 0 &&
+	    (r = contracts_act_offer(ex, caller, &req, &c, &field)) != 0)
+		r = cli_name_file(r, field, ACTOR_FIELD, ident);
+	keys_pubkey_free(caller);
 	json_decref(terms);
 	exchange_close(ex);
 	if (r != 0) {
@@ -153,8 +151,8 @@ offer_run(const struct cli *cli, const struct cli_args *a)
 			(void)sl_fsync_parent(out);
 		if (oo.failed)
 			r = sl_errf(r, "%s; nothing was offered", sl_err_msg(r));
-		else if (r == SL_ERR_INVAL)
-			r = sl_errf(r, "%s: %s", terms_path, sl_err_msg(r));
+		else
+			r = cli_name_file(r, field, "terms", terms_path);
 		return cli_fail(r);
 	}
 	if (cli_flag(a, "json"))
@@ -171,26 +169,25 @@ static int
 sign_run(const struct cli *cli, const struct cli_args *a)
 {
 	const char *file = cli_arg(a, 0);
+	struct contracts_verdict v;
 	struct keys_identity *id = NULL;
 	struct contract *c = NULL;
-	struct contract_status st;
 	enum contract_role role;
 	char missing[512];
 	int r;
 
 	(void)cli;
 	sl_err_clear();
-	if ((r = read_contract(file, &c)) != 0 || (r = contract_verify(c, time(NULL), &st)) != 0 ||
+	if ((r = read_contract(file, &c)) != 0 ||
 	    (r = cli_load_identity(cli_opt(a, "identity"), &id)) != 0 ||
-	    (r = contract_sign(c, id, &role)) != 0 ||
-	    (r = contract_verify(c, time(NULL), &st)) != 0 ||
+	    (r = contracts_act_sign(c, id, time(NULL), &role, &v)) != 0 ||
 	    (r = write_contract(file, c, 1)) != 0) {
 		keys_identity_free(id);
 		contract_free(c);
 		return cli_fail(r);
 	}
 	contract_roles_text(
-	    c, st.missing_roles & ~(1u << CONTRACT_PLATFORM), missing, sizeof missing);
+	    c, v.st.missing_roles & ~(1u << CONTRACT_PLATFORM), missing, sizeof missing);
 	printf("Signed contract %s as %s (%s)\n", c->id, contract_party(c, role)->name,
 	    contract_role_name(role));
 	if (*missing)
@@ -264,60 +261,57 @@ print_verdict(const struct contract *c, const struct contract_status *st)
 static int
 verify_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *file = cli_arg(a, 0), *keyfile = cli_opt(a, "key");
+	const char *file = cli_arg(a, 0), *keyfile = cli_opt(a, "key"), *field;
 	struct keys_pubkey *platform = NULL;
+	struct contracts_verdict v;
 	struct contract *c = NULL;
-	struct contract_status st;
 	uint8_t *pem = NULL;
 	size_t len;
-	int r, ok;
+	int r;
 
 	(void)cli;
 	sl_err_clear();
 	if ((r = read_contract(file, &c)) != 0)
 		return cli_fail(r);
-	if (keyfile != NULL) {
-		if ((r = cli_read_file(keyfile, 16384, &pem, &len)) != 0 ||
-		    (r = keys_pubkey_from_pem(pem, len, &platform)) != 0) {
-			if (r == SL_ERR_PARSE)
-				sl_errf(r, "%s: not a public key", keyfile);
-			free(pem);
-			contract_free(c);
-			return cli_fail(r);
-		}
+	if (keyfile != NULL && ((r = cli_read_file(keyfile, 16384, &pem, &len)) != 0 ||
+	                           (r = keys_pubkey_from_pem(pem, len, &platform)) != 0)) {
+		if (r == SL_ERR_PARSE)
+			sl_errf(r, "%s: not a public key", keyfile);
 		free(pem);
-		ok = keys_pubkey_equal(platform, contract_party(c, CONTRACT_PLATFORM)->pk);
-		keys_pubkey_free(platform);
-		if (!ok) {
-			r = sl_errf(SL_ERR_AUTH,
-			    "%s: the contract's platform key is not the one in %s", file, keyfile);
-			contract_free(c);
-			return cli_fail(r);
-		}
-	}
-	if ((r = contract_verify(c, time(NULL), &st)) != 0) {
 		contract_free(c);
-		return cli_fail(sl_errf(r, "%s: %s", file, sl_err_msg(r)));
+		return cli_fail(r);
 	}
-	ok = st.countersigned && !st.expired && !st.not_yet_valid;
+	free(pem);
+	r = contracts_act_verify(c, platform, time(NULL), &v, &field);
+	keys_pubkey_free(platform);
+	if (r != 0) {
+		if (field != NULL && strcmp(field, "key") == 0)
+			r = sl_errf(r, "%s: the contract's platform key is not the one in %s", file,
+			    keyfile);
+		else
+			r = sl_errf(r, "%s: %s", file, sl_err_msg(r));
+		contract_free(c);
+		return cli_fail(r);
+	}
 	if (cli_flag(a, "json")) {
 		json_t *missing = json_array();
 		size_t i;
 
 		for (i = 0; i < c->nparties; i++)
-			if (st.missing_roles & (1u << c->parties[i].role))
+			if (v.st.missing_roles & (1u << c->parties[i].role))
 				json_array_append_new(missing, json_string(c->parties[i].name));
-		r = cli_print_json(json_pack("{s:s, s:b, s:o, s:b, s:b}", "id", c->id, "valid", ok,
-		    "missing", missing, "expired", st.expired, "not_yet_valid", st.not_yet_valid));
+		r = cli_print_json(json_pack("{s:s, s:b, s:o, s:b, s:b}", "id", c->id, "valid",
+		    v.in_force, "missing", missing, "expired", v.st.expired, "not_yet_valid",
+		    v.st.not_yet_valid));
 	} else {
-		print_verdict(c, &st);
-		printf("%s\n", ok ? "OK: every signature verifies; the contract is in force"
-		               : !st.countersigned ? "INCOMPLETE: signatures are missing"
-		               : st.expired        ? "EXPIRED"
-		                                   : "NOT YET VALID");
+		print_verdict(c, &v.st);
+		printf("%s\n", v.in_force ? "OK: every signature verifies; the contract is in force"
+		               : !v.st.countersigned ? "INCOMPLETE: signatures are missing"
+		               : v.st.expired        ? "EXPIRED"
+		                                     : "NOT YET VALID");
 	}
 	contract_free(c);
-	return r != CLI_OK ? r : ok ? CLI_OK : CLI_FAILED;
+	return r != CLI_OK ? r : v.in_force ? CLI_OK : CLI_FAILED;
 }
 
 static int
@@ -412,54 +406,29 @@ show_run(const struct cli *cli, const struct cli_args *a)
 	return r;
 }
 
-/* The party of c that id's key belongs to; the message says when it is none. */
-static int
-identity_party(const struct contract *c, const char *path, const char **name)
-{
-	struct keys_identity *id = NULL;
-	struct keys_pubkey *pk = NULL;
-	size_t i;
-	int r;
-
-	if ((r = cli_load_identity(path, &id)) != 0)
-		return r;
-	r = keys_identity_pubkey(id, &pk);
-	keys_identity_free(id);
-	if (r != 0)
-		return r;
-	*name = NULL;
-	for (i = 0; i < c->nparties; i++)
-		if (keys_pubkey_equal(pk, c->parties[i].pk))
-			*name = c->parties[i].name;
-	keys_pubkey_free(pk);
-	if (*name == NULL)
-		return sl_errf(
-		    SL_ERR_POLICY, "%s: not the key of any party of contract %s", path, c->id);
-	return 0;
-}
-
 static int
 revoke_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *id = cli_arg(a, 0), *ident = cli_opt(a, "identity");
-	const char *who = EXCHANGE_PLATFORM_NAME;
-	struct contracts_row row;
+	const char *ident = cli_opt(a, "identity"), *field = NULL;
+	struct contracts_revoke_request req = {cli_arg(a, 0), cli_opt(a, "reason")};
+	struct keys_pubkey *caller = NULL;
 	struct exchange *ex = NULL;
+	char *by = NULL;
 	int r;
 
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	sl_err_clear();
-	if ((r = contracts_find(ex, id, &row)) != 0) {
-		exchange_close(ex);
-		return cli_fail(r);
-	}
-	if ((ident == NULL || (r = identity_party(row.c, ident, &who)) == 0) &&
-	    (r = contracts_revoke(ex, id, who, cli_opt(a, "reason"))) == 0)
-		printf("Revoked contract %s (by %s)\n", id, who);
-	contracts_row_clear(&row);
+	if ((r = cli_caller(ident, &caller)) == 0 &&
+	    (r = contracts_act_revoke(ex, caller, &req, &by, &field)) != 0)
+		r = cli_name_file(r, field, ACTOR_FIELD, ident);
+	keys_pubkey_free(caller);
 	exchange_close(ex);
-	return r != 0 ? cli_fail(r) : CLI_OK;
+	if (r != 0)
+		return cli_fail(r);
+	printf("Revoked contract %s (by %s)\n", req.id, by);
+	free(by);
+	return CLI_OK;
 }
 
 const struct cli_spec cmd_contract[] = {
