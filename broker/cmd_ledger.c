@@ -1,17 +1,15 @@
 /*
  * broker/cmd_ledger.c -- `sluice ledger`: statements, the monthly cap, verify.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/actor.h"
 #include "broker/cli.h"
 #include "broker/commands.h"
 #include "broker/exchange.h"
 #include "broker/ledger.h"
-#include "broker/party.h"
-#include "broker/product.h"
 #include "common/err.h"
 #include "common/text.h"
 #include "keys/sign.h"
@@ -25,7 +23,16 @@ struct printer {
 	const char *account;
 	int64_t balance;
 	json_t *doc, *cur; /* JSON: the document and the statement being built */
+	int header;        /* CSV: the header line is out */
 };
+
+/* CSV's header line, before the first statement or alone when there is none. */
+static void
+csv_header(struct printer *p)
+{
+	printf("account,role,kind,time,contract,query,transaction,amount_fen,balance_fen\n");
+	p->header = 1;
+}
 
 static int
 p_open(void *arg, const char *account, const char *role, int64_t opening)
@@ -43,6 +50,8 @@ p_open(void *arg, const char *account, const char *role, int64_t opening)
 		           ? 0
 		           : SL_ERR_NOMEM;
 	case CSV:
+		if (!p->header)
+			csv_header(p);
 		printf("%s,%s,opening,,,,,,%lld\n", account, role ? role : "", (long long)opening);
 		return 0;
 	case TEXT:
@@ -113,83 +122,46 @@ p_close(void *arg, int64_t closing, int64_t entries)
 	return 0;
 }
 
-/*
- * Whose statements the caller may read: everyone's for the platform and
- * auditors (and for whoever runs the CLI on the data directory without
- * --identity, who holds the platform's keys anyway), a party's own otherwise.
- */
-static int
-visible(struct exchange *ex, const char *ident, const char **account, char **own)
-{
-	struct keys_identity *id = NULL;
-	struct keys_pubkey *pk = NULL;
-	struct party who;
-	int r;
-
-	*own = NULL;
-	if (ident == NULL)
-		return 0;
-	if ((r = cli_load_identity(ident, &id)) != 0)
-		return r;
-	r = keys_identity_pubkey(id, &pk);
-	keys_identity_free(id);
-	if (r != 0)
-		return r;
-	r = party_find_key(exchange_db(ex), pk, &who);
-	keys_pubkey_free(pk);
-	if (r != 0)
-		return r == SL_ERR_NOTFOUND
-		           ? sl_errf(SL_ERR_POLICY, "%s: not the key of any party", ident)
-		           : r;
-	if (strcmp(who.role, "platform") != 0 && strcmp(who.role, "auditor") != 0) {
-		if (*account != NULL && strcmp(*account, who.name) != 0)
-			r = sl_errf(SL_ERR_POLICY, "%s %s sees only its own statement, not %s's",
-			    who.role, who.name, *account);
-		else if ((*own = strdup(who.name)) == NULL)
-			r = SL_ERR_NOMEM;
-		*account = *own;
-	}
-	party_clear(&who);
-	return r;
-}
-
 static int
 statement_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *account = cli_opt(a, "party"), *from = cli_opt(a, "from");
-	const char *until = cli_opt(a, "until"), *ident = cli_opt(a, "identity");
+	struct ledger_statement_request req = {
+	    cli_opt(a, "party"), cli_opt(a, "from"), cli_opt(a, "until")};
+	const char *ident = cli_opt(a, "identity"), *field = NULL;
 	struct printer p = {.format = cli_flag(a, "json") ? JSON : cli_flag(a, "csv") ? CSV : TEXT};
 	struct ledger_sink sink = {p_open, p_entry, p_close, &p};
+	struct keys_pubkey *caller = NULL;
 	struct exchange *ex = NULL;
-	char *own = NULL;
 	int r;
 
-	if (from != NULL && !sl_time_prefix_valid(from))
+	/* The action checks the period too; here it is a usage error, before any work. */
+	if (req.from != NULL && !sl_time_prefix_valid(req.from))
 		return cli_usage_error(cli_path(a),
 		    "--from '%s': must be an RFC 3339 UTC time such as 2026-11-28T09:00:00Z or a "
 		    "prefix of one",
-		    from);
-	if (until != NULL && !sl_time_prefix_valid(until))
+		    req.from);
+	if (req.until != NULL && !sl_time_prefix_valid(req.until))
 		return cli_usage_error(cli_path(a),
 		    "--until '%s': must be an RFC 3339 UTC time such as 2026-11-28T09:00:00Z or a "
 		    "prefix of one",
-		    until);
-	if (from != NULL && until != NULL && strncmp(from, until, strlen(until)) > 0)
-		return cli_usage_error(cli_path(a), "--from %s is after --until %s", from, until);
+		    req.until);
+	if (req.from != NULL && req.until != NULL &&
+	    strncmp(req.from, req.until, strlen(req.until)) > 0)
+		return cli_usage_error(
+		    cli_path(a), "--from %s is after --until %s", req.from, req.until);
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	sl_err_clear();
-	if (p.format == JSON && (p.doc = json_pack("{s:s?, s:s?, s:[]}", "from", from, "until",
-	                             until, "statements")) == NULL)
+	if (p.format == JSON && (p.doc = json_pack("{s:s?, s:s?, s:[]}", "from", req.from, "until",
+	                             req.until, "statements")) == NULL)
 		r = SL_ERR_NOMEM;
-	else if ((r = visible(ex, ident, &account, &own)) == 0) {
-		if (p.format == CSV)
-			printf("account,role,kind,time,contract,query,transaction,amount_fen,"
-			       "balance_fen\n");
-		r = ledger_statements(exchange_db(ex), account, from, until, &sink);
-	}
+	else if ((r = cli_caller(ident, &caller)) == 0 &&
+	         (r = ledger_act_statements(ex, caller, &req, &sink, &field)) != 0)
+		r = cli_name_file(r, field, ACTOR_FIELD, ident);
+	keys_pubkey_free(caller);
 	exchange_close(ex);
-	free(own);
+	if (r == 0 && p.format == CSV && !p.header)
+		csv_header(&p);
 	if (r != 0) {
 		json_decref(p.doc);
 		return cli_fail(r);
@@ -230,33 +202,30 @@ verify_run(const struct cli *cli, const struct cli_args *a)
 static int
 cap_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *product = cli_arg(a, 0);
+	struct ledger_cap_request req = {
+	    .product = cli_arg(a, 0),
+	    .change = cli_flag(a, "monthly") || cli_flag(a, "none"),
+	    .monthly_fen = cli_count(a, "monthly", -1),
+	};
 	struct exchange *ex = NULL;
-	struct product prod;
-	int64_t cap = cli_count(a, "monthly", -1);
+	const char *field;
+	int64_t cap;
 	int r;
 
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	sl_err_clear();
-	if ((cli_flag(a, "monthly") || cli_flag(a, "none")) &&
-	    (r = ledger_change_cap(ex, product, cap)) != 0)
-		goto out;
-	if ((r = product_find(ex, product, &prod)) != 0)
-		goto out;
-	r = ledger_cap(exchange_db(ex), prod.id, &cap);
-	product_clear(&prod);
-out:
+	r = ledger_act_cap(ex, NULL, &req, &cap, &field);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
 	if (cli_flag(a, "json"))
-		return cli_print_json(json_pack("{s:s, s:o}", "product", product, "monthly_fen",
+		return cli_print_json(json_pack("{s:s, s:o}", "product", req.product, "monthly_fen",
 		    cap < 0 ? json_null() : json_integer(cap)));
 	if (cap < 0)
-		printf("%s: no monthly revenue cap\n", product);
+		printf("%s: no monthly revenue cap\n", req.product);
 	else
-		printf("%s: monthly revenue cap %lld fen\n", product, (long long)cap);
+		printf("%s: monthly revenue cap %lld fen\n", req.product, (long long)cap);
 	return CLI_OK;
 }
 
