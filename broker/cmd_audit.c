@@ -16,7 +16,6 @@
 #include "broker/audit_file.h"
 #include "broker/cli.h"
 #include "broker/commands.h"
-#include "broker/db.h"
 #include "broker/exchange.h"
 #include "common/err.h"
 #include "common/file.h"
@@ -77,59 +76,36 @@ save_json(const char *path, const json_t *doc)
 }
 
 /*
- * Check an earlier checkpoint against this exchange: signed by its platform,
- * and its root is the root of our log at that size.
+ * The export is written to a temporary file beside out (export_open()) and
+ * renamed into place once complete (export_close() with r 0), or removed.
  */
 static int
-since_check(struct exchange *ex, const struct keys_pubkey *pk, const char *path, const json_t *cp)
-{
-	uint8_t root[KEYS_HASH_BYTES], ours[KEYS_HASH_BYTES], head[KEYS_HASH_BYTES];
-	enum keys_suite suite;
-	uint64_t size, n;
-	int r;
-
-	sl_err_clear();
-	if ((r = audit_checkpoint_verify(cp, pk, &size, root, &suite)) != 0)
-		return sl_errf(r, "%s: %s", path,
-		    r == SL_ERR_AUTH ? "not signed by this exchange's platform key"
-		                     : sl_err_msg(r));
-	if ((r = audit_head(exchange_db(ex), exchange_suite(ex), &n, head)) != 0)
-		return r;
-	if (size > n)
-		return sl_errf(SL_ERR_POLICY, "%s: covers %llu events but this log has only %llu",
-		    path, (unsigned long long)size, (unsigned long long)n);
-	if ((r = audit_root_at(exchange_db(ex), exchange_suite(ex), size, ours)) != 0)
-		return r;
-	if (memcmp(ours, root, KEYS_HASH_BYTES) != 0)
-		return sl_errf(SL_ERR_AUTH,
-		    "%s: this log's first %llu events do not match the "
-		    "checkpoint: history differs",
-		    path, (unsigned long long)size);
-	return 0;
-}
-
-/* Write the export to a temporary file beside out and rename it into place. */
-static int
-export_to(struct exchange *ex, const struct audit_export *opts, const char *out)
+export_open(const char *out, char **tmp, FILE **f)
 {
 	size_t tlen = strlen(out) + sizeof(".tmp.XXXXXX");
-	char *tmp = malloc(tlen);
-	FILE *f = NULL;
 	int fd, r;
 
-	if (tmp == NULL)
+	*f = NULL;
+	if ((*tmp = malloc(tlen)) == NULL)
 		return SL_ERR_NOMEM;
-	snprintf(tmp, tlen, "%s.tmp.XXXXXX", out);
-	if ((fd = mkstemp(tmp)) == -1 || fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {
+	snprintf(*tmp, tlen, "%s.tmp.XXXXXX", out);
+	if ((fd = mkstemp(*tmp)) == -1 || fchmod(fd, 0644) == -1 ||
+	    (*f = fdopen(fd, "w")) == NULL) {
 		r = sl_errf(SL_ERR_IO, "%s: %s", out, strerror(errno));
 		if (fd != -1) {
 			close(fd);
-			unlink(tmp);
+			unlink(*tmp);
 		}
-		free(tmp);
+		free(*tmp);
+		*tmp = NULL;
 		return r;
 	}
-	r = audit_export_write(exchange_db(ex), exchange_suite(ex), opts, f);
+	return 0;
+}
+
+static int
+export_close(FILE *f, char *tmp, const char *out, int r)
+{
 	if (r == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
 		r = sl_errf(SL_ERR_IO, "%s: %s", out, strerror(errno));
 	if (fclose(f) != 0 && r == 0)
@@ -147,86 +123,60 @@ export_to(struct exchange *ex, const struct audit_export *opts, const char *out)
 static int
 audit_export_run(const struct cli *cli, const struct cli_args *a)
 {
-	struct audit_export ex = {0};
+	const char *out = cli_opt(a, "out"), *since_path = cli_opt(a, "since"), *field = NULL;
+	struct audit_export_request req = {
+	    .csv = cli_opt(a, "format") != NULL && strcmp(cli_opt(a, "format"), "csv") == 0,
+	    .from = (uint64_t)cli_count(a, "from", 0),
+	    .until = (uint64_t)cli_count(a, "until", 0),
+	    .progress = isatty(STDERR_FILENO),
+	};
 	struct exchange *xc = NULL;
-	struct keys_identity *id = NULL;
-	struct keys_pubkey *pk = NULL;
-	json_t *since = NULL, *cp = NULL, *details;
-	const char *out = cli_opt(a, "out"), *since_path = cli_opt(a, "since");
-	char *pem = NULL, *cppath = NULL, *base = NULL;
-	size_t pemlen;
+	json_t *since = NULL, *cp = NULL;
+	char *cppath = NULL, *base = NULL, *tmp = NULL;
+	FILE *f = NULL;
 	uint64_t n;
 	int r;
 
-	ex.csv = cli_opt(a, "format") != NULL && strcmp(cli_opt(a, "format"), "csv") == 0;
-	ex.from = (uint64_t)cli_count(a, "from", 0);
-	ex.until = (uint64_t)cli_count(a, "until", 0);
-	if (ex.from != 0 && ex.until != 0 && ex.from > ex.until)
+	if (req.from != 0 && req.until != 0 && req.from > req.until)
 		return cli_usage_error(cli_path(a), "--from %llu is after --until %llu",
-		    (unsigned long long)ex.from, (unsigned long long)ex.until);
-	if (since_path != NULL && ex.csv)
+		    (unsigned long long)req.from, (unsigned long long)req.until);
+	if (since_path != NULL && req.csv)
 		return cli_usage_error(cli_path(a), "--since needs the jsonl format");
 	if ((r = cli_open(cli, cli_path(a), &xc)) != CLI_OK)
 		return r;
 	if (since_path != NULL && (r = load_json(since_path, &since)) != 0)
 		goto fail;
-	if ((r = exchange_platform_identity(xc, &id)) != 0 ||
-	    (r = keys_identity_pubkey(id, &pk)) != 0 ||
-	    (r = keys_pubkey_to_pem(pk, &pem, &pemlen)) != 0)
-		goto fail;
-	if (since != NULL && (r = since_check(xc, pk, since_path, since)) != 0)
-		goto fail;
-	if ((base = strdup(out)) == NULL) {
-		r = SL_ERR_NOMEM;
-		goto fail;
-	}
-	details = json_pack("{s:s, s:I, s:I, s:b}", "format", ex.csv ? "csv" : "jsonl", "from",
-	    (json_int_t)ex.from, "until", (json_int_t)ex.until, "since", since != NULL);
-	if ((r = db_begin(exchange_db(xc))) != 0 ||
-	    (r = exchange_audit(
-	         xc, EXCHANGE_PLATFORM_NAME, "audit.exported", basename(base), details)) != 0 ||
-	    (r = audit_checkpoint(
-	         exchange_db(xc), exchange_suite(xc), id, exchange_cplog(xc), &cp)) != 0 ||
-	    (r = db_commit(exchange_db(xc))) != 0) {
-		db_rollback(exchange_db(xc));
-		goto fail;
-	}
-	n = (uint64_t)json_integer_value(
-	    json_object_get(json_object_get(cp, "checkpoint"), "tree_size"));
-	if (ex.from > n || ex.until > n) {
-		r = sl_errf(SL_ERR_INVAL, "--from/--until beyond the log (events 1..%llu)",
-		    (unsigned long long)n);
-		goto fail;
-	}
-	ex.checkpoint = cp;
-	ex.since = since;
-	ex.platform_pem = pem;
-	ex.progress = isatty(STDERR_FILENO);
-	json_object_set_new(cp, "type", json_string("checkpoint"));
-	if ((cppath = malloc(strlen(out) + sizeof(CHECKPOINT_SUFFIX))) == NULL) {
+	req.since = since;
+	if ((base = strdup(out)) == NULL ||
+	    (cppath = malloc(strlen(out) + sizeof(CHECKPOINT_SUFFIX))) == NULL) {
 		r = SL_ERR_NOMEM;
 		goto fail;
 	}
 	snprintf(cppath, strlen(out) + sizeof(CHECKPOINT_SUFFIX), "%s%s", out, CHECKPOINT_SUFFIX);
-	if ((r = export_to(xc, &ex, out)) != 0 || (r = save_json(cppath, cp)) != 0)
+	req.name = basename(base);
+	if ((r = export_open(out, &tmp, &f)) != 0)
 		goto fail;
+	r = audit_act_export(xc, NULL, &req, f, &cp, &field);
+	r = export_close(f, tmp, out, cli_name_file(r, field, "since", since_path));
+	if (r != 0 || (r = save_json(cppath, cp)) != 0)
+		goto fail;
+	n = (uint64_t)json_integer_value(
+	    json_object_get(json_object_get(cp, "checkpoint"), "tree_size"));
 	if (cli_flag(a, "json"))
 		r = cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:O}", "out", out, "format",
-		    ex.csv ? "csv" : "jsonl", "checkpoint_file", cppath, "tree_size", (json_int_t)n,
-		    "checkpoint", cp));
+		    req.csv ? "csv" : "jsonl", "checkpoint_file", cppath, "tree_size",
+		    (json_int_t)n, "checkpoint", cp));
 	else
 		printf("Exported %llu events to %s (%s); checkpoint of tree size %llu in %s\n",
-		    (unsigned long long)((ex.until ? ex.until : n) - (ex.from ? ex.from : 1) + 1),
-		    out, ex.csv ? "csv" : "jsonl", (unsigned long long)n, cppath);
+		    (unsigned long long)((req.until ? req.until : n) - (req.from ? req.from : 1) +
+		                         1),
+		    out, req.csv ? "csv" : "jsonl", (unsigned long long)n, cppath);
 	goto done;
 fail:
 	r = cli_fail(r);
 done:
 	json_decref(since);
 	json_decref(cp);
-	keys_identity_free(id);
-	keys_pubkey_free(pk);
-	free(pem);
 	free(cppath);
 	free(base);
 	exchange_close(xc);
