@@ -27,17 +27,14 @@ keys_status_run(const struct cli *cli, const struct cli_args *a)
 {
 	struct keyring_status st;
 	struct exchange *ex = NULL;
-	struct keys_master *mk;
 	int r;
 
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
-	if ((r = exchange_master(ex, &mk)) != 0 ||
-	    (r = keyring_status(exchange_db(ex), mk, &st)) != 0) {
-		exchange_close(ex);
-		return cli_fail(r);
-	}
+	r = keyring_act_status(ex, &st);
 	exchange_close(ex);
+	if (r != 0)
+		return cli_fail(r);
 	if (cli_flag(a, "json"))
 		return cli_print_json(status_json(&st, 1));
 	printf("master key: %s, version %lld, changed %s\n"
@@ -52,18 +49,14 @@ keys_rotate_master_run(const struct cli *cli, const struct cli_args *a)
 {
 	struct keyring_status st;
 	struct exchange *ex = NULL;
-	struct keys_master *mk;
 	int r;
 
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
-	if ((r = exchange_rotate_master(ex, cli_opt(a, "new-passphrase-file"))) != 0 ||
-	    (r = exchange_master(ex, &mk)) != 0 ||
-	    (r = keyring_status(exchange_db(ex), mk, &st)) != 0) {
-		exchange_close(ex);
-		return cli_fail(r);
-	}
+	r = keyring_act_rotate_master(ex, cli_opt(a, "new-passphrase-file"), &st);
 	exchange_close(ex);
+	if (r != 0)
+		return cli_fail(r);
 	if (cli_flag(a, "json"))
 		return cli_print_json(status_json(&st, 1));
 	printf("master key rotated to version %lld; %lld data keys and %lld secrets rewrapped\n",
