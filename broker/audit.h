@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "broker/merkle.h"
 #include "keys/hash.h"
@@ -132,5 +133,36 @@ int audit_list(struct db *db, const struct audit_filter *f,
     int (*fn)(
         void *arg, int64_t seq, const char *event, size_t len, const uint8_t leaf[KEYS_HASH_BYTES]),
     void *arg) __attribute__((warn_unused_result));
+
+/* ---- actions: what a party asks (broker/actor.h) ------------------------------
+ *
+ * The caller's proven key (NULL: the platform), a request, the result; on
+ * failure *field is the request's field at fault (ACTOR_FIELD for the
+ * caller), else NULL.  audit_list() and audit_verify_file() (broker/
+ * audit_file.h) are already the actions `audit show` and `audit verify`.
+ */
+struct exchange;
+struct keys_pubkey;
+
+struct audit_export_request {
+	int csv;              /* CSV for spreadsheets instead of JSON Lines */
+	uint64_t from, until; /* event range, 1-based inclusive; 0: from the first, to the last */
+	const json_t *since;  /* an earlier checkpoint to prove consistency from, or NULL */
+	const char *name;     /* the export's name, the audit event's subject */
+	int progress;         /* report progress on stderr */
+};
+
+/*
+ * `audit export`, by the platform or an auditor: check req->since against
+ * this log (*field "since": not this platform's, longer than the log, or
+ * another history), record audit.exported and sign a checkpoint of the log
+ * with it in one transaction, then write the export of that tree to out
+ * (*field "from" for a range beyond it).  *checkpoint is the signed
+ * checkpoint, as `--since` reads it back; the caller decrefs it.  On error
+ * out holds a partial file the caller discards.
+ */
+int audit_act_export(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct audit_export_request *req, FILE *out, json_t **checkpoint, const char **field)
+    __attribute__((warn_unused_result));
 
 #endif

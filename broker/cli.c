@@ -1,10 +1,17 @@
 /*
- * broker/cli.c -- what every `sluice` subcommand shares.
+ * broker/cli.c -- what every `sluice` subcommand shares: the parser of the
+ * command tables (struct cli_spec), their help and synopsis, and the helpers
+ * that open the exchange, read small files and report failures.
+ *
+ * The parser follows getopt_long()'s conventions, which the commands had
+ * before: options and arguments in any order, "--" ends the options, a
+ * value in the next argument or after "=", a unique prefix of a long name
+ * stands for it.
  */
-#include <getopt.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker/cli.h"
@@ -14,31 +21,23 @@
 #include "common/file.h"
 #include "keys/sign.h"
 
+#include "common/log.h"
+
 /* A PEM private key is a few hundred bytes. */
 #define KEY_FILE_MAX 16384
-#include "common/log.h"
 
 int
 cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "sluice %s: ", cmd);
+	fprintf(stderr, "sluice%s%s: ", cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'sluice %s --help'.\n", cmd);
+	fprintf(
+	    stderr, "\nTry 'sluice%s%s --help'.\n", cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
 	return CLI_USAGE;
-}
-
-int
-cli_bad_option(const char *cmd, char **argv)
-{
-	const char *opt = optind > 0 ? argv[optind - 1] : "?";
-
-	if (optopt != 0 && optopt != '?' && strncmp(opt, "--", 2) != 0)
-		return cli_usage_error(cmd, "unknown option '-%c' (or it needs a value)", optopt);
-	return cli_usage_error(cmd, "unknown option '%s' (or it needs a value)", opt);
 }
 
 int
@@ -80,39 +79,26 @@ cli_load_identity(const char *path, struct keys_identity **id)
 }
 
 int
-cli_actor(
-    struct exchange *ex, const char *path, const char *want, const char *what, const char **actor)
+cli_caller(const char *path, struct keys_pubkey **caller)
 {
 	struct keys_identity *id = NULL;
-	struct keys_pubkey *pk = NULL;
-	struct party who;
 	int r;
 
-	memset(&who, 0, sizeof who);
-	if (path == NULL) {
-		*actor = EXCHANGE_PLATFORM_NAME;
+	*caller = NULL;
+	if (path == NULL)
 		return 0;
-	}
-	if ((r = cli_load_identity(path, &id)) != 0 || (r = keys_identity_pubkey(id, &pk)) != 0)
-		goto out;
-	if ((r = party_find_key(exchange_db(ex), pk, &who)) != 0) {
-		if (r == SL_ERR_NOTFOUND)
-			r = sl_errf(SL_ERR_POLICY,
-			    "%s: not the key of any party of this exchange, so not of %s (%s)",
-			    path, want, what);
-		goto out;
-	}
-	if (strcmp(who.name, want) != 0) {
-		r = sl_errf(SL_ERR_POLICY, "%s: the key of party %s, not of %s (%s)", path,
-		    who.name, want, what);
-		goto out;
-	}
-	*actor = want;
-	r = 0;
-out:
-	party_clear(&who);
-	keys_pubkey_free(pk);
+	if ((r = cli_load_identity(path, &id)) != 0)
+		return r;
+	r = keys_identity_pubkey(id, caller);
 	keys_identity_free(id);
+	return r;
+}
+
+int
+cli_name_file(int r, const char *field, const char *want, const char *file)
+{
+	if (r != 0 && field != NULL && file != NULL && strcmp(field, want) == 0)
+		return sl_errf(r, "%s: %s", file, sl_err_msg(r));
 	return r;
 }
 
@@ -151,40 +137,6 @@ cli_print_json(json_t *doc)
 	return CLI_OK;
 }
 
-void
-cli_group_usage(FILE *f, const char *group, const struct cli_command *table)
-{
-	const struct cli_command *c;
-
-	fprintf(f, "Usage:\n");
-	for (c = table; c->name != NULL; c++)
-		fprintf(f, "  sluice %s %s %s\n", group, c->name, c->synopsis);
-	fprintf(f, "\n");
-	for (c = table; c->name != NULL; c++)
-		fprintf(f, "  %-16s %s\n", c->name, c->summary);
-}
-
-int
-cli_dispatch(const struct cli *cli, const char *group, const struct cli_command *table, int argc,
-    char **argv)
-{
-	const struct cli_command *c;
-
-	if (argc < 2) {
-		cli_group_usage(stderr, group, table);
-		return CLI_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		cli_group_usage(stdout, group, table);
-		return CLI_OK;
-	}
-	for (c = table; c->name != NULL; c++)
-		if (strcmp(c->name, argv[1]) == 0)
-			return c->run(cli, argc - 1, argv + 1);
-	return cli_usage_error(group, "unknown subcommand '%s'", argv[1]);
-}
-
 int
 cli_parse_count(const char *s, int64_t max, int64_t *out)
 {
@@ -199,4 +151,565 @@ cli_parse_count(const char *s, int64_t max, int64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* ---- the command tables ------------------------------------------------------ */
+
+enum { CLI_HELP = 3 }; /* parse(): --help was given */
+
+struct cli_value {
+	size_t opt;
+	const char *val;
+};
+
+struct cli_args {
+	const struct cli_spec *spec;
+	int count[CLI_OPTS_MAX];
+	int64_t num[CLI_OPTS_MAX];
+	struct cli_value *vals; /* at most one per argument */
+	size_t nvals;
+	const char **pos;
+	size_t npos;
+};
+
+static size_t
+spec_nopts(const struct cli_spec *spec)
+{
+	size_t n = 0;
+
+	while (n < CLI_OPTS_MAX && (spec->opts[n].name != NULL || spec->opts[n].letter != 0))
+		n++;
+	return n;
+}
+
+static size_t
+spec_nargs(const struct cli_spec *spec)
+{
+	size_t n = 0;
+
+	while (n < CLI_ARGS_MAX && spec->args[n].name != NULL)
+		n++;
+	return n;
+}
+
+void
+cli_args_free(struct cli_args *a)
+{
+	if (a == NULL)
+		return;
+	free(a->vals);
+	free(a->pos);
+	free(a);
+}
+
+/* The option's name as the user writes it: "--name", or "-d". */
+static void
+opt_text(const struct cli_option *o, char *buf, size_t len)
+{
+	if (o->flags & CLI_SHORT_ONLY)
+		snprintf(buf, len, "-%c", o->letter);
+	else
+		snprintf(buf, len, "--%s", o->name);
+}
+
+/*
+ * The option whose long name is body[0..len): an exact match, else the one
+ * it is a unique prefix of.  Returns its index, nopts for the implicit
+ * --help (help nonzero), -1 for none and -2 for several.
+ */
+static int
+find_long(const struct cli_spec *spec, int help, const char *body, size_t len)
+{
+	size_t n = spec_nopts(spec), i;
+	int found = -1;
+
+	for (i = 0; i <= n; i++) {
+		const char *name = i < n ? spec->opts[i].name : help ? "help" : NULL;
+
+		if (name == NULL || (i < n && (spec->opts[i].flags & CLI_SHORT_ONLY)))
+			continue;
+		if (strlen(name) == len && strncmp(name, body, len) == 0)
+			return (int)i;
+		if (strncmp(name, body, len) == 0)
+			found = found == -1 ? (int)i : -2;
+	}
+	return found;
+}
+
+static int
+find_short(const struct cli_spec *spec, int help, char c)
+{
+	size_t n = spec_nopts(spec), i;
+
+	for (i = 0; i < n; i++)
+		if (spec->opts[i].letter == c)
+			return (int)i;
+	return help && c == 'h' ? (int)n : -1;
+}
+
+/* "must be a or b" / "must be one of a|b|c" for a CLI_CHOICE option; 0 if val is one. */
+static int
+choice_check(const char *who, const char *opt, const char *choices, const char *val)
+{
+	const char *p = choices, *bar;
+	size_t len = strlen(val), words = 1;
+
+	for (;;) {
+		bar = strchr(p, '|');
+		if ((bar != NULL ? (size_t)(bar - p) : strlen(p)) == len &&
+		    strncmp(p, val, len) == 0)
+			return 0;
+		if (bar == NULL)
+			break;
+		p = bar + 1;
+		words++;
+	}
+	if (words == 2) {
+		bar = strchr(choices, '|');
+		return cli_usage_error(who, "%s '%s': must be %.*s or %s", opt, val,
+		    (int)(bar - choices), choices, bar + 1);
+	}
+	return cli_usage_error(who, "%s '%s': must be one of %s", opt, val, choices);
+}
+
+/*
+ * Record value val (NULL for a flag) of option i, checking it against its
+ * type.  An option that is not CLI_REPEAT may still be given again: the last
+ * value counts, as it did with getopt_long() (scripts rely on it).
+ */
+static int
+take(struct cli_args *a, const char *who, size_t i, const char *val)
+{
+	const struct cli_option *o = &a->spec->opts[i];
+	char name[64];
+
+	opt_text(o, name, sizeof name);
+	if (o->type == CLI_CHOICE && choice_check(who, name, o->arg, val) != 0)
+		return CLI_USAGE;
+	if (o->type == CLI_COUNT &&
+	    (cli_parse_count(val, o->max, &a->num[i]) != 0 || a->num[i] < o->min))
+		return cli_usage_error(who, "%s '%s': must be %s", name, val, o->what);
+	a->count[i]++;
+	if (val != NULL)
+		a->vals[a->nvals++] = (struct cli_value){i, val};
+	return CLI_OK;
+}
+
+/*
+ * Parse argv[1..argc) against spec; messages are "sluice WHO: ...".  In
+ * global mode parsing stops at the first argument that is not an option
+ * (*next is its index) and --help is not implicit.  Returns CLI_OK with *out
+ * set, CLI_HELP, or CLI_USAGE (reported).
+ */
+static int
+parse(const struct cli_spec *spec, const char *who, int global, int argc, char **argv,
+    struct cli_args **out, int *next)
+{
+	struct cli_args *a = NULL;
+	size_t nopts = spec_nopts(spec), nargs = spec_nargs(spec), i;
+	char name[64];
+	int k, r = CLI_USAGE, opts_done = 0;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof *a)) == NULL ||
+	    (a->vals = calloc((size_t)argc + 1, sizeof *a->vals)) == NULL ||
+	    (a->pos = calloc((size_t)argc + 1, sizeof *a->pos)) == NULL) {
+		cli_args_free(a);
+		return cli_fail(SL_ERR_NOMEM);
+	}
+	a->spec = spec;
+	for (k = 1; k < argc; k++) {
+		const char *s = argv[k];
+
+		if (opts_done || s[0] != '-' || s[1] == '\0') {
+			if (global)
+				break;
+			a->pos[a->npos++] = s;
+			continue;
+		}
+		if (strcmp(s, "--") == 0) {
+			opts_done = 1;
+			if (global) {
+				k++;
+				break;
+			}
+			continue;
+		}
+		if (s[1] == '-') {
+			const char *body = s + 2, *eq = strchr(body, '=');
+			size_t len = eq != NULL ? (size_t)(eq - body) : strlen(body);
+			int o = find_long(spec, !global, body, len);
+
+			if (o == -2) {
+				r = cli_usage_error(
+				    who, "option '--%.*s' is ambiguous", (int)len, body);
+				goto out;
+			}
+			if (o == -1) {
+				r = cli_usage_error(who, "unknown option '--%.*s'", (int)len, body);
+				goto out;
+			}
+			if ((size_t)o == nopts) {
+				r = CLI_HELP;
+				goto out;
+			}
+			opt_text(&spec->opts[o], name, sizeof name);
+			if (spec->opts[o].type == CLI_FLAG && eq != NULL) {
+				r = cli_usage_error(who, "option '%s' takes no value", name);
+				goto out;
+			}
+			if (spec->opts[o].type != CLI_FLAG && eq == NULL && k + 1 >= argc) {
+				r = cli_usage_error(who, "option '%s' needs a value", name);
+				goto out;
+			}
+			if (take(a, who, (size_t)o,
+			        spec->opts[o].type == CLI_FLAG ? NULL
+			        : eq != NULL                   ? eq + 1
+			                                       : argv[++k]) != CLI_OK)
+				goto out;
+			continue;
+		}
+		/* A cluster of short options: -ab, -dDIR, -d DIR. */
+		for (s++; *s != '\0'; s++) {
+			int o = find_short(spec, !global, *s);
+
+			if (o < 0) {
+				r = cli_usage_error(who, "unknown option '-%c'", *s);
+				goto out;
+			}
+			if ((size_t)o == nopts) {
+				r = CLI_HELP;
+				goto out;
+			}
+			if (spec->opts[o].type == CLI_FLAG) {
+				if (take(a, who, (size_t)o, NULL) != CLI_OK)
+					goto out;
+				continue;
+			}
+			if (s[1] == '\0' && k + 1 >= argc) {
+				r = cli_usage_error(who, "option '-%c' needs a value", *s);
+				goto out;
+			}
+			if (take(a, who, (size_t)o, s[1] != '\0' ? s + 1 : argv[++k]) != CLI_OK)
+				goto out;
+			break;
+		}
+	}
+	if (next != NULL)
+		*next = k;
+	if (!global && a->npos < nargs) {
+		const struct cli_positional *p = &spec->args[a->npos];
+
+		r = cli_usage_error(who, "missing %s", p->what != NULL ? p->what : p->name);
+		goto out;
+	}
+	if (!global && a->npos > nargs) {
+		r = cli_usage_error(who, "too many arguments (from '%s')", a->pos[nargs]);
+		goto out;
+	}
+	for (i = 0; i < nopts; i++) {
+		const struct cli_option *o = &spec->opts[i];
+
+		opt_text(o, name, sizeof name);
+		if ((o->flags & CLI_REQUIRED) && a->count[i] == 0) {
+			r = cli_usage_error(
+			    who, "missing %s%s%s", name, o->arg ? " " : "", o->arg ? o->arg : "");
+			goto out;
+		}
+		if ((o->flags & CLI_EXCL_NEXT) && i + 1 < nopts && a->count[i] > 0 &&
+		    a->count[i + 1] > 0) {
+			char other[64];
+
+			opt_text(&spec->opts[i + 1], other, sizeof other);
+			r = cli_usage_error(who, "%s and %s exclude each other", name, other);
+			goto out;
+		}
+	}
+	*out = a;
+	a = NULL;
+	r = CLI_OK;
+out:
+	cli_args_free(a);
+	return r;
+}
+
+int
+cli_parse_global(const struct cli_spec *spec, int argc, char **argv, struct cli_args **a, int *next)
+{
+	return parse(spec, NULL, 1, argc, argv, a, next);
+}
+
+int
+cli_spec_run(const struct cli *cli, const struct cli_spec *spec, int argc, char **argv)
+{
+	struct cli_args *a = NULL;
+	int r;
+
+	if ((r = parse(spec, spec->path, 0, argc, argv, &a, NULL)) == CLI_HELP) {
+		cli_spec_usage(stdout, spec);
+		return CLI_OK;
+	}
+	if (r != CLI_OK)
+		return r;
+	r = spec->run(cli, a);
+	cli_args_free(a);
+	return r;
+}
+
+/* The index of option name in a's spec; a name not in the table is a bug. */
+static size_t
+opt_index(const struct cli_args *a, const char *name)
+{
+	size_t n = spec_nopts(a->spec), i;
+
+	for (i = 0; i < n; i++)
+		if (a->spec->opts[i].name != NULL && strcmp(a->spec->opts[i].name, name) == 0)
+			return i;
+	sl_errorx("internal error: `%s` has no option --%s", a->spec->path, name);
+	abort();
+}
+
+const char *
+cli_opt_nth(const struct cli_args *a, const char *name, size_t nth)
+{
+	size_t o = opt_index(a, name), i;
+
+	for (i = 0; i < a->nvals; i++)
+		if (a->vals[i].opt == o && nth-- == 0)
+			return a->vals[i].val;
+	return NULL;
+}
+
+const char *
+cli_opt(const struct cli_args *a, const char *name)
+{
+	size_t o = opt_index(a, name), i;
+	const char *v = NULL;
+
+	for (i = 0; i < a->nvals; i++)
+		if (a->vals[i].opt == o)
+			v = a->vals[i].val;
+	return v;
+}
+
+int
+cli_flag(const struct cli_args *a, const char *name)
+{
+	return a->count[opt_index(a, name)];
+}
+
+int64_t
+cli_count(const struct cli_args *a, const char *name, int64_t dflt)
+{
+	size_t o = opt_index(a, name);
+
+	return a->count[o] > 0 ? a->num[o] : dflt;
+}
+
+const char *
+cli_arg(const struct cli_args *a, size_t i)
+{
+	return i < a->npos ? a->pos[i] : NULL;
+}
+
+const char *
+cli_path(const struct cli_args *a)
+{
+	return a->spec->path;
+}
+
+/* ---- help and synopsis ----------------------------------------------------- */
+
+/* "--name ARG" or "-d DIR", as the synopsis and the option list show it. */
+static void
+opt_form(const struct cli_option *o, char *buf, size_t len)
+{
+	char name[64];
+
+	opt_text(o, name, sizeof name);
+	snprintf(buf, len, "%s%s%s", name, o->arg != NULL ? " " : "", o->arg != NULL ? o->arg : "");
+}
+
+static void
+synopsis_opts(FILE *f, const struct cli_spec *spec)
+{
+	size_t n = spec_nopts(spec), i;
+	char form[128];
+
+	for (i = 0; i < n; i++) {
+		const struct cli_option *o = &spec->opts[i];
+
+		opt_form(o, form, sizeof form);
+		if (o->flags & CLI_REQUIRED) {
+			fprintf(f, " %s", form);
+			continue;
+		}
+		fprintf(f, " [%s", form);
+		while ((spec->opts[i].flags & CLI_EXCL_NEXT) && i + 1 < n) {
+			opt_form(&spec->opts[++i], form, sizeof form);
+			fprintf(f, " | %s", form);
+		}
+		fprintf(f, "]%s", (o->flags & CLI_REPEAT) ? "..." : "");
+	}
+}
+
+/* The synopsis after "sluice PATH". */
+static void
+synopsis_tail(FILE *f, const struct cli_spec *spec)
+{
+	size_t n = spec_nargs(spec), i;
+
+	if (!spec->args_last)
+		for (i = 0; i < n; i++)
+			fprintf(f, " %s", spec->args[i].name);
+	synopsis_opts(f, spec);
+	if (spec->args_last)
+		for (i = 0; i < n; i++)
+			fprintf(f, " %s", spec->args[i].name);
+}
+
+void
+cli_spec_synopsis(FILE *f, const struct cli_spec *spec)
+{
+	fprintf(f, "sluice %s", spec->path);
+	synopsis_tail(f, spec);
+	fputc('\n', f);
+}
+
+/* Print text indented by indent columns after each newline. */
+static void
+print_indented(FILE *f, const char *text, int indent)
+{
+	const char *nl;
+
+	while ((nl = strchr(text, '\n')) != NULL) {
+		fprintf(f, "%.*s\n%*s", (int)(nl - text), text, indent, "");
+		text = nl + 1;
+	}
+	fprintf(f, "%s\n", text);
+}
+
+/* The option's column in the option list: "-d DIR", "-x, --name ARG", "--name ARG". */
+static void
+opt_column(const struct cli_option *o, char *buf, size_t len)
+{
+	char form[128];
+
+	opt_form(o, form, sizeof form);
+	if (o->letter != 0 && !(o->flags & CLI_SHORT_ONLY))
+		snprintf(buf, len, "-%c, %s", o->letter, form);
+	else
+		snprintf(buf, len, "%s", form);
+}
+
+/* The option list of a spec, with -h, --help last if help. */
+static void
+option_list(FILE *f, const struct cli_spec *spec, int help)
+{
+	size_t n = spec_nopts(spec), i;
+	char col[140];
+	int w = help ? (int)strlen("-h, --help") : 0;
+
+	for (i = 0; i < n; i++) {
+		opt_column(&spec->opts[i], col, sizeof col);
+		if ((int)strlen(col) > w)
+			w = (int)strlen(col);
+	}
+	for (i = 0; i < n; i++) {
+		opt_column(&spec->opts[i], col, sizeof col);
+		fprintf(f, "  %-*s  ", w, col);
+		print_indented(f, spec->opts[i].help, w + 4);
+	}
+	if (help)
+		fprintf(f, "  %-*s  this help\n", w, "-h, --help");
+}
+
+void
+cli_spec_usage(FILE *f, const struct cli_spec *spec)
+{
+	fprintf(f, "Usage: ");
+	cli_spec_synopsis(f, spec);
+	if (spec->help != NULL)
+		fprintf(f, "\n%s\n", spec->help);
+	fprintf(f, "\nOptions:\n");
+	option_list(f, spec, 1);
+}
+
+/* ---- groups ---------------------------------------------------------------- */
+
+/* The subcommand word of spec in g ("add" of "party add"); "" for g's own spec. */
+static const char *
+spec_word(const struct cli_group *g, const struct cli_spec *spec)
+{
+	size_t n = strlen(g->name);
+
+	return spec->path[n] == ' ' ? spec->path + n + 1 : "";
+}
+
+void
+cli_group_usage(FILE *f, const struct cli_group *g)
+{
+	const struct cli_spec *s;
+
+	fprintf(f, "Usage:\n");
+	for (s = g->specs; s->path != NULL; s++) {
+		fprintf(f, "  ");
+		cli_spec_synopsis(f, s);
+	}
+	fprintf(f, "\n");
+	for (s = g->specs; s->path != NULL; s++)
+		fprintf(
+		    f, "  %-16s %s\n", *spec_word(g, s) ? spec_word(g, s) : g->name, s->summary);
+}
+
+int
+cli_group_run(const struct cli *cli, const struct cli_group *g, int argc, char **argv)
+{
+	const struct cli_spec *s, *own = NULL;
+
+	for (s = g->specs; s->path != NULL; s++)
+		if (*spec_word(g, s) == '\0')
+			own = s;
+	if (own != NULL && g->specs[1].path == NULL)
+		return cli_spec_run(cli, own, argc, argv);
+	if (argc < 2 && own == NULL) {
+		cli_group_usage(stderr, g);
+		return CLI_USAGE;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	                     strcmp(argv[1], "help") == 0)) {
+		if (own != NULL) {
+			cli_spec_usage(stdout, own);
+			fprintf(stdout, "\n");
+		}
+		cli_group_usage(stdout, g);
+		return CLI_OK;
+	}
+	for (s = g->specs; argc >= 2 && s->path != NULL; s++)
+		if (*spec_word(g, s) != '\0' && strcmp(spec_word(g, s), argv[1]) == 0)
+			return cli_spec_run(cli, s, argc - 1, argv + 1);
+	if (own != NULL)
+		return cli_spec_run(cli, own, argc, argv);
+	return cli_usage_error(g->name, "unknown subcommand '%s'", argv[1]);
+}
+
+void
+cli_group_line(FILE *f, const struct cli_group *g)
+{
+	const struct cli_spec *s;
+
+	fprintf(f, "  %-8s %s", g->name, g->summary);
+	if (g->specs[0].path != NULL && g->specs[1].path != NULL) {
+		for (s = g->specs; s->path != NULL; s++)
+			fprintf(f, "%s%s", s == g->specs ? " (" : " | ",
+			    *spec_word(g, s) != '\0' ? spec_word(g, s) : "[OPTIONS]");
+		fprintf(f, ")");
+	}
+	fprintf(f, "\n");
+}
+
+void
+cli_global_options(FILE *f, const struct cli_spec *spec)
+{
+	option_list(f, spec, 0);
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct exchange;
 
@@ -22,25 +23,139 @@ struct cli {
 	const char *passphrase_file; /* --passphrase-file or $SLUICE_PASSPHRASE_FILE */
 };
 
-/* One subcommand: argv[0] is its name. */
-struct cli_command {
-	const char *name;
-	int (*run)(const struct cli *cli, int argc, char **argv);
-	const char *synopsis; /* arguments, for usage lines */
-	const char *summary;  /* one line */
+/* ---- the command table ------------------------------------------------------
+ *
+ * Every command is one static struct cli_spec: its path ("contract offer"),
+ * its positional arguments, its options and its texts.  From the table alone
+ * come the parsing, each command's and group's --help, the global synopsis
+ * (`sluice help --synopsis`) and the usage errors, which name the option or
+ * argument at fault and exit CLI_USAGE.
+ */
+
+#define CLI_OPTS_MAX 12 /* options of one command, besides --help */
+#define CLI_ARGS_MAX 3  /* positional arguments of one command */
+
+enum cli_opt_type {
+	CLI_STRING, /* any value, given as --name VALUE or --name=VALUE */
+	CLI_FLAG,   /* no value */
+	CLI_CHOICE, /* one of the words of arg, which is "a|b|c" */
+	CLI_COUNT,  /* a whole decimal number of min..max */
+};
+
+enum {
+	CLI_REQUIRED = 1 << 0,   /* "missing --name ARG" without it */
+	CLI_REPEAT = 1 << 1,     /* each value counts (else only the last one) */
+	CLI_EXCL_NEXT = 1 << 2,  /* excludes the option that follows it in the table */
+	CLI_SHORT_ONLY = 1 << 3, /* only as -letter; name is for the table's users */
+};
+
+struct cli_option {
+	const char *name; /* long name, without "--" */
+	char letter;      /* short letter, or 0 */
+	enum cli_opt_type type;
+	const char *arg;  /* the value's name in the synopsis (NULL for a flag) */
+	const char *help; /* one line; a newline starts an indented second line */
+	unsigned flags;
+	int64_t min, max; /* CLI_COUNT only */
+	const char *what; /* CLI_COUNT only: "must be WHAT" when out of range */
+};
+
+struct cli_positional {
+	const char *name; /* in the synopsis: "NAME", "C.json" */
+	const char *what; /* in "missing WHAT"; NULL: name */
+};
+
+struct cli_args;
+
+struct cli_spec {
+	const char *path;    /* "init", "contract offer" */
+	const char *summary; /* one line, for the group's listing */
+	const char *help;    /* the paragraph of `--help` after the usage line */
+	struct cli_positional args[CLI_ARGS_MAX]; /* each required, in order */
+	struct cli_option opts[CLI_OPTS_MAX];     /* ends at the first without a name */
+	int args_last; /* the synopsis puts the arguments after the options */
+	int (*run)(const struct cli *cli, const struct cli_args *a);
 };
 
 /*
- * Print "sluice CMD: message" and a pointer to --help on stderr; return
- * CLI_USAGE.
+ * A top-level command: either one spec whose path is the group's name
+ * (`init`, `query`), or subcommands, and then optionally a spec run when the
+ * first argument names none of them (`ledger [--party NAME]`).  specs ends
+ * at an entry with a NULL path.
  */
-int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+struct cli_group {
+	const char *name;
+	const char *summary;
+	const struct cli_spec *specs;
+};
 
 /*
- * Report the option getopt_long() just refused (argv[optind - 1]) and return
- * CLI_USAGE.  getopt's own messages are off (opterr = 0).
+ * Parse argv (argv[0] is the command's last word) against spec and run it.
+ * --help or -h anywhere before a usage error prints the command's help on
+ * stdout and returns CLI_OK.  A usage error (unknown option, missing value
+ * or argument, a value out of its domain, excluded options together) is reported
+ * on stderr naming the option and returns CLI_USAGE without running.
  */
-int cli_bad_option(const char *cmd, char **argv);
+int cli_spec_run(const struct cli *cli, const struct cli_spec *spec, int argc, char **argv);
+
+/*
+ * Run the command of group named by argv[0]'s successor (argv[0] is the
+ * group's name): the subcommand, the group's own spec, or its --help.
+ */
+int cli_group_run(const struct cli *cli, const struct cli_group *g, int argc, char **argv);
+
+/* The group's usage: each command's synopsis, then each summary. */
+void cli_group_usage(FILE *f, const struct cli_group *g);
+
+/*
+ * The global help's line for g: its name, its summary and its
+ * subcommands.
+ */
+void cli_group_line(FILE *f, const struct cli_group *g);
+
+/* The option list of the global options (no implicit --help). */
+void cli_global_options(FILE *f, const struct cli_spec *spec);
+
+/* One line "sluice PATH ARGS OPTIONS" for spec, with a newline. */
+void cli_spec_synopsis(FILE *f, const struct cli_spec *spec);
+
+/* The command's help: usage line, paragraph and a line per option. */
+void cli_spec_usage(FILE *f, const struct cli_spec *spec);
+
+/*
+ * Parse argv against the global options (spec->args unused): parsing stops
+ * at the first argument that is not an option, the command's name, whose
+ * index is *next.  CLI_OK with *a set (free with cli_args_free()), or
+ * CLI_USAGE after reporting as "sluice: ...".  --help is left to the caller,
+ * as a flag.
+ */
+int cli_parse_global(const struct cli_spec *spec, int argc, char **argv, struct cli_args **a,
+    int *next) __attribute__((warn_unused_result));
+
+void cli_args_free(struct cli_args *a);
+
+/*
+ * The parsed values.  name must be an option of the spec (or the program
+ * aborts: a typo in a table's user, not input).  cli_opt(): the value, NULL
+ * if not given; cli_opt_nth(): the i-th of a CLI_REPEAT option, NULL past the
+ * last; cli_flag(): how many times it was given; cli_count(): the number of
+ * a CLI_COUNT option, dflt if not given; cli_arg(): the i-th positional
+ * argument.  Strings are borrowed from argv.
+ */
+const char *cli_opt(const struct cli_args *a, const char *name);
+const char *cli_opt_nth(const struct cli_args *a, const char *name, size_t i);
+int cli_flag(const struct cli_args *a, const char *name);
+int64_t cli_count(const struct cli_args *a, const char *name, int64_t dflt);
+const char *cli_arg(const struct cli_args *a, size_t i);
+
+/* The path of the command being run, for messages ("contract offer"). */
+const char *cli_path(const struct cli_args *a);
+
+/*
+ * Print "sluice CMD: message" and a pointer to --help on stderr; return
+ * CLI_USAGE.  cmd NULL is the program itself ("sluice: message").
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print the message recorded for failure r (sl_err_msg) and return CLI_FAILED. */
 int cli_fail(int r);
@@ -72,30 +187,21 @@ struct keys_identity;
 int cli_load_identity(const char *path, struct keys_identity **id)
     __attribute__((warn_unused_result));
 /*
- * Who does what a party may do for itself (`product add`, `product load`,
- * `contract offer`), for the audit log's actor.  Without --identity (path
- * NULL) it is the platform operator, who holds the data directory: *actor is
- * EXCHANGE_PLATFORM_NAME.  With it, the key in path must be the key of party
- * want, which is then the actor; otherwise SL_ERR_POLICY, the message naming
- * the file, the party whose key it is and want (as "the merchant of
- * product claims": what).  *actor is borrowed: want or a constant.
+ * The caller of an action (broker/actor.h) from --identity FILE.key: the
+ * public key of the identity in path, or NULL if path is NULL.  Free with
+ * keys_pubkey_free().
  */
-int cli_actor(struct exchange *ex, const char *path, const char *want, const char *what,
-    const char **actor) __attribute__((warn_unused_result));
+struct keys_pubkey;
+int cli_caller(const char *path, struct keys_pubkey **caller) __attribute__((warn_unused_result));
+
+/*
+ * An action's failure r names the input at fault: when field is want, put
+ * "file: " before the recorded message.  Returns r.
+ */
+int cli_name_file(int r, const char *field, const char *want, const char *file);
 
 /* Print doc (stolen) as one JSON document with a newline; CLI_OK or CLI_FAILED. */
 int cli_print_json(json_t *doc);
-
-/*
- * Run the subcommand of table named argv[0] (for commands with their own
- * subcommands: `party add`, `keys rotate-master`).  group names the parent
- * for messages.
- */
-int cli_dispatch(const struct cli *cli, const char *group, const struct cli_command *table,
-    int argc, char **argv);
-
-/* Usage of a command group: its subcommands' synopses and summaries. */
-void cli_group_usage(FILE *f, const char *group, const struct cli_command *table);
 
 /* A whole decimal string of 0..max into *out: 0, or -1 (and *out untouched). */
 int cli_parse_count(const char *s, int64_t max, int64_t *out) __attribute__((warn_unused_result));

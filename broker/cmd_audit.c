@@ -5,7 +5,6 @@
  * given (or, saying so, the one in the file's header).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 #include "broker/audit_file.h"
 #include "broker/cli.h"
 #include "broker/commands.h"
-#include "broker/db.h"
 #include "broker/exchange.h"
 #include "common/err.h"
 #include "common/file.h"
@@ -26,20 +24,6 @@
 
 #define CHECKPOINT_SUFFIX ".checkpoint.json"
 #define SMALL_FILE_MAX (1u << 20)
-
-/* Parse a positive decimal sequence number; 0 on error. */
-static uint64_t
-parse_seq(const char *s)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v == 0)
-		return 0;
-	return v;
-}
 
 /* Read a JSON document from a small file; the message names the file and place. */
 static int
@@ -92,59 +76,36 @@ save_json(const char *path, const json_t *doc)
 }
 
 /*
- * Check an earlier checkpoint against this exchange: signed by its platform,
- * and its root is the root of our log at that size.
+ * The export is written to a temporary file beside out (export_open()) and
+ * renamed into place once complete (export_close() with r 0), or removed.
  */
 static int
-since_check(struct exchange *ex, const struct keys_pubkey *pk, const char *path, const json_t *cp)
-{
-	uint8_t root[KEYS_HASH_BYTES], ours[KEYS_HASH_BYTES], head[KEYS_HASH_BYTES];
-	enum keys_suite suite;
-	uint64_t size, n;
-	int r;
-
-	sl_err_clear();
-	if ((r = audit_checkpoint_verify(cp, pk, &size, root, &suite)) != 0)
-		return sl_errf(r, "%s: %s", path,
-		    r == SL_ERR_AUTH ? "not signed by this exchange's platform key"
-		                     : sl_err_msg(r));
-	if ((r = audit_head(exchange_db(ex), exchange_suite(ex), &n, head)) != 0)
-		return r;
-	if (size > n)
-		return sl_errf(SL_ERR_POLICY, "%s: covers %llu events but this log has only %llu",
-		    path, (unsigned long long)size, (unsigned long long)n);
-	if ((r = audit_root_at(exchange_db(ex), exchange_suite(ex), size, ours)) != 0)
-		return r;
-	if (memcmp(ours, root, KEYS_HASH_BYTES) != 0)
-		return sl_errf(SL_ERR_AUTH,
-		    "%s: this log's first %llu events do not match the "
-		    "checkpoint: history differs",
-		    path, (unsigned long long)size);
-	return 0;
-}
-
-/* Write the export to a temporary file beside out and rename it into place. */
-static int
-export_to(struct exchange *ex, const struct audit_export *opts, const char *out)
+export_open(const char *out, char **tmp, FILE **f)
 {
 	size_t tlen = strlen(out) + sizeof(".tmp.XXXXXX");
-	char *tmp = malloc(tlen);
-	FILE *f = NULL;
 	int fd, r;
 
-	if (tmp == NULL)
+	*f = NULL;
+	if ((*tmp = malloc(tlen)) == NULL)
 		return SL_ERR_NOMEM;
-	snprintf(tmp, tlen, "%s.tmp.XXXXXX", out);
-	if ((fd = mkstemp(tmp)) == -1 || fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {
+	snprintf(*tmp, tlen, "%s.tmp.XXXXXX", out);
+	if ((fd = mkstemp(*tmp)) == -1 || fchmod(fd, 0644) == -1 ||
+	    (*f = fdopen(fd, "w")) == NULL) {
 		r = sl_errf(SL_ERR_IO, "%s: %s", out, strerror(errno));
 		if (fd != -1) {
 			close(fd);
-			unlink(tmp);
+			unlink(*tmp);
 		}
-		free(tmp);
+		free(*tmp);
+		*tmp = NULL;
 		return r;
 	}
-	r = audit_export_write(exchange_db(ex), exchange_suite(ex), opts, f);
+	return 0;
+}
+
+static int
+export_close(FILE *f, char *tmp, const char *out, int r)
+{
 	if (r == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
 		r = sl_errf(SL_ERR_IO, "%s: %s", out, strerror(errno));
 	if (fclose(f) != 0 && r == 0)
@@ -160,148 +121,62 @@ export_to(struct exchange *ex, const struct audit_export *opts, const char *out)
 }
 
 static int
-audit_export(const struct cli *cli, int argc, char **argv)
+audit_export_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"since", required_argument, NULL, 's'},
-	    {"from", required_argument, NULL, 'F'},
-	    {"until", required_argument, NULL, 'U'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	const char *out = cli_opt(a, "out"), *since_path = cli_opt(a, "since"), *field = NULL;
+	struct audit_export_request req = {
+	    .csv = cli_opt(a, "format") != NULL && strcmp(cli_opt(a, "format"), "csv") == 0,
+	    .from = (uint64_t)cli_count(a, "from", 0),
+	    .until = (uint64_t)cli_count(a, "until", 0),
+	    .progress = isatty(STDERR_FILENO),
 	};
-	struct audit_export ex = {0};
 	struct exchange *xc = NULL;
-	struct keys_identity *id = NULL;
-	struct keys_pubkey *pk = NULL;
-	json_t *since = NULL, *cp = NULL, *details;
-	const char *out = NULL, *since_path = NULL;
-	char *pem = NULL, *cppath = NULL, *base = NULL;
-	size_t pemlen;
+	json_t *since = NULL, *cp = NULL;
+	char *cppath = NULL, *base = NULL, *tmp = NULL;
+	FILE *f = NULL;
 	uint64_t n;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'f':
-			if (strcmp(optarg, "jsonl") != 0 && strcmp(optarg, "csv") != 0)
-				return cli_usage_error(
-				    "audit export", "--format '%s': must be jsonl or csv", optarg);
-			ex.csv = strcmp(optarg, "csv") == 0;
-			break;
-		case 's':
-			since_path = optarg;
-			break;
-		case 'F':
-			if ((ex.from = parse_seq(optarg)) == 0)
-				return cli_usage_error(
-				    "audit export", "--from '%s': must be a seq >= 1", optarg);
-			break;
-		case 'U':
-			if ((ex.until = parse_seq(optarg)) == 0)
-				return cli_usage_error(
-				    "audit export", "--until '%s': must be a seq >= 1", optarg);
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf(
-			    "Usage: sluice audit export --out FILE [--format jsonl|csv] [--since "
-			    "CHECKPOINT.json]\n"
-			    "                           [--from SEQ] [--until SEQ] [--json]\n"
-			    "\n"
-			    "Sign a checkpoint of the audit log and export it: JSON Lines (header, "
-			    "events,\n"
-			    "signed checkpoint, and with --since a consistency proof from that "
-			    "earlier\n"
-			    "checkpoint) or CSV for spreadsheets.  Also writes "
-			    "FILE.checkpoint.json "
-			    "for the\n"
-			    "next --since.  The export is itself an audit event.  Verify it "
-			    "offline "
-			    "with\n"
-			    "`sluice audit verify`.  docs/audit-format.md describes the format.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("audit export", argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("audit export", "too many arguments");
-	if (out == NULL)
-		return cli_usage_error("audit export", "missing --out FILE");
-	if (ex.from != 0 && ex.until != 0 && ex.from > ex.until)
-		return cli_usage_error("audit export", "--from %llu is after --until %llu",
-		    (unsigned long long)ex.from, (unsigned long long)ex.until);
-	if (since_path != NULL && ex.csv)
-		return cli_usage_error("audit export", "--since needs the jsonl format");
-	if ((r = cli_open(cli, "audit export", &xc)) != CLI_OK)
+	if (req.from != 0 && req.until != 0 && req.from > req.until)
+		return cli_usage_error(cli_path(a), "--from %llu is after --until %llu",
+		    (unsigned long long)req.from, (unsigned long long)req.until);
+	if (since_path != NULL && req.csv)
+		return cli_usage_error(cli_path(a), "--since needs the jsonl format");
+	if ((r = cli_open(cli, cli_path(a), &xc)) != CLI_OK)
 		return r;
 	if (since_path != NULL && (r = load_json(since_path, &since)) != 0)
 		goto fail;
-	if ((r = exchange_platform_identity(xc, &id)) != 0 ||
-	    (r = keys_identity_pubkey(id, &pk)) != 0 ||
-	    (r = keys_pubkey_to_pem(pk, &pem, &pemlen)) != 0)
-		goto fail;
-	if (since != NULL && (r = since_check(xc, pk, since_path, since)) != 0)
-		goto fail;
-	if ((base = strdup(out)) == NULL) {
-		r = SL_ERR_NOMEM;
-		goto fail;
-	}
-	details = json_pack("{s:s, s:I, s:I, s:b}", "format", ex.csv ? "csv" : "jsonl", "from",
-	    (json_int_t)ex.from, "until", (json_int_t)ex.until, "since", since != NULL);
-	if ((r = db_begin(exchange_db(xc))) != 0 ||
-	    (r = exchange_audit(
-	         xc, EXCHANGE_PLATFORM_NAME, "audit.exported", basename(base), details)) != 0 ||
-	    (r = audit_checkpoint(
-	         exchange_db(xc), exchange_suite(xc), id, exchange_cplog(xc), &cp)) != 0 ||
-	    (r = db_commit(exchange_db(xc))) != 0) {
-		db_rollback(exchange_db(xc));
-		goto fail;
-	}
-	n = (uint64_t)json_integer_value(
-	    json_object_get(json_object_get(cp, "checkpoint"), "tree_size"));
-	if (ex.from > n || ex.until > n) {
-		r = sl_errf(SL_ERR_INVAL, "--from/--until beyond the log (events 1..%llu)",
-		    (unsigned long long)n);
-		goto fail;
-	}
-	ex.checkpoint = cp;
-	ex.since = since;
-	ex.platform_pem = pem;
-	ex.progress = isatty(STDERR_FILENO);
-	json_object_set_new(cp, "type", json_string("checkpoint"));
-	if ((cppath = malloc(strlen(out) + sizeof(CHECKPOINT_SUFFIX))) == NULL) {
+	req.since = since;
+	if ((base = strdup(out)) == NULL ||
+	    (cppath = malloc(strlen(out) + sizeof(CHECKPOINT_SUFFIX))) == NULL) {
 		r = SL_ERR_NOMEM;
 		goto fail;
 	}
 	snprintf(cppath, strlen(out) + sizeof(CHECKPOINT_SUFFIX), "%s%s", out, CHECKPOINT_SUFFIX);
-	if ((r = export_to(xc, &ex, out)) != 0 || (r = save_json(cppath, cp)) != 0)
+	req.name = basename(base);
+	if ((r = export_open(out, &tmp, &f)) != 0)
 		goto fail;
-	if (json)
+	r = audit_act_export(xc, NULL, &req, f, &cp, &field);
+	r = export_close(f, tmp, out, cli_name_file(r, field, "since", since_path));
+	if (r != 0 || (r = save_json(cppath, cp)) != 0)
+		goto fail;
+	n = (uint64_t)json_integer_value(
+	    json_object_get(json_object_get(cp, "checkpoint"), "tree_size"));
+	if (cli_flag(a, "json"))
 		r = cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:O}", "out", out, "format",
-		    ex.csv ? "csv" : "jsonl", "checkpoint_file", cppath, "tree_size", (json_int_t)n,
-		    "checkpoint", cp));
+		    req.csv ? "csv" : "jsonl", "checkpoint_file", cppath, "tree_size",
+		    (json_int_t)n, "checkpoint", cp));
 	else
 		printf("Exported %llu events to %s (%s); checkpoint of tree size %llu in %s\n",
-		    (unsigned long long)((ex.until ? ex.until : n) - (ex.from ? ex.from : 1) + 1),
-		    out, ex.csv ? "csv" : "jsonl", (unsigned long long)n, cppath);
+		    (unsigned long long)((req.until ? req.until : n) - (req.from ? req.from : 1) +
+		                         1),
+		    out, req.csv ? "csv" : "jsonl", (unsigned long long)n, cppath);
 	goto done;
 fail:
 	r = cli_fail(r);
 done:
 	json_decref(since);
 	json_decref(cp);
-	keys_identity_free(id);
-	keys_pubkey_free(pk);
-	free(pem);
 	free(cppath);
 	free(base);
 	exchange_close(xc);
@@ -309,70 +184,32 @@ done:
 }
 
 static int
-audit_verify(const struct cli *cli, int argc, char **argv)
+audit_verify_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"key", required_argument, NULL, 'k'},
-	    {"since", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	const char *file = cli_arg(a, 0), *keypath = cli_opt(a, "key");
+	const char *since_path = cli_opt(a, "since");
 	struct audit_verify_result res;
 	struct keys_pubkey *key = NULL;
 	json_t *since = NULL, *doc;
-	const char *keypath = NULL, *since_path = NULL;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'k':
-			keypath = optarg;
-			break;
-		case 's':
-			since_path = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf(
-			    "Usage: sluice audit verify FILE [--key PLATFORM.pub] [--since "
-			    "CHECKPOINT.json] [--json]\n"
-			    "\n"
-			    "Verify an audit export offline (no data directory needed): recompute "
-			    "the Merkle\n"
-			    "root from the events, check the checkpoint's signature (with --key, "
-			    "else the key\n"
-			    "in the file's header, which is then only as trustworthy as the file), "
-			    "and with\n"
-			    "--since check the proof that this log extends that earlier one.  Exit "
-			    "0 when all\n"
-			    "holds; 1 naming the first bad event and why.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("audit verify", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(
-		    "audit verify", optind >= argc ? "missing FILE" : "too many arguments");
+	(void)cli;
 	sl_err_clear();
 	if ((keypath != NULL && (r = load_pubkey(keypath, &key)) != 0) ||
 	    (since_path != NULL && (r = load_json(since_path, &since)) != 0)) {
 		keys_pubkey_free(key);
 		return cli_fail(r);
 	}
-	r = audit_verify_file(argv[optind], key, since, &res);
+	r = audit_verify_file(file, key, since, &res);
 	keys_pubkey_free(key);
 	json_decref(since);
 	if (r != 0 && r != SL_ERR_AUTH)
 		return cli_fail(r);
-	if (json) {
-		doc = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:s}", "ok", r == 0, "file",
-		    argv[optind], "key", res.key_from_header ? "header" : keypath, "from",
-		    (json_int_t)res.from, "until", (json_int_t)res.until, "tree_size",
-		    (json_int_t)res.tree_size, "root", res.root);
+	if (cli_flag(a, "json")) {
+		doc = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:s}", "ok", r == 0, "file", file,
+		    "key", res.key_from_header ? "header" : keypath, "from", (json_int_t)res.from,
+		    "until", (json_int_t)res.until, "tree_size", (json_int_t)res.tree_size, "root",
+		    res.root);
 		if (doc != NULL && res.since_size != 0)
 			json_object_set_new(
 			    doc, "since_tree_size", json_integer((json_int_t)res.since_size));
@@ -430,54 +267,19 @@ show_event(
 }
 
 static int
-audit_show(const struct cli *cli, int argc, char **argv)
+audit_show_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"action", required_argument, NULL, 'a'},
-	    {"actor", required_argument, NULL, 'p'},
-	    {"from", required_argument, NULL, 'F'},
-	    {"until", required_argument, NULL, 'U'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct audit_filter f = {0};
 	struct show s = {0};
 	struct exchange *ex = NULL;
-	int ch, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			f.action = optarg;
-			break;
-		case 'p':
-			f.actor = optarg;
-			break;
-		case 'F':
-			f.from = optarg;
-			break;
-		case 'U':
-			f.until = optarg;
-			break;
-		case 'j':
-			s.json = 1;
-			break;
-		case 'h':
-			printf(
-			    "Usage: sluice audit show [--action A] [--actor P] [--from T] [--until "
-			    "T] [--json]\n"
-			    "\n"
-			    "List audit events, oldest first.  T is an RFC 3339 UTC time such as\n"
-			    "2026-11-28T00:00:00Z (or a prefix of one, e.g. 2026-11-28).\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("audit show", argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("audit show", "too many arguments");
-	if ((r = cli_open(cli, "audit show", &ex)) != CLI_OK)
+	f.action = cli_opt(a, "action");
+	f.actor = cli_opt(a, "actor");
+	f.from = cli_opt(a, "from");
+	f.until = cli_opt(a, "until");
+	s.json = cli_flag(a, "json");
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	if (s.json && (s.arr = json_array()) == NULL) {
 		exchange_close(ex);
@@ -494,19 +296,61 @@ audit_show(const struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
-static const struct cli_command audit_commands[] = {
-    {"export", audit_export,
-        "--out FILE [--format jsonl|csv] [--since CHECKPOINT.json] [--from SEQ] [--until SEQ]",
-        "sign a checkpoint and export the log"},
-    {"verify", audit_verify, "FILE [--key PLATFORM.pub] [--since CHECKPOINT.json]",
-        "verify an export offline"},
-    {"show", audit_show, "[--action A] [--actor P] [--from T] [--until T] [--json]",
-        "list audit events"},
-    {NULL, NULL, NULL, NULL},
+const struct cli_spec cmd_audit[] = {
+    {
+        .path = "audit export",
+        .summary = "sign a checkpoint and export the log",
+        .help = "Sign a checkpoint of the audit log and export it: JSON Lines (header, events,\n"
+                "signed checkpoint, and with --since a consistency proof from that earlier\n"
+                "checkpoint) or CSV for spreadsheets.  Also writes FILE.checkpoint.json for the\n"
+                "next --since.  The export is itself an audit event.  Verify it offline with\n"
+                "`sluice audit verify`.  docs/audit-format.md describes the format.",
+        .opts =
+            {
+                {"out", 0, CLI_STRING, "FILE", "where to write the export", CLI_REQUIRED},
+                {"format", 0, CLI_CHOICE, "jsonl|csv", "the export's format (default jsonl)"},
+                {"since", 0, CLI_STRING, "CHECKPOINT.json",
+                    "prove that the log extends this earlier checkpoint"},
+                {"from", 0, CLI_COUNT, "SEQ", "the first event to export", 0, 1, INT64_MAX,
+                    "a seq >= 1"},
+                {"until", 0, CLI_COUNT, "SEQ", "the last event to export", 0, 1, INT64_MAX,
+                    "a seq >= 1"},
+                CMD_OPT_JSON,
+            },
+        .run = audit_export_run,
+    },
+    {
+        .path = "audit verify",
+        .summary = "verify an export offline",
+        .help = "Verify an audit export offline (no data directory needed): recompute the Merkle\n"
+                "root from the events, check the checkpoint's signature (with --key, else the key\n"
+                "in the file's header, which is then only as trustworthy as the file), and with\n"
+                "--since check the proof that this log extends that earlier one.  Exit 0 when all\n"
+                "holds; 1 naming the first bad event and why.",
+        .args = {{"FILE"}},
+        .opts =
+            {
+                {"key", 0, CLI_STRING, "PLATFORM.pub", "the platform key to trust"},
+                {"since", 0, CLI_STRING, "CHECKPOINT.json",
+                    "check that the log extends this earlier checkpoint"},
+                CMD_OPT_JSON,
+            },
+        .run = audit_verify_run,
+    },
+    {
+        .path = "audit show",
+        .summary = "list audit events",
+        .help = "List audit events, oldest first.  T is an RFC 3339 UTC time such as\n"
+                "2026-11-28T00:00:00Z (or a prefix of one, e.g. 2026-11-28).",
+        .opts =
+            {
+                {"action", 0, CLI_STRING, "A", "only events of this action"},
+                {"actor", 0, CLI_STRING, "P", "only events by this party"},
+                {"from", 0, CLI_STRING, "T", "events from T on"},
+                {"until", 0, CLI_STRING, "T", "events up to T"},
+                CMD_OPT_JSON,
+            },
+        .run = audit_show_run,
+    },
+    {.path = NULL},
 };
-
-int
-cmd_audit(const struct cli *cli, int argc, char **argv)
-{
-	return cli_dispatch(cli, "audit", audit_commands, argc, argv);
-}

@@ -2,13 +2,13 @@
  * broker/cmd_contract.c -- `sluice contract offer | sign | submit | verify | list | show | revoke`.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/actor.h"
 #include "broker/cli.h"
 #include "broker/commands.h"
 #include "broker/contracts.h"
@@ -106,82 +106,27 @@ offer_write(void *arg, const struct contract *c)
 }
 
 static int
-offer_cmd(const struct cli *cli, int argc, char **argv)
+offer_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"product", required_argument, NULL, 'p'},
-	    {"buyer", required_argument, NULL, 'b'},
-	    {"terms", required_argument, NULL, 't'},
-	    {"out", required_argument, NULL, 'o'},
-	    {"identity", required_argument, NULL, 'i'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *product = NULL, *buyer = NULL, *terms_path = NULL, *out = NULL;
-	const char *ident = NULL, *actor = EXCHANGE_PLATFORM_NAME;
+	const char *product = cli_opt(a, "product"), *buyer = cli_opt(a, "buyer");
+	const char *terms_path = cli_opt(a, "terms"), *out = cli_opt(a, "out");
+	const char *ident = cli_opt(a, "identity"), *field = NULL;
+	struct contracts_offer_request req;
+	struct keys_pubkey *caller = NULL;
 	struct exchange *ex = NULL;
 	struct contract *c = NULL;
-	struct product p;
 	struct offer_out oo;
-	char what[160];
 	struct stat sb;
 	json_t *terms;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'p':
-			product = optarg;
-			break;
-		case 'b':
-			buyer = optarg;
-			break;
-		case 't':
-			terms_path = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'i':
-			ident = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf("Usage: sluice contract offer --product NAME --buyer NAME --terms "
-			       "TERMS.json --out C.json\n"
-			       "                             [--identity MERCHANT.key] [--json]\n"
-			       "\n"
-			       "Check the terms against the product and write an unsigned contract "
-			       "between\n"
-			       "the product's holder, operator and merchant, the buyer and the "
-			       "platform.\n"
-			       "Each party then signs it with `sluice contract sign`.  The audit "
-			       "log names\n"
-			       "the merchant as the actor when --identity is its key, else the "
-			       "platform.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("contract offer", argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("contract offer", "too many arguments");
-	if (product == NULL || buyer == NULL || terms_path == NULL || out == NULL)
-		return cli_usage_error("contract offer", "missing %s",
-		    product == NULL      ? "--product NAME"
-		    : buyer == NULL      ? "--buyer NAME"
-		    : terms_path == NULL ? "--terms TERMS.json"
-		                         : "--out C.json");
 	/* Refuse before recording anything: the offer must be writable. */
 	if (lstat(out, &sb) == 0)
 		return cli_fail(
 		    sl_errf(SL_ERR_EXISTS, "%s: already exists; choose another --out", out));
 	if ((terms = read_terms(terms_path)) == NULL)
 		return cli_fail(SL_ERR_PARSE);
-	if ((r = cli_open(cli, "contract offer", &ex)) != CLI_OK) {
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK) {
 		json_decref(terms);
 		return r;
 	}
@@ -193,15 +138,12 @@ offer_cmd(const struct cli *cli, int argc, char **argv)
 	 * `contract submit` refuses as never offered.
 	 */
 	memset(&oo, 0, sizeof oo);
-	memset(&p, 0, sizeof p);
 	oo.path = out;
-	if (ident != NULL && (r = product_find(ex, product, &p)) == 0) {
-		snprintf(what, sizeof what, "the merchant of product %s", p.name);
-		r = cli_actor(ex, ident, p.merchant, what, &actor);
-	}
-	if (ident == NULL || r == 0)
-		r = contracts_offer(ex, product, buyer, terms, actor, offer_write, &oo, &c);
-	product_clear(&p);
+	req = (struct contracts_offer_request){product, buyer, terms, offer_write, &oo};
+	if ((r = cli_caller(ident, &caller)) == 0 &&
+	    (r = contracts_act_offer(ex, caller, &req, &c, &field)) != 0)
+		r = cli_name_file(r, field, ACTOR_FIELD, ident);
+	keys_pubkey_free(caller);
 	json_decref(terms);
 	exchange_close(ex);
 	if (r != 0) {
@@ -209,11 +151,11 @@ offer_cmd(const struct cli *cli, int argc, char **argv)
 			(void)sl_fsync_parent(out);
 		if (oo.failed)
 			r = sl_errf(r, "%s; nothing was offered", sl_err_msg(r));
-		else if (r == SL_ERR_INVAL)
-			r = sl_errf(r, "%s: %s", terms_path, sl_err_msg(r));
+		else
+			r = cli_name_file(r, field, "terms", terms_path);
 		return cli_fail(r);
 	}
-	if (json)
+	if (cli_flag(a, "json"))
 		r = cli_print_json(
 		    json_pack("{s:s, s:s, s:s}", "id", c->id, "state", "offered", "file", out));
 	else
@@ -224,57 +166,28 @@ offer_cmd(const struct cli *cli, int argc, char **argv)
 }
 
 static int
-sign_cmd(const struct cli *cli, int argc, char **argv)
+sign_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"identity", required_argument, NULL, 'i'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *ident = NULL;
+	const char *file = cli_arg(a, 0);
+	struct contracts_verdict v;
 	struct keys_identity *id = NULL;
 	struct contract *c = NULL;
-	struct contract_status st;
 	enum contract_role role;
 	char missing[512];
-	int ch, r;
+	int r;
 
 	(void)cli;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'i':
-			ident = optarg;
-			break;
-		case 'h':
-			printf("Usage: sluice contract sign C.json --identity FILE.key\n"
-			       "\n"
-			       "Add your signature to the contract in C.json (offline: no data "
-			       "directory).\n"
-			       "The key must be one of the contract's parties; the signature "
-			       "covers the\n"
-			       "canonical form (RFC 8785) of every term.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("contract sign", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(
-		    "contract sign", optind >= argc ? "missing C.json" : "too many arguments");
-	if (ident == NULL)
-		return cli_usage_error("contract sign", "missing --identity FILE.key");
 	sl_err_clear();
-	if ((r = read_contract(argv[optind], &c)) != 0 ||
-	    (r = contract_verify(c, time(NULL), &st)) != 0 ||
-	    (r = cli_load_identity(ident, &id)) != 0 || (r = contract_sign(c, id, &role)) != 0 ||
-	    (r = contract_verify(c, time(NULL), &st)) != 0 ||
-	    (r = write_contract(argv[optind], c, 1)) != 0) {
+	if ((r = read_contract(file, &c)) != 0 ||
+	    (r = cli_load_identity(cli_opt(a, "identity"), &id)) != 0 ||
+	    (r = contracts_act_sign(c, id, time(NULL), &role, &v)) != 0 ||
+	    (r = write_contract(file, c, 1)) != 0) {
 		keys_identity_free(id);
 		contract_free(c);
 		return cli_fail(r);
 	}
 	contract_roles_text(
-	    c, st.missing_roles & ~(1u << CONTRACT_PLATFORM), missing, sizeof missing);
+	    c, v.st.missing_roles & ~(1u << CONTRACT_PLATFORM), missing, sizeof missing);
 	printf("Signed contract %s as %s (%s)\n", c->id, contract_party(c, role)->name,
 	    contract_role_name(role));
 	if (*missing)
@@ -282,65 +195,39 @@ sign_cmd(const struct cli *cli, int argc, char **argv)
 	else
 		printf("Every party has signed; `sluice contract submit %s` has the platform "
 		       "countersign\n",
-		    argv[optind]);
+		    file);
 	keys_identity_free(id);
 	contract_free(c);
 	return CLI_OK;
 }
 
 static int
-submit_cmd(const struct cli *cli, int argc, char **argv)
+submit_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	const char *file = cli_arg(a, 0);
 	struct contracts_submitted res;
 	struct exchange *ex = NULL;
 	struct contract *c = NULL;
 	char roles[512];
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf("Usage: sluice contract submit C.json [--json]\n"
-			       "\n"
-			       "Record the signatures in C.json.  Once the holder, operator, "
-			       "merchant and\n"
-			       "buyer have all signed, the platform countersigns and the contract "
-			       "is active;\n"
-			       "C.json is then rewritten with every signature, for offline "
-			       "verification.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("contract submit", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(
-		    "contract submit", optind >= argc ? "missing C.json" : "too many arguments");
 	sl_err_clear();
-	if ((r = read_contract(argv[optind], &c)) != 0)
+	if ((r = read_contract(file, &c)) != 0)
 		return cli_fail(r);
-	if ((r = cli_open(cli, "contract submit", &ex)) != CLI_OK) {
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK) {
 		contract_free(c);
 		return r;
 	}
 	r = contracts_submit(ex, c, &res);
 	exchange_close(ex);
 	if (r == 0)
-		r = write_contract(argv[optind], c, 1);
+		r = write_contract(file, c, 1);
 	if (r != 0) {
 		contract_free(c);
 		return cli_fail(r);
 	}
 	contract_roles_text(c, res.new_roles, roles, sizeof roles);
-	if (json) {
+	if (cli_flag(a, "json")) {
 		r = cli_print_json(json_pack("{s:s, s:s, s:b}", "id", c->id, "state", res.state,
 		    "activated", res.activated));
 	} else {
@@ -372,137 +259,82 @@ print_verdict(const struct contract *c, const struct contract_status *st)
 }
 
 static int
-verify_cmd(const struct cli *cli, int argc, char **argv)
+verify_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"key", required_argument, NULL, 'k'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *keyfile = NULL;
+	const char *file = cli_arg(a, 0), *keyfile = cli_opt(a, "key"), *field;
 	struct keys_pubkey *platform = NULL;
+	struct contracts_verdict v;
 	struct contract *c = NULL;
-	struct contract_status st;
 	uint8_t *pem = NULL;
 	size_t len;
-	int ch, json = 0, r, ok;
+	int r;
 
 	(void)cli;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf(
-			    "Usage: sluice contract verify C.json [--key PLATFORM.pub] [--json]\n"
-			    "\n"
-			    "Check a contract offline: its form, every signature over its "
-			    "canonical\n"
-			    "form, which parties are missing and its validity dates.  With --key "
-			    "the\n"
-			    "platform's key must be that one (DIR/platform.pub of the exchange).\n"
-			    "Exit 0 only for a complete contract, countersigned and valid now.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("contract verify", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(
-		    "contract verify", optind >= argc ? "missing C.json" : "too many arguments");
 	sl_err_clear();
-	if ((r = read_contract(argv[optind], &c)) != 0)
+	if ((r = read_contract(file, &c)) != 0)
 		return cli_fail(r);
-	if (keyfile != NULL) {
-		if ((r = cli_read_file(keyfile, 16384, &pem, &len)) != 0 ||
-		    (r = keys_pubkey_from_pem(pem, len, &platform)) != 0) {
-			if (r == SL_ERR_PARSE)
-				sl_errf(r, "%s: not a public key", keyfile);
-			free(pem);
-			contract_free(c);
-			return cli_fail(r);
-		}
+	if (keyfile != NULL && ((r = cli_read_file(keyfile, 16384, &pem, &len)) != 0 ||
+	                           (r = keys_pubkey_from_pem(pem, len, &platform)) != 0)) {
+		if (r == SL_ERR_PARSE)
+			sl_errf(r, "%s: not a public key", keyfile);
 		free(pem);
-		ok = keys_pubkey_equal(platform, contract_party(c, CONTRACT_PLATFORM)->pk);
-		keys_pubkey_free(platform);
-		if (!ok) {
-			r = sl_errf(SL_ERR_AUTH,
-			    "%s: the contract's platform key is not the one in %s", argv[optind],
-			    keyfile);
-			contract_free(c);
-			return cli_fail(r);
-		}
-	}
-	if ((r = contract_verify(c, time(NULL), &st)) != 0) {
 		contract_free(c);
-		return cli_fail(sl_errf(r, "%s: %s", argv[optind], sl_err_msg(r)));
+		return cli_fail(r);
 	}
-	ok = st.countersigned && !st.expired && !st.not_yet_valid;
-	if (json) {
+	free(pem);
+	r = contracts_act_verify(c, platform, time(NULL), &v, &field);
+	keys_pubkey_free(platform);
+	if (r != 0) {
+		if (field != NULL && strcmp(field, "key") == 0)
+			r = sl_errf(r, "%s: the contract's platform key is not the one in %s", file,
+			    keyfile);
+		else
+			r = sl_errf(r, "%s: %s", file, sl_err_msg(r));
+		contract_free(c);
+		return cli_fail(r);
+	}
+	if (cli_flag(a, "json")) {
 		json_t *missing = json_array();
 		size_t i;
 
 		for (i = 0; i < c->nparties; i++)
-			if (st.missing_roles & (1u << c->parties[i].role))
+			if (v.st.missing_roles & (1u << c->parties[i].role))
 				json_array_append_new(missing, json_string(c->parties[i].name));
-		r = cli_print_json(json_pack("{s:s, s:b, s:o, s:b, s:b}", "id", c->id, "valid", ok,
-		    "missing", missing, "expired", st.expired, "not_yet_valid", st.not_yet_valid));
+		r = cli_print_json(json_pack("{s:s, s:b, s:o, s:b, s:b}", "id", c->id, "valid",
+		    v.in_force, "missing", missing, "expired", v.st.expired, "not_yet_valid",
+		    v.st.not_yet_valid));
 	} else {
-		print_verdict(c, &st);
-		printf("%s\n", ok ? "OK: every signature verifies; the contract is in force"
-		               : !st.countersigned ? "INCOMPLETE: signatures are missing"
-		               : st.expired        ? "EXPIRED"
-		                                   : "NOT YET VALID");
+		print_verdict(c, &v.st);
+		printf("%s\n", v.in_force ? "OK: every signature verifies; the contract is in force"
+		               : !v.st.countersigned ? "INCOMPLETE: signatures are missing"
+		               : v.st.expired        ? "EXPIRED"
+		                                     : "NOT YET VALID");
 	}
 	contract_free(c);
-	return r != CLI_OK ? r : ok ? CLI_OK : CLI_FAILED;
+	return r != CLI_OK ? r : v.in_force ? CLI_OK : CLI_FAILED;
 }
 
 static int
-list_cmd(const struct cli *cli, int argc, char **argv)
+list_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct contracts_row *rows = NULL;
 	struct exchange *ex = NULL;
 	time_t now = time(NULL);
 	size_t n = 0, i;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf("Usage: sluice contract list [--json]\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("contract list", argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("contract list", "too many arguments");
-	if ((r = cli_open(cli, "contract list", &ex)) != CLI_OK)
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	r = contracts_list(ex, &rows, &n);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	if (json) {
-		json_t *a = json_array();
+	if (cli_flag(a, "json")) {
+		json_t *arr = json_array();
 
 		for (i = 0; i < n; i++)
-			json_array_append_new(a, contracts_row_json(&rows[i], now, 0));
-		r = cli_print_json(a);
+			json_array_append_new(arr, contracts_row_json(&rows[i], now, 0));
+		r = cli_print_json(arr);
 	} else {
 		printf("%-34s  %-16s  %-16s  %-8s  %s\n", "ID", "PRODUCT", "BUYER", "STATE",
 		    "QUERIES");
@@ -524,56 +356,28 @@ list_cmd(const struct cli *cli, int argc, char **argv)
 }
 
 static int
-show_cmd(const struct cli *cli, int argc, char **argv)
+show_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"document", no_argument, NULL, 'D'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct contracts_row row;
 	struct contract_status st;
 	struct exchange *ex = NULL;
 	time_t now = time(NULL);
 	char *text = NULL;
 	size_t len;
-	int ch, json = 0, document = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'D':
-			document = 1;
-			break;
-		case 'h':
-			printf("Usage: sluice contract show ID [--json] [--document]\n"
-			       "\n"
-			       "A recorded contract's state, signatures and use; --document prints "
-			       "the\n"
-			       "signed document itself (as `contract verify` reads it).\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("contract show", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(
-		    "contract show", optind >= argc ? "missing ID" : "too many arguments");
-	if ((r = cli_open(cli, "contract show", &ex)) != CLI_OK)
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
-	r = contracts_find(ex, argv[optind], &row);
+	r = contracts_find(ex, cli_arg(a, 0), &row);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	if (document) {
+	if (cli_flag(a, "document")) {
 		if ((r = contract_to_text(row.c, &text, &len)) == 0)
 			fwrite(text, 1, len, stdout);
 		free(text);
 		r = r != 0 ? cli_fail(r) : CLI_OK;
-	} else if (json) {
+	} else if (cli_flag(a, "json")) {
 		r = cli_print_json(contracts_row_json(&row, now, 1));
 	} else if ((r = contract_verify(row.c, now, &st)) != 0) {
 		r = cli_fail(r);
@@ -602,100 +406,122 @@ show_cmd(const struct cli *cli, int argc, char **argv)
 	return r;
 }
 
-/* The party of c that id's key belongs to; the message says when it is none. */
 static int
-identity_party(const struct contract *c, const char *path, const char **name)
+revoke_run(const struct cli *cli, const struct cli_args *a)
 {
-	struct keys_identity *id = NULL;
-	struct keys_pubkey *pk = NULL;
-	size_t i;
+	const char *ident = cli_opt(a, "identity"), *field = NULL;
+	struct contracts_revoke_request req = {cli_arg(a, 0), cli_opt(a, "reason")};
+	struct keys_pubkey *caller = NULL;
+	struct exchange *ex = NULL;
+	char *by = NULL;
 	int r;
 
-	if ((r = cli_load_identity(path, &id)) != 0)
-		return r;
-	r = keys_identity_pubkey(id, &pk);
-	keys_identity_free(id);
-	if (r != 0)
-		return r;
-	*name = NULL;
-	for (i = 0; i < c->nparties; i++)
-		if (keys_pubkey_equal(pk, c->parties[i].pk))
-			*name = c->parties[i].name;
-	keys_pubkey_free(pk);
-	if (*name == NULL)
-		return sl_errf(
-		    SL_ERR_POLICY, "%s: not the key of any party of contract %s", path, c->id);
-	return 0;
-}
-
-static int
-revoke_cmd(const struct cli *cli, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"reason", required_argument, NULL, 'r'},
-	    {"identity", required_argument, NULL, 'i'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *reason = NULL, *ident = NULL, *who = EXCHANGE_PLATFORM_NAME;
-	struct contracts_row row;
-	struct exchange *ex = NULL;
-	int ch, r;
-
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			reason = optarg;
-			break;
-		case 'i':
-			ident = optarg;
-			break;
-		case 'h':
-			printf(
-			    "Usage: sluice contract revoke ID --reason TEXT [--identity FILE.key]\n"
-			    "\n"
-			    "Revoke a contract: no query runs under it again.  The contract's "
-			    "merchant or\n"
-			    "holder revokes with --identity; without it the platform does.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("contract revoke", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(
-		    "contract revoke", optind >= argc ? "missing ID" : "too many arguments");
-	if (reason == NULL)
-		return cli_usage_error("contract revoke", "missing --reason TEXT");
-	if ((r = cli_open(cli, "contract revoke", &ex)) != CLI_OK)
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	sl_err_clear();
-	if ((r = contracts_find(ex, argv[optind], &row)) != 0) {
-		exchange_close(ex);
-		return cli_fail(r);
-	}
-	if ((ident == NULL || (r = identity_party(row.c, ident, &who)) == 0) &&
-	    (r = contracts_revoke(ex, argv[optind], who, reason)) == 0)
-		printf("Revoked contract %s (by %s)\n", argv[optind], who);
-	contracts_row_clear(&row);
+	if ((r = cli_caller(ident, &caller)) == 0 &&
+	    (r = contracts_act_revoke(ex, caller, &req, &by, &field)) != 0)
+		r = cli_name_file(r, field, ACTOR_FIELD, ident);
+	keys_pubkey_free(caller);
 	exchange_close(ex);
-	return r != 0 ? cli_fail(r) : CLI_OK;
+	if (r != 0)
+		return cli_fail(r);
+	printf("Revoked contract %s (by %s)\n", req.id, by);
+	free(by);
+	return CLI_OK;
 }
 
-static const struct cli_command contract_commands[] = {
-    {"offer", offer_cmd, "--product NAME --buyer NAME --terms TERMS.json --out C.json",
-        "write an unsigned contract"},
-    {"sign", sign_cmd, "C.json --identity FILE.key", "add your signature (offline)"},
-    {"submit", submit_cmd, "C.json", "record signatures; the platform countersigns when complete"},
-    {"verify", verify_cmd, "C.json [--key PLATFORM.pub]", "check a contract offline"},
-    {"list", list_cmd, "", "recorded contracts"},
-    {"show", show_cmd, "ID [--document]", "one contract"},
-    {"revoke", revoke_cmd, "ID --reason TEXT [--identity FILE.key]", "stop a contract"},
-    {NULL, NULL, NULL, NULL},
+const struct cli_spec cmd_contract[] = {
+    {
+        .path = "contract offer",
+        .summary = "write an unsigned contract",
+        .help = "Check the terms against the product and write an unsigned contract between\n"
+                "the product's holder, operator and merchant, the buyer and the platform.\n"
+                "Each party then signs it with `sluice contract sign`.  The audit log names\n"
+                "the merchant as the actor when --identity is its key, else the platform.",
+        .opts =
+            {
+                {"product", 0, CLI_STRING, "NAME", "the product", CLI_REQUIRED},
+                {"buyer", 0, CLI_STRING, "NAME", "the buyer", CLI_REQUIRED},
+                {"terms", 0, CLI_STRING, "TERMS.json", "the terms (purpose, price, release)",
+                    CLI_REQUIRED},
+                {"out", 0, CLI_STRING, "C.json", "where to write the contract (a new file)",
+                    CLI_REQUIRED},
+                {"identity", 0, CLI_STRING, "MERCHANT.key", "act as the merchant, by its key"},
+                CMD_OPT_JSON,
+            },
+        .run = offer_run,
+    },
+    {
+        .path = "contract sign",
+        .summary = "add your signature (offline)",
+        .help = "Add your signature to the contract in C.json (offline: no data directory).\n"
+                "The key must be one of the contract's parties; the signature covers the\n"
+                "canonical form (RFC 8785) of every term.",
+        .args = {{"C.json"}},
+        .opts =
+            {
+                {"identity", 0, CLI_STRING, "FILE.key", "your key, as `party add` wrote it",
+                    CLI_REQUIRED},
+            },
+        .run = sign_run,
+    },
+    {
+        .path = "contract submit",
+        .summary = "record signatures; the platform countersigns when complete",
+        .help = "Record the signatures in C.json.  Once the holder, operator, merchant and\n"
+                "buyer have all signed, the platform countersigns and the contract is active;\n"
+                "C.json is then rewritten with every signature, for offline verification.",
+        .args = {{"C.json"}},
+        .opts = {CMD_OPT_JSON},
+        .run = submit_run,
+    },
+    {
+        .path = "contract verify",
+        .summary = "check a contract offline",
+        .help = "Check a contract offline: its form, every signature over its canonical\n"
+                "form, which parties are missing and its validity dates.  With --key the\n"
+                "platform's key must be that one (DIR/platform.pub of the exchange).\n"
+                "Exit 0 only for a complete contract, countersigned and valid now.",
+        .args = {{"C.json"}},
+        .opts =
+            {
+                {"key", 0, CLI_STRING, "PLATFORM.pub", "the platform key to trust"},
+                CMD_OPT_JSON,
+            },
+        .run = verify_run,
+    },
+    {
+        .path = "contract list",
+        .summary = "recorded contracts",
+        .opts = {CMD_OPT_JSON},
+        .run = list_run,
+    },
+    {
+        .path = "contract show",
+        .summary = "one contract",
+        .help = "A recorded contract's state, signatures and use; --document prints the\n"
+                "signed document itself (as `contract verify` reads it).",
+        .args = {{"ID"}},
+        .opts =
+            {
+                CMD_OPT_JSON,
+                {"document", 0, CLI_FLAG, NULL, "print the signed contract document"},
+            },
+        .run = show_run,
+    },
+    {
+        .path = "contract revoke",
+        .summary = "stop a contract",
+        .help = "Revoke a contract: no query runs under it again.  The contract's merchant or\n"
+                "holder revokes with --identity; without it the platform does.",
+        .args = {{"ID"}},
+        .opts =
+            {
+                {"reason", 0, CLI_STRING, "TEXT", "why, for the audit log", CLI_REQUIRED},
+                {"identity", 0, CLI_STRING, "FILE.key", "act as the merchant or holder"},
+            },
+        .run = revoke_run,
+    },
+    {.path = NULL},
 };
-
-int
-cmd_contract(const struct cli *cli, int argc, char **argv)
-{
-	return cli_dispatch(cli, "contract", contract_commands, argc, argv);
-}

@@ -1,7 +1,6 @@
 /*
  * broker/cmd_party.c -- `sluice party add | list`.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,62 +19,21 @@ party_json(const struct party *p)
 }
 
 static int
-party_add(const struct cli *cli, int argc, char **argv)
+party_add_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"role", required_argument, NULL, 'r'},
-	    {"out", required_argument, NULL, 'o'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	const char *out = cli_opt(a, "out");
 	struct exchange *ex = NULL;
 	struct party p;
-	const char *role = NULL, *out = NULL;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			role = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf(
-			    "Usage: sluice party add NAME --role %s --out FILE.key [--json]\n"
-			    "\n"
-			    "Add a party with a new identity key pair.  Writes FILE.key (private\n"
-			    "key, PKCS#8 PEM, mode 0600), FILE.pub (public key, PEM) and FILE.crt\n"
-			    "(client certificate from the platform CA, CN=NAME, OU=ROLE).\n",
-			    PARTY_ROLES);
-			return CLI_OK;
-		default:
-			return cli_bad_option("party add", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(
-		    "party add", optind >= argc ? "missing NAME" : "too many arguments");
-	if (role == NULL)
-		return cli_usage_error("party add", "missing --role %s", PARTY_ROLES);
-	if (!party_role_valid(role))
-		return cli_usage_error(
-		    "party add", "--role '%s': must be one of %s", role, PARTY_ROLES);
-	if (out == NULL)
-		return cli_usage_error("party add", "missing --out FILE.key");
-	if ((r = cli_open(cli, "party add", &ex)) != CLI_OK)
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
-	if ((r = enrol_party(ex, argv[optind], role, out, &p)) != 0) {
+	if ((r = enrol_party(ex, cli_arg(a, 0), cli_opt(a, "role"), out, &p)) != 0) {
 		exchange_close(ex);
 		return cli_fail(r);
 	}
 	exchange_close(ex);
-	if (json) {
+	if (cli_flag(a, "json")) {
 		r = cli_print_json(party_json(&p));
 	} else {
 		printf("Added party %s (%s), key %s\nWrote %s and its .pub and .crt\n", p.name,
@@ -87,41 +45,21 @@ party_add(const struct cli *cli, int argc, char **argv)
 }
 
 static int
-party_ls(const struct cli *cli, int argc, char **argv)
+party_list_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct exchange *ex = NULL;
 	struct party *list = NULL;
 	json_t *arr;
 	size_t n = 0, i;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf("Usage: sluice party list [--json]\n\n"
-			       "List parties: name, role, key fingerprint, creation time.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("party list", argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("party list", "too many arguments");
-	if ((r = cli_open(cli, "party list", &ex)) != CLI_OK)
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	r = party_list(exchange_db(ex), &list, &n);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	if (json) {
+	if (cli_flag(a, "json")) {
 		if ((arr = json_array()) == NULL) {
 			party_list_free(list, n);
 			return cli_fail(SL_ERR_NOMEM);
@@ -139,15 +77,29 @@ party_ls(const struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
-static const struct cli_command party_commands[] = {
-    {"add", party_add, "NAME --role " PARTY_ROLES " --out FILE.key [--json]",
-        "add a party with a new identity"},
-    {"list", party_ls, "[--json]", "list the parties"},
-    {NULL, NULL, NULL, NULL},
+const struct cli_spec cmd_party[] = {
+    {
+        .path = "party add",
+        .summary = "add a party with a new identity",
+        .help = "Add a party with a new identity key pair.  Writes FILE.key (private\n"
+                "key, PKCS#8 PEM, mode 0600), FILE.pub (public key, PEM) and FILE.crt\n"
+                "(client certificate from the platform CA, CN=NAME, OU=ROLE).",
+        .args = {{"NAME"}},
+        .opts =
+            {
+                {"role", 0, CLI_CHOICE, PARTY_ROLES, "the party's role", CLI_REQUIRED},
+                {"out", 0, CLI_STRING, "FILE.key",
+                    "where to write the private key (and FILE.pub, FILE.crt)", CLI_REQUIRED},
+                CMD_OPT_JSON,
+            },
+        .run = party_add_run,
+    },
+    {
+        .path = "party list",
+        .summary = "list the parties",
+        .help = "List parties: name, role, key fingerprint, creation time.",
+        .opts = {CMD_OPT_JSON},
+        .run = party_list_run,
+    },
+    {.path = NULL},
 };
-
-int
-cmd_party(const struct cli *cli, int argc, char **argv)
-{
-	return cli_dispatch(cli, "party", party_commands, argc, argv);
-}

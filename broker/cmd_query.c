@@ -1,7 +1,6 @@
 /*
  * broker/cmd_query.c -- `sluice query --contract ID --identity BUYER.key "SELECT ..."`.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,82 +125,36 @@ out:
 	free(w);
 }
 
-int
-cmd_query(const struct cli *cli, int argc, char **argv)
+static int
+query_run(const struct cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-	    {"contract", required_argument, NULL, 'c'},
-	    {"identity", required_argument, NULL, 'i'},
-	    {"request-id", required_argument, NULL, 'r'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *contract = NULL, *ident = NULL, *rid = NULL;
+	const char *text_arg = cli_arg(a, 0);
 	struct keys_identity *id = NULL;
 	struct query_outcome out;
 	struct query_request req;
 	struct exchange *ex = NULL;
 	char *text = NULL;
 	size_t len;
-	int ch, json = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			contract = optarg;
-			break;
-		case 'i':
-			ident = optarg;
-			break;
-		case 'r':
-			rid = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf("Usage: sluice query --contract ID --identity BUYER.key "
-			       "[--request-id X]\n"
-			       "                    [--json] \"SELECT ...\" | -\n"
-			       "\n"
-			       "Run an aggregate query under an active contract (DESIGN.md section "
-			       "6 has\n"
-			       "the language; - reads it from standard input).  Only groups the "
-			       "contract's\n"
-			       "release rule allows are shown; each released query is charged.  A "
-			       "retry\n"
-			       "with the same --request-id returns the first answer and is not "
-			       "charged again.\n");
-			return CLI_OK;
-		default:
-			return cli_bad_option("query", argv);
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error("query", optind >= argc
-		                                    ? "missing the query text"
-		                                    : "too many arguments (quote the query)");
-	if (contract == NULL || ident == NULL)
-		return cli_usage_error("query", "missing %s",
-		    contract == NULL ? "--contract ID" : "--identity BUYER.key");
 	sl_err_clear();
-	if ((r = cli_load_identity(ident, &id)) != 0)
+	if ((r = cli_load_identity(cli_opt(a, "identity"), &id)) != 0)
 		return cli_fail(r);
-	if (strcmp(argv[optind], "-") == 0) {
+	if (strcmp(text_arg, "-") == 0) {
 		if ((r = read_stdin(&text, &len)) != 0) {
 			keys_identity_free(id);
 			return cli_fail(r);
 		}
-	} else if ((text = strdup(argv[optind])) != NULL) {
+	} else if ((text = strdup(text_arg)) != NULL) {
 		len = strlen(text);
 	}
-	if (text == NULL || (r = cli_open(cli, "query", &ex)) != CLI_OK) {
+	if (text == NULL || (r = cli_open(cli, cli_path(a), &ex)) != CLI_OK) {
 		keys_identity_free(id);
 		free(text);
 		return text == NULL ? cli_fail(SL_ERR_NOMEM) : r;
 	}
-	req = (struct query_request){contract, id, rid, text, len, query_rate()};
+	req = (struct query_request){
+	    cli_opt(a, "contract"), id, cli_opt(a, "request-id"), text, len, query_rate()};
 	r = query_submit(ex, &req, &out);
 	exchange_close(ex);
 	keys_identity_free(id);
@@ -213,10 +166,33 @@ cmd_query(const struct cli *cli, int argc, char **argv)
 		query_outcome_clear(&out);
 		return CLI_FAILED;
 	}
-	if (json)
+	if (cli_flag(a, "json"))
 		r = cli_print_json(json_incref(out.answer));
 	else
 		print_table(out.answer, out.replayed);
 	query_outcome_clear(&out);
 	return r;
 }
+
+const struct cli_spec cmd_query[] = {
+    {
+        .path = "query",
+        .summary = "run an aggregate query under a contract",
+        .help = "Run an aggregate query under an active contract (DESIGN.md section 6 has\n"
+                "the language; - reads it from standard input).  Only groups the contract's\n"
+                "release rule allows are shown; each released query is charged.  A retry\n"
+                "with the same --request-id returns the first answer and is not charged again.",
+        .args = {{"\"SELECT ...\" | -", "the query text"}},
+        .args_last = 1,
+        .opts =
+            {
+                {"contract", 0, CLI_STRING, "ID", "the contract to query under", CLI_REQUIRED},
+                {"identity", 0, CLI_STRING, "BUYER.key", "the buyer's key, which signs the query",
+                    CLI_REQUIRED},
+                {"request-id", 0, CLI_STRING, "X", "the retry key: the same X, the same answer"},
+                CMD_OPT_JSON,
+            },
+        .run = query_run,
+    },
+    {.path = NULL},
+};

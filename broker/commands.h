@@ -1,21 +1,27 @@
 /*
- * broker/commands.h -- the entry points of `sluice` subcommands.
+ * broker/commands.h -- the command tables of `sluice`.
  *
- * Each takes the global options and its own argv (argv[0] is its name) and
- * returns an exit code (broker/cli.h).
+ * Each is the table of one top-level command (broker/cli.h, struct
+ * cli_spec), ending at an entry with a NULL path; main.c groups them.
  */
 #ifndef SLUICE_BROKER_COMMANDS_H
 #define SLUICE_BROKER_COMMANDS_H
 
-struct cli;
+#include "broker/cli.h"
 
-int cmd_init(const struct cli *cli, int argc, char **argv);
-int cmd_party(const struct cli *cli, int argc, char **argv);
-int cmd_audit(const struct cli *cli, int argc, char **argv);
-int cmd_product(const struct cli *cli, int argc, char **argv);
-int cmd_contract(const struct cli *cli, int argc, char **argv);
-int cmd_query(const struct cli *cli, int argc, char **argv);
-int cmd_keys(const struct cli *cli, int argc, char **argv);
-int cmd_ledger(const struct cli *cli, int argc, char **argv);
+/* The option every command that prints a result has. */
+#define CMD_OPT_JSON                                                                               \
+	{                                                                                          \
+		"json", 0, CLI_FLAG, NULL, "print the result as one JSON document"                 \
+	}
+
+extern const struct cli_spec cmd_init[];
+extern const struct cli_spec cmd_party[];
+extern const struct cli_spec cmd_audit[];
+extern const struct cli_spec cmd_product[];
+extern const struct cli_spec cmd_contract[];
+extern const struct cli_spec cmd_query[];
+extern const struct cli_spec cmd_keys[];
+extern const struct cli_spec cmd_ledger[];
 
 #endif

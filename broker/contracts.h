@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "contracts/contract.h"
+
 struct exchange;
 struct contract;
 struct keys_pubkey;
@@ -99,6 +101,67 @@ int contracts_authorize(struct exchange *ex, const char *id, const struct keys_p
  * (another process may have used the last query or revoked it meanwhile).
  */
 int contracts_count_query(struct db *db, const char *id) __attribute__((warn_unused_result));
+
+/* ---- actions: what a party asks (broker/actor.h) ------------------------------
+ *
+ * Each takes the caller's proven key (NULL: the platform), a request and a
+ * result, and prints nothing.  On failure *field is the request's field at
+ * fault when one is (ACTOR_FIELD for the caller), else NULL.  contracts_submit(),
+ * contracts_find() and contracts_list() are already the actions `contract
+ * submit`, `show` and `list`.
+ */
+struct keys_identity;
+
+struct contracts_offer_request {
+	const char *product, *buyer;
+	const json_t *terms; /* a terms.json object */
+	/* contracts_offer()'s hook, called inside its transaction; may be NULL */
+	int (*publish)(void *arg, const struct contract *c);
+	void *arg;
+};
+
+/*
+ * `contract offer`: by the product's merchant (then the audit log's actor)
+ * or the platform; contracts_offer().  *field "terms" for terms out of
+ * their domain.  Free *out with contract_free().
+ */
+int contracts_act_offer(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct contracts_offer_request *req, struct contract **out, const char **field)
+    __attribute__((warn_unused_result));
+
+struct contracts_revoke_request {
+	const char *id;
+	const char *reason;
+};
+
+/*
+ * `contract revoke`: by a party of the contract (contracts_revoke() says
+ * which may) or the platform.  *by is who revoked, the caller frees it.
+ */
+int contracts_act_revoke(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct contracts_revoke_request *req, char **by, const char **field)
+    __attribute__((warn_unused_result));
+
+/* What `contract verify` and `contract sign` found. */
+struct contracts_verdict {
+	struct contract_status st;
+	int in_force; /* countersigned and valid at that time */
+};
+
+/*
+ * `contract verify`, offline: the document's signatures at time now, and
+ * with platform not NULL its platform's key must be that one (SL_ERR_AUTH,
+ * *field "key").
+ */
+int contracts_act_verify(const struct contract *c, const struct keys_pubkey *platform, time_t now,
+    struct contracts_verdict *out, const char **field) __attribute__((warn_unused_result));
+
+/*
+ * `contract sign`, offline: check c at time now, add the signature of id
+ * (one of its parties: *role), check it again into *out.
+ */
+int contracts_act_sign(struct contract *c, const struct keys_identity *id, time_t now,
+    enum contract_role *role, struct contracts_verdict *out) __attribute__((warn_unused_result));
 
 json_t *contracts_row_json(const struct contracts_row *row, time_t now, int with_document);
 

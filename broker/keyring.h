@@ -111,4 +111,24 @@ int keyring_dek_get(struct db *db, const struct keys_master *mk, const char *pro
 int keyring_status(struct db *db, const struct keys_master *mk, struct keyring_status *st)
     __attribute__((warn_unused_result));
 
+/* ---- actions: `keys status` and `keys rotate-master` ---------------------------
+ *
+ * The platform's own, so no caller: whoever holds the data directory (and
+ * its passphrase) is the platform.  `keys rotate-product` is
+ * load_rotate_product() (broker/load.h).
+ */
+struct exchange;
+
+/* `keys status`: load the master key, unwrap every wrapped key, and say so in *st. */
+int keyring_act_status(struct exchange *ex, struct keyring_status *st)
+    __attribute__((warn_unused_result));
+
+/*
+ * `keys rotate-master`: exchange_rotate_master() with the new passphrase in
+ * new_passphrase_file (the key's source by design, like the data
+ * directory's own), then the status under the new key.
+ */
+int keyring_act_rotate_master(struct exchange *ex, const char *new_passphrase_file,
+    struct keyring_status *st) __attribute__((warn_unused_result));
+
 #endif

@@ -118,4 +118,41 @@ struct ledger_check {
 int ledger_verify(struct db *db, enum keys_suite suite, struct ledger_check *res)
     __attribute__((warn_unused_result));
 
+/* ---- actions: what a party asks (broker/actor.h) ------------------------------
+ *
+ * The caller's proven key (NULL: the platform), a request, the result; on
+ * failure *field is the request's field at fault (ACTOR_FIELD for the
+ * caller), else NULL.  ledger_verify() is already the action `ledger verify`.
+ */
+struct keys_pubkey;
+
+struct ledger_statement_request {
+	const char *account;      /* NULL: every account the caller may see */
+	const char *from, *until; /* RFC 3339 times or prefixes; NULL: no bound */
+};
+
+/*
+ * `ledger`: the statements of ledger_statements() into sink.  The platform
+ * and auditors see every account; any other party only its own (account
+ * NULL or its name, else SL_ERR_POLICY).  SL_ERR_INVAL for a bad period
+ * (*field "from" or "until").
+ */
+int ledger_act_statements(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct ledger_statement_request *req, const struct ledger_sink *sink, const char **field)
+    __attribute__((warn_unused_result));
+
+struct ledger_cap_request {
+	const char *product;
+	int change;          /* set or remove the cap; 0: only read it */
+	int64_t monthly_fen; /* when change: the new cap, or -1 for none */
+};
+
+/*
+ * `ledger cap`: ledger_change_cap() when req->change (by the platform only),
+ * then the product's cap in *monthly_fen (-1: none).
+ */
+int ledger_act_cap(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct ledger_cap_request *req, int64_t *monthly_fen, const char **field)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -5,7 +5,6 @@
  * hands over to one subcommand.  The broker is the trusted process: it never
  * parses SQL or uploaded files itself (those go to sluice-worker).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,44 +15,82 @@
 #include "config.h"
 #include "keys/keys.h"
 
-static const struct cli_command commands[] = {
-    {"init", cmd_init, "DIR [--suite intl|gm] [--passphrase-file F]", "create a data directory"},
-    {"party", cmd_party, "add NAME --role ROLE --out FILE.key | list", "add and list parties"},
-    {"product", cmd_product, "add NAME --schema F --merchant M | list | show NAME",
-        "data products"},
-    {"contract", cmd_contract, "offer | sign | submit | verify | list | show | revoke",
-        "usage contracts"},
-    {"query", cmd_query, "--contract ID --identity BUYER.key \"SELECT ...\"",
-        "run an aggregate query under a contract"},
-    {"ledger", cmd_ledger, "[--party NAME] [--from T] [--until T] | verify | cap PRODUCT",
-        "revenue statements, caps and checks"},
-    {"audit", cmd_audit, "export | verify FILE | show", "the tamper-evident audit log"},
-    {"keys", cmd_keys, "status | rotate-master [--new-passphrase-file F]",
-        "master key status and rotation"},
-    {NULL, NULL, NULL, NULL},
+static int help_run(const struct cli *cli, const struct cli_args *a);
+
+static const struct cli_spec cmd_help[] = {
+    {
+        .path = "help",
+        .summary = "this help, or every command's synopsis",
+        .help = "Without options, the same as `sluice --help`.",
+        .opts =
+            {
+                {"synopsis", 0, CLI_FLAG, NULL, "print every command's synopsis, one a line"},
+            },
+        .run = help_run,
+    },
+    {.path = NULL},
+};
+
+static const struct cli_group groups[] = {
+    {"init", "create a data directory", cmd_init},
+    {"party", "add and list parties", cmd_party},
+    {"product", "data products", cmd_product},
+    {"contract", "usage contracts", cmd_contract},
+    {"query", "run an aggregate query under a contract", cmd_query},
+    {"ledger", "revenue statements, caps and checks", cmd_ledger},
+    {"audit", "the tamper-evident audit log", cmd_audit},
+    {"keys", "master key status and rotation", cmd_keys},
+    {"help", "this help, or every command's synopsis", cmd_help},
+    {NULL, NULL, NULL},
+};
+
+/* The options before COMMAND. */
+static const struct cli_spec global = {
+    .path = NULL,
+    .opts =
+        {
+            {"dir", 'd', CLI_STRING, "DIR", "the data directory (default: $SLUICE_DIR)",
+                CLI_SHORT_ONLY},
+            {"passphrase-file", 0, CLI_STRING, "F",
+                "passphrase of a passphrase-protected data directory\n"
+                "(default: $SLUICE_PASSPHRASE_FILE)"},
+            {"help", 'h', CLI_FLAG, NULL, "this help; `sluice COMMAND --help` for one command"},
+            {"version", 0, CLI_FLAG, NULL, "print the version"},
+        },
 };
 
 static void
 usage(FILE *f)
 {
-	const struct cli_command *c;
+	const struct cli_group *g;
 
 	fprintf(f, "Usage: sluice [-d DIR] [--passphrase-file F] COMMAND [ARGS]\n"
 	           "\n"
 	           "Sluice, an exchange for data elements: data usable but invisible.\n"
 	           "\n"
 	           "Commands:\n");
-	for (c = commands; c->name != NULL; c++)
-		fprintf(f, "  %-8s %-56s %s\n", c->name, c->synopsis, c->summary);
-	fprintf(f, "\n"
-	           "Global options (before COMMAND):\n"
-	           "  -d DIR                the data directory (default: $SLUICE_DIR)\n"
-	           "  --passphrase-file F   passphrase of a passphrase-protected data directory\n"
-	           "                        (default: $SLUICE_PASSPHRASE_FILE)\n"
-	           "  -h, --help            this help; `sluice COMMAND --help` for one command\n"
-	           "  --version             print the version\n"
-	           "\n"
-	           "Exit status: 0 ok, 1 refused or failed, 2 usage error.\n");
+	for (g = groups; g->name != NULL; g++)
+		cli_group_line(f, g);
+	fprintf(f, "\nGlobal options (before COMMAND):\n");
+	cli_global_options(f, &global);
+	fprintf(f, "\nExit status: 0 ok, 1 refused or failed, 2 usage error.\n");
+}
+
+static int
+help_run(const struct cli *cli, const struct cli_args *a)
+{
+	const struct cli_group *g;
+	const struct cli_spec *s;
+
+	(void)cli;
+	if (!cli_flag(a, "synopsis")) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	for (g = groups; g->name != NULL; g++)
+		for (s = g->specs; s->path != NULL; s++)
+			cli_spec_synopsis(stdout, s);
+	return CLI_OK;
 }
 
 /*
@@ -84,51 +121,35 @@ dir_resolve(struct cli *cli)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"passphrase-file", required_argument, NULL, 'P'},
-	    {NULL, 0, NULL, 0},
-	};
-	const struct cli_command *c;
+	const struct cli_group *g;
+	struct cli_args *a = NULL;
 	struct cli cli;
-	int ch;
+	int next;
 
 	sl_log_init("sluice");
 	memset(&cli, 0, sizeof(cli));
+	if (cli_parse_global(&global, argc, argv, &a, &next) != CLI_OK)
+		return CLI_USAGE;
+	if (cli_flag(a, "help") || cli_flag(a, "version")) {
+		if (cli_flag(a, "help"))
+			usage(stdout);
+		else
+			printf("sluice %s\n", PACKAGE_VERSION);
+		cli_args_free(a);
+		return CLI_OK;
+	}
 	cli.dir = getenv("SLUICE_DIR");
 	cli.passphrase_file = getenv("SLUICE_PASSPHRASE_FILE");
 	if (cli.dir != NULL && cli.dir[0] == '\0')
 		cli.dir = NULL;
 	if (cli.passphrase_file != NULL && cli.passphrase_file[0] == '\0')
 		cli.passphrase_file = NULL;
-	opterr = 0; /* commands report unknown options themselves, by name */
-	/* "+": stop at the command name; its options are its own. */
-	while ((ch = getopt_long(argc, argv, "+:d:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			cli.dir = optarg;
-			break;
-		case 'P':
-			cli.passphrase_file = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		case 'V':
-			printf("sluice %s\n", PACKAGE_VERSION);
-			return CLI_OK;
-		case ':':
-			fprintf(stderr, "sluice: option '%s' needs a value\nTry 'sluice --help'.\n",
-			    argv[optind - 1]);
-			return CLI_USAGE;
-		default:
-			fprintf(stderr, "sluice: unknown option '%s'\nTry 'sluice --help'.\n",
-			    argv[optind - 1]);
-			return CLI_USAGE;
-		}
-	}
-	if (optind >= argc) {
+	if (cli_opt(a, "dir") != NULL)
+		cli.dir = cli_opt(a, "dir");
+	if (cli_opt(a, "passphrase-file") != NULL)
+		cli.passphrase_file = cli_opt(a, "passphrase-file");
+	cli_args_free(a);
+	if (next >= argc) {
 		usage(stderr);
 		return CLI_USAGE;
 	}
@@ -137,18 +158,8 @@ main(int argc, char **argv)
 		sl_errorx("cannot initialise the crypto libraries");
 		return CLI_FAILED;
 	}
-	argc -= optind;
-	argv += optind;
-	if (strcmp(argv[0], "help") == 0) {
-		usage(stdout);
-		return CLI_OK;
-	}
-	for (c = commands; c->name != NULL; c++) {
-		if (strcmp(c->name, argv[0]) == 0) {
-			optind = 0; /* reset getopt for the command's own options */
-			return c->run(&cli, argc, argv);
-		}
-	}
-	fprintf(stderr, "sluice: unknown command '%s'\nTry 'sluice --help'.\n", argv[0]);
-	return CLI_USAGE;
+	for (g = groups; g->name != NULL; g++)
+		if (strcmp(g->name, argv[next]) == 0)
+			return cli_group_run(&cli, g, argc - next, argv + next);
+	return cli_usage_error(NULL, "unknown command '%s'", argv[next]);
 }

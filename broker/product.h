@@ -133,6 +133,61 @@ void product_subject(const struct product *p, int64_t version, char out[PRODUCT_
 /* JSON for `product show --json` / `product list --json`. */
 json_t *product_json(const struct product *p, int with_schema);
 
+/* ---- actions: what a party asks of the catalog (broker/actor.h) ----------
+ *
+ * Each takes the caller's proven key (NULL: the platform), a request and a
+ * result, and prints nothing.  On failure *field is the request's field at
+ * fault when one is (ACTOR_FIELD for the caller), else NULL.  product_find()
+ * and product_list() are the actions `product show` and `product list`:
+ * anyone may read the catalog.
+ */
+struct keys_pubkey;
+struct load_result;
+
+struct product_add_request {
+	const char *name;
+	const char *schema; /* the schema's JSON text, of schema_len bytes */
+	size_t schema_len;
+	const char *merchant;
+	const char *holder, *operator_; /* may be NULL */
+	int64_t max_bytes;              /* 0: no limit */
+};
+
+/*
+ * `product add`: the caller must be the merchant (or the platform, who is
+ * then the audit log's actor).  product_add(), then the new product in *out
+ * (free with product_clear()).  *field "schema" for an error in the schema,
+ * whose message gives the field path inside it.
+ */
+int product_act_add(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct product_add_request *req, struct product *out, const char **field)
+    __attribute__((warn_unused_result));
+
+struct product_drop_request {
+	const char *name;
+	int64_t version;
+};
+
+/* `product drop-version`: by the platform or the product's merchant. */
+int product_act_drop(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct product_drop_request *req, const char **field) __attribute__((warn_unused_result));
+
+struct product_load_request {
+	const char *name;
+	const char *path;   /* the upload, streamed to the worker: the action's input */
+	const char *format; /* "csv" or "jsonl" */
+	int progress;       /* report on stderr as the upload goes */
+};
+
+/*
+ * `product load`: by the platform or the product's merchant (then the audit
+ * log's actor).  load_product()'s results and errors (SL_ERR_PARSE with
+ * res->errors); clear *res with load_result_clear() either way.
+ */
+int product_act_load(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct product_load_request *req, struct load_result *res, const char **field)
+    __attribute__((warn_unused_result));
+
 void product_clear(struct product *p);
 void product_list_free(struct product *list, size_t count);
 

@@ -187,6 +187,96 @@ check_eq "nothing was made outside x but the files asked for" "$(ls | tr '\n' ' 
 	"acme-merchant.crt acme-merchant.key acme-merchant.pub audit.jsonl audit.jsonl.checkpoint.json buyer.crt buyer.key buyer.pub c.json city-health-bureau.crt city-health-bureau.key city-health-bureau.pub examples ningbo-data-ops.crt ningbo-data-ops.key ningbo-data-ops.pub x "
 cd "$T" || fail "cd $T"
 
+note "the command table: every synopsis, each command's --help and usage errors"
+# `sluice help --synopsis` is the table's own account of every command; each
+# command's --help must start with the same synopsis and describe each of its
+# options, and an unknown option, an option without its value, a missing
+# argument or required option must exit 2 naming it, before any work.
+expect_ok "$SLUICE" help --synopsis
+expect_stderr_empty
+cp "$OUT" "$T/synopsis"
+for c in "init DIR" "party add NAME" "product load NAME FILE" "contract offer --product NAME" \
+	"query --contract ID" "ledger [--party NAME]" "ledger cap PRODUCT" "audit verify FILE" \
+	"keys rotate-master" "help [--synopsis]"; do
+	check "help --synopsis has 'sluice $c'" grep -q "^sluice $c" "$T/synopsis"
+done
+check "help --synopsis has one line a command" [ "$(wc -l <"$T/synopsis")" -ge 26 ]
+# One line a check: PATH<TAB>KIND<TAB>WHAT, from each synopsis line.
+python3 - "$T/synopsis" >"$T/checks" <<'PY' || fail "cannot read the synopses"
+import re, sys
+for line in open(sys.argv[1]):
+    words = line.split()[1:]
+    path = []
+    while words and re.fullmatch(r"[a-z][a-z-]*", words[0]):
+        path.append(words.pop(0))
+    rest = " ".join(words)
+    print("%s\thelp\t%s" % (" ".join(path), line.strip()))
+    for m in re.finditer(r"(\[)?(--[a-z-]+)( [^][ |]+)?", rest):
+        print("%s\topt\t%s" % (" ".join(path), m.group(2)))
+        if m.group(3) and not m.group(3).strip().startswith("-"):
+            print("%s\tvalue\t%s" % (" ".join(path), m.group(2)))
+    # Required: an argument, or an option outside brackets.
+    outside = re.sub(r"\[[^]]*\]", "", rest)
+    if re.search(r"\S", outside):
+        print("%s\trequired\t" % " ".join(path))
+PY
+while IFS="$(printf '\t')" read -r path kind what; do
+	# shellcheck disable=SC2086 # path is words
+	case $kind in
+	help)
+		expect_ok "$SLUICE" $path --help
+		expect_stderr_empty
+		check_eq "$path --help starts with its synopsis" "$(head -n 1 "$OUT")" "Usage: $what"
+		expect_fail 2 "$SLUICE" $path --no-such-option
+		expect_stdout_empty
+		expect_stderr_contains "sluice $path: unknown option '--no-such-option'"
+		expect_stderr_contains "Try 'sluice $path --help'."
+		;;
+	opt)
+		expect_ok "$SLUICE" $path --help
+		check "$path --help describes $what" grep -q -- "^  \(-., \)\?$what\( \|$\)" "$OUT"
+		;;
+	value)
+		expect_fail 2 "$SLUICE" $path "$what"
+		expect_stdout_empty
+		expect_stderr_contains "sluice $path: option '$what' needs a value"
+		;;
+	required)
+		expect_fail 2 "$SLUICE" $path
+		expect_stdout_empty
+		expect_stderr_contains "sluice $path: missing "
+		;;
+	esac
+done <"$T/checks"
+check "the checks cover options and required arguments" \
+	[ "$(grep -c "$(printf '\t')value$(printf '\t')" "$T/checks")" -ge 30 ]
+expect_fail 2 "$SLUICE" -d "$D" contract offer --product p --buyer b --terms t.json
+expect_stderr_contains "sluice contract offer: missing --out C.json"
+expect_fail 2 "$SLUICE" -d "$D" product drop-version claims
+expect_stderr_contains "sluice product drop-version: missing VERSION"
+expect_fail 2 "$SLUICE" -d "$D" product drop-version claims 0
+expect_stderr_contains "VERSION '0': must be a number >= 1"
+expect_fail 2 "$SLUICE" -d "$D" product add p --schema s.json --merchant m --max-bytes 0
+expect_stderr_contains "sluice product add: --max-bytes '0': must be a number of bytes >= 1"
+expect_fail 2 "$SLUICE" -d "$D" audit export --out x --from x
+expect_stderr_contains "sluice audit export: --from 'x': must be a seq >= 1"
+expect_fail 2 "$SLUICE" -d "$D" product load p f.csv --format xml
+expect_stderr_contains "--format 'xml': must be csv or jsonl"
+expect_fail 2 "$SLUICE" -d "$D" party list --json=yes
+expect_stderr_contains "option '--json' takes no value"
+expect_fail 2 "$SLUICE" -d "$D" ledger cap claims --monthly 5 --none
+expect_stderr_contains "sluice ledger cap: --monthly and --none exclude each other"
+expect_fail 2 "$SLUICE" -d "$D" contract show
+expect_stderr_contains "sluice contract show: missing ID"
+expect_fail 2 "$SLUICE" -d "$D" query --contract c --identity k.key
+expect_stderr_contains "sluice query: missing the query text"
+# getopt's conventions still hold: --name=value, a unique prefix, "--".
+expect_ok "$SLUICE" -d "$D" keys status --js
+json_doc
+expect_ok "$SLUICE" --passphrase-file=/nonexistent -d "$D" party list
+expect_ok "$SLUICE" init -- "$T/dashdash"
+check "init -- DIR made DIR" [ -f "$T/dashdash/sluice.db" ]
+
 note "sluice-worker"
 expect_ok "$SLUICE_WORKER" --version
 check "sluice-worker --version prints its version" grep -q '^sluice-worker [0-9]' "$OUT"

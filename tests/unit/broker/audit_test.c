@@ -14,10 +14,13 @@
 
 #include <cmocka.h>
 
+#include "broker/actor.h"
 #include "broker/audit.h"
 #include "broker/db.h"
+#include "broker/enrol.h"
 #include "broker/exchange.h"
 #include "broker/merkle.h"
+#include "broker/party.h"
 #include "common/err.h"
 #include "common/file.h"
 #include "common/jcs.h"
@@ -291,8 +294,8 @@ test_refuses_rewritten_log(void **state)
 	assert_true(json_equal(cp, again));
 	assert_int_equal(count_checkpoints(db), 1);
 
-	assert_int_equal(sqlite3_exec(h, "DROP TRIGGER audit_events_no_update", NULL, NULL, NULL),
-	    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(h, "DROP TRIGGER audit_events_no_update", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(merkle_hash_leaf(fx->suite, ev, strlen(ev), leaf), 0);
 	assert_int_equal(
 	    db_prepare(db, "UPDATE audit_events SET event = ?, leaf = ? WHERE seq = 2", &st), 0);
@@ -336,8 +339,8 @@ test_cplog_catches_deleted_rows(void **state)
 	    SQLITE_OK);
 	sl_err_clear();
 	assert_int_equal(exchange_open(dir, NULL, &ex), SL_ERR_AUTH);
-	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH),
-	    "checkpoints.log has checkpoint 1 that the database lacks"));
+	assert_non_null(strstr(
+	    sl_err_msg(SL_ERR_AUTH), "checkpoints.log has checkpoint 1 that the database lacks"));
 	json_decref(cp);
 	free(dir);
 }
@@ -348,6 +351,94 @@ setup_group(void **state)
 	return keys_init();
 }
 
+/* The key of party name, as a caller of an action proves it. */
+static struct keys_pubkey *
+key_of(struct exchange *ex, const char *name)
+{
+	struct keys_pubkey *pk = NULL;
+	struct party p;
+
+	assert_int_equal(party_find(exchange_db(ex), name, &p), 0);
+	assert_int_equal(keys_pubkey_from_der(p.public_key, p.public_key_len, &pk), 0);
+	party_clear(&p);
+	return pk;
+}
+
+/*
+ * audit_act_export() without the CLI: an auditor exports (and is the
+ * event's actor), a buyer may not, and a checkpoint of another history is
+ * refused naming "since" before anything is recorded.
+ */
+static void
+test_export_action(void **state)
+{
+	struct fx *fx = *state;
+	struct audit_export_request req = {.name = "x.jsonl"};
+	char *k1 = sl_path_join(fx->tmp, "a.key"), *k2 = sl_path_join(fx->tmp, "b.key");
+	char *other = sl_path_join(fx->tmp, "other");
+	struct keys_pubkey *aud, *bob;
+	struct exchange_created info;
+	struct exchange *ox = NULL;
+	const char *field = "unset";
+	json_t *cp = NULL, *ocp = NULL, *mine;
+	sqlite3_stmt *st;
+	int64_t before;
+	FILE *f;
+
+	assert_int_equal(enrol_party(fx->ex, "aud", "auditor", k1, NULL), 0);
+	assert_int_equal(enrol_party(fx->ex, "bob", "buyer", k2, NULL), 0);
+	aud = key_of(fx->ex, "aud");
+	bob = key_of(fx->ex, "bob");
+	assert_non_null(f = tmpfile());
+
+	before = count_events(exchange_db(fx->ex));
+	assert_int_equal(audit_act_export(fx->ex, bob, &req, f, &cp, &field), SL_ERR_POLICY);
+	assert_string_equal(field, ACTOR_FIELD);
+	assert_null(cp);
+	assert_int_equal(count_events(exchange_db(fx->ex)), before);
+
+	assert_int_equal(audit_act_export(fx->ex, aud, &req, f, &cp, &field), 0);
+	assert_null(field);
+	assert_int_equal(count_events(exchange_db(fx->ex)), before + 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(cp, "checkpoint"), "tree_size")),
+	    before + 1);
+	assert_true(ftell(f) > 0);
+	assert_int_equal(db_prepare(exchange_db(fx->ex),
+	                     "SELECT event FROM audit_events ORDER BY seq DESC LIMIT 1", &st),
+	    0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_non_null(strstr((const char *)sqlite3_column_text(st, 0), "\"actor\":\"aud\""));
+	sqlite3_finalize(st);
+	mine = cp;
+	cp = NULL;
+
+	/* Another exchange's checkpoint: not signed by this platform. */
+	assert_int_equal(exchange_create(other, fx->suite, NULL, &info), 0);
+	assert_int_equal(exchange_open(other, NULL, &ox), 0);
+	assert_int_equal(audit_act_export(ox, NULL, &req, f, &ocp, &field), 0);
+	req.since = ocp;
+	before = count_events(exchange_db(fx->ex));
+	assert_int_equal(audit_act_export(fx->ex, NULL, &req, f, &cp, &field), SL_ERR_AUTH);
+	assert_string_equal(field, "since");
+	assert_int_equal(count_events(exchange_db(fx->ex)), before);
+	assert_null(cp);
+	/* Its own checkpoint is one this log extends. */
+	req.since = mine;
+	assert_int_equal(audit_act_export(fx->ex, NULL, &req, f, &cp, &field), 0);
+
+	fclose(f);
+	json_decref(cp);
+	json_decref(ocp);
+	json_decref(mine);
+	exchange_close(ox);
+	keys_pubkey_free(aud);
+	keys_pubkey_free(bob);
+	free(k1);
+	free(k2);
+	free(other);
+}
+
 int
 main(void)
 {
@@ -356,6 +447,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_tree_and_checkpoints, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_tree_and_checkpoints, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_append_only, setup_gm, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_action, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_action, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses_rewritten_log, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses_rewritten_log, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_cplog_catches_deleted_rows, setup_intl, teardown),

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "broker/actor.h"
 #include "broker/audit.h"
 #include "broker/db.h"
 #include "broker/enrol.h"
@@ -20,6 +21,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "keys/keys.h"
+#include "keys/sign.h"
 #include "tests/unit/vectors.h"
 
 static const char schema[] = "{\"name\":\"claims\",\"columns\":[{\"name\":\"id\",\"type\":\"INT\","
@@ -122,11 +124,88 @@ test_versions(void **state)
 	vec_rmtree(tmp);
 }
 
+/* The key of party name, as a caller of an action proves it. */
+static struct keys_pubkey *
+key_of(struct exchange *ex, const char *name)
+{
+	struct keys_pubkey *pk = NULL;
+	struct party p;
+
+	assert_int_equal(party_find(exchange_db(ex), name, &p), 0);
+	assert_int_equal(keys_pubkey_from_der(p.public_key, p.public_key_len, &pk), 0);
+	party_clear(&p);
+	return pk;
+}
+
+/*
+ * The actions as a front end other than the CLI calls them: the caller's
+ * key, a request, a result, and the field at fault on refusal.
+ */
+static void
+test_actions(void **state)
+{
+	char *tmp = vec_tmpdir(), *dir = sl_path_join(tmp, "x"), *k1 = sl_path_join(tmp, "a.key"),
+	     *k2 = sl_path_join(tmp, "c.key");
+	struct product_add_request req = {"claims", schema, strlen(schema), "acme", NULL, NULL, 0};
+	struct product_drop_request drop = {"claims", 1};
+	struct keys_pubkey *acme, *city;
+	struct exchange_created info;
+	struct exchange *ex = NULL;
+	const char *field = "unset";
+	struct product p;
+
+	(void)state;
+	assert_int_equal(exchange_create(dir, KEYS_SUITE_INTL, NULL, &info), 0);
+	assert_int_equal(exchange_open(dir, NULL, &ex), 0);
+	assert_int_equal(enrol_party(ex, "acme", "merchant", k1, NULL), 0);
+	assert_int_equal(enrol_party(ex, "city", "holder", k2, NULL), 0);
+	acme = key_of(ex, "acme");
+	city = key_of(ex, "city");
+
+	/* Another party's key: refused, naming the caller, and nothing listed. */
+	assert_int_equal(product_act_add(ex, city, &req, &p, &field), SL_ERR_POLICY);
+	assert_string_equal(field, ACTOR_FIELD);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_POLICY), "the key of party city, not of acme"));
+	assert_int_equal(product_find(ex, "claims", &p), SL_ERR_NOTFOUND);
+	/* A bad schema names the schema. */
+	req.schema = "{";
+	req.schema_len = 1;
+	assert_int_not_equal(product_act_add(ex, acme, &req, &p, &field), 0);
+	assert_string_equal(field, "schema");
+	req.schema = schema;
+	req.schema_len = strlen(schema);
+
+	/* The merchant's key: listed with the merchant as the actor. */
+	assert_int_equal(product_act_add(ex, acme, &req, &p, &field), 0);
+	assert_null(field);
+	assert_string_equal(p.merchant, "acme");
+	assert_int_equal(count_action(exchange_db(ex), "product.listed"), 1);
+	assert_int_equal(stage_publish(ex, &p, 10), 0);
+	product_clear(&p);
+
+	assert_int_equal(product_act_drop(ex, city, &drop, &field), SL_ERR_POLICY);
+	assert_string_equal(field, ACTOR_FIELD);
+	assert_int_equal(product_act_drop(ex, acme, &drop, &field), 0);
+	assert_int_equal(count_action(exchange_db(ex), "product.version_dropped"), 1);
+	drop.name = "nosuch";
+	assert_int_equal(product_act_drop(ex, NULL, &drop, &field), SL_ERR_NOTFOUND);
+	assert_null(field);
+
+	keys_pubkey_free(acme);
+	keys_pubkey_free(city);
+	exchange_close(ex);
+	free(dir);
+	free(k1);
+	free(k2);
+	vec_rmtree(tmp);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_actions),
 	};
 
 	if (keys_init() != 0)

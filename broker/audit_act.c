@@ -1,0 +1,151 @@
+/*
+ * broker/audit_act.c -- the audit actions (broker/audit.h): who may export
+ * the log, the check of an earlier checkpoint, the export's own event and
+ * checkpoint; audit_file.c writes the file.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/actor.h"
+#include "broker/audit.h"
+#include "broker/audit_file.h"
+#include "broker/db.h"
+#include "broker/exchange.h"
+#include "broker/party.h"
+#include "common/err.h"
+#include "keys/sign.h"
+
+/*
+ * Check an earlier checkpoint against this exchange: signed by its platform,
+ * and its root is the root of our log at that size.
+ */
+static int
+since_check(struct exchange *ex, const struct keys_pubkey *pk, const json_t *cp, const char **field)
+{
+	uint8_t root[KEYS_HASH_BYTES], ours[KEYS_HASH_BYTES], head[KEYS_HASH_BYTES];
+	enum keys_suite suite;
+	uint64_t size, n;
+	int r;
+
+	sl_err_clear();
+	if ((r = audit_checkpoint_verify(cp, pk, &size, root, &suite)) != 0) {
+		*field = "since";
+		return sl_errf(r, "%s",
+		    r == SL_ERR_AUTH ? "not signed by this exchange's platform key"
+		                     : sl_err_msg(r));
+	}
+	if ((r = audit_head(exchange_db(ex), exchange_suite(ex), &n, head)) != 0)
+		return r;
+	if (size > n) {
+		*field = "since";
+		return sl_errf(SL_ERR_POLICY, "covers %llu events but this log has only %llu",
+		    (unsigned long long)size, (unsigned long long)n);
+	}
+	if ((r = audit_root_at(exchange_db(ex), exchange_suite(ex), size, ours)) != 0)
+		return r;
+	if (memcmp(ours, root, KEYS_HASH_BYTES) != 0) {
+		*field = "since";
+		return sl_errf(SL_ERR_AUTH,
+		    "this log's first %llu events do not match the checkpoint: history differs",
+		    (unsigned long long)size);
+	}
+	return 0;
+}
+
+/* The export's actor: the platform, or the auditor whose key caller is. */
+static int
+export_actor(
+    struct exchange *ex, const struct keys_pubkey *caller, char **actor, const char **field)
+{
+	struct party who;
+	int r;
+
+	if (caller == NULL)
+		return (*actor = strdup(EXCHANGE_PLATFORM_NAME)) != NULL ? 0 : SL_ERR_NOMEM;
+	if ((r = actor_party(ex, caller, &who)) == 0) {
+		if (strcmp(who.role, "platform") != 0 && strcmp(who.role, "auditor") != 0)
+			r = sl_errf(SL_ERR_POLICY,
+			    "%s %s may not export the audit log: only the platform and auditors "
+			    "may",
+			    who.role, who.name);
+		else if ((*actor = strdup(who.name)) == NULL)
+			r = SL_ERR_NOMEM;
+	}
+	party_clear(&who);
+	if (r == SL_ERR_POLICY)
+		*field = ACTOR_FIELD;
+	return r;
+}
+
+int
+audit_act_export(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct audit_export_request *req, FILE *out, json_t **checkpoint, const char **field)
+{
+	struct audit_export w = {0};
+	struct keys_identity *id = NULL;
+	struct keys_pubkey *pk = NULL;
+	json_t *cp = NULL, *details;
+	char *pem = NULL, *actor = NULL;
+	size_t pemlen;
+	uint64_t n;
+	int r;
+
+	*field = NULL;
+	*checkpoint = NULL;
+	if (req->from != 0 && req->until != 0 && req->from > req->until) {
+		*field = "from";
+		return sl_errf(SL_ERR_INVAL, "from %llu is after until %llu",
+		    (unsigned long long)req->from, (unsigned long long)req->until);
+	}
+	if (req->since != NULL && req->csv) {
+		*field = "since";
+		return sl_errf(SL_ERR_INVAL, "a consistency proof needs the jsonl format");
+	}
+	if ((r = export_actor(ex, caller, &actor, field)) != 0 ||
+	    (r = exchange_platform_identity(ex, &id)) != 0 ||
+	    (r = keys_identity_pubkey(id, &pk)) != 0 ||
+	    (r = keys_pubkey_to_pem(pk, &pem, &pemlen)) != 0)
+		goto out;
+	if (req->since != NULL && (r = since_check(ex, pk, req->since, field)) != 0)
+		goto out;
+	details = json_pack("{s:s, s:I, s:I, s:b}", "format", req->csv ? "csv" : "jsonl", "from",
+	    (json_int_t)req->from, "until", (json_int_t)req->until, "since", req->since != NULL);
+	if ((r = db_begin(exchange_db(ex))) != 0 ||
+	    (r = exchange_audit(ex, actor, "audit.exported", req->name, details)) != 0 ||
+	    (r = audit_checkpoint(
+	         exchange_db(ex), exchange_suite(ex), id, exchange_cplog(ex), &cp)) != 0 ||
+	    (r = db_commit(exchange_db(ex))) != 0) {
+		db_rollback(exchange_db(ex));
+		goto out;
+	}
+	n = (uint64_t)json_integer_value(
+	    json_object_get(json_object_get(cp, "checkpoint"), "tree_size"));
+	if (req->from > n || req->until > n) {
+		*field = "from";
+		r = sl_errf(SL_ERR_INVAL, "--from/--until beyond the log (events 1..%llu)",
+		    (unsigned long long)n);
+		goto out;
+	}
+	w.csv = req->csv;
+	w.from = req->from;
+	w.until = req->until;
+	w.checkpoint = cp;
+	w.since = req->since;
+	w.platform_pem = pem;
+	w.progress = req->progress;
+	if (json_object_set_new(cp, "type", json_string("checkpoint")) != 0) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = audit_export_write(exchange_db(ex), exchange_suite(ex), &w, out)) != 0)
+		goto out;
+	*checkpoint = cp;
+	cp = NULL;
+out:
+	json_decref(cp);
+	keys_identity_free(id);
+	keys_pubkey_free(pk);
+	free(pem);
+	free(actor);
+	return r;
+}
