@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/byteorder.h"
 #include "common/err.h"
 #include "common/file.h"
 #include "keys/aead.h"
@@ -142,10 +143,7 @@ wrap_aad(const char *kind, const char *name, uint32_t version, uint8_t **aad, si
 	p[klen] = 0;
 	memcpy(p + klen + 1, name, nlen);
 	p[klen + 1 + nlen] = 0;
-	p[len - 4] = (uint8_t)(version >> 24);
-	p[len - 3] = (uint8_t)(version >> 16);
-	p[len - 2] = (uint8_t)(version >> 8);
-	p[len - 1] = (uint8_t)version;
+	be32_put(p + len - 4, version);
 	*aad = p;
 	*aadlen = len;
 	return 0;

@@ -10,26 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/byteorder.h"
 #include "common/err.h"
 #include "sandbox/job.h"
 
 /* Largest string field; paths, product ids, schemas and parameters are small. */
 #define JOB_STRING_MAX (1u << 20)
-
-static void
-be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static int
 io_all(int fd, void *buf, size_t len, int writing)

@@ -137,19 +137,10 @@ bytes_free(struct bytes *b)
 /* ---- record keys and AAD ---------------------------------------------------- */
 
 static void
-be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void
 rec_key(uint8_t k[STORE_REC_KEY_BYTES], uint32_t col, uint32_t chunk)
 {
-	be32(k, col);
-	be32(k + 4, chunk);
+	be32_put(k, col);
+	be32_put(k + 4, chunk);
 }
 
 size_t
@@ -169,10 +160,10 @@ rec_aad(uint8_t *aad, const char *product, uint32_t version, uint32_t col, uint3
 	memcpy(aad + off, product, pl);
 	off += pl;
 	aad[off++] = 0;
-	be32(aad + off, version);
-	be32(aad + off + 4, col);
-	be32(aad + off + 8, chunk);
-	be32(aad + off + 12, rows);
+	be32_put(aad + off, version);
+	be32_put(aad + off + 4, col);
+	be32_put(aad + off + 8, chunk);
+	be32_put(aad + off + 12, rows);
 	return off + 16;
 }
 

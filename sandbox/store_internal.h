@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/byteorder.h"
 #include "sandbox/store.h"
 
 #define STORE_ENC_FOR 1   /* frame-of-reference int64 */
@@ -54,41 +55,6 @@ int bytes_reserve(struct bytes *b, size_t n) __attribute__((warn_unused_result))
 int bytes_put(struct bytes *b, const void *d, size_t n) __attribute__((warn_unused_result));
 /* Wipe and free; b is empty again. */
 void bytes_free(struct bytes *b);
-
-static inline void
-le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static inline uint32_t
-get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline void
-le64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint64_t
-get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* ---- records ---------------------------------------------------------------- */
 

@@ -20,7 +20,7 @@
 
 /* ---- decoding frame-of-reference words ---------------------------------------- */
 
-/* get_le64() as one load: for the decoder's hot loop. */
+/* le64_get() as one load: for the decoder's hot loop. */
 static inline uint64_t
 load_le64(const uint8_t *p)
 {
@@ -480,7 +480,7 @@ chunk_open(
 	if (end - p < 6)
 		return malformed(chunk, col);
 	cv->enc = p[0];
-	cv->rows = get_le32(p + 1);
+	cv->rows = le32_get(p + 1);
 	has_nulls = p[5];
 	p += 6;
 	if (cv->rows != want || has_nulls > 1)
@@ -499,7 +499,7 @@ chunk_open(
 		    (cv->enc == STORE_ENC_CODES) != (r->man.cols[col].type == SCHEMA_TEXT) ||
 		    end - p < 9)
 			return malformed(chunk, col);
-		cv->base = get_le64(p);
+		cv->base = le64_get(p);
 		cv->width = p[8];
 		p += 9;
 		if (cv->width > 64 || (size_t)(end - p) != ((size_t)want * cv->width + 63) / 64 * 8)
@@ -547,7 +547,7 @@ chunk_unpack(const struct store_reader *r, const struct chunk_view *cv, uint32_t
 	}
 	if (cv->enc == STORE_ENC_F64) {
 		for (i = 0; i < n; i++) {
-			uint64_t bits = get_le64(cv->data + ((size_t)from + i) * 8);
+			uint64_t bits = le64_get(cv->data + ((size_t)from + i) * 8);
 
 			memcpy(&reals[i], &bits, 8);
 		}
@@ -658,14 +658,14 @@ store_read_dict(struct store_reader *r, size_t col, const char *const **strs, co
 		p = r->plain.p;
 		if (r->plain.len < 4)
 			goto bad;
-		count = get_le32(p);
+		count = le32_get(p);
 		off = 4;
 		for (i = 0; i < count; i++, k++) {
 			uint32_t len;
 
 			if (k >= r->man.cols[col].dict || r->plain.len - off < 4)
 				goto bad;
-			len = get_le32(p + off);
+			len = le32_get(p + off);
 			off += 4;
 			if (r->plain.len - off < len)
 				goto bad;

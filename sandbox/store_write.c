@@ -238,7 +238,7 @@ encode_chunk(struct store_writer *w, struct colbuf *c)
 	head[0] = c->type == SCHEMA_REAL   ? STORE_ENC_F64
 	          : c->type == SCHEMA_TEXT ? STORE_ENC_CODES
 	                                   : STORE_ENC_FOR;
-	le32(head + 1, rows);
+	le32_put(head + 1, rows);
 	head[5] = (uint8_t)(c->any_null != 0);
 	if ((r = bytes_put(&w->plain, head, sizeof(head))) != 0)
 		return r;
@@ -251,7 +251,7 @@ encode_chunk(struct store_writer *w, struct colbuf *c)
 			uint64_t bits;
 
 			memcpy(&bits, &c->reals[i], 8);
-			le64(w->plain.p + w->plain.len + (size_t)i * 8, bits);
+			le64_put(w->plain.p + w->plain.len + (size_t)i * 8, bits);
 		}
 		w->plain.len += (size_t)rows * 8;
 		return 0;
@@ -275,7 +275,7 @@ encode_chunk(struct store_writer *w, struct colbuf *c)
 		range = (uint64_t)hi - (uint64_t)lo;
 		while (width < 64 && (range >> width) != 0)
 			width++;
-		le64(base, (uint64_t)lo);
+		le64_put(base, (uint64_t)lo);
 		base[8] = (uint8_t)width;
 		if ((r = bytes_put(&w->plain, base, sizeof(base))) != 0)
 			return r;
@@ -290,7 +290,7 @@ encode_chunk(struct store_writer *w, struct colbuf *c)
 
 			acc |= v << used;
 			if (used + width >= 64) {
-				le64(out, acc);
+				le64_put(out, acc);
 				out += 8;
 				acc = used + width > 64 ? v >> (64 - used) : 0;
 				used = used + width - 64;
@@ -299,7 +299,7 @@ encode_chunk(struct store_writer *w, struct colbuf *c)
 			}
 		}
 		if (used > 0)
-			le64(out, acc);
+			le64_put(out, acc);
 		w->plain.len += nwords * 8;
 	}
 	return 0;
@@ -533,7 +533,7 @@ write_dicts(struct store_writer *w, struct store_manifest *m)
 			if ((r = bytes_put(&w->plain, len4, 4)) != 0)
 				return r;
 			while (e < d->n && w->plain.len + 4 + d->lens[e] <= STORE_DICT_PART_BYTES) {
-				le32(len4, d->lens[e]);
+				le32_put(len4, d->lens[e]);
 				if ((r = bytes_put(&w->plain, len4, 4)) != 0 ||
 				    (r = bytes_put(&w->plain, d->arena + d->offs[e], d->lens[e])) !=
 				        0)
@@ -544,7 +544,7 @@ write_dicts(struct store_writer *w, struct store_manifest *m)
 				return sl_errf(SL_ERR_LIMIT,
 				    "store: a text value is larger than %u bytes",
 				    STORE_DICT_PART_BYTES);
-			le32(w->plain.p, e - start);
+			le32_put(w->plain.p, e - start);
 			/* The count is in the sealed plaintext; the AAD binds row count 0. */
 			if ((r = put_record(w, STORE_DICT_BIT | (uint32_t)i, part, 0)) != 0)
 				return r;
@@ -594,12 +594,6 @@ out:
 }
 
 /* ---- key rotation ------------------------------------------------------------ */
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 int
 store_rekey(struct store *src, struct store *dst, const struct store_ident *from,
@@ -652,8 +646,8 @@ store_rekey(struct store *src, struct store *dst, const struct store_ident *from
 			    key.mv_size);
 			goto out;
 		}
-		col = get_be32(key.mv_data);
-		chunk = get_be32((const uint8_t *)key.mv_data + 4);
+		col = be32_get(key.mv_data);
+		chunk = be32_get((const uint8_t *)key.mv_data + 4);
 		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0 && chunk >= m.chunks) {
 			r = sl_errf(SL_ERR_AUTH, "store: version %u has a chunk past its manifest",
 			    from->version);
