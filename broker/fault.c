@@ -39,9 +39,8 @@ puts_(struct out *o, const char *s)
 	put(o, s, strlen(s));
 }
 
-/* The byte offset of (line, column) in text; column counts UTF-8 characters.  -1: outside. */
-static long
-offset_of(const char *text, size_t len, uint32_t line, uint32_t column)
+long
+fault_offset(const char *text, size_t len, uint32_t line, uint32_t column)
 {
 	uint32_t l = 1, c = 1;
 	size_t i = 0;
@@ -248,8 +247,10 @@ fault_place_words(const struct job_error_frame *e, size_t i, const struct fault_
 		return sl_errf(SL_ERR_INVAL, "fault: no place %zu", i + 1);
 	if (pl->field != 0) {
 		if (in->schema == NULL || pl->field > in->schema->ncols)
-			return sl_errf(SL_ERR_PARSE, "the worker's ERROR names column %u, which the "
-			                             "schema lacks", pl->field);
+			return sl_errf(SL_ERR_PARSE,
+			    "the worker's ERROR names column %u, which the "
+			    "schema lacks",
+			    pl->field);
 		col = &in->schema->cols[pl->field - 1];
 	}
 	if (in->file != NULL) {
@@ -260,9 +261,10 @@ fault_place_words(const struct job_error_frame *e, size_t i, const struct fault_
 		return lie("has a rule of an upload's, not of a query's", i);
 	} else if (pl->line != 0) {
 		if (in->text == NULL ||
-		    (off = offset_of(in->text, in->len, pl->line, pl->column)) < 0 ||
+		    (off = fault_offset(in->text, in->len, pl->line, pl->column)) < 0 ||
 		    pl->length > in->len - (size_t)off)
-			return sl_errf(SL_ERR_PARSE, "the worker's ERROR names a place outside the input");
+			return sl_errf(
+			    SL_ERR_PARSE, "the worker's ERROR names a place outside the input");
 		tlen = pl->length != 0 || (size_t)off == in->len
 		           ? pl->length
 		           : word_len(in->text, in->len, (size_t)off);
@@ -295,7 +297,8 @@ fault_place_words(const struct job_error_frame *e, size_t i, const struct fault_
 			break;
 		case 'K':
 		case 'H':
-			puts_(&o, col != NULL ? type_words(col, *t == 'H', type, sizeof type) : "?");
+			puts_(
+			    &o, col != NULL ? type_words(col, *t == 'H', type, sizeof type) : "?");
 			break;
 		case 'B':
 			put_bounds(&o, col);

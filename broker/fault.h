@@ -75,6 +75,9 @@ int fault_place_words(const struct job_error_frame *e, size_t i, const struct fa
 int fault_words(const struct job_error_frame *e, const struct fault_input *in, char *buf,
     size_t buflen) __attribute__((warn_unused_result));
 
+/* The byte offset of (line, column) in text; column counts UTF-8 characters.  -1: outside. */
+long fault_offset(const char *text, size_t len, uint32_t line, uint32_t column);
+
 /* Whether code blames the input (a refusal) rather than the job (a failure). */
 int fault_is_input(uint32_t code);
 

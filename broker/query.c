@@ -12,6 +12,7 @@
 #include "broker/fault.h"
 #include "broker/keyring.h"
 #include "broker/launch.h"
+#include "broker/plan_check.h"
 #include "broker/ledger.h"
 #include "broker/product.h"
 #include "broker/query.h"
@@ -32,234 +33,6 @@
 /* Fixed when the worker starts, before the contract is read: past any contract's CPU limit. */
 #define QUERY_WALL_MS ((CONTRACT_QUERY_SECONDS_MAX + 60u) * 1000)
 
-/* ---- the plan check ------------------------------------------------------ */
-
-static const struct {
-	const char *fn;
-	unsigned bit;
-	int sums; /* clamps a measure: needs its bounds */
-} agg_rules[] = {
-    {"COUNT", CONTRACT_AGG_COUNT, 0},
-    {"COUNT_DISTINCT", CONTRACT_AGG_COUNT_DISTINCT, 0},
-    {"SUM", CONTRACT_AGG_SUM, 1},
-    {"AVG", CONTRACT_AGG_AVG, 1},
-    {"STDDEV", CONTRACT_AGG_STDDEV, 1},
-    {"VARIANCE", CONTRACT_AGG_VARIANCE, 1},
-    {"MIN", CONTRACT_AGG_MIN, 1},
-    {"MAX", CONTRACT_AGG_MAX, 1},
-};
-
-static int
-malformed(const char *what)
-{
-	return sl_errf(SL_ERR_PARSE, "the worker's plan is malformed: %s", what);
-}
-
-static int
-in_contract(const struct contract_terms *t, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < t->ncolumns; i++)
-		if (strcmp(t->columns[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-/* A column the query uses as use ("grouped", "filtered", "aggregated"); *c gets it. */
-static int
-usable(const struct schema *s, const struct contract_terms *t, const json_t *name, const char *use,
-    const struct schema_column **c)
-{
-	if (!json_is_string(name) || (*c = schema_column(s, json_string_value(name))) == NULL)
-		return malformed("a column that is not in the schema");
-	if ((*c)->cls == SCHEMA_UNIT)
-		return sl_errf(SL_ERR_POLICY,
-		    "column %s is the privacy unit: it is never %s or output", (*c)->name, use);
-	if ((*c)->cls == SCHEMA_HIDDEN)
-		return sl_errf(
-		    SL_ERR_POLICY, "column %s is hidden: no query may use it", (*c)->name);
-	if (!in_contract(t, (*c)->name))
-		return sl_errf(
-		    SL_ERR_POLICY, "column %s is not among the contract's columns", (*c)->name);
-	if ((*c)->cls == SCHEMA_MEASURE && strcmp(use, "aggregated") != 0)
-		return sl_errf(SL_ERR_POLICY,
-		    "column %s is a measure: it may only be aggregated, not %s", (*c)->name, use);
-	return 0;
-}
-
-static int
-check_bounds(const struct schema_column *c, const json_t *b)
-{
-	int numeric = c->type == SCHEMA_INT || c->type == SCHEMA_DECIMAL || c->type == SCHEMA_REAL;
-
-	if (!numeric || !c->has_bounds)
-		return b == NULL ? 0 : malformed("bounds on a column without bounds");
-	if (!json_is_array(b) || json_array_size(b) != 2)
-		return sl_errf(
-		    SL_ERR_POLICY, "aggregate over %s without its clamping bounds", c->name);
-	if (c->type == SCHEMA_REAL ? json_number_value(json_array_get(b, 0)) != c->rlo ||
-	                                 json_number_value(json_array_get(b, 1)) != c->rhi
-	                           : json_integer_value(json_array_get(b, 0)) != c->lo ||
-	                                 json_integer_value(json_array_get(b, 1)) != c->hi)
-		return sl_errf(SL_ERR_POLICY,
-		    "aggregate over %s clamps to bounds other than the schema's", c->name);
-	return 0;
-}
-
-static int
-check_aggregate(const json_t *a, const struct schema *s, const struct contract_terms *t)
-{
-	const char *fn = json_string_value(json_object_get(a, "fn"));
-	const struct schema_column *c;
-	size_t k;
-	int r;
-
-	for (k = 0; fn != NULL && k < sizeof agg_rules / sizeof agg_rules[0]; k++)
-		if (strcmp(fn, agg_rules[k].fn) == 0)
-			break;
-	if (fn == NULL || k == sizeof agg_rules / sizeof agg_rules[0])
-		return malformed("an unknown aggregate");
-	if (!(t->aggregates & agg_rules[k].bit))
-		return sl_errf(SL_ERR_POLICY, "the contract does not allow %s",
-		    strcmp(fn, "COUNT_DISTINCT") == 0 ? "COUNT(DISTINCT)" : fn);
-	if (strcmp(fn, "COUNT") == 0)
-		return json_object_get(a, "column") == NULL ? 0
-		                                            : malformed("COUNT(*) with a column");
-	if ((r = usable(s, t, json_object_get(a, "column"), "aggregated", &c)) != 0)
-		return r;
-	return agg_rules[k].sums ? check_bounds(c, json_object_get(a, "bounds")) : 0;
-}
-
-static int
-check_keys(const json_t *plan, const struct schema *s, const struct contract_terms *t)
-{
-	static const char *const fns[] = {"column", "bucket", "year", "month"};
-	const struct schema_column *c;
-	const json_t *k;
-	size_t i, f;
-	int r;
-
-	if (!json_is_array(json_object_get(plan, "keys")))
-		return malformed("no keys");
-	json_array_foreach(json_object_get(plan, "keys"), i, k)
-	{
-		const char *fn = json_string_value(json_object_get(k, "fn"));
-
-		for (f = 0; fn != NULL && f < 4 && strcmp(fn, fns[f]) != 0; f++)
-			;
-		if (fn == NULL || f == 4)
-			return malformed("an unknown key function");
-		if ((r = usable(s, t, json_object_get(k, "column"), "grouped", &c)) != 0)
-			return r;
-	}
-	return 0;
-}
-
-static int
-check_filter(const json_t *plan, const struct schema *s, const struct contract_terms *t)
-{
-	const struct schema_column *c;
-	const json_t *v;
-	size_t i;
-	int r;
-
-	if (!json_is_array(json_object_get(plan, "filter_columns")))
-		return malformed("no filter_columns");
-	json_array_foreach(json_object_get(plan, "filter_columns"), i,
-	    v) if ((r = usable(s, t, v, "filtered", &c)) != 0) return r;
-	return 0;
-}
-
-static int
-check_outputs(const json_t *plan)
-{
-	size_t nkeys = json_array_size(json_object_get(plan, "keys"));
-	size_t naggs = json_array_size(json_object_get(plan, "aggregates")), i;
-	const json_t *outs = json_object_get(plan, "outputs"), *o, *lim;
-
-	if (!json_is_array(outs) || json_array_size(outs) == 0)
-		return malformed("no outputs");
-	json_array_foreach(outs, i, o)
-	{
-		const char *kind = json_string_value(json_object_get(o, "kind"));
-		json_int_t idx = json_integer_value(json_object_get(o, "index"));
-
-		if (!json_is_string(json_object_get(o, "name")) || kind == NULL ||
-		    !json_is_integer(json_object_get(o, "index")) || idx < 0)
-			return malformed("an output without name, kind or index");
-		if (strcmp(kind, "key") == 0
-		        ? (size_t)idx >= nkeys
-		        : strcmp(kind, "aggregate") != 0 || (size_t)idx >= naggs)
-			return malformed("an output that refers to nothing");
-	}
-	if (!json_is_array(json_object_get(plan, "order")))
-		return malformed("no order");
-	json_array_foreach(json_object_get(plan, "order"), i, o)
-	{
-		json_int_t out = json_integer_value(json_object_get(o, "output"));
-
-		if (!json_is_integer(json_object_get(o, "output")) || out < 0 ||
-		    (size_t)out >= json_array_size(outs) ||
-		    !json_is_boolean(json_object_get(o, "desc")))
-			return malformed("an ORDER BY that refers to no output");
-	}
-	lim = json_object_get(plan, "limit");
-	if (lim != NULL && (!json_is_integer(lim) || json_integer_value(lim) < 0))
-		return malformed("a negative LIMIT");
-	return 0;
-}
-
-/* Every column read is the unit or one the plan uses. */
-static int
-check_reads(const json_t *plan, const struct schema *s)
-{
-	const json_t *v, *x;
-	size_t i, j;
-
-	json_array_foreach(json_object_get(plan, "reads"), i, v)
-	{
-		const struct schema_column *c =
-		    json_is_string(v) ? schema_column(s, json_string_value(v)) : NULL;
-		int used = c != NULL && c == &s->cols[s->unit];
-
-		if (c == NULL)
-			return malformed("a read of a column that is not in the schema");
-		json_array_foreach(json_object_get(plan, "filter_columns"), j, x) used |=
-		    json_equal((json_t *)x, (json_t *)v);
-		json_array_foreach(json_object_get(plan, "keys"), j, x) used |=
-		    json_equal(json_object_get(x, "column"), (json_t *)v);
-		json_array_foreach(json_object_get(plan, "aggregates"), j, x) used |=
-		    json_object_get(x, "column") != NULL &&
-		    json_equal(json_object_get(x, "column"), (json_t *)v);
-		if (!used)
-			return sl_errf(
-			    SL_ERR_POLICY, "the plan reads column %s without using it", c->name);
-	}
-	return 0;
-}
-
-int
-query_check_plan(const json_t *plan, const struct schema *s, const struct contract_terms *t)
-{
-	const json_t *a;
-	size_t i;
-	int r;
-
-	if (!json_is_object(plan) || !json_is_string(json_object_get(plan, "product")) ||
-	    strcmp(json_string_value(json_object_get(plan, "product")), s->name) != 0 ||
-	    !json_is_array(json_object_get(plan, "reads")) ||
-	    !json_is_array(json_object_get(plan, "aggregates")))
-		return malformed("not a plan for this product");
-	if ((r = check_filter(plan, s, t)) != 0 || (r = check_keys(plan, s, t)) != 0)
-		return r;
-	json_array_foreach(json_object_get(plan, "aggregates"), i,
-	    a) if ((r = check_aggregate(a, s, t)) != 0) return r;
-	if ((r = check_outputs(plan)) != 0 || (r = check_reads(plan, s)) != 0)
-		return r;
-	return 0;
-}
-
 /* ---- one run ------------------------------------------------------------- */
 
 struct run {
@@ -276,7 +49,8 @@ struct run {
 	int authorized;
 	const char *actor;
 	int64_t version;
-	json_t *plan;
+	struct checked_plan plan;
+	json_t *plan_doc; /* the plan as audited, once decoded */
 	char *reason;
 	const char *state;
 	const char *fail_action; /* query.refused or query.failed */
@@ -390,7 +164,8 @@ go(struct run *q, struct spawn *sp)
 
 /* Talk to the worker: text, PLAN, GO/ABORT, RESULT.  Sets q->state and q->reason. */
 static int
-converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **result)
+converse(struct run *q, struct spawn *sp, const struct schema *sch, struct job_result *result,
+    uint8_t **result_bytes)
 {
 	uint8_t *payload = NULL;
 	uint32_t type = 0;
@@ -407,13 +182,13 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **res
 		free(payload);
 		return r;
 	}
-	if ((q->plan = json_loadb((char *)payload, len, 0, NULL)) == NULL) {
-		free(payload);
-		return sl_errf(SL_ERR_PARSE, "the worker sent no plan");
-	}
-	free(payload);
 	sl_err_clear();
-	if ((r = query_check_plan(q->plan, sch, &q->row.c->terms)) != 0) {
+	r = plan_check(payload, len, q->req->text, q->req->len, sch, &q->row.c->terms, &q->plan);
+	free(payload);
+	q->plan_doc = plan_check_json(&q->plan, sch);
+	if (r == SL_ERR_NOMEM)
+		return r;
+	if (r != 0) {
 		set_reason(q, r == SL_ERR_POLICY ? "refused" : "failed", sl_err_msg(r));
 		/* The reason is the buyer's to read, not the worker's. */
 		if (spawn_send(sp, JOB_FRAME_ABORT, NULL, 0) != 0) {
@@ -433,17 +208,22 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, json_t **res
 		return r;
 	if (type == JOB_FRAME_ERROR) {
 		r = worker_error(q, payload, len, sch, 1);
-	} else if ((*result = json_loadb((char *)payload, len, 0, NULL)) == NULL) {
-		r = sl_errf(SL_ERR_PARSE, "the worker's answer is not JSON");
+		free(payload);
+		return r;
 	}
-	free(payload);
-	return r;
+	/* TEXT values of the decoded RESULT point into the payload, which result keeps. */
+	if ((r = job_result_decode(payload, len, &q->plan.p, result)) != 0) {
+		free(payload);
+		return r;
+	}
+	*result_bytes = payload;
+	return 0;
 }
 
-/* Run the worker on version p->versions[vi]; on success *result is its RESULT. */
+/* Run the worker on version p->versions[vi]; on success *result is its RESULT (in *bytes). */
 static int
-run_worker(
-    struct run *q, const struct product *p, size_t vi, const struct schema *sch, json_t **result)
+run_worker(struct run *q, const struct product *p, size_t vi, const struct schema *sch,
+    struct job_result *result, uint8_t **bytes)
 {
 	const struct product_version *v = &p->versions[vi];
 	const struct contract_terms *t = &q->row.c->terms;
@@ -477,9 +257,9 @@ run_worker(
 	if ((r = launch_send(q->ex, sp, &l)) != 0)
 		goto out;
 	sl_err_clear();
-	r = converse(q, sp, sch, result);
+	r = converse(q, sp, sch, result, bytes);
 	snprintf(why, sizeof why, "%s", r != 0 ? sl_err_msg(r) : "the worker sent no answer");
-	if (spawn_wait(sp, &sr) == 0 && q->state == NULL && (r != 0 || *result == NULL) &&
+	if (spawn_wait(sp, &sr) == 0 && q->state == NULL && (r != 0 || *bytes == NULL) &&
 	    r != SL_ERR_NOMEM) {
 		/* How the worker ended is the reason: sandbox violation, time limit, protocol. */
 		if (sr.outcome != SPAWN_OK && sr.outcome != SPAWN_FAILED)
@@ -500,7 +280,8 @@ execute(struct run *q)
 {
 	struct release_answer rel;
 	struct schema *sch = NULL;
-	json_t *result = NULL;
+	struct job_result result = {0};
+	uint8_t *bytes = NULL;
 	struct product p;
 	size_t vi = 0;
 	int64_t at = 0;
@@ -517,11 +298,11 @@ execute(struct run *q)
 	vi = (size_t)at;
 	q->version = p.versions[vi].version;
 	if ((r = schema_parse(p.schema, strlen(p.schema), &sch)) != 0 ||
-	    (r = run_worker(q, &p, vi, sch, &result)) != 0 || q->state != NULL)
+	    (r = run_worker(q, &p, vi, sch, &result, &bytes)) != 0 || q->state != NULL)
 		goto out;
 	sl_err_clear();
-	if ((r = release_apply(
-	         q->plan, result, sch, &q->row.c->terms, p.versions[vi].rows, &rel)) != 0) {
+	if ((r = release_apply(&q->plan, &result, &q->row.c->terms, p.versions[vi].rows, &rel)) !=
+	    0) {
 		set_reason(q, r == SL_ERR_POLICY ? "refused" : "failed", sl_err_msg(r));
 		r = 0;
 		goto out;
@@ -533,7 +314,8 @@ execute(struct run *q)
 	r = q->out->answer != NULL ? 0 : SL_ERR_NOMEM;
 	q->state = "released";
 out:
-	json_decref(result);
+	job_result_clear(&result);
+	free(bytes);
 	schema_free(sch);
 	product_clear(&p);
 	return r;
@@ -674,9 +456,10 @@ audit_events(struct run *q)
 	             text_json(q->req), "signature", sig, "buyer_fingerprint", q->fingerprint,
 	             "request_id", q->req->request_id))) != 0)
 		return r;
-	if (q->plan != NULL && (r = exchange_audit(ex, q->actor, "query.planned", id,
-	                            json_pack("{s:s, s:I, s:O}", "contract", q->req->contract,
-	                                "version", (json_int_t)q->version, "plan", q->plan))) != 0)
+	if (q->plan_doc != NULL &&
+	    (r = exchange_audit(ex, q->actor, "query.planned", id,
+	         json_pack("{s:s, s:I, s:O}", "contract", q->req->contract, "version",
+	             (json_int_t)q->version, "plan", q->plan_doc))) != 0)
 		return r;
 	if (strcmp(q->state, "released") == 0)
 		return exchange_audit(ex, q->actor, "query.released", id,
@@ -900,7 +683,8 @@ done:
 	spawn_free(q.sp);
 	free(worker);
 	free(q.reason);
-	json_decref(q.plan);
+	checked_plan_clear(&q.plan);
+	json_decref(q.plan_doc);
 	json_decref(q.charge);
 	if (q.authorized)
 		contracts_row_clear(&q.row);

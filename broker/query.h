@@ -36,7 +36,8 @@ struct query_request {
 	const char *request_id;            /* NULL: none */
 	const char *text;
 	size_t len;
-	unsigned rate_per_minute; /* submissions a contract may make a minute (QUERY_RATE_DEFAULT) */
+	unsigned
+	    rate_per_minute; /* submissions a contract may make a minute (QUERY_RATE_DEFAULT) */
 };
 
 struct query_outcome {
@@ -56,13 +57,5 @@ int query_submit(struct exchange *ex, const struct query_request *req, struct qu
     __attribute__((warn_unused_result));
 
 void query_outcome_clear(struct query_outcome *out);
-
-/*
- * Check a worker's PLAN against the product schema and the contract's
- * terms.  0 or SL_ERR_POLICY naming the rule broken ("column member_id is the
- * privacy unit: it is never grouped"), SL_ERR_PARSE for a malformed plan.
- */
-int query_check_plan(const json_t *plan, const struct schema *s, const struct contract_terms *t)
-    __attribute__((warn_unused_result));
 
 #endif

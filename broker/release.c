@@ -7,15 +7,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/plan_check.h"
 #include "broker/release.h"
 #include "common/err.h"
+#include "common/fn.h"
 #include "common/schema.h"
 #include "contracts/contract.h"
 
-/* What release needs of one plan aggregate or key. */
+/* What release needs of one output column. */
 struct out_col {
 	int is_agg;
-	const char *fn; /* aggregate: COUNT, COUNT_DISTINCT, SUM, ...; key: column, bucket, ... */
+	uint32_t fn; /* enum fn_agg or enum fn_key */
 	const struct schema_column *c;
 	size_t index;
 };
@@ -36,26 +38,29 @@ pow10d(int n)
 	return p;
 }
 
-/* A stored value of column c as the buyer sees it. */
+/* A stored value of column c as the buyer sees it; NULL if c cannot hold it. */
 static json_t *
-typed(const struct schema_column *c, const json_t *raw)
+typed(const struct schema_column *c, const struct job_value *raw)
 {
 	char date[16];
 	int64_t days;
 	time_t t;
 	struct tm tm;
 
-	if (json_is_null(raw))
+	if (raw->type == JOB_VALUE_NULL)
 		return json_null();
+	if (c->type == SCHEMA_TEXT)
+		return raw->type == JOB_VALUE_TEXT ? json_stringn((const char *)raw->s, raw->len)
+		                                   : NULL;
+	if (c->type == SCHEMA_REAL)
+		return raw->type == JOB_VALUE_REAL ? json_real(raw->r) : NULL;
+	if (raw->type != JOB_VALUE_INT)
+		return NULL;
 	switch (c->type) {
 	case SCHEMA_DECIMAL:
-		return json_is_integer(raw)
-		           ? json_real((double)json_integer_value(raw) / pow10d(c->scale))
-		           : NULL;
+		return json_real((double)raw->i / pow10d(c->scale));
 	case SCHEMA_DATE:
-		if (!json_is_integer(raw))
-			return NULL;
-		days = json_integer_value(raw);
+		days = raw->i;
 		if (days < -719162 || days > 2932896) /* years 1..9999 */
 			return NULL;
 		t = (time_t)days * 86400;
@@ -63,54 +68,32 @@ typed(const struct schema_column *c, const json_t *raw)
 		strftime(date, sizeof date, "%Y-%m-%d", &tm);
 		return json_string(date);
 	case SCHEMA_BOOL:
-		return json_is_integer(raw) ? json_boolean(json_integer_value(raw) != 0) : NULL;
-	case SCHEMA_TEXT:
-		return json_is_string(raw) ? json_deep_copy(raw) : NULL;
-	case SCHEMA_REAL:
-		return json_is_number(raw) ? json_real(json_number_value(raw)) : NULL;
+		return json_boolean(raw->i != 0);
 	default:
-		return json_is_integer(raw) ? json_deep_copy(raw) : NULL;
+		return json_integer(raw->i);
 	}
 }
 
+/* Plausibility of one sum: within n x [lo, hi] of its clamping bounds. */
 static int
-parse_i128(const char *s, __int128 *out)
-{
-	__int128 v = 0;
-	int neg = *s == '-';
-
-	s += neg;
-	if (*s == '\0' || strlen(s) > 38)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	*out = neg ? -v : v;
-	return 0;
-}
-
-/* Plausibility of one integer sum: within n x [lo, hi] of its clamping bounds. */
-static int
-sum_plausible(const struct schema_column *c, int64_t n, const json_t *sum)
+sum_plausible(const struct schema_column *c, int64_t n, const struct job_value *sum)
 {
 	__int128 lo, hi, v;
 
 	if (c->type == SCHEMA_REAL) {
-		double d = json_number_value(sum);
+		double d = sum->r;
 
-		if (!json_is_number(sum) || !isfinite(d))
+		if (sum->type != JOB_VALUE_REAL || !isfinite(d))
 			return 0;
 		return !c->has_bounds ||
 		       (d >= (double)n * c->rlo - 1e-6 * fabs((double)n * c->rlo) - 1e-6 &&
 		           d <= (double)n * c->rhi + 1e-6 * fabs((double)n * c->rhi) + 1e-6);
 	}
-	if (!json_is_integer(sum))
+	if (sum->type != JOB_VALUE_INT)
 		return 0;
 	if (!c->has_bounds)
 		return 1;
-	v = json_integer_value(sum);
+	v = sum->i;
 	lo = (__int128)n * c->lo;
 	hi = (__int128)n * c->hi;
 	return v >= lo && v <= hi;
@@ -119,16 +102,15 @@ sum_plausible(const struct schema_column *c, int64_t n, const json_t *sum)
 /*
  * n * sumsq - sum^2 for integer values, exactly: n < 2^63 and sumsq < 2^127
  * make the product up to 190 bits, so it is held as two 128-bit halves.
- * Then m2 = that / n.  -1 if sumsq is malformed or the result negative.
+ * Then m2 = that / n.  -1 if sumsq is negative or the result is.
  */
 static int
-int_m2(int64_t n, int64_t sum, const json_t *sq, double *m2)
+int_m2(int64_t n, int64_t sum, __int128 q, double *m2)
 {
 	typedef unsigned __int128 u128;
-	__int128 q;
 	u128 ql, qh, lo, hi, mid, ss;
 
-	if (!json_is_string(sq) || parse_i128(json_string_value(sq), &q) != 0 || q < 0 || n < 1)
+	if (q < 0 || n < 1)
 		return -1;
 	ql = (uint64_t)q;
 	qh = (u128)q >> 64;
@@ -172,69 +154,69 @@ bounded(const struct schema_column *c)
 
 static int int_fits(const struct schema_column *c, int64_t v);
 
+/* Could column c hold the extreme v (MIN, MAX)? */
+static int
+extreme_fits(const struct schema_column *c, const struct job_value *v)
+{
+	if (c->type == SCHEMA_REAL)
+		return v->type == JOB_VALUE_REAL && isfinite(v->r) &&
+		       (!bounded(c) || (v->r >= c->rlo && v->r <= c->rhi));
+	if (c->type == SCHEMA_TEXT)
+		return v->type == JOB_VALUE_TEXT;
+	return v->type == JOB_VALUE_INT && int_fits(c, v->i);
+}
+
+/* A sum as a double in the column's storage unit. */
+static double
+sum_of(const struct schema_column *c, const struct job_value *v)
+{
+	return c->type == SCHEMA_REAL ? v->r : (double)v->i;
+}
+
 /* The output value of aggregate a of a group of rows rows, or NULL if implausible. */
 static json_t *
-derive(const struct out_col *o, const json_t *a, int64_t rows)
+derive(const struct out_col *o, const struct job_agg_state *a, int64_t rows)
 {
 	const struct schema_column *c = o->c;
-	json_int_t n = json_integer_value(json_object_get(a, "n"));
-	const json_t *sum = json_object_get(a, "sum");
-	double scale = c != NULL && c->type == SCHEMA_DECIMAL ? pow10d(c->scale) : 1;
+	double scale = c != NULL && c->type == SCHEMA_DECIMAL ? pow10d(c->scale) : 1, m2, var;
+	int64_t n = (int64_t)a->n;
 
-	if (strcmp(o->fn, "COUNT") == 0)
-		return n == rows ? json_integer(n) : NULL;
-	if (strcmp(o->fn, "COUNT_DISTINCT") == 0) {
-		json_int_t d = json_integer_value(json_object_get(a, "distinct"));
-
-		return json_is_integer(json_object_get(a, "distinct")) && d >= 0 && d <= rows
-		           ? json_integer(d)
-		           : NULL;
-	}
-	if (!json_is_integer(json_object_get(a, "n")) || n < 0 || n > rows)
+	if (a->n > (uint64_t)rows)
 		return NULL;
-	if (strcmp(o->fn, "MIN") == 0 || strcmp(o->fn, "MAX") == 0) {
-		const json_t *v = json_object_get(a, "value");
-
+	switch (o->fn) {
+	case FN_COUNT:
+		return n == rows ? json_integer(n) : NULL;
+	case FN_COUNT_DISTINCT:
+		return json_integer(n);
+	case FN_MIN:
+	case FN_MAX:
 		if (n == 0)
 			return json_null();
-		if (json_is_null(v) ||
-		    (c->type == SCHEMA_REAL
-		            ? !json_is_number(v) ||
-		                  (bounded(c) && (json_number_value(v) < c->rlo ||
-		                                     json_number_value(v) > c->rhi))
-		            : c->type != SCHEMA_TEXT &&
-		                  (!json_is_integer(v) || !int_fits(c, json_integer_value(v)))))
-			return NULL;
-		return typed(c, v);
+		return extreme_fits(c, &a->value) ? typed(c, &a->value) : NULL;
 	}
-	if (!sum_plausible(c, n, sum))
+	if (!sum_plausible(c, n, &a->value))
 		return NULL;
-	if (strcmp(o->fn, "SUM") == 0) {
+	if (o->fn == FN_SUM) {
 		if (n == 0)
 			return json_null();
 		if (c->type == SCHEMA_INT)
-			return json_integer(json_integer_value(sum));
-		return json_real(json_number_value(sum) / scale);
+			return json_integer(a->value.i);
+		return json_real(sum_of(c, &a->value) / scale);
 	}
-	if (strcmp(o->fn, "AVG") == 0)
-		return n == 0 ? json_null() : json_real(json_number_value(sum) / scale / (double)n);
+	if (o->fn == FN_AVG)
+		return n == 0 ? json_null() : json_real(sum_of(c, &a->value) / scale / (double)n);
 	/* VARIANCE, STDDEV: the sample variance, m2 / (n - 1). */
 	if (n < 2)
 		return json_null();
-	{
-		double m2, var;
-
-		if (c->type == SCHEMA_REAL) {
-			m2 = json_number_value(json_object_get(a, "m2"));
-			if (!json_is_real(json_object_get(a, "m2")) || !m2_plausible(c, n, m2))
-				return NULL;
-		} else if (int_m2(n, json_integer_value(sum), json_object_get(a, "sumsq"), &m2) !=
-		           0) {
+	if (c->type == SCHEMA_REAL) {
+		m2 = a->m2;
+		if (!m2_plausible(c, n, m2))
 			return NULL;
-		}
-		var = m2 / (double)(n - 1) / (scale * scale);
-		return json_real(strcmp(o->fn, "STDDEV") == 0 ? sqrt(var) : var);
+	} else if (int_m2(n, a->value.i, a->sumsq, &m2) != 0) {
+		return NULL;
 	}
+	var = m2 / (double)(n - 1) / (scale * scale);
+	return json_real(o->fn == FN_STDDEV ? sqrt(var) : var);
 }
 
 /* The threshold rule, the one place a release mode decides a group. */
@@ -269,18 +251,18 @@ value_cmp(const json_t *a, const json_t *b)
 
 /* qsort_r's comparison: order is the plan's ORDER BY list. */
 static int
-row_cmp(const void *pa, const void *pb, void *order)
+row_cmp(const void *pa, const void *pb, void *arg)
 {
-	const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb, *o;
+	const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+	const struct job_plan *p = arg;
 	size_t i;
 
-	json_array_foreach((json_t *)order, i, o)
-	{
-		size_t col = (size_t)json_integer_value(json_object_get(o, "output"));
-		int c = value_cmp(json_array_get(a, col), json_array_get(b, col));
+	for (i = 0; i < p->norder; i++) {
+		int c = value_cmp(
+		    json_array_get(a, p->order[i].output), json_array_get(b, p->order[i].output));
 
 		if (c != 0)
-			return json_is_true(json_object_get(o, "desc")) ? -c : c;
+			return p->order[i].desc ? -c : c;
 	}
 	/* A total order, so equal keys come out the same way every time. */
 	for (i = 0; i < json_array_size(a); i++) {
@@ -293,26 +275,24 @@ row_cmp(const void *pa, const void *pb, void *order)
 }
 
 static int
-sort_and_limit(const json_t *plan, json_t *rows)
+sort_and_limit(const struct job_plan *p, json_t *rows)
 {
-	const json_t *order = json_object_get(plan, "order"),
-	             *limit = json_object_get(plan, "limit");
 	size_t n = json_array_size(rows), i;
 	json_t **v;
 
-	if (json_array_size(order) > 0 && n > 1) {
+	if (p->norder > 0 && n > 1) {
 		if ((v = malloc(n * sizeof *v)) == NULL)
 			return SL_ERR_NOMEM;
 		for (i = 0; i < n; i++)
 			v[i] = json_incref(json_array_get(rows, i));
-		qsort_r(v, n, sizeof *v, row_cmp, (void *)order);
+		qsort_r(v, n, sizeof *v, row_cmp, (void *)p);
 		json_array_clear(rows);
 		for (i = 0; i < n; i++)
 			json_array_append_new(rows, v[i]);
 		free(v);
 	}
-	if (json_is_integer(limit))
-		while (json_array_size(rows) > (size_t)json_integer_value(limit))
+	if (p->has_limit)
+		while (json_array_size(rows) > p->limit)
 			json_array_remove(rows, json_array_size(rows) - 1);
 	return 0;
 }
@@ -339,70 +319,96 @@ int_fits(const struct schema_column *c, int64_t v)
 }
 
 /*
- * Could group key k (the plan's key object) of column c take the value raw?
- * The type, the declared domain and bounds, a BUCKET's width and a YEAR's or
- * MONTH's range: a compromised worker must not smuggle anything else out as
- * a group key (a data key in hex, a value of another column).
+ * Could key k of the plan take the value raw?  The type, the declared
+ * domain and bounds, a BUCKET's width (the broker's, read from the text) and
+ * a YEAR's or MONTH's range: a compromised worker must not smuggle anything
+ * else out as a group key (a data key in hex, a value of another column).
  */
 static int
-key_fits(const json_t *k, const struct schema_column *c, const json_t *raw)
+key_fits(uint32_t fn, const struct checked_key *k, const struct job_value *raw)
 {
-	const char *fn = json_string_value(json_object_get(k, "fn"));
+	const struct schema_column *c = k->c;
 	size_t i;
 
-	if (json_is_null(raw))
+	if (raw->type == JOB_VALUE_NULL)
 		return c->nullable;
-	if (strcmp(fn, "year") == 0 || strcmp(fn, "month") == 0) {
-		json_int_t v = json_integer_value(raw);
+	if (fn == FN_KEY_YEAR || fn == FN_KEY_MONTH)
+		return raw->type == JOB_VALUE_INT && raw->i >= 1 &&
+		       raw->i <= (fn == FN_KEY_YEAR ? 9999 : 12);
+	if (fn == FN_KEY_BUCKET && c->type == SCHEMA_REAL) {
+		/* floor(v / w) * w in floating point: a multiple of w, to rounding. */
+		double x = raw->r, wd = k->rwidth, q = x / wd,
+		       slack = 1e-9 * (fabs(q) > 1 ? fabs(q) : 1);
 
-		return c->type == SCHEMA_DATE && json_is_integer(raw) && v >= 1 &&
-		       v <= (strcmp(fn, "year") == 0 ? 9999 : 12);
+		return raw->type == JOB_VALUE_REAL && isfinite(q) &&
+		       fabs(q - nearbyint(q)) <= slack &&
+		       (!bounded(c) || (x <= c->rhi + slack * wd && x + wd > c->rlo - slack * wd));
 	}
-	if (strcmp(fn, "bucket") == 0) {
-		const json_t *w = json_object_get(k, "width");
-
-		if (c->type == SCHEMA_REAL) {
-			double x = json_number_value(raw), wd = json_number_value(w);
-
-			/* floor(v / w) * w in floating point: a multiple of w, to rounding. */
-			double q = wd > 0 ? x / wd : NAN,
-			       slack = 1e-9 * (fabs(q) > 1 ? fabs(q) : 1);
-
-			return json_is_number(raw) && isfinite(q) &&
-			       fabs(q - nearbyint(q)) <= slack &&
-			       (!bounded(c) ||
-			           (x <= c->rhi + slack * wd && x + wd > c->rlo - slack * wd));
-		}
-		{
-			json_int_t x = json_integer_value(raw), wi = json_integer_value(w);
-
-			return json_is_integer(raw) && wi > 0 && x % wi == 0 &&
-			       (!bounded(c) || (x <= c->hi && x > c->lo - wi));
-		}
-	}
+	if (fn == FN_KEY_BUCKET)
+		return raw->type == JOB_VALUE_INT && raw->i % k->width == 0 &&
+		       (!bounded(c) || (raw->i <= c->hi && raw->i > c->lo - k->width));
 	switch (c->type) {
 	case SCHEMA_TEXT:
-		if (!json_is_string(raw))
+		if (raw->type != JOB_VALUE_TEXT)
 			return 0;
 		for (i = 0; i < c->ndomain; i++)
-			if (c->domain_len[i] == json_string_length(raw) &&
-			    memcmp(c->domain_text[i], json_string_value(raw), c->domain_len[i]) ==
-			        0)
+			if (c->domain_len[i] == raw->len &&
+			    memcmp(c->domain_text[i], raw->s, raw->len) == 0)
 				return 1;
 		return c->ndomain == 0;
 	case SCHEMA_REAL:
-		return json_is_number(raw) && isfinite(json_number_value(raw)) &&
-		       (!bounded(c) ||
-		           (json_number_value(raw) >= c->rlo && json_number_value(raw) <= c->rhi));
+		return raw->type == JOB_VALUE_REAL && isfinite(raw->r) &&
+		       (!bounded(c) || (raw->r >= c->rlo && raw->r <= c->rhi));
 	default:
-		return json_is_integer(raw) && int_fits(c, json_integer_value(raw));
+		return raw->type == JOB_VALUE_INT && int_fits(c, raw->i);
 	}
 }
 
+/* A group's key as bytes, so that two groups with one key sort together. */
+struct key_bytes {
+	uint8_t *b;
+	size_t n;
+};
+
 static int
-text_cmp(const void *a, const void *b)
+key_bytes_of(const struct job_group *g, size_t nkeys, struct key_bytes *out)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t i, n = 0;
+	uint8_t *q;
+
+	for (i = 0; i < nkeys; i++)
+		n += 1 + 8 + 4 + (g->keys[i].type == JOB_VALUE_TEXT ? g->keys[i].len : 0);
+	if ((q = out->b = malloc(n + 1)) == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < nkeys; i++) {
+		const struct job_value *v = &g->keys[i];
+
+		*q++ = (uint8_t)v->type;
+		if (v->type == JOB_VALUE_INT)
+			memcpy(q, &v->i, 8);
+		else if (v->type == JOB_VALUE_REAL)
+			memcpy(q, &v->r, 8);
+		else
+			memset(q, 0, 8);
+		q += 8;
+		memcpy(q, &v->len, 4);
+		q += 4;
+		if (v->type == JOB_VALUE_TEXT) {
+			memcpy(q, v->s, v->len);
+			q += v->len;
+		}
+	}
+	out->n = (size_t)(q - out->b);
+	return 0;
+}
+
+static int
+key_bytes_cmp(const void *a, const void *b)
+{
+	const struct key_bytes *x = a, *y = b;
+	int c = memcmp(x->b, y->b, x->n < y->n ? x->n : y->n);
+
+	return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
 }
 
 /*
@@ -410,111 +416,79 @@ text_cmp(const void *a, const void *b)
  * columns, no key twice, and no more rows in all than the version holds.
  */
 static int
-groups_plausible(
-    const json_t *plan, const json_t *groups, const struct schema *s, int64_t version_rows)
+groups_plausible(const struct checked_plan *cp, const struct job_result *res, int64_t version_rows)
 {
-	const json_t *keys = json_object_get(plan, "keys"), *g, *k;
-	size_t n = json_array_size(groups), i, j;
-	char **texts = calloc(n + 1, sizeof *texts);
-	int64_t total = 0;
+	size_t n = res->ngroups, i, j;
+	struct key_bytes *kb = calloc(n + 1, sizeof *kb);
+	uint64_t total = 0;
 	int r = 0;
 
-	if (texts == NULL)
+	if (kb == NULL)
 		return SL_ERR_NOMEM;
-	json_array_foreach(groups, i, g)
-	{
-		const json_t *key = json_object_get(g, "key");
-		json_int_t rows = json_integer_value(json_object_get(g, "rows"));
+	for (i = 0; i < n && r == 0; i++) {
+		const struct job_group *g = &res->groups[i];
 
-		if (!json_is_array(key) || json_array_size(key) != json_array_size(keys)) {
-			r = bad("wrong number of keys", i);
-			goto out;
-		}
-		json_array_foreach(keys, j, k)
-		{
-			const struct schema_column *c =
-			    schema_column(s, json_string_value(json_object_get(k, "column")));
-
-			if (c == NULL || !key_fits(k, c, json_array_get(key, j))) {
+		for (j = 0; j < cp->p.nkeys && r == 0; j++)
+			if (!key_fits(cp->p.keys[j].fn, &cp->keys[j], &g->keys[j]))
 				r = bad("a group key is not a value its column can hold", i);
-				goto out;
-			}
-		}
-		if (!json_is_integer(json_object_get(g, "rows")) || rows < 0 ||
-		    __builtin_add_overflow(total, rows, &total) || total > version_rows) {
+		if (r == 0 && (g->rows > (uint64_t)version_rows ||
+		                  (total += g->rows) > (uint64_t)version_rows))
 			r = bad("the groups hold more rows than the version", i);
-			goto out;
-		}
-		if ((texts[i] = json_dumps(key, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
-			r = SL_ERR_NOMEM;
-			goto out;
-		}
+		if (r == 0)
+			r = key_bytes_of(g, cp->p.nkeys, &kb[i]);
 	}
-	qsort(texts, n, sizeof *texts, text_cmp);
-	for (i = 1; i < n; i++)
-		if (strcmp(texts[i - 1], texts[i]) == 0) {
+	if (r == 0)
+		qsort(kb, n, sizeof *kb, key_bytes_cmp);
+	for (i = 1; r == 0 && i < n; i++)
+		if (key_bytes_cmp(&kb[i - 1], &kb[i]) == 0)
 			r = sl_errf(SL_ERR_PARSE,
 			    "implausible answer from the worker: a group key appears twice");
-			goto out;
-		}
-out:
 	for (i = 0; i < n; i++)
-		free(texts[i]);
-	free(texts);
+		free(kb[i].b);
+	free(kb);
 	return r;
 }
 
 /* ---- the whole step ------------------------------------------------------ */
 
-static int
-outputs(const json_t *plan, const struct schema *s, struct out_col **out, size_t *n)
+static struct out_col *
+outputs(const struct checked_plan *cp)
 {
-	const json_t *outs = json_object_get(plan, "outputs"),
-	             *keys = json_object_get(plan, "keys"),
-	             *aggs = json_object_get(plan, "aggregates"), *o;
-	struct out_col *cols = calloc(json_array_size(outs) + 1, sizeof *cols);
+	struct out_col *cols = calloc(cp->p.noutputs + 1, sizeof *cols);
 	size_t i;
 
-	if (cols == NULL)
-		return SL_ERR_NOMEM;
-	json_array_foreach(outs, i, o)
-	{
-		const json_t *src;
+	for (i = 0; cols != NULL && i < cp->p.noutputs; i++) {
+		const struct job_plan_output *o = &cp->p.outputs[i];
 
-		cols[i].is_agg =
-		    strcmp(json_string_value(json_object_get(o, "kind")), "aggregate") == 0;
-		cols[i].index = (size_t)json_integer_value(json_object_get(o, "index"));
-		src = json_array_get(cols[i].is_agg ? aggs : keys, cols[i].index);
-		cols[i].fn = json_string_value(json_object_get(src, "fn"));
-		if (json_object_get(src, "column") != NULL)
-			cols[i].c =
-			    schema_column(s, json_string_value(json_object_get(src, "column")));
+		cols[i].is_agg = (int)o->is_agg;
+		cols[i].index = o->index;
+		cols[i].fn = o->is_agg ? cp->p.aggs[o->index].fn : cp->p.keys[o->index].fn;
+		cols[i].c = o->is_agg ? cp->agg_cols[o->index] : cp->keys[o->index].c;
 	}
-	*out = cols;
-	*n = json_array_size(outs);
-	return 0;
+	return cols;
 }
 
 static int
-group_row(const struct out_col *cols, size_t ncols, const json_t *g, size_t gi, int64_t rows,
-    json_t **row)
+group_row(
+    const struct out_col *cols, size_t ncols, const struct job_group *g, size_t gi, json_t **row)
 {
-	const json_t *key = json_object_get(g, "key"), *aggs = json_object_get(g, "aggs");
 	json_t *r = json_array(), *v;
 	size_t i;
 
+	if (r == NULL)
+		return SL_ERR_NOMEM;
 	for (i = 0; i < ncols; i++) {
 		const struct out_col *o = &cols[i];
+		const struct job_value *k = &g->keys[o->index];
 
 		if (o->is_agg)
-			v = derive(o, json_array_get(aggs, o->index), rows);
-		else if (strcmp(o->fn, "year") == 0 || strcmp(o->fn, "month") == 0)
-			v = json_is_integer(json_array_get(key, o->index)) ||
-			            json_is_null(json_array_get(key, o->index))
-			        ? json_deep_copy(json_array_get(key, o->index))
-			        : NULL;
+			v = derive(o, &g->aggs[o->index], (int64_t)g->rows);
+		else if (o->fn == FN_KEY_YEAR || o->fn == FN_KEY_MONTH)
+			v = k->type == JOB_VALUE_NULL  ? json_null()
+			    : k->type == JOB_VALUE_INT ? json_integer(k->i)
+			                               : NULL;
 		else
-			v = typed(o->c, json_array_get(key, o->index));
+			v = typed(o->c, k);
 		if (v == NULL) {
 			json_decref(r);
 			return bad(o->is_agg ? "an aggregate is malformed or out of bounds"
@@ -528,69 +502,52 @@ group_row(const struct out_col *cols, size_t ncols, const json_t *g, size_t gi, 
 }
 
 static int
-apply(const json_t *plan, const json_t *result, const struct schema *s,
-    const struct contract_terms *t, int64_t version_rows, const struct out_col *cols, size_t ncols,
-    struct release_answer *out)
+apply(const struct checked_plan *cp, const struct job_result *res, const struct contract_terms *t,
+    int64_t version_rows, const struct out_col *cols, struct release_answer *out)
 {
-	const json_t *groups = json_object_get(result, "groups"), *g;
-	size_t nkeys = json_array_size(json_object_get(plan, "keys"));
-	size_t naggs = json_array_size(json_object_get(plan, "aggregates")), i;
 	json_t *row = NULL;
+	size_t i;
 	int r;
 
-	if (!json_is_array(groups))
-		return bad("no groups array", 0);
-	if ((r = groups_plausible(plan, groups, s, version_rows)) != 0)
+	if ((r = groups_plausible(cp, res, version_rows)) != 0)
 		return r;
-	json_array_foreach(groups, i, g)
-	{
-		json_int_t rows = json_integer_value(json_object_get(g, "rows"));
-		json_int_t units = json_integer_value(json_object_get(g, "units"));
+	for (i = 0; i < res->ngroups; i++) {
+		const struct job_group *g = &res->groups[i];
 
-		if (!json_is_array(json_object_get(g, "key")) ||
-		    json_array_size(json_object_get(g, "key")) != nkeys ||
-		    !json_is_array(json_object_get(g, "aggs")) ||
-		    json_array_size(json_object_get(g, "aggs")) != naggs)
-			return bad("wrong number of keys or aggregates", i);
-		if (!json_is_integer(json_object_get(g, "rows")) ||
-		    !json_is_integer(json_object_get(g, "units")) || rows < 0 ||
-		    rows > version_rows || units < 0 || units > rows)
+		if (g->units > g->rows)
 			return bad("a row or unit count is out of range", i);
-		if (!release_admit(t, units)) {
+		if (!release_admit(t, (int64_t)g->units)) {
 			out->suppressed++;
 			continue;
 		}
-		if ((r = group_row(cols, ncols, g, i, rows, &row)) != 0)
+		if ((r = group_row(cols, cp->p.noutputs, g, i, &row)) != 0)
 			return r;
 		json_array_append_new(out->rows, row);
 	}
-	return sort_and_limit(plan, out->rows);
+	return sort_and_limit(&cp->p, out->rows);
 }
 
 int
-release_apply(const json_t *plan, const json_t *result, const struct schema *s,
+release_apply(const struct checked_plan *cp, const struct job_result *res,
     const struct contract_terms *t, int64_t version_rows, struct release_answer *out)
 {
-	struct out_col *cols = NULL;
-	size_t ncols = 0, i;
-	const json_t *o;
+	struct out_col *cols;
 	int r;
 
 	memset(out, 0, sizeof *out);
 	if (t->mode != CONTRACT_THRESHOLD)
 		return sl_errf(SL_ERR_POLICY, "release mode dp is not available yet");
-	out->columns = json_array();
+	out->columns = json_deep_copy(cp->names);
 	out->rows = json_array();
 	out->release =
 	    json_pack("{s:s, s:I}", "mode", "threshold", "min_group", (json_int_t)t->min_group);
-	if (out->columns == NULL || out->rows == NULL || out->release == NULL) {
+	cols = outputs(cp);
+	if (out->columns == NULL || out->rows == NULL || out->release == NULL || cols == NULL) {
+		free(cols);
 		release_answer_clear(out);
 		return SL_ERR_NOMEM;
 	}
-	json_array_foreach(json_object_get(plan, "outputs"), i, o)
-	    json_array_append_new(out->columns, json_deep_copy(json_object_get(o, "name")));
-	if ((r = outputs(plan, s, &cols, &ncols)) == 0)
-		r = apply(plan, result, s, t, version_rows, cols, ncols, out);
+	r = apply(cp, res, t, version_rows, cols, out);
 	free(cols);
 	if (r != 0)
 		release_answer_clear(out);

@@ -18,8 +18,9 @@
 #include <jansson.h>
 #include <stdint.h>
 
-struct schema;
+struct checked_plan;
 struct contract_terms;
+struct job_result;
 
 struct release_answer {
 	json_t *columns; /* output names, in order */
@@ -29,11 +30,12 @@ struct release_answer {
 };
 
 /*
- * plan and result are the worker's documents (already parsed); version_rows
- * the rows of the version it read.  SL_ERR_PARSE names what in result is
- * malformed or implausible.  Free with release_answer_clear().
+ * cp is the worker's plan as the broker checked it (broker/plan_check.h),
+ * res its RESULT decoded for that plan, version_rows the rows of the
+ * version it read.  SL_ERR_PARSE names what in res is implausible.  Free
+ * with release_answer_clear().
  */
-int release_apply(const json_t *plan, const json_t *result, const struct schema *s,
+int release_apply(const struct checked_plan *cp, const struct job_result *res,
     const struct contract_terms *t, int64_t version_rows, struct release_answer *out)
     __attribute__((warn_unused_result));
 

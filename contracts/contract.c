@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/fn.h"
 #include "common/jcs.h"
 #include "common/schema.h"
 #include "common/text.h"
@@ -16,28 +17,12 @@
 static const char *const role_names[CONTRACT_ROLES] = {
     "holder", "operator", "merchant", "buyer", "platform"};
 
-static const struct {
-	const char *name;
-	unsigned bit;
-} agg_names[] = {
-    {"COUNT", CONTRACT_AGG_COUNT},
-    {"COUNT_DISTINCT", CONTRACT_AGG_COUNT_DISTINCT},
-    {"SUM", CONTRACT_AGG_SUM},
-    {"AVG", CONTRACT_AGG_AVG},
-    {"STDDEV", CONTRACT_AGG_STDDEV},
-    {"VARIANCE", CONTRACT_AGG_VARIANCE},
-    {"MIN", CONTRACT_AGG_MIN},
-    {"MAX", CONTRACT_AGG_MAX},
-};
-
 /* The members of a document that are terms, in the order offer writes them. */
 static const char *const term_members[] = {"purpose", "valid_from", "valid_until", "columns",
     "aggregates", "release", "query_quota", "max_query_seconds", "price_fen", "revenue_shares",
     "versions", NULL};
 
 /* Aggregates that sum a measure, so need its bounds. */
-#define SUMMING_AGGS                                                                               \
-	(CONTRACT_AGG_SUM | CONTRACT_AGG_AVG | CONTRACT_AGG_STDDEV | CONTRACT_AGG_VARIANCE)
 
 #define PURPOSE_MAX 128
 #define SIG_HEX_MAX (2 * KEYS_SIG_MAX)
@@ -78,8 +63,7 @@ check_members(const json_t *obj, const char *const *allowed, const char *path)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *)obj, key, v)
-	{
+	json_object_foreach((json_t *)obj, key, v) {
 		(void)v;
 		if (!in_list(allowed, key))
 			return sl_errf(
@@ -163,8 +147,7 @@ parse_columns(const json_t *terms, struct contract_terms *t)
 		return sl_errf(SL_ERR_INVAL, "columns: must be a non-empty array of column names");
 	if ((t->columns = calloc(json_array_size(a), sizeof *t->columns)) == NULL)
 		return SL_ERR_NOMEM;
-	json_array_foreach(a, i, v)
-	{
+	json_array_foreach(a, i, v) {
 		if (!json_is_string(v))
 			return sl_errf(SL_ERR_INVAL, "columns[%zu]: must be a string", i);
 		for (j = 0; j < i; j++)
@@ -183,27 +166,24 @@ static int
 parse_aggregates(const json_t *terms, struct contract_terms *t)
 {
 	const json_t *a = json_object_get(terms, "aggregates"), *v;
-	size_t i, k;
+	size_t i;
 
 	if (a == NULL)
 		return sl_errf(SL_ERR_INVAL, "aggregates: missing");
 	if (!json_is_array(a) || json_array_size(a) == 0)
 		return sl_errf(SL_ERR_INVAL, "aggregates: must be a non-empty array");
-	json_array_foreach(a, i, v)
-	{
+	json_array_foreach(a, i, v) {
 		const char *s = json_is_string(v) ? json_string_value(v) : "";
+		int k = fn_agg_find(s);
 
-		for (k = 0; k < sizeof agg_names / sizeof agg_names[0]; k++)
-			if (strcmp(s, agg_names[k].name) == 0)
-				break;
-		if (k == sizeof agg_names / sizeof agg_names[0])
+		if (k < 0)
 			return sl_errf(SL_ERR_INVAL,
 			    "aggregates[%zu]: expected one of COUNT, COUNT_DISTINCT, SUM, AVG, "
 			    "STDDEV, VARIANCE, MIN, MAX",
 			    i);
-		if (t->aggregates & agg_names[k].bit)
+		if (t->aggregates & FN_AGG_BIT(k))
 			return sl_errf(SL_ERR_INVAL, "aggregates[%zu]: %s is listed twice", i, s);
-		t->aggregates |= agg_names[k].bit;
+		t->aggregates |= FN_AGG_BIT(k);
 	}
 	return 0;
 }
@@ -279,8 +259,7 @@ parse_shares(const json_t *terms, struct contract_terms *t)
 		    "revenue_shares: must be an object of party names and basis points");
 	if ((t->shares = calloc(json_object_size(o), sizeof *t->shares)) == NULL)
 		return SL_ERR_NOMEM;
-	json_object_foreach((json_t *)o, name, v)
-	{
+	json_object_foreach((json_t *)o, name, v) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > CONTRACT_SHARES_TOTAL)
 			return sl_errf(SL_ERR_INVAL,
@@ -408,6 +387,18 @@ contract_terms_clear(struct contract_terms *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* Whether any allowed aggregate adds a measure's values up. */
+static int
+sums(unsigned aggregates)
+{
+	int fn;
+
+	for (fn = 0; fn < FN_AGG_N_; fn++)
+		if ((aggregates & FN_AGG_BIT(fn)) && fn_aggs[fn].sums)
+			return 1;
+	return 0;
+}
+
 static int
 check_column(const struct contract_terms *t, const struct schema *s, size_t i)
 {
@@ -420,7 +411,7 @@ check_column(const struct contract_terms *t, const struct schema *s, size_t i)
 		return sl_errf(SL_ERR_INVAL,
 		    "columns[%zu]: %s is a %s column, which no contract may open", i, c->name,
 		    schema_class_name(c->cls));
-	if (c->cls == SCHEMA_MEASURE && (t->aggregates & SUMMING_AGGS) && !c->has_bounds)
+	if (c->cls == SCHEMA_MEASURE && sums(t->aggregates) && !c->has_bounds)
 		return sl_errf(SL_ERR_INVAL,
 		    "columns[%zu]: measure %s has no bounds, which SUM, AVG, STDDEV and VARIANCE "
 		    "need",
@@ -590,8 +581,7 @@ parse_parties(const json_t *doc, struct contract *c)
 	if (!json_is_array(a) || json_array_size(a) > CONTRACT_ROLES)
 		return sl_errf(SL_ERR_INVAL, "parties: must be an array of at most %d parties",
 		    CONTRACT_ROLES);
-	json_array_foreach(a, i, v)
-	{
+	json_array_foreach(a, i, v) {
 		r = parse_party(v, i, c->suite, &c->parties[i]);
 		c->nparties = i + 1;
 		if (r != 0)
@@ -697,8 +687,7 @@ parse_document(const json_t *doc, struct contract *c)
 
 	if (!json_is_object(doc))
 		return sl_errf(SL_ERR_INVAL, "contract: must be a JSON object");
-	json_object_foreach((json_t *)doc, key, v)
-	{
+	json_object_foreach((json_t *)doc, key, v) {
 		(void)v;
 		if (!in_list(header, key) && !in_list(term_members, key))
 			return sl_errf(SL_ERR_INVAL, "%s: unknown member", key);
@@ -747,7 +736,9 @@ parse_document(const json_t *doc, struct contract *c)
 		return 0;
 	if (!json_is_array(sigs))
 		return sl_errf(SL_ERR_INVAL, "signatures: must be an array");
-	json_array_foreach(sigs, i, v) if ((r = parse_signature(c, v, i)) != 0) return r;
+	json_array_foreach(sigs, i, v)
+		if ((r = parse_signature(c, v, i)) != 0)
+			return r;
 	return 0;
 }
 

@@ -56,20 +56,11 @@ enum contract_role {
 };
 
 /*
- * Aggregates a contract may allow, as bits.  COUNT covers COUNT(*) only:
- * COUNT(DISTINCT column) tells how many values a column takes, which COUNT(*)
- * does not, so a contract allows it by its own name, COUNT_DISTINCT.
+ * Aggregates a contract may allow are bits FN_AGG_BIT(fn) (common/fn.h).
+ * COUNT covers COUNT(*) only: COUNT(DISTINCT column) tells how many values a
+ * column takes, which COUNT(*) does not, so a contract allows it by its own
+ * name, COUNT_DISTINCT.
  */
-enum contract_agg {
-	CONTRACT_AGG_COUNT = 1 << 0,
-	CONTRACT_AGG_SUM = 1 << 1,
-	CONTRACT_AGG_AVG = 1 << 2,
-	CONTRACT_AGG_STDDEV = 1 << 3,
-	CONTRACT_AGG_VARIANCE = 1 << 4,
-	CONTRACT_AGG_MIN = 1 << 5,
-	CONTRACT_AGG_MAX = 1 << 6,
-	CONTRACT_AGG_COUNT_DISTINCT = 1 << 7,
-};
 
 enum contract_mode { CONTRACT_THRESHOLD, CONTRACT_DP };
 enum contract_mechanism { CONTRACT_LAPLACE, CONTRACT_GAUSSIAN };
@@ -85,7 +76,7 @@ struct contract_terms {
 	time_t valid_from, valid_until;
 	char **columns;
 	size_t ncolumns;
-	unsigned aggregates; /* enum contract_agg bits */
+	unsigned aggregates; /* FN_AGG_BIT() of each allowed */
 	enum contract_mode mode;
 	int64_t min_group;                     /* threshold */
 	enum contract_mechanism mechanism;     /* dp */

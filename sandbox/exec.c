@@ -86,19 +86,19 @@ struct exec {
 	size_t nslots;
 	int32_t *codemap; /* one TEXT key: dictionary code -> group; [dn] is NULL's */
 	const struct plan_key *key_overflow; /* a BUCKET out of range: the query fails */
-	struct uvec *units; /* per group: the unit of every row, counted at the end */
-	uint32_t units_cap;     /* > 0: count each group's units only up to this */
-	struct pairset unitset; /* (group, unit) pairs, when counting up to units_cap */
+	struct uvec *units;       /* per group: the unit of every row, counted at the end */
+	uint32_t units_cap;       /* > 0: count each group's units only up to this */
+	struct pairset unitset;   /* (group, unit) pairs, when counting up to units_cap */
 	struct pairset *distinct; /* per aggregate (COUNT DISTINCT only) */
 	uint64_t rows_scanned;
 };
-
 
 /* Note a limit the query ran into (no place in its text); col SIZE_MAX: none.  Returns r. */
 static int
 exec_fault(int r, uint32_t rule, uint32_t phrase, size_t col, uint64_t number)
 {
-	struct job_place at = {0, 0, 0, rule, phrase, col == SIZE_MAX ? 0 : (uint32_t)col + 1, number};
+	struct job_place at = {
+	    0, 0, 0, rule, phrase, col == SIZE_MAX ? 0 : (uint32_t)col + 1, number};
 
 	return fault_note(r, &at);
 }
@@ -553,7 +553,7 @@ key_value(struct exec *e, const struct plan_key *k, uint32_t i, int64_t *out)
 	if (v->reals != NULL) {
 		double x = v->reals[i];
 
-		if (k->fn == SQL_KEY_BUCKET)
+		if (k->fn == FN_KEY_BUCKET)
 			x = floor(x / k->rwidth) * k->rwidth;
 		if (!isfinite(x)) {
 			e->key_overflow = k;
@@ -565,16 +565,16 @@ key_value(struct exec *e, const struct plan_key *k, uint32_t i, int64_t *out)
 		return 0;
 	}
 	switch (k->fn) {
-	case SQL_KEY_BUCKET:
+	case FN_KEY_BUCKET:
 		if (__builtin_mul_overflow(floor_div(v->ints[i], k->width), k->width, out)) {
 			e->key_overflow = k;
 			*out = 0;
 		}
 		break;
-	case SQL_KEY_YEAR:
-	case SQL_KEY_MONTH:
+	case FN_KEY_YEAR:
+	case FN_KEY_MONTH:
 		value_civil(v->ints[i], &y, &m, &d);
-		*out = k->fn == SQL_KEY_YEAR ? y : m;
+		*out = k->fn == FN_KEY_YEAR ? y : m;
 		break;
 	default:
 		*out = v->ints[i];
@@ -660,8 +660,8 @@ text_less(struct exec *e, size_t col, int64_t a, int64_t b)
  * call, so the compiler drops the clamp where there are no bounds.
  */
 static inline __attribute__((always_inline)) void
-sum_ints(struct acc *acc, const uint32_t *gid, const uint32_t *sel, uint32_t nsel,
-    const int64_t *x, int clamp, int64_t lo, int64_t hi)
+sum_ints(struct acc *acc, const uint32_t *gid, const uint32_t *sel, uint32_t nsel, const int64_t *x,
+    int clamp, int64_t lo, int64_t hi)
 {
 	uint32_t j;
 
@@ -684,12 +684,12 @@ aggregate(struct exec *e, size_t a, uint32_t nsel)
 	const struct schema_column *c = &e->s->cols[pa->col];
 	const struct store_vec *v = &e->vecs[pa->col];
 	struct acc *acc = e->accs[a];
-	int sq = pa->fn == SQL_AGG_VARIANCE || pa->fn == SQL_AGG_STDDEV, r;
+	int sq = pa->fn == FN_VARIANCE || pa->fn == FN_STDDEV, r;
 	uint32_t j;
 
-	if (pa->fn == SQL_AGG_COUNT)
+	if (pa->fn == FN_COUNT)
 		return 0;
-	if ((pa->fn == SQL_AGG_SUM || pa->fn == SQL_AGG_AVG) && v->ints != NULL && v->nulls == NULL) {
+	if ((pa->fn == FN_SUM || pa->fn == FN_AVG) && v->ints != NULL && v->nulls == NULL) {
 		if (pa->clamp)
 			sum_ints(acc, e->gid, e->sel, nsel, v->ints, 1, c->lo, c->hi);
 		else
@@ -704,14 +704,14 @@ aggregate(struct exec *e, size_t a, uint32_t nsel)
 			continue;
 		x->n++;
 		switch (pa->fn) {
-		case SQL_AGG_COUNT_DISTINCT:
+		case FN_COUNT_DISTINCT:
 			if ((r = pairset_add(&e->distinct[a], e->gid[j], value_bits(v, i))) < 0)
 				return r;
 			x->isum += r;
 			break;
-		case SQL_AGG_MIN:
-		case SQL_AGG_MAX: {
-			int first = x->n == 1, mx = pa->fn == SQL_AGG_MAX;
+		case FN_MIN:
+		case FN_MAX: {
+			int first = x->n == 1, mx = pa->fn == FN_MAX;
 
 			if (v->reals != NULL) {
 				double d = clamp_r(c, pa->clamp, v->reals[i]);
@@ -763,8 +763,8 @@ aggregate(struct exec *e, size_t a, uint32_t nsel)
  * group of a batch has enough, the unit column's decryption and decoding.
  */
 static int
-count_units(struct exec *e, uint32_t chunk, uint32_t from, uint32_t rows, uint32_t nsel,
-    int unit_read)
+count_units(
+    struct exec *e, uint32_t chunk, uint32_t from, uint32_t rows, uint32_t nsel, int unit_read)
 {
 	const struct store_vec *u = &e->vecs[e->s->unit];
 	size_t unit = e->s->unit;
@@ -827,7 +827,8 @@ select_range_scalar(const int64_t *x, uint32_t from, uint32_t rows, uint64_t lo,
 __attribute__((target("avx512f,avx512vl"))) static uint32_t
 select_range_avx512(const int64_t *x, uint32_t rows, uint64_t lo, uint64_t span, uint32_t *sel)
 {
-	const __m512i vlo = _mm512_set1_epi64((int64_t)lo), vspan = _mm512_set1_epi64((int64_t)span);
+	const __m512i vlo = _mm512_set1_epi64((int64_t)lo),
+	              vspan = _mm512_set1_epi64((int64_t)span);
 	const __m256i eight = _mm256_set1_epi32(8);
 	__m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	uint32_t i, n = 0;
@@ -940,35 +941,6 @@ scan_chunk(struct exec *e, uint32_t chunk)
 
 /* ---- the answer ---------------------------------------------------------- */
 
-static json_t *
-i128_json(__int128 v)
-{
-	char buf[48], *q = buf + sizeof buf - 1;
-	unsigned __int128 u = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
-
-	*q = '\0';
-	do {
-		*--q = (char)('0' + (int)(u % 10));
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--q = '-';
-	return json_string(q);
-}
-
-/* A stored value of column col for the broker: raw storage units, text as text. */
-static json_t *
-raw_json(struct exec *e, size_t col, int64_t iv, double rv)
-{
-	const struct schema_column *c = &e->s->cols[col];
-
-	if (c->type == SCHEMA_TEXT)
-		return json_stringn(e->dstr[col][iv], e->dlen[col][iv]);
-	if (c->type == SCHEMA_REAL)
-		return json_real(rv);
-	return json_integer(iv);
-}
-
 /* Sum of squared deviations from the mean, from the shifted sums. */
 static double
 real_m2(const struct acc *x)
@@ -978,40 +950,54 @@ real_m2(const struct acc *x)
 	return m2 > 0 ? m2 : 0;
 }
 
-static json_t *
-agg_json(struct exec *e, size_t a, size_t g)
+/* A stored value of column col for the broker: raw storage units, text as text. */
+static struct job_value
+raw_value(struct exec *e, size_t col, int64_t iv, double rv)
+{
+	const struct schema_column *c = &e->s->cols[col];
+
+	if (c->type == SCHEMA_TEXT)
+		return (struct job_value){.type = JOB_VALUE_TEXT,
+		    .s = (const uint8_t *)e->dstr[col][iv],
+		    .len = (uint32_t)e->dlen[col][iv]};
+	if (c->type == SCHEMA_REAL)
+		return (struct job_value){.type = JOB_VALUE_REAL, .r = rv};
+	return (struct job_value){.type = JOB_VALUE_INT, .i = iv};
+}
+
+static struct job_agg_state
+agg_state(struct exec *e, size_t a, size_t g)
 {
 	const struct plan_agg *pa = &e->p->aggs[a];
 	const struct acc *x = &e->accs[a][g];
 	int real = e->s->cols[pa->col].type == SCHEMA_REAL;
+	struct job_agg_state st = {.n = (uint64_t)x->n};
 
 	switch (pa->fn) {
-	case SQL_AGG_COUNT:
-		return json_pack("{s:I}", "n", (json_int_t)e->grows[g]);
-	case SQL_AGG_COUNT_DISTINCT:
-		return json_pack("{s:I}", "distinct", (json_int_t)x->isum);
-	case SQL_AGG_MIN:
-	case SQL_AGG_MAX:
-		return json_pack("{s:I, s:o}", "n", (json_int_t)x->n, "value",
-		    x->n == 0 ? json_null() : raw_json(e, pa->col, x->imin, x->rmin));
-	case SQL_AGG_SUM:
-	case SQL_AGG_AVG:
-		return json_pack("{s:I, s:o}", "n", (json_int_t)x->n, "sum",
-		    real ? json_real(x->rsum) : json_integer(x->isum));
+	case FN_COUNT:
+		st.n = (uint64_t)e->grows[g];
+		break;
+	case FN_COUNT_DISTINCT:
+		st.n = (uint64_t)x->isum;
+		break;
+	case FN_MIN:
+	case FN_MAX:
+		if (x->n > 0)
+			st.value = raw_value(e, pa->col, x->imin, x->rmin);
+		break;
 	default:
-		if (real)
-			return json_pack("{s:I, s:f, s:f}", "n", (json_int_t)x->n, "sum", x->rsum, "m2",
-			    real_m2(x));
-		return json_pack("{s:I, s:I, s:o}", "n", (json_int_t)x->n, "sum",
-		    (json_int_t)x->isum, "sumsq", i128_json(x->isq));
+		st.value = real ? (struct job_value){.type = JOB_VALUE_REAL, .r = x->rsum}
+		                : (struct job_value){.type = JOB_VALUE_INT, .i = x->isum};
+		st.sumsq = x->isq;
+		st.m2 = real ? real_m2(x) : 0;
 	}
+	return st;
 }
 
-static json_t *
-group_json(struct exec *e, size_t g)
+static void
+group_fill(struct exec *e, size_t g, struct job_group *out)
 {
 	const struct plan *p = e->p;
-	json_t *key = json_array(), *aggs = json_array();
 	size_t k, a;
 
 	for (k = 0; k < p->nkeys; k++) {
@@ -1021,16 +1007,16 @@ group_json(struct exec *e, size_t g)
 
 		memcpy(&d, &v, sizeof d);
 		if (e->gnulls[g] >> k & 1)
-			json_array_append_new(key, json_null());
-		else if (pk->fn == SQL_KEY_YEAR || pk->fn == SQL_KEY_MONTH)
-			json_array_append_new(key, json_integer(v));
+			out->keys[k] = (struct job_value){.type = JOB_VALUE_NULL};
+		else if (pk->fn == FN_KEY_YEAR || pk->fn == FN_KEY_MONTH)
+			out->keys[k] = (struct job_value){.type = JOB_VALUE_INT, .i = v};
 		else
-			json_array_append_new(key, raw_json(e, pk->col, v, d));
+			out->keys[k] = raw_value(e, pk->col, v, d);
 	}
+	out->rows = (uint64_t)e->grows[g];
+	out->units = (uint64_t)e->gunits[g];
 	for (a = 0; a < p->naggs; a++)
-		json_array_append_new(aggs, agg_json(e, a, g));
-	return json_pack("{s:o, s:I, s:I, s:o}", "key", key, "rows", (json_int_t)e->grows[g],
-	    "units", (json_int_t)e->gunits[g], "aggs", aggs);
+		out->aggs[a] = agg_state(e, a, g);
 }
 
 /* An aggregate's state that no answer can carry: a clear error, never a wrong number. */
@@ -1038,7 +1024,7 @@ static int
 overflowed(struct exec *e, size_t a, const struct acc *x)
 {
 	const struct plan_agg *pa = &e->p->aggs[a];
-	const char *fn = sql_agg_name(pa->fn), *col = e->s->cols[pa->col].name;
+	const char *fn = fn_aggs[pa->fn].call, *col = e->s->cols[pa->col].name;
 	uint32_t phrase = job_phrase_find(fn);
 
 	if (x->overflow == SUM_OVERFLOW)
@@ -1046,8 +1032,9 @@ overflowed(struct exec *e, size_t a, const struct acc *x)
 		    sl_errf(SL_ERR_LIMIT, "query: %s(%s): the sum overflows 64 bits", fn, col),
 		    JOB_RULE_SUM_OVERFLOW, phrase, pa->col, 0);
 	if (x->overflow == SQ_OVERFLOW)
-		return exec_fault(sl_errf(SL_ERR_LIMIT,
-		                      "query: %s(%s): the sum of squares overflows 128 bits", fn, col),
+		return exec_fault(
+		    sl_errf(SL_ERR_LIMIT, "query: %s(%s): the sum of squares overflows 128 bits",
+		        fn, col),
 		    JOB_RULE_SQUARES_OVERFLOW, phrase, pa->col, 0);
 	if (e->s->cols[pa->col].type == SCHEMA_REAL &&
 	    (!isfinite(x->rsum) || !isfinite(x->ssq) || !isfinite(real_m2(x))))
@@ -1057,35 +1044,60 @@ overflowed(struct exec *e, size_t a, const struct acc *x)
 	return 0;
 }
 
+/* The TEXT values of res copied into its own pool: the dictionaries go with the scan. */
 static int
-answer(struct exec *e, json_t **result)
+own_texts(struct job_result *res)
 {
-	json_t *groups = json_array(), *doc;
-	size_t g, a;
+	size_t n = res->ngroups * res->nkeys, i, total = 0;
+	struct job_value *v;
+	uint8_t *q;
+
+	for (i = 0; i < n; i++)
+		if (res->key_pool[i].type == JOB_VALUE_TEXT)
+			total += res->key_pool[i].len;
+	for (i = 0; i < res->ngroups * res->naggs; i++)
+		if (res->agg_pool[i].value.type == JOB_VALUE_TEXT)
+			total += res->agg_pool[i].value.len;
+	if ((q = res->text_pool = malloc(total + 1)) == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < n + res->ngroups * res->naggs; i++) {
+		v = i < n ? &res->key_pool[i] : &res->agg_pool[i - n].value;
+		if (v->type != JOB_VALUE_TEXT)
+			continue;
+		memcpy(q, v->s, v->len);
+		v->s = q;
+		q += v->len;
+	}
+	return 0;
+}
+
+static int
+answer(struct exec *e, struct job_result *res)
+{
+	size_t g, a, ng = e->ngroups, nk = e->p->nkeys, na = e->p->naggs;
 	int r;
 
-	for (g = 0; e->units_cap == 0 && g < e->ngroups; g++)
-		if ((r = uvec_distinct(&e->units[g], &e->gunits[g])) != 0) {
-			json_decref(groups);
+	for (g = 0; e->units_cap == 0 && g < ng; g++)
+		if ((r = uvec_distinct(&e->units[g], &e->gunits[g])) != 0)
 			return r;
-		}
-	for (g = 0; g < e->ngroups; g++)
-		for (a = 0; a < e->p->naggs; a++)
-			if ((r = overflowed(e, a, &e->accs[a][g])) != 0) {
-				json_decref(groups);
+	for (g = 0; g < ng; g++)
+		for (a = 0; a < na; a++)
+			if ((r = overflowed(e, a, &e->accs[a][g])) != 0)
 				return r;
-			}
-	for (g = 0; g < e->ngroups; g++)
-		if (json_array_append_new(groups, group_json(e, g)) != 0) {
-			json_decref(groups);
-			return SL_ERR_NOMEM;
-		}
-	doc =
-	    json_pack("{s:I, s:o}", "rows_scanned", (json_int_t)e->rows_scanned, "groups", groups);
-	if (doc == NULL)
+	res->rows_scanned = (uint64_t)e->rows_scanned;
+	res->nkeys = nk;
+	res->naggs = na;
+	if ((res->groups = calloc(ng + 1, sizeof *res->groups)) == NULL ||
+	    (res->key_pool = calloc(ng * nk + 1, sizeof *res->key_pool)) == NULL ||
+	    (res->agg_pool = calloc(ng * na + 1, sizeof *res->agg_pool)) == NULL)
 		return SL_ERR_NOMEM;
-	*result = doc;
-	return 0;
+	res->ngroups = ng;
+	for (g = 0; g < ng; g++) {
+		res->groups[g].keys = res->key_pool + g * nk;
+		res->groups[g].aggs = res->agg_pool + g * na;
+		group_fill(e, g, &res->groups[g]);
+	}
+	return own_texts(res);
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -1113,8 +1125,7 @@ setup(struct exec *e)
 	e->gid = malloc(STORE_CHUNK_ROWS * sizeof *e->gid);
 	if (e->bufs == NULL || e->vecs == NULL || e->dstr == NULL || e->dlen == NULL ||
 	    e->dn == NULL || e->accs == NULL || e->distinct == NULL || e->open == NULL ||
-	    e->truth == NULL ||
-	    e->sel == NULL || e->gid == NULL)
+	    e->truth == NULL || e->sel == NULL || e->gid == NULL)
 		return SL_ERR_NOMEM;
 	if (p->nkeys > 64)
 		return exec_fault(sl_errf(SL_ERR_LIMIT, "query: more than 64 GROUP BY keys"),
@@ -1183,13 +1194,15 @@ teardown(struct exec *e)
 }
 
 int
-exec_run(const struct plan *p, struct store_reader *r, uint32_t units_cap, json_t **result)
+exec_run(
+    const struct plan *p, struct store_reader *r, uint32_t units_cap, struct job_result *result)
 {
 	struct exec e;
 	uint32_t chunk, n = store_reader_chunks(r);
 	int rc;
 
 	memset(&e, 0, sizeof e);
+	memset(result, 0, sizeof(*result));
 	e.p = p;
 	e.s = p->s;
 	e.r = r;
@@ -1201,6 +1214,8 @@ exec_run(const struct plan *p, struct store_reader *r, uint32_t units_cap, json_
 		if (rc == 0)
 			rc = answer(&e, result);
 	}
+	if (rc != 0)
+		job_result_clear(result);
 	teardown(&e);
 	return rc;
 }

@@ -10,12 +10,12 @@
  * the broker's (broker/release.h); nothing here decides what is shown.
  *
  * Integer sums are exact: int64 with overflow detected (SL_ERR_LIMIT), sums
- * of squares in 128 bits, sent as decimal strings.
+ * of squares in 128 bits.
  */
 #ifndef SLUICE_SANDBOX_EXEC_H
 #define SLUICE_SANDBOX_EXEC_H
 
-#include <jansson.h>
+#include "sandbox/job.h"
 
 struct plan;
 struct store_reader;
@@ -26,14 +26,13 @@ struct store_reader;
 #define EXEC_UNITS_CAP_MAX 4096
 
 /*
- * Run p over r.  0 and *result, the RESULT document (docs/query-protocol.md):
- *   {"rows_scanned": N, "groups": [{"key": [...], "rows": n, "units": u,
- *                                   "aggs": [{...}, ...]}, ...]}
- * or SL_ERR_AUTH (integrity), SL_ERR_LIMIT (overflow, too many groups),
- * SL_ERR_NOMEM.  units is the exact number of distinct units, or with
- * units_cap in 1..EXEC_UNITS_CAP_MAX, min(that number, units_cap).
+ * Run p over r.  0 and *result, the RESULT (sandbox/job.h; its TEXT values
+ * in its own pool; free with job_result_clear()), or SL_ERR_AUTH
+ * (integrity), SL_ERR_LIMIT (overflow, too many groups), SL_ERR_NOMEM.
+ * units is the exact number of distinct units, or with units_cap in
+ * 1..EXEC_UNITS_CAP_MAX, min(that number, units_cap).
  */
-int exec_run(const struct plan *p, struct store_reader *r, uint32_t units_cap, json_t **result)
-    __attribute__((warn_unused_result));
+int exec_run(const struct plan *p, struct store_reader *r, uint32_t units_cap,
+    struct job_result *result) __attribute__((warn_unused_result));
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "common/byteorder.h"
 #include "common/err.h"
+#include "common/fn.h"
 #include "sandbox/job.h"
 
 /* Largest string field; paths, product ids, schemas and parameters are small. */
@@ -70,8 +71,9 @@ job_frame_head_get(const uint8_t head[JOB_FRAME_HEAD], uint32_t *type, uint32_t 
 	if (job_frame_name(t) == NULL)
 		return sl_errf(SL_ERR_PARSE, "unknown frame type %u", t);
 	if (n > JOB_FRAME_MAX)
-		return sl_errf(SL_ERR_PARSE, "job frame: a %s frame of %u bytes, more than %u allowed",
-		    job_frame_name(t), n, JOB_FRAME_MAX);
+		return sl_errf(SL_ERR_PARSE,
+		    "job frame: a %s frame of %u bytes, more than %u allowed", job_frame_name(t), n,
+		    JOB_FRAME_MAX);
 	*type = t;
 	*len = n;
 	return 0;
@@ -500,7 +502,8 @@ static const char *const rule_texts[] = {
     [JOB_RULE_NEEDS_TEXT] = "%P needs a TEXT column; %C is not one",
     [JOB_RULE_NEEDS_DATE] = "%P needs a DATE column; %C is not one",
     [JOB_RULE_NEEDS_NUMERIC] = "%P needs a numeric column; %C is %K",
-    [JOB_RULE_BUCKET_MULTIPLE] = "BUCKET width must be a positive multiple of the unit of column %C",
+    [JOB_RULE_BUCKET_MULTIPLE] =
+        "BUCKET width must be a positive multiple of the unit of column %C",
     [JOB_RULE_ORDER_NAME] = "ORDER BY %W: no output column of that name",
     [JOB_RULE_ORDER_AMBIGUOUS] = "ORDER BY %W: two output columns have that name",
     [JOB_RULE_GROUP_MISSING] = "%W is neither an aggregate nor in GROUP BY",
@@ -681,9 +684,11 @@ job_error_decode(const uint8_t *p, size_t len, struct job_error_frame *e)
 		pl->phrase = rd_u32(&r);
 		pl->field = rd_u32(&r);
 		pl->number = rd_u64(&r);
-		if (!r.err && (job_rule_text(pl->rule) == NULL || job_phrase_text(pl->phrase) == NULL))
-			return sl_errf(SL_ERR_PARSE, "job frame ERROR: place %zu: rule %u, phrase %u",
-			    i + 1, pl->rule, pl->phrase);
+		if (!r.err &&
+		    (job_rule_text(pl->rule) == NULL || job_phrase_text(pl->phrase) == NULL))
+			return sl_errf(SL_ERR_PARSE,
+			    "job frame ERROR: place %zu: rule %u, phrase %u", i + 1, pl->rule,
+			    pl->phrase);
 	}
 	if (r.err || r.off != r.len)
 		return sl_errf(SL_ERR_PARSE, "job frame ERROR: malformed");
@@ -691,4 +696,373 @@ job_error_decode(const uint8_t *p, size_t len, struct job_error_frame *e)
 		return sl_errf(SL_ERR_PARSE, "job frame ERROR: unknown code %u", e->code);
 	e->nplaces = n;
 	return 0;
+}
+
+/* ---- PLAN ---------------------------------------------------------------- */
+
+static void
+wr_span(struct wr *w, const struct job_span *s)
+{
+	wr_u32(w, s->line);
+	wr_u32(w, s->column);
+	wr_u32(w, s->length);
+}
+
+int
+job_plan_encode(const struct job_plan *p, uint8_t **out, size_t *len)
+{
+	struct wr w = {0};
+	size_t i;
+
+	wr_u32(&w, (uint32_t)p->nreads);
+	for (i = 0; i < p->nreads; i++)
+		wr_u32(&w, p->reads[i]);
+	wr_u32(&w, (uint32_t)p->nfilters);
+	for (i = 0; i < p->nfilters; i++)
+		wr_u32(&w, p->filters[i]);
+	wr_u32(&w, (uint32_t)p->nkeys);
+	for (i = 0; i < p->nkeys; i++) {
+		wr_u32(&w, p->keys[i].fn);
+		wr_u32(&w, p->keys[i].col);
+		wr_span(&w, &p->keys[i].width);
+	}
+	wr_u32(&w, (uint32_t)p->naggs);
+	for (i = 0; i < p->naggs; i++) {
+		wr_u32(&w, p->aggs[i].fn);
+		wr_u32(&w, p->aggs[i].col);
+		wr_u32(&w, p->aggs[i].clamp);
+	}
+	wr_u32(&w, (uint32_t)p->noutputs);
+	for (i = 0; i < p->noutputs; i++) {
+		wr_u32(&w, p->outputs[i].is_agg);
+		wr_u32(&w, p->outputs[i].index);
+		wr_span(&w, &p->outputs[i].alias);
+	}
+	wr_u32(&w, (uint32_t)p->norder);
+	for (i = 0; i < p->norder; i++) {
+		wr_u32(&w, p->order[i].output);
+		wr_u32(&w, p->order[i].desc);
+	}
+	wr_u32(&w, p->has_limit);
+	wr_u64(&w, p->limit);
+	if (w.err) {
+		free(w.p);
+		return w.err;
+	}
+	*out = w.p;
+	*len = w.len;
+	return 0;
+}
+
+static void
+rd_span(struct rd *r, struct job_span *s)
+{
+	s->line = rd_u32(r);
+	s->column = rd_u32(r);
+	s->length = rd_u32(r);
+}
+
+/*
+ * A list's count, and room for it: at most JOB_PLAN_LIST_MAX entries, each of
+ * at least size bytes still in the payload, so a lie cannot make us allocate.
+ */
+static void *
+rd_list(struct rd *r, size_t size, size_t *n)
+{
+	uint32_t c = rd_u32(r);
+	void *a;
+
+	*n = 0;
+	if (r->err)
+		return NULL;
+	if (c > JOB_PLAN_LIST_MAX || (size_t)c * size > r->len - r->off) {
+		r->err = SL_ERR_PARSE;
+		return NULL;
+	}
+	if ((a = calloc((size_t)c + 1, size)) == NULL) {
+		r->err = SL_ERR_NOMEM;
+		return NULL;
+	}
+	*n = c;
+	return a;
+}
+
+/* A flag: 0 or 1, nothing else. */
+static uint32_t
+rd_flag(struct rd *r)
+{
+	uint32_t v = rd_u32(r);
+
+	if (v > 1)
+		r->err = SL_ERR_PARSE;
+	return v;
+}
+
+static void
+rd_plan_lists(struct rd *r, struct job_plan *p)
+{
+	size_t i;
+
+	if ((p->reads = rd_list(r, 4, &p->nreads)) != NULL)
+		for (i = 0; i < p->nreads; i++)
+			p->reads[i] = rd_u32(r);
+	if ((p->filters = rd_list(r, 4, &p->nfilters)) != NULL)
+		for (i = 0; i < p->nfilters; i++)
+			p->filters[i] = rd_u32(r);
+	if ((p->keys = rd_list(r, 20, &p->nkeys)) != NULL)
+		for (i = 0; i < p->nkeys; i++) {
+			struct job_plan_key *k = &p->keys[i];
+
+			k->fn = rd_u32(r);
+			k->col = rd_u32(r);
+			rd_span(r, &k->width);
+			if (k->fn >= FN_KEY_N_ || (k->fn == FN_KEY_BUCKET) != (k->width.length > 0))
+				r->err = r->err ? r->err : SL_ERR_PARSE;
+		}
+	if ((p->aggs = rd_list(r, 12, &p->naggs)) != NULL)
+		for (i = 0; i < p->naggs; i++) {
+			struct job_plan_agg *a = &p->aggs[i];
+
+			a->fn = rd_u32(r);
+			a->col = rd_u32(r);
+			a->clamp = rd_flag(r);
+			if (a->fn >= FN_AGG_N_ ||
+			    (a->col == JOB_NO_COLUMN) == fn_aggs[a->fn].column)
+				r->err = r->err ? r->err : SL_ERR_PARSE;
+		}
+}
+
+int
+job_plan_decode(const uint8_t *buf, size_t len, struct job_plan *p)
+{
+	struct rd r = {buf, len, 0, 0};
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	rd_plan_lists(&r, p);
+	if ((p->outputs = rd_list(&r, 20, &p->noutputs)) != NULL)
+		for (i = 0; i < p->noutputs; i++) {
+			struct job_plan_output *o = &p->outputs[i];
+
+			o->is_agg = rd_flag(&r);
+			o->index = rd_u32(&r);
+			rd_span(&r, &o->alias);
+			if (o->index >= (o->is_agg ? p->naggs : p->nkeys))
+				r.err = r.err ? r.err : SL_ERR_PARSE;
+		}
+	if ((p->order = rd_list(&r, 8, &p->norder)) != NULL)
+		for (i = 0; i < p->norder; i++) {
+			p->order[i].output = rd_u32(&r);
+			p->order[i].desc = rd_flag(&r);
+			if (p->order[i].output >= p->noutputs)
+				r.err = r.err ? r.err : SL_ERR_PARSE;
+		}
+	p->has_limit = rd_flag(&r);
+	p->limit = rd_u64(&r);
+	if (!r.err && (r.off != r.len || p->noutputs == 0))
+		r.err = SL_ERR_PARSE;
+	if (r.err) {
+		job_plan_clear(p);
+		return r.err == SL_ERR_PARSE ? sl_errf(r.err, "the worker's plan is malformed")
+		                             : r.err;
+	}
+	return 0;
+}
+
+void
+job_plan_clear(struct job_plan *p)
+{
+	free(p->reads);
+	free(p->filters);
+	free(p->keys);
+	free(p->aggs);
+	free(p->outputs);
+	free(p->order);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- RESULT -------------------------------------------------------------- */
+
+static void
+wr_f64(struct wr *w, double d)
+{
+	uint64_t v;
+
+	memcpy(&v, &d, sizeof v);
+	wr_u64(w, v);
+}
+
+static double
+rd_f64(struct rd *r)
+{
+	uint64_t v = rd_u64(r);
+	double d;
+
+	memcpy(&d, &v, sizeof d);
+	return d;
+}
+
+static void
+wr_value(struct wr *w, const struct job_value *v)
+{
+	wr_u32(w, v->type);
+	if (v->type == JOB_VALUE_INT)
+		wr_u64(w, (uint64_t)v->i);
+	else if (v->type == JOB_VALUE_REAL)
+		wr_f64(w, v->r);
+	else if (v->type == JOB_VALUE_TEXT) {
+		wr_u32(w, v->len);
+		wr_bytes(w, v->s, v->len);
+	}
+}
+
+static void
+rd_value(struct rd *r, struct job_value *v)
+{
+	v->type = rd_u32(r);
+	if (v->type == JOB_VALUE_INT)
+		v->i = (int64_t)rd_u64(r);
+	else if (v->type == JOB_VALUE_REAL)
+		v->r = rd_f64(r);
+	else if (v->type == JOB_VALUE_TEXT) {
+		v->len = rd_u32(r);
+		if (v->len > JOB_STRING_MAX || (v->s = rd_take(r, v->len)) == NULL)
+			r->err = r->err ? r->err : SL_ERR_PARSE;
+	} else if (v->type != JOB_VALUE_NULL)
+		r->err = r->err ? r->err : SL_ERR_PARSE;
+}
+
+/* Whether fn's state carries a value: the extreme or the sum. */
+static int
+has_value(uint32_t fn)
+{
+	return fn != FN_COUNT && fn != FN_COUNT_DISTINCT;
+}
+
+static void
+wr_state(struct wr *w, uint32_t fn, const struct job_agg_state *a)
+{
+	wr_u64(w, a->n);
+	if (!has_value(fn))
+		return;
+	wr_value(w, &a->value);
+	if (!fn_aggs[fn].sumsq)
+		return;
+	if (a->value.type == JOB_VALUE_REAL) {
+		wr_f64(w, a->m2);
+	} else {
+		wr_u64(w, (uint64_t)((unsigned __int128)a->sumsq >> 64));
+		wr_u64(w, (uint64_t)a->sumsq);
+	}
+}
+
+static void
+rd_state(struct rd *r, uint32_t fn, struct job_agg_state *a)
+{
+	uint64_t hi;
+
+	a->n = rd_u64(r);
+	if (!has_value(fn))
+		return;
+	rd_value(r, &a->value);
+	if (!fn_aggs[fn].sumsq)
+		return;
+	if (a->value.type == JOB_VALUE_REAL) {
+		a->m2 = rd_f64(r);
+	} else if (a->value.type == JOB_VALUE_INT) {
+		hi = rd_u64(r);
+		a->sumsq = (__int128)((unsigned __int128)hi << 64 | rd_u64(r));
+	} else {
+		r->err = r->err ? r->err : SL_ERR_PARSE;
+	}
+}
+
+int
+job_result_encode(const struct job_result *res, const uint32_t *agg_fns, uint8_t **out, size_t *len)
+{
+	struct wr w = {0};
+	size_t g, i;
+
+	wr_u64(&w, res->rows_scanned);
+	wr_u32(&w, (uint32_t)res->nkeys);
+	wr_u32(&w, (uint32_t)res->naggs);
+	wr_u32(&w, (uint32_t)res->ngroups);
+	for (g = 0; g < res->ngroups && !w.err; g++) {
+		const struct job_group *gr = &res->groups[g];
+
+		for (i = 0; i < res->nkeys; i++)
+			wr_value(&w, &gr->keys[i]);
+		wr_u64(&w, gr->rows);
+		wr_u64(&w, gr->units);
+		for (i = 0; i < res->naggs; i++)
+			wr_state(&w, agg_fns[i], &gr->aggs[i]);
+	}
+	if (!w.err && w.len > JOB_FRAME_MAX)
+		w.err = sl_errf(
+		    SL_ERR_LIMIT, "job: a RESULT of %zu bytes, more than a frame holds", w.len);
+	if (w.err) {
+		free(w.p);
+		return w.err;
+	}
+	*out = w.p;
+	*len = w.len;
+	return 0;
+}
+
+int
+job_result_decode(
+    const uint8_t *buf, size_t len, const struct job_plan *plan, struct job_result *out)
+{
+	struct rd r = {buf, len, 0, 0};
+	size_t g, i, n, least;
+	uint32_t nkeys, naggs;
+
+	memset(out, 0, sizeof(*out));
+	out->rows_scanned = rd_u64(&r);
+	nkeys = rd_u32(&r);
+	naggs = rd_u32(&r);
+	n = rd_u32(&r);
+	/* A group's least bytes: a tag a key, two counts, a count an aggregate. */
+	least = 4 * (size_t)plan->nkeys + 16 + 8 * (size_t)plan->naggs;
+	if (!r.err && (nkeys != plan->nkeys || naggs != plan->naggs || n > (r.len - r.off) / least))
+		r.err = SL_ERR_PARSE;
+	if (!r.err && ((out->groups = calloc(n + 1, sizeof *out->groups)) == NULL ||
+	                  (out->key_pool = calloc(n * nkeys + 1, sizeof *out->key_pool)) == NULL ||
+	                  (out->agg_pool = calloc(n * naggs + 1, sizeof *out->agg_pool)) == NULL))
+		r.err = SL_ERR_NOMEM;
+	if (!r.err) {
+		out->nkeys = nkeys;
+		out->naggs = naggs;
+		out->ngroups = n;
+	}
+	for (g = 0; g < out->ngroups && !r.err; g++) {
+		struct job_group *gr = &out->groups[g];
+
+		gr->keys = out->key_pool + g * nkeys;
+		gr->aggs = out->agg_pool + g * naggs;
+		for (i = 0; i < nkeys; i++)
+			rd_value(&r, &gr->keys[i]);
+		gr->rows = rd_u64(&r);
+		gr->units = rd_u64(&r);
+		for (i = 0; i < naggs; i++)
+			rd_state(&r, plan->aggs[i].fn, &gr->aggs[i]);
+	}
+	if (!r.err && r.off != r.len)
+		r.err = SL_ERR_PARSE;
+	if (r.err) {
+		job_result_clear(out);
+		return r.err == SL_ERR_PARSE ? sl_errf(r.err, "the worker's answer is malformed")
+		                             : r.err;
+	}
+	return 0;
+}
+
+void
+job_result_clear(struct job_result *r)
+{
+	free(r->groups);
+	free(r->key_pool);
+	free(r->agg_pool);
+	free(r->text_pool);
+	memset(r, 0, sizeof(*r));
 }

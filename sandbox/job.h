@@ -29,8 +29,10 @@
  * A worker never sends free text: an ERROR frame is a code from enum
  * job_error and its places (line, column, and the rule broken), and the
  * broker writes the words from its own copy of the input (sandbox/job.h's
- * tables below name every rule).  PLAN and RESULT are JSON documents
- * (docs/query-protocol.md) whose names the broker takes from its own text.
+ * tables below name every rule).  PLAN and RESULT are binary too
+ * (docs/query-protocol.md): columns are schema indices, functions are
+ * common/fn.h's numbers, and an output's alias is a place in the query
+ * text, so every name the buyer sees is the broker's own.
  */
 #ifndef SLUICE_SANDBOX_JOB_H
 #define SLUICE_SANDBOX_JOB_H
@@ -41,8 +43,8 @@
 
 #include "keys/aead.h"
 
-/* 2: the HEADER ends with the worker's uid and gid. */
-#define JOB_PROTOCOL_VERSION 2
+/* 3: PLAN and RESULT are binary (2: the HEADER ends with the uid and gid). */
+#define JOB_PROTOCOL_VERSION 3
 #define JOB_FD 3
 #define JOB_FRAME_HEAD 8
 #define JOB_FRAME_MAX (4u << 20)
@@ -103,7 +105,7 @@ struct job_header {
 int job_frame_write(int fd, uint32_t type, const void *payload, size_t len)
     __attribute__((warn_unused_result));
 
-/* A PLAN or RESULT document as one compact JSON frame; takes doc (NULL: SL_ERR_NOMEM). */
+/* A confinement probe's RESULT: one compact JSON document; takes doc (NULL: SL_ERR_NOMEM). */
 int job_frame_write_json(int fd, uint32_t type, json_t *doc) __attribute__((warn_unused_result));
 
 /*
@@ -368,6 +370,123 @@ int job_rule_is_ingest(uint32_t rule);
 const char *job_phrase_text(uint32_t phrase);
 /* The phrase of exactly these words, or JOB_PHRASE_NONE. */
 uint32_t job_phrase_find(const char *words);
+
+/* ---- PLAN: what a query reads and computes ------------------------------- */
+
+#define JOB_PLAN_LIST_MAX 4096   /* entries of each list of a PLAN */
+#define JOB_NO_COLUMN UINT32_MAX /* COUNT(*)'s column */
+
+/* A stretch of the query text: line and column as a place has them, length in bytes. */
+struct job_span {
+	uint32_t line, column, length; /* length 0: none */
+};
+
+struct job_plan_key {
+	uint32_t fn;  /* enum fn_key */
+	uint32_t col; /* schema index */
+	/* BUCKET: its width's number in the text (the broker reads the width there) */
+	struct job_span width;
+};
+
+struct job_plan_agg {
+	uint32_t fn;    /* enum fn_agg */
+	uint32_t col;   /* schema index; JOB_NO_COLUMN for COUNT(*) */
+	uint32_t clamp; /* values are clamped to the column's bounds */
+};
+
+struct job_plan_output {
+	uint32_t is_agg;
+	uint32_t index;        /* into keys or aggs */
+	struct job_span alias; /* the AS name in the text; length 0 when there is none */
+};
+
+struct job_plan_order {
+	uint32_t output;
+	uint32_t desc;
+};
+
+struct job_plan {
+	uint32_t *reads; /* columns the scan reads */
+	size_t nreads;
+	uint32_t *filters; /* columns the filter tests */
+	size_t nfilters;
+	struct job_plan_key *keys;
+	size_t nkeys;
+	struct job_plan_agg *aggs;
+	size_t naggs;
+	struct job_plan_output *outputs;
+	size_t noutputs;
+	struct job_plan_order *order;
+	size_t norder;
+	uint32_t has_limit;
+	uint64_t limit;
+};
+
+int job_plan_encode(const struct job_plan *p, uint8_t **out, size_t *len)
+    __attribute__((warn_unused_result));
+/*
+ * SL_ERR_PARSE for anything but a well-formed plan: a list above
+ * JOB_PLAN_LIST_MAX, a function outside common/fn.h's tables, an output or
+ * ORDER BY that refers to nothing, trailing bytes.  Columns are left to the
+ * broker's check, which has the schema.  Free with job_plan_clear().
+ */
+int job_plan_decode(const uint8_t *p, size_t len, struct job_plan *out)
+    __attribute__((warn_unused_result));
+void job_plan_clear(struct job_plan *p);
+
+/* ---- RESULT: raw per-group aggregates ------------------------------------ */
+
+enum job_value_type { JOB_VALUE_NULL = 0, JOB_VALUE_INT, JOB_VALUE_REAL, JOB_VALUE_TEXT };
+
+struct job_value {
+	uint32_t type; /* enum job_value_type */
+	int64_t i;
+	double r;
+	const uint8_t *s; /* TEXT: len bytes; the decoder's point into the payload */
+	uint32_t len;
+};
+
+/*
+ * One aggregate's state in one group.  What is sent depends on fn: COUNT n;
+ * COUNT_DISTINCT n (the distinct values); MIN, MAX n and value (the
+ * extreme); SUM, AVG n and value (the sum); STDDEV, VARIANCE n, value (the
+ * sum) and, for an INT sum, sumsq, for a REAL one m2 (squared deviations).
+ */
+struct job_agg_state {
+	uint64_t n;
+	struct job_value value;
+	__int128 sumsq;
+	double m2;
+};
+
+struct job_group {
+	struct job_value *keys;     /* nkeys of them */
+	uint64_t rows, units;       /* rows in the group, distinct units among them */
+	struct job_agg_state *aggs; /* naggs of them, in the plan's order */
+};
+
+struct job_result {
+	uint64_t rows_scanned;
+	size_t nkeys, naggs;
+	struct job_group *groups;
+	size_t ngroups;
+	/* the arrays groups point into */
+	struct job_value *key_pool;
+	struct job_agg_state *agg_pool;
+	uint8_t *text_pool; /* built by the worker: its TEXT values (decode: NULL, they are in p) */
+};
+
+/* agg_fns[i]: the fn of aggregate i (the plan's). */
+int job_result_encode(const struct job_result *res, const uint32_t *agg_fns, uint8_t **out,
+    size_t *len) __attribute__((warn_unused_result));
+/*
+ * Decode a RESULT for the plan it answers.  TEXT values point into p, which
+ * must outlive out.  SL_ERR_PARSE for a count or type that does not fit the
+ * plan or the payload, or trailing bytes.  Free with job_result_clear().
+ */
+int job_result_decode(const uint8_t *p, size_t len, const struct job_plan *plan,
+    struct job_result *out) __attribute__((warn_unused_result));
+void job_result_clear(struct job_result *r);
 
 void job_wipe_free(void *p, size_t len);
 

@@ -33,8 +33,8 @@ is_numeric(enum schema_type t)
 static int
 plan_fault(int r, struct sql_pos pos, uint32_t rule, uint32_t phrase, size_t col)
 {
-	struct job_place at = {pos.line, pos.col, 0, rule, phrase,
-	    col == SIZE_MAX ? 0 : (uint32_t)col + 1, 0};
+	struct job_place at = {
+	    pos.line, pos.col, 0, rule, phrase, col == SIZE_MAX ? 0 : (uint32_t)col + 1, 0};
 
 	return fault_note(r, &at);
 }
@@ -63,7 +63,8 @@ struct ival {
 };
 
 static int
-literal_int(const struct schema_column *c, size_t col, const struct sql_literal *l, struct ival *out)
+literal_int(
+    const struct schema_column *c, size_t col, const struct sql_literal *l, struct ival *out)
 {
 	uint32_t cs = c->type == SCHEMA_DECIMAL ? (uint32_t)c->scale : 0, ls;
 	int64_t i = l->i, d, q;
@@ -366,15 +367,17 @@ leaf(const struct plan *p, const struct sql_cond *sc, struct plan_cond **out)
 		pc->text = sc;
 		for (size_t i = 0; i < sc->nlits; i++)
 			if (sc->lits[i].type != SQL_LIT_STRING)
-				return plan_fault(sl_errf(SL_ERR_PARSE,
-				                      "%u:%u: column %s is TEXT; compare it with a 'string'",
-				                      sc->lits[i].pos.line, sc->lits[i].pos.col, c->name),
+				return plan_fault(
+				    sl_errf(SL_ERR_PARSE,
+				        "%u:%u: column %s is TEXT; compare it with a 'string'",
+				        sc->lits[i].pos.line, sc->lits[i].pos.col, c->name),
 				    sc->lits[i].pos, JOB_RULE_LITERAL_TEXT, 0, pc->col);
 		return 0;
 	}
 	if (sc->kind == SQL_COND_LIKE)
-		return plan_fault(sl_errf(SL_ERR_PARSE, "%u:%u: LIKE needs a TEXT column; %s is not one",
-		                      sc->pos.line, sc->pos.col, c->name),
+		return plan_fault(
+		    sl_errf(SL_ERR_PARSE, "%u:%u: LIKE needs a TEXT column; %s is not one",
+		        sc->pos.line, sc->pos.col, c->name),
 		    sc->pos, JOB_RULE_NEEDS_TEXT, JOB_PHRASE_LIKE, pc->col);
 	if (sc->kind == SQL_COND_IN) {
 		pc->negated = sc->negated;
@@ -553,27 +556,31 @@ key(const struct plan *p, const struct sql_key *k, struct plan_key *out)
 		return r;
 	c = &p->s->cols[out->col];
 	out->fn = k->fn;
-	if ((k->fn == SQL_KEY_YEAR || k->fn == SQL_KEY_MONTH) && c->type != SCHEMA_DATE)
-		return plan_fault(sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a DATE column; %s is not one",
-		                      k->pos.line, k->pos.col, k->fn == SQL_KEY_YEAR ? "YEAR" : "MONTH",
-		                      c->name),
-		    k->pos, JOB_RULE_NEEDS_DATE, k->fn == SQL_KEY_YEAR ? JOB_PHRASE_YEAR : JOB_PHRASE_MONTH,
-		    out->col);
-	if (k->fn != SQL_KEY_BUCKET)
+	out->width_pos = k->width.pos;
+	out->width_len = k->width.toklen;
+	if ((k->fn == FN_KEY_YEAR || k->fn == FN_KEY_MONTH) && c->type != SCHEMA_DATE)
+		return plan_fault(
+		    sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a DATE column; %s is not one",
+		        k->pos.line, k->pos.col, k->fn == FN_KEY_YEAR ? "YEAR" : "MONTH", c->name),
+		    k->pos, JOB_RULE_NEEDS_DATE,
+		    k->fn == FN_KEY_YEAR ? JOB_PHRASE_YEAR : JOB_PHRASE_MONTH, out->col);
+	if (k->fn != FN_KEY_BUCKET)
 		return 0;
 	if (!is_numeric(c->type))
-		return plan_fault(sl_errf(SL_ERR_PARSE, "%u:%u: BUCKET needs a numeric column; %s is not one",
-		                      k->pos.line, k->pos.col, c->name),
+		return plan_fault(
+		    sl_errf(SL_ERR_PARSE, "%u:%u: BUCKET needs a numeric column; %s is not one",
+		        k->pos.line, k->pos.col, c->name),
 		    k->pos, JOB_RULE_NEEDS_NUMERIC, JOB_PHRASE_BUCKET, out->col);
 	if (c->type == SCHEMA_REAL)
 		return literal_real(c, out->col, &k->width, &out->rwidth);
 	if ((r = literal_int(c, out->col, &k->width, &w)) != 0)
 		return r;
 	if (!w.exact || w.v <= 0)
-		return plan_fault(sl_errf(SL_ERR_PARSE,
-		                      "%u:%u: BUCKET width must be a positive multiple of the unit of "
-		                      "column %s",
-		                      k->width.pos.line, k->width.pos.col, c->name),
+		return plan_fault(
+		    sl_errf(SL_ERR_PARSE,
+		        "%u:%u: BUCKET width must be a positive multiple of the unit of "
+		        "column %s",
+		        k->width.pos.line, k->width.pos.col, c->name),
 		    k->width.pos, JOB_RULE_BUCKET_MULTIPLE, 0, out->col);
 	out->width = w.v;
 	return 0;
@@ -592,19 +599,21 @@ aggregate(const struct plan *p, const struct sql_item *it, struct plan_agg *out)
 	int r;
 
 	out->fn = it->agg;
-	if (it->agg == SQL_AGG_COUNT)
+	if (it->agg == FN_COUNT)
 		return 0;
 	if ((r = column(p, it->agg_column, it->pos, &out->col)) != 0)
 		return r;
 	c = &p->s->cols[out->col];
-	if (it->agg != SQL_AGG_COUNT_DISTINCT && it->agg != SQL_AGG_MIN && it->agg != SQL_AGG_MAX &&
+	if (it->agg != FN_COUNT_DISTINCT && it->agg != FN_MIN && it->agg != FN_MAX &&
 	    !is_numeric(c->type))
-		return plan_fault(sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a numeric column; %s is %s",
-		                      it->pos.line, it->pos.col, sql_agg_name(it->agg), c->name,
-		                      c->type == SCHEMA_TEXT   ? "TEXT"
-		                      : c->type == SCHEMA_DATE ? "DATE"
-		                                               : "BOOL"),
-		    it->pos, JOB_RULE_NEEDS_NUMERIC, job_phrase_find(sql_agg_name(it->agg)), out->col);
+		return plan_fault(
+		    sl_errf(SL_ERR_PARSE, "%u:%u: %s needs a numeric column; %s is %s",
+		        it->pos.line, it->pos.col, fn_aggs[it->agg].call, c->name,
+		        c->type == SCHEMA_TEXT   ? "TEXT"
+		        : c->type == SCHEMA_DATE ? "DATE"
+		                                 : "BOOL"),
+		    it->pos, JOB_RULE_NEEDS_NUMERIC, job_phrase_find(fn_aggs[it->agg].call),
+		    out->col);
 	out->clamp = c->has_bounds && is_numeric(c->type);
 	return 0;
 }
@@ -622,6 +631,7 @@ outputs(struct plan *p)
 		struct plan_output *o = &p->outputs[p->noutputs++];
 
 		o->name = it->name;
+		o->item = it;
 		o->is_agg = it->is_agg;
 		if (it->is_agg) {
 			if ((r = aggregate(p, it, &p->aggs[p->naggs])) != 0)
@@ -640,6 +650,12 @@ outputs(struct plan *p)
 			                      it->pos.line, it->pos.col, it->name),
 			    it->pos, JOB_RULE_GROUP_MISSING, 0, SIZE_MAX);
 		o->index = j;
+		/* The name the buyer sees writes the width as the first item that selects it. */
+		if (!p->keys[j].named) {
+			p->keys[j].named = 1;
+			p->keys[j].width_pos = k.width_pos;
+			p->keys[j].width_len = k.width_len;
+		}
 	}
 	return 0;
 }
@@ -659,17 +675,19 @@ order(struct plan *p)
 			if (strcmp(p->outputs[j].name, ob->name) != 0)
 				continue;
 			if (found != p->noutputs)
-				return plan_fault(sl_errf(SL_ERR_PARSE,
-				                      "%u:%u: ORDER BY %.64s: two output columns have "
-				                      "that name",
-				                      ob->pos.line, ob->pos.col, ob->name),
+				return plan_fault(
+				    sl_errf(SL_ERR_PARSE,
+				        "%u:%u: ORDER BY %.64s: two output columns have "
+				        "that name",
+				        ob->pos.line, ob->pos.col, ob->name),
 				    ob->pos, JOB_RULE_ORDER_AMBIGUOUS, 0, SIZE_MAX);
 			found = j;
 		}
 		if (found == p->noutputs)
-			return plan_fault(sl_errf(SL_ERR_PARSE,
-			                      "%u:%u: ORDER BY %.64s: no output column of that name",
-			                      ob->pos.line, ob->pos.col, ob->name),
+			return plan_fault(
+			    sl_errf(SL_ERR_PARSE,
+			        "%u:%u: ORDER BY %.64s: no output column of that name",
+			        ob->pos.line, ob->pos.col, ob->name),
 			    ob->pos, JOB_RULE_ORDER_NAME, 0, SIZE_MAX);
 		p->order[i].output = found;
 		p->order[i].desc = q->order[i].desc;
@@ -748,82 +766,90 @@ plan_free(struct plan *p)
 
 /* ---- the PLAN frame ------------------------------------------------------- */
 
-static const char *const key_fns[] = {"column", "bucket", "year", "month"};
-
-/* Columns the filter tests, once each, into a. */
+/* Columns the filter tests, once each, into cols. */
 static void
-filter_columns(const struct plan *p, const struct plan_cond *pc, uint8_t *seen, json_t *a)
+filter_columns(const struct plan_cond *pc, uint8_t *seen, uint32_t *cols, size_t *n)
 {
 	size_t i;
 
 	if (pc->kind == PLAN_AND || pc->kind == PLAN_OR || pc->kind == PLAN_NOT) {
 		for (i = 0; i < pc->nkids; i++)
-			filter_columns(p, pc->kids[i], seen, a);
+			filter_columns(pc->kids[i], seen, cols, n);
 		return;
 	}
 	if (!seen[pc->col]) {
 		seen[pc->col] = 1;
-		json_array_append_new(a, json_string(p->s->cols[pc->col].name));
+		cols[(*n)++] = (uint32_t)pc->col;
 	}
 }
 
-static json_t *
-agg_json(const struct plan *p, const struct plan_agg *a)
+static struct job_span
+span(struct sql_pos pos, uint32_t len)
 {
-	const struct schema_column *c = &p->s->cols[a->col];
-	json_t *o = json_pack("{s:s}", "fn",
-	    a->fn == SQL_AGG_COUNT_DISTINCT ? "COUNT_DISTINCT" : sql_agg_name(a->fn));
-
-	if (o == NULL || a->fn == SQL_AGG_COUNT)
-		return o;
-	json_object_set_new(o, "column", json_string(c->name));
-	if (a->clamp)
-		json_object_set_new(o, "bounds",
-		    c->type == SCHEMA_REAL
-		        ? json_pack("[f, f]", c->rlo, c->rhi)
-		        : json_pack("[I, I]", (json_int_t)c->lo, (json_int_t)c->hi));
-	return o;
+	return (struct job_span){pos.line, pos.col, len};
 }
 
-json_t *
-plan_json(const struct plan *p)
+static void
+plan_describe(const struct plan *p, struct job_plan *j, uint8_t *seen)
 {
-	json_t *doc, *reads = json_array(), *filt = json_array(), *keys = json_array(),
-	             *aggs = json_array(), *outs = json_array(), *ord = json_array();
-	uint8_t *seen = calloc(p->s->ncols, 1);
 	size_t i;
 
 	for (i = 0; i < p->s->ncols; i++)
 		if (p->reads[i])
-			json_array_append_new(reads, json_string(p->s->cols[i].name));
-	if (p->where != NULL && seen != NULL)
-		filter_columns(p, p->where, seen, filt);
-	free(seen);
+			j->reads[j->nreads++] = (uint32_t)i;
+	if (p->where != NULL)
+		filter_columns(p->where, seen, j->filters, &j->nfilters);
 	for (i = 0; i < p->nkeys; i++) {
-		json_t *k = json_pack("{s:s, s:s}", "fn", key_fns[p->keys[i].fn], "column",
-		    p->s->cols[p->keys[i].col].name);
-
-		if (k != NULL && p->keys[i].fn == SQL_KEY_BUCKET)
-			json_object_set_new(k, "width",
-			    p->s->cols[p->keys[i].col].type == SCHEMA_REAL
-			        ? json_real(p->keys[i].rwidth)
-			        : json_integer(p->keys[i].width));
-		json_array_append_new(keys, k);
+		j->keys[i].fn = p->keys[i].fn;
+		j->keys[i].col = (uint32_t)p->keys[i].col;
+		if (p->keys[i].fn == FN_KEY_BUCKET)
+			j->keys[i].width = span(p->keys[i].width_pos, p->keys[i].width_len);
 	}
-	for (i = 0; i < p->naggs; i++)
-		json_array_append_new(aggs, agg_json(p, &p->aggs[i]));
-	for (i = 0; i < p->noutputs; i++)
-		json_array_append_new(outs, json_pack("{s:s, s:s, s:I}", "name", p->outputs[i].name,
-		                                "kind", p->outputs[i].is_agg ? "aggregate" : "key",
-		                                "index", (json_int_t)p->outputs[i].index));
-	for (i = 0; i < p->norder; i++)
-		json_array_append_new(
-		    ord, json_pack("{s:I, s:b}", "output", (json_int_t)p->order[i].output, "desc",
-		             p->order[i].desc));
-	doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "product", p->s->name, "reads",
-	    reads, "filter_columns", filt, "keys", keys, "aggregates", aggs, "outputs", outs,
-	    "order", ord);
-	if (doc != NULL && p->has_limit)
-		json_object_set_new(doc, "limit", json_integer((json_int_t)p->limit));
-	return doc;
+	j->nkeys = p->nkeys;
+	for (i = 0; i < p->naggs; i++) {
+		j->aggs[i].fn = p->aggs[i].fn;
+		j->aggs[i].col =
+		    p->aggs[i].fn == FN_COUNT ? JOB_NO_COLUMN : (uint32_t)p->aggs[i].col;
+		j->aggs[i].clamp = (uint32_t)p->aggs[i].clamp;
+	}
+	j->naggs = p->naggs;
+	for (i = 0; i < p->noutputs; i++) {
+		const struct sql_item *it = p->outputs[i].item;
+
+		j->outputs[i].is_agg = (uint32_t)p->outputs[i].is_agg;
+		j->outputs[i].index = (uint32_t)p->outputs[i].index;
+		if (it->alias != NULL)
+			j->outputs[i].alias = span(it->alias_pos, it->alias_len);
+	}
+	j->noutputs = p->noutputs;
+	for (i = 0; i < p->norder; i++) {
+		j->order[i].output = (uint32_t)p->order[i].output;
+		j->order[i].desc = (uint32_t)p->order[i].desc;
+	}
+	j->norder = p->norder;
+	j->has_limit = (uint32_t)p->has_limit;
+	j->limit = p->limit;
+}
+
+int
+plan_encode(const struct plan *p, uint8_t **out, size_t *len)
+{
+	struct job_plan j = {0};
+	uint8_t *seen = calloc(p->s->ncols + 1, 1);
+	int r = SL_ERR_NOMEM;
+
+	j.reads = calloc(p->s->ncols + 1, sizeof *j.reads);
+	j.filters = calloc(p->s->ncols + 1, sizeof *j.filters);
+	j.keys = calloc(p->nkeys + 1, sizeof *j.keys);
+	j.aggs = calloc(p->naggs + 1, sizeof *j.aggs);
+	j.outputs = calloc(p->noutputs + 1, sizeof *j.outputs);
+	j.order = calloc(p->norder + 1, sizeof *j.order);
+	if (seen != NULL && j.reads != NULL && j.filters != NULL && j.keys != NULL &&
+	    j.aggs != NULL && j.outputs != NULL && j.order != NULL) {
+		plan_describe(p, &j, seen);
+		r = job_plan_encode(&j, out, len);
+	}
+	free(seen);
+	job_plan_clear(&j);
+	return r;
 }

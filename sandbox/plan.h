@@ -5,7 +5,7 @@
  * named becomes a schema index, every literal is converted to the column's
  * storage unit, every filter leaf becomes a range, a set, a NULL test or a
  * text predicate.  An OR's equalities and INs on one column become one
- * set (plan_build()).  The plan's description (plan_json()) is what the worker
+ * set (plan_build()).  The plan's description (plan_encode()) is what the worker
  * sends in its PLAN frame; the broker checks it against the schema and the
  * contract before the worker reads a single row (docs/query-protocol.md).
  */
@@ -49,14 +49,18 @@ struct plan_cond {
 };
 
 struct plan_key {
-	enum sql_key_fn fn;
+	enum fn_key fn;
 	size_t col;
 	int64_t width; /* BUCKET: in the column's storage unit (scaled for DECIMAL) */
 	double rwidth; /* BUCKET over REAL */
+	/* BUCKET: the width's token in the text (the first SELECT item's, else GROUP BY's) */
+	struct sql_pos width_pos;
+	uint32_t width_len;
+	int named; /* a SELECT item gave width_pos */
 };
 
 struct plan_agg {
-	enum sql_agg fn;
+	enum fn_agg fn;
 	size_t col; /* unused for COUNT(*) */
 	int clamp;  /* clamp values to the column's bounds (a bounded numeric column) */
 };
@@ -65,6 +69,7 @@ struct plan_output {
 	int is_agg;
 	size_t index; /* into keys or aggs */
 	const char *name;
+	const struct sql_item *item; /* its SELECT item: the alias's place */
 };
 
 struct plan_order {
@@ -112,7 +117,8 @@ int plan_build(const struct sql_query *q, const struct schema *s, struct plan **
     __attribute__((warn_unused_result));
 void plan_free(struct plan *p);
 
-/* The PLAN frame's document (docs/query-protocol.md). */
-json_t *plan_json(const struct plan *p);
+/* The PLAN frame (sandbox/job.h): *out is a new buffer (free()) of *len bytes. */
+int plan_encode(const struct plan *p, uint8_t **out, size_t *len)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -95,8 +95,8 @@ read_text(int fd, char **text, size_t *len)
 		if (n + plen > SQL_MAX_TEXT) {
 			struct job_place at = {.rule = JOB_RULE_TOO_LONG, .number = SQL_MAX_TEXT};
 
-			r = fault_note(sl_errf(SL_ERR_LIMIT, "query text is more than %u bytes",
-			                   SQL_MAX_TEXT),
+			r = fault_note(
+			    sl_errf(SL_ERR_LIMIT, "query text is more than %u bytes", SQL_MAX_TEXT),
 			    &at);
 			break;
 		}
@@ -115,7 +115,6 @@ read_text(int fd, char **text, size_t *len)
 	free(buf);
 	return r;
 }
-
 
 /*
  * The broker's verdict on the plan: 0 for GO, with the units cap it carries
@@ -142,14 +141,52 @@ verdict(int fd, uint32_t *units_cap)
 	return r;
 }
 
-void (*query_result_tamper)(const json_t *plan, json_t *result);
+void (*query_result_tamper)(const struct plan *plan, struct job_result *result);
+
+/* A frame the worker encoded (r: how that went), sent and freed. */
+static int
+send_encoded(int fd, uint32_t type, int r, uint8_t *buf, size_t len)
+{
+	if (r == 0)
+		r = job_frame_write(fd, type, buf, len);
+	free(buf);
+	return r;
+}
+
+static int
+send_plan(int fd, const struct plan *plan)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = plan_encode(plan, &buf, &len);
+
+	return send_encoded(fd, JOB_FRAME_PLAN, r, buf, len);
+}
+
+/* The RESULT frame: each aggregate's state is laid out by its function. */
+static int
+send_result(int fd, const struct plan *plan, const struct job_result *res)
+{
+	uint32_t *fns = calloc(plan->naggs + 1, sizeof *fns);
+	uint8_t *buf = NULL;
+	size_t i, len = 0;
+	int r;
+
+	if (fns == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < plan->naggs; i++)
+		fns[i] = plan->aggs[i].fn;
+	r = job_result_encode(res, fns, &buf, &len);
+	free(fns);
+	return send_encoded(fd, JOB_FRAME_RESULT, r, buf, len);
+}
 
 int
 query_run(struct query *q, int fd)
 {
 	struct sql_query *ast = NULL;
 	struct plan *plan = NULL;
-	json_t *result = NULL;
+	struct job_result result = {0};
 	char *text = NULL;
 	size_t len = 0;
 	uint32_t units_cap;
@@ -158,19 +195,14 @@ query_run(struct query *q, int fd)
 	if ((r = read_text(fd, &text, &len)) != 0)
 		return r;
 	if ((r = sql_parse(text, len, &ast)) != 0 || (r = plan_build(ast, q->schema, &plan)) != 0 ||
-	    (r = job_frame_write_json(fd, JOB_FRAME_PLAN, plan_json(plan))) != 0 ||
-	    (r = verdict(fd, &units_cap)) != 0 ||
+	    (r = send_plan(fd, plan)) != 0 || (r = verdict(fd, &units_cap)) != 0 ||
 	    (r = exec_run(plan, q->reader, units_cap, &result)) != 0)
 		goto out;
-	if (query_result_tamper != NULL) {
-		json_t *pj = plan_json(plan);
-
-		query_result_tamper(pj, result);
-		json_decref(pj);
-	}
-	r = job_frame_write_json(fd, JOB_FRAME_RESULT, result);
-	result = NULL;
+	if (query_result_tamper != NULL)
+		query_result_tamper(plan, &result);
+	r = send_result(fd, plan, &result);
 out:
+	job_result_clear(&result);
 	plan_free(plan);
 	sql_free(ast);
 	free(text);

@@ -5,7 +5,7 @@
  * the read transaction on the version to read.  After (query_run): read the
  * SQL text (DATA* END), parse and plan it, send PLAN, wait for the broker's
  * GO or ABORT, then scan and send RESULT.  A mistake in the text is an ERROR
- * frame with its "line:column: expected X" message.
+ * frame with a code and its place (sandbox/job.h).
  */
 #ifndef SLUICE_SANDBOX_QUERY_H
 #define SLUICE_SANDBOX_QUERY_H
@@ -24,7 +24,7 @@ void query_free(struct query *q);
  * worker, which rewrites its RESULT after the scan (the broker must catch
  * it).  NULL, never called, in sluice-worker.
  */
-#include <jansson.h>
-extern void (*query_result_tamper)(const json_t *plan, json_t *result);
+struct plan;
+extern void (*query_result_tamper)(const struct plan *plan, struct job_result *result);
 
 #endif

@@ -38,7 +38,6 @@
 #define SQL_SCALE_MAX 18                       /* digits after a decimal point */
 #define SQL_DESC_CHARS 20                      /* characters of a token quoted in a message */
 #define SQL_DESC_MAX (SQL_DESC_CHARS * 16 + 8) /* each may become 4 bytes of \xNN */
-#define SQL_NUM_MAX 32                         /* an int64 printed with a sign and a point */
 
 #define POS_FMT "%" PRIu32 ":%" PRIu32 ": "
 #define POS_ARGS(pos) (pos).line, (pos).col
@@ -149,15 +148,15 @@ static const struct {
 /* The aggregate each function keyword names (COUNT becomes COUNT_DISTINCT with DISTINCT). */
 static const struct {
 	enum sql_kw kw;
-	enum sql_agg agg;
+	enum fn_agg agg;
 } sql_aggs[] = {
-    {KW_COUNT, SQL_AGG_COUNT},
-    {KW_SUM, SQL_AGG_SUM},
-    {KW_AVG, SQL_AGG_AVG},
-    {KW_STDDEV, SQL_AGG_STDDEV},
-    {KW_VARIANCE, SQL_AGG_VARIANCE},
-    {KW_MIN, SQL_AGG_MIN},
-    {KW_MAX, SQL_AGG_MAX},
+    {KW_COUNT, FN_COUNT},
+    {KW_SUM, FN_SUM},
+    {KW_AVG, FN_AVG},
+    {KW_STDDEV, FN_STDDEV},
+    {KW_VARIANCE, FN_VARIANCE},
+    {KW_MIN, FN_MIN},
+    {KW_MAX, FN_MAX},
 };
 
 struct sql_tok {
@@ -330,8 +329,9 @@ sql_text_check(const unsigned char *s, size_t len)
 			    sl_errf(SL_ERR_PARSE, POS_FMT "NUL byte in query", POS_ARGS(at)), at, 1,
 			    JOB_RULE_NUL, 0, 0);
 		if ((n = sql_utf8_len(s + i, len - i)) == 0)
-			return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "invalid UTF-8", POS_ARGS(at)),
-			    at, 1, JOB_RULE_UTF8, 0, 0);
+			return sql_fault(
+			    sl_errf(SL_ERR_PARSE, POS_FMT "invalid UTF-8", POS_ARGS(at)), at, 1,
+			    JOB_RULE_UTF8, 0, 0);
 		sql_pos_step(&at, s[i]);
 		i += n;
 	}
@@ -499,8 +499,9 @@ sql_next(struct sql_parser *p)
 		t->type = TOK_NUMBER;
 	} else if (s[i] == '\'' || s[i] == '"') {
 		if ((end = sql_quoted_end(p, i, (char)s[i])) == 0)
-			return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "unterminated %s",
-			                     POS_ARGS(t->pos), s[i] == '\'' ? "string" : "quoted name"),
+			return sql_fault(
+			    sl_errf(SL_ERR_PARSE, POS_FMT "unterminated %s", POS_ARGS(t->pos),
+			        s[i] == '\'' ? "string" : "quoted name"),
 			    t->pos, 1, JOB_RULE_UNTERMINATED,
 			    s[i] == '\'' ? JOB_PHRASE_STRING : JOB_PHRASE_QUOTED_NAME, 0);
 		t->type = s[i] == '\'' ? TOK_STRING : TOK_QUOTED;
@@ -659,9 +660,10 @@ sql_unquote(const struct sql_parser *p, const struct sql_tok *t, char **out, siz
 			    t->pos, t->len, JOB_RULE_EMPTY_QUOTED, 0, 0);
 		for (i = 0; i < n; i++)
 			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-				return sql_fault(sl_errf(SL_ERR_PARSE,
-				                     POS_FMT "control character in quoted identifier",
-				                     POS_ARGS(t->pos)),
+				return sql_fault(
+				    sl_errf(SL_ERR_PARSE,
+				        POS_FMT "control character in quoted identifier",
+				        POS_ARGS(t->pos)),
 				    t->pos, 1, JOB_RULE_CONTROL_QUOTED, 0, 0);
 	}
 	if ((b = malloc(n + 1)) == NULL)
@@ -698,51 +700,14 @@ sql_take_name(struct sql_parser *p, const char *what, char **out)
 
 /* ---- literals ------------------------------------------------------------- */
 
-struct sql_num {
-	int neg, point, overflow; /* a '-', a '.', a magnitude above 2^63 */
-	uint32_t scale;           /* digits after the point */
-	uint64_t mag;             /* all digits, the point ignored; 2^63 at most */
-};
-
-/* Read s[0 .. n-1] as [-]digits[.digits] into v; -1 if it has another form. */
-static int
-sql_num_scan(const char *s, size_t n, struct sql_num *v)
-{
-	const uint64_t lim = UINT64_C(1) << 63;
-	size_t i = 0, digits = 0;
-	unsigned d;
-
-	memset(v, 0, sizeof(*v));
-	if (n > 0 && s[0] == '-') {
-		v->neg = 1;
-		i++;
-	}
-	for (; i < n; i++) {
-		if (s[i] == '.' && !v->point && digits > 0) {
-			v->point = 1;
-			continue;
-		}
-		if (!sql_is_digit((unsigned char)s[i]))
-			return -1;
-		d = (unsigned)(s[i] - '0');
-		digits++;
-		v->scale += v->point; /* at most SQL_MAX_TEXT */
-		if (v->mag > (lim - d) / 10)
-			v->overflow = 1;
-		else
-			v->mag = v->mag * 10 + d;
-	}
-	return digits == 0 || (v->point && v->scale == 0) ? -1 : 0;
-}
-
 /* The current token, a TOK_NUMBER, as an INT or DECIMAL literal; does not advance. */
 static int
 sql_num_literal(const struct sql_parser *p, struct sql_literal *lit)
 {
-	struct sql_num v;
+	struct fn_decimal v;
 	uint64_t lim;
 
-	if (sql_num_scan(p->s + p->tok.off, p->tok.len, &v) != 0)
+	if (fn_decimal_scan(p->s + p->tok.off, p->tok.len, &v) != 0)
 		return sql_bad_tok(p, "invalid number");
 	lim = v.neg ? UINT64_C(1) << 63 : (uint64_t)INT64_MAX;
 	if (v.overflow || v.mag > lim || v.scale > SQL_SCALE_MAX)
@@ -762,8 +727,8 @@ sql_num_literal(const struct sql_parser *p, struct sql_literal *lit)
 static int
 sql_bad_date(const struct sql_parser *p)
 {
-	return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "not a calendar date 'YYYY-MM-DD'",
-	                     POS_ARGS(p->tok.pos)),
+	return sql_fault(
+	    sl_errf(SL_ERR_PARSE, POS_FMT "not a calendar date 'YYYY-MM-DD'", POS_ARGS(p->tok.pos)),
 	    p->tok.pos, p->tok.len, JOB_RULE_NOT_A_DATE, 0, 0);
 }
 
@@ -827,23 +792,6 @@ sql_parse_literal(struct sql_parser *p, struct sql_literal *lit)
 	return sql_expected(p, "a literal");
 }
 
-/* The canonical text of an INT or DECIMAL literal: "10", "0.50", "-3.25". */
-static void
-sql_num_format(const struct sql_literal *l, char *buf, size_t size)
-{
-	uint64_t mag = l->i < 0 ? 0 - (uint64_t)l->i : (uint64_t)l->i, p10 = 1;
-	uint32_t k;
-
-	if (l->type != SQL_LIT_DECIMAL || l->scale == 0) {
-		snprintf(buf, size, "%" PRId64, l->i);
-		return;
-	}
-	for (k = 0; k < l->scale; k++)
-		p10 *= 10; /* scale <= 18, so no overflow */
-	snprintf(buf, size, "%s%" PRIu64 ".%0*" PRIu64, l->i < 0 ? "-" : "", mag / p10,
-	    (int)l->scale, mag % p10);
-}
-
 /* ---- items, keys, ORDER BY, LIMIT ---------------------------------------- */
 
 /* BUCKET's width: an INT or DECIMAL literal greater than 0. */
@@ -853,11 +801,13 @@ sql_parse_width(struct sql_parser *p, struct sql_literal *w)
 	int r;
 
 	w->pos = p->tok.pos;
+	w->toklen = (uint32_t)p->tok.len;
 	if (p->tok.type == TOK_NUMBER && (r = sql_num_literal(p, w)) != 0)
 		return r;
 	if (p->tok.type != TOK_NUMBER || w->i <= 0)
-		return sql_fault(sl_errf(SL_ERR_PARSE, POS_FMT "BUCKET width must be a number above 0",
-		                     POS_ARGS(w->pos)),
+		return sql_fault(
+		    sl_errf(SL_ERR_PARSE, POS_FMT "BUCKET width must be a number above 0",
+		        POS_ARGS(w->pos)),
 		    w->pos, 0, JOB_RULE_BUCKET_WIDTH, 0, 0);
 	return sql_next(p);
 }
@@ -871,26 +821,26 @@ sql_parse_key(struct sql_parser *p, struct sql_key *k, const char *what)
 
 	k->pos = p->tok.pos;
 	if (fn == KW_NONE) {
-		k->fn = SQL_KEY_COLUMN;
+		k->fn = FN_KEY_COLUMN;
 		return sql_take_name(p, what, &k->column);
 	}
 	if (fn == KW_SOFT)
 		return sql_bad_tok(p, "unknown function");
 	if (fn != KW_BUCKET && fn != KW_YEAR && fn != KW_MONTH)
 		return sql_expected(p, what);
-	k->fn = fn == KW_BUCKET ? SQL_KEY_BUCKET : fn == KW_YEAR ? SQL_KEY_YEAR : SQL_KEY_MONTH;
+	k->fn = fn == KW_BUCKET ? FN_KEY_BUCKET : fn == KW_YEAR ? FN_KEY_YEAR : FN_KEY_MONTH;
 	if ((r = sql_next(p)) != 0 || (r = sql_expect(p, TOK_LPAREN, "'('")) != 0 ||
 	    (r = sql_take_name(p, "a column", &k->column)) != 0)
 		return r;
-	if (k->fn == SQL_KEY_BUCKET && ((r = sql_expect(p, TOK_COMMA, "','")) != 0 ||
-	                                   (r = sql_parse_width(p, &k->width)) != 0))
+	if (k->fn == FN_KEY_BUCKET && ((r = sql_expect(p, TOK_COMMA, "','")) != 0 ||
+	                                  (r = sql_parse_width(p, &k->width)) != 0))
 		return r;
 	return sql_expect(p, TOK_RPAREN, "')'");
 }
 
 /* agg (the current token calls fn, an aggregate); see sql_aggs. */
 static int
-sql_parse_agg(struct sql_parser *p, struct sql_item *it, enum sql_agg agg)
+sql_parse_agg(struct sql_parser *p, struct sql_item *it, enum fn_agg agg)
 {
 	int r;
 
@@ -898,14 +848,14 @@ sql_parse_agg(struct sql_parser *p, struct sql_item *it, enum sql_agg agg)
 	it->agg = agg;
 	if ((r = sql_next(p)) != 0 || (r = sql_expect(p, TOK_LPAREN, "'('")) != 0)
 		return r;
-	if (agg != SQL_AGG_COUNT)
+	if (agg != FN_COUNT)
 		r = sql_take_name(p, "a column", &it->agg_column);
 	else if (p->tok.type == TOK_STAR)
 		r = sql_next(p);
 	else if (!sql_is_kw(p, KW_DISTINCT))
 		return sql_expected(p, "'*' or DISTINCT");
 	else if ((r = sql_next(p)) == 0) {
-		it->agg = SQL_AGG_COUNT_DISTINCT;
+		it->agg = FN_COUNT_DISTINCT;
 		r = sql_take_name(p, "a column", &it->agg_column);
 	}
 	return r != 0 ? r : sql_expect(p, TOK_RPAREN, "')'");
@@ -930,27 +880,11 @@ static int
 sql_expr_text(const struct sql_item *it, char **out)
 {
 	const struct sql_key *k = &it->key;
-	char w[SQL_NUM_MAX];
 
-	if (it->is_agg) {
-		if (it->agg == SQL_AGG_COUNT)
-			return sql_strf(out, "COUNT(*)");
-		if (it->agg == SQL_AGG_COUNT_DISTINCT)
-			return sql_strf(out, "COUNT(DISTINCT %s)", it->agg_column);
-		return sql_strf(out, "%s(%s)", sql_agg_name(it->agg), it->agg_column);
-	}
-	switch (k->fn) {
-	case SQL_KEY_COLUMN:
-		return sql_strf(out, "%s", k->column);
-	case SQL_KEY_BUCKET:
-		sql_num_format(&k->width, w, sizeof(w));
-		return sql_strf(out, "BUCKET(%s, %s)", k->column, w);
-	case SQL_KEY_YEAR:
-		return sql_strf(out, "YEAR(%s)", k->column);
-	case SQL_KEY_MONTH:
-		return sql_strf(out, "MONTH(%s)", k->column);
-	}
-	return sl_errf(SL_ERR_INTERNAL, "sql: unknown key function %d", (int)k->fn);
+	if (it->is_agg)
+		return fn_agg_label(it->agg, it->agg_column, out);
+	return fn_key_label(k->fn, k->column, k->width.i,
+	    k->width.type == SQL_LIT_DECIMAL ? k->width.scale : 0, out);
 }
 
 /* item := key [AS name] | agg [AS name] */
@@ -963,7 +897,11 @@ sql_parse_item(struct sql_parser *p, struct sql_item *it)
 		return r;
 	if (!sql_is_kw(p, KW_AS))
 		return sql_expr_text(it, &it->name);
-	if ((r = sql_next(p)) != 0 || (r = sql_take_name(p, "a name", &it->alias)) != 0)
+	if ((r = sql_next(p)) != 0)
+		return r;
+	it->alias_pos = p->tok.pos;
+	it->alias_len = (uint32_t)p->tok.len;
+	if ((r = sql_take_name(p, "a name", &it->alias)) != 0)
 		return r;
 	return sql_strf(&it->name, "%s", it->alias);
 }
@@ -1010,11 +948,11 @@ sql_parse_order(struct sql_parser *p, struct sql_order *o)
 static int
 sql_parse_limit(struct sql_parser *p, struct sql_query *q)
 {
-	struct sql_num v;
+	struct fn_decimal v;
 
 	if (p->tok.type != TOK_NUMBER)
 		return sql_expected(p, "a row count");
-	if (sql_num_scan(p->s + p->tok.off, p->tok.len, &v) != 0)
+	if (fn_decimal_scan(p->s + p->tok.off, p->tok.len, &v) != 0)
 		return sql_bad_tok(p, "invalid number");
 	if (v.point || v.neg)
 		return sql_expected(p, "a row count");
@@ -1440,28 +1378,4 @@ sql_free(struct sql_query *q)
 	free(q->group);
 	free(q->order);
 	free(q);
-}
-
-const char *
-sql_agg_name(enum sql_agg a)
-{
-	switch (a) {
-	case SQL_AGG_COUNT:
-		return "COUNT";
-	case SQL_AGG_COUNT_DISTINCT:
-		return "COUNT"; /* the function; the item's name says DISTINCT */
-	case SQL_AGG_SUM:
-		return "SUM";
-	case SQL_AGG_AVG:
-		return "AVG";
-	case SQL_AGG_STDDEV:
-		return "STDDEV";
-	case SQL_AGG_VARIANCE:
-		return "VARIANCE";
-	case SQL_AGG_MIN:
-		return "MIN";
-	case SQL_AGG_MAX:
-		return "MAX";
-	}
-	return "?";
 }

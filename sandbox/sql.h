@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SQL_MAX_DEPTH 64       /* nesting of ( ) and NOT in a condition */
+#include "common/fn.h"
+
+#define SQL_MAX_DEPTH 64        /* nesting of ( ) and NOT in a condition */
 #define SQL_MAX_TEXT (1u << 20) /* bytes of query text */
 
 struct sql_pos {
@@ -39,40 +41,25 @@ struct sql_literal {
 	char *s;        /* STRING only; NUL-terminated copy */
 	size_t len;
 	struct sql_pos pos;
-};
-
-enum sql_key_fn {
-	SQL_KEY_COLUMN, /* column */
-	SQL_KEY_BUCKET, /* BUCKET(column, width): floor(v / width) * width; width > 0 */
-	SQL_KEY_YEAR,   /* YEAR(column) */
-	SQL_KEY_MONTH,  /* MONTH(column): 1..12 */
+	uint32_t toklen; /* BUCKET's width: bytes of its token in the text */
 };
 
 struct sql_key {
-	enum sql_key_fn fn;
+	enum fn_key fn;
 	char *column;
 	struct sql_literal width; /* BUCKET only: INT or DECIMAL, > 0 */
 	struct sql_pos pos;
 };
 
-enum sql_agg {
-	SQL_AGG_COUNT,          /* COUNT(*) */
-	SQL_AGG_COUNT_DISTINCT, /* COUNT(DISTINCT column) */
-	SQL_AGG_SUM,
-	SQL_AGG_AVG,
-	SQL_AGG_STDDEV, /* sample standard deviation, as VARIANCE */
-	SQL_AGG_VARIANCE, /* sample variance (n - 1) */
-	SQL_AGG_MIN,
-	SQL_AGG_MAX,
-};
-
 struct sql_item {
 	int is_agg;
-	struct sql_key key; /* !is_agg */
-	enum sql_agg agg;   /* is_agg */
-	char *agg_column;   /* is_agg; NULL for COUNT(*) */
-	char *alias;        /* AS name, or NULL */
-	char *name;         /* output name: the alias, or the item's text normalised:
+	struct sql_key key;       /* !is_agg */
+	enum fn_agg agg;          /* is_agg */
+	char *agg_column;         /* is_agg; NULL for COUNT(*) */
+	char *alias;              /* AS name, or NULL */
+	struct sql_pos alias_pos; /* where the alias is in the text ... */
+	uint32_t alias_len;       /* ... and its bytes there, quotes and all */
+	char *name;               /* output name: the alias, or the item's text normalised:
 	                       "region", "BUCKET(age, 10)", "COUNT(*)", "AVG(claim_fen)" */
 	struct sql_pos pos;
 };
@@ -131,7 +118,5 @@ struct sql_query {
 int sql_parse(const char *text, size_t len, struct sql_query **out)
     __attribute__((warn_unused_result));
 void sql_free(struct sql_query *q);
-
-const char *sql_agg_name(enum sql_agg a); /* "COUNT", "SUM", ... */
 
 #endif

@@ -129,8 +129,8 @@ check_key(const struct sql_key *k, uint32_t lines)
 {
 	check_pos(k->pos, lines);
 	check_name(k->column);
-	CHECK(k->fn <= SQL_KEY_MONTH);
-	if (k->fn == SQL_KEY_BUCKET) {
+	CHECK(k->fn <= FN_KEY_MONTH);
+	if (k->fn == FN_KEY_BUCKET) {
 		check_lit(&k->width, lines);
 		CHECK(k->width.type == SQL_LIT_INT || k->width.type == SQL_LIT_DECIMAL);
 		CHECK(k->width.i > 0);
@@ -201,7 +201,7 @@ check_query(const struct sql_query *q, uint32_t lines)
 		}
 		if (!it->is_agg)
 			check_key(&it->key, lines);
-		else if (it->agg == SQL_AGG_COUNT)
+		else if (it->agg == FN_COUNT)
 			CHECK(it->agg_column == NULL);
 		else
 			check_name(it->agg_column);
@@ -346,13 +346,13 @@ put_key(struct out *o, const struct sql_key *k)
 {
 	static const char *const fn[] = {"", "BUCKET", "YEAR", "MONTH"};
 
-	if (k->fn == SQL_KEY_COLUMN) {
+	if (k->fn == FN_KEY_COLUMN) {
 		put_name(o, k->column);
 		return;
 	}
 	put(o, "%s(", fn[k->fn]);
 	put_name(o, k->column);
-	if (k->fn == SQL_KEY_BUCKET) {
+	if (k->fn == FN_KEY_BUCKET) {
 		put(o, ", ");
 		put_lit(o, &k->width);
 	}
@@ -364,13 +364,13 @@ put_item(struct out *o, const struct sql_item *it)
 {
 	if (!it->is_agg) {
 		put_key(o, &it->key);
-	} else if (it->agg == SQL_AGG_COUNT) {
+	} else if (it->agg == FN_COUNT) {
 		put(o, "COUNT(*)");
 	} else {
-		if (it->agg == SQL_AGG_COUNT_DISTINCT)
+		if (it->agg == FN_COUNT_DISTINCT)
 			put(o, "COUNT(DISTINCT ");
 		else
-			put(o, "%s(", sql_agg_name(it->agg));
+			put(o, "%s(", fn_aggs[it->agg].call);
 		put_name(o, it->agg_column);
 		put(o, ")");
 	}
@@ -496,7 +496,7 @@ static int
 key_eq(const struct sql_key *a, const struct sql_key *b)
 {
 	return a->fn == b->fn && str_eq(a->column, b->column) &&
-	       (a->fn != SQL_KEY_BUCKET || lit_eq(&a->width, &b->width));
+	       (a->fn != FN_KEY_BUCKET || lit_eq(&a->width, &b->width));
 }
 
 static int

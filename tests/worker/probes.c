@@ -29,10 +29,45 @@
 #include "keys/keys.h"
 #include "sandbox/confine.h"
 #include "sandbox/job.h"
+#include "sandbox/plan.h"
 #include "sandbox/query.h"
 #include "sandbox/worker.h"
 
 /* ---- a compromised query worker ------------------------------------------------ */
+
+/*
+ * Room for extra more groups in res, each group's keys and states moved
+ * along; the new ones are copies of group 0.
+ */
+static void
+test_grow(struct job_result *res, size_t extra)
+{
+	size_t n = res->ngroups + extra, g, i;
+	struct job_group *groups = calloc(n, sizeof *groups);
+	struct job_value *keys = calloc(n * res->nkeys + 1, sizeof *keys);
+	struct job_agg_state *aggs = calloc(n * res->naggs + 1, sizeof *aggs);
+
+	if (groups == NULL || keys == NULL || aggs == NULL)
+		abort();
+	for (g = 0; g < n; g++) {
+		const struct job_group *from = &res->groups[g < res->ngroups ? g : 0];
+
+		groups[g] = *from;
+		groups[g].keys = keys + g * res->nkeys;
+		groups[g].aggs = aggs + g * res->naggs;
+		for (i = 0; i < res->nkeys; i++)
+			groups[g].keys[i] = from->keys[i];
+		for (i = 0; i < res->naggs; i++)
+			groups[g].aggs[i] = from->aggs[i];
+	}
+	free(res->groups);
+	free(res->key_pool);
+	free(res->agg_pool);
+	res->groups = groups;
+	res->key_pool = keys;
+	res->agg_pool = aggs;
+	res->ngroups = n;
+}
 
 /*
  * A compromised query worker, for tests/integration/hostile.sh: a query whose
@@ -40,43 +75,43 @@
  * scan.  The broker must refuse every one (broker/release.c).
  */
 static void
-test_tamper(const json_t *plan, json_t *result)
+test_tamper(const struct plan *plan, struct job_result *res)
 {
-	json_t *groups = json_object_get(result, "groups"), *g0 = json_array_get(groups, 0);
-	json_int_t mode = json_integer_value(json_object_get(plan, "limit"));
+	static const char domain_lie[] = "X",
+	                  hex_key[] =
+	                      "8f3a1c0de5b2a94c7d6e0f1b2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e";
 	static char flood[4096];
+	struct job_group *g0;
 	size_t i;
 
-	if (g0 == NULL)
+	if (res->ngroups == 0 || !plan->has_limit)
 		return;
-	switch (mode) {
+	switch (plan->limit) {
 	case 9001: /* the same group twice, the copy small enough to fit the version's rows */
-		json_array_append_new(groups, g0 = json_deep_copy(g0));
-		json_object_set_new(g0, "rows", json_integer(0));
-		json_object_set_new(g0, "units", json_integer(0));
-		json_object_set_new(
-		    json_array_get(json_object_get(g0, "aggs"), 0), "n", json_integer(0));
+		test_grow(res, 1);
+		g0 = &res->groups[res->ngroups - 1];
+		g0->rows = 0;
+		g0->units = 0;
+		g0->aggs[0].n = 0;
 		break;
 	case 9007: /* the same group 1,000 times */
-		for (i = 0; i < 999; i++)
-			json_array_append_new(groups, json_deep_copy(g0));
+		test_grow(res, 999);
 		break;
 	case 9002: /* a key outside the column's declared domain */
-		json_array_set_new(json_object_get(g0, "key"), 0, json_string("X"));
+		res->groups[0].keys[0] = (struct job_value){
+		    .type = JOB_VALUE_TEXT, .s = (const uint8_t *)domain_lie, .len = 1};
 		break;
 	case 9003: /* a "data key" in hex as a group key */
-		json_array_set_new(json_object_get(g0, "key"), 0,
-		    json_string(
-		        "8f3a1c0de5b2a94c7d6e0f1b2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"));
+		res->groups[0].keys[0] = (struct job_value){.type = JOB_VALUE_TEXT,
+		    .s = (const uint8_t *)hex_key,
+		    .len = (uint32_t)strlen(hex_key)};
 		break;
 	case 9004: /* more rows than the version holds */
-		json_object_set_new(g0, "rows", json_integer(4999));
-		json_object_set_new(
-		    json_array_get(json_object_get(g0, "aggs"), 0), "n", json_integer(4999));
+		res->groups[0].rows = 4999;
+		res->groups[0].aggs[0].n = 4999;
 		break;
 	case 9005: /* units above rows */
-		json_object_set_new(
-		    g0, "units", json_integer(json_integer_value(json_object_get(g0, "rows")) + 1));
+		res->groups[0].units = res->groups[0].rows + 1;
 		break;
 	case 9006: /* a flood of "secrets" on standard error, then an honest answer */
 		memset(flood, 'K', sizeof(flood) - 1);

@@ -394,7 +394,7 @@ test_header_bad_version(void **state)
 	run_header(&h, WALL_MS, &run);
 	expect(&run, SPAWN_FAILED, 0);
 	assert_int_equal(run.final, JOB_FRAME_ERROR);
-	expect_text(&run, "protocol version 9, expected 2");
+	expect_text(&run, "protocol version 9, expected 3");
 	assert_int_equal(run.res.exit_status, JOB_EXIT_FAILED);
 }
 

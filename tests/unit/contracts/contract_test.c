@@ -26,6 +26,7 @@
 #include "common/jcs.h"
 #include "common/schema.h"
 #include "common/text.h"
+#include "common/fn.h"
 #include "contracts/contract.h"
 #include "keys/keys.h"
 #include "keys/sign.h"
@@ -489,7 +490,7 @@ test_terms_values(void **state)
 	assert_int_equal(t.ncolumns, 6);
 	assert_string_equal(t.columns[0], "age");
 	assert_string_equal(t.columns[5], "paid_fen");
-	assert_int_equal(t.aggregates, CONTRACT_AGG_COUNT | CONTRACT_AGG_SUM | CONTRACT_AGG_AVG);
+	assert_int_equal(t.aggregates, FN_AGG_BIT(FN_COUNT) | FN_AGG_BIT(FN_SUM) | FN_AGG_BIT(FN_AVG));
 	assert_int_equal(t.mode, CONTRACT_THRESHOLD);
 	assert_int_equal(t.min_group, 10);
 	assert_int_equal(t.query_quota, 1000);
@@ -534,7 +535,7 @@ test_terms_values(void **state)
 	/* COUNT_DISTINCT is its own bit: COUNT alone does not allow it, nor it COUNT. */
 	json_object_set_new(terms, "aggregates", json_pack("[s]", "COUNT_DISTINCT"));
 	assert_int_equal(contract_terms_parse(terms, &t), 0);
-	assert_int_equal(t.aggregates, CONTRACT_AGG_COUNT_DISTINCT);
+	assert_int_equal(t.aggregates, FN_AGG_BIT(FN_COUNT_DISTINCT));
 	contract_terms_clear(&t);
 	json_decref(terms);
 }

@@ -40,11 +40,15 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "broker/plan_check.h"
 #include "common/err.h"
+#include "common/fn.h"
 #include "common/file.h"
 #include "common/schema.h"
+#include "contracts/contract.h"
 #include "keys/keys.h"
 #include "sandbox/exec.h"
+#include "sandbox/job.h"
 #include "sandbox/plan.h"
 #include "sandbox/sql.h"
 #include "sandbox/simd.h"
@@ -284,6 +288,134 @@ teardown(void **state)
 	return 0;
 }
 
+/* ---- the RESULT and PLAN as documents, for comparing ---------------------- */
+
+static json_t *
+value_json(const struct job_value *v)
+{
+	switch (v->type) {
+	case JOB_VALUE_INT:
+		return json_integer(v->i);
+	case JOB_VALUE_REAL:
+		return json_real(v->r);
+	case JOB_VALUE_TEXT:
+		return json_stringn((const char *)v->s, v->len);
+	default:
+		return json_null();
+	}
+}
+
+static json_t *
+i128_json(__int128 v)
+{
+	char buf[48], *q = buf + sizeof buf - 1;
+	unsigned __int128 u = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+
+	*q = '\0';
+	do {
+		*--q = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--q = '-';
+	return json_string(q);
+}
+
+/* One aggregate's state as the fields its function carries. */
+static json_t *
+state_json(uint32_t fn, const struct job_agg_state *a)
+{
+	if (fn == FN_COUNT)
+		return json_pack("{s:I}", "n", (json_int_t)a->n);
+	if (fn == FN_COUNT_DISTINCT)
+		return json_pack("{s:I}", "distinct", (json_int_t)a->n);
+	if (fn == FN_MIN || fn == FN_MAX)
+		return json_pack(
+		    "{s:I, s:o}", "n", (json_int_t)a->n, "value", value_json(&a->value));
+	if (!fn_aggs[fn].sumsq)
+		return json_pack("{s:I, s:o}", "n", (json_int_t)a->n, "sum", value_json(&a->value));
+	if (a->value.type == JOB_VALUE_REAL)
+		return json_pack(
+		    "{s:I, s:f, s:f}", "n", (json_int_t)a->n, "sum", a->value.r, "m2", a->m2);
+	return json_pack("{s:I, s:I, s:o}", "n", (json_int_t)a->n, "sum", (json_int_t)a->value.i,
+	    "sumsq", i128_json(a->sumsq));
+}
+
+/*
+ * The RESULT through its codec (encoded, decoded for the plan the worker
+ * sends) as a document: {"rows_scanned": N, "groups": [{"key": [...],
+ * "rows": n, "units": u, "aggs": [{...}]}]}.
+ */
+static json_t *
+result_json(const struct plan *p, const struct job_result *res)
+{
+	uint32_t fns[64];
+	uint8_t *pb = NULL, *rb = NULL;
+	size_t plen = 0, rlen = 0, g, i;
+	struct job_plan jp;
+	struct job_result back;
+	json_t *groups = json_array(), *doc;
+
+	assert_true(p->naggs <= 64);
+	for (i = 0; i < p->naggs; i++)
+		fns[i] = p->aggs[i].fn;
+	assert_int_equal(plan_encode(p, &pb, &plen), 0);
+	assert_int_equal(job_plan_decode(pb, plen, &jp), 0);
+	assert_int_equal(job_result_encode(res, fns, &rb, &rlen), 0);
+	assert_int_equal(job_result_decode(rb, rlen, &jp, &back), 0);
+	for (g = 0; g < back.ngroups; g++) {
+		json_t *key = json_array(), *aggs = json_array();
+
+		for (i = 0; i < back.nkeys; i++)
+			json_array_append_new(key, value_json(&back.groups[g].keys[i]));
+		for (i = 0; i < back.naggs; i++)
+			json_array_append_new(
+			    aggs, state_json(jp.aggs[i].fn, &back.groups[g].aggs[i]));
+		json_array_append_new(groups, json_pack("{s:o, s:I, s:I, s:o}", "key", key, "rows",
+		                                  (json_int_t)back.groups[g].rows, "units",
+		                                  (json_int_t)back.groups[g].units, "aggs", aggs));
+	}
+	doc = json_pack(
+	    "{s:I, s:o}", "rows_scanned", (json_int_t)back.rows_scanned, "groups", groups);
+	job_result_clear(&back);
+	job_plan_clear(&jp);
+	free(pb);
+	free(rb);
+	return doc;
+}
+
+/*
+ * The plan as the broker checks, names and audits it (broker/plan_check.h),
+ * under terms that open every column the schema lets a contract open.
+ */
+static json_t *
+plan_doc(const struct plan *p, const char *sql)
+{
+	const struct schema *s = p->s;
+	struct contract_terms t;
+	struct checked_plan cp;
+	char *cols[64];
+	uint8_t *pb = NULL;
+	size_t plen = 0, i;
+	json_t *doc;
+	int r;
+
+	memset(&t, 0, sizeof t);
+	assert_true(s->ncols <= 64);
+	for (i = 0; i < s->ncols; i++)
+		if (s->cols[i].cls != SCHEMA_UNIT && s->cols[i].cls != SCHEMA_HIDDEN)
+			cols[t.ncolumns++] = s->cols[i].name;
+	t.columns = cols;
+	t.aggregates = ~0u;
+	assert_int_equal(plan_encode(p, &pb, &plen), 0);
+	if ((r = plan_check(pb, plen, sql, strlen(sql), s, &t, &cp)) != 0)
+		fail_msg("%s: the broker refuses the plan: %s", sql, sl_err_msg(r));
+	doc = plan_check_json(&cp, s);
+	checked_plan_clear(&cp);
+	free(pb);
+	return doc;
+}
+
 /* Parse, plan and run sql over fx's version: exec_run()'s status and *result. */
 static int
 run(struct fx *fx, const char *sql, uint32_t cap, json_t **result)
@@ -302,7 +434,13 @@ run(struct fx *fx, const char *sql, uint32_t cap, json_t **result)
 		fail_msg("%s: no plan: %s", sql, sl_err_msg(r));
 	assert_int_equal(store_open(fx->dir, 0, 0, &st), 0);
 	assert_int_equal(store_reader_open(st, &id, fx->s, &rd), 0);
-	r = exec_run(p, rd, cap, result);
+	{
+		struct job_result res;
+
+		if ((r = exec_run(p, rd, cap, &res)) == 0)
+			*result = result_json(p, &res);
+		job_result_clear(&res);
+	}
 	store_reader_close(rd);
 	store_close(st);
 	plan_free(p);
@@ -494,7 +632,7 @@ clamped(enum col c, struct cell v)
 }
 
 struct kspec {
-	enum sql_key_fn fn;
+	enum fn_key fn;
 	enum col col;
 	const char *wtext; /* BUCKET: the width as the query writes it */
 	int64_t width;     /* BUCKET over INT or DECIMAL: in storage units */
@@ -502,16 +640,16 @@ struct kspec {
 };
 
 struct aspec {
-	enum sql_agg fn;
+	enum fn_agg fn;
 	enum col col; /* not for COUNT(*) */
 };
 
 /* clang-format off */
-#define KC(c) {SQL_KEY_COLUMN, c, NULL, 0, 0}
-#define KB(c, text, w, rw) {SQL_KEY_BUCKET, c, text, w, rw}
-#define KY(c) {SQL_KEY_YEAR, c, NULL, 0, 0}
-#define KM(c) {SQL_KEY_MONTH, c, NULL, 0, 0}
-#define A(fn, c) {SQL_AGG_##fn, c}
+#define KC(c) {FN_KEY_COLUMN, c, NULL, 0, 0}
+#define KB(c, text, w, rw) {FN_KEY_BUCKET, c, text, w, rw}
+#define KY(c) {FN_KEY_YEAR, c, NULL, 0, 0}
+#define KM(c) {FN_KEY_MONTH, c, NULL, 0, 0}
+#define A(fn, c) {FN_##fn, c}
 /* clang-format on */
 #define KEYS(...)                                                                                  \
 	.keys = {__VA_ARGS__}, .nkeys = sizeof((struct kspec[]){__VA_ARGS__}) / sizeof(struct kspec)
@@ -542,16 +680,16 @@ static void
 key_text(const struct kspec *k, char *out, size_t len)
 {
 	switch (k->fn) {
-	case SQL_KEY_COLUMN:
+	case FN_KEY_COLUMN:
 		snprintf(out, len, "%s", colname[k->col]);
 		break;
-	case SQL_KEY_BUCKET:
+	case FN_KEY_BUCKET:
 		snprintf(out, len, "BUCKET(%s, %s)", colname[k->col], k->wtext);
 		break;
-	case SQL_KEY_YEAR:
+	case FN_KEY_YEAR:
 		snprintf(out, len, "YEAR(%s)", colname[k->col]);
 		break;
-	case SQL_KEY_MONTH:
+	case FN_KEY_MONTH:
 		snprintf(out, len, "MONTH(%s)", colname[k->col]);
 		break;
 	}
@@ -575,9 +713,9 @@ sql_text(const struct query *q, char *out, size_t len)
 	for (i = 0; i < q->naggs; i++) {
 		const struct aspec *a = &q->aggs[i];
 
-		if (a->fn == SQL_AGG_COUNT)
+		if (a->fn == FN_COUNT)
 			snprintf(item, sizeof(item), "COUNT(*)");
-		else if (a->fn == SQL_AGG_COUNT_DISTINCT)
+		else if (a->fn == FN_COUNT_DISTINCT)
 			snprintf(item, sizeof(item), "COUNT(DISTINCT %s)", colname[a->col]);
 		else
 			snprintf(item, sizeof(item), "%s(%s)", fns[a->fn], colname[a->col]);
@@ -607,9 +745,9 @@ key_of(const struct kspec *k, const struct row *r)
 	if (v.null)
 		return v;
 	switch (k->fn) {
-	case SQL_KEY_COLUMN:
+	case FN_KEY_COLUMN:
 		break;
-	case SQL_KEY_BUCKET:
+	case FN_KEY_BUCKET:
 		if (v.kind == 'r') {
 			v.r = floor(v.r / k->rwidth) * k->rwidth;
 			break;
@@ -619,10 +757,10 @@ key_of(const struct kspec *k, const struct row *r)
 			q--;
 		v.i = q * k->width;
 		break;
-	case SQL_KEY_YEAR:
-	case SQL_KEY_MONTH:
+	case FN_KEY_YEAR:
+	case FN_KEY_MONTH:
 		civil(v.i, &y, &m);
-		v.i = k->fn == SQL_KEY_YEAR ? y : m;
+		v.i = k->fn == FN_KEY_YEAR ? y : m;
 		break;
 	}
 	if (v.kind == 'r' && v.r == 0)
@@ -661,8 +799,7 @@ canon_json(json_t *key, char *buf, size_t len)
 		snprintf(buf, len, "(not an array)");
 		return;
 	}
-	json_array_foreach(key, i, x)
-	{
+	json_array_foreach(key, i, x) {
 		struct cell v = {0, '?', 0, 0, NULL};
 
 		if (json_is_null(x))
@@ -753,7 +890,7 @@ agg_expect(const struct fx *fx, const struct aspec *a, const uint32_t *idx, size
 	char sq[48];
 	json_t *out;
 
-	if (a->fn == SQL_AGG_COUNT) {
+	if (a->fn == FN_COUNT) {
 		free(v);
 		return json_pack("{s:I}", "n", (json_int_t)n);
 	}
@@ -761,14 +898,14 @@ agg_expect(const struct fx *fx, const struct aspec *a, const uint32_t *idx, size
 		struct cell c = cell_of(&fx->rows[idx[j]], a->col);
 
 		if (!c.null) /* the distinct count is of the values as stored */
-			v[cnt++] = a->fn == SQL_AGG_COUNT_DISTINCT ? c : clamped(a->col, c);
+			v[cnt++] = a->fn == FN_COUNT_DISTINCT ? c : clamped(a->col, c);
 	}
 	switch (a->fn) {
-	case SQL_AGG_COUNT_DISTINCT:
+	case FN_COUNT_DISTINCT:
 		out = json_pack("{s:I}", "distinct", (json_int_t)distinct(v, cnt));
 		break;
-	case SQL_AGG_MIN:
-	case SQL_AGG_MAX:
+	case FN_MIN:
+	case FN_MAX:
 		best = v[0];
 		for (j = 1; j < cnt; j++) {
 			int less = v[j].kind == 'i'   ? v[j].i < best.i
@@ -778,7 +915,7 @@ agg_expect(const struct fx *fx, const struct aspec *a, const uint32_t *idx, size
 			           : v[j].kind == 'r' ? v[j].r > best.r
 			                              : strcmp(v[j].s, best.s) > 0;
 
-			if (a->fn == SQL_AGG_MIN ? less : more)
+			if (a->fn == FN_MIN ? less : more)
 				best = v[j];
 		}
 		out = json_pack("{s:I, s:o}", "n", (json_int_t)cnt, "value",
@@ -791,7 +928,7 @@ agg_expect(const struct fx *fx, const struct aspec *a, const uint32_t *idx, size
 			rsum += v[j].r;
 		}
 		if (a->col == C_SCORE || a->col == C_TEMP) {
-			if (a->fn == SQL_AGG_SUM || a->fn == SQL_AGG_AVG) {
+			if (a->fn == FN_SUM || a->fn == FN_AVG) {
 				out = json_pack("{s:I, s:f}", "n", (json_int_t)cnt, "sum", rsum);
 				break;
 			}
@@ -802,7 +939,7 @@ agg_expect(const struct fx *fx, const struct aspec *a, const uint32_t *idx, size
 			    "{s:I, s:f, s:f}", "n", (json_int_t)cnt, "sum", rsum, "m2", m2);
 			break;
 		}
-		if (a->fn == SQL_AGG_SUM || a->fn == SQL_AGG_AVG) {
+		if (a->fn == FN_SUM || a->fn == FN_AVG) {
 			out =
 			    json_pack("{s:I, s:I}", "n", (json_int_t)cnt, "sum", (json_int_t)isum);
 			break;
@@ -949,8 +1086,7 @@ json_near(json_t *a, json_t *b)
 	if (json_is_object(a)) {
 		if (json_object_size(a) != json_object_size(b))
 			return 0;
-		json_object_foreach(a, k, x)
-		{
+		json_object_foreach(a, k, x) {
 			if (!json_near(x, json_object_get(b, k)))
 				return 0;
 		}
@@ -959,8 +1095,7 @@ json_near(json_t *a, json_t *b)
 	if (json_is_array(a)) {
 		if (json_array_size(a) != json_array_size(b))
 			return 0;
-		json_array_foreach(a, i, x)
-		{
+		json_array_foreach(a, i, x) {
 			if (!json_near(x, json_array_get(b, i)))
 				return 0;
 		}
@@ -1000,8 +1135,7 @@ compare(struct fx *fx, struct expect *e, json_t *doc, uint32_t cap, const char *
 		fail_msg("%s (units cap %u): %zu groups, expected %zu", sql, cap,
 		    json_array_size(groups), e->n);
 	got = calloc(e->n + 1, sizeof(*got));
-	json_array_foreach(groups, i, g)
-	{
+	json_array_foreach(groups, i, g) {
 		canon_json(json_object_get(g, "key"), got[i].key, sizeof(got[i].key));
 		got[i].g = g;
 	}
@@ -1033,8 +1167,7 @@ without_units(json_t *doc)
 	char key[KEY_MAX];
 	size_t i;
 
-	json_array_foreach(json_object_get(doc, "groups"), i, g)
-	{
+	json_array_foreach(json_object_get(doc, "groups"), i, g) {
 		canon_json(json_object_get(g, "key"), key, sizeof(key));
 		c = json_deep_copy(g);
 		json_object_del(c, "units");
@@ -1103,8 +1236,7 @@ group_with_key(json_t *doc, const char *key)
 	size_t i;
 
 	assert_non_null(want);
-	json_array_foreach(json_object_get(doc, "groups"), i, g)
-	{
+	json_array_foreach(json_object_get(doc, "groups"), i, g) {
 		if (json_equal(json_object_get(g, "key"), want)) {
 			json_decref(want);
 			return g;
@@ -1294,8 +1426,7 @@ test_group_by_keys(void **state)
 		json_t *g;
 		size_t k, nnull = 0;
 
-		json_array_foreach(json_object_get(doc, "groups"), k, g)
-		{
+		json_array_foreach(json_object_get(doc, "groups"), k, g) {
 			json_t *key = json_object_get(g, "key");
 
 			nnull += json_is_null(json_array_get(key, 0)) ||
@@ -1791,7 +1922,7 @@ test_order_limit_plan(void **state)
 
 	assert_int_equal(sql_parse(sql, strlen(sql), &q), 0);
 	assert_int_equal(plan_build(q, fx->s, &p), 0);
-	doc = plan_json(p);
+	doc = plan_doc(p, sql);
 	equal_doc(doc,
 	    "{\"product\": \"shop\", \"reads\": [\"uid\", \"region\", \"channel\", \"age\", "
 	    "\"price\", \"score\"], \"filter_columns\": [\"age\", \"channel\"], "
@@ -1890,7 +2021,7 @@ test_or_chain_set(void **state)
 	for (i = 1; i < p->where->n; i++)
 		assert_true(p->where->ints[i - 1] < p->where->ints[i]);
 	assert_true(p->where->n < n);
-	doc = plan_json(p);
+	doc = plan_doc(p, sql);
 	equal_doc(
 	    json_object_get(doc, "filter_columns"), "[\"age\"]", "the chain's filter_columns");
 	json_decref(doc);

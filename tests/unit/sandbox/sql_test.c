@@ -301,7 +301,7 @@ test_minimal(void **state)
 
 	assert_int_equal(q->nitems, 1);
 	assert_false(q->items[0].is_agg);
-	assert_int_equal(q->items[0].key.fn, SQL_KEY_COLUMN);
+	assert_int_equal(q->items[0].key.fn, FN_KEY_COLUMN);
 	assert_string_equal(q->items[0].key.column, "region");
 	assert_string_equal(q->items[0].name, "region");
 	assert_null(q->items[0].alias);
@@ -318,19 +318,19 @@ static void
 test_every_aggregate(void **state)
 {
 	static const struct {
-		enum sql_agg agg;
+		enum fn_agg agg;
 		const char *column, *name;
 	} want[] = {
-	    {SQL_AGG_COUNT, NULL, "COUNT(*)"},
-	    {SQL_AGG_COUNT_DISTINCT, "member_id", "COUNT(DISTINCT member_id)"},
-	    {SQL_AGG_SUM, "claim_fen", "SUM(claim_fen)"},
-	    {SQL_AGG_AVG, "claim_fen", "AVG(claim_fen)"},
-	    {SQL_AGG_STDDEV, "days", "STDDEV(days)"},
-	    {SQL_AGG_VARIANCE, "days", "VARIANCE(days)"},
-	    {SQL_AGG_MIN, "age", "MIN(age)"},
-	    {SQL_AGG_MAX, "age", "MAX(age)"},
-	    {SQL_AGG_COUNT, NULL, "COUNT(*)"},
-	    {SQL_AGG_AVG, "Claim Fen", "AVG(Claim Fen)"},
+	    {FN_COUNT, NULL, "COUNT(*)"},
+	    {FN_COUNT_DISTINCT, "member_id", "COUNT(DISTINCT member_id)"},
+	    {FN_SUM, "claim_fen", "SUM(claim_fen)"},
+	    {FN_AVG, "claim_fen", "AVG(claim_fen)"},
+	    {FN_STDDEV, "days", "STDDEV(days)"},
+	    {FN_VARIANCE, "days", "VARIANCE(days)"},
+	    {FN_MIN, "age", "MIN(age)"},
+	    {FN_MAX, "age", "MAX(age)"},
+	    {FN_COUNT, NULL, "COUNT(*)"},
+	    {FN_AVG, "Claim Fen", "AVG(Claim Fen)"},
 	};
 	struct sql_query *q = st_ok(
 	    "SELECT COUNT(*), COUNT(DISTINCT member_id), SUM(claim_fen), AVG(claim_fen), "
@@ -362,8 +362,8 @@ test_every_key(void **state)
 	const struct sql_item *it = q->items;
 
 	assert_int_equal(q->nitems, 7);
-	assert_int_equal(it[0].key.fn, SQL_KEY_COLUMN);
-	assert_int_equal(it[1].key.fn, SQL_KEY_BUCKET);
+	assert_int_equal(it[0].key.fn, FN_KEY_COLUMN);
+	assert_int_equal(it[1].key.fn, FN_KEY_BUCKET);
 	assert_string_equal(it[1].key.column, "age");
 	assert_int_equal(it[1].key.width.type, SQL_LIT_INT);
 	assert_int_equal(it[1].key.width.i, 10);
@@ -374,10 +374,10 @@ test_every_key(void **state)
 	assert_int_equal(it[2].key.width.scale, 2);
 	assert_string_equal(it[2].name, "BUCKET(claim_fen, 0.50)");
 	assert_string_equal(it[3].name, "BUCKET(x, 10)");
-	assert_int_equal(it[4].key.fn, SQL_KEY_YEAR);
+	assert_int_equal(it[4].key.fn, FN_KEY_YEAR);
 	assert_string_equal(it[4].key.column, "admitted");
 	assert_string_equal(it[4].name, "YEAR(admitted)");
-	assert_int_equal(it[5].key.fn, SQL_KEY_MONTH);
+	assert_int_equal(it[5].key.fn, FN_KEY_MONTH);
 	assert_string_equal(it[5].name, "MONTH(admitted)");
 	assert_string_equal(it[6].key.column, "Age");
 	assert_string_equal(it[6].name, "BUCKET(Age, 2.5)");
@@ -394,12 +394,12 @@ test_function_names_are_columns_without_paren(void **state)
 	          "month ORDER BY count");
 
 	assert_int_equal(q->nitems, 5);
-	assert_int_equal(q->items[0].key.fn, SQL_KEY_COLUMN);
+	assert_int_equal(q->items[0].key.fn, FN_KEY_COLUMN);
 	assert_string_equal(q->items[0].key.column, "year");
 	assert_false(q->items[2].is_agg);
 	assert_string_equal(q->items[2].name, "count");
 	assert_string_equal(q->where->column, "year");
-	assert_int_equal(q->group[1].fn, SQL_KEY_COLUMN);
+	assert_int_equal(q->group[1].fn, FN_KEY_COLUMN);
 	assert_string_equal(q->group[1].column, "month");
 	assert_string_equal(q->order[0].name, "count");
 	sql_free(q);
@@ -562,12 +562,12 @@ test_group_order_limit(void **state)
 	                            "desc, bucket(age,10) LIMIT 0");
 
 	assert_int_equal(q->ngroup, 4);
-	assert_int_equal(q->group[0].fn, SQL_KEY_COLUMN);
+	assert_int_equal(q->group[0].fn, FN_KEY_COLUMN);
 	assert_string_equal(q->group[0].column, "region");
-	assert_int_equal(q->group[1].fn, SQL_KEY_BUCKET);
+	assert_int_equal(q->group[1].fn, FN_KEY_BUCKET);
 	assert_int_equal(q->group[1].width.i, 10);
-	assert_int_equal(q->group[2].fn, SQL_KEY_YEAR);
-	assert_int_equal(q->group[3].fn, SQL_KEY_MONTH);
+	assert_int_equal(q->group[2].fn, FN_KEY_YEAR);
+	assert_int_equal(q->group[3].fn, FN_KEY_MONTH);
 	assert_string_equal(q->group[3].column, "d");
 	assert_int_equal(q->norder, 5);
 	assert_string_equal(q->order[0].name, "n");
@@ -1108,14 +1108,14 @@ static void
 test_free_and_names(void **state)
 {
 	sql_free(NULL);
-	assert_string_equal(sql_agg_name(SQL_AGG_COUNT), "COUNT");
-	assert_string_equal(sql_agg_name(SQL_AGG_SUM), "SUM");
-	assert_string_equal(sql_agg_name(SQL_AGG_AVG), "AVG");
-	assert_string_equal(sql_agg_name(SQL_AGG_STDDEV), "STDDEV");
-	assert_string_equal(sql_agg_name(SQL_AGG_VARIANCE), "VARIANCE");
-	assert_string_equal(sql_agg_name(SQL_AGG_MIN), "MIN");
-	assert_string_equal(sql_agg_name(SQL_AGG_MAX), "MAX");
-	assert_true(strncmp(sql_agg_name(SQL_AGG_COUNT_DISTINCT), "COUNT", 5) == 0);
+	assert_string_equal(fn_aggs[FN_COUNT].call, "COUNT");
+	assert_string_equal(fn_aggs[FN_SUM].call, "SUM");
+	assert_string_equal(fn_aggs[FN_AVG].call, "AVG");
+	assert_string_equal(fn_aggs[FN_STDDEV].call, "STDDEV");
+	assert_string_equal(fn_aggs[FN_VARIANCE].call, "VARIANCE");
+	assert_string_equal(fn_aggs[FN_MIN].call, "MIN");
+	assert_string_equal(fn_aggs[FN_MAX].call, "MAX");
+	assert_true(strncmp(fn_aggs[FN_COUNT_DISTINCT].call, "COUNT", 5) == 0);
 }
 
 /* A word that could be a function, last in the text: nothing past the end is read. */
