@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/err.h"
+#include "common/fn.h"
 #include "sandbox/job.h"
 
 static void
@@ -305,13 +306,13 @@ test_permit_honest(void **state)
 	    {W, JOB_FRAME_PROGRESS}, {W, JOB_FRAME_RESULT}};
 	const struct step refused[] = {{B, JOB_FRAME_HEADER}, {B, JOB_FRAME_DATA},
 	    {B, JOB_FRAME_END}, {W, JOB_FRAME_PLAN}, {B, JOB_FRAME_ABORT}, {W, JOB_FRAME_ERROR}};
-	const struct step syntax[] = {{B, JOB_FRAME_HEADER}, {B, JOB_FRAME_DATA},
-	    {B, JOB_FRAME_END}, {W, JOB_FRAME_ERROR}};
+	const struct step syntax[] = {
+	    {B, JOB_FRAME_HEADER}, {B, JOB_FRAME_DATA}, {B, JOB_FRAME_END}, {W, JOB_FRAME_ERROR}};
 	const struct step ingest[] = {{B, JOB_FRAME_HEADER}, {B, JOB_FRAME_DATA},
 	    {W, JOB_FRAME_PROGRESS}, {B, JOB_FRAME_DATA}, {B, JOB_FRAME_END},
 	    {W, JOB_FRAME_PROGRESS}, {W, JOB_FRAME_RESULT}};
-	const struct step rekey[] = {{B, JOB_FRAME_HEADER}, {B, JOB_FRAME_END},
-	    {W, JOB_FRAME_RESULT}};
+	const struct step rekey[] = {
+	    {B, JOB_FRAME_HEADER}, {B, JOB_FRAME_END}, {W, JOB_FRAME_RESULT}};
 	const struct step bad_header[] = {{B, JOB_FRAME_HEADER}, {W, JOB_FRAME_ERROR}};
 
 	(void)state;
@@ -338,13 +339,18 @@ test_permit_out_of_order(void **state)
 		size_t nok;
 	} states[] = {
 	    {JOB_KIND_QUERY, JOB_ST_START, {{B, JOB_FRAME_HEADER}}, 1},
-	    {JOB_KIND_QUERY, JOB_ST_INPUT, {{B, JOB_FRAME_DATA}, {B, JOB_FRAME_END}, {W, JOB_FRAME_ERROR}}, 3},
+	    {JOB_KIND_QUERY, JOB_ST_INPUT,
+	        {{B, JOB_FRAME_DATA}, {B, JOB_FRAME_END}, {W, JOB_FRAME_ERROR}}, 3},
 	    {JOB_KIND_QUERY, JOB_ST_PLAN, {{W, JOB_FRAME_PLAN}, {W, JOB_FRAME_ERROR}}, 2},
 	    {JOB_KIND_QUERY, JOB_ST_VERDICT, {{B, JOB_FRAME_GO}, {B, JOB_FRAME_ABORT}}, 2},
-	    {JOB_KIND_QUERY, JOB_ST_RUN, {{W, JOB_FRAME_PROGRESS}, {W, JOB_FRAME_RESULT}, {W, JOB_FRAME_ERROR}}, 3},
+	    {JOB_KIND_QUERY, JOB_ST_RUN,
+	        {{W, JOB_FRAME_PROGRESS}, {W, JOB_FRAME_RESULT}, {W, JOB_FRAME_ERROR}}, 3},
 	    {JOB_KIND_QUERY, JOB_ST_ABORTED, {{W, JOB_FRAME_ERROR}}, 1},
 	    {JOB_KIND_QUERY, JOB_ST_DONE, {{0, 0}}, 0},
-	    {JOB_KIND_INGEST, JOB_ST_INPUT, {{B, JOB_FRAME_DATA}, {B, JOB_FRAME_END}, {W, JOB_FRAME_ERROR}, {W, JOB_FRAME_PROGRESS}}, 4},
+	    {JOB_KIND_INGEST, JOB_ST_INPUT,
+	        {{B, JOB_FRAME_DATA}, {B, JOB_FRAME_END}, {W, JOB_FRAME_ERROR},
+	            {W, JOB_FRAME_PROGRESS}},
+	        4},
 	    {JOB_KIND_INGEST, JOB_ST_DONE, {{0, 0}}, 0},
 	    {JOB_KIND_REKEY, JOB_ST_INPUT, {{B, JOB_FRAME_END}, {W, JOB_FRAME_ERROR}}, 2},
 	};
@@ -361,14 +367,223 @@ test_permit_out_of_order(void **state)
 					      states[i].ok[k].type == t;
 				if ((job_permit(states[i].kind, states[i].st, (enum job_side)side,
 				         t) >= 0) != ok)
-					fail_msg("kind %u, state %d: %s frame %u %s", states[i].kind,
-					    (int)states[i].st, side == B ? "broker" : "worker", t,
+					fail_msg("kind %u, state %d: %s frame %u %s",
+					    states[i].kind, (int)states[i].st,
+					    side == B ? "broker" : "worker", t,
 					    ok ? "refused" : "permitted");
 			}
 	/* No worker frame is ever permitted before the HEADER, nor a second HEADER. */
 	for (t = 0; t <= JOB_FRAME_ABORT + 1; t++)
 		assert_int_equal(job_permit(JOB_KIND_QUERY, JOB_ST_START, W, t), -1);
 	assert_int_equal(job_permit(JOB_KIND_QUERY, JOB_ST_INPUT, B, JOB_FRAME_HEADER), -1);
+}
+
+/* ---- PLAN and RESULT ------------------------------------------------------ */
+
+static uint32_t sample_reads[] = {0, 2, 3}, sample_filters[] = {3};
+static struct job_plan_key sample_keys[] = {
+    {FN_KEY_COLUMN, 2, {0, 0, 0}}, {FN_KEY_BUCKET, 3, {1, 40, 2}}};
+static struct job_plan_agg sample_aggs[] = {
+    {FN_COUNT, JOB_NO_COLUMN, 0}, {FN_SUM, 4, 1}, {FN_VARIANCE, 4, 1}, {FN_MAX, 2, 0}};
+static struct job_plan_output sample_outputs[] = {
+    {0, 0, {0, 0, 0}}, {1, 1, {1, 20, 3}}, {0, 1, {0, 0, 0}}, {1, 0, {0, 0, 0}}};
+static struct job_plan_order sample_order[] = {{1, 1}, {0, 0}};
+
+static struct job_plan
+sample_plan(void)
+{
+	return (struct job_plan){sample_reads, 3, sample_filters, 1, sample_keys, 2, sample_aggs, 4,
+	    sample_outputs, 4, sample_order, 2, 1, 10};
+}
+
+static void
+plan_bytes(const struct job_plan *p, uint8_t **buf, size_t *len)
+{
+	assert_int_equal(job_plan_encode(p, buf, len), 0);
+}
+
+static void
+test_plan_round_trip(void **state)
+{
+	struct job_plan p = sample_plan(), back;
+	uint8_t *buf;
+	size_t len, i;
+
+	(void)state;
+	plan_bytes(&p, &buf, &len);
+	assert_int_equal(job_plan_decode(buf, len, &back), 0);
+	assert_int_equal(back.nreads, 3);
+	assert_memory_equal(back.reads, sample_reads, sizeof sample_reads);
+	assert_int_equal(back.nfilters, 1);
+	assert_int_equal(back.filters[0], 3);
+	assert_int_equal(back.nkeys, 2);
+	assert_memory_equal(back.keys, sample_keys, sizeof sample_keys);
+	assert_int_equal(back.naggs, 4);
+	assert_memory_equal(back.aggs, sample_aggs, sizeof sample_aggs);
+	assert_int_equal(back.noutputs, 4);
+	assert_memory_equal(back.outputs, sample_outputs, sizeof sample_outputs);
+	assert_int_equal(back.norder, 2);
+	assert_memory_equal(back.order, sample_order, sizeof sample_order);
+	assert_int_equal(back.has_limit, 1);
+	assert_int_equal(back.limit, 10);
+	job_plan_clear(&back);
+	/* Every cut is refused, and so is one byte more. */
+	for (i = 0; i < len; i++)
+		assert_int_equal(job_plan_decode(buf, i, &back), SL_ERR_PARSE);
+	buf = realloc(buf, len + 1);
+	buf[len] = 0;
+	assert_int_equal(job_plan_decode(buf, len + 1, &back), SL_ERR_PARSE);
+	free(buf);
+}
+
+/* A plan that breaks one rule of the frame's shape: the decoder refuses it. */
+static void
+test_plan_malformed(void **state)
+{
+	struct job_plan p, back;
+	struct job_plan_key keys[2];
+	struct job_plan_agg aggs[4];
+	struct job_plan_output outs[4];
+	struct job_plan_order ord[2];
+	uint8_t *buf;
+	size_t len;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 12; k++) {
+		p = sample_plan();
+		memcpy(keys, sample_keys, sizeof keys);
+		memcpy(aggs, sample_aggs, sizeof aggs);
+		memcpy(outs, sample_outputs, sizeof outs);
+		memcpy(ord, sample_order, sizeof ord);
+		p.keys = keys;
+		p.aggs = aggs;
+		p.outputs = outs;
+		p.order = ord;
+		switch (k) {
+		case 0:
+			keys[0].fn = FN_KEY_N_;
+			break; /* no such key function */
+		case 1:
+			keys[1].width.length = 0;
+			break; /* BUCKET without its width */
+		case 2:
+			keys[0].width = (struct job_span){1, 1, 1};
+			break; /* a width on a column */
+		case 3:
+			aggs[0].fn = FN_AGG_N_;
+			break; /* no such aggregate */
+		case 4:
+			aggs[0].col = 1;
+			break; /* COUNT(*) of a column */
+		case 5:
+			aggs[1].col = JOB_NO_COLUMN;
+			break; /* SUM of nothing */
+		case 6:
+			aggs[1].clamp = 2;
+			break; /* a flag that is not one */
+		case 7:
+			outs[1].index = 4;
+			break; /* an aggregate that is not there */
+		case 8:
+			outs[0].index = 2;
+			break; /* a key that is not there */
+		case 9:
+			ord[0].output = 4;
+			break; /* ORDER BY no output */
+		case 10:
+			p.noutputs = 0;
+			p.norder = 0;
+			break; /* no output at all */
+		case 11:
+			p.has_limit = 7;
+			break;
+		}
+		plan_bytes(&p, &buf, &len);
+		if (job_plan_decode(buf, len, &back) != SL_ERR_PARSE)
+			fail_msg("malformed plan %d decoded", k);
+		free(buf);
+	}
+}
+
+/* A list count far above what the payload holds is refused before anything is allocated. */
+static void
+test_plan_lying_count(void **state)
+{
+	uint8_t buf[8] = {0x00, 0x00, 0x10, 0x00, 0, 0, 0, 0}; /* 4096 reads in 4 bytes */
+	struct job_plan back;
+
+	(void)state;
+	assert_int_equal(job_plan_decode(buf, sizeof buf, &back), SL_ERR_PARSE);
+	buf[1] = 0x01; /* 65,536 + 4096: above JOB_PLAN_LIST_MAX */
+	assert_int_equal(job_plan_decode(buf, sizeof buf, &back), SL_ERR_PARSE);
+}
+
+static void
+test_result_round_trip(void **state)
+{
+	struct job_plan p = sample_plan();
+	static const char text[] = "cixi";
+	struct job_value keys[4] = {
+	    {.type = JOB_VALUE_TEXT, .s = (const uint8_t *)text, .len = 4},
+	    {.type = JOB_VALUE_INT, .i = -40},
+	    {.type = JOB_VALUE_NULL},
+	    {.type = JOB_VALUE_REAL, .r = 2.5},
+	};
+	struct job_agg_state aggs[8] = {
+	    {.n = 7},
+	    {.n = 7, .value = {.type = JOB_VALUE_INT, .i = -123456789012345}},
+	    {.n = 7, .value = {.type = JOB_VALUE_INT, .i = 5}, .sumsq = (__int128)1 << 100},
+	    {.n = 7, .value = {.type = JOB_VALUE_TEXT, .s = (const uint8_t *)text, .len = 3}},
+	    {.n = 0},
+	    {.n = 0, .value = {.type = JOB_VALUE_REAL, .r = -0.5}},
+	    {.n = 2, .value = {.type = JOB_VALUE_REAL, .r = 1.0}, .m2 = 0.25},
+	    {.n = 0, .value = {.type = JOB_VALUE_NULL}},
+	};
+	struct job_group groups[2] = {{keys, 9, 3, aggs}, {keys + 2, 0, 0, aggs + 4}};
+	struct job_result res = {12345, 2, 4, groups, 2, NULL, NULL, NULL}, back;
+	uint32_t fns[4] = {FN_COUNT, FN_SUM, FN_VARIANCE, FN_MAX};
+	uint8_t *buf;
+	size_t len, i;
+
+	(void)state;
+	assert_int_equal(job_result_encode(&res, fns, &buf, &len), 0);
+	assert_int_equal(job_result_decode(buf, len, &p, &back), 0);
+	assert_int_equal(back.rows_scanned, 12345);
+	assert_int_equal(back.ngroups, 2);
+	assert_int_equal(back.groups[0].rows, 9);
+	assert_int_equal(back.groups[0].units, 3);
+	assert_int_equal(back.groups[0].keys[0].type, JOB_VALUE_TEXT);
+	assert_memory_equal(back.groups[0].keys[0].s, "cixi", 4);
+	assert_int_equal(back.groups[0].keys[1].i, -40);
+	assert_int_equal(back.groups[1].keys[0].type, JOB_VALUE_NULL);
+	assert_true(back.groups[1].keys[1].r == 2.5);
+	assert_int_equal(back.groups[0].aggs[0].n, 7);
+	assert_int_equal(back.groups[0].aggs[1].value.i, -123456789012345);
+	assert_true(back.groups[0].aggs[2].sumsq == (__int128)1 << 100);
+	assert_int_equal(back.groups[0].aggs[3].value.len, 3);
+	assert_true(back.groups[1].aggs[2].m2 == 0.25);
+	assert_int_equal(back.groups[1].aggs[3].value.type, JOB_VALUE_NULL);
+	job_result_clear(&back);
+	for (i = 0; i < len; i++)
+		assert_int_equal(job_result_decode(buf, i, &p, &back), SL_ERR_PARSE);
+	/* For a plan with other aggregates, the same bytes do not decode. */
+	p.naggs = 3;
+	assert_int_equal(job_result_decode(buf, len, &p, &back), SL_ERR_PARSE);
+	free(buf);
+	/* A VARIANCE whose sum is text has no square sum to send: refused. */
+	aggs[2].value =
+	    (struct job_value){.type = JOB_VALUE_TEXT, .s = (const uint8_t *)text, .len = 1};
+	p.naggs = 4;
+	assert_int_equal(job_result_encode(&res, fns, &buf, &len), 0);
+	assert_int_equal(job_result_decode(buf, len, &p, &back), SL_ERR_PARSE);
+	free(buf);
+	/* An unknown value type. */
+	aggs[2].value.type = JOB_VALUE_INT;
+	keys[1].type = 9;
+	assert_int_equal(job_result_encode(&res, fns, &buf, &len), 0);
+	assert_int_equal(job_result_decode(buf, len, &p, &back), SL_ERR_PARSE);
+	free(buf);
 }
 
 int
@@ -385,6 +600,10 @@ main(void)
 	    cmocka_unit_test(test_frame_head),
 	    cmocka_unit_test(test_permit_honest),
 	    cmocka_unit_test(test_permit_out_of_order),
+	    cmocka_unit_test(test_plan_round_trip),
+	    cmocka_unit_test(test_plan_malformed),
+	    cmocka_unit_test(test_plan_lying_count),
+	    cmocka_unit_test(test_result_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
