@@ -65,24 +65,28 @@ map_size(const struct product *p, uint64_t upload)
  * can before the version is published (the worker may be compromised).
  */
 static int
-counts_parse(const json_t *doc, const struct product *p, struct product_counts *c)
+counts_parse(const uint8_t *payload, size_t len, const struct product *p,
+    struct product_counts *c)
 {
-	const char *hex = json_string_value(json_object_get(doc, "manifest"));
+	struct job_written w;
 	struct schema *sch = NULL;
 	int64_t want;
 	int r;
 
-	c->rows = json_integer_value(json_object_get(doc, "rows"));
-	c->chunks = json_integer_value(json_object_get(doc, "chunks"));
-	c->bytes = json_integer_value(json_object_get(doc, "bytes"));
+	if ((r = job_written_decode(payload, len, &w)) != 0)
+		return r;
 	if ((r = schema_parse(p->schema, strlen(p->schema), &sch)) != 0)
 		return r;
-	want = (int64_t)sch->ncols * ((c->rows + JOB_CHUNK_ROWS - 1) / JOB_CHUNK_ROWS);
+	want = (int64_t)sch->ncols * (int64_t)((w.rows + JOB_CHUNK_ROWS - 1) / JOB_CHUNK_ROWS);
 	schema_free(sch);
-	if (c->rows < 0 || c->rows > INT64_MAX / 2 || c->chunks != want || c->bytes < 0 ||
-	    hex == NULL || sl_hex_decode(hex, strlen(hex), c->manifest, sizeof(c->manifest)) != 0)
+	if (w.rows > INT64_MAX / 2 || w.chunks != (uint64_t)want || w.bytes > INT64_MAX)
 		return sl_errf(SL_ERR_PARSE, "implausible answer: the worker's counts do not fit "
 		                             "the version it was to write");
+	c->rows = (int64_t)w.rows;
+	c->chunks = (int64_t)w.chunks;
+	c->bytes = (int64_t)w.bytes;
+	_Static_assert(sizeof(c->manifest) == JOB_DIGEST_BYTES, "a manifest digest has one size");
+	memcpy(c->manifest, w.manifest, sizeof(c->manifest));
 	return 0;
 }
 
@@ -251,7 +255,6 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	uint32_t type = 0;
 	size_t len;
 	int fd = -1, r, have_product = 0;
-	json_t *doc = NULL;
 
 	memset(res, 0, sizeof(*res));
 	memset(&stage, 0, sizeof(stage));
@@ -291,8 +294,8 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		free(payload);
 		payload = NULL;
 	}
-	if (r == 0 && type == JOB_FRAME_RESULT)
-		doc = json_loadb((const char *)payload, len, 0, NULL);
+	if (r != 0)
+		type = 0; /* no final frame */
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
 	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR &&
@@ -331,8 +334,8 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		goto out;
 	}
 	sl_err_clear();
-	if (why != NULL || sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL ||
-	    (r = counts_parse(doc, &p, &counts)) != 0) {
+	if (why != NULL || sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT ||
+	    (r = counts_parse(payload, len, &p, &counts)) != 0) {
 		if (why == NULL) {
 			why = sr.outcome == SPAWN_OK ? "implausible answer"
 			                             : spawn_outcome_name(sr.outcome);
@@ -355,7 +358,6 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	r = product_version_publish(ex, &p, &stage, &counts, actor);
 out:
 	free(payload);
-	json_decref(doc);
 	spawn_free(sp);
 	product_stage_end(&stage);
 	if (have_product)
@@ -380,7 +382,7 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 	uint8_t *payload = NULL;
 	uint32_t type = 0;
 	size_t len, i;
-	json_t *doc = NULL, *params = NULL;
+	json_t *params = NULL;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -421,13 +423,13 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 	if ((r = launch_job(ex, &l, LOAD_WALL_MS, &sp)) != 0 ||
 	    (r = spawn_send(sp, JOB_FRAME_END, NULL, 0)) != 0)
 		goto out;
-	if ((r = spawn_recv(sp, &type, &payload, &len)) == 0 && type == JOB_FRAME_RESULT)
-		doc = json_loadb((const char *)payload, len, 0, NULL);
+	if ((r = spawn_recv(sp, &type, &payload, &len)) != 0)
+		type = 0;
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
 	sl_err_clear();
-	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT || doc == NULL ||
-	    (r = counts_parse(doc, &p, &counts)) != 0 || counts.rows != v->rows) {
+	if (sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT ||
+	    (r = counts_parse(payload, len, &p, &counts)) != 0 || counts.rows != v->rows) {
 		char msg[256];
 
 		if (sr.outcome == SPAWN_OK)
@@ -444,7 +446,6 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 	r = product_rotate_commit(ex, &p, &stage, v->version, &counts);
 out:
 	free(payload);
-	json_decref(doc);
 	json_decref(params);
 	free(ptext);
 	spawn_free(sp);

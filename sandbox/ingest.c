@@ -436,10 +436,10 @@ int
 ingest_run(struct ingest *in, int fd)
 {
 	struct store_stats stats;
+	uint8_t res[JOB_WRITTEN_BYTES];
 	uint8_t *payload = NULL;
 	uint32_t type;
 	size_t len;
-	char *text;
 	int r;
 
 	in->fd = fd;
@@ -476,15 +476,6 @@ ingest_run(struct ingest *in, int fd)
 	in->w = NULL;
 	if (r != 0)
 		return r; /* the worker's ERROR frame carries the code (sandbox/fault.h) */
-	{
-		json_t *res = store_stats_json(&stats);
-
-		text = res != NULL ? json_dumps(res, JSON_COMPACT) : NULL;
-		json_decref(res);
-	}
-	if (text == NULL)
-		return SL_ERR_NOMEM;
-	r = job_frame_write(fd, JOB_FRAME_RESULT, text, strlen(text));
-	free(text);
-	return r;
+	store_stats_result(&stats, res);
+	return job_frame_write(fd, JOB_FRAME_RESULT, res, sizeof(res));
 }

@@ -1066,3 +1066,32 @@ job_result_clear(struct job_result *r)
 	free(r->text_pool);
 	memset(r, 0, sizeof(*r));
 }
+
+/* ---- RESULT of a job that wrote a version ---------------------------------- */
+
+void
+job_written_encode(const struct job_written *w, uint8_t out[JOB_WRITTEN_BYTES])
+{
+	struct wr b = {out, 0, JOB_WRITTEN_BYTES, 0, 1};
+
+	wr_u64(&b, w->rows);
+	wr_u64(&b, w->chunks);
+	wr_u64(&b, w->bytes);
+	wr_bytes(&b, w->manifest, JOB_DIGEST_BYTES);
+}
+
+int
+job_written_decode(const uint8_t *p, size_t len, struct job_written *w)
+{
+	struct rd r = {p, len, 0, 0};
+	const uint8_t *m;
+
+	w->rows = rd_u64(&r);
+	w->chunks = rd_u64(&r);
+	w->bytes = rd_u64(&r);
+	if ((m = rd_take(&r, JOB_DIGEST_BYTES)) != NULL)
+		memcpy(w->manifest, m, JOB_DIGEST_BYTES);
+	if (r.err || r.off != r.len)
+		return sl_errf(SL_ERR_PARSE, "the worker's RESULT is not %u bytes", JOB_WRITTEN_BYTES);
+	return 0;
+}

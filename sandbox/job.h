@@ -65,7 +65,7 @@ enum job_frame {
 	JOB_FRAME_PROGRESS = 4,
 	JOB_FRAME_RESULT = 5,
 	JOB_FRAME_ERROR = 6,
-	JOB_FRAME_PLAN = 7,  /* worker -> broker: a query's plan, JSON (sandbox/plan.h) */
+	JOB_FRAME_PLAN = 7,  /* worker -> broker: a query's plan (job_plan_encode()) */
 	JOB_FRAME_GO = 8,    /* broker -> worker: the plan is allowed; scan */
 	JOB_FRAME_ABORT = 9, /* broker -> worker: refused; payload is the reason */
 };
@@ -487,6 +487,22 @@ int job_result_encode(const struct job_result *res, const uint32_t *agg_fns, uin
 int job_result_decode(const uint8_t *p, size_t len, const struct job_plan *plan,
     struct job_result *out) __attribute__((warn_unused_result));
 void job_result_clear(struct job_result *r);
+
+/* ---- RESULT of a job that wrote a version (ingest, rekey) ---------------- */
+
+#define JOB_DIGEST_BYTES 32 /* the suite's hash of the sealed manifest (KEYS_HASH_BYTES) */
+#define JOB_WRITTEN_BYTES (3 * 8 + JOB_DIGEST_BYTES)
+
+/* What the worker claims it wrote; the broker checks it against the version. */
+struct job_written {
+	uint64_t rows, chunks, bytes; /* rows, data chunks of all columns, sealed bytes */
+	uint8_t manifest[JOB_DIGEST_BYTES];
+};
+
+void job_written_encode(const struct job_written *w, uint8_t out[JOB_WRITTEN_BYTES]);
+/* SL_ERR_PARSE (message recorded) unless len is JOB_WRITTEN_BYTES. */
+int job_written_decode(const uint8_t *p, size_t len, struct job_written *w)
+    __attribute__((warn_unused_result));
 
 void job_wipe_free(void *p, size_t len);
 

@@ -63,6 +63,7 @@ rekey_run(struct rekey *k, int fd)
 	struct store_ident to = {
 	    k->h->product, k->target, (enum keys_suite)k->h->suite, k->h->new_key};
 	struct store_stats stats;
+	uint8_t res[JOB_WRITTEN_BYTES];
 	uint8_t *payload = NULL;
 	uint32_t type;
 	size_t len;
@@ -77,7 +78,8 @@ rekey_run(struct rekey *k, int fd)
 	sl_err_clear();
 	if ((r = store_rekey(k->src, k->dst, &from, &to, &stats)) != 0)
 		return r; /* the worker's ERROR frame says how it failed */
-	return job_frame_write_json(fd, JOB_FRAME_RESULT, store_stats_json(&stats));
+	store_stats_result(&stats, res);
+	return job_frame_write(fd, JOB_FRAME_RESULT, res, sizeof(res));
 }
 
 void

@@ -95,11 +95,8 @@ struct store_stats {
 	uint8_t manifest_digest[STORE_DIGEST_BYTES]; /* hash of the sealed manifest record */
 };
 
-/*
- * The RESULT of a job that wrote a version: {"rows", "chunks", "bytes",
- * "manifest": hex digest}.  New reference, NULL without memory.
- */
-struct json_t;
+/* The RESULT frame of a job that wrote a version (sandbox/job.h). */
+void store_stats_result(const struct store_stats *st, uint8_t out[JOB_WRITTEN_BYTES]);
 struct json_t *store_stats_json(const struct store_stats *st);
 
 /* Flush, write dictionaries and the manifest, commit.  w is freed either way. */

@@ -77,14 +77,15 @@ store_close(struct store *st)
 	free(st);
 }
 
-json_t *
-store_stats_json(const struct store_stats *st)
-{
-	char hex[2 * STORE_DIGEST_BYTES + 1];
+_Static_assert(STORE_DIGEST_BYTES == JOB_DIGEST_BYTES, "a manifest digest has one size");
 
-	sl_hex_encode(st->manifest_digest, STORE_DIGEST_BYTES, hex);
-	return json_pack("{s:I, s:I, s:I, s:s}", "rows", (json_int_t)st->rows, "chunks",
-	    (json_int_t)st->chunks, "bytes", (json_int_t)st->bytes, "manifest", hex);
+void
+store_stats_result(const struct store_stats *st, uint8_t out[JOB_WRITTEN_BYTES])
+{
+	struct job_written w = {st->rows, st->chunks, st->bytes, {0}};
+
+	memcpy(w.manifest, st->manifest_digest, JOB_DIGEST_BYTES);
+	job_written_encode(&w, out);
 }
 
 /* ---- byte buffers ----------------------------------------------------------- */

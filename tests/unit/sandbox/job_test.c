@@ -586,6 +586,23 @@ test_result_round_trip(void **state)
 	free(buf);
 }
 
+static void
+test_written(void **state)
+{
+	struct job_written w = {5000, 10, 123456, {0}}, back;
+	uint8_t buf[JOB_WRITTEN_BYTES + 1] = {0};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < JOB_DIGEST_BYTES; i++)
+		w.manifest[i] = (uint8_t)(i * 7);
+	job_written_encode(&w, buf);
+	assert_int_equal(job_written_decode(buf, JOB_WRITTEN_BYTES, &back), 0);
+	assert_memory_equal(&back, &w, sizeof w);
+	assert_int_equal(job_written_decode(buf, JOB_WRITTEN_BYTES - 1, &back), SL_ERR_PARSE);
+	assert_int_equal(job_written_decode(buf, JOB_WRITTEN_BYTES + 1, &back), SL_ERR_PARSE);
+}
+
 int
 main(void)
 {
@@ -604,6 +621,7 @@ main(void)
 	    cmocka_unit_test(test_plan_malformed),
 	    cmocka_unit_test(test_plan_lying_count),
 	    cmocka_unit_test(test_result_round_trip),
+	    cmocka_unit_test(test_written),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
