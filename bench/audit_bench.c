@@ -14,39 +14,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench.h"
 #include "broker/audit.h"
 #include "broker/audit_file.h"
 #include "broker/db.h"
 #include "broker/exchange.h"
 #include "common/file.h"
+#include "common/text.h"
 #include "keys/keys.h"
 #include "keys/sign.h"
 
 #define BATCH 1000
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void
 die(const char *what, int r)
@@ -60,7 +38,7 @@ static double
 append(struct exchange *ex, long n)
 {
 	char subject[32];
-	double t0 = now();
+	double t0 = sl_monotonic();
 	long i;
 	int r;
 
@@ -76,7 +54,7 @@ append(struct exchange *ex, long n)
 		if ((i % BATCH == BATCH - 1 || i == n - 1) && (r = db_commit(exchange_db(ex))) != 0)
 			die("commit", r);
 	}
-	return now() - t0;
+	return sl_monotonic() - t0;
 }
 
 int
@@ -113,36 +91,37 @@ main(int argc, char **argv)
 		rates[i] = (double)per_run / t;
 		printf("  run %d: %.0f events/s\n", i + 1, rates[i]);
 	}
-	printf("append median: %.0f events/s (target >= 50000)\n", median(rates, runs));
+	printf("append median: %.0f events/s (target >= 50000)\n", bench_median(rates, runs));
 
 	if ((r = exchange_platform_identity(ex, &id)) != 0 ||
 	    (r = keys_identity_pubkey(id, &pk)) != 0 ||
 	    (r = keys_pubkey_to_pem(pk, &pem, &pemlen)) != 0 ||
 	    (r = db_begin(exchange_db(ex))) != 0 ||
-	    (r = audit_checkpoint(exchange_db(ex), KEYS_SUITE_INTL, id, exchange_cplog(ex), &cp)) != 0 ||
+	    (r = audit_checkpoint(exchange_db(ex), KEYS_SUITE_INTL, id, exchange_cplog(ex), &cp)) !=
+	        0 ||
 	    (r = db_commit(exchange_db(ex))) != 0)
 		die("checkpoint", r);
 	opts.checkpoint = cp;
 	opts.platform_pem = pem;
 	if ((f = fopen(path, "w")) == NULL)
 		die("open export", 0);
-	t = now();
+	t = sl_monotonic();
 	if ((r = audit_export_write(exchange_db(ex), KEYS_SUITE_INTL, &opts, f)) != 0)
 		die("export", r);
 	fclose(f);
-	printf("export of %ld events: %.2f s\n", per_run * runs + 1, now() - t);
+	printf("export of %ld events: %.2f s\n", per_run * runs + 1, sl_monotonic() - t);
 	for (i = 0; i < runs; i++) {
-		t = now();
+		t = sl_monotonic();
 		if ((r = audit_verify_file(path, pk, NULL, &res)) != 0) {
 			fprintf(stderr, "verify: %s\n", res.reason);
 			die("verify", r);
 		}
-		verifies[i] = now() - t;
+		verifies[i] = sl_monotonic() - t;
 		printf("  verify run %d: %.2f s (%llu events)\n", i + 1, verifies[i],
 		    (unsigned long long)res.tree_size);
 	}
 	printf("verify median: %.2f s for %llu events (target <= 3 s for 1000000)\n",
-	    median(verifies, runs), (unsigned long long)res.tree_size);
+	    bench_median(verifies, runs), (unsigned long long)res.tree_size);
 	json_decref(cp);
 	free(pem);
 	keys_pubkey_free(pk);

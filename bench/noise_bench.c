@@ -14,38 +14,16 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench/bench.h"
 #include "broker/noise.h"
 #include "common/err.h"
 #include "common/rational.h"
+#include "common/text.h"
 #include "keys/keys.h"
 
 #define MAX_RUNS 101
 #define RUN_SECONDS 0.5
 #define BATCH 10000
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void
 die(const char *what, int r)
@@ -58,7 +36,7 @@ die(const char *what, int r)
 static double
 run(struct noise_rng *rng, int gauss, struct rational param, int64_t *sink)
 {
-	double t0 = now(), t;
+	double t0 = sl_monotonic(), t;
 	long n = 0;
 	int64_t x;
 	int i, r;
@@ -71,7 +49,7 @@ run(struct noise_rng *rng, int gauss, struct rational param, int64_t *sink)
 			*sink += x;
 		}
 		n += BATCH;
-		t = now() - t0;
+		t = sl_monotonic() - t0;
 	} while (t < RUN_SECONDS);
 	return (double)n / t;
 }
@@ -92,7 +70,7 @@ bench(const char *name, int gauss, struct rational param, int runs)
 		printf(" %.2fM", rate[i] / 1e6);
 		fflush(stdout);
 	}
-	printf(" -> median %.2fM samples/s (sum of draws %lld)\n", median(rate, runs) / 1e6,
+	printf(" -> median %.2fM samples/s (sum of draws %lld)\n", bench_median(rate, runs) / 1e6,
 	    (long long)sink);
 	noise_rng_free(rng);
 }

@@ -28,6 +28,7 @@
 
 #include "broker/spawn.h"
 #include "common/err.h"
+#include "common/text.h"
 
 /* Received bytes kept while the caller is not reading: one largest frame. */
 #define IN_MAX ((size_t)JOB_FRAME_HEAD + JOB_FRAME_MAX)
@@ -51,9 +52,9 @@ struct spawn {
 	size_t inlen, incap;
 	uint64_t dropped_in; /* bytes read and thrown away by spawn_wait() */
 	int in_eof;
-	uint32_t final; /* JOB_FRAME_RESULT or JOB_FRAME_ERROR once returned, else 0 */
-	uint32_t kind;      /* from the HEADER sent: which permit rows apply */
-	enum job_state st;  /* where the conversation is (job_permit()) */
+	uint32_t final;    /* JOB_FRAME_RESULT or JOB_FRAME_ERROR once returned, else 0 */
+	uint32_t kind;     /* from the HEADER sent: which permit rows apply */
+	enum job_state st; /* where the conversation is (job_permit()) */
 
 	enum spawn_kill killed;
 	char why[160]; /* the protocol error */
@@ -75,10 +76,7 @@ struct spawn {
 static uint64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)(sl_monotonic() * 1000);
 }
 
 /* Milliseconds to the deadline, as a poll() timeout; 0 once it has passed. */
@@ -91,7 +89,6 @@ remaining_ms(const struct spawn *sp)
 		return 0;
 	return sp->deadline - now > INT_MAX ? INT_MAX : (int)(sp->deadline - now);
 }
-
 
 /* "SIGSYS", or "signal 42" for one without a name; in buf. */
 static const char *
@@ -683,12 +680,13 @@ spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
 			    sp->killed == KILL_PROTOCOL ? sp->why : "wall-clock limit");
 		if (sp->inlen >= JOB_FRAME_HEAD) {
 			if (sp->final != 0)
-				return protocol_error(
-				    sp, "bytes after the final %s frame", job_frame_name(sp->final));
+				return protocol_error(sp, "bytes after the final %s frame",
+				    job_frame_name(sp->final));
 			if (job_frame_head_get(sp->in, &t, &n) != 0)
 				return protocol_error(sp, "%s", sl_err_msg(SL_ERR_PARSE));
 			if ((next = job_permit(sp->kind, sp->st, JOB_FROM_WORKER, t)) < 0)
-				return protocol_error(sp, "a %s frame out of order (or one only the broker sends)",
+				return protocol_error(sp,
+				    "a %s frame out of order (or one only the broker sends)",
 				    job_frame_name(t));
 			if (sp->inlen >= JOB_FRAME_HEAD + (size_t)n) {
 				if ((p = malloc((size_t)n + 1)) == NULL)

@@ -161,3 +161,12 @@ sl_time_prefix_valid(const char *s)
 	}
 	return len < sizeof form - 1 || sl_time_parse(s, &t) == 0;
 }
+
+double
+sl_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -36,6 +36,9 @@ int sl_time_parse(const char *s, time_t *out);
  * year ("2026", "2026-11", "2026-11-28T09"), as time filters take.
  */
 int sl_time_prefix_valid(const char *s);
+/* Seconds on the monotonic clock: for durations, deadlines and rates. */
+double sl_monotonic(void);
+
 /* The current time, formatted as sl_time_format() does. */
 void sl_time_now(char out[SL_TIME_RFC3339_LEN]);
 
