@@ -1,5 +1,5 @@
 /*
- * broker/cmd_product.c -- `sluice product add | list | show`.
+ * broker/cmd_product.c -- `sluice product add | list | show | load | drop-version`.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -197,6 +197,39 @@ format_of(const char *path)
 	return NULL;
 }
 
+/* The progress line on a terminal: what the worker reports, overwritten in place. */
+struct load_display {
+	const char *path;
+	int shown; /* a line without its newline is on the terminal */
+};
+
+/* A load_progress_fn: rows, percentage, MB and MB/s as the worker counts them. */
+static void
+load_display(void *arg, const struct load_progress *p)
+{
+	struct load_display *d = arg;
+	double mb = (double)p->bytes_read / 1e6;
+
+	if (p->done && p->ok) {
+		fprintf(stderr, "\r%s: %llu rows, %.1f MB in %.2f s%20s\n", d->path,
+		    (unsigned long long)p->rows, (double)p->bytes_sent / 1e6, p->seconds, "");
+		d->shown = 0;
+		return;
+	}
+	if (p->done) {
+		/* The errors that follow start on their own line. */
+		if (d->shown)
+			fputc('\n', stderr);
+		d->shown = 0;
+		return;
+	}
+	fprintf(stderr, "\r%s: %llu rows  %5.1f%%  %7.1f MB  %6.1f MB/s", d->path,
+	    (unsigned long long)p->rows,
+	    p->size > 0 ? 100.0 * (double)p->bytes_read / (double)p->size : 100.0, mb,
+	    p->seconds > 0 ? mb / p->seconds : 0.0);
+	d->shown = 1;
+}
+
 static int
 product_load_run(const struct cli *cli, const struct cli_args *a)
 {
@@ -206,6 +239,7 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 	struct keys_pubkey *caller = NULL;
 	struct product_load_request req;
 	struct exchange *ex = NULL;
+	struct load_display display = {.path = file};
 	struct load_result res;
 	json_t *errs;
 	size_t i;
@@ -217,7 +251,11 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 		return r;
 	sl_err_clear();
 	memset(&res, 0, sizeof res);
-	req = (struct product_load_request){name, file, format, !json && isatty(STDERR_FILENO)};
+	req = (struct product_load_request){.name = name, .path = file, .format = format};
+	if (!json && isatty(STDERR_FILENO)) {
+		req.progress = load_display;
+		req.progress_arg = &display;
+	}
 	if ((r = cli_caller(ident, &caller)) == 0 &&
 	    (r = product_act_load(ex, caller, &req, &res, &field)) != 0)
 		r = cli_name_file(r, field, ACTOR_FIELD, ident);
@@ -310,7 +348,8 @@ const struct cli_spec cmd_product[] = {
                 "errors are listed by line and column and nothing changes.  The format\n"
                 "comes from the file name (.csv, .jsonl) unless given.  The audit log\n"
                 "names the merchant as the actor when --identity is its key, else the\n"
-                "platform.",
+                "platform.  On a terminal, without --json, a line shows the rows the\n"
+                "worker has validated and how much of the file it has read.",
         .args = {{"NAME"}, {"FILE"}},
         .opts =
             {

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "broker/db.h"
@@ -29,15 +28,6 @@
 #include "keys/keys.h"
 #include "keys/master.h"
 #include "sandbox/job.h"
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * A version's environment is about as large as its sealed bytes; give its
@@ -171,18 +161,74 @@ load_result_clear(struct load_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* Send the file in DATA frames, then END. */
+/* A load's progress: the worker's last checked claim, and when it was last reported. */
+struct progress {
+	load_progress_fn fn;
+	void *arg;
+	struct load_progress p;
+	double t0, last;
+	int started, reported;
+};
+
+/*
+ * One PROGRESS frame from the worker.  The worker may be compromised, so its
+ * claim is checked before anyone sees it: rows and bytes never decrease, and
+ * it cannot have consumed more than the broker sent (bytes_sent only grows,
+ * so what was sent when the frame is read bounds what the worker had when it
+ * wrote it).  A claim that fails is a protocol error, not merely ignored: an
+ * honest worker never makes one, and one that lies about its counts is not
+ * to be trusted with the version either, so the job fails as for any frame
+ * that does not decode.  Reported to ps->fn when it is the first, or
+ * 1/LOAD_PROGRESS_HZ s after the last report.
+ */
 static int
-stream_file(struct spawn *sp, int fd, const char *path, uint64_t size, int progress)
+progress_take(struct spawn *sp, struct progress *ps, const uint8_t *payload, size_t len)
 {
-	uint8_t *buf = malloc(LOAD_PIECE_BYTES);
-	uint64_t sent = 0;
-	double t0 = now_s(), last = 0;
+	uint64_t rows, bytes;
+	double t;
+
+	if (job_progress_decode(payload, len, &rows, &bytes) != 0)
+		return spawn_refuse(sp, "a malformed PROGRESS frame");
+	if (rows < ps->p.rows || bytes < ps->p.bytes_read)
+		return spawn_refuse(sp, "a PROGRESS frame whose counts went back");
+	if (bytes > ps->p.bytes_sent)
+		return spawn_refuse(sp, "a PROGRESS frame claiming more bytes than were sent");
+	ps->p.rows = rows;
+	ps->p.bytes_read = bytes;
+	if (ps->fn == NULL)
+		return 0;
+	t = sl_monotonic() - ps->t0;
+	if (ps->reported && t - ps->last < 1.0 / LOAD_PROGRESS_HZ)
+		return 0;
+	ps->reported = 1;
+	ps->last = t;
+	ps->p.seconds = t;
+	ps->fn(ps->arg, &ps->p);
+	return 0;
+}
+
+/*
+ * Send the file in DATA frames, then END, taking the PROGRESS frames that
+ * arrive meanwhile.  A final frame that arrives first (the worker's ERROR:
+ * it refused the upload) ends the stream: it is left in *type, *payload and
+ * *len for the caller, and no END is sent (the permit table allows none
+ * after it).  Returns 0 or the first error; on an error from the worker
+ * (send or PROGRESS) the caller learns more from spawn_recv()/spawn_wait().
+ */
+static int
+stream_file(struct spawn *sp, int fd, const char *path, struct progress *ps, uint32_t *type,
+    uint8_t **payload, size_t *len)
+{
+	uint8_t *buf = malloc(LOAD_PIECE_BYTES), *p;
+	uint32_t t;
+	size_t n_p;
 	ssize_t n;
 	int r = 0;
 
 	if (buf == NULL)
 		return SL_ERR_NOMEM;
+	ps->t0 = sl_monotonic();
+	ps->started = 1;
 	for (;;) {
 		n = read(fd, buf, LOAD_PIECE_BYTES);
 		if (n == -1 && errno == EINTR)
@@ -195,21 +241,28 @@ stream_file(struct spawn *sp, int fd, const char *path, uint64_t size, int progr
 			r = spawn_send(sp, JOB_FRAME_END, NULL, 0);
 			break;
 		}
-		if ((r = spawn_send(sp, JOB_FRAME_DATA, buf, (size_t)n)) != 0)
+		r = spawn_send(sp, JOB_FRAME_DATA, buf, (size_t)n);
+		/* Even when the send failed part way: the worker may have read all of it. */
+		ps->p.bytes_sent += (uint64_t)n;
+		if (r != 0)
 			break;
-		sent += (uint64_t)n;
-		if (progress && now_s() - last > 0.2) {
-			double el = now_s() - t0;
-
-			last = now_s();
-			fprintf(stderr, "\r%s: %5.1f%%  %7.1f MB  %6.1f MB/s", path,
-			    size ? 100.0 * (double)sent / (double)size : 100.0, (double)sent / 1e6,
-			    el > 0 ? (double)sent / 1e6 / el : 0.0);
+		while ((r = spawn_poll(sp, &t, &p, &n_p)) == 1) {
+			if (t != JOB_FRAME_PROGRESS) {
+				*type = t;
+				*payload = p;
+				*len = n_p;
+				r = 0;
+				goto out;
+			}
+			r = progress_take(sp, ps, p, n_p);
+			free(p);
+			if (r != 0)
+				goto out;
 		}
+		if (r != 0)
+			break;
 	}
-	if (progress)
-		fprintf(stderr, "\r%s: sent %.1f MB in %.2f s%20s\n", path, (double)sent / 1e6,
-		    now_s() - t0, "");
+out:
 	free(buf);
 	return r;
 }
@@ -236,8 +289,9 @@ audit_failure(struct exchange *ex, const struct product *p, int64_t version, con
 
 int
 load_product(struct exchange *ex, const char *name, const char *path, const char *format,
-    int progress, struct load_result *res, const char *actor)
+    load_progress_fn progress, void *arg, struct load_result *res, const char *actor)
 {
+	struct progress ps = {.fn = progress, .arg = arg};
 	struct product p;
 	struct product_stage stage;
 	struct product_counts counts;
@@ -258,6 +312,7 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 
 	memset(res, 0, sizeof(*res));
 	memset(&stage, 0, sizeof(stage));
+	memset(&counts, 0, sizeof(counts));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
 		r = sl_errf(SL_ERR_IO, "%s: %s", path, strerror(errno));
 		goto out;
@@ -288,11 +343,20 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	l.params = params;
 	if ((r = launch_job(ex, &l, LOAD_WALL_MS, &sp)) != 0)
 		goto out;
-	/* The worker's own refusal comes in its ERROR frame; a send error means it is gone. */
-	(void)stream_file(sp, fd, path, (uint64_t)st.st_size, progress);
-	while ((r = spawn_recv(sp, &type, &payload, &len)) == 0 && type == JOB_FRAME_PROGRESS) {
+	/*
+	 * The worker's own refusal comes in its ERROR frame; a send error means
+	 * it is gone, and a PROGRESS refused kills it: spawn_wait() tells which.
+	 */
+	ps.p.size = (uint64_t)st.st_size;
+	(void)stream_file(sp, fd, path, &ps, &type, &payload, &len);
+	r = 0;
+	while (payload == NULL && (r = spawn_recv(sp, &type, &payload, &len)) == 0 &&
+	       type == JOB_FRAME_PROGRESS) {
+		r = progress_take(sp, &ps, payload, len);
 		free(payload);
 		payload = NULL;
+		if (r != 0)
+			break;
 	}
 	if (r != 0)
 		type = 0; /* no final frame */
@@ -357,6 +421,14 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	res->bytes = counts.bytes;
 	r = product_version_publish(ex, &p, &stage, &counts, actor);
 out:
+	if (ps.fn != NULL && ps.started) {
+		ps.p.done = 1;
+		ps.p.ok = r == 0;
+		if (ps.p.ok)
+			ps.p.rows = (uint64_t)counts.rows;
+		ps.p.seconds = sl_monotonic() - ps.t0;
+		ps.fn(ps.arg, &ps.p);
+	}
 	free(payload);
 	spawn_free(sp);
 	product_stage_end(&stage);
@@ -434,7 +506,8 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 
 		if (sr.outcome == SPAWN_OK)
 			clean(r != 0 ? sl_err_msg(r) : "implausible answer", msg, sizeof(msg));
-		else if (type != JOB_FRAME_ERROR || worker_words(payload, len, msg, sizeof msg) != 0)
+		else if (type != JOB_FRAME_ERROR ||
+		         worker_words(payload, len, msg, sizeof msg) != 0)
 			clean(sr.detail, msg, sizeof(msg));
 		r = sl_errf(SL_ERR_POLICY, "%s: key rotation failed (%s: %s); nothing changed",
 		    name, spawn_outcome_name(sr.outcome), msg);

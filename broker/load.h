@@ -29,14 +29,41 @@ struct load_result {
 };
 
 /*
+ * How far a load has come, for a progress display.  rows and bytes_read are
+ * the worker's claim in its last PROGRESS frame (rows validated, bytes of the
+ * upload it consumed), checked by the broker: they never decrease and
+ * bytes_read never exceeds bytes_sent.  bytes_sent is what the broker has
+ * sent of the file's size bytes; seconds since the upload began.  done: the
+ * last call, once the job has ended either way; ok: it ended with the version
+ * published, and rows is then the count in the worker's RESULT, which the
+ * version publishes.
+ */
+struct load_progress {
+	uint64_t rows, bytes_read, bytes_sent, size;
+	double seconds;
+	int done, ok;
+};
+
+/*
+ * Called by load_product() at each PROGRESS frame, at most LOAD_PROGRESS_HZ
+ * times a second (the first frame and the last call always), from the
+ * thread that called load_product().  p is borrowed for the call.  It must
+ * not call back into the exchange.
+ */
+typedef void (*load_progress_fn)(void *arg, const struct load_progress *p);
+#define LOAD_PROGRESS_HZ 5
+
+/*
  * Load path (format "csv" or "jsonl") into product name.  Returns 0 with the
  * published version in res, SL_ERR_PARSE when the upload was refused
  * (res->errors lists the first errors), or another error (message recorded).
- * progress: report to stderr as the upload goes.  actor is the audit events'
- * actor: the merchant when its key proved it, else the platform.
+ * progress, when not NULL, is called with arg as the upload goes (see
+ * load_progress_fn).  actor is the audit events' actor: the merchant when
+ * its key proved it, else the platform.
  */
 int load_product(struct exchange *ex, const char *name, const char *path, const char *format,
-    int progress, struct load_result *res, const char *actor) __attribute__((warn_unused_result));
+    load_progress_fn progress, void *arg, struct load_result *res, const char *actor)
+    __attribute__((warn_unused_result));
 
 /*
  * `keys rotate-product`: a new data key; the latest published version

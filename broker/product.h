@@ -143,6 +143,7 @@ json_t *product_json(const struct product *p, int with_schema);
  */
 struct keys_pubkey;
 struct load_result;
+struct load_progress;
 
 struct product_add_request {
 	const char *name;
@@ -176,7 +177,9 @@ struct product_load_request {
 	const char *name;
 	const char *path;   /* the upload, streamed to the worker: the action's input */
 	const char *format; /* "csv" or "jsonl" */
-	int progress;       /* report on stderr as the upload goes */
+	/* A load_progress_fn (broker/load.h) called as the upload goes, or NULL: the caller displays it. */
+	void (*progress)(void *arg, const struct load_progress *p);
+	void *progress_arg;
 };
 
 /*

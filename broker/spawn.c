@@ -665,50 +665,67 @@ spawn_send(struct spawn *sp, uint32_t type, const void *payload, size_t len)
 	return len > 0 ? send_all(sp, payload, len) : 0;
 }
 
-int
-spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
+/*
+ * Take the next frame from what has arrived: 1 with it (in *payload, a new
+ * buffer), 0 when it has not all arrived yet, <0 for a protocol error (the
+ * worker is killed) or SL_ERR_NOMEM.  The head is checked against the permit
+ * table as soon as it is here, before the payload sizes anything.  Shared by
+ * spawn_recv() and spawn_poll(), so order is enforced in one place.
+ */
+static int
+take_frame(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
 {
 	uint32_t t, n;
 	uint8_t *p;
-	short rev;
 	int r, next;
 
-	for (;;) {
-		if (sp->killed != KILL_NONE)
-			return sl_errf(sp->killed == KILL_PROTOCOL ? SL_ERR_PARSE : SL_ERR_LIMIT,
-			    "worker %ld: stopped: %s", (long)sp->pid,
-			    sp->killed == KILL_PROTOCOL ? sp->why : "wall-clock limit");
-		if (sp->inlen >= JOB_FRAME_HEAD) {
-			if (sp->final != 0)
-				return protocol_error(sp, "bytes after the final %s frame",
-				    job_frame_name(sp->final));
-			if (job_frame_head_get(sp->in, &t, &n) != 0)
-				return protocol_error(sp, "%s", sl_err_msg(SL_ERR_PARSE));
-			if ((next = job_permit(sp->kind, sp->st, JOB_FROM_WORKER, t)) < 0)
-				return protocol_error(sp,
-				    "a %s frame out of order (or one only the broker sends)",
-				    job_frame_name(t));
-			if (sp->inlen >= JOB_FRAME_HEAD + (size_t)n) {
-				if ((p = malloc((size_t)n + 1)) == NULL)
-					return SL_ERR_NOMEM;
-				memcpy(p, sp->in + JOB_FRAME_HEAD, n);
-				p[n] = '\0';
-				sp->inlen -= JOB_FRAME_HEAD + (size_t)n;
-				memmove(sp->in, sp->in + JOB_FRAME_HEAD + n, sp->inlen);
-				sp->st = (enum job_state)next;
-				if (sp->st == JOB_ST_DONE)
-					sp->final = t;
-				*type = t;
-				*payload = p;
-				*len = n;
-				return 0;
-			}
-			if ((r = in_reserve(sp, JOB_FRAME_HEAD + (size_t)n)) != 0)
-				return r;
-		} else if (sp->final != 0 && sp->inlen > 0) {
+	if (sp->killed != KILL_NONE)
+		return sl_errf(sp->killed == KILL_PROTOCOL ? SL_ERR_PARSE : SL_ERR_LIMIT,
+		    "worker %ld: stopped: %s", (long)sp->pid,
+		    sp->killed == KILL_PROTOCOL ? sp->why : "wall-clock limit");
+	if (sp->inlen < JOB_FRAME_HEAD) {
+		if (sp->final != 0 && sp->inlen > 0)
 			return protocol_error(
 			    sp, "bytes after the final %s frame", job_frame_name(sp->final));
-		}
+		return 0;
+	}
+	if (sp->final != 0)
+		return protocol_error(
+		    sp, "bytes after the final %s frame", job_frame_name(sp->final));
+	if (job_frame_head_get(sp->in, &t, &n) != 0)
+		return protocol_error(sp, "%s", sl_err_msg(SL_ERR_PARSE));
+	if ((next = job_permit(sp->kind, sp->st, JOB_FROM_WORKER, t)) < 0)
+		return protocol_error(sp, "a %s frame out of order (or one only the broker sends)",
+		    job_frame_name(t));
+	if (sp->inlen < JOB_FRAME_HEAD + (size_t)n) {
+		if ((r = in_reserve(sp, JOB_FRAME_HEAD + (size_t)n)) != 0)
+			return r;
+		return 0;
+	}
+	if ((p = malloc((size_t)n + 1)) == NULL)
+		return SL_ERR_NOMEM;
+	memcpy(p, sp->in + JOB_FRAME_HEAD, n);
+	p[n] = '\0';
+	sp->inlen -= JOB_FRAME_HEAD + (size_t)n;
+	memmove(sp->in, sp->in + JOB_FRAME_HEAD + n, sp->inlen);
+	sp->st = (enum job_state)next;
+	if (sp->st == JOB_ST_DONE)
+		sp->final = t;
+	*type = t;
+	*payload = p;
+	*len = n;
+	return 1;
+}
+
+int
+spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
+{
+	short rev;
+	int r;
+
+	for (;;) {
+		if ((r = take_frame(sp, type, payload, len)) != 0)
+			return r < 0 ? r : 0;
 		if (sp->in_eof)
 			return sl_errf(SL_ERR_IO, "worker %ld: closed the job socket%s",
 			    (long)sp->pid, sp->inlen > 0 ? " in the middle of a frame" : "");
@@ -717,6 +734,32 @@ spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
 		if ((r = sock_read(sp)) != 0)
 			return r;
 	}
+}
+
+int
+spawn_poll(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
+{
+	size_t before;
+	int r;
+
+	/* What spawn_send() buffered first; then whatever else is there, without waiting. */
+	do {
+		if ((r = take_frame(sp, type, payload, len)) != 0)
+			return r;
+		if (sp->in_eof)
+			return 0;
+		relay_stderr(sp);
+		before = sp->inlen;
+		if ((r = sock_read(sp)) != 0)
+			return r;
+	} while (sp->inlen > before);
+	return 0;
+}
+
+int
+spawn_refuse(struct spawn *sp, const char *why)
+{
+	return protocol_error(sp, "%s", why);
 }
 
 /* Read and count what the worker still sends, without keeping it. */

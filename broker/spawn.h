@@ -20,6 +20,8 @@
  *                                                   (the broker's jobs: launch_job()
  *                                                   in broker/launch.h)
  *     spawn_send(sp, JOB_FRAME_DATA, ...) ...       the input, then END
+ *     spawn_poll(sp, &type, &p, &n)                 between DATA frames: PROGRESS
+ *                                                   that has arrived, if any
  *     spawn_recv(sp, &type, &p, &n)                 a query: PLAN or ERROR
  *     spawn_send(sp, JOB_FRAME_GO, ...)             a query: GO or ABORT
  *     spawn_recv(sp, &type, &p, &n) ...             PROGRESS*, RESULT or ERROR
@@ -105,8 +107,7 @@ int spawn_worker_user(uint32_t *uid, uint32_t *gid) __attribute__((warn_unused_r
  * broker/launch.c keeps it in guarded memory).  h->cpu_seconds is kept to
  * tell a CPU-limit SIGKILL from another.
  */
-int spawn_send_header(struct spawn *sp, struct job_header *h)
-    __attribute__((warn_unused_result));
+int spawn_send_header(struct spawn *sp, struct job_header *h) __attribute__((warn_unused_result));
 
 /*
  * spawn_start(), then send h as the HEADER frame.  The encoded header holds
@@ -114,8 +115,8 @@ int spawn_send_header(struct spawn *sp, struct job_header *h)
  * tell a CPU-limit SIGKILL from another.  On failure no worker is left
  * running and *out is untouched.
  */
-int spawn_job(const char *worker_path, struct job_header *h, uint32_t wall_ms,
-    struct spawn **out) __attribute__((warn_unused_result));
+int spawn_job(const char *worker_path, struct job_header *h, uint32_t wall_ms, struct spawn **out)
+    __attribute__((warn_unused_result));
 
 /* The worker's pid, for logs (and tests that look at /proc). */
 pid_t spawn_pid(const struct spawn *sp);
@@ -149,6 +150,28 @@ int spawn_send(struct spawn *sp, uint32_t type, const void *payload, size_t len)
  */
 int spawn_recv(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
     __attribute__((warn_unused_result));
+
+/*
+ * spawn_recv() without waiting: take the worker's next frame if all of it has
+ * already arrived (buffered by spawn_send() while it sent, or readable now).
+ * Returns 1 with the frame, as spawn_recv() gives it; 0 when no whole frame
+ * is there yet (or the worker closed its end: spawn_recv() then says so);
+ * <0 as spawn_recv(): the same permit-table check, so a frame out of order,
+ * oversized or unknown is refused here too (SL_ERR_PARSE, the worker killed).
+ * For a caller that streams input and reads PROGRESS as it goes; when it
+ * returns a final frame (ERROR, or a test's RESULT), the table permits no
+ * more input.
+ */
+int spawn_poll(struct spawn *sp, uint32_t *type, uint8_t **payload, size_t *len)
+    __attribute__((warn_unused_result));
+
+/*
+ * The caller found a frame the table permits but whose payload is wrong (it
+ * does not decode, or claims what cannot be): kill the worker as for any
+ * protocol error, so spawn_wait() reports SPAWN_PROTOCOL_ERROR with why
+ * (copied).  Returns SL_ERR_PARSE, its message recorded.
+ */
+int spawn_refuse(struct spawn *sp, const char *why) __attribute__((warn_unused_result));
 
 /*
  * Close the broker's sending side, wait (until the deadline) for the worker

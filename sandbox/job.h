@@ -13,12 +13,15 @@
  * job.  The broker never aborts because of something a worker sent.
  *
  * Order of a job, as the permit table job_permit() has it (the broker's
- * spawn_send() and spawn_recv() consult it; nothing else checks order):
+ * spawn_send(), spawn_recv() and spawn_poll() consult it; nothing else checks
+ * order):
  *
  *   ingest, rekey:
  *     broker -> worker   HEADER (trusted: from the catalog)
  *     broker -> worker   DATA* END            (ingest: the untrusted upload; rekey: END)
  *     worker -> broker   PROGRESS* then RESULT or ERROR (an ERROR may come at any time)
+ *                        (ingest: PROGRESS may come while the broker still
+ *                        streams; the broker checks its counts and shows them)
  *
  *   query (two phases, DESIGN.md section 3):
  *     broker -> worker   HEADER, DATA* END    (the SQL text: untrusted)
