@@ -20,7 +20,9 @@ launch_send(struct exchange *ex, struct spawn *sp, const struct launch *l)
 	struct job_header *h;
 	int r;
 
-	if (l->key == NULL || (l->kind == JOB_KIND_REKEY) != (l->new_key != NULL))
+	if (l->key == NULL || (l->kind == JOB_KIND_REKEY) != (l->new_key != NULL) ||
+	    (l->bound_rows > 0) != (l->bound_key != NULL) ||
+	    (l->bound_rows > 0 && l->kind != JOB_KIND_QUERY))
 		return sl_errf(SL_ERR_INTERNAL, "launch: job kind %u with the wrong keys", l->kind);
 	/* The whole header in guarded memory: it holds the keys. */
 	if ((h = keys_secret_alloc(sizeof *h)) == NULL)
@@ -37,6 +39,9 @@ launch_send(struct exchange *ex, struct spawn *sp, const struct launch *l)
 	memcpy(h->key, keys_dek_bytes(l->key), JOB_KEY_BYTES);
 	if (l->new_key != NULL)
 		memcpy(h->new_key, keys_dek_bytes(l->new_key), JOB_KEY_BYTES);
+	h->bound_rows = l->bound_rows;
+	if (l->bound_key != NULL)
+		memcpy(h->bound_key, l->bound_key, JOB_KEY_BYTES);
 	/* Borrowed strings: the header is sent before launch_send() returns. */
 	h->store = (char *)l->store;
 	h->product = l->product->name;

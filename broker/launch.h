@@ -29,6 +29,9 @@ struct launch {
 	uint64_t memory_bytes;
 	uint64_t map_bytes; /* ingest, rekey: the LMDB map size; query: 0 */
 	const char *params; /* kind-specific JSON; NULL: "{}" */
+	/* Query, dp mode: rows a unit may contribute (0: no bound) and the contract's key */
+	uint32_t bound_rows;
+	const uint8_t *bound_key; /* JOB_KEY_BYTES; NULL with bound_rows 0 */
 };
 
 /* Send l's HEADER to a worker from spawn_start().  Wipes every copy of the keys. */

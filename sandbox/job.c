@@ -357,6 +357,8 @@ job_header_encode(const struct job_header *h, uint8_t **out, size_t *len)
 	wr_str(&w, h->params);
 	wr_u32(&w, h->uid);
 	wr_u32(&w, h->gid);
+	wr_u32(&w, h->bound_rows);
+	wr_bytes(&w, h->bound_key, JOB_KEY_BYTES);
 	if (w.err) {
 		job_wipe_free(w.p, w.cap);
 		return w.err;
@@ -394,6 +396,9 @@ job_header_decode(const uint8_t *p, size_t len, struct job_header *h)
 	h->params = rd_str(&r);
 	h->uid = rd_u32(&r);
 	h->gid = rd_u32(&r);
+	h->bound_rows = rd_u32(&r);
+	if ((key = rd_take(&r, JOB_KEY_BYTES)) != NULL)
+		memcpy(h->bound_key, key, JOB_KEY_BYTES);
 	if (!r.err && r.off != r.len)
 		r.err = SL_ERR_PARSE; /* trailing bytes */
 	if (r.err) {

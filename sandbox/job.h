@@ -46,8 +46,8 @@
 
 #include "keys/aead.h"
 
-/* 3: PLAN and RESULT are binary (2: the HEADER ends with the uid and gid). */
-#define JOB_PROTOCOL_VERSION 3
+/* 4: the HEADER ends with the contribution bound (3: PLAN and RESULT are binary). */
+#define JOB_PROTOCOL_VERSION 4
 #define JOB_FD 3
 #define JOB_FRAME_HEAD 8
 #define JOB_FRAME_MAX (4u << 20)
@@ -102,6 +102,14 @@ struct job_header {
 	 */
 	uint32_t uid;
 	uint32_t gid;
+	/*
+	 * Query in dp mode: each unit keeps at most bound_rows of the rows its
+	 * filter selects, those of the smallest keyed hash under bound_key (the
+	 * contract's), so what a unit contributes is bounded and does not depend
+	 * on row order.  0: no bound.  bound_key is wiped with key.
+	 */
+	uint32_t bound_rows;
+	uint8_t bound_key[JOB_KEY_BYTES];
 };
 
 /* Write one frame; handles short writes and EINTR.  0 or SL_ERR_IO. */

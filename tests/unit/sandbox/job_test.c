@@ -32,6 +32,8 @@ fill(struct job_header *h)
 	h->key_version = 3;
 	memset(h->key, 0xab, sizeof(h->key));
 	memset(h->new_key, 0xcd, sizeof(h->new_key));
+	h->bound_rows = 5;
+	memset(h->bound_key, 0xef, sizeof(h->bound_key));
 	h->store = (char *)"/x/stores/claims";
 	h->product = (char *)"claims";
 	h->schema = (char *)"{\"name\":\"claims\"}";
@@ -56,6 +58,8 @@ test_header_round_trip(void **state)
 	assert_int_equal(d.data_version, 7);
 	assert_memory_equal(d.key, h.key, sizeof(h.key));
 	assert_memory_equal(d.new_key, h.new_key, sizeof(h.new_key));
+	assert_int_equal(d.bound_rows, 5);
+	assert_memory_equal(d.bound_key, h.bound_key, sizeof(h.bound_key));
 	assert_string_equal(d.store, h.store);
 	assert_string_equal(d.params, h.params);
 	assert_int_equal(d.uid, 65534);
