@@ -137,6 +137,8 @@ check_aggregate(const struct job_plan_agg *a, const struct schema *s,
 	if (!(t->aggregates & FN_AGG_BIT(a->fn)))
 		return sl_errf(SL_ERR_POLICY, "the contract does not allow %s",
 		    a->fn == FN_COUNT_DISTINCT ? "COUNT(DISTINCT)" : fn_aggs[a->fn].name);
+	if (t->mode == CONTRACT_DP && !fn_aggs[a->fn].dp)
+		return sl_errf(SL_ERR_POLICY, "%s is not released in dp mode", fn_aggs[a->fn].name);
 	if (a->fn == FN_COUNT)
 		return a->clamp ? malformed("COUNT(*) with bounds") : 0;
 	if ((r = usable(s, t, a->col, "aggregated", c)) != 0)

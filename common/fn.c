@@ -10,14 +10,15 @@
 #include "common/fn.h"
 
 const struct fn_agg_info fn_aggs[FN_AGG_N_] = {
-    [FN_COUNT] = {"COUNT", "COUNT", 0, 0, 0, 0},
-    [FN_COUNT_DISTINCT] = {"COUNT_DISTINCT", "COUNT", 1, 0, 0, 0},
-    [FN_SUM] = {"SUM", "SUM", 1, 1, 1, 0},
-    [FN_AVG] = {"AVG", "AVG", 1, 1, 1, 0},
-    [FN_STDDEV] = {"STDDEV", "STDDEV", 1, 1, 1, 1},
-    [FN_VARIANCE] = {"VARIANCE", "VARIANCE", 1, 1, 1, 1},
-    [FN_MIN] = {"MIN", "MIN", 1, 0, 0, 0},
-    [FN_MAX] = {"MAX", "MAX", 1, 0, 0, 0},
+    /* name, call, column, numeric, sums, sumsq, dp */
+    [FN_COUNT] = {"COUNT", "COUNT", 0, 0, 0, 0, 1},
+    [FN_COUNT_DISTINCT] = {"COUNT_DISTINCT", "COUNT", 1, 0, 0, 0, 1},
+    [FN_SUM] = {"SUM", "SUM", 1, 1, 1, 0, 1},
+    [FN_AVG] = {"AVG", "AVG", 1, 1, 1, 0, 1},
+    [FN_STDDEV] = {"STDDEV", "STDDEV", 1, 1, 1, 1, 1},
+    [FN_VARIANCE] = {"VARIANCE", "VARIANCE", 1, 1, 1, 1, 1},
+    [FN_MIN] = {"MIN", "MIN", 1, 0, 0, 0, 0},
+    [FN_MAX] = {"MAX", "MAX", 1, 0, 0, 0, 0},
 };
 
 const struct fn_key_info fn_keys[FN_KEY_N_] = {

@@ -43,6 +43,11 @@ struct fn_agg_info {
 	 */
 	int sums;
 	int sumsq; /* its state carries the sum of squares (or, for REAL, m2) */
+	/*
+	 * Released in dp mode: derived from noisy counts and sums.  MIN and MAX
+	 * are one row's value, which no noise scale bounds.
+	 */
+	int dp;
 };
 
 struct fn_key_info {

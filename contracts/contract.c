@@ -326,6 +326,27 @@ parse_max_query_seconds(const json_t *terms, struct contract_terms *t)
 	return 0;
 }
 
+/* Every aggregate the terms list is one the release mode can release. */
+static int
+check_mode_aggregates(const json_t *terms, const struct contract_terms *t)
+{
+	const json_t *v;
+	size_t i;
+
+	if (t->mode != CONTRACT_DP)
+		return 0;
+	json_array_foreach(json_object_get(terms, "aggregates"), i, v) {
+		int fn = fn_agg_find(json_string_value(v));
+
+		if (fn >= 0 && !fn_aggs[fn].dp)
+			return sl_errf(SL_ERR_INVAL,
+			    "aggregates[%zu]: %s is not released in dp mode: it is one row's value, "
+			    "which no noise bounds",
+			    i, fn_aggs[fn].name);
+	}
+	return 0;
+}
+
 static int
 parse_terms(const json_t *terms, struct contract_terms *t)
 {
@@ -345,7 +366,7 @@ parse_terms(const json_t *terms, struct contract_terms *t)
 		return sl_errf(SL_ERR_INVAL, "valid_until: must be after valid_from");
 	t->query_quota = -1;
 	if ((r = parse_columns(terms, t)) != 0 || (r = parse_aggregates(terms, t)) != 0 ||
-	    (r = parse_release(terms, t)) != 0 ||
+	    (r = parse_release(terms, t)) != 0 || (r = check_mode_aggregates(terms, t)) != 0 ||
 	    (r = get_int(terms, "query_quota", "", 0, 1, CONTRACT_INT_MAX, &t->query_quota)) != 0 ||
 	    (r = parse_max_query_seconds(terms, t)) != 0 ||
 	    (r = get_int(terms, "price_fen", "", 1, 0, CONTRACT_INT_MAX, &t->price_fen)) != 0 ||

@@ -202,6 +202,11 @@ test_policy(void **state)
 	fx->filters[0] = C_AGE;
 	fx->aggs[1].fn = FN_VARIANCE;
 	refused(fx, SL_ERR_POLICY, "the contract does not allow VARIANCE");
+	fx->aggs[1].fn = FN_MAX;
+	fx->t.aggregates |= FN_AGG_BIT(FN_MAX);
+	fx->t.mode = CONTRACT_DP; /* even if the terms listed it */
+	refused(fx, SL_ERR_POLICY, "MAX is not released in dp mode");
+	fx->t.mode = CONTRACT_THRESHOLD;
 	fx->aggs[1].fn = FN_SUM;
 	fx->aggs[1].clamp = 0;
 	refused(fx, SL_ERR_POLICY, "aggregate over price without its clamping bounds");
