@@ -355,6 +355,21 @@ list_run(const struct cli *cli, const struct cli_args *a)
 	return r;
 }
 
+/* "Release:    dp (laplace), epsilon 10 in all, 1 per query, delta 1e-6, 1 row per unit" */
+static void
+release_dp_line(const struct contract_terms *t)
+{
+	char total[RATIONAL_TEXT_BYTES], per[RATIONAL_TEXT_BYTES], delta[RATIONAL_TEXT_BYTES];
+
+	if (rational_format(t->budget_total, total) < 0 ||
+	    rational_format(t->budget_per_query, per) < 0 || rational_format(t->delta, delta) < 0)
+		return;
+	printf("Release:    dp (%s), %s %s in all, %s per query, delta %s, %lld row%s per unit\n",
+	    t->mechanism == CONTRACT_LAPLACE ? "laplace" : "gaussian",
+	    t->mechanism == CONTRACT_LAPLACE ? "epsilon" : "rho", total, per, delta,
+	    (long long)t->max_rows_per_unit, t->max_rows_per_unit == 1 ? "" : "s");
+}
+
 static int
 show_run(const struct cli *cli, const struct cli_args *a)
 {
@@ -395,9 +410,7 @@ show_run(const struct cli *cli, const struct cli_args *a)
 		if (t->mode == CONTRACT_THRESHOLD)
 			printf("Release:    threshold, min_group %lld\n", (long long)t->min_group);
 		else
-			printf("Release:    dp (%s), budget %g, %g per query\n",
-			    t->mechanism == CONTRACT_LAPLACE ? "laplace" : "gaussian",
-			    t->budget_total, t->budget_per_query);
+			release_dp_line(t);
 		if (row.revoked)
 			printf("Revoked:    %s by %s: %s\n", row.revoked, row.revoked_by,
 			    row.revoke_reason);

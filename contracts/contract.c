@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "common/fn.h"
 #include "common/jcs.h"
+#include "common/rational.h"
 #include "common/schema.h"
 #include "common/text.h"
 #include "contracts/contract.h"
@@ -122,16 +123,35 @@ get_time(const json_t *obj, const char *key, time_t *out)
 }
 
 /* A finite number > 0. */
+/*
+ * release.key as an exact rational in (0, max] (a JSON number, or a string
+ * such as "1e-6" or "1/3"); def when absent, unless def is NULL (required).
+ */
 static int
-get_positive(const json_t *obj, const char *key, double *out)
+get_rational(const json_t *obj, const char *key, const struct rational *def, struct rational max,
+    struct rational *out)
 {
 	const json_t *v = json_object_get(obj, key);
+	char hi[RATIONAL_TEXT_BYTES];
+	struct rational x;
+	int r;
 
+	if (v == NULL && def != NULL) {
+		*out = *def;
+		return 0;
+	}
 	if (v == NULL)
 		return sl_errf(SL_ERR_INVAL, "release.%s: missing", key);
-	if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) <= 0)
-		return sl_errf(SL_ERR_INVAL, "release.%s: must be a number above 0", key);
-	*out = json_number_value(v);
+	sl_err_clear();
+	if ((r = rational_from_json(v, RATIONAL_SIGNED, &x)) != 0)
+		return sl_errf(SL_ERR_INVAL, "release.%s: %s", key, sl_err_msg(r));
+	if (x.num <= 0 || rational_cmp(x, max) > 0) {
+		if (rational_format(max, hi) < 0)
+			return SL_ERR_INTERNAL;
+		return sl_errf(
+		    SL_ERR_INVAL, "release.%s: must be a number above 0 and at most %s", key, hi);
+	}
+	*out = x;
 	return 0;
 }
 
@@ -192,10 +212,14 @@ static int
 parse_release(const json_t *terms, struct contract_terms *t)
 {
 	static const char *const threshold_members[] = {"mode", "min_group", NULL};
-	static const char *const laplace_members[] = {
-	    "mode", "mechanism", "epsilon_total", "epsilon_per_query", "max_rows_per_unit", NULL};
+	static const char *const laplace_members[] = {"mode", "mechanism", "epsilon_total",
+	    "epsilon_per_query", "max_rows_per_unit", "delta", NULL};
 	static const char *const gaussian_members[] = {
-	    "mode", "mechanism", "rho_total", "rho_per_query", "max_rows_per_unit", NULL};
+	    "mode", "mechanism", "rho_total", "rho_per_query", "max_rows_per_unit", "delta", NULL};
+	const struct rational delta_default = {1, 1000000}, delta_max = {1, 1000},
+	                      per_query_max = {CONTRACT_BUDGET_PER_QUERY_MAX, 1},
+	                      total_max = {INT32_MAX, 1};
+	char a[RATIONAL_TEXT_BYTES], b[RATIONAL_TEXT_BYTES];
 	const json_t *rel = json_object_get(terms, "release");
 	const char *mode, *mech;
 	int gauss, r;
@@ -230,17 +254,23 @@ parse_release(const json_t *terms, struct contract_terms *t)
 		    "release.mechanism: \"%.32s\" is neither laplace nor gaussian", mech);
 	gauss = strcmp(mech, "gaussian") == 0;
 	t->mechanism = gauss ? CONTRACT_GAUSSIAN : CONTRACT_LAPLACE;
+	t->max_rows_per_unit = 1;
 	if ((r = check_members(rel, gauss ? gaussian_members : laplace_members, "release")) != 0 ||
-	    (r = get_positive(rel, gauss ? "rho_total" : "epsilon_total", &t->budget_total)) != 0 ||
-	    (r = get_positive(
-	         rel, gauss ? "rho_per_query" : "epsilon_per_query", &t->budget_per_query)) != 0 ||
+	    (r = get_rational(rel, gauss ? "rho_total" : "epsilon_total", NULL, total_max,
+	         &t->budget_total)) != 0 ||
+	    (r = get_rational(rel, gauss ? "rho_per_query" : "epsilon_per_query", NULL,
+	         per_query_max, &t->budget_per_query)) != 0 ||
+	    (r = get_rational(rel, "delta", &delta_default, delta_max, &t->delta)) != 0 ||
 	    (r = get_int(
-	         rel, "max_rows_per_unit", "release", 1, 1, 1000000, &t->max_rows_per_unit)) != 0)
+	         rel, "max_rows_per_unit", "release", 0, 1, 1000000, &t->max_rows_per_unit)) != 0)
 		return r;
-	if (t->budget_per_query > t->budget_total)
-		return sl_errf(SL_ERR_INVAL, "release.%s: %g is more than the whole budget %g",
-		    gauss ? "rho_per_query" : "epsilon_per_query", t->budget_per_query,
-		    t->budget_total);
+	if (rational_cmp(t->budget_per_query, t->budget_total) > 0) {
+		if (rational_format(t->budget_per_query, a) < 0 ||
+		    rational_format(t->budget_total, b) < 0)
+			return SL_ERR_INTERNAL;
+		return sl_errf(SL_ERR_INVAL, "release.%s: %s is more than the whole budget %s",
+		    gauss ? "rho_per_query" : "epsilon_per_query", a, b);
+	}
 	return 0;
 }
 
@@ -340,7 +370,8 @@ check_mode_aggregates(const json_t *terms, const struct contract_terms *t)
 
 		if (fn >= 0 && !fn_aggs[fn].dp)
 			return sl_errf(SL_ERR_INVAL,
-			    "aggregates[%zu]: %s is not released in dp mode: it is one row's value, "
+			    "aggregates[%zu]: %s is not released in dp mode: it is one row's "
+			    "value, "
 			    "which no noise bounds",
 			    i, fn_aggs[fn].name);
 	}

@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/rational.h"
 #include "keys/sign.h"
 #include "keys/suite.h"
 
@@ -63,6 +64,7 @@ enum contract_role {
  */
 
 enum contract_mode { CONTRACT_THRESHOLD, CONTRACT_DP };
+#define CONTRACT_BUDGET_PER_QUERY_MAX 10 /* epsilon or rho one query may spend */
 enum contract_mechanism { CONTRACT_LAPLACE, CONTRACT_GAUSSIAN };
 
 struct contract_share {
@@ -80,7 +82,8 @@ struct contract_terms {
 	enum contract_mode mode;
 	int64_t min_group;                     /* threshold */
 	enum contract_mechanism mechanism;     /* dp */
-	double budget_total, budget_per_query; /* dp: epsilon (laplace) or rho (gaussian) */
+	/* dp: epsilon (laplace) or rho (gaussian), exact; delta for partition selection */
+	struct rational budget_total, budget_per_query, delta;
 	int64_t max_rows_per_unit;             /* dp */
 	int64_t query_quota;                   /* -1: no cap */
 	uint32_t max_query_seconds;            /* CPU seconds per query, 1..3600 (default 30) */

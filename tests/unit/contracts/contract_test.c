@@ -244,9 +244,9 @@ edited(const json_t *base, const json_t *cs)
 		return json_deep_copy(v);
 	out = json_deep_copy(base);
 	json_object_foreach(json_object_get(cs, "set"), k, x)
-	    json_path_set(out, k, json_deep_copy(x));
+		json_path_set(out, k, json_deep_copy(x));
 	json_array_foreach(json_object_get(cs, "delete"), i, x)
-	    json_path_delete(out, json_string_value(x));
+		json_path_delete(out, json_string_value(x));
 	return out;
 }
 
@@ -433,8 +433,7 @@ test_terms_parse_cases(void **state)
 	const json_t *base = json_object_get(fx.terms_cases, "base"), *cs;
 	size_t i, refused = 0;
 
-	json_array_foreach(json_object_get(fx.terms_cases, "parse"), i, cs)
-	{
+	json_array_foreach(json_object_get(fx.terms_cases, "parse"), i, cs) {
 		const char *why = json_string_value(json_object_get(cs, "why"));
 		const json_t *want = json_object_get(cs, "error");
 		json_t *terms = edited(base, cs);
@@ -490,7 +489,8 @@ test_terms_values(void **state)
 	assert_int_equal(t.ncolumns, 6);
 	assert_string_equal(t.columns[0], "age");
 	assert_string_equal(t.columns[5], "paid_fen");
-	assert_int_equal(t.aggregates, FN_AGG_BIT(FN_COUNT) | FN_AGG_BIT(FN_SUM) | FN_AGG_BIT(FN_AVG));
+	assert_int_equal(
+	    t.aggregates, FN_AGG_BIT(FN_COUNT) | FN_AGG_BIT(FN_SUM) | FN_AGG_BIT(FN_AVG));
 	assert_int_equal(t.mode, CONTRACT_THRESHOLD);
 	assert_int_equal(t.min_group, 10);
 	assert_int_equal(t.query_quota, 1000);
@@ -527,9 +527,25 @@ test_terms_values(void **state)
 	assert_int_equal(contract_terms_parse(terms, &t), 0);
 	assert_int_equal(t.mode, CONTRACT_DP);
 	assert_int_equal(t.mechanism, CONTRACT_GAUSSIAN);
-	assert_true(t.budget_total == 0.5);
-	assert_true(t.budget_per_query == 0.125);
+	/* Exact: 0.5 is 1/2 and 0.125 is 1/8, and delta takes its default 1e-6. */
+	assert_int_equal(t.budget_total.num, 1);
+	assert_int_equal(t.budget_total.den, 2);
+	assert_int_equal(t.budget_per_query.num, 1);
+	assert_int_equal(t.budget_per_query.den, 8);
+	assert_int_equal(t.delta.num, 1);
+	assert_int_equal(t.delta.den, 1000000);
 	assert_int_equal(t.max_rows_per_unit, 3);
+	contract_terms_clear(&t);
+
+	/* A decimal string is exact too, and 0.1 as a JSON real means 1/10. */
+	json_object_set_new(terms, "release",
+	    json_pack("{s:s, s:s, s:s, s:f, s:s}", "mode", "dp", "mechanism", "laplace",
+	        "epsilon_total", "3", "epsilon_per_query", 0.1, "delta", "1e-9"));
+	assert_int_equal(contract_terms_parse(terms, &t), 0);
+	assert_int_equal(t.budget_per_query.num, 1);
+	assert_int_equal(t.budget_per_query.den, 10);
+	assert_int_equal(t.delta.den, 1000000000);
+	assert_int_equal(t.max_rows_per_unit, 1); /* the default */
 	contract_terms_clear(&t);
 
 	/* COUNT_DISTINCT is its own bit: COUNT alone does not allow it, nor it COUNT. */
@@ -548,13 +564,11 @@ test_terms_check_cases(void **state)
 	const char *shares[CONTRACT_ROLES];
 	size_t i, len, nshares = 0, refused = 0;
 
-	json_array_foreach(json_object_get(fx.terms_cases, "share_parties"), i, v)
-	{
+	json_array_foreach(json_object_get(fx.terms_cases, "share_parties"), i, v) {
 		assert_true(nshares < CONTRACT_ROLES);
 		shares[nshares++] = json_string_value(v);
 	}
-	json_array_foreach(json_object_get(fx.terms_cases, "check"), i, cs)
-	{
+	json_array_foreach(json_object_get(fx.terms_cases, "check"), i, cs) {
 		const char *why = json_string_value(json_object_get(cs, "why"));
 		const json_t *want = json_object_get(cs, "error");
 		const char *unbounded = json_string_value(json_object_get(cs, "unbounded"));
@@ -656,8 +670,7 @@ test_offer_document(void **state)
 	parties = json_object_get(c->doc, "parties");
 	assert_int_equal(json_array_size(parties), CONTRACT_ROLES);
 	assert_int_equal(c->nparties, CONTRACT_ROLES);
-	json_array_foreach(parties, i, p)
-	{
+	json_array_foreach(parties, i, p) {
 		assert_string_equal(
 		    json_string_value(json_object_get(p, "role")), contract_role_name(i));
 		assert_string_equal(json_string_value(json_object_get(p, "name")), party_names[i]);
@@ -671,8 +684,7 @@ test_offer_document(void **state)
 		assert_false(c->parties[i].has_sig);
 	}
 	/* The terms exactly as given, and nothing signed yet. */
-	json_object_foreach((json_t *)base, key, v)
-	{
+	json_object_foreach((json_t *)base, key, v) {
 		if (!json_equal(json_object_get(c->doc, key), (json_t *)v))
 			fail_msg("term %s differs in the document", key);
 	}
@@ -826,7 +838,8 @@ test_fixture_from_openssl(void **state)
 		fail_msg("%s: %s", rel, msg(r));
 	assert_int_equal(c->nparties, 3);
 	assert_null(contract_party(c, CONTRACT_HOLDER));
-	assert_true(c->terms.budget_total == 15.0);
+	assert_int_equal(c->terms.budget_total.num, 15);
+	assert_int_equal(c->terms.budget_total.den, 1);
 	assert_int_equal(contract_signed_bytes(c, &got, &glen), 0);
 	if (glen != wlen || memcmp(got, want, wlen) != 0)
 		fail_msg("signed bytes differ from %s:\n got: %s\nwant: %s", rel, got, want);
@@ -857,14 +870,12 @@ leaf_paths(const json_t *v, const char *path, char ***out, size_t *n)
 	size_t i;
 
 	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, key, x)
-		{
+		json_object_foreach((json_t *)v, key, x) {
 			snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", key);
 			leaf_paths(x, sub, out, n);
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach(v, i, x) {
 			snprintf(sub, sizeof sub, "%s[%zu]", path, i);
 			leaf_paths(x, sub, out, n);
 		}
@@ -1052,13 +1063,13 @@ reversed_members(const json_t *v)
 
 	if (json_is_array(v)) {
 		out = json_array();
-		json_array_foreach(v, i, x) json_array_append_new(out, reversed_members(x));
+		json_array_foreach(v, i, x)
+			json_array_append_new(out, reversed_members(x));
 		return out;
 	}
 	if (!json_is_object(v))
 		return json_deep_copy(v);
-	json_object_foreach((json_t *)v, key, x)
-	{
+	json_object_foreach((json_t *)v, key, x) {
 		assert_true(n < 64);
 		keys[n++] = key;
 	}
@@ -1397,8 +1408,7 @@ test_document_cases(void **state)
 	size_t i, refused = 0;
 	int r;
 
-	json_array_foreach(json_object_get(fx.document_cases, "cases"), i, cs)
-	{
+	json_array_foreach(json_object_get(fx.document_cases, "cases"), i, cs) {
 		const char *why = json_string_value(json_object_get(cs, "why"));
 		const json_t *want = json_object_get(cs, "error");
 		json_t *doc = edited(c->doc, cs);
