@@ -242,6 +242,19 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "ALTER TABLE products ADD COLUMN max_bytes INTEGER CHECK (max_bytes IS NULL OR max_bytes >= 1);"
     "ALTER TABLE queries ADD COLUMN text_hash BLOB;"
     "CREATE INDEX queries_contract_time ON queries (contract, submitted);",
+    /*
+     * 6 -> 7: the dp budget (broker/budget.c).  One row per released dp
+     * query, its cost an exact rational (epsilon or rho); a contract's spend
+     * is the exact sum of its rows, charged in the release's transaction.
+     */
+    "CREATE TABLE dp_charges ("
+    "  query TEXT PRIMARY KEY REFERENCES queries (id) DEFERRABLE INITIALLY DEFERRED,"
+    "  contract TEXT NOT NULL REFERENCES contracts (id),"
+    "  cost_num INTEGER NOT NULL CHECK (cost_num > 0),"
+    "  cost_den INTEGER NOT NULL CHECK (cost_den > 0),"
+    "  time TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX dp_charges_contract ON dp_charges (contract, time);",
 };
 
 int

@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 /* The schema version this build writes and reads. */
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 
 struct db; /* opaque */
 
