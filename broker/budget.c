@@ -4,8 +4,12 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "broker/actor.h"
 #include "broker/budget.h"
+#include "broker/contracts.h"
 #include "broker/db.h"
+#include "broker/exchange.h"
+#include "broker/party.h"
 #include "common/err.h"
 #include "contracts/contract.h"
 
@@ -110,4 +114,96 @@ budget_json(const struct budget *b, const struct contract_terms *t)
 	    rational_json(b->total), "per_query", rational_json(b->per_query), "spent",
 	    rational_json(b->spent), "remaining", rational_json(b->remaining), "queries",
 	    (json_int_t)b->queries);
+}
+
+/* Whether party may read contract c's budget: one of its parties, the platform, an auditor. */
+static int
+may_see(const struct contract *c, const struct party *p)
+{
+	size_t i;
+
+	if (strcmp(p->role, "platform") == 0 || strcmp(p->role, "auditor") == 0)
+		return 1;
+	for (i = 0; i < c->nparties; i++)
+		if (strcmp(c->parties[i].name, p->name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+history_of(struct db *db, const char *id, json_t **out)
+{
+	json_t *a = json_array();
+	sqlite3_stmt *st;
+	struct rational cost;
+	char text[RATIONAL_TEXT_BYTES];
+	int r, s;
+
+	if (a == NULL)
+		return SL_ERR_NOMEM;
+	if ((r = db_stmt(db,
+	         "SELECT query, time, cost_num, cost_den FROM dp_charges WHERE contract = ?"
+	         " ORDER BY time, query",
+	         &st)) != 0) {
+		json_decref(a);
+		return r;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if (rational_make(
+		        sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3), &cost) != 0 ||
+		    rational_format(cost, text) < 0 ||
+		    json_array_append_new(
+		        a, json_pack("{s:s, s:s, s:s}", "query",
+		               (const char *)sqlite3_column_text(st, 0), "time",
+		               (const char *)sqlite3_column_text(st, 1), "cost", text)) != 0)
+			break;
+	db_stmt_done(st);
+	if (s != SQLITE_DONE) {
+		json_decref(a);
+		return s == SQLITE_ROW ? SL_ERR_NOMEM : db_fail(db, "read the dp charges");
+	}
+	*out = a;
+	return 0;
+}
+
+int
+budget_act_show(struct exchange *ex, const struct keys_pubkey *caller, const char *id, json_t **doc,
+    const char **field)
+{
+	struct contracts_row row;
+	struct budget b;
+	json_t *history = NULL;
+	struct party p;
+	int r;
+
+	*doc = NULL;
+	if ((r = contracts_find(ex, id, &row)) != 0)
+		return r;
+	if (caller != NULL) {
+		if ((r = actor_party(ex, caller, &p)) != 0) {
+			*field = ACTOR_FIELD;
+			contracts_row_clear(&row);
+			return r;
+		}
+		if (!may_see(row.c, &p)) {
+			r = sl_errf(SL_ERR_POLICY,
+			    "%s is not a party of contract %s: its budget is not theirs to see",
+			    p.name, id);
+			*field = ACTOR_FIELD;
+		}
+		party_clear(&p);
+	}
+	if (r == 0 && (r = budget_get(exchange_db(ex), id, &row.c->terms, &b)) == 0 &&
+	    (r = history_of(exchange_db(ex), id, &history)) == 0) {
+		if ((*doc = budget_json(&b, &row.c->terms)) == NULL ||
+		    json_object_set_new(*doc, "contract", json_string(id)) != 0 ||
+		    json_object_set_new(*doc, "history", history) != 0) {
+			json_decref(*doc);
+			*doc = NULL;
+			r = SL_ERR_NOMEM;
+		}
+	}
+	contracts_row_clear(&row);
+	return r;
 }

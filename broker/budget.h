@@ -18,8 +18,10 @@
 
 #include "common/rational.h"
 
-struct db;
 struct contract_terms;
+struct db;
+struct exchange;
+struct keys_pubkey;
 
 struct budget {
 	struct rational total, per_query, spent, remaining;
@@ -42,5 +44,15 @@ int budget_charge(struct db *db, const char *contract, const struct contract_ter
 
 /* {"mechanism", "unit": "epsilon"|"rho", "total", "per_query", "spent", "remaining", "queries"} */
 json_t *budget_json(const struct budget *b, const struct contract_terms *t);
+
+/*
+ * The action behind `sluice budget`: contract id's budget_json() with
+ * "contract" and "history", its charges [{"query", "time", "cost"}], for
+ * caller (NULL: the platform).  A party of the contract, the platform and
+ * an auditor may see it; anyone else is SL_ERR_POLICY with *field =
+ * ACTOR_FIELD.  A threshold contract is SL_ERR_INVAL.
+ */
+int budget_act_show(struct exchange *ex, const struct keys_pubkey *caller, const char *id,
+    json_t **doc, const char **field) __attribute__((warn_unused_result));
 
 #endif

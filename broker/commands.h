@@ -23,5 +23,6 @@ extern const struct cli_spec cmd_contract[];
 extern const struct cli_spec cmd_query[];
 extern const struct cli_spec cmd_keys[];
 extern const struct cli_spec cmd_ledger[];
+extern const struct cli_spec cmd_budget[];
 
 #endif

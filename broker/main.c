@@ -38,6 +38,7 @@ static const struct cli_group groups[] = {
     {"contract", "usage contracts", cmd_contract},
     {"query", "run an aggregate query under a contract", cmd_query},
     {"ledger", "revenue statements, caps and checks", cmd_ledger},
+    {"budget", "a dp contract's privacy budget", cmd_budget},
     {"audit", "the tamper-evident audit log", cmd_audit},
     {"keys", "master key status and rotation", cmd_keys},
     {"help", "this help, or every command's synopsis", cmd_help},

@@ -523,5 +523,34 @@ assert acts == ["contract.offered"] + ["contract.signed"] * 4 + ["contract.activ
 	expect_stdout_contains "Missing:    platform (platform)"
 	expect_ok "$SLUICE" -d "$D" audit show --action contract.activated --json
 	json_eq "no activation after expiry" "[e for e in d['events'] if e['subject'] == '$(cid "$E2")']" '[]'
+
+	note "a dp contract: its terms exact, its budget in the catalog"
+	terms "$T/$suite-dp.json" 't["release"] = {"mode": "dp", "mechanism": "laplace", "epsilon_total": "10", "epsilon_per_query": 0.1, "delta": "1e-7"}'
+	DP="$T/$suite-dp.c.json"
+	expect_ok "$SLUICE" -d "$D" contract offer --product claims --buyer $BUYER --terms "$T/$suite-dp.json" --out "$DP"
+	# shellcheck disable=SC2086
+	sign_by "$DP" $FOUR
+	expect_ok "$SLUICE" -d "$D" contract submit "$DP"
+	DPID=$(cid "$DP")
+	expect_ok "$SLUICE" -d "$D" contract show "$DPID"
+	expect_stdout_contains "Release:    dp (laplace), epsilon 10 in all, 0.1 per query, delta 0.0000001, 1 row per unit"
+	expect_ok "$SLUICE" -d "$D" budget --contract "$DPID"
+	expect_stdout_contains "Budget:     epsilon = 10 in all, 0.1 per query"
+	expect_stdout_contains "Spent:      0 by 0 queries"
+	expect_stdout_contains "Remaining:  10"
+	expect_ok "$SLUICE" -d "$D" budget --contract "$DPID" --json --identity "$K$BUYER.key"
+	json_doc
+	json_eq "budget --json" '[d[k] for k in ("contract", "mechanism", "unit", "total", "per_query", "spent", "remaining", "queries", "history")]' \
+		"[\"$DPID\",\"laplace\",\"epsilon\",\"10\",\"0.1\",\"0\",\"10\",0,[]]"
+	expect_ok "$SLUICE" -d "$D" budget --contract "$DPID" --identity "$K$HOLDER.key"
+	expect_ok "$SLUICE" -d "$D" budget --contract "$DPID" --identity "$K"auditor.key
+	expect_fail 1 "$SLUICE" -d "$D" budget --contract "$DPID" --identity "$K"other-buyer.key
+	expect_stderr_contains "other-buyer is not a party of contract $DPID: its budget is not theirs to see"
+	expect_fail 1 "$SLUICE" -d "$D" budget --contract "$ID"
+	expect_stderr_contains "contract $ID is not in dp mode: it has no budget"
+	expect_fail 1 "$SLUICE" -d "$D" budget --contract c_00000000000000000000000000000000
+	expect_stderr_contains "no contract c_00000000000000000000000000000000 on this exchange"
+	expect_fail 2 "$SLUICE" -d "$D" budget
+	expect_stderr_contains "missing --contract"
 done
 pass
