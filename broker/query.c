@@ -301,8 +301,12 @@ execute(struct run *q)
 	    (r = run_worker(q, &p, vi, sch, &result, &bytes)) != 0 || q->state != NULL)
 		goto out;
 	sl_err_clear();
-	if ((r = release_apply(&q->plan, &result, &q->row.c->terms, p.versions[vi].rows, &rel)) !=
-	    0) {
+	/* dp mode needs the worker's contribution bound and the budget wired in first. */
+	if (q->row.c->terms.mode == CONTRACT_DP)
+		r = sl_errf(SL_ERR_POLICY, "release mode dp is not available yet");
+	else
+		r = release_apply(&q->plan, &result, &q->row.c->terms, p.versions[vi].rows, NULL, &rel);
+	if (r != 0) {
 		set_reason(q, r == SL_ERR_POLICY ? "refused" : "failed", sl_err_msg(r));
 		r = 0;
 		goto out;

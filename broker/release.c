@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/dp.h"
 #include "broker/plan_check.h"
 #include "broker/release.h"
 #include "common/err.h"
@@ -469,8 +470,8 @@ outputs(const struct checked_plan *cp)
 }
 
 static int
-group_row(
-    const struct out_col *cols, size_t ncols, const struct job_group *g, size_t gi, json_t **row)
+group_row(const struct out_col *cols, size_t ncols, const struct job_group *g, size_t gi,
+    const struct dp_noise *dn, json_t **row)
 {
 	json_t *r = json_array(), *v;
 	size_t i;
@@ -484,11 +485,19 @@ group_row(
 		if (o->is_agg)
 			v = derive(o, &g->aggs[o->index], (int64_t)g->rows);
 		else if (o->fn == FN_KEY_YEAR || o->fn == FN_KEY_MONTH)
-			v = k->type == JOB_VALUE_NULL  ? json_null()
+			v = k->type == JOB_VALUE_NULL ? json_null()
 			    : k->type == JOB_VALUE_INT ? json_integer(k->i)
 			                               : NULL;
 		else
 			v = typed(o->c, k);
+		/* dp: the exact value was only the plausibility check; the noisy one is released */
+		if (v != NULL && o->is_agg && dn != NULL) {
+			json_decref(v);
+			if ((v = dp_value(dn, gi, g, o->fn, o->index, o->c)) == NULL) {
+				json_decref(r);
+				return SL_ERR_NOMEM;
+			}
+		}
 		if (v == NULL) {
 			json_decref(r);
 			return bad(o->is_agg ? "an aggregate is malformed or out of bounds"
@@ -502,8 +511,9 @@ group_row(
 }
 
 static int
-apply(const struct checked_plan *cp, const struct job_result *res, const struct contract_terms *t,
-    int64_t version_rows, const struct out_col *cols, struct release_answer *out)
+apply(const struct checked_plan *cp, const struct job_result *res,
+    const struct contract_terms *t, int64_t version_rows, const struct out_col *cols,
+    const struct dp_noise *dn, struct release_answer *out)
 {
 	json_t *row = NULL;
 	size_t i;
@@ -516,11 +526,11 @@ apply(const struct checked_plan *cp, const struct job_result *res, const struct 
 
 		if (g->units > g->rows)
 			return bad("a row or unit count is out of range", i);
-		if (!release_admit(t, (int64_t)g->units)) {
+		if (dn != NULL ? !dp_admit(dn, i, g) : !release_admit(t, (int64_t)g->units)) {
 			out->suppressed++;
 			continue;
 		}
-		if ((r = group_row(cols, cp->p.noutputs, g, i, &row)) != 0)
+		if ((r = group_row(cols, cp->p.noutputs, g, i, dn, &row)) != 0)
 			return r;
 		json_array_append_new(out->rows, row);
 	}
@@ -529,25 +539,27 @@ apply(const struct checked_plan *cp, const struct job_result *res, const struct 
 
 int
 release_apply(const struct checked_plan *cp, const struct job_result *res,
-    const struct contract_terms *t, int64_t version_rows, struct release_answer *out)
+    const struct contract_terms *t, int64_t version_rows, const struct dp_noise *dn,
+    struct release_answer *out)
 {
 	struct out_col *cols;
 	int r;
 
 	memset(out, 0, sizeof *out);
-	if (t->mode != CONTRACT_THRESHOLD)
-		return sl_errf(SL_ERR_POLICY, "release mode dp is not available yet");
+	if ((t->mode == CONTRACT_DP) != (dn != NULL))
+		return sl_errf(SL_ERR_INTERNAL, "release: a dp contract needs its noise");
 	out->columns = json_deep_copy(cp->names);
 	out->rows = json_array();
-	out->release =
-	    json_pack("{s:s, s:I}", "mode", "threshold", "min_group", (json_int_t)t->min_group);
+	out->release = dn != NULL ? dp_describe(dn->dq, t)
+	                          : json_pack("{s:s, s:I}", "mode", "threshold", "min_group",
+	                                (json_int_t)t->min_group);
 	cols = outputs(cp);
 	if (out->columns == NULL || out->rows == NULL || out->release == NULL || cols == NULL) {
 		free(cols);
 		release_answer_clear(out);
 		return SL_ERR_NOMEM;
 	}
-	r = apply(cp, res, t, version_rows, cols, out);
+	r = apply(cp, res, t, version_rows, cols, dn, out);
 	free(cols);
 	if (r != 0)
 		release_answer_clear(out);

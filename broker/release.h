@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct checked_plan;
+struct dp_noise;
 struct contract_terms;
 struct job_result;
 
@@ -32,11 +33,13 @@ struct release_answer {
 /*
  * cp is the worker's plan as the broker checked it (broker/plan_check.h),
  * res its RESULT decoded for that plan, version_rows the rows of the
- * version it read.  SL_ERR_PARSE names what in res is implausible.  Free
+ * version it read; dn the noise of a dp contract (broker/dp.h), NULL for
+ * threshold mode.  SL_ERR_PARSE names what in res is implausible.  Free
  * with release_answer_clear().
  */
 int release_apply(const struct checked_plan *cp, const struct job_result *res,
-    const struct contract_terms *t, int64_t version_rows, struct release_answer *out)
+    const struct contract_terms *t, int64_t version_rows, const struct dp_noise *dn,
+    struct release_answer *out)
     __attribute__((warn_unused_result));
 
 void release_answer_clear(struct release_answer *a);

@@ -283,7 +283,7 @@ release(struct fx *fx, const struct forged *f, struct release_answer *out)
 	assert_int_equal(job_result_encode(&f->res, fns, &buf, &len), 0);
 	assert_int_equal(job_result_decode(buf, len, &cp.p, &back), 0);
 	sl_err_clear();
-	r = release_apply(&cp, &back, &fx->t, 100, out);
+	r = release_apply(&cp, &back, &fx->t, 100, NULL, out);
 	job_result_clear(&back);
 	free(buf);
 	checked_plan_clear(&cp);

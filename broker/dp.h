@@ -1,0 +1,96 @@
+/*
+ * broker/dp.h -- the dp release mode's noise (DESIGN.md section 7).
+ *
+ * The worker bounds each unit to m = max_rows_per_unit rows and clamps
+ * measures (sandbox/exec.h); the broker adds the noise.  Per group a dp query
+ * has these noisy quantities, each with its own share of the query's
+ * epsilon (Laplace) or rho (Gaussian), split evenly (sequential
+ * composition):
+ *
+ *   units   the distinct-unit count, for partition selection (sensitivity m:
+ *           a unit's m rows reach at most m groups)
+ *   rows    the row count: COUNT(*), and the denominator of AVG (m)
+ *   per SUM or AVG of an INT or DECIMAL measure with bounds [lo, hi]: its sum
+ *           shifted to the midpoint mid, sum(x - mid) (m * ceil((hi - lo) / 2))
+ *   per COUNT(DISTINCT column): the distinct count (m)
+ *
+ * Laplace has scale t = sensitivity / share; the Gaussian sigma^2 =
+ * sensitivity^2 / (2 share), a conservative bound for the L2 sensitivity.
+ * Released: COUNT = max(0, rows + noise); SUM = shifted sum + noise + mid *
+ * (rows + noise), in the column's unit; AVG = SUM / COUNT when the noisy
+ * count is above 0, else null; COUNT(DISTINCT) = max(0, distinct + noise).
+ * A group is released only if its noisy unit count is >= tau
+ * (noise_laplace_threshold() for Laplace; for the Gaussian the sub-Gaussian
+ * tail, tau = 1 + ceil(sigma * sqrt(2 ln(m / delta)))).
+ *
+ * The noise is drawn before the answer is known (dp_draw(), while the
+ * worker scans), so its running time cannot depend on the answer.
+ */
+#ifndef SLUICE_BROKER_DP_H
+#define SLUICE_BROKER_DP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/noise.h"
+#include "common/rational.h"
+
+struct checked_plan;
+struct contract_terms;
+struct job_group;
+struct schema_column;
+
+enum dp_kind { DP_UNITS, DP_ROWS, DP_SUM, DP_DISTINCT };
+
+struct dp_quantity {
+	enum dp_kind kind;
+	size_t agg;            /* DP_SUM, DP_DISTINCT: the plan's aggregate */
+	int64_t sensitivity;   /* in the column's storage unit */
+	int64_t mid;           /* DP_SUM: the bounds' midpoint, in storage units */
+	struct rational scale; /* Laplace t, or Gaussian sigma^2 */
+	struct noise_spread spread;
+};
+
+struct dp_query {
+	int gaussian;
+	struct rational share; /* of each quantity */
+	struct dp_quantity *q;
+	size_t nq;
+	int64_t tau;
+};
+
+/*
+ * The quantities of plan cp under dp terms t.  SL_ERR_POLICY for what dp
+ * mode does not release (MIN, MAX, VARIANCE, STDDEV, a REAL or unbounded
+ * measure), with the aggregate named.  Free with dp_query_clear().
+ */
+int dp_prepare(const struct checked_plan *cp, const struct contract_terms *t, struct dp_query *out)
+    __attribute__((warn_unused_result));
+void dp_query_clear(struct dp_query *dq);
+
+/* Noise for ngroups groups: noise[g * nq + i] for quantity i of group g. */
+int dp_draw(struct noise_rng *rng, const struct dp_query *dq, size_t ngroups, int64_t *noise)
+    __attribute__((warn_unused_result));
+
+/* A dp query's noise as drawn for the groups it may release. */
+struct dp_noise {
+	const struct dp_query *dq;
+	const int64_t *noise; /* noise[g * nq + i] */
+	size_t ngroups;       /* groups it has noise for */
+};
+
+/* Whether group g (of res) is released: its noisy unit count reaches tau. */
+int dp_admit(const struct dp_noise *dn, size_t g, const struct job_group *grp);
+
+/*
+ * The released value of aggregate agg (function fn, column c; NULL for
+ * COUNT(*)) of group g: a new JSON value, or NULL without memory.
+ */
+json_t *dp_value(const struct dp_noise *dn, size_t g, const struct job_group *grp, uint32_t fn,
+    size_t agg, const struct schema_column *c);
+
+/* The release's description: mechanism, share, tau and each quantity's scale and half-width. */
+json_t *dp_describe(const struct dp_query *dq, const struct contract_terms *t);
+
+#endif
