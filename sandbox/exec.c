@@ -26,6 +26,8 @@ enum { F = 0, U = 1, T = 2 };
 #define EXEC_DEPTH_MAX (4 * SQL_MAX_DEPTH + 8)
 /* Rows decoded and processed at a time: a few columns of them stay in L2. */
 #define EXEC_BATCH 4096
+/* 96 MiB of pairs: below that a sort per doubling costs more than the memory it saves. */
+size_t exec_bound_prune_pairs = EXEC_BOUND_PRUNE_PAIRS;
 
 /* One aggregate's state for one group. */
 struct acc {
@@ -61,15 +63,9 @@ struct uvec {
 	size_t n, cap;
 };
 
-/* The bound's first pass: a selected row's unit and hash. */
+/* The bound's first pass: a selected row's unit, hash, and place among the selected rows. */
 struct bpair {
-	uint64_t unit, h;
-};
-
-/* A unit over the bound: rows of h < cut are kept, and quota more of h == cut. */
-struct bcut {
-	uint64_t unit, cut;
-	uint32_t quota, used;
+	uint64_t unit, h, pos;
 };
 
 struct exec {
@@ -110,8 +106,8 @@ struct exec {
 	uint8_t *bbuf;                           /* a row's canonical encoding */
 	struct bpair *bpairs;
 	size_t npairs, pcap;
-	struct bcut *bcuts; /* open addressing by unit */
-	size_t ncap;
+	uint64_t nseen; /* pass 1: rows selected so far; pass 2: the next one's place */
+	uint8_t *bkeep; /* bit pos: the bound keeps selected row pos */
 };
 
 /* Note a limit the query ran into (no place in its text); col SIZE_MAX: none.  Returns r. */
@@ -888,6 +884,25 @@ bpair_cmp_h(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A unit's pairs by h: most units have a few rows, where insertion beats qsort's calls. */
+static void
+bpairs_sort_h(struct bpair *a, size_t n)
+{
+	size_t i, j;
+
+	if (n > 32) {
+		qsort(a, n, sizeof *a, bpair_cmp_h);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		struct bpair t = a[i];
+
+		for (j = i; j > 0 && a[j - 1].h > t.h; j--)
+			a[j] = a[j - 1];
+		a[j] = t;
+	}
+}
+
 /* Pairs sorted by unit: LSD radix by 11-bit digits over the bits in which units differ. */
 static int
 bpairs_sort(struct bpair *a, size_t n)
@@ -926,72 +941,35 @@ bpairs_sort(struct bpair *a, size_t n)
 	return 0;
 }
 
-static void
-bcut_insert(struct exec *e, uint64_t unit, uint64_t cut, uint32_t quota)
-{
-	size_t h = mix(unit) & (e->ncap - 1);
-
-	while (e->bcuts[h].used)
-		h = (h + 1) & (e->ncap - 1);
-	e->bcuts[h] = (struct bcut){unit, cut, quota, 1};
-}
-
-/* Units with more than k pairs in the (unit-sorted) pairs. */
-static size_t
-bound_over(const struct exec *e)
-{
-	size_t i, j, over = 0;
-
-	for (i = 0; i < e->npairs; i = j) {
-		for (j = i + 1; j < e->npairs && e->bpairs[j].unit == e->bpairs[i].unit; j++)
-			;
-		over += j - i > e->brows;
-	}
-	return over;
-}
-
 /*
  * Sort the pairs by unit and, for a unit of more than k = brows, its pairs
- * by h.  Not final: keep the k + 1 smallest of such a unit, enough to know
- * both its k smallest and that it has more than k (memory stays about
- * 16 (k + 1) bytes a unit however many rows it has).  Final: the cut table
- * of those units (cut: the k-th smallest h; quota: how many of the k have
- * h == cut), and the pairs freed.
+ * by h, keeping its k smallest (memory stays 24 k bytes a unit however many
+ * rows it has).  Final: mark in bkeep the places of the pairs kept, and free
+ * the pairs.
  */
 static int
 bound_reduce(struct exec *e, int final)
 {
-	size_t i, j, m, n = 0, k = e->brows, cap;
+	size_t i, j, m, t, n = 0, k = e->brows;
 	int r;
 
 	if ((r = bpairs_sort(e->bpairs, e->npairs)) != 0)
 		return r;
-	if (final) {
-		for (cap = 16; cap < 2 * bound_over(e) + 2; cap *= 2)
-			;
-		if ((e->bcuts = calloc(cap, sizeof *e->bcuts)) == NULL)
-			return SL_ERR_NOMEM;
-		e->ncap = cap;
-	}
+	if (final && (e->bkeep = calloc(e->nseen / 8 + 1, 1)) == NULL)
+		return SL_ERR_NOMEM;
 	for (i = 0; i < e->npairs; i = j) {
 		for (j = i + 1; j < e->npairs && e->bpairs[j].unit == e->bpairs[i].unit; j++)
 			;
 		m = j - i;
 		if (m > k) {
-			struct bpair *run = &e->bpairs[i];
-			uint64_t cut;
-			uint32_t quota = 0;
-			size_t t;
-
-			qsort(run, m, sizeof *run, bpair_cmp_h);
-			cut = run[k - 1].h;
-			for (t = 0; t < k; t++)
-				quota += run[t].h == cut;
-			if (final)
-				bcut_insert(e, run[0].unit, cut, quota);
-			m = k + 1;
+			bpairs_sort_h(&e->bpairs[i], m);
+			m = k;
 		}
-		if (!final)
+		if (final)
+			for (t = i; t < i + m; t++)
+				e->bkeep[e->bpairs[t].pos >> 3] |=
+				    (uint8_t)(1u << (e->bpairs[t].pos & 7));
+		else
 			memmove(&e->bpairs[n], &e->bpairs[i], m * sizeof *e->bpairs);
 		n += m;
 	}
@@ -1000,6 +978,7 @@ bound_reduce(struct exec *e, int final)
 		free(e->bpairs);
 		e->bpairs = NULL;
 		e->npairs = e->pcap = 0;
+		e->nseen = 0;
 	}
 	return 0;
 }
@@ -1015,8 +994,8 @@ bound_collect(struct exec *e, uint32_t nsel)
 	int r;
 
 	if (e->npairs + nsel > e->pcap) {
-		/* Prune before growing, and grow only when pruning freed too little. */
-		if (e->pcap > 0 && (r = bound_reduce(e, 0)) != 0)
+		/* Past exec_bound_prune_pairs, prune before growing, and grow only when that freed too little. */
+		if (e->pcap >= exec_bound_prune_pairs && (r = bound_reduce(e, 0)) != 0)
 			return r;
 		if (e->npairs + nsel > e->pcap / 2 || e->pcap == 0) {
 			if (__builtin_mul_overflow(e->pcap ? e->pcap : STORE_CHUNK_ROWS, 2, &cap) ||
@@ -1030,34 +1009,23 @@ bound_collect(struct exec *e, uint32_t nsel)
 	}
 	for (j = 0; j < nsel; j++)
 		e->bpairs[e->npairs++] =
-		    (struct bpair){value_bits(u, e->sel[j]), bound_hash(e, e->sel[j])};
+		    (struct bpair){value_bits(u, e->sel[j]), bound_hash(e, e->sel[j]), e->nseen++};
 	return 0;
 }
 
-/* Pass 2: of the selected rows, only those the bound keeps, in order. */
+/*
+ * Pass 2: of the selected rows, only those the bound keeps, in order.  The
+ * scan selects the same rows in the same order as pass 1, so a row's place
+ * among them is all it takes: no hash and no lookup here.
+ */
 static uint32_t
 bound_admit(struct exec *e, uint32_t nsel)
 {
-	const struct store_vec *u = &e->vecs[e->s->unit];
 	uint32_t j, n = 0;
 
-	for (j = 0; j < nsel; j++) {
-		uint64_t unit = value_bits(u, e->sel[j]), h;
-		size_t s = mix(unit) & (e->ncap - 1);
-		struct bcut *c;
-
-		while (e->bcuts[s].used && e->bcuts[s].unit != unit)
-			s = (s + 1) & (e->ncap - 1);
-		c = &e->bcuts[s];
-		if (c->used) {
-			/* A unit over the bound: only now is its row hashed again. */
-			h = bound_hash(e, e->sel[j]);
-			if (h > c->cut || (h == c->cut && c->quota == 0))
-				continue;
-			if (h == c->cut)
-				c->quota--;
-		}
-		e->sel[n++] = e->sel[j];
+	for (j = 0; j < nsel; j++, e->nseen++) {
+		e->sel[n] = e->sel[j];
+		n += e->bkeep[e->nseen >> 3] >> (e->nseen & 7) & 1;
 	}
 	return n;
 }
@@ -1180,7 +1148,7 @@ scan_chunk(struct exec *e, uint32_t chunk)
 	/* With a cap, the unit column is opened last, and only if needed (count_units). */
 	for (c = 0; c < e->s->ncols; c++) {
 		e->open[c] = p->reads[c] &&
-		             !(c == unit && e->units_cap > 0 && !p->unit_named && e->brows == 0);
+		             !(c == unit && e->units_cap > 0 && !p->unit_named && e->bpass != 1);
 		if (!e->open[c])
 			continue;
 		if ((r = store_buf_open(e->r, c, chunk, e->bufs[c], &rows)) != 0)
@@ -1477,7 +1445,7 @@ teardown(struct exec *e)
 	free(e->codemap);
 	free(e->bbuf);
 	free(e->bpairs);
-	free(e->bcuts);
+	free(e->bkeep);
 	sodium_memzero(e->bkey, sizeof e->bkey);
 }
 

@@ -42,24 +42,32 @@ struct store_reader;
  * little-endian bytes (-0 as 0); for TEXT, a 32-bit little-endian length
  * and the bytes (never the dictionary code).  h is read little-endian.
  * So the rows kept depend on the data, the columns the query reads and
- * the key only, never on row order or chunk layout.  Rows of one unit of
- * equal h (identical in every column hashed) are admitted first come, up
- * to the quota: exactly min(rows, count) rows of each unit are kept.  Only
- * kept rows enter groups, row counts, unit counts and aggregates; measures
- * are clamped as without a bound.  rows_scanned counts one scan.
+ * the key only, never on row order or chunk layout.  Of the rows of one
+ * unit with equal h (identical in every column hashed, so alike to the
+ * answer) as many as fit are kept: exactly min(rows, count) rows of each
+ * unit are kept.  Only kept rows enter groups, row counts, unit counts and
+ * aggregates; measures are clamped as without a bound.  rows_scanned counts
+ * one scan.
  *
  * Costs: a first scan of the version (decrypt, filter, hash every selected
- * row) finds each unit's cut; the second is the ordinary scan, probing a
- * table of the units over the bound only, and hashing only their rows.
- * The first pass holds 16 bytes per selected row; when its buffer fills it
- * keeps each unit's rows + 1 smallest (exec.c bound_reduce()), so it peaks
- * near 32 bytes times the sum over units of min(rows selected, rows + 1).
- * The cut table takes about 48 bytes per unit over the bound.
+ * row) chooses the rows: it holds 24 bytes per selected row (unit, h, its
+ * place among the selected rows) and, past exec_bound_prune_pairs of them,
+ * prunes each unit to its rows smallest before growing, so it peaks near
+ * 48 bytes times the sum over units of min(rows selected, rows); it leaves
+ * one bit per selected row.  The second is the ordinary scan, which selects
+ * the same rows in the same order and admits those whose bit is set: no
+ * hash, no lookup.  The alternative, keeping the selected rows' values to
+ * avoid the second decryption, would hold every aggregated value of every
+ * selected row.
  */
 struct exec_bound {
 	uint32_t rows; /* 0: no bound */
 	uint8_t key[EXEC_BOUND_KEY_BYTES];
 };
+
+/* Pairs the bound's first pass holds before it prunes (a variable for the tests). */
+#define EXEC_BOUND_PRUNE_PAIRS ((size_t)1 << 22)
+extern size_t exec_bound_prune_pairs;
 
 /*
  * Run p over r.  0 and *result, the RESULT (sandbox/job.h; its TEXT values
