@@ -983,7 +983,7 @@ bound_reduce(struct exec *e, int final)
 	return 0;
 }
 
-/* Pass 1: each selected row's (unit, h). */
+/* Pass 1: each selected row's (unit, h, place among the selected rows). */
 static int
 bound_collect(struct exec *e, uint32_t nsel)
 {
@@ -994,7 +994,7 @@ bound_collect(struct exec *e, uint32_t nsel)
 	int r;
 
 	if (e->npairs + nsel > e->pcap) {
-		/* Past exec_bound_prune_pairs, prune before growing, and grow only when that freed too little. */
+		/* Past exec_bound_prune_pairs, prune first; grow only when that freed too little. */
 		if (e->pcap >= exec_bound_prune_pairs && (r = bound_reduce(e, 0)) != 0)
 			return r;
 		if (e->npairs + nsel > e->pcap / 2 || e->pcap == 0) {
