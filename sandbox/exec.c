@@ -6,6 +6,7 @@
  * UNKNOWN, and only TRUE rows are selected, as in SQL.
  */
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ enum { F = 0, U = 1, T = 2 };
 #define EXEC_DEPTH_MAX (4 * SQL_MAX_DEPTH + 8)
 /* Rows decoded and processed at a time: a few columns of them stay in L2. */
 #define EXEC_BATCH 4096
+/* 96 MiB of pairs: below that a sort per doubling costs more than the memory it saves. */
+size_t exec_bound_prune_pairs = EXEC_BOUND_PRUNE_PAIRS;
 
 /* One aggregate's state for one group. */
 struct acc {
@@ -60,6 +63,11 @@ struct uvec {
 	size_t n, cap;
 };
 
+/* The bound's first pass: a selected row's unit, hash, and place among the selected rows. */
+struct bpair {
+	uint64_t unit, h, pos;
+};
+
 struct exec {
 	const struct plan *p;
 	const struct schema *s;
@@ -91,6 +99,15 @@ struct exec {
 	struct pairset unitset;   /* (group, unit) pairs, when counting up to units_cap */
 	struct pairset *distinct; /* per aggregate (COUNT DISTINCT only) */
 	uint64_t rows_scanned;
+	/* the contribution bound (exec.h); brows 0: none */
+	uint32_t brows;
+	int bpass;                               /* 1: finding the cuts; 2: admitting */
+	uint8_t bkey[crypto_shorthash_KEYBYTES]; /* wiped by teardown() */
+	uint8_t *bbuf;                           /* a row's canonical encoding */
+	struct bpair *bpairs;
+	size_t npairs, pcap;
+	uint64_t nseen; /* pass 1: rows selected so far; pass 2: the next one's place */
+	uint8_t *bkeep; /* bit pos: the bound keeps selected row pos */
 };
 
 /* Note a limit the query ran into (no place in its text); col SIZE_MAX: none.  Returns r. */
@@ -803,6 +820,216 @@ count_units(
 	return 0;
 }
 
+/* ---- the contribution bound ------------------------------------------ */
+
+static uint8_t *
+put_le(uint8_t *q, uint64_t v, int bytes)
+{
+	int k;
+
+	for (k = 0; k < bytes; k++)
+		*q++ = (uint8_t)(v >> (8 * k));
+	return q;
+}
+
+/* Column c of row i in the canonical encoding (exec.h). */
+static uint8_t *
+bound_put(struct exec *e, size_t c, uint32_t i, uint8_t *q)
+{
+	const struct store_vec *v = &e->vecs[c];
+
+	if (is_null(v, i)) {
+		*q++ = 0;
+	} else if (v->codes != NULL) {
+		uint32_t len = e->dlen[c][v->codes[i]];
+
+		*q++ = 3;
+		q = put_le(q, len, 4);
+		memcpy(q, e->dstr[c][v->codes[i]], len);
+		q += len;
+	} else if (v->reals != NULL) {
+		*q++ = 2;
+		q = put_le(q, value_bits(v, i), 8); /* -0 as 0 */
+	} else {
+		*q++ = 1;
+		q = put_le(q, (uint64_t)v->ints[i], 8);
+	}
+	return q;
+}
+
+/* The keyed hash h of row i (exec.h). */
+static uint64_t
+bound_hash(struct exec *e, uint32_t i)
+{
+	uint8_t out[crypto_shorthash_BYTES], *q = e->bbuf;
+	size_t c, unit = e->s->unit;
+	uint64_t h = 0;
+	int k;
+
+	q = bound_put(e, unit, i, q);
+	for (c = 0; c < e->s->ncols; c++)
+		if (c != unit && e->p->reads[c])
+			q = bound_put(e, c, i, q);
+	crypto_shorthash(out, e->bbuf, (unsigned long long)(q - e->bbuf), e->bkey);
+	for (k = 0; k < 8; k++)
+		h |= (uint64_t)out[k] << (8 * k);
+	return h;
+}
+
+static int
+bpair_cmp_h(const void *a, const void *b)
+{
+	uint64_t x = ((const struct bpair *)a)->h, y = ((const struct bpair *)b)->h;
+
+	return (x > y) - (x < y);
+}
+
+/* A unit's pairs by h: most units have a few rows, where insertion beats qsort's calls. */
+static void
+bpairs_sort_h(struct bpair *a, size_t n)
+{
+	size_t i, j;
+
+	if (n > 32) {
+		qsort(a, n, sizeof *a, bpair_cmp_h);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		struct bpair t = a[i];
+
+		for (j = i; j > 0 && a[j - 1].h > t.h; j--)
+			a[j] = a[j - 1];
+		a[j] = t;
+	}
+}
+
+/* Pairs sorted by unit: LSD radix by 11-bit digits over the bits in which units differ. */
+static int
+bpairs_sort(struct bpair *a, size_t n)
+{
+	struct bpair *tmp, *b, *t;
+	uint64_t diff = 0;
+	size_t i, cnt[2048];
+	unsigned shift, top;
+
+	for (i = 1; i < n; i++)
+		diff |= a[i].unit ^ a[0].unit;
+	top = diff == 0 ? 0 : 64 - (unsigned)__builtin_clzll(diff);
+	if (top == 0)
+		return 0;
+	if ((tmp = malloc(n * sizeof *tmp)) == NULL)
+		return SL_ERR_NOMEM;
+	b = tmp;
+	for (shift = 0; shift < top; shift += 11) {
+		size_t sum = 0, c;
+
+		memset(cnt, 0, sizeof cnt);
+		for (i = 0; i < n; i++)
+			cnt[a[i].unit >> shift & 2047]++;
+		for (i = 0; i < 2048; i++)
+			c = cnt[i], cnt[i] = sum, sum += c;
+		for (i = 0; i < n; i++)
+			b[cnt[a[i].unit >> shift & 2047]++] = a[i];
+		t = a, a = b, b = t;
+	}
+	if (a != tmp) {
+		free(tmp);
+		return 0;
+	}
+	memcpy(b, a, n * sizeof *a);
+	free(tmp);
+	return 0;
+}
+
+/*
+ * Sort the pairs by unit and, for a unit of more than k = brows, its pairs
+ * by h, keeping its k smallest (memory stays 24 k bytes a unit however many
+ * rows it has).  Final: mark in bkeep the places of the pairs kept, and free
+ * the pairs.
+ */
+static int
+bound_reduce(struct exec *e, int final)
+{
+	size_t i, j, m, t, n = 0, k = e->brows;
+	int r;
+
+	if ((r = bpairs_sort(e->bpairs, e->npairs)) != 0)
+		return r;
+	if (final && (e->bkeep = calloc(e->nseen / 8 + 1, 1)) == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < e->npairs; i = j) {
+		for (j = i + 1; j < e->npairs && e->bpairs[j].unit == e->bpairs[i].unit; j++)
+			;
+		m = j - i;
+		if (m > k) {
+			bpairs_sort_h(&e->bpairs[i], m);
+			m = k;
+		}
+		if (final)
+			for (t = i; t < i + m; t++)
+				e->bkeep[e->bpairs[t].pos >> 3] |=
+				    (uint8_t)(1u << (e->bpairs[t].pos & 7));
+		else
+			memmove(&e->bpairs[n], &e->bpairs[i], m * sizeof *e->bpairs);
+		n += m;
+	}
+	e->npairs = n;
+	if (final) {
+		free(e->bpairs);
+		e->bpairs = NULL;
+		e->npairs = e->pcap = 0;
+		e->nseen = 0;
+	}
+	return 0;
+}
+
+/* Pass 1: each selected row's (unit, h, place among the selected rows). */
+static int
+bound_collect(struct exec *e, uint32_t nsel)
+{
+	const struct store_vec *u = &e->vecs[e->s->unit];
+	struct bpair *grown;
+	uint32_t j;
+	size_t cap;
+	int r;
+
+	if (e->npairs + nsel > e->pcap) {
+		/* Past exec_bound_prune_pairs, prune first; grow only when that freed too little. */
+		if (e->pcap >= exec_bound_prune_pairs && (r = bound_reduce(e, 0)) != 0)
+			return r;
+		if (e->npairs + nsel > e->pcap / 2 || e->pcap == 0) {
+			if (__builtin_mul_overflow(e->pcap ? e->pcap : STORE_CHUNK_ROWS, 2, &cap) ||
+			    cap > SIZE_MAX / sizeof *grown)
+				return SL_ERR_NOMEM;
+			if ((grown = realloc(e->bpairs, cap * sizeof *grown)) == NULL)
+				return SL_ERR_NOMEM;
+			e->bpairs = grown;
+			e->pcap = cap;
+		}
+	}
+	for (j = 0; j < nsel; j++)
+		e->bpairs[e->npairs++] =
+		    (struct bpair){value_bits(u, e->sel[j]), bound_hash(e, e->sel[j]), e->nseen++};
+	return 0;
+}
+
+/*
+ * Pass 2: of the selected rows, only those the bound keeps, in order.  The
+ * scan selects the same rows in the same order as pass 1, so a row's place
+ * among them is all it takes: no hash and no lookup here.
+ */
+static uint32_t
+bound_admit(struct exec *e, uint32_t nsel)
+{
+	uint32_t j, n = 0;
+
+	for (j = 0; j < nsel; j++, e->nseen++) {
+		e->sel[n] = e->sel[j];
+		n += e->bkeep[e->nseen >> 3] >> (e->nseen & 7) & 1;
+	}
+	return n;
+}
+
 /*
  * The rows of a batch where lo <= x <= hi, into sel: a filter that is one
  * range over a column without NULLs (Q1's shape) needs no truth values.
@@ -891,6 +1118,10 @@ scan_batch(struct exec *e, uint32_t chunk, uint32_t from, uint32_t rows)
 			e->sel[i] = i;
 		nsel = rows;
 	}
+	if (e->bpass == 1)
+		return bound_collect(e, nsel);
+	if (e->bpass == 2)
+		nsel = bound_admit(e, nsel);
 	if ((r = assign_groups(e, nsel)) != 0)
 		return r;
 	if ((r = count_units(e, chunk, from, rows, nsel, unit_read)) != 0)
@@ -916,7 +1147,8 @@ scan_chunk(struct exec *e, uint32_t chunk)
 
 	/* With a cap, the unit column is opened last, and only if needed (count_units). */
 	for (c = 0; c < e->s->ncols; c++) {
-		e->open[c] = p->reads[c] && !(c == unit && e->units_cap > 0 && !p->unit_named);
+		e->open[c] = p->reads[c] &&
+		             !(c == unit && e->units_cap > 0 && !p->unit_named && e->bpass != 1);
 		if (!e->open[c])
 			continue;
 		if ((r = store_buf_open(e->r, c, chunk, e->bufs[c], &rows)) != 0)
@@ -1141,6 +1373,26 @@ setup(struct exec *e)
 	}
 	if (p->where != NULL && (r = text_tables(e, p->where)) != 0)
 		return r;
+	if (e->brows > 0) {
+		/* The longest canonical encoding: 9 bytes a value, 5 and the longest string for TEXT. */
+		size_t len = 0, c2;
+		uint32_t i;
+
+		for (c = 0; c < ncols; c++) {
+			size_t w = 9;
+
+			if (!p->reads[c])
+				continue;
+			for (i = 0; e->s->cols[c].type == SCHEMA_TEXT && i < e->dn[c]; i++)
+				if (e->dlen[c][i] + (size_t)5 > w)
+					w = e->dlen[c][i] + (size_t)5;
+			if (__builtin_add_overflow(len, w, &c2))
+				return SL_ERR_NOMEM;
+			len = c2;
+		}
+		if ((e->bbuf = malloc(len)) == NULL)
+			return SL_ERR_NOMEM;
+	}
 	if (p->nkeys == 1 && e->s->cols[p->keys[0].col].type == SCHEMA_TEXT) {
 		size_t n = (size_t)e->dn[p->keys[0].col] + 1;
 
@@ -1191,11 +1443,18 @@ teardown(struct exec *e)
 	free(e->gunits);
 	free(e->slots);
 	free(e->codemap);
+	free(e->bbuf);
+	free(e->bpairs);
+	free(e->bkeep);
+	sodium_memzero(e->bkey, sizeof e->bkey);
 }
 
+/* The label the bound's hash key is derived under (exec.h). */
+static const char bound_label[] = "sluice/exec/bound/v1";
+
 int
-exec_run(
-    const struct plan *p, struct store_reader *r, uint32_t units_cap, struct job_result *result)
+exec_run(const struct plan *p, struct store_reader *r, uint32_t units_cap,
+    const struct exec_bound *bound, struct job_result *result)
 {
 	struct exec e;
 	uint32_t chunk, n = store_reader_chunks(r);
@@ -1208,7 +1467,25 @@ exec_run(
 	e.r = r;
 	/* Beyond a few thousand, the sort of every unit beats a probe per row. */
 	e.units_cap = units_cap <= EXEC_UNITS_CAP_MAX ? units_cap : 0;
-	if ((rc = setup(&e)) == 0) {
+	if (bound != NULL && bound->rows > 0) {
+		e.brows = bound->rows;
+		if (crypto_generichash(e.bkey, sizeof e.bkey, (const uint8_t *)bound_label,
+		        sizeof bound_label - 1, bound->key, EXEC_BOUND_KEY_BYTES) != 0) {
+			sodium_memzero(e.bkey, sizeof e.bkey);
+			return SL_ERR_AUTH;
+		}
+	}
+	if ((rc = setup(&e)) == 0 && e.brows > 0) {
+		/* Pass 1 finds every unit's cut; pass 2 below is the scan, admitting. */
+		e.bpass = 1;
+		for (chunk = 0; chunk < n && rc == 0; chunk++)
+			rc = scan_chunk(&e, chunk);
+		if (rc == 0)
+			rc = bound_reduce(&e, 1);
+		e.bpass = 2;
+		e.rows_scanned = 0;
+	}
+	if (rc == 0) {
 		for (chunk = 0; chunk < n && rc == 0; chunk++)
 			rc = scan_chunk(&e, chunk);
 		if (rc == 0)

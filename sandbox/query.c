@@ -2,6 +2,7 @@
  * sandbox/query.c -- the query job: text in, plan out, raw aggregates out.
  */
 #include <jansson.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,10 @@ struct query {
 	struct schema *schema;
 	struct store *store;
 	struct store_reader *reader;
+	struct exec_bound bound; /* the HEADER's; its key wiped by query_free() */
 };
+
+_Static_assert(EXEC_BOUND_KEY_BYTES == JOB_KEY_BYTES, "the bound key is the HEADER's");
 
 /* params {"manifest": hex}: the digest the catalog recorded when the version was published. */
 static int
@@ -47,6 +51,8 @@ query_prepare(const struct job_header *h, struct query **out)
 
 	if (q == NULL)
 		return SL_ERR_NOMEM;
+	q->bound.rows = h->bound_rows;
+	memcpy(q->bound.key, h->bound_key, sizeof q->bound.key);
 	if ((r = schema_parse(h->schema, strlen(h->schema), &q->schema)) != 0 ||
 	    (r = manifest_param(h->params, digest)) != 0 ||
 	    (r = store_open(h->store, 0, 0, &q->store)) != 0 ||
@@ -66,6 +72,7 @@ query_free(struct query *q)
 	store_reader_close(q->reader);
 	store_close(q->store);
 	schema_free(q->schema);
+	sodium_memzero(&q->bound, sizeof q->bound);
 	free(q);
 }
 
@@ -196,7 +203,7 @@ query_run(struct query *q, int fd)
 		return r;
 	if ((r = sql_parse(text, len, &ast)) != 0 || (r = plan_build(ast, q->schema, &plan)) != 0 ||
 	    (r = send_plan(fd, plan)) != 0 || (r = verdict(fd, &units_cap)) != 0 ||
-	    (r = exec_run(plan, q->reader, units_cap, &result)) != 0)
+	    (r = exec_run(plan, q->reader, units_cap, &q->bound, &result)) != 0)
 		goto out;
 	if (query_result_tamper != NULL)
 		query_result_tamper(plan, &result);

@@ -192,6 +192,7 @@ gen_row(uint64_t i, uint64_t n, struct row *r)
 
 struct fx {
 	char *tmp, *dir;
+	char *alt; /* the bound's tests: the same rows shuffled, a store of its own */
 	struct schema *s;
 	uint8_t key[STORE_KEY_BYTES];
 	struct row *rows;
@@ -283,6 +284,7 @@ teardown(void **state)
 	schema_free(fx->s);
 	free(fx->rows);
 	free(fx->dir);
+	free(fx->alt);
 	vec_rmtree(fx->tmp);
 	free(fx);
 	return 0;
@@ -416,9 +418,10 @@ plan_doc(const struct plan *p, const char *sql)
 	return doc;
 }
 
-/* Parse, plan and run sql over fx's version: exec_run()'s status and *result. */
+/* Parse, plan and run sql over fx's version under bound (NULL: none): exec_run()'s status and *result. */
 static int
-run(struct fx *fx, const char *sql, uint32_t cap, json_t **result)
+run_bound(
+    struct fx *fx, const char *sql, uint32_t cap, const struct exec_bound *bound, json_t **result)
 {
 	struct sql_query *q = NULL;
 	struct plan *p = NULL;
@@ -437,7 +440,7 @@ run(struct fx *fx, const char *sql, uint32_t cap, json_t **result)
 	{
 		struct job_result res;
 
-		if ((r = exec_run(p, rd, cap, &res)) == 0)
+		if ((r = exec_run(p, rd, cap, bound, &res)) == 0)
 			*result = result_json(p, &res);
 		job_result_clear(&res);
 	}
@@ -446,6 +449,12 @@ run(struct fx *fx, const char *sql, uint32_t cap, json_t **result)
 	plan_free(p);
 	sql_free(q);
 	return r;
+}
+
+static int
+run(struct fx *fx, const char *sql, uint32_t cap, json_t **result)
+{
+	return run_bound(fx, sql, cap, NULL, result);
 }
 
 /* As run(), when the query must succeed. */
@@ -2435,6 +2444,363 @@ test_max_groups(void **state)
 	}
 }
 
+/* ---- the contribution bound (exec.h struct exec_bound) ---------------------- */
+
+#define HEAVY_UID 7
+#define HEAVY_ROWS 1000
+#define BOUND_SMALL_ROWS 3000
+#define BOUND_LARGE_ROWS 140000 /* three chunks */
+#define BOUND_LARGE_UNITS 3000
+
+/*
+ * Small: unit HEAVY_UID has rows 0..999 (seq 0..999); every other unit
+ * three rows, the last two.  Large: units of about 47 rows each, spread over
+ * every chunk; fx->alt holds the same rows shuffled, so each row lies in
+ * another place and mostly another chunk.
+ */
+static void
+swap_stores(struct fx *fx)
+{
+	char *t = fx->dir;
+
+	fx->dir = fx->alt;
+	fx->alt = t;
+}
+
+static int
+setup_bound(void **state, size_t n)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	struct row *shuffled;
+	size_t i;
+
+	fx->tmp = vec_tmpdir();
+	fx->dir = sl_path_join(fx->tmp, "store");
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	assert_int_equal(schema_parse(schema_json, strlen(schema_json), &fx->s), 0);
+	keys_random(fx->key, sizeof(fx->key));
+	fx->nrows = n;
+	fx->rows = calloc(n, sizeof(*fx->rows));
+	shuffled = calloc(n, sizeof(*shuffled));
+	for (i = 0; i < n; i++) {
+		struct row *r = &fx->rows[i];
+
+		gen_row(i, n, r);
+		if (n == BOUND_SMALL_ROWS)
+			r->uid = i < HEAVY_ROWS ? HEAVY_UID : 100 + (int64_t)(i - HEAVY_ROWS) / 3;
+		else
+			r->uid = 1 + (int64_t)(splitmix(i * 7 + 3) % BOUND_LARGE_UNITS);
+	}
+	memcpy(shuffled, fx->rows, n * sizeof(*shuffled));
+	for (i = n - 1; i > 0; i--) {
+		size_t j = (size_t)(splitmix(i ^ 0xb0b) % (i + 1));
+		struct row t = shuffled[i];
+
+		shuffled[i] = shuffled[j];
+		shuffled[j] = t;
+	}
+	fx->version = 1;
+	write_version(fx, 1, fx->rows, n);
+	/* A store holds one version: the shuffled one goes to a store of its own. */
+	fx->alt = fx->dir;
+	fx->dir = sl_path_join(fx->tmp, "shuffled");
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	write_version(fx, 1, shuffled, n);
+	swap_stores(fx);
+	free(shuffled);
+	*state = fx;
+	return 0;
+}
+
+static int
+setup_bound_small(void **state)
+{
+	return setup_bound(state, BOUND_SMALL_ROWS);
+}
+
+static int
+setup_bound_large(void **state)
+{
+	return setup_bound(state, BOUND_LARGE_ROWS);
+}
+
+static json_t *
+run_bound_ok(struct fx *fx, const char *sql, uint32_t cap, const struct exec_bound *b)
+{
+	json_t *doc;
+	int r = run_bound(fx, sql, cap, b, &doc);
+
+	if (r != 0)
+		fail_msg("%s (bound %u): %s", sql, b != NULL ? b->rows : 0, sl_err_msg(r));
+	return doc;
+}
+
+static int
+group_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A document's groups as one string, in the order of their text: the
+ * order groups are found in depends on the rows' order, their contents
+ * must not.
+ */
+static char *
+groups_canon(const json_t *doc)
+{
+	const json_t *groups = json_object_get(doc, "groups");
+	size_t n = json_array_size(groups), i, len = 1;
+	char **g = calloc(n + 1, sizeof(*g)), *out;
+
+	for (i = 0; i < n; i++) {
+		g[i] =
+		    json_dumps(json_array_get(groups, i), JSON_COMPACT | JSON_REAL_PRECISION(17));
+		len += strlen(g[i]) + 1;
+	}
+	qsort(g, n, sizeof(*g), group_cmp);
+	out = calloc(len, 1);
+	for (i = 0, len = 0; i < n; i++) {
+		size_t l = strlen(g[i]);
+
+		memcpy(out + len, g[i], l);
+		out[len + l] = '\n';
+		len += l + 1;
+		free(g[i]);
+	}
+	free(g);
+	return out;
+}
+
+static int64_t
+count_star(json_t *doc)
+{
+	json_t *g = json_array_get(json_object_get(doc, "groups"), 0);
+
+	return json_integer_value(json_object_get(g, "rows"));
+}
+
+/* Rows of unit uid in fx. */
+static int64_t
+unit_rows(const struct fx *fx, int64_t uid)
+{
+	int64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < fx->nrows; i++)
+		n += fx->rows[i].uid == uid;
+	return n;
+}
+
+/*
+ * Per unit, GROUP BY uid: each unit has min(k, its rows) rows and COUNT(*);
+ * a unit within the bound has the very group it has without one.
+ * Returns the kept rows in all.
+ */
+static int64_t
+check_per_unit(struct fx *fx, const struct exec_bound *b)
+{
+	static const char sql[] =
+	    "SELECT uid, COUNT(*), SUM(qty), MIN(channel) FROM shop GROUP BY uid";
+	json_t *bounded = run_bound_ok(fx, sql, 0, b), *free_doc = run_ok(fx, sql, 0);
+	json_t *groups = json_object_get(bounded, "groups");
+	int64_t kept = 0;
+	size_t i, j;
+
+	assert_int_equal(
+	    json_array_size(groups), json_array_size(json_object_get(free_doc, "groups")));
+	for (i = 0; i < json_array_size(groups); i++) {
+		json_t *g = json_array_get(groups, i), *key = json_object_get(g, "key"), *f = NULL;
+		int64_t uid = json_integer_value(json_array_get(key, 0));
+		int64_t all = unit_rows(fx, uid), want = all < b->rows ? all : b->rows;
+		int64_t rows = json_integer_value(json_object_get(g, "rows"));
+
+		if (rows != want)
+			fail_msg("unit %" PRId64 " of %" PRId64 " rows, bound %u: %" PRId64
+			         " rows kept, expected %" PRId64,
+			    uid, all, b->rows, rows, want);
+		assert_int_equal(json_integer_value(json_object_get(g, "units")), 1);
+		kept += rows;
+		if (all > b->rows)
+			continue;
+		for (j = 0; j < json_array_size(json_object_get(free_doc, "groups")); j++) {
+			f = json_array_get(json_object_get(free_doc, "groups"), j);
+			if (json_equal(json_object_get(f, "key"), key))
+				break;
+		}
+		assert_true(json_equal(f, g));
+	}
+	assert_int_equal(
+	    json_integer_value(json_object_get(bounded, "rows_scanned")), (json_int_t)fx->nrows);
+	json_decref(bounded);
+	json_decref(free_doc);
+	return kept;
+}
+
+static void
+bound_key(struct exec_bound *b, uint32_t rows, uint8_t fill)
+{
+	b->rows = rows;
+	memset(b->key, fill, sizeof(b->key));
+	b->key[0] = 0x5a;
+}
+
+/* A unit of 1,000 rows moves COUNT(*) by at most k; the others keep theirs. */
+static void
+test_bound_counts(void **state)
+{
+	static const uint32_t ks[] = {1, 5};
+	struct fx *fx = *state;
+	struct exec_bound b;
+	size_t i;
+
+	assert_int_equal(unit_rows(fx, HEAVY_UID), HEAVY_ROWS);
+	for (i = 0; i < 2; i++) {
+		json_t *all, *rest;
+		int64_t kept;
+
+		bound_key(&b, ks[i], 1);
+		kept = check_per_unit(fx, &b);
+		all = run_bound_ok(fx, "SELECT COUNT(*) FROM shop", 0, &b);
+		rest = run_bound_ok(fx, "SELECT COUNT(*) FROM shop WHERE uid <> 7", 0, &b);
+		assert_int_equal(count_star(all), kept);
+		assert_int_equal(count_star(all) - count_star(rest), ks[i]);
+		/* Units of three rows: unchanged under 5, one row each under 1. */
+		assert_int_equal(count_star(rest), ks[i] == 5
+		                                       ? BOUND_SMALL_ROWS - HEAVY_ROWS
+		                                       : (BOUND_SMALL_ROWS - HEAVY_ROWS + 2) / 3);
+		json_decref(all);
+		json_decref(rest);
+	}
+}
+
+/* The filter comes first: a unit's rows outside the WHERE use none of its quota. */
+static void
+test_bound_filter_first(void **state)
+{
+	struct fx *fx = *state;
+	struct exec_bound b;
+	json_t *doc;
+
+	bound_key(&b, 5, 2);
+	/* Only the heavy unit has seq < 10: ten rows, five kept. */
+	doc = run_bound_ok(fx, "SELECT COUNT(*) FROM shop WHERE seq < 10", 0, &b);
+	assert_int_equal(count_star(doc), 5);
+	json_decref(doc);
+	doc = run_bound_ok(
+	    fx, "SELECT COUNT(*), SUM(qty) FROM shop WHERE uid = 7 AND seq >= 997", 0, &b);
+	assert_int_equal(count_star(doc), 3);
+	json_decref(doc);
+	bound_key(&b, 20, 2);
+	doc = run_bound_ok(fx, "SELECT COUNT(*) FROM shop WHERE seq < 10", 0, &b);
+	assert_int_equal(count_star(doc), 10);
+	json_decref(doc);
+}
+
+/* The key chooses the rows; the same key the same rows; rows 0 is no bound. */
+static void
+test_bound_key(void **state)
+{
+	static const char *const sqls[] = {
+	    "SELECT region, COUNT(*), AVG(price), SUM(qty) FROM shop WHERE age BETWEEN 40 AND 65 "
+	    "GROUP BY region",
+	    "SELECT channel, COUNT(*), VARIANCE(score), MAX(temp) FROM shop GROUP BY channel",
+	    "SELECT COUNT(*) FROM shop WHERE uid = 7",
+	};
+	static const char heavy[] = "SELECT seq, COUNT(*) FROM shop WHERE uid = 7 GROUP BY seq";
+	struct fx *fx = *state;
+	struct exec_bound a, a2, b, zero;
+	json_t *da, *da2, *db;
+	size_t i, c;
+
+	bound_key(&a, 5, 3);
+	bound_key(&a2, 5, 3);
+	bound_key(&b, 5, 4);
+	da = run_bound_ok(fx, heavy, 0, &a);
+	da2 = run_bound_ok(fx, heavy, 0, &a2);
+	db = run_bound_ok(fx, heavy, 0, &b);
+	assert_int_equal(json_array_size(json_object_get(da, "groups")), 5);
+	assert_int_equal(json_array_size(json_object_get(db, "groups")), 5);
+	assert_true(json_equal(da, da2));
+	assert_false(json_equal(da, db));
+	json_decref(da);
+	json_decref(da2);
+	json_decref(db);
+	bound_key(&zero, 0, 3);
+	for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+		for (c = 0; c < 2; c++) {
+			json_t *x = run_ok(fx, sqls[i], c ? 3 : 0),
+			       *y = run_bound_ok(fx, sqls[i], c ? 3 : 0, &zero);
+
+			assert_true(json_equal(x, y));
+			json_decref(x);
+			json_decref(y);
+		}
+	}
+}
+
+/*
+ * Same rows in another order, so in other chunks: the same rows are kept,
+ * and the same again when the first pass prunes its pairs.
+ */
+static void
+test_bound_order(void **state)
+{
+	static const char *const sqls[] = {
+	    /* The set of rows kept: seq is each row's own (at most 9,000 groups). */
+	    "SELECT seq, COUNT(*), SUM(score), MIN(channel), MAX(temp), MAX(day) FROM shop "
+	    "GROUP BY seq",
+	    "SELECT region, COUNT(*), AVG(price), SUM(qty), VARIANCE(qty) FROM shop "
+	    "WHERE age BETWEEN 40 AND 65 GROUP BY region",
+	    "SELECT channel, member, COUNT(*), COUNT(DISTINCT age) FROM shop GROUP BY channel, "
+	    "member",
+	};
+	static const uint32_t ks[] = {1, 3};
+	struct fx *fx = *state;
+	struct exec_bound b;
+	size_t i, k, c;
+
+	for (k = 0; k < 2; k++) {
+		int64_t kept;
+
+		bound_key(&b, ks[k], 5);
+		kept = check_per_unit(fx, &b);
+		assert_true(kept < (int64_t)fx->nrows / 10);
+		for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+			for (c = 0; c < 2; c++) {
+				json_t *d1, *d2, *unbounded;
+				char *x, *y, *z;
+
+				d1 = run_bound_ok(fx, sqls[i], c ? 2 : 0, &b);
+				/* Unbounded, the first query has a group a row: too many. */
+				unbounded = i > 0 ? run_ok(fx, sqls[i], c ? 2 : 0) : json_object();
+				swap_stores(fx);
+				/* Pruned at every fill of the first pass's buffer (131,072 pairs). */
+				exec_bound_prune_pairs = c ? 1 : EXEC_BOUND_PRUNE_PAIRS;
+				d2 = run_bound_ok(fx, sqls[i], c ? 2 : 0, &b);
+				exec_bound_prune_pairs = EXEC_BOUND_PRUNE_PAIRS;
+				swap_stores(fx);
+				x = groups_canon(d1);
+				y = groups_canon(d2);
+				z = groups_canon(unbounded);
+				if (i == 0)
+					assert_int_equal(
+					    json_array_size(json_object_get(d1, "groups")), kept);
+				if (strcmp(x, y) != 0)
+					fail_msg("%s, bound %u: the kept rows depend on row order",
+					    sqls[i], b.rows);
+				assert_string_not_equal(x, z);
+				free(x);
+				free(y);
+				free(z);
+				json_decref(d1);
+				json_decref(d2);
+				json_decref(unbounded);
+			}
+		}
+	}
+}
+
 /* The scalar paths of the decoder and the filter, on a CPU that has AVX-512. */
 static void
 test_filters_scalar(void **state)
@@ -2476,6 +2842,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_large_scalar, setup_large, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_units_cap, setup_large, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_groups, setup_large, teardown),
+	    cmocka_unit_test_setup_teardown(test_bound_counts, setup_bound_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_bound_filter_first, setup_bound_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_bound_key, setup_bound_small, teardown),
+	    cmocka_unit_test_setup_teardown(test_bound_order, setup_bound_large, teardown),
 	};
 
 	if (keys_init() != 0)
