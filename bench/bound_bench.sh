@@ -4,5 +4,5 @@
 # Usage: bench/bound_bench.sh [ROWS] [RUNS]     (from the build tree, after make)
 set -eu
 cd "$(dirname "$0")/.."
-make -s -f Makefile -f bench/bound_bench.mk bench/bound_bench
+make -s bench/bound_bench
 exec ./bench/bound_bench "$@"

@@ -56,24 +56,29 @@ budget_get(struct db *db, const char *contract, const struct contract_terms *t, 
 }
 
 int
+budget_check(const struct budget *b, const struct contract_terms *t)
+{
+	char need[RATIONAL_TEXT_BYTES], left[RATIONAL_TEXT_BYTES], all[RATIONAL_TEXT_BYTES];
+
+	if (rational_cmp(b->per_query, b->remaining) <= 0)
+		return 0;
+	if (rational_format(b->per_query, need) < 0 || rational_format(b->remaining, left) < 0 ||
+	    rational_format(b->total, all) < 0)
+		return SL_ERR_INTERNAL;
+	return sl_errf(SL_ERR_POLICY, "the privacy budget is spent: needs %s = %s; %s of %s left",
+	    unit_of(t), need, left, all);
+}
+
+int
 budget_charge(struct db *db, const char *contract, const struct contract_terms *t,
     const char *query, const char *time, struct budget *after)
 {
-	char need[RATIONAL_TEXT_BYTES], left[RATIONAL_TEXT_BYTES], all[RATIONAL_TEXT_BYTES];
 	struct budget b;
 	sqlite3_stmt *st;
 	int r;
 
-	if ((r = budget_get(db, contract, t, &b)) != 0)
+	if ((r = budget_get(db, contract, t, &b)) != 0 || (r = budget_check(&b, t)) != 0)
 		return r;
-	if (rational_cmp(b.per_query, b.remaining) > 0) {
-		if (rational_format(b.per_query, need) < 0 ||
-		    rational_format(b.remaining, left) < 0 || rational_format(b.total, all) < 0)
-			return SL_ERR_INTERNAL;
-		return sl_errf(SL_ERR_POLICY,
-		    "the privacy budget is spent: needs %s = %s; %s of %s left", unit_of(t), need,
-		    left, all);
-	}
 	if ((r = db_stmt(db,
 	         "INSERT INTO dp_charges (query, contract, cost_num, cost_den, time)"
 	         " VALUES (?, ?, ?, ?, ?)",

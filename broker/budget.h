@@ -32,6 +32,10 @@ struct budget {
 int budget_get(struct db *db, const char *contract, const struct contract_terms *t,
     struct budget *out) __attribute__((warn_unused_result));
 
+/* SL_ERR_POLICY ("needs epsilon = 1; 0.4 of 10 left") unless one more query fits b. */
+int budget_check(const struct budget *b, const struct contract_terms *t)
+    __attribute__((warn_unused_result));
+
 /*
  * Charge query (its id; the queries row may come later in the same
  * transaction) the contract's per-query cost at time.  Must run inside the

@@ -64,6 +64,32 @@ query_rate(void)
 	return (unsigned)n;
 }
 
+/*
+ * A dp answer's noise in words: "dp (laplace): epsilon 1 spent, 2 left;
+ * 95 % of the noise within: units +-37, rows +-9, sum +-45000000".
+ */
+static void
+print_noise(const json_t *rel)
+{
+	const char *mode = json_string_value(json_object_get(rel, "mode")), *unit;
+	const json_t *n;
+	size_t i;
+
+	if (mode == NULL || strcmp(mode, "dp") != 0)
+		return;
+	unit = json_object_get(rel, "rho") != NULL ? "rho" : "epsilon";
+	printf("(dp, %s: %s %s spent, %s left; 95 %% of the noise within:",
+	    json_string_value(json_object_get(rel, "mechanism")), unit,
+	    json_string_value(json_object_get(rel, unit)),
+	    json_string_value(json_object_get(rel, "budget_remaining")));
+	json_array_foreach(json_object_get(rel, "noise"), i, n) {
+		printf("%s %s +-%lld", i ? "," : "",
+		    json_string_value(json_object_get(n, "quantity")),
+		    (long long)json_integer_value(json_object_get(n, "ci95")));
+	}
+	printf(")\n");
+}
+
 static void
 print_table(const json_t *answer, int replayed)
 {
@@ -118,6 +144,7 @@ print_table(const json_t *answer, int replayed)
 	    json_integer_value(json_object_get(answer, "suppressed_groups")) == 1 ? "" : "s",
 	    replayed ? "a replay, not charged again: the first answer was charged" : "charged",
 	    (long long)json_integer_value(json_object_get(answer, "charged_fen")));
+	print_noise(json_object_get(answer, "release"));
 out:
 	for (i = 0; cells != NULL && i < (nr + 1) * nc; i++)
 		free(cells[i]);

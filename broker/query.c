@@ -6,14 +6,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/budget.h"
 #include "broker/contracts.h"
 #include "broker/db.h"
 #include "broker/exchange.h"
+#include "broker/dp.h"
 #include "broker/fault.h"
 #include "broker/keyring.h"
 #include "broker/launch.h"
 #include "broker/plan_check.h"
 #include "broker/ledger.h"
+#include "broker/noise.h"
 #include "broker/product.h"
 #include "broker/query.h"
 #include "broker/release.h"
@@ -32,6 +35,8 @@
 #define QUERY_MEMORY_BYTES (2ULL << 30)
 /* Fixed when the worker starts, before the contract is read: past any contract's CPU limit. */
 #define QUERY_WALL_MS ((CONTRACT_QUERY_SECONDS_MAX + 60u) * 1000)
+/* dp: groups whose noise is drawn while the worker scans */
+#define DP_NOISE_POOL 64
 
 /* ---- one run ------------------------------------------------------------- */
 
@@ -51,6 +56,11 @@ struct run {
 	int64_t version;
 	struct checked_plan plan;
 	json_t *plan_doc; /* the plan as audited, once decoded */
+	/* dp mode: the quantities, and the noise drawn while the worker scans */
+	struct dp_query dq;
+	int64_t *noise;
+	size_t noise_groups;
+	struct noise_rng *ex_rng;
 	char *reason;
 	const char *state;
 	const char *fail_action; /* query.refused or query.failed */
@@ -162,6 +172,28 @@ go(struct run *q, struct spawn *sp)
 	return spawn_send(sp, JOB_FRAME_GO, cap, job_go_encode(units, cap));
 }
 
+/*
+ * Noise for ngroups groups (dp mode), drawn ahead for DP_NOISE_POOL while the
+ * worker scans and, for an answer of more groups, for the rest after it: a
+ * count of groups the answer shows anyway.
+ */
+static int
+draw_noise(struct run *q, size_t ngroups)
+{
+	int64_t *more;
+
+	if (ngroups <= q->noise_groups)
+		return 0;
+	if ((more = realloc(q->noise, ngroups * q->dq.nq * sizeof *more)) == NULL)
+		return SL_ERR_NOMEM;
+	q->noise = more;
+	if (dp_draw(q->ex_rng, &q->dq, ngroups - q->noise_groups,
+	        q->noise + q->noise_groups * q->dq.nq) != 0)
+		return sl_errf(SL_ERR_INTERNAL, "the dp noise could not be drawn");
+	q->noise_groups = ngroups;
+	return 0;
+}
+
 /* Talk to the worker: text, PLAN, GO/ABORT, RESULT.  Sets q->state and q->reason. */
 static int
 converse(struct run *q, struct spawn *sp, const struct schema *sch, struct job_result *result,
@@ -196,7 +228,22 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, struct job_r
 		}
 		return 0;
 	}
-	if ((r = go(q, sp)) != 0 || (r = spawn_recv(sp, &type, &payload, &len)) != 0)
+	if (q->row.c->terms.mode == CONTRACT_DP &&
+	    (r = dp_prepare(&q->plan, &q->row.c->terms, &q->dq)) != 0) {
+		if (r != SL_ERR_POLICY)
+			return r;
+		set_reason(q, "refused", sl_err_msg(r));
+		if (spawn_send(sp, JOB_FRAME_ABORT, NULL, 0) != 0) {
+			/* gone already */
+		}
+		return 0;
+	}
+	if ((r = go(q, sp)) != 0)
+		return r;
+	/* The noise is drawn now, while the worker scans: its timing cannot depend on the answer. */
+	if (q->row.c->terms.mode == CONTRACT_DP && (r = draw_noise(q, DP_NOISE_POOL)) != 0)
+		return r;
+	if ((r = spawn_recv(sp, &type, &payload, &len)) != 0)
 		return r;
 	/* RESULT, ERROR, or PROGRESS (which a query worker does not send yet). */
 	while (r == 0 && type == JOB_FRAME_PROGRESS) {
@@ -232,6 +279,7 @@ run_worker(struct run *q, const struct product *p, size_t vi, const struct schem
 	struct spawn_result sr;
 	struct launch l;
 	char *store = NULL, why[512], params[96], hex[2 * sizeof(v->manifest) + 1];
+	uint8_t *bound = NULL;
 	int r;
 
 	if (!v->has_manifest) {
@@ -254,6 +302,17 @@ run_worker(struct run *q, const struct product *p, size_t vi, const struct schem
 	    .cpu_seconds = t->max_query_seconds,
 	    .memory_bytes = QUERY_MEMORY_BYTES,
 	    .params = params};
+	/* dp: each unit's rows are bounded in the worker, chosen under the contract's key */
+	if (t->mode == CONTRACT_DP) {
+		if ((bound = keys_secret_alloc(KEYS_DEK_BYTES)) == NULL) {
+			r = SL_ERR_NOMEM;
+			goto out;
+		}
+		if ((r = keys_dek_derive(dek, "sluice bound", q->row.c->id, bound)) != 0)
+			goto out;
+		l.bound_rows = (uint32_t)t->max_rows_per_unit;
+		l.bound_key = bound;
+	}
 	if ((r = launch_send(q->ex, sp, &l)) != 0)
 		goto out;
 	sl_err_clear();
@@ -269,9 +328,27 @@ run_worker(struct run *q, const struct product *p, size_t vi, const struct schem
 		r = 0;
 	}
 out:
+	keys_secret_free(bound);
 	keys_dek_free(dek);
 	free(store);
 	return r;
+}
+
+/*
+ * dp: refuse early, before a worker runs, a query the budget cannot take
+ * (record() charges in the release's transaction, which decides), and open
+ * the noise source.
+ */
+static int
+budget_fits(struct run *q)
+{
+	struct budget b;
+	int r;
+
+	if ((r = budget_get(exchange_db(q->ex), q->row.c->id, &q->row.c->terms, &b)) != 0 ||
+	    (r = budget_check(&b, &q->row.c->terms)) != 0)
+		return r;
+	return q->ex_rng != NULL ? 0 : noise_rng_new(&q->ex_rng);
 }
 
 /* Everything between authorization and release: sets q->state (and answer or reason). */
@@ -297,15 +374,31 @@ execute(struct run *q)
 	}
 	vi = (size_t)at;
 	q->version = p.versions[vi].version;
+	if (q->row.c->terms.mode == CONTRACT_DP && (r = budget_fits(q)) != 0) {
+		if (r != SL_ERR_POLICY)
+			goto out;
+		set_reason(q, "refused", sl_err_msg(r));
+		r = 0;
+		goto out;
+	}
 	if ((r = schema_parse(p.schema, strlen(p.schema), &sch)) != 0 ||
 	    (r = run_worker(q, &p, vi, sch, &result, &bytes)) != 0 || q->state != NULL)
 		goto out;
 	sl_err_clear();
-	/* dp mode needs the worker's contribution bound and the budget wired in first. */
-	if (q->row.c->terms.mode == CONTRACT_DP)
-		r = sl_errf(SL_ERR_POLICY, "release mode dp is not available yet");
-	else
-		r = release_apply(&q->plan, &result, &q->row.c->terms, p.versions[vi].rows, NULL, &rel);
+	if (q->row.c->terms.mode == CONTRACT_DP) {
+		struct dp_noise dn = {&q->dq, NULL, 0};
+
+		/* Beyond the pool: noise for groups the answer's own size shows. */
+		if ((r = draw_noise(q, result.ngroups)) != 0)
+			goto out;
+		dn.noise = q->noise;
+		dn.ngroups = q->noise_groups;
+		r = release_apply(
+		    &q->plan, &result, &q->row.c->terms, p.versions[vi].rows, &dn, &rel);
+	} else {
+		r = release_apply(
+		    &q->plan, &result, &q->row.c->terms, p.versions[vi].rows, NULL, &rel);
+	}
 	if (r != 0) {
 		set_reason(q, r == SL_ERR_POLICY ? "refused" : "failed", sl_err_msg(r));
 		r = 0;
@@ -529,6 +622,37 @@ insert_row(struct run *q)
 }
 
 /*
+ * dp: charge the release to the budget.  When another process took the last
+ * of it meanwhile, the query is refused instead, and nothing is charged.
+ * The answer says what this query spent and what is left.
+ */
+static int
+charge_budget(struct run *q)
+{
+	json_t *rel = json_object_get(q->out->answer, "release");
+	char spent[RATIONAL_TEXT_BYTES], left[RATIONAL_TEXT_BYTES];
+	struct budget b;
+	int r;
+
+	sl_err_clear();
+	r = budget_charge(
+	    exchange_db(q->ex), q->row.c->id, &q->row.c->terms, q->out->id, q->finished, &b);
+	if (r == SL_ERR_POLICY) {
+		json_decref(q->out->answer);
+		q->out->answer = NULL;
+		set_reason(q, "refused", sl_err_msg(r));
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	if (rational_format(b.spent, spent) < 0 || rational_format(b.remaining, left) < 0 ||
+	    json_object_set_new(rel, "budget_spent", json_string(spent)) != 0 ||
+	    json_object_set_new(rel, "budget_remaining", json_string(left)) != 0)
+		return SL_ERR_NOMEM;
+	return 0;
+}
+
+/*
  * The one transaction: a retry that lost the race finds the winner's answer;
  * a release counts against the quota (which another process may have used
  * up meanwhile: then the query is refused, not released).
@@ -573,6 +697,10 @@ record(struct run *q)
 		r = 0;
 	}
 	sl_time_now(q->finished);
+	/* dp: the charge is made here, in the release's transaction, or the release is refused. */
+	if (strcmp(q->state, "released") == 0 && q->row.c->terms.mode == CONTRACT_DP &&
+	    (r = charge_budget(q)) != 0)
+		goto out;
 	if ((r = insert_row(q)) != 0)
 		goto out;
 	if (strcmp(q->state, "released") == 0 && (r = ledger_post(db, q->row.c, q->row.product_id,
@@ -689,6 +817,9 @@ done:
 	free(q.reason);
 	checked_plan_clear(&q.plan);
 	json_decref(q.plan_doc);
+	dp_query_clear(&q.dq);
+	free(q.noise);
+	noise_rng_free(q.ex_rng);
 	json_decref(q.charge);
 	if (q.authorized)
 		contracts_row_clear(&q.row);

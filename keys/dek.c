@@ -2,9 +2,11 @@
  * keys/dek.c -- per-product data keys.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "keys/dek.h"
+#include "keys/hash.h"
 #include "keys/keys.h"
 #include "keys/master.h"
 
@@ -89,4 +91,22 @@ keys_dek_free(struct keys_dek *k)
 		return;
 	keys_secret_free(k->key);
 	free(k);
+}
+
+_Static_assert(KEYS_HASH_BYTES == KEYS_DEK_BYTES, "a derived key is one hash");
+
+int
+keys_dek_derive(
+    const struct keys_dek *k, const char *label, const char *context, uint8_t out[KEYS_DEK_BYTES])
+{
+	struct keys_hash *h = NULL;
+	int r;
+
+	if ((r = keys_hash_new(keys_dek_suite(k), &h)) == 0 &&
+	    (r = keys_hash_update(h, label, strlen(label) + 1)) == 0 &&
+	    (r = keys_hash_update(h, keys_dek_bytes(k), KEYS_DEK_BYTES)) == 0 &&
+	    (r = keys_hash_update(h, context, strlen(context))) == 0)
+		r = keys_hash_final(h, out);
+	keys_hash_free(h);
+	return r;
 }

@@ -44,6 +44,14 @@ const uint8_t *keys_dek_bytes(const struct keys_dek *k);
 
 enum keys_suite keys_dek_suite(const struct keys_dek *k);
 
+/*
+ * A key for one purpose derived from k: the suite's hash of label, a NUL,
+ * k and context.  Used for the contribution bound's per-contract key
+ * (label "sluice bound", context the contract id).  out is secret.
+ */
+int keys_dek_derive(const struct keys_dek *k, const char *label, const char *context,
+    uint8_t out[KEYS_DEK_BYTES]) __attribute__((warn_unused_result));
+
 /* Wipe and free k.  k may be NULL. */
 void keys_dek_free(struct keys_dek *k);
 

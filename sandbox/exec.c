@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "common/schema.h"
 #include "sandbox/exec.h"
+#include "sandbox/heapsort.h"
 #include "sandbox/fault.h"
 #include "sandbox/simd.h"
 #include "sandbox/plan.h"
@@ -876,22 +877,17 @@ bound_hash(struct exec *e, uint32_t i)
 	return h;
 }
 
-static int
-bpair_cmp_h(const void *a, const void *b)
-{
-	uint64_t x = ((const struct bpair *)a)->h, y = ((const struct bpair *)b)->h;
+#define BPAIR_H(x) ((x).h)
+HEAPSORT_DEFINE(bpairs_heapsort_h, struct bpair, BPAIR_H)
 
-	return (x > y) - (x < y);
-}
-
-/* A unit's pairs by h: most units have a few rows, where insertion beats qsort's calls. */
+/* A unit's pairs by h: most units have a few rows, where insertion beats a heapsort's calls. */
 static void
 bpairs_sort_h(struct bpair *a, size_t n)
 {
 	size_t i, j;
 
 	if (n > 32) {
-		qsort(a, n, sizeof *a, bpair_cmp_h);
+		bpairs_heapsort_h(a, n);
 		return;
 	}
 	for (i = 1; i < n; i++) {

@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "common/schema.h"
 #include "sandbox/fault.h"
+#include "sandbox/heapsort.h"
 #include "sandbox/plan.h"
 #include "sandbox/value.h"
 
@@ -243,42 +244,9 @@ rrange_cmp(struct plan_cond *pc, enum sql_cmp op, double x)
 	}
 }
 
-/*
- * Heapsort: glibc's qsort() asks the kernel for the machine's memory size
- * (sysinfo) on large arrays, a system call the confined worker may not make.
- * One body for INT sets and REAL sets (finite: from INT or DECIMAL literals).
- */
-#define PLAN_HEAPSORT(name, type)                                                                  \
-	static void name##_sift(type *a, size_t root, size_t n)                                    \
-	{                                                                                          \
-		for (;;) {                                                                         \
-			size_t c = 2 * root + 1;                                                   \
-			type t;                                                                    \
-                                                                                                   \
-			if (c >= n)                                                                \
-				return;                                                            \
-			if (c + 1 < n && a[c + 1] > a[c])                                          \
-				c++;                                                               \
-			if (a[root] >= a[c])                                                       \
-				return;                                                            \
-			t = a[root], a[root] = a[c], a[c] = t;                                     \
-			root = c;                                                                  \
-		}                                                                                  \
-	}                                                                                          \
-	static void name(type *a, size_t n)                                                        \
-	{                                                                                          \
-		size_t i;                                                                          \
-		type t;                                                                            \
-                                                                                                   \
-		for (i = n / 2; i > 0; i--)                                                        \
-			name##_sift(a, i - 1, n);                                                  \
-		for (i = n; i > 1; i--) {                                                          \
-			t = a[0], a[0] = a[i - 1], a[i - 1] = t;                                   \
-			name##_sift(a, 0, i - 1);                                                  \
-		}                                                                                  \
-	}
-PLAN_HEAPSORT(sort_i64, int64_t)
-PLAN_HEAPSORT(sort_f64, double)
+/* INT sets and REAL sets (finite: from INT or DECIMAL literals), sorted in the worker. */
+HEAPSORT_DEFINE(sort_i64, int64_t, HEAPSORT_SELF)
+HEAPSORT_DEFINE(sort_f64, double, HEAPSORT_SELF)
 
 static int
 leaf_set(struct plan_cond *pc, const struct schema_column *c, const struct sql_cond *sc)
