@@ -83,9 +83,11 @@ print_noise(const json_t *rel)
 	    json_string_value(json_object_get(rel, unit)),
 	    json_string_value(json_object_get(rel, "budget_remaining")));
 	json_array_foreach(json_object_get(rel, "noise"), i, n) {
-		printf("%s %s +-%lld", i ? "," : "",
-		    json_string_value(json_object_get(n, "quantity")),
-		    (long long)json_integer_value(json_object_get(n, "ci95")));
+		const char *col = json_string_value(json_object_get(n, "column"));
+
+		printf("%s %s%s%s +-%lld", i ? "," : "",
+		    json_string_value(json_object_get(n, "quantity")), col ? " of " : "",
+		    col ? col : "", (long long)json_integer_value(json_object_get(n, "ci95")));
 	}
 	printf(")\n");
 }

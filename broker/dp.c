@@ -13,11 +13,11 @@
 #include "contracts/contract.h"
 #include "sandbox/job.h"
 
-static int
-add(struct dp_query *dq, enum dp_kind kind, size_t agg, int64_t sensitivity, int64_t mid)
+static void
+add(struct dp_query *dq, enum dp_kind kind, size_t agg, const char *column, int64_t sensitivity,
+    int64_t mid)
 {
-	dq->q[dq->nq++] = (struct dp_quantity){kind, agg, sensitivity, mid, {0, 1}, {0, 0}};
-	return 0;
+	dq->q[dq->nq++] = (struct dp_quantity){kind, agg, column, sensitivity, mid, {0, 1}, {0, 0}};
 }
 
 /* Why dp mode does not release aggregate a of cp, or NULL when it does. */
@@ -93,8 +93,8 @@ dp_prepare(const struct checked_plan *cp, const struct contract_terms *t, struct
 	out->gaussian = t->mechanism == CONTRACT_GAUSSIAN;
 	if ((out->q = calloc(cp->p.naggs + 2, sizeof *out->q)) == NULL)
 		return SL_ERR_NOMEM;
-	add(out, DP_UNITS, 0, m, 0);
-	add(out, DP_ROWS, 0, m, 0);
+	add(out, DP_UNITS, 0, NULL, m, 0);
+	add(out, DP_ROWS, 0, NULL, m, 0);
 	for (a = 0; a < cp->p.naggs; a++) {
 		const struct schema_column *c = cp->agg_cols[a];
 		uint32_t fn = cp->p.aggs[a].fn;
@@ -106,7 +106,7 @@ dp_prepare(const struct checked_plan *cp, const struct contract_terms *t, struct
 			return r;
 		}
 		if (fn == FN_COUNT_DISTINCT)
-			add(out, DP_DISTINCT, a, m, 0);
+			add(out, DP_DISTINCT, a, c->name, m, 0);
 		else if (fn_aggs[fn].sums) {
 			/* ceil((hi - lo) / 2), and the midpoint rounded down */
 			half = (int64_t)(((__int128)c->hi - c->lo + 1) / 2);
@@ -118,7 +118,8 @@ dp_prepare(const struct checked_plan *cp, const struct contract_terms *t, struct
 				    "%s(%s): its bounds are too wide for dp mode", fn_aggs[fn].name,
 				    c->name);
 			}
-			add(out, DP_SUM, a, half, (int64_t)(((__int128)c->lo + c->hi) >> 1));
+			add(out, DP_SUM, a, c->name, half,
+			    (int64_t)(((__int128)c->lo + c->hi) >> 1));
 		}
 	}
 	if ((r = rational_div_int(t->budget_per_query, (int64_t)out->nq, &out->share)) != 0)
@@ -246,10 +247,10 @@ dp_describe(const struct dp_query *dq, const struct contract_terms *t)
 		if (rational_format(dq->q[i].scale, scale) < 0)
 			break;
 		json_array_append_new(
-		    qs, json_pack("{s:s, s:I, s:s, s:I}", "quantity", kind_names[dq->q[i].kind],
-		            "sensitivity", (json_int_t)dq->q[i].sensitivity,
-		            dq->gaussian ? "sigma2" : "scale", scale, "ci95",
-		            (json_int_t)dq->q[i].spread.ci_halfwidth));
+		    qs, json_pack("{s:s, s:s?, s:I, s:s, s:I}", "quantity",
+		            kind_names[dq->q[i].kind], "column", dq->q[i].column, "sensitivity",
+		            (json_int_t)dq->q[i].sensitivity, dq->gaussian ? "sigma2" : "scale",
+		            scale, "ci95", (json_int_t)dq->q[i].spread.ci_halfwidth));
 	}
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "mode", "dp", "mechanism",
 	    dq->gaussian ? "gaussian" : "laplace", dq->gaussian ? "rho" : "epsilon", spent, "share",

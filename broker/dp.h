@@ -46,6 +46,7 @@ enum dp_kind { DP_UNITS, DP_ROWS, DP_SUM, DP_DISTINCT };
 struct dp_quantity {
 	enum dp_kind kind;
 	size_t agg;            /* DP_SUM, DP_DISTINCT: the plan's aggregate */
+	const char *column;    /* DP_SUM, DP_DISTINCT: its column's name (the schema's) */
 	int64_t sensitivity;   /* in the column's storage unit */
 	int64_t mid;           /* DP_SUM: the bounds' midpoint, in storage units */
 	struct rational scale; /* Laplace t, or Gaussian sigma^2 */
