@@ -1,6 +1,7 @@
 /*
  * broker/budget.c -- a dp contract's privacy budget (broker/budget.h).
  */
+#include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -114,11 +115,25 @@ rational_json(struct rational r)
 json_t *
 budget_json(const struct budget *b, const struct contract_terms *t)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I}", "mechanism",
+	json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I}", "mechanism",
 	    t->mechanism == CONTRACT_GAUSSIAN ? "gaussian" : "laplace", "unit", unit_of(t), "total",
 	    rational_json(b->total), "per_query", rational_json(b->per_query), "spent",
 	    rational_json(b->spent), "remaining", rational_json(b->remaining), "queries",
 	    (json_int_t)b->queries);
+	long double rho = rational_to_ld(b->spent), delta = rational_to_ld(t->delta);
+
+	/*
+	 * rho-zCDP implies (rho + 2 sqrt(rho ln(1/delta)), delta)-DP (Bun and
+	 * Steinke 2016, proposition 1.3): a description, never a budget.
+	 */
+	if (doc != NULL && t->mechanism == CONTRACT_GAUSSIAN &&
+	    json_object_set_new(doc, "epsilon_delta",
+	        json_pack("{s:f, s:o}", "epsilon", (double)(rho + 2 * sqrtl(rho * logl(1 / delta))),
+	            "delta", rational_json(t->delta))) != 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 /* Whether party may read contract c's budget: one of its parties, the platform, an auditor. */

@@ -14,7 +14,7 @@
 static void
 print_budget(const char *id, const json_t *doc)
 {
-	const json_t *h = json_object_get(doc, "history"), *e;
+	const json_t *h = json_object_get(doc, "history"), *e, *ed;
 	const char *unit = json_string_value(json_object_get(doc, "unit"));
 	size_t i;
 
@@ -26,6 +26,10 @@ print_budget(const char *id, const json_t *doc)
 	printf("Spent:      %s by %lld queries\n", json_string_value(json_object_get(doc, "spent")),
 	    (long long)json_integer_value(json_object_get(doc, "queries")));
 	printf("Remaining:  %s\n", json_string_value(json_object_get(doc, "remaining")));
+	if ((ed = json_object_get(doc, "epsilon_delta")) != NULL)
+		printf("As (e, d):  the spend so far is (%.4g, %s)-DP\n",
+		    json_real_value(json_object_get(ed, "epsilon")),
+		    json_string_value(json_object_get(ed, "delta")));
 	if (json_array_size(h) > 0)
 		printf("\n%-20s  %-34s  %s\n", "TIME", "QUERY", "COST");
 	json_array_foreach(h, i, e) {

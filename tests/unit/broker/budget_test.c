@@ -4,6 +4,7 @@
  * written by a refusal, a reopened catalog keeps the spend, and processes
  * racing for the last of a budget never overspend.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,6 +135,31 @@ test_exact_spend_and_refusal(void **state)
 	assert_int_equal(b.queries, 3);
 }
 
+/* A zCDP spend is also stated as (epsilon, delta)-DP at the contract's delta. */
+static void
+test_gaussian_as_epsilon_delta(void **state)
+{
+	struct fixture *fx = *state;
+	struct budget b = {{1, 1}, {1, 4}, {1, 2}, {1, 2}, 2};
+	json_t *doc, *ed;
+
+	(void)fx;
+	fx->t.mechanism = CONTRACT_GAUSSIAN;
+	fx->t.delta = (struct rational){1, 1000000};
+	doc = budget_json(&b, &fx->t);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "unit")), "rho");
+	ed = json_object_get(doc, "epsilon_delta");
+	/* 0.5 + 2 sqrt(0.5 ln 1e6) = 5.7566 */
+	assert_true(fabs(json_real_value(json_object_get(ed, "epsilon")) - 5.7566) < 1e-3);
+	assert_string_equal(json_string_value(json_object_get(ed, "delta")), "0.000001");
+	json_decref(doc);
+	fx->t.mechanism = CONTRACT_LAPLACE;
+	doc = budget_json(&b, &fx->t);
+	assert_null(json_object_get(doc, "epsilon_delta"));
+	json_decref(doc);
+}
+
 static void
 test_threshold_has_no_budget(void **state)
 {
@@ -196,6 +222,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_exact_spend_and_refusal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threshold_has_no_budget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gaussian_as_epsilon_delta, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
 	};
 
