@@ -188,16 +188,6 @@ quantity(const struct dp_query *dq, enum dp_kind kind, size_t agg)
 	return 0;
 }
 
-static double
-pow10d(int n)
-{
-	double p = 1;
-
-	while (n-- > 0)
-		p *= 10;
-	return p;
-}
-
 json_t *
 dp_value(const struct dp_noise *dn, size_t g, const struct job_group *grp, uint32_t fn, size_t agg,
     const struct schema_column *c)
@@ -221,7 +211,7 @@ dp_value(const struct dp_noise *dn, size_t g, const struct job_group *grp, uint3
 	/* sum(x - mid) + noise + mid * noisy rows: post-processing of the two noisy values */
 	sum = (__int128)grp->aggs[agg].value.i - (__int128)q->mid * (__int128)grp->aggs[agg].n +
 	      noise_of(dn, g, i) + (__int128)q->mid * rows;
-	scale = c->type == SCHEMA_DECIMAL ? pow10d(c->scale) : 1;
+	scale = c->type == SCHEMA_DECIMAL ? (double)fn_pow10((uint32_t)c->scale) : 1;
 	if (fn == FN_AVG)
 		return rows > 0 ? json_real((double)sum / scale / (double)rows) : json_null();
 	if (c->type == SCHEMA_INT && sum >= INT64_MIN && sum <= INT64_MAX)

@@ -29,16 +29,6 @@ bad(const char *what, size_t g)
 	return sl_errf(SL_ERR_PARSE, "implausible answer from the worker: group %zu: %s", g, what);
 }
 
-static double
-pow10d(int n)
-{
-	double p = 1;
-
-	while (n-- > 0)
-		p *= 10;
-	return p;
-}
-
 /* A stored value of column c as the buyer sees it; NULL if c cannot hold it. */
 static json_t *
 typed(const struct schema_column *c, const struct job_value *raw)
@@ -59,7 +49,7 @@ typed(const struct schema_column *c, const struct job_value *raw)
 		return NULL;
 	switch (c->type) {
 	case SCHEMA_DECIMAL:
-		return json_real((double)raw->i / pow10d(c->scale));
+		return json_real((double)raw->i / (double)fn_pow10((uint32_t)c->scale));
 	case SCHEMA_DATE:
 		days = raw->i;
 		if (days < -719162 || days > 2932896) /* years 1..9999 */
@@ -179,7 +169,9 @@ static json_t *
 derive(const struct out_col *o, const struct job_agg_state *a, int64_t rows)
 {
 	const struct schema_column *c = o->c;
-	double scale = c != NULL && c->type == SCHEMA_DECIMAL ? pow10d(c->scale) : 1, m2, var;
+	double scale = c != NULL && c->type == SCHEMA_DECIMAL ? (double)fn_pow10((uint32_t)c->scale)
+	                                                      : 1,
+	       m2, var;
 	int64_t n = (int64_t)a->n;
 
 	if (a->n > (uint64_t)rows)
@@ -485,7 +477,7 @@ group_row(const struct out_col *cols, size_t ncols, const struct job_group *g, s
 		if (o->is_agg)
 			v = derive(o, &g->aggs[o->index], (int64_t)g->rows);
 		else if (o->fn == FN_KEY_YEAR || o->fn == FN_KEY_MONTH)
-			v = k->type == JOB_VALUE_NULL ? json_null()
+			v = k->type == JOB_VALUE_NULL  ? json_null()
 			    : k->type == JOB_VALUE_INT ? json_integer(k->i)
 			                               : NULL;
 		else
@@ -511,9 +503,9 @@ group_row(const struct out_col *cols, size_t ncols, const struct job_group *g, s
 }
 
 static int
-apply(const struct checked_plan *cp, const struct job_result *res,
-    const struct contract_terms *t, int64_t version_rows, const struct out_col *cols,
-    const struct dp_noise *dn, struct release_answer *out)
+apply(const struct checked_plan *cp, const struct job_result *res, const struct contract_terms *t,
+    int64_t version_rows, const struct out_col *cols, const struct dp_noise *dn,
+    struct release_answer *out)
 {
 	json_t *row = NULL;
 	size_t i;

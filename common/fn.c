@@ -77,18 +77,26 @@ fn_key_label(
 	return label("BUCKET", "", column, w, out);
 }
 
+int64_t
+fn_pow10(uint32_t n)
+{
+	int64_t p = 1;
+
+	while (n-- > 0)
+		p *= 10;
+	return p;
+}
+
 void
 fn_decimal_format(int64_t digits, uint32_t scale, char *buf, size_t size)
 {
-	uint64_t mag = digits < 0 ? 0 - (uint64_t)digits : (uint64_t)digits, p10 = 1;
-	uint32_t k;
+	uint64_t mag = digits < 0 ? 0 - (uint64_t)digits : (uint64_t)digits, p10;
 
 	if (scale == 0 || scale > 18) {
 		snprintf(buf, size, "%" PRId64, digits);
 		return;
 	}
-	for (k = 0; k < scale; k++)
-		p10 *= 10;
+	p10 = (uint64_t)fn_pow10(scale);
 	snprintf(buf, size, "%s%" PRIu64 ".%0*" PRIu64, digits < 0 ? "-" : "", mag / p10,
 	    (int)scale, mag % p10);
 }

@@ -85,6 +85,9 @@ struct fn_decimal {
 /* Read s[0 .. n-1] into v; -1 if it has another form. */
 int fn_decimal_scan(const char *s, size_t n, struct fn_decimal *v);
 
+/* 10^n for n <= 18 (a DECIMAL scale or a literal's): exact in int64. */
+int64_t fn_pow10(uint32_t n);
+
 /* The canonical text of digits / 10^scale (scale <= 18): "10", "0.50", "-3.25". */
 void fn_decimal_format(int64_t digits, uint32_t scale, char *buf, size_t size);
 

@@ -12,18 +12,6 @@
 #include "sandbox/heapsort.h"
 #include "sandbox/plan.h"
 #include "sandbox/value.h"
-
-/* 10^n for n <= 18. */
-static int64_t
-pow10i(uint32_t n)
-{
-	int64_t p = 1;
-
-	while (n-- > 0)
-		p *= 10;
-	return p;
-}
-
 static int
 is_numeric(enum schema_type t)
 {
@@ -99,7 +87,7 @@ literal_int(
 			break;
 		ls = l->type == SQL_LIT_DECIMAL ? l->scale : 0;
 		if (ls <= cs) {
-			if (__builtin_mul_overflow(i, pow10i(cs - ls), &out->v)) {
+			if (__builtin_mul_overflow(i, fn_pow10(cs - ls), &out->v)) {
 				out->v = i < 0 ? INT64_MIN : INT64_MAX;
 				out->exact = 0;
 				/* Below every value: floor must be one less than INT64_MIN; use MIN, empty ranges follow. */
@@ -108,7 +96,7 @@ literal_int(
 			out->exact = 1;
 			return 0;
 		}
-		d = pow10i(ls - cs);
+		d = fn_pow10(ls - cs);
 		q = i / d;
 		if (i % d != 0 && i < 0)
 			q--;
@@ -133,7 +121,7 @@ literal_real(const struct schema_column *c, size_t col, const struct sql_literal
 		return 0;
 	}
 	if (l->type == SQL_LIT_DECIMAL) {
-		*out = (double)l->i / (double)pow10i(l->scale);
+		*out = (double)l->i / (double)fn_pow10(l->scale);
 		return 0;
 	}
 	return plan_fault(
