@@ -195,35 +195,36 @@ budget_act_show(struct exchange *ex, const struct keys_pubkey *caller, const cha
 	struct budget b;
 	json_t *history = NULL;
 	struct party p;
-	int r;
+	int r, known = caller != NULL;
 
 	*doc = NULL;
-	if ((r = contracts_find(ex, id, &row)) != 0)
+	/* Who asks comes first: a key no party holds learns nothing, not even whether id exists. */
+	if (known && (r = actor_party(ex, caller, &p)) != 0) {
+		*field = ACTOR_FIELD;
 		return r;
-	if (caller != NULL) {
-		if ((r = actor_party(ex, caller, &p)) != 0) {
-			*field = ACTOR_FIELD;
-			contracts_row_clear(&row);
-			return r;
-		}
-		if (!may_see(row.c, &p)) {
-			r = sl_errf(SL_ERR_POLICY,
-			    "%s is not a party of contract %s: its budget is not theirs to see",
-			    p.name, id);
-			*field = ACTOR_FIELD;
-		}
-		party_clear(&p);
+	}
+	if ((r = contracts_find(ex, id, &row)) != 0)
+		goto out;
+	if (known && !may_see(row.c, &p)) {
+		r = sl_errf(SL_ERR_POLICY,
+		    "%s is not a party of contract %s: its budget is not theirs to see", p.name, id);
+		*field = ACTOR_FIELD;
 	}
 	if (r == 0 && (r = budget_get(exchange_db(ex), id, &row.c->terms, &b)) == 0 &&
 	    (r = history_of(exchange_db(ex), id, &history)) == 0) {
 		if ((*doc = budget_json(&b, &row.c->terms)) == NULL ||
 		    json_object_set_new(*doc, "contract", json_string(id)) != 0 ||
 		    json_object_set_new(*doc, "history", history) != 0) {
+			if (*doc == NULL)
+				json_decref(history);
 			json_decref(*doc);
 			*doc = NULL;
 			r = SL_ERR_NOMEM;
 		}
 	}
 	contracts_row_clear(&row);
+out:
+	if (known)
+		party_clear(&p);
 	return r;
 }

@@ -546,6 +546,12 @@ assert acts == ["contract.offered"] + ["contract.signed"] * 4 + ["contract.activ
 	expect_ok "$SLUICE" -d "$D" budget --contract "$DPID" --identity "$K"auditor.key
 	expect_fail 1 "$SLUICE" -d "$D" budget --contract "$DPID" --identity "$K"other-buyer.key
 	expect_stderr_contains "other-buyer is not a party of contract $DPID: its budget is not theirs to see"
+	# A key of no party here is refused before the contract is looked up.
+	expect_ok "$SLUICE" init --suite "$suite" "$T/$suite-elsewhere"
+	expect_ok "$SLUICE" -d "$T/$suite-elsewhere" party add stray --role buyer --out "${K}stray.key"
+	expect_fail 1 "$SLUICE" -d "$D" budget --contract c_00000000000000000000000000000000 --identity "${K}stray.key"
+	expect_stderr_contains "not the key of any party of this exchange"
+	check "the stray key learns nothing of the contract" sh -c '! grep -q "no contract" "$1"' - "$ERR"
 	expect_fail 1 "$SLUICE" -d "$D" budget --contract "$ID"
 	expect_stderr_contains "contract $ID is not in dp mode: it has no budget"
 	expect_fail 1 "$SLUICE" -d "$D" budget --contract c_00000000000000000000000000000000
