@@ -518,6 +518,9 @@ apply(const struct checked_plan *cp, const struct job_result *res, const struct 
 
 		if (g->units > g->rows)
 			return bad("a row or unit count is out of range", i);
+		/* dp: the worker was to keep at most max_rows_per_unit rows of each unit */
+		if (dn != NULL && (__int128)g->rows > (__int128)g->units * t->max_rows_per_unit)
+			return bad("more rows than the contribution bound lets its units have", i);
 		if (dn != NULL ? !dp_admit(dn, i, g) : !release_admit(t, (int64_t)g->units)) {
 			out->suppressed++;
 			continue;

@@ -313,6 +313,7 @@ test_release_with_noise(void **state)
 	int64_t noise[8] = {0};
 	struct dp_noise dn = {&dq, noise, 2};
 	char *got;
+	int r;
 
 	assert_int_equal(dp_prepare(&fx->cp, &fx->t, &dq), 0);
 	group_of(&g[0], &k[0], a, 1000, 5500);
@@ -337,6 +338,13 @@ test_release_with_noise(void **state)
 	assert_non_null(strstr(got, "\"tau\":54"));
 	free(got);
 	release_answer_clear(&out);
+	/* A worker that did not bound: 1,000 rows from 500 units at one row a unit. */
+	g[0].units = 500;
+	sl_err_clear();
+	r = release_apply(&fx->cp, &res, &fx->t, 2000, &dn, &out);
+	assert_int_equal(r, SL_ERR_PARSE);
+	assert_non_null(strstr(sl_err_msg(r), "more rows than the contribution bound"));
+	g[0].units = 1000;
 	/* Without its noise, a dp contract's release is refused. */
 	assert_int_equal(release_apply(&fx->cp, &res, &fx->t, 2000, NULL, &out), SL_ERR_INTERNAL);
 	dp_query_clear(&dq);
