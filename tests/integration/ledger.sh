@@ -9,23 +9,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 EX="$top_srcdir/examples"
 
-terms() { # FILE PYTHON-EDIT: the shipped terms with an edit applied to t
-	python3 -c '
-import json, sys
-t = json.load(open(sys.argv[1]))
-exec(sys.argv[3])
-json.dump(t, open(sys.argv[2], "w"))' "$EX/claims.terms.json" "$1" "$2"
-}
-
-contract() { # TERMS OUT: offered, signed by all, submitted; prints the id
-	"$SLUICE" -d "$D" contract offer --product claims --buyer buyer --terms "$1" --out "$2" >/dev/null || fail "offer $1"
-	for k in city-health-bureau ningbo-data-ops acme-merchant buyer; do
-		"$SLUICE" contract sign "$2" --identity "$T/$suite-$k.key" >/dev/null || fail "sign $k"
-	done
-	"$SLUICE" -d "$D" contract submit "$2" >/dev/null || fail "submit $2"
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$2"
-}
-
 Q="SELECT region, COUNT(*) FROM claims GROUP BY region"
 q() { # CONTRACT [ARGS]: the standard query
 	c=$1

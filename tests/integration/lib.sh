@@ -240,3 +240,24 @@ fingerprint() { # SUITE FILE.pub
 		echo "SM3:$(openssl pkey -pubin -in "$2" -outform DER | openssl dgst -sm3 -r | cut -d' ' -f1)"
 	fi
 }
+
+# ---- contracts on the sample claims (query.sh, ledger.sh, dp.sh) ----------
+# Their parties: city-health-bureau, ningbo-data-ops, acme-merchant and buyer,
+# with keys $T/$suite-NAME.key; $EX is the examples directory, $D the exchange.
+
+terms() { # FILE PYTHON-EDIT: the shipped terms with an edit applied to t
+	python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(t, open(sys.argv[2], "w"))' "$EX/claims.terms.json" "$1" "$2"
+}
+
+contract() { # TERMS OUT: offered, signed by all, submitted; prints the id
+	"$SLUICE" -d "$D" contract offer --product claims --buyer buyer --terms "$1" --out "$2" >/dev/null || fail "offer $1"
+	for k in city-health-bureau ningbo-data-ops acme-merchant buyer; do
+		"$SLUICE" contract sign "$2" --identity "$T/$suite-$k.key" >/dev/null || fail "sign $k"
+	done
+	"$SLUICE" -d "$D" contract submit "$2" >/dev/null || fail "submit $2"
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$2"
+}
