@@ -173,9 +173,9 @@ go(struct run *q, struct spawn *sp)
 }
 
 /*
- * Noise for ngroups groups (dp mode), drawn ahead for DP_NOISE_POOL while the
- * worker scans and, for an answer of more groups, for the rest after it: a
- * count of groups the answer shows anyway.
+ * Noise for ngroups groups (dp mode), drawn while the worker scans: for
+ * every public group, or else for DP_NOISE_POOL and, for an answer of more
+ * groups, for the rest after it: a count of groups the answer shows anyway.
  */
 static int
 draw_noise(struct run *q, size_t ngroups)
@@ -218,6 +218,9 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, struct job_r
 	r = plan_check(payload, len, q->req->text, q->req->len, sch, &q->row.c->terms, &q->plan);
 	free(payload);
 	q->plan_doc = plan_check_json(&q->plan, sch);
+	/* dp: what the noise cannot cover is refused before the scan, like the plan */
+	if (r == 0 && q->row.c->terms.mode == CONTRACT_DP)
+		r = dp_prepare(&q->plan, &q->row.c->terms, &q->dq);
 	if (r == SL_ERR_NOMEM)
 		return r;
 	if (r != 0) {
@@ -228,20 +231,11 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, struct job_r
 		}
 		return 0;
 	}
-	if (q->row.c->terms.mode == CONTRACT_DP &&
-	    (r = dp_prepare(&q->plan, &q->row.c->terms, &q->dq)) != 0) {
-		if (r != SL_ERR_POLICY)
-			return r;
-		set_reason(q, "refused", sl_err_msg(r));
-		if (spawn_send(sp, JOB_FRAME_ABORT, NULL, 0) != 0) {
-			/* gone already */
-		}
-		return 0;
-	}
 	if ((r = go(q, sp)) != 0)
 		return r;
 	/* The noise is drawn now, while the worker scans: its timing cannot depend on the answer. */
-	if (q->row.c->terms.mode == CONTRACT_DP && (r = draw_noise(q, DP_NOISE_POOL)) != 0)
+	if (q->row.c->terms.mode == CONTRACT_DP &&
+	    (r = draw_noise(q, dp_groups(&q->dq, DP_NOISE_POOL))) != 0)
 		return r;
 	if ((r = spawn_recv(sp, &type, &payload, &len)) != 0)
 		return r;
@@ -389,7 +383,7 @@ execute(struct run *q)
 		struct dp_noise dn = {&q->dq, NULL, 0};
 
 		/* Beyond the pool: noise for groups the answer's own size shows. */
-		if ((r = draw_noise(q, result.ngroups)) != 0)
+		if ((r = draw_noise(q, dp_groups(&q->dq, result.ngroups))) != 0)
 			goto out;
 		dn.noise = q->noise;
 		dn.ngroups = q->noise_groups;

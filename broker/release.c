@@ -502,25 +502,34 @@ group_row(const struct out_col *cols, size_t ncols, const struct job_group *g, s
 	return 0;
 }
 
+/* A group's counts as the contract lets its units have them. */
 static int
-apply(const struct checked_plan *cp, const struct job_result *res, const struct contract_terms *t,
-    int64_t version_rows, const struct out_col *cols, const struct dp_noise *dn,
+counts_plausible(
+    const struct contract_terms *t, const struct dp_noise *dn, const struct job_group *g, size_t gi)
+{
+	if (g->units > g->rows)
+		return bad("a row or unit count is out of range", gi);
+	/* dp: the worker was to keep at most max_rows_per_unit rows of each unit */
+	if (dn != NULL && (__int128)g->rows > (__int128)g->units * t->max_rows_per_unit)
+		return bad("more rows than the contribution bound lets its units have", gi);
+	return 0;
+}
+
+/* Observed groups: each released if it passes min_group, or in dp mode tau. */
+static int
+apply_observed(const struct checked_plan *cp, const struct job_result *res,
+    const struct contract_terms *t, const struct out_col *cols, const struct dp_noise *dn,
     struct release_answer *out)
 {
 	json_t *row = NULL;
 	size_t i;
 	int r;
 
-	if ((r = groups_plausible(cp, res, version_rows)) != 0)
-		return r;
 	for (i = 0; i < res->ngroups; i++) {
 		const struct job_group *g = &res->groups[i];
 
-		if (g->units > g->rows)
-			return bad("a row or unit count is out of range", i);
-		/* dp: the worker was to keep at most max_rows_per_unit rows of each unit */
-		if (dn != NULL && (__int128)g->rows > (__int128)g->units * t->max_rows_per_unit)
-			return bad("more rows than the contribution bound lets its units have", i);
+		if ((r = counts_plausible(t, dn, g, i)) != 0)
+			return r;
 		if (dn != NULL ? !dp_admit(dn, i, g) : !release_admit(t, (int64_t)g->units)) {
 			out->suppressed++;
 			continue;
@@ -529,7 +538,75 @@ apply(const struct checked_plan *cp, const struct job_result *res, const struct 
 			return r;
 		json_array_append_new(out->rows, row);
 	}
-	return sort_and_limit(&cp->p, out->rows);
+	return 0;
+}
+
+/*
+ * dp over public domains: every group of the product, in its order, an
+ * observed one where the worker saw rows, else an empty one; the noise of
+ * place k is noise k, so what is released does not show which were seen.
+ */
+static int
+apply_public(const struct checked_plan *cp, const struct job_result *res,
+    const struct contract_terms *t, const struct out_col *cols, const struct dp_noise *dn,
+    struct release_answer *out)
+{
+	size_t n = dn->dq->public_groups, i, k;
+	size_t *seen = malloc(n * sizeof *seen);
+	struct job_value *keys = calloc(cp->p.nkeys + 1, sizeof *keys);
+	struct job_agg_state *aggs = calloc(cp->p.naggs + 1, sizeof *aggs);
+	json_t *row = NULL;
+	int r = 0;
+
+	if (seen == NULL || keys == NULL || aggs == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	if (dn->ngroups < n) {
+		r = sl_errf(
+		    SL_ERR_INTERNAL, "release: noise for %zu of %zu public groups", dn->ngroups, n);
+		goto out;
+	}
+	for (k = 0; k < n; k++)
+		seen[k] = SIZE_MAX;
+	for (i = 0; i < res->ngroups && r == 0; i++) {
+		if ((r = counts_plausible(t, dn, &res->groups[i], i)) != 0)
+			break;
+		if ((k = dp_public_index(cp, &res->groups[i])) >= n)
+			r = bad("a group key is outside its column's public domain", i);
+		else
+			seen[k] = i; /* groups_plausible() refused a key twice */
+	}
+	for (i = 0; i < cp->p.naggs; i++)
+		aggs[i].value.type = JOB_VALUE_INT;
+	for (k = 0; k < n && r == 0; k++) {
+		struct job_group empty = {keys, 0, 0, aggs};
+
+		if (seen[k] == SIZE_MAX)
+			dp_public_keys(cp, k, keys);
+		if ((r = group_row(cols, cp->p.noutputs,
+		         seen[k] != SIZE_MAX ? &res->groups[seen[k]] : &empty, k, dn, &row)) == 0)
+			json_array_append_new(out->rows, row);
+	}
+out:
+	free(seen);
+	free(keys);
+	free(aggs);
+	return r;
+}
+
+static int
+apply(const struct checked_plan *cp, const struct job_result *res, const struct contract_terms *t,
+    int64_t version_rows, const struct out_col *cols, const struct dp_noise *dn,
+    struct release_answer *out)
+{
+	int r;
+
+	if ((r = groups_plausible(cp, res, version_rows)) != 0)
+		return r;
+	r = dn != NULL && dn->dq->public_groups > 0 ? apply_public(cp, res, t, cols, dn, out)
+	                                            : apply_observed(cp, res, t, cols, dn, out);
+	return r != 0 ? r : sort_and_limit(&cp->p, out->rows);
 }
 
 int

@@ -11,7 +11,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need python3
 need openssl
-EX="$top_srcdir/examples"
 
 # The shipped terms run until 2027-01-01.  Once that is near, offer a copy that
 # runs a year longer, so the test does not expire with them.

@@ -7,7 +7,6 @@
 # Each must end refused or failed, audited, nothing released or charged.
 set -u
 . "$(dirname "$0")/lib.sh"
-EX="$top_srcdir/examples"
 FIXTURE="$top_builddir/tests/sluice-worker-test"
 [ -x "$FIXTURE" ] || fail "$FIXTURE is not built"
 

@@ -7,7 +7,6 @@
 # during 200 submissions.  Both suites (the crash test in intl only).
 set -u
 . "$(dirname "$0")/lib.sh"
-EX="$top_srcdir/examples"
 
 Q="SELECT region, COUNT(*) FROM claims GROUP BY region"
 q() { # CONTRACT [ARGS]: the standard query
@@ -33,13 +32,8 @@ ledger_ok() { # DESC
 for suite in intl gm; do
 	note "suite $suite"
 	D="$T/$suite"
-	expect_ok "$SLUICE" init --suite "$suite" "$D"
-	for p in city-health-bureau:holder ningbo-data-ops:operator acme-merchant:merchant buyer:buyer other:buyer auditor:auditor; do
-		expect_ok "$SLUICE" -d "$D" party add "${p%%:*}" --role "${p##*:}" --out "$T/$suite-${p%%:*}.key"
-	done
-	expect_ok "$SLUICE" -d "$D" product add claims --schema "$EX/claims.schema.json" \
-		--merchant acme-merchant --holder city-health-bureau --operator ningbo-data-ops
-	expect_ok "$SLUICE" -d "$D" product load claims "$EX/claims.csv"
+	exchange other:buyer auditor:auditor
+	claims_product
 	C=$(contract "$EX/claims.terms.json" "$T/$suite-c.json")
 
 	note "an empty ledger verifies and has no statements"

@@ -14,6 +14,8 @@ top_srcdir=${top_srcdir:-$top_builddir}
 SLUICE="$top_builddir/sluice"
 # shellcheck disable=SC2034 # for the scripts that source this
 SLUICE_WORKER="$top_builddir/sluice-worker"
+# shellcheck disable=SC2034
+EX="$top_srcdir/examples"
 # The tests say where the exchange is; a developer's environment must not.
 unset SLUICE_DIR SLUICE_PASSPHRASE_FILE
 # The per-contract rate limit is tested on its own (hostile.sh); the other
@@ -245,6 +247,21 @@ fingerprint() { # SUITE FILE.pub
 # Their parties: city-health-bureau, ningbo-data-ops, acme-merchant and buyer,
 # with keys $T/$suite-NAME.key; $EX is the examples directory, $D the exchange.
 
+# exchange [NAME:ROLE...]: $D made for $suite, with the four parties of a
+# contract and any others given; keys in $T/$suite-NAME.key.
+exchange() {
+	expect_ok "$SLUICE" init --suite "$suite" "$D"
+	for _p in city-health-bureau:holder ningbo-data-ops:operator acme-merchant:merchant buyer:buyer "$@"; do
+		expect_ok "$SLUICE" -d "$D" party add "${_p%%:*}" --role "${_p##*:}" --out "$T/$suite-${_p%%:*}.key"
+	done
+}
+# claims_product [FILE]: the claims product listed, and FILE (default: the
+# sample) loaded.
+claims_product() {
+	expect_ok "$SLUICE" -d "$D" product add claims --schema "$EX/claims.schema.json" \
+		--merchant acme-merchant --holder city-health-bureau --operator ningbo-data-ops
+	expect_ok "$SLUICE" -d "$D" product load claims "${1:-$EX/claims.csv}"
+}
 terms() { # FILE PYTHON-EDIT: the shipped terms with an edit applied to t
 	python3 -c '
 import json, sys

@@ -4,7 +4,6 @@
 # catalog and the visible versions as they were.  Both suites.
 set -u
 . "$(dirname "$0")/lib.sh"
-EX="$top_srcdir/examples"
 
 versions() { "$SLUICE" -d "$D" product show "$1" --json | python3 -c 'import json,sys; print([(v["version"], v["rows"], v["state"]) for v in json.load(sys.stdin)["versions"]])'; }
 

@@ -6,7 +6,6 @@
 # Nothing of it without a terminal or with --json.
 set -u
 . "$(dirname "$0")/lib.sh"
-EX="$top_srcdir/examples"
 need script
 need python3
 

@@ -3,7 +3,6 @@
 # file, field or party and leaves the exchange as it was.  Both suites.
 set -u
 . "$(dirname "$0")/lib.sh"
-EX="$top_srcdir/examples"
 
 snapshot() { # DIR -> a text that changes when the catalog or stores change
 	sqlite3 "$1/sluice.db" .dump 2>/dev/null | grep -v '^PRAGMA\|^BEGIN\|^COMMIT'

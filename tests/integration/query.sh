@@ -4,7 +4,6 @@
 # without harm to the broker, --request-id replays.  Both suites.
 set -u
 . "$(dirname "$0")/lib.sh"
-EX="$top_srcdir/examples"
 
 used() { sql "$D/sluice.db" "SELECT queries_used FROM contracts WHERE id = '$1'"; }
 events() { sql "$D/sluice.db" "SELECT count(*) FROM audit_events WHERE action = '$1'"; }
@@ -18,13 +17,8 @@ q() { # CONTRACT [ARGS] TEXT
 for suite in intl gm; do
 	note "suite $suite"
 	D="$T/$suite"
-	expect_ok "$SLUICE" init --suite "$suite" "$D"
-	for p in city-health-bureau:holder ningbo-data-ops:operator acme-merchant:merchant buyer:buyer other:buyer; do
-		expect_ok "$SLUICE" -d "$D" party add "${p%%:*}" --role "${p##*:}" --out "$T/$suite-${p%%:*}.key"
-	done
-	expect_ok "$SLUICE" -d "$D" product add claims --schema "$EX/claims.schema.json" \
-		--merchant acme-merchant --holder city-health-bureau --operator ningbo-data-ops
-	expect_ok "$SLUICE" -d "$D" product load claims "$EX/claims.csv"
+	exchange other:buyer
+	claims_product
 	terms "$T/all.json" 't["columns"] = ["age","sex","region","plan","dx_chapter","claim_fen","paid_fen","inpatient_days","year","admitted"]; t["aggregates"] = ["COUNT","COUNT_DISTINCT","SUM","AVG","STDDEV","VARIANCE","MIN","MAX"]; t["release"] = {"mode": "threshold", "min_group": 2}; t["query_quota"] = 100000'
 	C=$(contract "$T/all.json" "$T/$suite-all.c.json")
 	terms "$T/q3.json" 't["query_quota"] = 3; t["release"] = {"mode": "threshold", "min_group": 400}'

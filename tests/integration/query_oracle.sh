@@ -14,7 +14,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need python3
 python3 -c 'import sqlite3' 2>/dev/null || skip "python3 has no sqlite3 module"
-EX="$top_srcdir/examples"
 PY="$top_srcdir/tests/integration/query_oracle.py"
 ROWS=${ORACLE_ROWS:-3000}
 disagree=""
@@ -45,10 +44,7 @@ check "the schema is JSON" python3 -c 'import json,sys; json.load(open(sys.argv[
 for suite in intl gm; do
 	note "suite $suite"
 	D="$T/$suite"
-	expect_ok "$SLUICE" init --suite "$suite" "$D"
-	for p in city-health-bureau:holder ningbo-data-ops:operator acme-merchant:merchant buyer:buyer; do
-		expect_ok "$SLUICE" -d "$D" party add "${p%%:*}" --role "${p##*:}" --out "$T/$suite-${p%%:*}.key"
-	done
+	exchange
 	for prod in oracle edge; do
 		expect_ok "$SLUICE" -d "$D" product add "$prod" --schema "$T/data/$prod.schema.json" \
 			--merchant acme-merchant --holder city-health-bureau --operator ningbo-data-ops

@@ -26,7 +26,7 @@
 #include "keys/keys.h"
 #include "sandbox/job.h"
 
-enum { C_UID, C_REGION, C_AGE, C_PRICE, C_QTY, NCOLS };
+enum { C_UID, C_REGION, C_AGE, C_PRICE, C_QTY, C_TIER, NCOLS };
 
 static const char schema_json[] =
     "{\"name\":\"shop\",\"columns\":["
@@ -35,29 +35,38 @@ static const char schema_json[] =
     "\"domain\":[\"north\",\"south\"]},"
     "{\"name\":\"age\",\"type\":\"INT\",\"class\":\"dimension\",\"bounds\":[0,120]},"
     "{\"name\":\"price\",\"type\":\"DECIMAL(10,2)\",\"class\":\"measure\",\"bounds\":[0,500]},"
-    "{\"name\":\"qty\",\"type\":\"INT\",\"class\":\"measure\",\"bounds\":[0,10]}]}";
+    "{\"name\":\"qty\",\"type\":\"INT\",\"class\":\"measure\",\"bounds\":[0,10]},"
+    "{\"name\":\"tier\",\"type\":\"INT\",\"class\":\"dimension\",\"nullable\":true,"
+    "\"domain\":[1,2]}]}";
 
-static const char text[] =
-    "SELECT region, COUNT(*), SUM(qty), AVG(price) FROM shop GROUP BY region";
+/* Age has no declared domain: its groups go through partition selection. */
+static const char text[] = "SELECT age, COUNT(*), SUM(qty), AVG(price) FROM shop GROUP BY age";
+/* Region and tier have public domains: 2 x 3 groups (tier may be NULL). */
+static const char public_text[] =
+    "SELECT region, tier, COUNT(*), SUM(qty), AVG(price) FROM shop GROUP BY region, tier";
 
 struct fx {
 	struct schema *s;
 	struct contract_terms t;
 	char *cols[NCOLS];
-	uint32_t reads[4];
-	struct job_plan_key keys[1];
+	uint32_t reads[5];
+	struct job_plan_key keys[2];
 	struct job_plan_agg aggs[3];
-	struct job_plan_output outs[4];
+	struct job_plan_output outs[5];
 	struct job_plan p;
 	struct checked_plan cp;
 	struct noise_rng *rng;
 };
 
+/* The fixture for a query grouped by age, or with public, by region and tier. */
 static int
-setup(void **state)
+setup_query(void **state, int public)
 {
-	static char region[] = "region", price[] = "price", qty[] = "qty";
+	static char region[] = "region", price[] = "price", qty[] = "qty", age[] = "age",
+	            tier[] = "tier";
 	struct fx *fx = calloc(1, sizeof *fx);
+	const char *q = public ? public_text : text;
+	size_t nk = public ? 2 : 1, i;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 
@@ -68,8 +77,10 @@ setup(void **state)
 	fx->cols[0] = region;
 	fx->cols[1] = price;
 	fx->cols[2] = qty;
+	fx->cols[3] = age;
+	fx->cols[4] = tier;
 	fx->t.columns = fx->cols;
-	fx->t.ncolumns = 3;
+	fx->t.ncolumns = 5;
 	fx->t.aggregates = ~0u;
 	fx->t.mode = CONTRACT_DP;
 	fx->t.mechanism = CONTRACT_LAPLACE;
@@ -77,22 +88,36 @@ setup(void **state)
 	fx->t.budget_per_query = (struct rational){1, 1};
 	fx->t.delta = (struct rational){1, 1000000};
 	fx->t.max_rows_per_unit = 1;
-	memcpy(fx->reads, (uint32_t[]){C_UID, C_REGION, C_PRICE, C_QTY}, sizeof fx->reads);
-	fx->keys[0] = (struct job_plan_key){FN_KEY_COLUMN, C_REGION, {0, 0, 0}};
+	memcpy(fx->reads, (uint32_t[]){C_UID, public ? C_REGION : C_AGE, C_PRICE, C_QTY, C_TIER},
+	    sizeof fx->reads);
+	fx->keys[0] = (struct job_plan_key){FN_KEY_COLUMN, public ? C_REGION : C_AGE, {0, 0, 0}};
+	fx->keys[1] = (struct job_plan_key){FN_KEY_COLUMN, C_TIER, {0, 0, 0}};
 	fx->aggs[0] = (struct job_plan_agg){FN_COUNT, JOB_NO_COLUMN, 0};
 	fx->aggs[1] = (struct job_plan_agg){FN_SUM, C_QTY, 1};
 	fx->aggs[2] = (struct job_plan_agg){FN_AVG, C_PRICE, 1};
-	fx->outs[0] = (struct job_plan_output){0, 0, {0, 0, 0}};
-	fx->outs[1] = (struct job_plan_output){1, 0, {0, 0, 0}};
-	fx->outs[2] = (struct job_plan_output){1, 1, {0, 0, 0}};
-	fx->outs[3] = (struct job_plan_output){1, 2, {0, 0, 0}};
-	fx->p = (struct job_plan){
-	    fx->reads, 4, NULL, 0, fx->keys, 1, fx->aggs, 3, fx->outs, 4, NULL, 0, 0, 0};
+	for (i = 0; i < nk; i++)
+		fx->outs[i] = (struct job_plan_output){0, (uint32_t)i, {0, 0, 0}};
+	for (i = 0; i < 3; i++)
+		fx->outs[nk + i] = (struct job_plan_output){1, (uint32_t)i, {0, 0, 0}};
+	fx->p = (struct job_plan){fx->reads, public ? 5 : 4, NULL, 0, fx->keys, nk, fx->aggs, 3,
+	    fx->outs, nk + 3, NULL, 0, 0, 0};
 	assert_int_equal(job_plan_encode(&fx->p, &buf, &len), 0);
-	assert_int_equal(plan_check(buf, len, text, strlen(text), fx->s, &fx->t, &fx->cp), 0);
+	assert_int_equal(plan_check(buf, len, q, strlen(q), fx->s, &fx->t, &fx->cp), 0);
 	free(buf);
 	*state = fx;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_query(state, 0);
+}
+
+static int
+setup_public(void **state)
+{
+	return setup_query(state, 1);
 }
 
 static int
@@ -160,12 +185,24 @@ test_refused(void **state)
 	r = dp_prepare(&fx->cp, &fx->t, &dq);
 	assert_int_equal(r, SL_ERR_POLICY);
 	assert_non_null(strstr(sl_err_msg(r), "MAX(qty) is not released in dp mode"));
-	fx->cp.p.aggs[1].fn = FN_VARIANCE;
+	fx->cp.p.aggs[2].fn = FN_MIN;
+	fx->cp.p.aggs[1].fn = FN_SUM;
 	sl_err_clear();
 	r = dp_prepare(&fx->cp, &fx->t, &dq);
 	assert_int_equal(r, SL_ERR_POLICY);
-	assert_non_null(strstr(sl_err_msg(r), "VARIANCE(qty) is not released in dp mode yet"));
-	fx->cp.p.aggs[1].fn = FN_SUM;
+	assert_non_null(strstr(sl_err_msg(r), "MIN(price) is not released in dp mode"));
+	fx->cp.p.aggs[2].fn = FN_AVG;
+	/* ten rows of price's squares (10 x 25,000^2 fen^2) are beyond the Gaussian's reach */
+	fx->cp.p.aggs[2].fn = FN_VARIANCE;
+	fx->t.mechanism = CONTRACT_GAUSSIAN;
+	fx->t.max_rows_per_unit = 10;
+	sl_err_clear();
+	r = dp_prepare(&fx->cp, &fx->t, &dq);
+	assert_int_equal(r, SL_ERR_POLICY);
+	assert_non_null(strstr(sl_err_msg(r), "VARIANCE(price): its bounds are too wide"));
+	fx->t.mechanism = CONTRACT_LAPLACE;
+	fx->t.max_rows_per_unit = 1;
+	fx->cp.p.aggs[2].fn = FN_AVG;
 }
 
 /* One group of rows rows and units units, SUM(qty) = sum over n rows, AVG(price) over n. */
@@ -173,9 +210,7 @@ static void
 group_of(struct job_group *g, struct job_value *key, struct job_agg_state *aggs, int64_t rows,
     int64_t sum)
 {
-	static const char north[] = "north";
-
-	*key = (struct job_value){.type = JOB_VALUE_TEXT, .s = (const uint8_t *)north, .len = 5};
+	*key = (struct job_value){.type = JOB_VALUE_INT, .i = 40};
 	aggs[0] = (struct job_agg_state){.n = (uint64_t)rows};
 	aggs[1] =
 	    (struct job_agg_state){.n = (uint64_t)rows, .value = {.type = JOB_VALUE_INT, .i = sum}};
@@ -318,19 +353,19 @@ test_release_with_noise(void **state)
 	assert_int_equal(dp_prepare(&fx->cp, &fx->t, &dq), 0);
 	group_of(&g[0], &k[0], a, 1000, 5500);
 	group_of(&g[1], &k[1], a + 3, 3, 15);
-	k[1].s = (const uint8_t *)"south";
+	k[1].i = 41;
 	res = (struct job_result){2000, 1, 3, g, 2, NULL, NULL, NULL};
 	/* noise: units +0, rows +7, SUM(qty) -3, AVG(price) +0 */
 	noise[1] = 7;
 	noise[2] = -3;
 	assert_int_equal(release_apply(&fx->cp, &res, &fx->t, 2000, &dn, &out), 0);
-	assert_int_equal(out.suppressed, 1); /* south has 3 units, below tau */
+	assert_int_equal(out.suppressed, 1); /* age 41 has 3 units, below tau */
 	got = json_dumps(out.rows, JSON_COMPACT);
 	/*
 	 * COUNT 1007; SUM = (5500 - 5 * 1000) - 3 + 5 * 1007 = 5532; every price is the
 	 * midpoint 25000 fen, so the shifted sum is 0 and AVG is 250.00 yuan exactly.
 	 */
-	assert_string_equal(got, "[[\"north\",1007,5532,250.0]]");
+	assert_string_equal(got, "[[40,1007,5532,250.0]]");
 	free(got);
 	got = json_dumps(out.release, JSON_COMPACT | JSON_SORT_KEYS);
 	assert_non_null(strstr(got, "\"mechanism\":\"laplace\""));
@@ -350,6 +385,130 @@ test_release_with_noise(void **state)
 	dp_query_clear(&dq);
 }
 
+/* VARIANCE and STDDEV from the noisy count, shifted sum and shifted sum of squares. */
+static void
+test_variance(void **state)
+{
+	struct fx *fx = *state;
+	struct dp_query dq;
+	struct job_group g;
+	struct job_value key;
+	struct job_agg_state aggs[3];
+	int64_t noise[5] = {0};
+	struct dp_noise dn = {&dq, noise, 1};
+	const struct schema_column *qty = &fx->s->cols[C_QTY];
+	json_t *v;
+
+	fx->cp.p.aggs[1].fn = FN_VARIANCE;
+	assert_int_equal(dp_prepare(&fx->cp, &fx->t, &dq), 0);
+	/* units, rows, sum and squares of qty, sum of price: epsilon 1 five ways */
+	assert_int_equal(dq.nq, 5);
+	assert_int_equal(dq.q[2].kind, DP_SUM);
+	assert_int_equal(dq.q[3].kind, DP_SUMSQ);
+	assert_int_equal(dq.q[3].sensitivity, 25); /* half 5, squared */
+	assert_int_equal(dq.q[3].scale.num, 125);
+	/* qty 0, 10, 0, 10: sum 20, squares 200; shifted to 5, s1 = 0 and s2 = 100 */
+	group_of(&g, &key, aggs, 4, 20);
+	aggs[1].sumsq = 200;
+	v = dp_value(&dn, 0, &g, FN_VARIANCE, 1, qty);
+	assert_true(fabs(json_real_value(v) - 100.0 / 3) < 1e-9);
+	json_decref(v);
+	v = dp_value(&dn, 0, &g, FN_STDDEV, 1, qty);
+	assert_true(fabs(json_real_value(v) - sqrt(100.0 / 3)) < 1e-9);
+	json_decref(v);
+	/* Noise that would put it past what values in [0, 10] can spread: 25 * 4 / 3 */
+	noise[3] = 1000;
+	v = dp_value(&dn, 0, &g, FN_VARIANCE, 1, qty);
+	assert_true(fabs(json_real_value(v) - 100.0 / 3) < 1e-9);
+	json_decref(v);
+	noise[3] = -1000; /* below 0: 0 */
+	v = dp_value(&dn, 0, &g, FN_VARIANCE, 1, qty);
+	assert_true(json_real_value(v) == 0);
+	json_decref(v);
+	noise[1] = -3; /* a noisy count of 1: no variance */
+	v = dp_value(&dn, 0, &g, FN_VARIANCE, 1, qty);
+	assert_true(json_is_null(v));
+	json_decref(v);
+	/* The released spread is unbiased around the truth over many draws. */
+	{
+		enum { N = 4000 };
+		double mean = 0;
+		int i;
+
+		group_of(&g, &key, aggs, 1000, 5000);
+		aggs[1].sumsq = 500 * 100; /* half the rows 10, half 0: variance about 25 */
+		for (i = 0; i < N; i++) {
+			assert_int_equal(dp_draw(fx->rng, &dq, 1, noise), 0);
+			v = dp_value(&dn, 0, &g, FN_VARIANCE, 1, qty);
+			mean += json_real_value(v) / N;
+			json_decref(v);
+		}
+		if (fabs(mean - 25025.0 / 999 * 999 / 1000) > 0.5)
+			fail_msg("released VARIANCE averages %.3f, want about 25", mean);
+	}
+	dp_query_clear(&dq);
+}
+
+/* Public domains: every group of region x tier, empty ones too, and no tau. */
+static void
+test_public_groups(void **state)
+{
+	struct fx *fx = *state;
+	struct dp_query dq;
+	struct job_group g;
+	struct job_value k[2];
+	struct job_agg_state a[3];
+	struct job_result res;
+	struct release_answer out;
+	int64_t noise[6 * 3] = {0};
+	struct dp_noise dn = {&dq, noise, 6};
+	char *got;
+	int i, r;
+
+	assert_int_equal(dp_prepare(&fx->cp, &fx->t, &dq), 0);
+	assert_int_equal(dq.public_groups, 6);
+	assert_int_equal(dq.nq, 3); /* rows, SUM(qty), AVG(price): no unit count */
+	assert_int_equal(dq.share.den, 3);
+	assert_int_equal(dq.tau, 0);
+	assert_int_equal(dp_groups(&dq, 1), 6);
+	/* one unit in (north, 2): released like every other group */
+	group_of(&g, k, a, 1, 5);
+	g.keys = k;
+	k[0] = (struct job_value){.type = JOB_VALUE_TEXT, .s = (const uint8_t *)"north", .len = 5};
+	k[1] = (struct job_value){.type = JOB_VALUE_INT, .i = 2};
+	res = (struct job_result){2000, 2, 3, &g, 1, NULL, NULL, NULL};
+	assert_int_equal(release_apply(&fx->cp, &res, &fx->t, 2000, &dn, &out), 0);
+	assert_int_equal(out.suppressed, 0);
+	got = json_dumps(out.rows, JSON_COMPACT);
+	assert_string_equal(got, "[[\"north\",1,0,0,null],[\"north\",2,1,5,250.0],"
+	                         "[\"north\",null,0,0,null],[\"south\",1,0,0,null],"
+	                         "[\"south\",2,0,0,null],[\"south\",null,0,0,null]]");
+	free(got);
+	got = json_dumps(out.release, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(got, "\"groups\":\"public\""));
+	assert_non_null(strstr(got, "\"public_groups\":6"));
+	assert_null(strstr(got, "\"tau\""));
+	free(got);
+	release_answer_clear(&out);
+	/* With noise drawn, all six are there every time. */
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(dp_draw(fx->rng, &dq, 6, noise), 0);
+		assert_int_equal(release_apply(&fx->cp, &res, &fx->t, 2000, &dn, &out), 0);
+		assert_int_equal(json_array_size(out.rows), 6);
+		release_answer_clear(&out);
+	}
+	/* A worker's key outside the domain is an implausible answer. */
+	k[1].i = 3;
+	sl_err_clear();
+	r = release_apply(&fx->cp, &res, &fx->t, 2000, &dn, &out);
+	assert_int_equal(r, SL_ERR_PARSE);
+	/* Noise for fewer than the public groups is the broker's own error. */
+	k[1].i = 2;
+	dn.ngroups = 5;
+	assert_int_equal(release_apply(&fx->cp, &res, &fx->t, 2000, &dn, &out), SL_ERR_INTERNAL);
+	dp_query_clear(&dq);
+}
+
 int
 main(void)
 {
@@ -360,6 +519,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_differencing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_partition_selection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_release_with_noise, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_variance, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_public_groups, setup_public, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
