@@ -69,7 +69,7 @@ query_rate(void)
  * 95 % of the noise within: units +-37, rows +-9, sum +-45000000".
  */
 static void
-print_noise(const json_t *rel)
+print_noise(const json_t *rel, const char *indent)
 {
 	const char *mode = json_string_value(json_object_get(rel, "mode")), *unit;
 	const json_t *n;
@@ -78,7 +78,7 @@ print_noise(const json_t *rel)
 	if (mode == NULL || strcmp(mode, "dp") != 0)
 		return;
 	unit = json_object_get(rel, "rho") != NULL ? "rho" : "epsilon";
-	printf("(dp, %s: %s %s spent, %s left; 95 %% of the noise within:",
+	printf("%s(dp, %s: %s %s spent, %s left; 95 %% of the noise within:", indent,
 	    json_string_value(json_object_get(rel, "mechanism")), unit,
 	    json_string_value(json_object_get(rel, unit)),
 	    json_string_value(json_object_get(rel, "budget_remaining")));
@@ -92,8 +92,8 @@ print_noise(const json_t *rel)
 	printf(")\n");
 }
 
-static void
-print_table(const json_t *answer, int replayed)
+void
+cmd_query_print(const json_t *answer, int replayed, const char *indent)
 {
 	const json_t *cols = json_object_get(answer, "columns"),
 	             *rows = json_object_get(answer, "rows");
@@ -113,6 +113,7 @@ print_table(const json_t *answer, int replayed)
 			if (cells[i * nc + j] != NULL && strlen(cells[i * nc + j]) > w[j])
 				w[j] = strlen(cells[i * nc + j]);
 	for (i = 0; i <= nr; i++) {
+		fputs(indent, stdout);
 		for (j = 0; j < nc; j++) {
 			const json_t *v =
 			    i > 0 ? json_array_get(json_array_get(rows, i - 1), j) : NULL;
@@ -130,6 +131,7 @@ print_table(const json_t *answer, int replayed)
 		}
 		printf("\n");
 		if (i == 0) {
+			fputs(indent, stdout);
 			for (j = 0; j < nc; j++) {
 				size_t k;
 
@@ -139,14 +141,14 @@ print_table(const json_t *answer, int replayed)
 			}
 		}
 	}
-	printf("(%zu row%s; %lld group%s suppressed by the contract's release rule; %s %lld "
+	printf("%s(%zu row%s; %lld group%s suppressed by the contract's release rule; %s %lld "
 	       "fen)\n",
-	    nr, nr == 1 ? "" : "s",
+	    indent, nr, nr == 1 ? "" : "s",
 	    (long long)json_integer_value(json_object_get(answer, "suppressed_groups")),
 	    json_integer_value(json_object_get(answer, "suppressed_groups")) == 1 ? "" : "s",
 	    replayed ? "a replay, not charged again: the first answer was charged" : "charged",
 	    (long long)json_integer_value(json_object_get(answer, "charged_fen")));
-	print_noise(json_object_get(answer, "release"));
+	print_noise(json_object_get(answer, "release"), indent);
 out:
 	for (i = 0; cells != NULL && i < (nr + 1) * nc; i++)
 		free(cells[i]);
@@ -198,7 +200,7 @@ query_run(const struct cli *cli, const struct cli_args *a)
 	if (cli_flag(a, "json"))
 		r = cli_print_json(json_incref(out.answer));
 	else
-		print_table(out.answer, out.replayed);
+		cmd_query_print(out.answer, out.replayed, "");
 	query_outcome_clear(&out);
 	return r;
 }

@@ -24,5 +24,14 @@ extern const struct cli_spec cmd_query[];
 extern const struct cli_spec cmd_keys[];
 extern const struct cli_spec cmd_ledger[];
 extern const struct cli_spec cmd_budget[];
+extern const struct cli_spec cmd_demo[];
+
+/*
+ * A query's answer (the document of `query --json`) as `sluice query`
+ * prints it: an aligned table, what was suppressed and charged, and in dp
+ * mode the noise; each line after indent.  replayed: the answer of a
+ * retried request id.
+ */
+void cmd_query_print(const json_t *answer, int replayed, const char *indent);
 
 #endif
