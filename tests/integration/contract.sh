@@ -12,7 +12,7 @@ set -u
 need python3
 need openssl
 
-# The shipped terms run until 2027-01-01.  Once that is near, offer a copy that
+# The shipped terms run until 2036-01-01.  Once that is near, offer a copy that
 # runs a year longer, so the test does not expire with them.
 BASE="$EX/claims.terms.json"
 if ! python3 -c '
