@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/cli.h"
 #include "broker/commands.h"
@@ -68,6 +69,8 @@ static int
 keys_rotate_product_run(const struct cli *cli, const struct cli_args *a)
 {
 	const char *name = cli_arg(a, 0);
+	struct cmd_progress display = {.what = name};
+	int show = !cli_flag(a, "json") && isatty(STDERR_FILENO);
 	struct exchange *ex = NULL;
 	struct load_result res;
 	int r;
@@ -75,7 +78,7 @@ keys_rotate_product_run(const struct cli *cli, const struct cli_args *a)
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	sl_err_clear();
-	r = load_rotate_product(ex, name, &res);
+	r = load_rotate_product(ex, name, show ? cmd_progress_display : NULL, &display, &res);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);

@@ -197,21 +197,14 @@ format_of(const char *path)
 	return NULL;
 }
 
-/* The progress line on a terminal: what the worker reports, overwritten in place. */
-struct load_display {
-	const char *path;
-	int shown; /* a line without its newline is on the terminal */
-};
-
-/* A load_progress_fn: rows, percentage, MB and MB/s as the worker counts them. */
-static void
-load_display(void *arg, const struct load_progress *p)
+void
+cmd_progress_display(void *arg, const struct load_progress *p)
 {
-	struct load_display *d = arg;
+	struct cmd_progress *d = arg;
 	double mb = (double)p->bytes_read / 1e6;
 
 	if (p->done && p->ok) {
-		fprintf(stderr, "\r%s: %llu rows, %.1f MB in %.2f s%20s\n", d->path,
+		fprintf(stderr, "\r%s: %llu rows, %.1f MB in %.2f s%20s\n", d->what,
 		    (unsigned long long)p->rows, (double)p->bytes_sent / 1e6, p->seconds, "");
 		d->shown = 0;
 		return;
@@ -223,8 +216,10 @@ load_display(void *arg, const struct load_progress *p)
 		d->shown = 0;
 		return;
 	}
-	fprintf(stderr, "\r%s: %llu rows  %5.1f%%  %7.1f MB  %6.1f MB/s", d->path,
-	    (unsigned long long)p->rows,
+	fprintf(stderr, "\r%s: ", d->what);
+	if (p->rows > 0)
+		fprintf(stderr, "%llu rows  ", (unsigned long long)p->rows);
+	fprintf(stderr, "%5.1f%%  %7.1f MB  %6.1f MB/s",
 	    p->size > 0 ? 100.0 * (double)p->bytes_read / (double)p->size : 100.0, mb,
 	    p->seconds > 0 ? mb / p->seconds : 0.0);
 	d->shown = 1;
@@ -239,7 +234,7 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 	struct keys_pubkey *caller = NULL;
 	struct product_load_request req;
 	struct exchange *ex = NULL;
-	struct load_display display = {.path = file};
+	struct cmd_progress display = {.what = file};
 	struct load_result res;
 	json_t *errs;
 	size_t i;
@@ -253,7 +248,7 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 	memset(&res, 0, sizeof res);
 	req = (struct product_load_request){.name = name, .path = file, .format = format};
 	if (!json && isatty(STDERR_FILENO)) {
-		req.progress = load_display;
+		req.progress = cmd_progress_display;
 		req.progress_arg = &display;
 	}
 	if ((r = cli_caller(ident, &caller)) == 0 &&

@@ -34,4 +34,16 @@ extern const struct cli_spec cmd_demo[];
  */
 void cmd_query_print(const json_t *answer, int replayed, const char *indent);
 
+/*
+ * A load_progress_fn (broker/load.h) for a terminal: a line on stderr
+ * overwritten in place (rows, percentage, MB, MB/s), then the totals.  arg
+ * is a struct cmd_progress naming the work.
+ */
+struct load_progress;
+struct cmd_progress {
+	const char *what; /* "claims.csv" */
+	int shown;        /* a line without its newline is on the terminal */
+};
+void cmd_progress_display(void *arg, const struct load_progress *p);
+
 #endif

@@ -55,8 +55,7 @@ map_size(const struct product *p, uint64_t upload)
  * can before the version is published (the worker may be compromised).
  */
 static int
-counts_parse(const uint8_t *payload, size_t len, const struct product *p,
-    struct product_counts *c)
+counts_parse(const uint8_t *payload, size_t len, const struct product *p, struct product_counts *c)
 {
 	struct job_written w;
 	struct schema *sch = NULL;
@@ -165,6 +164,7 @@ load_result_clear(struct load_result *res)
 struct progress {
 	load_progress_fn fn;
 	void *arg;
+	uint64_t rows_max; /* the most rows a claim may count; 0: no bound known */
 	struct load_progress p;
 	double t0, last;
 	int started, reported;
@@ -191,6 +191,8 @@ progress_take(struct spawn *sp, struct progress *ps, const uint8_t *payload, siz
 		return spawn_refuse(sp, "a malformed PROGRESS frame");
 	if (rows < ps->p.rows || bytes < ps->p.bytes_read)
 		return spawn_refuse(sp, "a PROGRESS frame whose counts went back");
+	if (ps->rows_max > 0 && rows > ps->rows_max)
+		return spawn_refuse(sp, "a PROGRESS frame claiming more rows than there are");
 	if (bytes > ps->p.bytes_sent)
 		return spawn_refuse(sp, "a PROGRESS frame claiming more bytes than were sent");
 	ps->p.rows = rows;
@@ -440,8 +442,10 @@ out:
 }
 
 int
-load_rotate_product(struct exchange *ex, const char *name, struct load_result *res)
+load_rotate_product(struct exchange *ex, const char *name, load_progress_fn progress, void *arg,
+    struct load_result *res)
 {
+	struct progress ps = {.fn = progress, .arg = arg};
 	struct product p;
 	struct product_stage stage;
 	struct product_counts counts;
@@ -495,7 +499,18 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 	if ((r = launch_job(ex, &l, LOAD_WALL_MS, &sp)) != 0 ||
 	    (r = spawn_send(sp, JOB_FRAME_END, NULL, 0)) != 0)
 		goto out;
-	if ((r = spawn_recv(sp, &type, &payload, &len)) != 0)
+	/* What the worker re-sealed can be no more than the version holds. */
+	ps.p.bytes_sent = ps.p.size = v->bytes;
+	ps.rows_max = v->rows;
+	ps.t0 = sl_monotonic();
+	while ((r = spawn_recv(sp, &type, &payload, &len)) == 0 && type == JOB_FRAME_PROGRESS) {
+		r = progress_take(sp, &ps, payload, len);
+		free(payload);
+		payload = NULL;
+		if (r != 0)
+			break;
+	}
+	if (r != 0)
 		type = 0;
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
@@ -517,7 +532,14 @@ load_rotate_product(struct exchange *ex, const char *name, struct load_result *r
 	res->chunks = counts.chunks;
 	res->bytes = counts.bytes;
 	r = product_rotate_commit(ex, &p, &stage, v->version, &counts);
+	ps.p.rows = counts.rows;
+	ps.p.ok = r == 0;
 out:
+	if (progress != NULL && ps.p.bytes_sent > 0) {
+		ps.p.done = 1;
+		ps.p.seconds = sl_monotonic() - ps.t0;
+		progress(arg, &ps.p);
+	}
 	free(payload);
 	json_decref(params);
 	free(ptext);

@@ -70,9 +70,12 @@ int load_product(struct exchange *ex, const char *name, const char *path, const 
  * re-sealed under it by a confined worker as a new version; the old key
  * retired.  All visible at once (product_rotate_commit()) or not at all.
  * res gets the new version and its counts (version 0 when there was none).
+ * progress, when not NULL, is called as for load_product(): bytes_read is
+ * what the worker has re-sealed of the version's size bytes, rows 0 until
+ * the last call.
  */
-int load_rotate_product(struct exchange *ex, const char *name, struct load_result *res)
-    __attribute__((warn_unused_result));
+int load_rotate_product(struct exchange *ex, const char *name, load_progress_fn progress, void *arg,
+    struct load_result *res) __attribute__((warn_unused_result));
 
 void load_result_clear(struct load_result *res);
 

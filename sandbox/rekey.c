@@ -54,6 +54,15 @@ rekey_prepare(const struct job_header *h, struct rekey **out)
 	return 0;
 }
 
+/* A store_progress_fn: the sealed bytes so far, to the broker (rows: none to count). */
+static int
+report(void *arg, uint64_t bytes)
+{
+	uint8_t prog[16];
+
+	job_progress_encode(0, bytes, prog);
+	return job_frame_write(*(const int *)arg, JOB_FRAME_PROGRESS, prog, sizeof prog);
+}
 
 int
 rekey_run(struct rekey *k, int fd)
@@ -76,7 +85,7 @@ rekey_run(struct rekey *k, int fd)
 	if (type != JOB_FRAME_END)
 		return sl_errf(SL_ERR_PARSE, "rekey: unexpected frame %u", type);
 	sl_err_clear();
-	if ((r = store_rekey(k->src, k->dst, &from, &to, &stats)) != 0)
+	if ((r = store_rekey(k->src, k->dst, &from, &to, report, &fd, &stats)) != 0)
 		return r; /* the worker's ERROR frame says how it failed */
 	store_stats_result(&stats, res);
 	return job_frame_write(fd, JOB_FRAME_RESULT, res, sizeof(res));

@@ -32,7 +32,7 @@
 #define STORE_MANIFEST 0xffffffffu
 #define STORE_DICT_PART_BYTES (4u << 20)
 #define STORE_KEY_BYTES JOB_KEY_BYTES /* the data key the job header carries */
-#define STORE_DIGEST_BYTES 32 /* KEYS_HASH_BYTES: the suite's hash of the sealed manifest */
+#define STORE_DIGEST_BYTES 32         /* KEYS_HASH_BYTES: the suite's hash of the sealed manifest */
 
 struct schema;
 struct store;
@@ -110,10 +110,16 @@ void store_writer_abort(struct store_writer *w);
  * product and suite, in one write transaction: every record is opened and
  * sealed again with its new AAD; nothing is decoded.  The source must
  * authenticate completely (SL_ERR_AUTH otherwise, and nothing is written).
- * stats gets the new version's counts and manifest digest.
+ * stats gets the new version's counts and manifest digest.  progress, when
+ * not NULL, is called with arg and the sealed bytes written so far after
+ * each store_rekey_progress_bytes (STORE_REKEY_PROGRESS_BYTES) of them; its failure ends the rotation.
  */
+#define STORE_REKEY_PROGRESS_BYTES (4u << 20)
+extern uint64_t store_rekey_progress_bytes; /* the step; tests lower it */
+typedef int (*store_progress_fn)(void *arg, uint64_t bytes);
 int store_rekey(struct store *src, struct store *dst, const struct store_ident *from,
-    const struct store_ident *to, struct store_stats *stats) __attribute__((warn_unused_result));
+    const struct store_ident *to, store_progress_fn progress, void *arg, struct store_stats *stats)
+    __attribute__((warn_unused_result));
 
 /* A decoded chunk of one column; arrays borrowed until the next read or close. */
 struct store_vec {

@@ -595,10 +595,13 @@ out:
 
 /* ---- key rotation ------------------------------------------------------------ */
 
+uint64_t store_rekey_progress_bytes = STORE_REKEY_PROGRESS_BYTES;
+
 int
 store_rekey(struct store *src, struct store *dst, const struct store_ident *from,
-    const struct store_ident *to, struct store_stats *stats)
+    const struct store_ident *to, store_progress_fn progress, void *arg, struct store_stats *stats)
 {
+	uint64_t next = store_rekey_progress_bytes;
 	struct store_sink out = {0};
 	struct store_manifest m = {0};
 	MDB_txn *rtxn = NULL;
@@ -664,6 +667,11 @@ store_rekey(struct store *src, struct store *dst, const struct store_ident *from
 			goto out;
 		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0)
 			out.stats.chunks++;
+		if (progress != NULL && out.stats.bytes >= next) {
+			next = out.stats.bytes + store_rekey_progress_bytes;
+			if ((r = progress(arg, out.stats.bytes)) != 0)
+				goto out;
+		}
 	}
 	if (rc != MDB_NOTFOUND) {
 		r = store_lmdb_err(rc, "scan");

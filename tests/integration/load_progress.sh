@@ -3,7 +3,8 @@
 # shown while the load runs is the worker's, from its PROGRESS frames (every
 # INGEST_PROGRESS_ROWS rows) -- a number the broker, which never parses the
 # upload, cannot know otherwise -- and the last line is the published count.
-# Nothing of it without a terminal or with --json.
+# Nothing of it without a terminal or with --json.  keys rotate-product shows
+# its worker's re-sealed bytes the same way.
 set -u
 . "$(dirname "$0")/lib.sh"
 need script
@@ -54,4 +55,23 @@ check "no progress with --json" sh -c "! grep -q 'big.csv:' '$T/lines'"
 expect_ok "$SLUICE" -d "$D" product load claims "$T/big.csv"
 expect_stderr_empty
 expect_stdout_contains "Loaded 70000 rows into claims version 3"
+
+note "keys rotate-product on a terminal: the worker's re-sealed bytes, then the totals"
+# 400000 rows seal to more than STORE_REKEY_PROGRESS_BYTES (4 MB): a frame or more.
+python3 -c '
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+rows = lines[1:]
+out = [lines[0]] + [rows[i % len(rows)] for i in range(400000)]
+open(sys.argv[2], "w").write("\n".join(out) + "\n")' "$EX/claims.csv" "$T/bigger.csv"
+expect_ok "$SLUICE" -d "$D" product load claims "$T/bigger.csv"
+LAST_CMD="script -qec 'sluice keys rotate-product claims' /dev/null"
+script -qec "\"$SLUICE\" -d \"$D\" keys rotate-product claims" /dev/null </dev/null >"$OUT" 2>"$ERR"
+check_eq "keys rotate-product on a terminal exits" "$?" 0
+tr '\r' '\n' <"$OUT" >"$T/lines"
+check "a PROGRESS line: percentage, MB and MB/s" grep -qE "^claims: +[0-9.]+% +[0-9.]+ MB +[0-9.]+ MB/s" "$T/lines"
+check "the last line is the re-sealed count" grep -qE "^claims: 400000 rows, [0-9.]+ MB in [0-9.]+ s" "$T/lines"
+check "and the result" grep -q "Rotated the data key of claims: version 5" "$T/lines"
+expect_ok "$SLUICE" -d "$D" keys rotate-product claims
+expect_stderr_empty
 pass

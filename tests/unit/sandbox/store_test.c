@@ -591,10 +591,26 @@ test_manifest_pinned(void **state)
 	assert_int_equal(read_pinned(fx, 1, 5000, pinned), SL_ERR_AUTH);
 }
 
+/* A store_progress_fn that notes each report; a nonzero fail stops the rotation. */
+struct reports {
+	uint64_t n, last, fail;
+};
+
+static int
+note_progress(void *arg, uint64_t bytes)
+{
+	struct reports *rep = arg;
+
+	assert_true(bytes > rep->last);
+	rep->last = bytes;
+	return ++rep->n == rep->fail ? SL_ERR_IO : 0;
+}
+
 /* Key rotation re-seals every record under the new key and version. */
 static void
 test_rekey(void **state)
 {
+	struct reports rep = {0, 0, 0};
 	struct fx *fx = *state;
 	struct store *st = NULL, *dst = NULL;
 	struct store_stats stats;
@@ -605,11 +621,15 @@ test_rekey(void **state)
 	keys_random(new, sizeof(new));
 	write_version(fx, 1, ROWS, 1);
 	open_pair(fx, 1, 2, &st, &dst);
-	assert_int_equal(store_rekey(st, dst, &from, &to, &stats), 0);
+	/* progress every 1 KB: reported as it goes, never past what was written */
+	store_rekey_progress_bytes = 1024;
+	assert_int_equal(store_rekey(st, dst, &from, &to, note_progress, &rep, &stats), 0);
 	store_close(st);
 	store_close(dst);
 	assert_int_equal(stats.rows, ROWS);
 	assert_int_equal(stats.chunks, 7 * 3);
+	assert_true(rep.n >= 2);
+	assert_true(rep.last <= stats.bytes);
 	/* The new version opens with the new key only; the old one is untouched. */
 	assert_int_equal(read_version(fx, 2, ROWS), SL_ERR_AUTH);
 	assert_int_equal(read_version(fx, 1, ROWS), 0);
@@ -620,11 +640,24 @@ test_rekey(void **state)
 	copy_record(fx, 1, 3, 1, 1, 3, 0);
 	to.version = 3;
 	open_pair(fx, 1, 3, &st, &dst);
-	assert_int_equal(store_rekey(st, dst, &from, &to, &stats), SL_ERR_AUTH);
+	assert_int_equal(store_rekey(st, dst, &from, &to, NULL, NULL, &stats), SL_ERR_AUTH);
 	store_close(st);
 	store_close(dst);
 	memcpy(fx->key, new, sizeof(new));
 	assert_int_equal(read_version(fx, 3, ROWS), SL_ERR_NOTFOUND);
+	/* A report that fails (the broker gone) ends the rotation with nothing written. */
+	memcpy(fx->key, old, sizeof(old));
+	to.version = 4;
+	rep = (struct reports){0, 0, 1};
+	open_pair(fx, 2, 4, &st, &dst);
+	from.version = 2;
+	from.key = new;
+	assert_int_equal(store_rekey(st, dst, &from, &to, note_progress, &rep, &stats), SL_ERR_IO);
+	store_close(st);
+	store_close(dst);
+	memcpy(fx->key, new, sizeof(new));
+	assert_int_equal(read_version(fx, 4, ROWS), SL_ERR_NOTFOUND);
+	store_rekey_progress_bytes = STORE_REKEY_PROGRESS_BYTES;
 }
 
 int
