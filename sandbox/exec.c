@@ -1471,8 +1471,7 @@ exec_run(const struct plan *p, struct store_reader *r, uint32_t units_cap,
 			return SL_ERR_AUTH;
 		}
 	}
-	if ((rc = setup(&e)) == 0 && e.brows > 0 &&
-	    (rc = store_reader_keep(r, EXEC_BOUND_KEEP_BYTES)) == 0) {
+	if ((rc = setup(&e)) == 0 && e.brows > 0) {
 		/* Pass 1 finds every unit's cut; pass 2 below is the scan, admitting. */
 		e.bpass = 1;
 		for (chunk = 0; chunk < n && rc == 0; chunk++)

@@ -56,12 +56,10 @@ struct store_reader;
  * 48 bytes times the sum over units of min(rows selected, rows); it leaves
  * one bit per selected row.  The second is the ordinary scan, which selects
  * the same rows in the same order and admits those whose bit is set: no
- * hash, no lookup.  The second decrypts nothing: the first keeps the
- * chunks' plaintexts (store_reader_keep(), up to EXEC_BOUND_KEEP_BYTES; the
- * packed columns the query reads, about the size of their sealed records),
- * which is far less than keeping every selected row's aggregated values.
+ * hash, no lookup.  The alternative, keeping the selected rows' values to
+ * avoid the second decryption, would hold every aggregated value of every
+ * selected row.
  */
-#define EXEC_BOUND_KEEP_BYTES ((uint64_t)768 << 20)
 struct exec_bound {
 	uint32_t rows; /* 0: no bound */
 	uint8_t key[EXEC_BOUND_KEY_BYTES];

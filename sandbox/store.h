@@ -159,15 +159,6 @@ int store_buf_unpack(const struct store_reader *r, struct store_buf *buf, uint32
 /* A text column's dictionary: n strings (borrowed until close), not NUL-terminated. */
 int store_read_dict(struct store_reader *r, size_t col, const char *const **strs,
     const uint32_t **lens, uint32_t *n) __attribute__((warn_unused_result));
-/*
- * From now on keep each chunk's plaintext the first time it is opened (up
- * to max_bytes in all; past that, chunks are opened from the store each
- * time), so that a second scan of the version decrypts nothing: the
- * contribution bound's two passes (sandbox/exec.c).  Kept until
- * store_reader_close(), which wipes them.
- */
-int store_reader_keep(struct store_reader *r, uint64_t max_bytes)
-    __attribute__((warn_unused_result));
 void store_reader_close(struct store_reader *r);
 
 #endif

@@ -223,9 +223,6 @@ struct store_reader {
 	double *reals;
 	uint32_t *codes;
 	uint8_t nulls[STORE_CHUNK_ROWS / 8];
-	/* store_reader_keep(): kept[col * chunks + chunk], plaintexts opened once */
-	struct bytes *kept;
-	uint64_t kept_bytes, kept_max;
 };
 
 /*
@@ -290,9 +287,6 @@ store_reader_close(struct store_reader *r)
 		free(r->dicts[i].lens);
 	}
 	free(r->dicts);
-	for (i = 0; r->kept != NULL && i < r->ncols * (size_t)r->chunks; i++)
-		bytes_free(&r->kept[i]);
-	free(r->kept);
 	store_manifest_free(&r->man);
 	free(r->aad);
 	bytes_free(&r->plain);
@@ -464,41 +458,6 @@ malformed(uint32_t chunk, size_t col)
 	    SL_ERR_AUTH, "store: chunk %u of column %zu is malformed: integrity error", chunk, col);
 }
 
-/*
- * Record (col, chunk) of want rows: opened into *plain, or when the reader
- * keeps plaintexts (store_reader_keep()) from the copy kept the first time,
- * in which case *plain points at that copy instead.
- */
-static int
-open_kept(struct store_reader *r, size_t col, uint32_t chunk, uint32_t want, struct bytes **plain)
-{
-	struct bytes *k = r->kept != NULL ? &r->kept[col * r->chunks + chunk] : NULL;
-	int e;
-
-	if (k != NULL && k->p != NULL) {
-		*plain = k;
-		return 0;
-	}
-	if ((e = get_record_into(r, (uint32_t)col, chunk, want, *plain)) != 0)
-		return e;
-	if (k != NULL && (*plain)->len <= r->kept_max - r->kept_bytes) {
-		if (bytes_put(k, (*plain)->p, (*plain)->len) != 0)
-			return SL_ERR_NOMEM;
-		r->kept_bytes += (*plain)->len;
-	}
-	return 0;
-}
-
-int
-store_reader_keep(struct store_reader *r, uint64_t max_bytes)
-{
-	if (r->kept == NULL &&
-	    (r->kept = calloc(r->ncols * (size_t)r->chunks + 1, sizeof *r->kept)) == NULL)
-		return SL_ERR_NOMEM;
-	r->kept_max = max_bytes;
-	return 0;
-}
-
 /* Fetch and open (col, chunk) into plain and check its layout into cv. */
 static int
 chunk_open(
@@ -511,7 +470,7 @@ chunk_open(
 	if (col >= r->ncols || chunk >= r->chunks)
 		return sl_errf(SL_ERR_INVAL, "store: no chunk %u of column %zu", chunk, col);
 	want = store_record_rows((uint32_t)col, chunk, r->rows, r->chunks);
-	if ((e = open_kept(r, col, chunk, want, &plain)) != 0)
+	if ((e = get_record_into(r, (uint32_t)col, chunk, want, plain)) != 0)
 		return e;
 	memset(cv, 0, sizeof(*cv));
 	cv->col = col;

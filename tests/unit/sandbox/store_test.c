@@ -140,8 +140,7 @@ write_version(struct fx *fx, uint32_t version, uint64_t rows, int commit)
 
 /* Read every chunk back; 0 when all values match, the first error otherwise. */
 static int
-read_scans(struct fx *fx, uint32_t version, uint64_t rows, const uint8_t *digest, int keep,
-    uint64_t keep_bytes, int scans)
+read_pinned(struct fx *fx, uint32_t version, uint64_t rows, const uint8_t *digest)
 {
 	struct store *st = NULL;
 	struct store_reader *r = NULL;
@@ -151,7 +150,7 @@ read_scans(struct fx *fx, uint32_t version, uint64_t rows, const uint8_t *digest
 	const uint32_t *lens;
 	char *dir = vdir(fx, version);
 	uint32_t nd, ch, j;
-	int c, e, pass;
+	int c, e;
 
 	e = store_open(dir, 0, 0, &st);
 	free(dir);
@@ -171,37 +170,31 @@ read_scans(struct fx *fx, uint32_t version, uint64_t rows, const uint8_t *digest
 				want++;
 		assert_int_equal(nd, want);
 	}
-	if (keep && (e = store_reader_keep(r, keep_bytes)) != 0)
-		goto out;
-	for (pass = 0; pass < scans; pass++)
-		for (ch = 0; ch < store_reader_chunks(r); ch++) {
-			for (c = 0; c < 7; c++) {
-				if ((e = store_read_chunk(r, (size_t)c, ch, &v)) != 0)
-					goto out;
-				for (j = 0; j < v.rows; j++) {
-					uint64_t i = (uint64_t)ch * STORE_CHUNK_ROWS + j;
-					int null =
-					    v.nulls != NULL && (v.nulls[j / 8] >> (j % 8) & 1);
+	for (ch = 0; ch < store_reader_chunks(r); ch++) {
+		for (c = 0; c < 7; c++) {
+			if ((e = store_read_chunk(r, (size_t)c, ch, &v)) != 0)
+				goto out;
+			for (j = 0; j < v.rows; j++) {
+				uint64_t i = (uint64_t)ch * STORE_CHUNK_ROWS + j;
+				int null = v.nulls != NULL && (v.nulls[j / 8] >> (j % 8) & 1);
 
-					assert_int_equal(null, is_null(i, c));
-					if (null)
-						continue;
-					if (c == 3) {
-						double want = val_real(i);
+				assert_int_equal(null, is_null(i, c));
+				if (null)
+					continue;
+				if (c == 3) {
+					double want = val_real(i);
 
-						assert_memory_equal(
-						    &v.reals[j], &want, sizeof(double));
-					} else if (c == 4) {
-						assert_int_equal(
-						    lens[v.codes[j]], strlen(texts[i % 5]));
-						assert_memory_equal(strs[v.codes[j]], texts[i % 5],
-						    lens[v.codes[j]]);
-					} else {
-						assert_int_equal(v.ints[j], val_int(i, c));
-					}
+					assert_memory_equal(&v.reals[j], &want, sizeof(double));
+				} else if (c == 4) {
+					assert_int_equal(lens[v.codes[j]], strlen(texts[i % 5]));
+					assert_memory_equal(
+					    strs[v.codes[j]], texts[i % 5], lens[v.codes[j]]);
+				} else {
+					assert_int_equal(v.ints[j], val_int(i, c));
 				}
 			}
 		}
+	}
 out:
 	store_reader_close(r);
 	store_close(st);
@@ -247,36 +240,10 @@ teardown(void **state)
 	return 0;
 }
 
-/* Read version and check every value: pinned to digest, when not NULL. */
-static int
-read_pinned(struct fx *fx, uint32_t version, uint64_t rows, const uint8_t *digest)
-{
-	return read_scans(fx, version, rows, digest, 0, 0, 1);
-}
-
 static int
 read_version(struct fx *fx, uint32_t version, uint64_t rows)
 {
 	return read_pinned(fx, version, rows, NULL);
-}
-
-/*
- * A reader that keeps plaintexts (store_reader_keep()) reads the same values
- * on a second scan, whether it kept every chunk, some or none.
- */
-static void
-test_keep(void **state)
-{
-	struct fx *fx = *state;
-
-	write_version(fx, 1, ROWS, 1);
-	assert_int_equal(read_scans(fx, 1, ROWS, NULL, 1, UINT64_MAX, 2), 0);
-	assert_int_equal(read_scans(fx, 1, ROWS, NULL, 1, 20000, 3), 0);
-	assert_int_equal(read_scans(fx, 1, ROWS, NULL, 1, 0, 2), 0);
-	/* Kept or not, the wrong key opens nothing. */
-	fx->key[0] ^= 1;
-	assert_int_equal(read_scans(fx, 1, ROWS, NULL, 1, UINT64_MAX, 2), SL_ERR_AUTH);
-	fx->key[0] ^= 1;
 }
 
 static void
@@ -708,7 +675,6 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_flip_bytes_in_file, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_manifest_pinned, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_manifest_pinned, setup_gm, teardown),
-	    cmocka_unit_test_setup_teardown(test_keep, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_gm, teardown),
 	};
