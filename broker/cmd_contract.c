@@ -188,6 +188,14 @@ sign_run(const struct cli *cli, const struct cli_args *a)
 	}
 	contract_roles_text(
 	    c, v.st.missing_roles & ~(1u << CONTRACT_PLATFORM), missing, sizeof missing);
+	if (cli_flag(a, "json")) {
+		r = cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", c->id, "party",
+		    contract_party(c, role)->name, "role", contract_role_name(role), "missing",
+		    missing, "complete", *missing == '\0'));
+		keys_identity_free(id);
+		contract_free(c);
+		return r;
+	}
 	printf("Signed contract %s as %s (%s)\n", c->id, contract_party(c, role)->name,
 	    contract_role_name(role));
 	if (*missing)
@@ -439,9 +447,13 @@ revoke_run(const struct cli *cli, const struct cli_args *a)
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	printf("Revoked contract %s (by %s)\n", req.id, by);
+	if (cli_flag(a, "json"))
+		r = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "id", req.id, "state",
+		    "revoked", "by", by, "reason", req.reason));
+	else
+		printf("Revoked contract %s (by %s)\n", req.id, by);
 	free(by);
-	return CLI_OK;
+	return r;
 }
 
 const struct cli_spec cmd_contract[] = {
@@ -476,6 +488,7 @@ const struct cli_spec cmd_contract[] = {
             {
                 {"identity", 0, CLI_STRING, "FILE.key", "your key, as `party add` wrote it",
                     CLI_REQUIRED},
+                CMD_OPT_JSON,
             },
         .run = sign_run,
     },
@@ -533,6 +546,7 @@ const struct cli_spec cmd_contract[] = {
             {
                 {"reason", 0, CLI_STRING, "TEXT", "why, for the audit log", CLI_REQUIRED},
                 {"identity", 0, CLI_STRING, "FILE.key", "act as the merchant or holder"},
+                CMD_OPT_JSON,
             },
         .run = revoke_run,
     },

@@ -178,6 +178,9 @@ product_drop_run(const struct cli *cli, const struct cli_args *a)
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
+	if (cli_flag(a, "json"))
+		return cli_print_json(json_pack("{s:s, s:I, s:s}", "product", req.name, "version",
+		    (json_int_t)req.version, "state", "dropped"));
 	printf("Dropped version %lld of %s\n", (long long)req.version, req.name);
 	return CLI_OK;
 }
@@ -359,6 +362,7 @@ const struct cli_spec cmd_product[] = {
         .summary = "retire a version",
         .help = "Retire a version: queries no longer read it.  Audited.",
         .args = {{"NAME"}, {"VERSION"}},
+        .opts = {CMD_OPT_JSON},
         .run = product_drop_run,
     },
     {.path = NULL},

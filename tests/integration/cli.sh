@@ -181,8 +181,10 @@ expect_ok "$SLUICE" -d x keys rotate-product claims
 relquery "after rotate-product"
 expect_ok "$SLUICE" -d x keys rotate-master
 relquery "after rotate-master"
-expect_ok "$SLUICE" -d x product drop-version claims 1
-expect_ok "$SLUICE" -d x contract revoke "$C" --reason "test over"
+expect_ok "$SLUICE" -d x product drop-version claims 1 --json
+json_eq "drop-version --json" '[d["product"], d["version"], d["state"]]' '["claims",1,"dropped"]'
+expect_ok "$SLUICE" -d x contract revoke "$C" --reason "test over" --json
+json_eq "revoke --json" '[d["state"], d["by"], d["reason"]]' '["revoked","platform","test over"]'
 check_eq "nothing was made outside x but the files asked for" "$(ls | tr '\n' ' ')" \
 	"acme-merchant.crt acme-merchant.key acme-merchant.pub audit.jsonl audit.jsonl.checkpoint.json buyer.crt buyer.key buyer.pub c.json city-health-bureau.crt city-health-bureau.key city-health-bureau.pub examples ningbo-data-ops.crt ningbo-data-ops.key ningbo-data-ops.pub x "
 cd "$T" || fail "cd $T"
@@ -276,6 +278,12 @@ json_doc
 expect_ok "$SLUICE" --passphrase-file=/nonexistent -d "$D" party list
 expect_ok "$SLUICE" init -- "$T/dashdash"
 check "init -- DIR made DIR" [ -f "$T/dashdash/sluice.db" ]
+
+note "every command that prints has --json"
+# but demo, whose walkthrough is for a person (demo.sh reads what it made), and help
+"$SLUICE" help --synopsis >"$T/synopsis" || fail "help --synopsis"
+check_eq "no command without --json" \
+	"$(grep -v -e '^sluice help' -e '^sluice demo' -e -- '--json' "$T/synopsis" | tr '\n' ';')" ""
 
 note "sluice-worker"
 expect_ok "$SLUICE_WORKER" --version

@@ -363,7 +363,9 @@ EOF
 	expect_stderr_contains "contract $ID: its terms differ from the ones recorded when it was offered"
 	# Signatures dropped, price changed: a document a buyer could sign afresh.
 	edit "$T/t.json" 'd["signatures"] = []'
-	expect_ok "$SLUICE" contract sign "$T/t.json" --identity "$K$BUYER.key"
+	expect_ok "$SLUICE" contract sign "$T/t.json" --identity "$K$BUYER.key" --json
+	json_eq "sign --json: who signed, and who is still to" '[d["party"], d["role"], d["complete"], "acme-merchant" in d["missing"]]' \
+		"[\"$BUYER\",\"buyer\",false,true]"
 	expect_fail 1 "$SLUICE" -d "$D" contract submit "$T/t.json"
 	expect_stderr_contains "its terms differ from the ones recorded"
 	same tamper "$D" "refused submissions left the exchange as it was"
