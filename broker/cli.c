@@ -713,3 +713,133 @@ cli_global_options(FILE *f, const struct cli_spec *spec)
 {
 	option_list(f, spec, 0);
 }
+
+/* ---- manual pages ------------------------------------------------------------ */
+
+/* Text as roff: backslashes and hyphens escaped, a line never starting with . or '. */
+static void
+man_text(FILE *f, const char *s)
+{
+	int bol = 1;
+
+	for (; *s != '\0'; s++) {
+		if (bol && (*s == '.' || *s == '\''))
+			fputs("\\&", f);
+		bol = *s == '\n';
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* A help paragraph: its line breaks joined, so the formatter fills it. */
+static void
+man_paragraph(FILE *f, const char *s)
+{
+	const char *nl;
+
+	while ((nl = strchr(s, '\n')) != NULL) {
+		char *line = strndup(s, (size_t)(nl - s));
+
+		if (line != NULL) {
+			man_text(f, line);
+			fputc(nl[1] == ' ' ? '\n' : ' ', f);
+			free(line);
+		}
+		s = nl + 1;
+	}
+	man_text(f, s);
+	fputc('\n', f);
+}
+
+static void
+man_synopsis(FILE *f, const struct cli_spec *spec, int first)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (m == NULL)
+		return;
+	cli_spec_synopsis(m, spec);
+	fclose(m);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	if (!first)
+		fputs(".PP\n", f);
+	man_text(f, buf);
+	fputs("\n", f);
+	free(buf);
+}
+
+/* Each option of spec as a tagged paragraph: "--name ARG" and its help. */
+static void
+man_options(FILE *f, const struct cli_spec *spec)
+{
+	size_t n = spec_nopts(spec), i;
+	char col[140];
+
+	for (i = 0; i < n; i++) {
+		opt_column(&spec->opts[i], col, sizeof col);
+		fputs(".TP\n.B ", f);
+		man_text(f, col);
+		fputc('\n', f);
+		man_paragraph(f, spec->opts[i].help);
+	}
+}
+
+void
+cli_man_header(
+    FILE *f, const char *page, const char *date, const char *version, const char *summary)
+{
+	char *up = strdup(page), *p;
+
+	for (p = up; p != NULL && *p != '\0'; p++)
+		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+	fprintf(f,
+	    ".\\\" Made by `sluice help --man`: edit broker/ and run `make man`, not this file.\n");
+	fprintf(f, ".TH %s 1 \"%s\" \"sluice %s\" \"Sluice Manual\"\n.SH NAME\n", up ? up : page,
+	    date, version);
+	man_text(f, page);
+	fputs(" \\- ", f);
+	man_text(f, summary);
+	fputc('\n', f);
+	free(up);
+}
+
+void
+cli_man_group(FILE *f, const struct cli_group *g)
+{
+	const struct cli_spec *s;
+
+	fputs(".SH SYNOPSIS\n", f);
+	for (s = g->specs; s->path != NULL; s++)
+		man_synopsis(f, s, s == g->specs);
+	fputs(".SH DESCRIPTION\n", f);
+	for (s = g->specs; s->path != NULL; s++) {
+		fputs(".SS \"", f);
+		man_text(f, "sluice ");
+		man_text(f, s->path);
+		fputs("\"\n", f);
+		man_text(f, s->summary);
+		fputs(".\n", f);
+		if (s->help != NULL) {
+			fputs(".PP\n", f);
+			man_paragraph(f, s->help);
+		}
+		if (spec_nopts(s) > 0) {
+			fputs(".PP\nOptions:\n", f);
+			man_options(f, s);
+		}
+		fputs(".TP\n.B \\-h, \\-\\-help\nthis help\n", f);
+	}
+}
+
+void
+cli_man_global(FILE *f, const struct cli_spec *global)
+{
+	man_options(f, global);
+}

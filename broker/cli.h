@@ -116,6 +116,17 @@ void cli_group_line(FILE *f, const struct cli_group *g);
 /* The option list of the global options (no implicit --help). */
 void cli_global_options(FILE *f, const struct cli_spec *spec);
 
+/*
+ * Manual pages in man(7), made from the same tables as --help so the two
+ * never differ (`sluice help --man`): the title and NAME line of page
+ * ("sluice-product"); a group's SYNOPSIS and DESCRIPTION, every command with
+ * its help and every option; the global options as tagged paragraphs.
+ */
+void cli_man_header(
+    FILE *f, const char *page, const char *date, const char *version, const char *summary);
+void cli_man_group(FILE *f, const struct cli_group *g);
+void cli_man_global(FILE *f, const struct cli_spec *global);
+
 /* One line "sluice PATH ARGS OPTIONS" for spec, with a newline. */
 void cli_spec_synopsis(FILE *f, const struct cli_spec *spec);
 

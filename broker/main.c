@@ -25,6 +25,8 @@ static const struct cli_spec cmd_help[] = {
         .opts =
             {
                 {"synopsis", 0, CLI_FLAG, NULL, "print every command's synopsis, one a line"},
+                {"man", 0, CLI_STRING, "PAGE",
+                    "print manual page PAGE (sluice, or sluice-COMMAND) in man(7)"},
             },
         .run = help_run,
     },
@@ -61,6 +63,17 @@ static const struct cli_spec global = {
         },
 };
 
+static const struct cli_group *
+group_named(const char *name)
+{
+	const struct cli_group *g;
+
+	for (g = groups; g->name != NULL; g++)
+		if (strcmp(g->name, name) == 0)
+			return g;
+	return NULL;
+}
+
 static void
 usage(FILE *f)
 {
@@ -78,6 +91,87 @@ usage(FILE *f)
 	fprintf(f, "\nExit status: 0 ok, 1 refused or failed, 2 usage error.\n");
 }
 
+/* The manual's edition: the day its text last changed. */
+#define MAN_DATE "2026-12-03"
+
+/* What every page says of the environment and the exit status. */
+static const char man_environment[] =
+    ".SH ENVIRONMENT\n"
+    ".TP\n.B SLUICE_DIR\nthe data directory when \\-d is not given\n"
+    ".TP\n.B SLUICE_PASSPHRASE_FILE\nthe passphrase file when \\-\\-passphrase\\-file is not "
+    "given\n"
+    ".TP\n.B SLUICE_WORKER\nthe worker program, an absolute path (default: sluice\\-worker next "
+    "to sluice, else in " SLUICE_PKGLIBEXECDIR ")\n"
+    ".TP\n.B SLUICE_WORKER_USER\nthe user a worker started by root runs as (default: "
+    "sluice\\-worker, else nobody)\n"
+    ".TP\n.B SLUICE_QUERY_RATE\nqueries a contract may submit a minute, 1 to 100000 (default "
+    "60)\n"
+    ".TP\n.B NO_COLOR\nno colour in sluice demo's walkthrough, even on a terminal\n"
+    ".SH EXIT STATUS\n"
+    "0 ok, 1 refused or failed, 2 usage error.\n";
+
+static const struct cli_group *group_named(const char *name);
+
+/* Manual page page ("sluice" or "sluice-GROUP") on stdout; usage error if there is none. */
+static int
+man_page(const char *page)
+{
+	const struct cli_group *g = NULL;
+
+	if (strcmp(page, "sluice") != 0 &&
+	    (strncmp(page, "sluice-", 7) != 0 || (g = group_named(page + 7)) == NULL ||
+	        strcmp(g->name, "help") == 0))
+		return cli_usage_error(
+		    "help", "--man %s: no such page (sluice, or sluice-COMMAND)", page);
+	if (g != NULL) {
+		cli_man_header(stdout, page, MAN_DATE, PACKAGE_VERSION, g->summary);
+		cli_man_group(stdout, g);
+		fputs(man_environment, stdout);
+		fputs(".SH SEE ALSO\n.BR sluice (1)\n", stdout);
+		return CLI_OK;
+	}
+	cli_man_header(
+	    stdout, "sluice", MAN_DATE, PACKAGE_VERSION, "an exchange for data elements");
+	fputs(".SH SYNOPSIS\n.B sluice\n[\\-d DIR] [\\-\\-passphrase\\-file F] COMMAND "
+	      "[ARGS]\n"
+	      ".SH DESCRIPTION\n"
+	      "Sluice is an exchange for data elements: data usable but invisible. Merchants "
+	      "list data products; the holder, the operator, the merchant and a buyer sign a "
+	      "usage contract; the buyer's aggregate queries run in a confined worker over "
+	      "encrypted stores, and only aggregates that pass the contract's release rule "
+	      "leave. Each release is charged and split, and every action lands in a "
+	      "tamper\\-evident audit log.\n"
+	      ".PP\nThe commands, each with its own page:\n",
+	    stdout);
+	for (g = groups; g->name != NULL; g++) {
+		if (strcmp(g->name, "help") == 0)
+			continue;
+		printf(".TP\n.BR sluice\\-%s (1)\n", g->name);
+		fputs(g->summary, stdout);
+		fputc('\n', stdout);
+	}
+	fputs(".TP\n.B sluice help\n[\\-\\-synopsis] [\\-\\-man PAGE]: the commands, their "
+	      "synopses, or a page of this manual\n",
+	    stdout);
+	fputs(".SH OPTIONS\nGlobal options come before COMMAND.\n", stdout);
+	cli_man_global(stdout, &global);
+	fputs(man_environment, stdout);
+	fputs(".SH FILES\n"
+	      ".TP\n.I DIR/sluice.db\nthe catalog: parties, products, contracts, the ledger, "
+	      "budgets and the audit log\n"
+	      ".TP\n.I DIR/master.key\nthe master key (mode 0600), unless the directory is "
+	      "passphrase\\-protected\n"
+	      ".TP\n.I DIR/platform.pub\nthe platform's public key, for offline verification\n"
+	      ".TP\n.I DIR/stores/\nthe encrypted store of each product version\n"
+	      ".SH SEE ALSO\n",
+	    stdout);
+	for (g = groups; g->name != NULL; g++)
+		if (strcmp(g->name, "help") != 0)
+			printf("%s.BR sluice\\-%s (1)", g == groups ? "" : ",\n", g->name);
+	fputc('\n', stdout);
+	return CLI_OK;
+}
+
 static int
 help_run(const struct cli *cli, const struct cli_args *a)
 {
@@ -85,6 +179,8 @@ help_run(const struct cli *cli, const struct cli_args *a)
 	const struct cli_spec *s;
 
 	(void)cli;
+	if (cli_opt(a, "man") != NULL)
+		return man_page(cli_opt(a, "man"));
 	if (!cli_flag(a, "synopsis")) {
 		usage(stdout);
 		return CLI_OK;

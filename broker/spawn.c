@@ -409,6 +409,12 @@ spawn_worker_path(char **out)
 	if ((p = malloc(len)) == NULL)
 		return SL_ERR_NOMEM;
 	snprintf(p, len, "%ssluice-worker", exe);
+	/* Next to sluice (the build tree), else where `make install` put it. */
+	if (access(p, X_OK) != 0) {
+		free(p);
+		if ((p = strdup(SLUICE_PKGLIBEXECDIR "/sluice-worker")) == NULL)
+			return SL_ERR_NOMEM;
+	}
 	*out = p;
 	return 0;
 }

@@ -75,7 +75,9 @@ struct spawn; /* opaque: one running (or reaped) worker */
 
 /*
  * The worker binary: $SLUICE_WORKER when set (it must be an absolute path),
- * else "sluice-worker" in the directory of /proc/self/exe.  On success *out is
+ * else "sluice-worker" in the directory of /proc/self/exe when it is there
+ * (the build tree), else the installed one in SLUICE_PKGLIBEXECDIR (the
+ * configured $(pkglibexecdir)).  On success *out is
  * a new string the caller frees with free().  SL_ERR_INVAL for a relative
  * $SLUICE_WORKER, SL_ERR_IO when /proc/self/exe cannot be read.
  */
