@@ -1,5 +1,5 @@
 /*
- * broker/audit.h -- the tamper-evident audit log (DESIGN.md section 10).
+ * broker/audit.h -- the tamper-evident audit log (docs/audit-format.md).
  *
  * Owns the tables audit_events, audit_tree and audit_checkpoints.  Every
  * state change appends an event in the same SQLite transaction as the change

@@ -1,6 +1,6 @@
 /*
  * broker/budget.h -- a dp contract's privacy budget in the catalog
- * (DESIGN.md section 7).
+ * (docs/privacy.md).
  *
  * Each released dp query spends the contract's per-query epsilon (Laplace:
  * pure epsilon-DP composes by sum) or rho (Gaussian: rho-zCDP composes by

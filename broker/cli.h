@@ -1,7 +1,7 @@
 /*
  * broker/cli.h -- what every `sluice` subcommand shares.
  *
- * Exit codes are DESIGN.md section 11's: 0 ok, 1 refused or failed, 2 usage.
+ * Exit codes are docs/sluice.1: 0 ok, 1 refused or failed, 2 usage.
  * Human text goes to stdout, errors to stderr; with --json a command prints
  * exactly one JSON document on stdout.
  */

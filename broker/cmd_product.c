@@ -303,7 +303,7 @@ const struct cli_spec cmd_product[] = {
     {
         .path = "product add",
         .summary = "list a data product",
-        .help = "List a data product: validate its schema (DESIGN.md appendix), give it\n"
+        .help = "List a data product: validate its schema (examples/ has two), give it\n"
                 "its own data key and encrypted store.  The parties must exist with the\n"
                 "roles merchant, holder and operator.  The audit log names the merchant\n"
                 "as the actor when --identity is its key, else the platform.",

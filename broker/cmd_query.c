@@ -209,8 +209,8 @@ const struct cli_spec cmd_query[] = {
     {
         .path = "query",
         .summary = "run an aggregate query under a contract",
-        .help = "Run an aggregate query under an active contract (DESIGN.md section 6 has\n"
-                "the language; - reads it from standard input).  Only groups the contract's\n"
+        .help = "Run an aggregate query under an active contract (README.md, \"The query\n"
+                "language\"; - reads it from standard input).  Only groups the contract's\n"
                 "release rule allows are shown; each released query is charged.  A retry\n"
                 "with the same --request-id returns the first answer and is not charged again.",
         .args = {{"\"SELECT ...\" | -", "the query text"}},

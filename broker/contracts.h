@@ -1,5 +1,5 @@
 /*
- * broker/contracts.h -- the contracts an exchange has recorded (DESIGN.md section 8).
+ * broker/contracts.h -- the contracts an exchange has recorded (contracts/contract.h).
  *
  * Owns the table contracts.  The documents themselves are contracts/contract.h;
  * this module keeps their lifecycle:

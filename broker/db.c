@@ -29,7 +29,7 @@ struct db {
  * never edited once released; a change is a new entry.
  */
 static const char *const db_migrations[DB_SCHEMA_VERSION] = {
-    /* 0 -> 1: the data directory of DESIGN.md section 4, foundation tables. */
+    /* 0 -> 1: the data directory (docs/store-format.md), foundation tables. */
     "CREATE TABLE meta ("
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL"
@@ -227,8 +227,8 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "CREATE TRIGGER ledger_seals_no_delete BEFORE DELETE ON ledger_seals"
     "  BEGIN SELECT RAISE(ABORT, 'ledger seals are permanent'); END;",
     /*
-     * 5 -> 6: one LMDB environment and one data key per version (DESIGN.md
-     * section 4).  A version records the digest of its sealed manifest;
+     * 5 -> 6: one LMDB environment and one data key per version
+     * (docs/store-format.md).  A version records the digest of its sealed manifest;
      * versions of the older one-environment layout have none and are
      * refused by queries (load them again).  The product-wide key version
      * goes: each version's key is "<product>@<version>" in wrapped_keys.

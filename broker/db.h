@@ -6,7 +6,7 @@
  * transaction; a database of a newer version is refused.  Modules that own
  * tables (keyring, party, and later catalog, contracts, ledger, audit) keep
  * their SQL to themselves and reach SQLite through db_sqlite(), so a second
- * backend is one module's work (DESIGN.md section 13).
+ * backend is one module's work (docs/architecture.md).
  */
 #ifndef SLUICE_BROKER_DB_H
 #define SLUICE_BROKER_DB_H

@@ -1,5 +1,5 @@
 /*
- * broker/dp.h -- the dp release mode's noise (DESIGN.md section 7).
+ * broker/dp.h -- the dp release mode's noise (docs/privacy.md).
  *
  * The worker bounds each unit to m = max_rows_per_unit rows and clamps
  * measures (sandbox/exec.h); the broker adds the noise.  Per group a dp query

@@ -1,5 +1,5 @@
 /*
- * broker/enrol.h -- enrolling a party (DESIGN.md section 1).
+ * broker/enrol.h -- enrolling a party (README.md, "Concepts").
  *
  * Above party.h, which only keeps the table: enrolment also needs the
  * exchange's CA, suite and audit log.

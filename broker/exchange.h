@@ -2,7 +2,7 @@
  * broker/exchange.h -- a data directory, opened or created.
  *
  * An exchange is DIR with sluice.db, master.key (or a passphrase), stores/,
- * tls/, platform.pub (DESIGN.md section 4) and checkpoints.log, the signed
+ * tls/, platform.pub (docs/store-format.md) and checkpoints.log, the signed
  * checkpoints of the audit log (broker/audit_cplog.h), which exchange_open()
  * checks against the database.  Opening it does not touch the
  * master key; exchange_master() loads it on first use, so commands that only
@@ -57,7 +57,7 @@ int exchange_create(const char *dir, enum keys_suite suite, const char *passphra
 int exchange_open(const char *dir, const char *passphrase_file, struct exchange **out)
     __attribute__((warn_unused_result));
 
-/* DIR/stores/PRODUCT/VERSION holds each product version's store (DESIGN.md section 4). */
+/* DIR/stores/PRODUCT/VERSION holds each product version's store (docs/store-format.md). */
 #define EXCHANGE_STORES_DIR "stores"
 
 /* Borrowed; valid until exchange_close(). */

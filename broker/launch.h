@@ -1,5 +1,5 @@
 /*
- * broker/launch.h -- the one way the broker starts a job (DESIGN.md section 3).
+ * broker/launch.h -- the one way the broker starts a job (docs/architecture.md).
  *
  * A job gets one version of one product: its directory and its data key
  * (for a rekey also the new version's key), the limits, and parameters.

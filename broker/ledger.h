@@ -1,5 +1,5 @@
 /*
- * broker/ledger.h -- the revenue ledger (DESIGN.md section 9).
+ * broker/ledger.h -- the revenue ledger.
  *
  * Double entry in integer fen.  Each released query posts one transaction,
  * in the SQLite transaction that records the release and its audit event:

@@ -97,7 +97,7 @@ ledger_act_cap(struct exchange *ex, const struct keys_pubkey *caller,
 
 	*field = NULL;
 	if (req->change && caller != NULL) {
-		/* A cap is the platform's to set (DESIGN.md section 9). */
+		/* A cap is the platform's to set (broker/ledger.h). */
 		if ((r = actor_party(ex, caller, &who)) == 0 && strcmp(who.role, "platform") != 0)
 			r = sl_errf(SL_ERR_POLICY,
 			    "%s %s may not set a revenue cap: only the platform may", who.role,

@@ -1,6 +1,6 @@
 /*
  * broker/load.h -- `product load`: stream an upload through a confined worker
- * into a new version of a product (DESIGN.md section 3, "An ingest job").
+ * into a new version of a product (docs/architecture.md, "The ingest path").
  *
  * The broker never parses the upload: it reads the file in pieces and sends
  * them to sluice-worker, which validates, encodes, encrypts and writes the

@@ -1,6 +1,6 @@
 /*
  * broker/noise.h -- exact discrete Laplace and discrete Gaussian noise for
- * dp release mode (DESIGN.md section 7, issue 15).
+ * dp release mode (docs/privacy.md, issue 15).
  *
  * The broker adds the noise; the worker never sees it.  Samples follow
  * Canonne, Kamath and Steinke, "The Discrete Gaussian for Differential
@@ -51,8 +51,7 @@
  * dozen draws of a few bytes on average.  Still, the time reveals something
  * of the noise drawn: callers must draw a release's noise before the exact
  * answer is known, or at least independently of it, never branch on the
- * answer inside a draw, and not report per-draw timings (DESIGN.md
- * section 7).
+ * answer inside a draw, and not report per-draw timings (docs/privacy.md, "Timing").
  *
  * Calibration, for callers: with at most m = max_rows_per_unit rows per
  * privacy unit, COUNT has sensitivity m, and SUM of a measure with bounds
@@ -145,7 +144,7 @@ int noise_gaussian_spread(struct rational sigma2, struct noise_spread *out)
 
 /*
  * The partition-selection threshold tau for groups outside a public domain
- * under Laplace noise (DESIGN.md section 7, after Google's "Differentially
+ * under Laplace noise (docs/privacy.md, after Google's "Differentially
  * private partition selection", Desfontaines, Voss, Gipson and Mandayam
  * 2022): with m = max_rows_per_unit,
  *     tau = 1 + (m / epsilon) * ln(1 / (2 delta / m)),

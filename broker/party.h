@@ -1,5 +1,5 @@
 /*
- * broker/party.h -- the parties of an exchange (DESIGN.md section 1).
+ * broker/party.h -- the parties of an exchange (README.md, "Concepts").
  *
  * Owns the table parties.  A party has a unique name, one role, an identity
  * public key (SPKI DER, unique) and a client certificate from the platform CA.
@@ -14,7 +14,7 @@ struct db;
 struct keys_pubkey;
 struct keys_ca;
 
-/* The roles, in DESIGN.md's order; "platform|holder|...|auditor" for messages. */
+/* The roles, in README.md's order; "platform|holder|...|auditor" for messages. */
 #define PARTY_ROLES "platform|holder|operator|merchant|buyer|auditor"
 
 struct party {

@@ -1,6 +1,6 @@
 /*
  * broker/plan_check.h -- a worker's PLAN checked against the schema and the
- * contract, and named from the buyer's own text (DESIGN.md section 3).
+ * contract, and named from the buyer's own text (docs/architecture.md).
  *
  * The worker parsed the buyer's SQL; the broker does not.  The PLAN names
  * columns by schema index, functions by common/fn.h's numbers, and an

@@ -1,5 +1,5 @@
 /*
- * broker/product.h -- the catalog of data products (DESIGN.md sections 4, 6).
+ * broker/product.h -- the catalog of data products (docs/store-format.md).
  *
  * Owns the tables products and product_versions.  A product has a validated
  * schema, a merchant (and optionally the public data holder and authorized

@@ -1,5 +1,6 @@
 /*
- * broker/query.h -- a buyer's query from submission to release (DESIGN.md sections 3, 6, 7).
+ * broker/query.h -- a buyer's query from submission to release (docs/architecture.md,
+ * "The query path"; docs/privacy.md).
  *
  * The broker never parses the SQL text.  It checks the contract
  * (broker/contracts.h), starts a worker on the product's current version,
@@ -43,7 +44,7 @@ struct query_request {
 struct query_outcome {
 	char id[QUERY_ID_LEN + 1];
 	char state[16]; /* released | refused | failed */
-	json_t *answer; /* released: DESIGN.md section 11's document */
+	json_t *answer; /* released: docs/sluice.1 document */
 	char *reason;   /* refused or failed: why */
 	int replayed;   /* the stored outcome of an earlier submission with this request id */
 };

@@ -1,6 +1,6 @@
 /*
  * broker/release.h -- disclosure control: what of a worker's answer leaves
- * (DESIGN.md section 7).
+ * (docs/privacy.md).
  *
  * The worker's RESULT is raw: per group its key, row count, distinct-unit
  * count and clamped sums.  release_apply() checks its shape and plausibility

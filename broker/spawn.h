@@ -1,6 +1,6 @@
 /*
  * broker/spawn.h -- starting one sluice-worker for one job, talking to it,
- * and saying how it ended (DESIGN.md section 3).
+ * and saying how it ended (docs/architecture.md).
  *
  * The worker is started with fork+exec, so it inherits no memory of the
  * broker: an empty environment, argv = { "sluice-worker" }, standard input

@@ -983,7 +983,7 @@ schema_put_str(struct out *o, const char *s)
 	put_json_text(o, s, strlen(s));
 }
 
-/* The product's schema.json (DESIGN.md appendix), one column per line. */
+/* The product's schema.json (as in examples/), one column per line. */
 static void
 schema_put(struct out *o, const struct product *p)
 {

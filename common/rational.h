@@ -2,7 +2,7 @@
  * common/rational.h -- exact rationals for privacy parameters and budgets.
  *
  * epsilon, rho and delta are written in contracts as decimal text (or JSON
- * numbers) and charged against budgets; DESIGN.md section 7 wants no budget
+ * numbers) and charged against budgets; docs/privacy.md wants no budget
  * arithmetic in floating point, so each is converted once into a struct
  * rational and every later step is exact.  Every operation is checked: a
  * result whose reduced numerator or denominator does not fit in 64 bits is

@@ -1,5 +1,5 @@
 /*
- * common/schema.h -- a data product's schema (DESIGN.md section 6 and appendix).
+ * common/schema.h -- a data product's schema (README.md, "Concepts"; examples/ has two).
  *
  * The broker validates a schema when a product is added; the worker gets the
  * same JSON in its job header (trusted, from the catalog) and parses it with

@@ -403,7 +403,7 @@ parse_terms(const json_t *terms, struct contract_terms *t)
 	    (r = get_int(terms, "price_fen", "", 1, 0, CONTRACT_INT_MAX, &t->price_fen)) != 0 ||
 	    (r = parse_shares(terms, t)) != 0 || (r = parse_versions(terms, t)) != 0)
 		return r;
-	/* Public data for public governance and welfare is free of charge (DESIGN.md s. 8). */
+	/* Public data for public governance and welfare is free of charge (contracts/contract.h). */
 	if (strcmp(t->purpose, "public_welfare") == 0 && t->price_fen != 0)
 		return sl_errf(SL_ERR_INVAL,
 		    "price_fen: a public_welfare contract is free of charge, not %lld fen",

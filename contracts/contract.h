@@ -1,5 +1,5 @@
 /*
- * contracts/contract.h -- usage contracts (DESIGN.md section 8).
+ * contracts/contract.h -- usage contracts.
  *
  * A contract is a JSON document signed by each of its parties over its
  * canonical form (RFC 8785, common/jcs.h) with the "signatures" member left

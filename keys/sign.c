@@ -2,7 +2,7 @@
  * keys/sign.c -- Ed25519 (libsodium) and SM2 (OpenSSL) identities.
  *
  * OpenSSL does the PEM/DER encoding for both key types; libsodium does the
- * Ed25519 arithmetic, as DESIGN.md section 5 says.  Ed25519 keys in the exact
+ * Ed25519 arithmetic, as keys/suite.h says.  Ed25519 keys in the exact
  * DER OpenSSL writes are read without OpenSSL: its decoders cost about a
  * millisecond on first use, and every CLI run reads keys.
  */

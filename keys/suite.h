@@ -1,5 +1,5 @@
 /*
- * keys/suite.h -- the two crypto suites (DESIGN.md section 5).
+ * keys/suite.h -- the two crypto suites.
  *
  * A data directory picks one suite at init and keeps it.  The numeric values
  * are written to disk (catalog, store chunks, exports) and never change.

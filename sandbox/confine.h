@@ -1,5 +1,5 @@
 /*
- * sandbox/confine.h -- how sluice-worker confines itself (DESIGN.md section 3).
+ * sandbox/confine.h -- how sluice-worker confines itself (docs/architecture.md).
  *
  * One call, confine_apply(), after the worker has read its trusted job header
  * and opened what the job needs (as root, when started as root: the store's

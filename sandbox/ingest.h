@@ -1,5 +1,5 @@
 /*
- * sandbox/ingest.h -- the ingest job, in the worker (DESIGN.md section 3).
+ * sandbox/ingest.h -- the ingest job, in the worker (docs/architecture.md).
  *
  * ingest_prepare() runs before confinement: it parses the trusted job header,
  * opens the product's store and begins the write transaction.  ingest_run()

@@ -1,7 +1,7 @@
 /*
  * sandbox/job.h -- the job protocol between the broker and sluice-worker.
  *
- * The only header broker/ and sandbox/ share (DESIGN.md section 2).  The
+ * The only header broker/ and sandbox/ share (docs/architecture.md).  The
  * broker starts the worker with fork+exec, the worker's end of a socketpair
  * on descriptor JOB_FD, and speaks in frames:
  *
@@ -23,7 +23,7 @@
  *                        (ingest: PROGRESS may come while the broker still
  *                        streams; the broker checks its counts and shows them)
  *
- *   query (two phases, DESIGN.md section 3):
+ *   query (two phases, docs/architecture.md):
  *     broker -> worker   HEADER, DATA* END    (the SQL text: untrusted)
  *     worker -> broker   PLAN or ERROR        (ERROR: the text is not a query)
  *     broker -> worker   GO or ABORT          (the broker checked the plan)

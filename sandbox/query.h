@@ -1,5 +1,5 @@
 /*
- * sandbox/query.h -- the query job of sluice-worker (DESIGN.md sections 3, 6).
+ * sandbox/query.h -- the query job of sluice-worker (docs/architecture.md).
  *
  * Before confinement (query_prepare): open the one store read-only and begin
  * the read transaction on the version to read.  After (query_run): read the

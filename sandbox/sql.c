@@ -1,5 +1,5 @@
 /*
- * sandbox/sql.c -- the query language of DESIGN.md section 6 (sql.h).
+ * sandbox/sql.c -- the query language of README.md, "The query language" (sql.h).
  *
  * Runs in the confined worker on the buyer's text, none of which is trusted.
  * The text is checked whole before anything else looks at it: its size, then

@@ -1,5 +1,5 @@
 /*
- * sandbox/sql.h -- the buyer's query language (DESIGN.md section 6), parsed.
+ * sandbox/sql.h -- the buyer's query language (README.md, "The query language"), parsed.
  *
  * Runs only inside the confined worker: the text is untrusted.  The parser is
  * hand-written recursive descent over a length-delimited buffer; it checks

@@ -1,5 +1,5 @@
 /*
- * sandbox/store.h -- the encrypted columnar store (DESIGN.md section 4,
+ * sandbox/store.h -- the encrypted columnar store (docs/store-format.md,
  * docs/store-format.md).
  *
  * One LMDB environment per version of a product (DIR/stores/<product>/<version>/),

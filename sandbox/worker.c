@@ -1,6 +1,6 @@
 /*
  * sandbox/worker.c -- sluice-worker, the confined process that touches
- * plaintext rows and untrusted bytes (DESIGN.md section 3, sandbox/worker.h).
+ * plaintext rows and untrusted bytes (docs/architecture.md, sandbox/worker.h).
  *
  * The broker starts it with fork+exec, one job per process, and speaks the
  * protocol of sandbox/job.h over a socketpair on JOB_FD.  Trusts: the HEADER

@@ -1,6 +1,6 @@
 /*
  * sandbox/worker.h -- sluice-worker's entry point and
- * what a job kind provides (DESIGN.md section 3).
+ * what a job kind provides (docs/architecture.md).
  *
  * worker_main() runs one job: it reads the HEADER frame from JOB_FD (trusted:
  * the broker wrote it), checks it, runs the kind's prepare step (open the one

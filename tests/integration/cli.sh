@@ -1,5 +1,5 @@
 #!/bin/sh
-# The command line itself (DESIGN.md section 11): help, usage errors with
+# The command line itself (docs/sluice.1): help, usage errors with
 # exit 2, the global -d DIR / SLUICE_DIR / --passphrase-file, --json giving
 # exactly one JSON document, and the worker's --version.
 set -u

@@ -1,5 +1,5 @@
 #!/bin/sh
-# sluice init (DESIGN.md sections 4, 5, 11, 12) in both suites: what the data
+# sluice init (docs/store-format.md, keys/suite.h) in both suites: what the data
 # directory holds and with which modes, what openssl makes of the keys and
 # certificates, every refusal leaving the target exactly as it was, the
 # passphrase mode, a catalog from a newer sluice, and a master.key that is

@@ -1,5 +1,5 @@
 #!/bin/sh
-# sluice keys status | rotate-master (DESIGN.md section 4: the key hierarchy)
+# sluice keys status | rotate-master (keys/master.h: the key hierarchy)
 # in both suites: status in text and JSON, rotation of a file master key and
 # of a passphrase one, the old key refused afterwards, and rotations
 # interrupted before and after their commit (simulated by the files they

@@ -1,5 +1,5 @@
 #!/bin/sh
-# sluice party add | list (DESIGN.md sections 1, 5, 11, 12) in both suites:
+# sluice party add | list (README.md, "Concepts"; keys/suite.h) in both suites:
 # a party of every role, its key, public key and certificate as openssl sees
 # them, the fingerprint as the suite hash of the public key, the listing in
 # text and JSON, and every refusal leaving the catalog and the files as they

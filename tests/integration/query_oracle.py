@@ -364,7 +364,7 @@ def cmd_gen(argv):
     return 0
 
 
-# ---- the query language (DESIGN.md section 6), parsed ----------------------
+# ---- the query language (README.md, "The query language"), parsed ----------------------
 
 class QErr(Exception):
     pass

@@ -546,7 +546,7 @@ test_threshold(void **state)
 
 	(void)state;
 	assert_int_equal(rational_parse("1e-6", 4, 0, &delta), 0);
-	/* DESIGN.md section 7: about 14 at epsilon 1, delta 1e-6, m 1; 14.12 rounds up. */
+	/* docs/privacy.md: about 14 at epsilon 1, delta 1e-6, m 1; 14.12 rounds up. */
 	assert_int_equal(noise_laplace_threshold(1, R(1, 1), delta, &tau), 0);
 	assert_int_equal(tau, 15);
 	/* 1 + (5 / 0.5) ln(5 / 2e-6) = 148.3 */

@@ -1,7 +1,7 @@
 /*
  * tests/unit/sandbox/sql_test.c -- the query language parser (sandbox/sql.h).
  *
- * The whole grammar of DESIGN.md section 6 with the tree each form gives
+ * The whole grammar of README.md, "The query language" with the tree each form gives
  * (conditions are compared as a compact picture of their shape), the exact
  * "line:col: expected X, found Y" of many mistakes, and hostile text: deep
  * nesting, a 100,000-term OR chain, a 1 MB IN list, NUL bytes, bad UTF-8,
