@@ -101,7 +101,7 @@ static const char man_environment[] =
     ".TP\n.B SLUICE_PASSPHRASE_FILE\nthe passphrase file when \\-\\-passphrase\\-file is not "
     "given\n"
     ".TP\n.B SLUICE_WORKER\nthe worker program, an absolute path (default: sluice\\-worker next "
-    "to sluice, else in " SLUICE_PKGLIBEXECDIR ")\n"
+    "to sluice, else the installed one in PREFIX/libexec/sluice)\n"
     ".TP\n.B SLUICE_WORKER_USER\nthe user a worker started by root runs as (default: "
     "sluice\\-worker, else nobody)\n"
     ".TP\n.B SLUICE_QUERY_RATE\nqueries a contract may submit a minute, 1 to 100000 (default "
