@@ -818,8 +818,8 @@ const struct cli_spec cmd_demo[] = {
             {
                 {"dir", 0, CLI_STRING, "DIR", "build it in DIR (a new directory), and keep it"},
                 {"keep", 0, CLI_FLAG, NULL, "keep the temporary directory"},
-                {"rows", 0, CLI_COUNT, "N", "rows of each product (default 200000)", 0, 1000,
-                    10000000, "1000 to 10000000"},
+                {"rows", 0, CLI_COUNT, "N", "rows of each product (default 200000)", 0, 20000,
+                    10000000, "20000 to 10000000"},
             },
         .run = demo_run,
     },
