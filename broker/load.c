@@ -210,6 +210,30 @@ progress_take(struct spawn *sp, struct progress *ps, const uint8_t *payload, siz
 }
 
 /*
+ * The job's final frame into *type, *payload and *len (unless *payload holds
+ * it already), taking the PROGRESS frames before it.  *type is 0 when there
+ * is none: the worker went away, or a PROGRESS claim was refused (which
+ * kills it); spawn_wait() then says how it ended.
+ */
+static int
+final_frame(struct spawn *sp, struct progress *ps, uint32_t *type, uint8_t **payload, size_t *len)
+{
+	int r = 0;
+
+	while (*payload == NULL && (r = spawn_recv(sp, type, payload, len)) == 0 &&
+	       *type == JOB_FRAME_PROGRESS) {
+		r = progress_take(sp, ps, *payload, *len);
+		free(*payload);
+		*payload = NULL;
+		if (r != 0)
+			break;
+	}
+	if (r != 0)
+		*type = 0;
+	return r;
+}
+
+/*
  * Send the file in DATA frames, then END, taking the PROGRESS frames that
  * arrive meanwhile.  A final frame that arrives first (the worker's ERROR:
  * it refused the upload) ends the stream: it is left in *type, *payload and
@@ -351,17 +375,7 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 	 */
 	ps.p.size = (uint64_t)st.st_size;
 	(void)stream_file(sp, fd, path, &ps, &type, &payload, &len);
-	r = 0;
-	while (payload == NULL && (r = spawn_recv(sp, &type, &payload, &len)) == 0 &&
-	       type == JOB_FRAME_PROGRESS) {
-		r = progress_take(sp, &ps, payload, len);
-		free(payload);
-		payload = NULL;
-		if (r != 0)
-			break;
-	}
-	if (r != 0)
-		type = 0; /* no final frame */
+	(void)final_frame(sp, &ps, &type, &payload, &len);
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
 	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR &&
@@ -503,15 +517,7 @@ load_rotate_product(struct exchange *ex, const char *name, load_progress_fn prog
 	ps.p.bytes_sent = ps.p.size = v->bytes;
 	ps.rows_max = v->rows;
 	ps.t0 = sl_monotonic();
-	while ((r = spawn_recv(sp, &type, &payload, &len)) == 0 && type == JOB_FRAME_PROGRESS) {
-		r = progress_take(sp, &ps, payload, len);
-		free(payload);
-		payload = NULL;
-		if (r != 0)
-			break;
-	}
-	if (r != 0)
-		type = 0;
+	(void)final_frame(sp, &ps, &type, &payload, &len);
 	if ((r = spawn_wait(sp, &sr)) != 0)
 		goto out;
 	sl_err_clear();
