@@ -334,7 +334,7 @@ list_run(const struct cli *cli, const struct cli_args *a)
 
 		for (i = 0; i < n; i++)
 			json_array_append_new(arr, contracts_row_json(&rows[i], now, 0));
-		r = cli_print_json(arr);
+		r = cli_print_json(json_pack("{s:o}", "contracts", arr));
 	} else {
 		printf("%-34s  %-16s  %-16s  %-8s  %s\n", "ID", "PRODUCT", "BUYER", "STATE",
 		    "QUERIES");
