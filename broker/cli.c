@@ -9,6 +9,7 @@
  * stands for it.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,16 +124,127 @@ cli_open(const struct cli *cli, const char *cmd, struct exchange **ex)
 	return CLI_OK;
 }
 
+/* ---- JSON output --------------------------------------------------------------- */
+
+void
+cli_real_text(double x, char out[CLI_REAL_TEXT_BYTES])
+{
+	size_t n;
+	int p;
+
+	if (!isfinite(x)) {
+		snprintf(out, CLI_REAL_TEXT_BYTES, "%s", isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
+		return;
+	}
+	/* 17 significant digits always read back (IEEE 754 binary64). */
+	for (p = 1; p <= 17; p++) {
+		snprintf(out, CLI_REAL_TEXT_BYTES, "%.*g", p, x);
+		if (strtod(out, NULL) == x)
+			break;
+	}
+	/* At most 24 bytes so far ("-1.2345678901234567e-308"): ".0" fits. */
+	if (strpbrk(out, ".e") == NULL && (n = strlen(out)) + 3 <= CLI_REAL_TEXT_BYTES)
+		memcpy(out + n, ".0", 3);
+}
+
+/* Write a leaf (anything but an object or array) as jansson does. */
+static int
+json_leaf_write(FILE *f, const json_t *v)
+{
+	char real[CLI_REAL_TEXT_BYTES];
+
+	if (json_is_real(v)) {
+		cli_real_text(json_real_value(v), real);
+		return fputs(real, f) == EOF ? -1 : 0;
+	}
+	return json_dumpf(v, f, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+}
+
+/* A newline and depth levels of two spaces. */
+static int
+json_indent_write(FILE *f, int depth)
+{
+	return fprintf(f, "\n%*s", 2 * depth, "") < 0 ? -1 : 0;
+}
+
+/* v at nesting depth (0 for the document), in JSON_INDENT(2)'s layout. */
+static int
+json_value_write(FILE *f, const json_t *v, int depth)
+{
+	const char *key;
+	json_t *item, *k;
+	size_t i, n = 0;
+
+	if (depth >= CLI_JSON_DEPTH_MAX)
+		return -1;
+	if (json_is_array(v)) {
+		if (json_array_size(v) == 0)
+			return fputs("[]", f) == EOF ? -1 : 0;
+		if (fputc('[', f) == EOF)
+			return -1;
+		json_array_foreach(v, i, item) {
+			if ((i > 0 && fputc(',', f) == EOF) ||
+			    json_indent_write(f, depth + 1) != 0 ||
+			    json_value_write(f, item, depth + 1) != 0)
+				return -1;
+		}
+		return json_indent_write(f, depth) != 0 || fputc(']', f) == EOF ? -1 : 0;
+	}
+	if (!json_is_object(v))
+		return json_leaf_write(f, v);
+	if (json_object_size(v) == 0)
+		return fputs("{}", f) == EOF ? -1 : 0;
+	if (fputc('{', f) == EOF)
+		return -1;
+	/* json_object_foreach() keeps the order of insertion, as json_dumpf() does. */
+	json_object_foreach((json_t *)v, key, item) {
+		int r;
+
+		if ((k = json_string(key)) == NULL)
+			return -1;
+		r = (n++ > 0 && fputc(',', f) == EOF) || json_indent_write(f, depth + 1) != 0 ||
+		    json_leaf_write(f, k) != 0 || fputs(": ", f) == EOF ||
+		    json_value_write(f, item, depth + 1) != 0;
+		json_decref(k);
+		if (r)
+			return -1;
+	}
+	return json_indent_write(f, depth) != 0 || fputc('}', f) == EOF ? -1 : 0;
+}
+
+char *
+cli_json_text(const json_t *doc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return NULL;
+	r = json_value_write(f, doc, 0);
+	if (fclose(f) != 0 || r != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 int
 cli_print_json(json_t *doc)
 {
+	char *text;
 	int r;
 
 	if (doc == NULL)
 		return cli_fail(SL_ERR_NOMEM);
-	r = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	text = cli_json_text(doc);
 	json_decref(doc);
-	if (r != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+	if (text == NULL)
+		return cli_fail(SL_ERR_NOMEM);
+	r = fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0;
+	free(text);
+	if (r)
 		return cli_fail(sl_errf(SL_ERR_IO, "cannot write to standard output"));
 	return CLI_OK;
 }

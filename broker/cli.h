@@ -200,8 +200,32 @@ int cli_caller(const char *path, struct keys_pubkey **caller) __attribute__((war
  */
 int cli_name_file(int r, const char *field, const char *want, const char *file);
 
-/* Print doc (stolen) as one JSON document with a newline; CLI_OK or CLI_FAILED. */
+/*
+ * Print doc (stolen) as one JSON document with a newline, as cli_json_text()
+ * writes it; CLI_OK or CLI_FAILED.
+ */
 int cli_print_json(json_t *doc);
+
+/* Room for cli_real_text(): a sign, 17 digits, a point, "e-308" and a NUL. */
+#define CLI_REAL_TEXT_BYTES 32
+
+/*
+ * x as the shortest "%.Pg" (P = 1..17) that strtod() reads back as the same
+ * double, with ".0" added when that has neither a point nor an exponent, so
+ * it stays a JSON real: 196035.79, 2.0, -0.0, 1e+300, 5e-324.  NaN and the
+ * infinities, which JSON has no form for (jansson never holds them), come out
+ * as "nan" and "inf".
+ */
+void cli_real_text(double x, char out[CLI_REAL_TEXT_BYTES]);
+
+/*
+ * doc as jansson's JSON_INDENT(2) | JSON_ENSURE_ASCII writes it (the same
+ * layout and key order), but every real as cli_real_text() gives it rather
+ * than jansson's "%.17g".  Returns a string the caller frees with free(), or
+ * NULL when out of memory or doc nests deeper than CLI_JSON_DEPTH_MAX.
+ */
+#define CLI_JSON_DEPTH_MAX 64
+char *cli_json_text(const json_t *doc);
 
 /* A whole decimal string of 0..max into *out: 0, or -1 (and *out untouched). */
 int cli_parse_count(const char *s, int64_t max, int64_t *out) __attribute__((warn_unused_result));

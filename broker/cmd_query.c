@@ -37,15 +37,21 @@ read_stdin(char **text, size_t *len)
 	return 0;
 }
 
-/* One value as the table shows it. */
+/* One value as the table shows it; a real in the shortest form that reads back, as --json has it. */
 static char *
 cell(const json_t *v)
 {
+	char real[CLI_REAL_TEXT_BYTES];
+
 	if (json_is_null(v))
 		return strdup("NULL");
 	if (json_is_string(v))
 		return strdup(json_string_value(v));
-	return json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+	if (json_is_real(v)) {
+		cli_real_text(json_real_value(v), real);
+		return strdup(real);
+	}
+	return json_dumps(v, JSON_ENCODE_ANY);
 }
 
 /* The broker's query rate setting: $SLUICE_QUERY_RATE (1..100000), else the default. */
