@@ -27,17 +27,76 @@
 /* A PEM private key is a few hundred bytes. */
 #define KEY_FILE_MAX 16384
 
+/* Failures are reported as JSON (cli_json_errors()). */
+static int json_errors;
+
+void
+cli_json_errors(int on)
+{
+	json_errors = on;
+}
+
+/*
+ * Write {"error": {"code": code, "message": msg, "field": field, ...extra}}
+ * on stderr, field left out when NULL; extra is stolen.  When even that
+ * cannot be built, the message as text, so that the failure is not lost.
+ */
+static void
+error_json_write(const char *code, const char *msg, const char *field, json_t *extra)
+{
+	json_t *e = json_pack("{s:s, s:s, s:s*}", "code", code, "message", msg, "field", field);
+	json_t *doc = NULL;
+	char *text = NULL;
+
+	if (e != NULL && (extra == NULL || json_object_update(e, extra) == 0))
+		doc = json_pack("{s:O}", "error", e);
+	if (doc != NULL)
+		text = cli_json_text(doc);
+	if (text != NULL)
+		fprintf(stderr, "%s\n", text);
+	else
+		sl_errorx("%s", msg);
+	free(text);
+	json_decref(doc);
+	json_decref(e);
+	json_decref(extra);
+}
+
+/*
+ * Report a usage error of cmd (NULL: the program): msg, then hint (may be
+ * NULL) on a line of its own, then the pointer to --help.
+ */
+static int
+usage_report(const char *cmd, const char *msg, const char *hint)
+{
+	const char *sp = cmd != NULL ? " " : "", *name = cmd != NULL ? cmd : "";
+	char help[256];
+
+	if (json_errors) {
+		snprintf(help, sizeof help, "sluice%s%s --help", sp, name);
+		error_json_write(
+		    "usage", msg, NULL, json_pack("{s:s*, s:s}", "hint", hint, "help", help));
+	} else {
+		fprintf(stderr, "sluice%s%s: %s\n%s%sTry 'sluice%s%s --help'.\n", sp, name, msg,
+		    hint != NULL ? hint : "", hint != NULL ? "\n" : "", sp, name);
+	}
+	return CLI_USAGE;
+}
+
 int
 cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char *msg = NULL;
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "sluice%s%s: ", cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(
-	    stderr, "\nTry 'sluice%s%s --help'.\n", cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
+	if (n < 0)
+		msg = NULL;
+	usage_report(cmd, msg != NULL ? msg : "out of memory", NULL);
+	free(msg);
 	return CLI_USAGE;
 }
 
@@ -104,10 +163,21 @@ cli_name_file(int r, const char *field, const char *want, const char *file)
 }
 
 int
+cli_fail_detail(int r, const char *field, json_t *extra)
+{
+	if (json_errors) {
+		error_json_write(sl_err_name(r), sl_err_msg(r), field, extra);
+		return CLI_FAILED;
+	}
+	sl_errorx("%s", sl_err_msg(r));
+	json_decref(extra);
+	return CLI_FAILED;
+}
+
+int
 cli_fail(int r)
 {
-	sl_errorx("%s", sl_err_msg(r));
-	return CLI_FAILED;
+	return cli_fail_detail(r, NULL, NULL);
 }
 
 int
@@ -408,6 +478,44 @@ take(struct cli_args *a, const char *who, size_t i, const char *val)
 }
 
 /*
+ * The global options, which only come before the command: "sluice party
+ * list -d ex" is a common slip, worth a hint with the right order.
+ */
+static const char *const global_opts[] = {"-d", "--passphrase-file"};
+
+/*
+ * Report the unknown option opt[0..len) ("-x", "--name") of command who;
+ * val is what would be its value (the rest of its word or the next
+ * argument), or NULL.  When opt is a global option given after a command,
+ * the report shows where it goes.  Returns CLI_USAGE.
+ */
+static int
+unknown_option(const char *who, int global, const char *opt, size_t len, const char *val)
+{
+	char *msg = NULL, *hint = NULL;
+	size_t i;
+	int r;
+
+	if (asprintf(&msg, "unknown option '%.*s'", (int)len, opt) < 0)
+		msg = NULL;
+	for (i = 0; !global && who != NULL && i < sizeof global_opts / sizeof global_opts[0]; i++)
+		if (strlen(global_opts[i]) == len && strncmp(global_opts[i], opt, len) == 0 &&
+		    asprintf(&hint,
+		        "global options (-d, --passphrase-file) go before the command: "
+		        "sluice %s %s %s",
+		        global_opts[i],
+		        val != NULL ? val
+		        : i == 0    ? "DIR"
+		                    : "F",
+		        who) < 0)
+			hint = NULL;
+	r = usage_report(who, msg != NULL ? msg : "out of memory", hint);
+	free(msg);
+	free(hint);
+	return r;
+}
+
+/*
  * Parse argv[1..argc) against spec; messages are "sluice WHO: ...".  In
  * global mode parsing stops at the first argument that is not an option
  * (*next is its index) and --help is not implicit.  Returns CLI_OK with *out
@@ -458,7 +566,10 @@ parse(const struct cli_spec *spec, const char *who, int global, int argc, char *
 				goto out;
 			}
 			if (o == -1) {
-				r = cli_usage_error(who, "unknown option '--%.*s'", (int)len, body);
+				r = unknown_option(who, global, s, len + 2,
+				    eq != NULL     ? eq + 1
+				    : k + 1 < argc ? argv[k + 1]
+				                   : NULL);
 				goto out;
 			}
 			if ((size_t)o == nopts) {
@@ -486,7 +597,12 @@ parse(const struct cli_spec *spec, const char *who, int global, int argc, char *
 			int o = find_short(spec, !global, *s);
 
 			if (o < 0) {
-				r = cli_usage_error(who, "unknown option '-%c'", *s);
+				char opt[3] = {'-', *s, '\0'};
+
+				r = unknown_option(who, global, opt, 2,
+				    s[1] != '\0'   ? s + 1
+				    : k + 1 < argc ? argv[k + 1]
+				                   : NULL);
 				goto out;
 			}
 			if ((size_t)o == nopts) {
@@ -551,12 +667,43 @@ cli_parse_global(const struct cli_spec *spec, int argc, char **argv, struct cli_
 	return parse(spec, NULL, 1, argc, argv, a, next);
 }
 
+/* Whether spec has a --json flag. */
+static int
+spec_has_json(const struct cli_spec *spec)
+{
+	size_t n = spec_nopts(spec), i;
+
+	for (i = 0; i < n; i++)
+		if (spec->opts[i].name != NULL && strcmp(spec->opts[i].name, "json") == 0 &&
+		    spec->opts[i].type == CLI_FLAG)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether an argument before "--" is "--json".  A value that happens to
+ * be "--json" (--out --json) counts too: only the form of the errors
+ * depends on it.
+ */
+static int
+argv_has_json(int argc, char **argv)
+{
+	int k;
+
+	for (k = 1; k < argc && strcmp(argv[k], "--") != 0; k++)
+		if (strcmp(argv[k], "--json") == 0)
+			return 1;
+	return 0;
+}
+
 int
 cli_spec_run(const struct cli *cli, const struct cli_spec *spec, int argc, char **argv)
 {
 	struct cli_args *a = NULL;
 	int r;
 
+	/* Before parsing, so that a usage error of a --json command is JSON too. */
+	cli_json_errors(spec_has_json(spec) && argv_has_json(argc, argv));
 	if ((r = parse(spec, spec->path, 0, argc, argv, &a, NULL)) == CLI_HELP) {
 		cli_spec_usage(stdout, spec);
 		return CLI_OK;

@@ -153,12 +153,32 @@ const char *cli_path(const struct cli_args *a);
 
 /*
  * Print "sluice CMD: message" and a pointer to --help on stderr; return
- * CLI_USAGE.  cmd NULL is the program itself ("sluice: message").
+ * CLI_USAGE.  cmd NULL is the program itself ("sluice: message").  With
+ * JSON errors on, the report is {"error": {"code": "usage", "message": ...,
+ * "help": "sluice CMD --help"}} instead.
  */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print the message recorded for failure r (sl_err_msg) and return CLI_FAILED. */
 int cli_fail(int r);
+
+/*
+ * cli_fail() with what is known of the place: field (may be NULL) is the
+ * input at fault as the action names it ("terms", "identity"), and extra
+ * (stolen, may be NULL) an object whose members the JSON report carries as
+ * well ({"query": ID}, a load's "errors").  The text report is the message
+ * alone.  Returns CLI_FAILED.
+ */
+int cli_fail_detail(int r, const char *field, json_t *extra);
+
+/*
+ * Whether failures are reported as JSON: one object on stderr,
+ * {"error": {"code": sl_err_name(r), "message": ..., "field": ...}}, the
+ * exit codes unchanged.  cli_spec_run() turns it on for a command given
+ * --json (even when parsing it then fails), so every command's failures
+ * follow without each one asking.
+ */
+void cli_json_errors(int on);
 
 /*
  * Open the data directory named by the global options.  Returns CLI_OK and

@@ -153,7 +153,7 @@ offer_run(const struct cli *cli, const struct cli_args *a)
 			r = sl_errf(r, "%s; nothing was offered", sl_err_msg(r));
 		else
 			r = cli_name_file(r, field, "terms", terms_path);
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	}
 	if (cli_flag(a, "json"))
 		r = cli_print_json(
@@ -438,7 +438,7 @@ revoke_run(const struct cli *cli, const struct cli_args *a)
 	keys_pubkey_free(caller);
 	exchange_close(ex);
 	if (r != 0)
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	printf("Revoked contract %s (by %s)\n", req.id, by);
 	free(by);
 	return CLI_OK;

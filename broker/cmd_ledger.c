@@ -164,7 +164,7 @@ statement_run(const struct cli *cli, const struct cli_args *a)
 		csv_header(&p);
 	if (r != 0) {
 		json_decref(p.doc);
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	}
 	return p.format == JSON ? cli_print_json(p.doc) : CLI_OK;
 }

@@ -23,7 +23,7 @@
 static int
 product_add_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *schema = cli_opt(a, "schema"), *ident = cli_opt(a, "identity"), *field;
+	const char *schema = cli_opt(a, "schema"), *ident = cli_opt(a, "identity"), *field = NULL;
 	struct product_add_request req = {
 	    .name = cli_arg(a, 0),
 	    .merchant = cli_opt(a, "merchant"),
@@ -53,7 +53,7 @@ product_add_run(const struct cli *cli, const struct cli_args *a)
 	keys_pubkey_free(caller);
 	exchange_close(ex);
 	if (r != 0)
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	if (cli_flag(a, "json"))
 		r = cli_print_json(product_json(&p, 0));
 	else
@@ -233,7 +233,7 @@ load_display(void *arg, const struct load_progress *p)
 static int
 product_load_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *name = cli_arg(a, 0), *file = cli_arg(a, 1), *field;
+	const char *name = cli_arg(a, 0), *file = cli_arg(a, 1), *field = NULL;
 	const char *format = cli_opt(a, "format"), *ident = cli_opt(a, "identity");
 	int json = cli_flag(a, "json"), r;
 	struct keys_pubkey *caller = NULL;
@@ -261,6 +261,12 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 		r = cli_name_file(r, field, ACTOR_FIELD, ident);
 	keys_pubkey_free(caller);
 	exchange_close(ex);
+	if (r == SL_ERR_PARSE && res.errors != NULL && json) {
+		/* The report carries the errors, as the worker listed them, and their total. */
+		r = cli_fail_detail(r, NULL, json_incref(res.errors));
+		load_result_clear(&res);
+		return r;
+	}
 	if (r == SL_ERR_PARSE && res.errors != NULL) {
 		errs = json_object_get(res.errors, "errors");
 		for (i = 0; i < json_array_size(errs); i++) {
@@ -279,14 +285,12 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 			fprintf(stderr, "%s: ... and %lld more errors\n", file,
 			    (long long)json_integer_value(json_object_get(res.errors, "total")) -
 			        (long long)i);
-		if (json)
-			(void)cli_print_json(json_incref(res.errors));
 		load_result_clear(&res);
 		return cli_fail(r);
 	}
 	if (r != 0) {
 		load_result_clear(&res);
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	}
 	if (json)
 		r = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "product", name,

@@ -199,9 +199,13 @@ query_run(const struct cli *cli, const struct cli_args *a)
 	if (r != 0)
 		return cli_fail(r);
 	if (out.answer == NULL) {
-		sl_errorx("query %s %s: %s", out.id, out.state, out.reason ? out.reason : "?");
+		/* A refusal breaks a rule; a failure is the worker's or the broker's. */
+		r = sl_errf(strcmp(out.state, "refused") == 0 ? SL_ERR_POLICY : SL_ERR_INTERNAL,
+		    "query %s %s: %s", out.id, out.state, out.reason ? out.reason : "?");
+		r = cli_fail_detail(
+		    r, NULL, json_pack("{s:s, s:s}", "query", out.id, "state", out.state));
 		query_outcome_clear(&out);
-		return CLI_FAILED;
+		return r;
 	}
 	if (cli_flag(a, "json"))
 		r = cli_print_json(json_incref(out.answer));

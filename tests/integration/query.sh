@@ -81,6 +81,13 @@ for suite in intl gm; do
 	expect_ok "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims"
 	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims"
 	expect_stderr_contains "query quota used up (3 of 3)"
+	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" --json "SELECT COUNT(*) FROM claims"
+	expect_stdout_empty
+	check "with --json, a refusal is one error object on stderr" python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["error"]
+assert e["code"] == "policy" and e["state"] == "refused" and e["query"].startswith("q_"), e
+assert "query quota used up (3 of 3)" in e["message"], e' "$ERR"
 	check_eq "quota" "$(used "$C3")" 3
 
 	note "--request-id: a retry returns the first answer and is not counted again"
