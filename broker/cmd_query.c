@@ -102,7 +102,9 @@ void
 cmd_query_print(const json_t *answer, int replayed, const char *indent)
 {
 	const json_t *cols = json_object_get(answer, "columns"),
-	             *rows = json_object_get(answer, "rows");
+	             *rows = json_object_get(answer, "rows"),
+	             *product = json_object_get(answer, "product"),
+	             *version = json_object_get(answer, "version");
 	size_t nc = json_array_size(cols), nr = json_array_size(rows), i, j;
 	size_t *w = calloc(nc + 1, sizeof *w);
 	char **cells = calloc((nr + 1) * (nc + 1), sizeof *cells);
@@ -147,9 +149,12 @@ cmd_query_print(const json_t *answer, int replayed, const char *indent)
 			}
 		}
 	}
-	printf("%s(%zu row%s; %lld group%s suppressed by the contract's release rule; %s %lld "
-	       "fen)\n",
-	    indent, nr, nr == 1 ? "" : "s",
+	printf("%s(%zu row%s", indent, nr, nr == 1 ? "" : "s");
+	/* An answer stored before answers named their version has none. */
+	if (json_is_string(product) && json_is_integer(version))
+		printf(" from %s version %lld", json_string_value(product),
+		    (long long)json_integer_value(version));
+	printf("; %lld group%s suppressed by the contract's release rule; %s %lld fen)\n",
 	    (long long)json_integer_value(json_object_get(answer, "suppressed_groups")),
 	    json_integer_value(json_object_get(answer, "suppressed_groups")) == 1 ? "" : "s",
 	    replayed ? "a replay, not charged again: the first answer was charged" : "charged",
