@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -971,4 +972,133 @@ void
 cli_global_options(FILE *f, const struct cli_spec *spec)
 {
 	option_list(f, spec, 0);
+}
+
+/* ---- human tables ------------------------------------------------------------ */
+
+struct cli_table {
+	size_t ncols, nrows, cap;
+	char align[CLI_TABLE_COLS_MAX];
+	size_t width[CLI_TABLE_COLS_MAX];
+	char **cells;        /* nrows * ncols, each malloc'd */
+	unsigned char *lone; /* nrows: the row is a line of its own (cli_table_line()) */
+};
+
+void
+cli_table_free(struct cli_table *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t->lone);
+	free(t);
+}
+
+struct cli_table *
+cli_table_new(size_t ncols, const char *align, const char *const *headers)
+{
+	struct cli_table *t;
+	size_t j;
+
+	if (ncols == 0 || ncols > CLI_TABLE_COLS_MAX || strlen(align) != ncols ||
+	    (t = calloc(1, sizeof *t)) == NULL)
+		return NULL;
+	t->ncols = ncols;
+	memcpy(t->align, align, ncols);
+	if (headers != NULL) {
+		if (cli_table_add(t, headers) != 0) {
+			cli_table_free(t);
+			return NULL;
+		}
+	}
+	for (j = 0; j < ncols; j++)
+		if (t->align[j] != 'l' && t->align[j] != 'r')
+			t->align[j] = 'l';
+	return t;
+}
+
+/* Add a row; a lone one is cells[0] alone, which no column's width counts. */
+static int
+table_row_add(struct cli_table *t, const char *const *cells, int lone)
+{
+	unsigned char *flags;
+	size_t j, n;
+	char **grown;
+
+	if (t->nrows == t->cap) {
+		n = t->cap > 0 ? 2 * t->cap : 16;
+		if (n > SIZE_MAX / t->ncols / sizeof *grown ||
+		    (grown = realloc(t->cells, n * t->ncols * sizeof *grown)) == NULL)
+			return SL_ERR_NOMEM;
+		t->cells = grown;
+		if ((flags = realloc(t->lone, n)) == NULL)
+			return SL_ERR_NOMEM;
+		t->lone = flags;
+		t->cap = n;
+	}
+	for (j = 0; j < t->ncols; j++) {
+		char *c = strdup(cells[j] != NULL ? cells[j] : "");
+
+		if (c == NULL) {
+			while (j-- > 0)
+				free(t->cells[t->nrows * t->ncols + j]);
+			return SL_ERR_NOMEM;
+		}
+		t->cells[t->nrows * t->ncols + j] = c;
+		if (!lone && strlen(c) > t->width[j])
+			t->width[j] = strlen(c);
+	}
+	t->lone[t->nrows++] = (unsigned char)lone;
+	return 0;
+}
+
+int
+cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	return table_row_add(t, cells, 0);
+}
+
+int
+cli_table_line(struct cli_table *t, const char *text)
+{
+	const char *cells[CLI_TABLE_COLS_MAX] = {text};
+
+	return table_row_add(t, cells, 1);
+}
+
+void
+cli_table_print(const struct cli_table *t, FILE *f, const char *indent)
+{
+	size_t i, j;
+
+	for (i = 0; t != NULL && i < t->nrows; i++) {
+		size_t end = t->ncols; /* empty cells at the end are left out: no trailing blanks */
+
+		if (t->lone[i]) {
+			fprintf(f, "%s\n", t->cells[i * t->ncols]);
+			continue;
+		}
+		while (end > 1 && t->cells[i * t->ncols + end - 1][0] == '\0')
+			end--;
+		fputs(indent, f);
+		for (j = 0; j < end; j++) {
+			const char *c = t->cells[i * t->ncols + j];
+			int w = (int)t->width[j], last = j + 1 == end;
+
+			/* Headers too are right-aligned over numbers. */
+			if (t->align[j] == 'r')
+				fprintf(f, "%*s", w, c);
+			else if (last)
+				fputs(c, f);
+			else
+				fprintf(f, "%-*s", w, c);
+			if (!last)
+				fputs("  ", f);
+		}
+		fputc('\n', f);
+	}
 }

@@ -247,6 +247,43 @@ void cli_real_text(double x, char out[CLI_REAL_TEXT_BYTES]);
 #define CLI_JSON_DEPTH_MAX 64
 char *cli_json_text(const json_t *doc);
 
+/* ---- human tables ------------------------------------------------------------
+ *
+ * A table's columns are as wide as their widest cell, header included, so
+ * that long names (city-health-bureau, pacific-insurance) keep it aligned:
+ * rows are collected, then printed at once.  Columns are two spaces apart;
+ * the last one is not padded.
+ */
+struct cli_table; /* opaque */
+
+/*
+ * A table of ncols (at most CLI_TABLE_COLS_MAX) columns under headers
+ * (NULL: no header line); align holds a letter per column, 'l' or 'r'
+ * (numbers right-aligned, as psql does).  NULL when out of memory.  Free
+ * with cli_table_free().
+ */
+#define CLI_TABLE_COLS_MAX 16
+struct cli_table *cli_table_new(size_t ncols, const char *align, const char *const *headers);
+
+/* Add a row of ncols cells (copied; NULL is empty).  0 or SL_ERR_NOMEM. */
+int cli_table_add(struct cli_table *t, const char *const *cells)
+    __attribute__((warn_unused_result));
+
+/*
+ * Add a line of its own between the rows, printed as text is, without the
+ * indent (a heading: "acme-merchant (merchant)").  0 or SL_ERR_NOMEM.
+ */
+int cli_table_line(struct cli_table *t, const char *text) __attribute__((warn_unused_result));
+
+/*
+ * Print the header and the rows, each line after indent, without trailing
+ * blanks; t may be NULL (nothing printed).
+ */
+void cli_table_print(const struct cli_table *t, FILE *f, const char *indent);
+
+/* t may be NULL. */
+void cli_table_free(struct cli_table *t);
+
 /* A whole decimal string of 0..max into *out: 0, or -1 (and *out untouched). */
 int cli_parse_count(const char *s, int64_t max, int64_t *out) __attribute__((warn_unused_result));
 

@@ -405,7 +405,8 @@ json.dump(b, open(sys.argv[2], "w"))' "$C" "$C2"
 
 	note "list and show"
 	expect_ok "$SLUICE" -d "$D" contract list
-	expect_stdout_contains "ID                                  PRODUCT           BUYER             STATE     QUERIES"
+	check "list: the header" grep -Eq "^ID +PRODUCT +BUYER +STATE +QUERIES\$" "$OUT"
+	check "list: the columns line up" table_aligned lllll
 	check "list: $ID active, 0 of 1000 queries" grep -Eq "^$ID +claims +$BUYER +active +0 of 1000\$" "$OUT"
 	check "list: $ID2 offered" grep -Eq "^$ID2 +claims +$BUYER +offered +0 of 1000\$" "$OUT"
 	expect_ok "$SLUICE" -d "$D" contract list --json

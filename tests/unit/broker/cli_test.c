@@ -278,6 +278,40 @@ test_json_text(void **state)
 	json_decref(doc);
 }
 
+static void
+test_table(void **state)
+{
+	static const char *const head[] = {"NAME", "N", "NOTE"};
+	struct cli_table *t = cli_table_new(3, "lrl", head);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(t);
+	/* Columns as wide as their widest cell; no trailing blanks; a line of its own. */
+	assert_int_equal(cli_table_add(t, (const char *const[]){"a", "1", "x"}), 0);
+	assert_int_equal(cli_table_line(t, "a heading wider than every column"), 0);
+	assert_int_equal(
+	    cli_table_add(t, (const char *const[]){"city-health-bureau", "100", NULL}), 0);
+	assert_int_equal(cli_table_add(t, (const char *const[]){"b", NULL, NULL}), 0);
+	assert_non_null(f = open_memstream(&text, &len));
+	cli_table_print(t, f, "> ");
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(text, "> NAME                  N  NOTE\n"
+	                          "> a                     1  x\n"
+	                          "a heading wider than every column\n"
+	                          "> city-health-bureau  100\n"
+	                          "> b\n");
+	free(text);
+	cli_table_free(t);
+	cli_table_print(NULL, stdout, "");
+	cli_table_free(NULL);
+	/* The alignment letters must name every column. */
+	assert_null(cli_table_new(3, "lr", head));
+	assert_null(cli_table_new(0, "", NULL));
+}
+
 int
 main(void)
 {
@@ -288,6 +322,7 @@ main(void)
 	    cmocka_unit_test(test_global),
 	    cmocka_unit_test(test_real_text),
 	    cmocka_unit_test(test_json_text),
+	    cmocka_unit_test(test_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
