@@ -9,7 +9,9 @@
  * stands for it.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +28,76 @@
 /* A PEM private key is a few hundred bytes. */
 #define KEY_FILE_MAX 16384
 
+/* Failures are reported as JSON (cli_json_errors()). */
+static int json_errors;
+
+void
+cli_json_errors(int on)
+{
+	json_errors = on;
+}
+
+/*
+ * Write {"error": {"code": code, "message": msg, "field": field, ...extra}}
+ * on stderr, field left out when NULL; extra is stolen.  When even that
+ * cannot be built, the message as text, so that the failure is not lost.
+ */
+static void
+error_json_write(const char *code, const char *msg, const char *field, json_t *extra)
+{
+	json_t *e = json_pack("{s:s, s:s, s:s*}", "code", code, "message", msg, "field", field);
+	json_t *doc = NULL;
+	char *text = NULL;
+
+	if (e != NULL && (extra == NULL || json_object_update(e, extra) == 0))
+		doc = json_pack("{s:O}", "error", e);
+	if (doc != NULL)
+		text = cli_json_text(doc);
+	if (text != NULL)
+		fprintf(stderr, "%s\n", text);
+	else
+		sl_errorx("%s", msg);
+	free(text);
+	json_decref(doc);
+	json_decref(e);
+	json_decref(extra);
+}
+
+/*
+ * Report a usage error of cmd (NULL: the program): msg, then hint (may be
+ * NULL) on a line of its own, then the pointer to --help.
+ */
+static int
+usage_report(const char *cmd, const char *msg, const char *hint)
+{
+	const char *sp = cmd != NULL ? " " : "", *name = cmd != NULL ? cmd : "";
+	char help[256];
+
+	if (json_errors) {
+		snprintf(help, sizeof help, "sluice%s%s --help", sp, name);
+		error_json_write(
+		    "usage", msg, NULL, json_pack("{s:s*, s:s}", "hint", hint, "help", help));
+	} else {
+		fprintf(stderr, "sluice%s%s: %s\n%s%sTry 'sluice%s%s --help'.\n", sp, name, msg,
+		    hint != NULL ? hint : "", hint != NULL ? "\n" : "", sp, name);
+	}
+	return CLI_USAGE;
+}
+
 int
 cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char *msg = NULL;
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "sluice%s%s: ", cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(
-	    stderr, "\nTry 'sluice%s%s --help'.\n", cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
+	if (n < 0)
+		msg = NULL;
+	usage_report(cmd, msg != NULL ? msg : "out of memory", NULL);
+	free(msg);
 	return CLI_USAGE;
 }
 
@@ -103,10 +164,21 @@ cli_name_file(int r, const char *field, const char *want, const char *file)
 }
 
 int
+cli_fail_detail(int r, const char *field, json_t *extra)
+{
+	if (json_errors) {
+		error_json_write(sl_err_name(r), sl_err_msg(r), field, extra);
+		return CLI_FAILED;
+	}
+	sl_errorx("%s", sl_err_msg(r));
+	json_decref(extra);
+	return CLI_FAILED;
+}
+
+int
 cli_fail(int r)
 {
-	sl_errorx("%s", sl_err_msg(r));
-	return CLI_FAILED;
+	return cli_fail_detail(r, NULL, NULL);
 }
 
 int
@@ -123,16 +195,127 @@ cli_open(const struct cli *cli, const char *cmd, struct exchange **ex)
 	return CLI_OK;
 }
 
+/* ---- JSON output --------------------------------------------------------------- */
+
+void
+cli_real_text(double x, char out[CLI_REAL_TEXT_BYTES])
+{
+	size_t n;
+	int p;
+
+	if (!isfinite(x)) {
+		snprintf(out, CLI_REAL_TEXT_BYTES, "%s", isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
+		return;
+	}
+	/* 17 significant digits always read back (IEEE 754 binary64). */
+	for (p = 1; p <= 17; p++) {
+		snprintf(out, CLI_REAL_TEXT_BYTES, "%.*g", p, x);
+		if (strtod(out, NULL) == x)
+			break;
+	}
+	/* At most 24 bytes so far ("-1.2345678901234567e-308"): ".0" fits. */
+	if (strpbrk(out, ".e") == NULL && (n = strlen(out)) + 3 <= CLI_REAL_TEXT_BYTES)
+		memcpy(out + n, ".0", 3);
+}
+
+/* Write a leaf (anything but an object or array) as jansson does. */
+static int
+json_leaf_write(FILE *f, const json_t *v)
+{
+	char real[CLI_REAL_TEXT_BYTES];
+
+	if (json_is_real(v)) {
+		cli_real_text(json_real_value(v), real);
+		return fputs(real, f) == EOF ? -1 : 0;
+	}
+	return json_dumpf(v, f, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+}
+
+/* A newline and depth levels of two spaces. */
+static int
+json_indent_write(FILE *f, int depth)
+{
+	return fprintf(f, "\n%*s", 2 * depth, "") < 0 ? -1 : 0;
+}
+
+/* v at nesting depth (0 for the document), in JSON_INDENT(2)'s layout. */
+static int
+json_value_write(FILE *f, const json_t *v, int depth)
+{
+	const char *key;
+	json_t *item, *k;
+	size_t i, n = 0;
+
+	if (depth >= CLI_JSON_DEPTH_MAX)
+		return -1;
+	if (json_is_array(v)) {
+		if (json_array_size(v) == 0)
+			return fputs("[]", f) == EOF ? -1 : 0;
+		if (fputc('[', f) == EOF)
+			return -1;
+		json_array_foreach(v, i, item) {
+			if ((i > 0 && fputc(',', f) == EOF) ||
+			    json_indent_write(f, depth + 1) != 0 ||
+			    json_value_write(f, item, depth + 1) != 0)
+				return -1;
+		}
+		return json_indent_write(f, depth) != 0 || fputc(']', f) == EOF ? -1 : 0;
+	}
+	if (!json_is_object(v))
+		return json_leaf_write(f, v);
+	if (json_object_size(v) == 0)
+		return fputs("{}", f) == EOF ? -1 : 0;
+	if (fputc('{', f) == EOF)
+		return -1;
+	/* json_object_foreach() keeps the order of insertion, as json_dumpf() does. */
+	json_object_foreach((json_t *)v, key, item) {
+		int r;
+
+		if ((k = json_string(key)) == NULL)
+			return -1;
+		r = (n++ > 0 && fputc(',', f) == EOF) || json_indent_write(f, depth + 1) != 0 ||
+		    json_leaf_write(f, k) != 0 || fputs(": ", f) == EOF ||
+		    json_value_write(f, item, depth + 1) != 0;
+		json_decref(k);
+		if (r)
+			return -1;
+	}
+	return json_indent_write(f, depth) != 0 || fputc('}', f) == EOF ? -1 : 0;
+}
+
+char *
+cli_json_text(const json_t *doc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return NULL;
+	r = json_value_write(f, doc, 0);
+	if (fclose(f) != 0 || r != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 int
 cli_print_json(json_t *doc)
 {
+	char *text;
 	int r;
 
 	if (doc == NULL)
 		return cli_fail(SL_ERR_NOMEM);
-	r = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	text = cli_json_text(doc);
 	json_decref(doc);
-	if (r != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+	if (text == NULL)
+		return cli_fail(SL_ERR_NOMEM);
+	r = fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0;
+	free(text);
+	if (r)
 		return cli_fail(sl_errf(SL_ERR_IO, "cannot write to standard output"));
 	return CLI_OK;
 }
@@ -296,6 +479,44 @@ take(struct cli_args *a, const char *who, size_t i, const char *val)
 }
 
 /*
+ * The global options, which only come before the command: "sluice party
+ * list -d ex" is a common slip, worth a hint with the right order.
+ */
+static const char *const global_opts[] = {"-d", "--passphrase-file"};
+
+/*
+ * Report the unknown option opt[0..len) ("-x", "--name") of command who;
+ * val is what would be its value (the rest of its word or the next
+ * argument), or NULL.  When opt is a global option given after a command,
+ * the report shows where it goes.  Returns CLI_USAGE.
+ */
+static int
+unknown_option(const char *who, int global, const char *opt, size_t len, const char *val)
+{
+	char *msg = NULL, *hint = NULL;
+	size_t i;
+	int r;
+
+	if (asprintf(&msg, "unknown option '%.*s'", (int)len, opt) < 0)
+		msg = NULL;
+	for (i = 0; !global && who != NULL && i < sizeof global_opts / sizeof global_opts[0]; i++)
+		if (strlen(global_opts[i]) == len && strncmp(global_opts[i], opt, len) == 0 &&
+		    asprintf(&hint,
+		        "global options (-d, --passphrase-file) go before the command: "
+		        "sluice %s %s %s",
+		        global_opts[i],
+		        val != NULL ? val
+		        : i == 0    ? "DIR"
+		                    : "F",
+		        who) < 0)
+			hint = NULL;
+	r = usage_report(who, msg != NULL ? msg : "out of memory", hint);
+	free(msg);
+	free(hint);
+	return r;
+}
+
+/*
  * Parse argv[1..argc) against spec; messages are "sluice WHO: ...".  In
  * global mode parsing stops at the first argument that is not an option
  * (*next is its index) and --help is not implicit.  Returns CLI_OK with *out
@@ -346,7 +567,10 @@ parse(const struct cli_spec *spec, const char *who, int global, int argc, char *
 				goto out;
 			}
 			if (o == -1) {
-				r = cli_usage_error(who, "unknown option '--%.*s'", (int)len, body);
+				r = unknown_option(who, global, s, len + 2,
+				    eq != NULL     ? eq + 1
+				    : k + 1 < argc ? argv[k + 1]
+				                   : NULL);
 				goto out;
 			}
 			if ((size_t)o == nopts) {
@@ -374,7 +598,12 @@ parse(const struct cli_spec *spec, const char *who, int global, int argc, char *
 			int o = find_short(spec, !global, *s);
 
 			if (o < 0) {
-				r = cli_usage_error(who, "unknown option '-%c'", *s);
+				char opt[3] = {'-', *s, '\0'};
+
+				r = unknown_option(who, global, opt, 2,
+				    s[1] != '\0'   ? s + 1
+				    : k + 1 < argc ? argv[k + 1]
+				                   : NULL);
 				goto out;
 			}
 			if ((size_t)o == nopts) {
@@ -439,12 +668,43 @@ cli_parse_global(const struct cli_spec *spec, int argc, char **argv, struct cli_
 	return parse(spec, NULL, 1, argc, argv, a, next);
 }
 
+/* Whether spec has a --json flag. */
+static int
+spec_has_json(const struct cli_spec *spec)
+{
+	size_t n = spec_nopts(spec), i;
+
+	for (i = 0; i < n; i++)
+		if (spec->opts[i].name != NULL && strcmp(spec->opts[i].name, "json") == 0 &&
+		    spec->opts[i].type == CLI_FLAG)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether an argument before "--" is "--json".  A value that happens to
+ * be "--json" (--out --json) counts too: only the form of the errors
+ * depends on it.
+ */
+static int
+argv_has_json(int argc, char **argv)
+{
+	int k;
+
+	for (k = 1; k < argc && strcmp(argv[k], "--") != 0; k++)
+		if (strcmp(argv[k], "--json") == 0)
+			return 1;
+	return 0;
+}
+
 int
 cli_spec_run(const struct cli *cli, const struct cli_spec *spec, int argc, char **argv)
 {
 	struct cli_args *a = NULL;
 	int r;
 
+	/* Before parsing, so that a usage error of a --json command is JSON too. */
+	cli_json_errors(spec_has_json(spec) && argv_has_json(argc, argv));
 	if ((r = parse(spec, spec->path, 0, argc, argv, &a, NULL)) == CLI_HELP) {
 		cli_spec_usage(stdout, spec);
 		return CLI_OK;
@@ -842,4 +1102,133 @@ void
 cli_man_global(FILE *f, const struct cli_spec *global)
 {
 	man_options(f, global);
+}
+
+/* ---- human tables ------------------------------------------------------------ */
+
+struct cli_table {
+	size_t ncols, nrows, cap;
+	char align[CLI_TABLE_COLS_MAX];
+	size_t width[CLI_TABLE_COLS_MAX];
+	char **cells;        /* nrows * ncols, each malloc'd */
+	unsigned char *lone; /* nrows: the row is a line of its own (cli_table_line()) */
+};
+
+void
+cli_table_free(struct cli_table *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t->lone);
+	free(t);
+}
+
+struct cli_table *
+cli_table_new(size_t ncols, const char *align, const char *const *headers)
+{
+	struct cli_table *t;
+	size_t j;
+
+	if (ncols == 0 || ncols > CLI_TABLE_COLS_MAX || strlen(align) != ncols ||
+	    (t = calloc(1, sizeof *t)) == NULL)
+		return NULL;
+	t->ncols = ncols;
+	memcpy(t->align, align, ncols);
+	if (headers != NULL) {
+		if (cli_table_add(t, headers) != 0) {
+			cli_table_free(t);
+			return NULL;
+		}
+	}
+	for (j = 0; j < ncols; j++)
+		if (t->align[j] != 'l' && t->align[j] != 'r')
+			t->align[j] = 'l';
+	return t;
+}
+
+/* Add a row; a lone one is cells[0] alone, which no column's width counts. */
+static int
+table_row_add(struct cli_table *t, const char *const *cells, int lone)
+{
+	unsigned char *flags;
+	size_t j, n;
+	char **grown;
+
+	if (t->nrows == t->cap) {
+		n = t->cap > 0 ? 2 * t->cap : 16;
+		if (n > SIZE_MAX / t->ncols / sizeof *grown ||
+		    (grown = realloc(t->cells, n * t->ncols * sizeof *grown)) == NULL)
+			return SL_ERR_NOMEM;
+		t->cells = grown;
+		if ((flags = realloc(t->lone, n)) == NULL)
+			return SL_ERR_NOMEM;
+		t->lone = flags;
+		t->cap = n;
+	}
+	for (j = 0; j < t->ncols; j++) {
+		char *c = strdup(cells[j] != NULL ? cells[j] : "");
+
+		if (c == NULL) {
+			while (j-- > 0)
+				free(t->cells[t->nrows * t->ncols + j]);
+			return SL_ERR_NOMEM;
+		}
+		t->cells[t->nrows * t->ncols + j] = c;
+		if (!lone && strlen(c) > t->width[j])
+			t->width[j] = strlen(c);
+	}
+	t->lone[t->nrows++] = (unsigned char)lone;
+	return 0;
+}
+
+int
+cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	return table_row_add(t, cells, 0);
+}
+
+int
+cli_table_line(struct cli_table *t, const char *text)
+{
+	const char *cells[CLI_TABLE_COLS_MAX] = {text};
+
+	return table_row_add(t, cells, 1);
+}
+
+void
+cli_table_print(const struct cli_table *t, FILE *f, const char *indent)
+{
+	size_t i, j;
+
+	for (i = 0; t != NULL && i < t->nrows; i++) {
+		size_t end = t->ncols; /* empty cells at the end are left out: no trailing blanks */
+
+		if (t->lone[i]) {
+			fprintf(f, "%s\n", t->cells[i * t->ncols]);
+			continue;
+		}
+		while (end > 1 && t->cells[i * t->ncols + end - 1][0] == '\0')
+			end--;
+		fputs(indent, f);
+		for (j = 0; j < end; j++) {
+			const char *c = t->cells[i * t->ncols + j];
+			int w = (int)t->width[j], last = j + 1 == end;
+
+			/* Headers too are right-aligned over numbers. */
+			if (t->align[j] == 'r')
+				fprintf(f, "%*s", w, c);
+			else if (last)
+				fputs(c, f);
+			else
+				fprintf(f, "%-*s", w, c);
+			if (!last)
+				fputs("  ", f);
+		}
+		fputc('\n', f);
+	}
 }

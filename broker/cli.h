@@ -164,12 +164,32 @@ const char *cli_path(const struct cli_args *a);
 
 /*
  * Print "sluice CMD: message" and a pointer to --help on stderr; return
- * CLI_USAGE.  cmd NULL is the program itself ("sluice: message").
+ * CLI_USAGE.  cmd NULL is the program itself ("sluice: message").  With
+ * JSON errors on, the report is {"error": {"code": "usage", "message": ...,
+ * "help": "sluice CMD --help"}} instead.
  */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print the message recorded for failure r (sl_err_msg) and return CLI_FAILED. */
 int cli_fail(int r);
+
+/*
+ * cli_fail() with what is known of the place: field (may be NULL) is the
+ * input at fault as the action names it ("terms", "identity"), and extra
+ * (stolen, may be NULL) an object whose members the JSON report carries as
+ * well ({"query": ID}, a load's "errors").  The text report is the message
+ * alone.  Returns CLI_FAILED.
+ */
+int cli_fail_detail(int r, const char *field, json_t *extra);
+
+/*
+ * Whether failures are reported as JSON: one object on stderr,
+ * {"error": {"code": sl_err_name(r), "message": ..., "field": ...}}, the
+ * exit codes unchanged.  cli_spec_run() turns it on for a command given
+ * --json (even when parsing it then fails), so every command's failures
+ * follow without each one asking.
+ */
+void cli_json_errors(int on);
 
 /*
  * Open the data directory named by the global options.  Returns CLI_OK and
@@ -211,8 +231,69 @@ int cli_caller(const char *path, struct keys_pubkey **caller) __attribute__((war
  */
 int cli_name_file(int r, const char *field, const char *want, const char *file);
 
-/* Print doc (stolen) as one JSON document with a newline; CLI_OK or CLI_FAILED. */
+/*
+ * Print doc (stolen) as one JSON document with a newline, as cli_json_text()
+ * writes it; CLI_OK or CLI_FAILED.
+ */
 int cli_print_json(json_t *doc);
+
+/* Room for cli_real_text(): a sign, 17 digits, a point, "e-308" and a NUL. */
+#define CLI_REAL_TEXT_BYTES 32
+
+/*
+ * x as the shortest "%.Pg" (P = 1..17) that strtod() reads back as the same
+ * double, with ".0" added when that has neither a point nor an exponent, so
+ * it stays a JSON real: 196035.79, 2.0, -0.0, 1e+300, 5e-324.  NaN and the
+ * infinities, which JSON has no form for (jansson never holds them), come out
+ * as "nan" and "inf".
+ */
+void cli_real_text(double x, char out[CLI_REAL_TEXT_BYTES]);
+
+/*
+ * doc as jansson's JSON_INDENT(2) | JSON_ENSURE_ASCII writes it (the same
+ * layout and key order), but every real as cli_real_text() gives it rather
+ * than jansson's "%.17g".  Returns a string the caller frees with free(), or
+ * NULL when out of memory or doc nests deeper than CLI_JSON_DEPTH_MAX.
+ */
+#define CLI_JSON_DEPTH_MAX 64
+char *cli_json_text(const json_t *doc);
+
+/* ---- human tables ------------------------------------------------------------
+ *
+ * A table's columns are as wide as their widest cell, header included, so
+ * that long names (city-health-bureau, pacific-insurance) keep it aligned:
+ * rows are collected, then printed at once.  Columns are two spaces apart;
+ * the last one is not padded.
+ */
+struct cli_table; /* opaque */
+
+/*
+ * A table of ncols (at most CLI_TABLE_COLS_MAX) columns under headers
+ * (NULL: no header line); align holds a letter per column, 'l' or 'r'
+ * (numbers right-aligned, as psql does).  NULL when out of memory.  Free
+ * with cli_table_free().
+ */
+#define CLI_TABLE_COLS_MAX 16
+struct cli_table *cli_table_new(size_t ncols, const char *align, const char *const *headers);
+
+/* Add a row of ncols cells (copied; NULL is empty).  0 or SL_ERR_NOMEM. */
+int cli_table_add(struct cli_table *t, const char *const *cells)
+    __attribute__((warn_unused_result));
+
+/*
+ * Add a line of its own between the rows, printed as text is, without the
+ * indent (a heading: "acme-merchant (merchant)").  0 or SL_ERR_NOMEM.
+ */
+int cli_table_line(struct cli_table *t, const char *text) __attribute__((warn_unused_result));
+
+/*
+ * Print the header and the rows, each line after indent, without trailing
+ * blanks; t may be NULL (nothing printed).
+ */
+void cli_table_print(const struct cli_table *t, FILE *f, const char *indent);
+
+/* t may be NULL. */
+void cli_table_free(struct cli_table *t);
 
 /* A whole decimal string of 0..max into *out: 0, or -1 (and *out untouched). */
 int cli_parse_count(const char *s, int64_t max, int64_t *out) __attribute__((warn_unused_result));

@@ -241,6 +241,7 @@ audit_verify_run(const struct cli *cli, const struct cli_args *a)
 struct show {
 	int json;
 	json_t *arr;
+	struct cli_table *table; /* the text: printed at the end, its columns as wide as needed */
 };
 
 static int
@@ -249,21 +250,25 @@ show_event(
 {
 	struct show *s = arg;
 	json_t *ev = json_loadb(event, len, 0, NULL);
-	char *details;
+	char *details, num[24];
+	int r;
 
 	if (ev == NULL)
 		return sl_errf(SL_ERR_DB, "audit event %lld is not JSON", (long long)seq);
 	if (s->json)
 		return json_array_append_new(s->arr, ev) == 0 ? 0 : SL_ERR_NOMEM;
 	details = json_dumps(json_object_get(ev, "details"), JSON_COMPACT);
-	printf("%6lld  %s  %-10s %-22s %-16s %s\n", (long long)seq,
-	    json_string_value(json_object_get(ev, "time")),
-	    json_string_value(json_object_get(ev, "actor")),
-	    json_string_value(json_object_get(ev, "action")),
-	    json_string_value(json_object_get(ev, "subject")), details != NULL ? details : "");
+	snprintf(num, sizeof num, "%lld", (long long)seq);
+	r = details == NULL
+	        ? SL_ERR_NOMEM
+	        : cli_table_add(s->table,
+	              (const char *const[]){num, json_string_value(json_object_get(ev, "time")),
+	                  json_string_value(json_object_get(ev, "actor")),
+	                  json_string_value(json_object_get(ev, "action")),
+	                  json_string_value(json_object_get(ev, "subject")), details});
 	free(details);
 	json_decref(ev);
-	return 0;
+	return r;
 }
 
 static int
@@ -281,7 +286,8 @@ audit_show_run(const struct cli *cli, const struct cli_args *a)
 	s.json = cli_flag(a, "json");
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
-	if (s.json && (s.arr = json_array()) == NULL) {
+	if (s.json ? (s.arr = json_array()) == NULL
+	           : (s.table = cli_table_new(6, "rlllll", NULL)) == NULL) {
 		exchange_close(ex);
 		return cli_fail(SL_ERR_NOMEM);
 	}
@@ -289,10 +295,13 @@ audit_show_run(const struct cli *cli, const struct cli_args *a)
 	exchange_close(ex);
 	if (r != 0) {
 		json_decref(s.arr);
+		cli_table_free(s.table);
 		return cli_fail(r);
 	}
 	if (s.json)
 		return cli_print_json(json_pack("{s:o}", "events", s.arr));
+	cli_table_print(s.table, stdout, "");
+	cli_table_free(s.table);
 	return CLI_OK;
 }
 

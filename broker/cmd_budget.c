@@ -57,7 +57,7 @@ budget_run(const struct cli *cli, const struct cli_args *a)
 	keys_pubkey_free(caller);
 	exchange_close(ex);
 	if (r != 0)
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	if (cli_flag(a, "json"))
 		return cli_print_json(doc);
 	print_budget(id, doc);

@@ -153,7 +153,7 @@ offer_run(const struct cli *cli, const struct cli_args *a)
 			r = sl_errf(r, "%s; nothing was offered", sl_err_msg(r));
 		else
 			r = cli_name_file(r, field, "terms", terms_path);
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	}
 	if (cli_flag(a, "json"))
 		r = cli_print_json(
@@ -342,22 +342,31 @@ list_run(const struct cli *cli, const struct cli_args *a)
 
 		for (i = 0; i < n; i++)
 			json_array_append_new(arr, contracts_row_json(&rows[i], now, 0));
-		r = cli_print_json(arr);
+		r = cli_print_json(json_pack("{s:o}", "contracts", arr));
 	} else {
-		printf("%-34s  %-16s  %-16s  %-8s  %s\n", "ID", "PRODUCT", "BUYER", "STATE",
-		    "QUERIES");
-		for (i = 0; i < n; i++) {
+		static const char *const head[] = {"ID", "PRODUCT", "BUYER", "STATE", "QUERIES"};
+		struct cli_table *t = cli_table_new(5, "lllll", head);
+
+		for (i = 0; t != NULL && r == 0 && i < n; i++) {
 			const struct contract *c = rows[i].c;
-			char quota[32] = "";
+			char queries[64];
 
 			if (c->terms.query_quota >= 0)
-				snprintf(quota, sizeof quota, " of %lld",
+				snprintf(queries, sizeof queries, "%lld of %lld",
+				    (long long)rows[i].queries_used,
 				    (long long)c->terms.query_quota);
-			printf("%-34s  %-16s  %-16s  %-8s  %lld%s\n", c->id, c->product,
-			    contract_party(c, CONTRACT_BUYER)->name,
-			    contracts_status(&rows[i], now), (long long)rows[i].queries_used,
-			    quota);
+			else
+				snprintf(queries, sizeof queries, "%lld",
+				    (long long)rows[i].queries_used);
+			r = cli_table_add(t, (const char *const[]){c->id, c->product,
+			                         contract_party(c, CONTRACT_BUYER)->name,
+			                         contracts_status(&rows[i], now), queries});
 		}
+		if (t == NULL || r != 0)
+			r = cli_fail(SL_ERR_NOMEM);
+		else
+			cli_table_print(t, stdout, "");
+		cli_table_free(t);
 	}
 	contracts_list_free(rows, n);
 	return r;
@@ -446,7 +455,7 @@ revoke_run(const struct cli *cli, const struct cli_args *a)
 	keys_pubkey_free(caller);
 	exchange_close(ex);
 	if (r != 0)
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	if (cli_flag(a, "json"))
 		r = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "id", req.id, "state",
 		    "revoked", "by", by, "reason", req.reason));

@@ -22,9 +22,30 @@ struct printer {
 	enum format format;
 	const char *account;
 	int64_t balance;
-	json_t *doc, *cur; /* JSON: the document and the statement being built */
-	int header;        /* CSV: the header line is out */
+	json_t *doc, *cur;       /* JSON: the document and the statement being built */
+	int header;              /* CSV: the header line is out */
+	struct cli_table *table; /* TEXT: every statement, printed at the end in one layout */
 };
+
+/*
+ * The text shows ids by their first LEDGER_ID_SHOWN characters ("c_" or
+ * "q_" and 12 hex digits: 48 bits, unique among any exchange's ids in
+ * practice), so that a line fits 100 columns; --json and --csv have them whole.
+ */
+#define LEDGER_ID_SHOWN 14
+
+/* A line of the statement's table: time or label, contract, query, amount (signed: +0 too), note. */
+static int
+text_row(struct printer *p, const char *when, const char *contract, const char *query, int sign,
+    int64_t amount, const char *note)
+{
+	char c[LEDGER_ID_SHOWN + 1], q[LEDGER_ID_SHOWN + 1], fen[40];
+
+	snprintf(c, sizeof c, "%s", contract);
+	snprintf(q, sizeof q, "%s", query);
+	snprintf(fen, sizeof fen, "%s%lld fen", sign && amount >= 0 ? "+" : "", (long long)amount);
+	return cli_table_add(p->table, (const char *const[]){when, c, q, fen, note});
+}
 
 /* CSV's header line, before the first statement or alone when there is none. */
 static void
@@ -38,6 +59,8 @@ static int
 p_open(void *arg, const char *account, const char *role, int64_t opening)
 {
 	struct printer *p = arg;
+	char head[2 * SL_NAME_MAX + 8]; /* "account (role)" */
+	int r;
 
 	p->account = account;
 	p->balance = opening;
@@ -55,10 +78,11 @@ p_open(void *arg, const char *account, const char *role, int64_t opening)
 		printf("%s,%s,opening,,,,,,%lld\n", account, role ? role : "", (long long)opening);
 		return 0;
 	case TEXT:
-		printf("%s%s%s%s\n", account, role ? " (" : "", role ? role : "", role ? ")" : "");
-		printf("  %-20s  %-34s  %-34s  %14lld fen\n", "opening balance", "", "",
-		    (long long)opening);
-		return 0;
+		snprintf(head, sizeof head, "%s%s%s%s", account, role ? " (" : "", role ? role : "",
+		    role ? ")" : "");
+		if ((r = cli_table_line(p->table, head)) != 0)
+			return r;
+		return text_row(p, "opening balance", "", "", 0, opening, "");
 	}
 	return 0;
 }
@@ -67,6 +91,7 @@ static int
 p_entry(void *arg, const struct ledger_entry *e)
 {
 	struct printer *p = arg;
+	char note[64] = "";
 	json_t *o;
 
 	p->balance += e->amount_fen;
@@ -91,12 +116,10 @@ p_entry(void *arg, const struct ledger_entry *e)
 		    (long long)p->balance);
 		return 0;
 	case TEXT:
-		printf("  %-20s  %-34s  %-34s  %+14lld fen", e->time, e->contract, e->query,
-		    (long long)e->amount_fen);
 		if (e->adjustment_fen > 0)
-			printf("  (cap: %lld fen to adjustment)", (long long)e->adjustment_fen);
-		putchar('\n');
-		return 0;
+			snprintf(note, sizeof note, "(cap: %lld fen to adjustment)",
+			    (long long)e->adjustment_fen);
+		return text_row(p, e->time, e->contract, e->query, 1, e->amount_fen, note);
 	}
 	return 0;
 }
@@ -105,6 +128,8 @@ static int
 p_close(void *arg, int64_t closing, int64_t entries)
 {
 	struct printer *p = arg;
+	char note[64];
+	int r;
 
 	switch (p->format) {
 	case JSON:
@@ -115,9 +140,11 @@ p_close(void *arg, int64_t closing, int64_t entries)
 		printf("%s,,closing,,,,,,%lld\n", p->account, (long long)closing);
 		return 0;
 	case TEXT:
-		printf("  %-20s  %-34s  %-34s  %14lld fen  (%lld %s)\n\n", "closing balance", "",
-		    "", (long long)closing, (long long)entries, entries == 1 ? "entry" : "entries");
-		return 0;
+		snprintf(note, sizeof note, "(%lld %s)", (long long)entries,
+		    entries == 1 ? "entry" : "entries");
+		if ((r = text_row(p, "closing balance", "", "", 0, closing, note)) != 0)
+			return r;
+		return cli_table_line(p->table, "");
 	}
 	return 0;
 }
@@ -152,8 +179,10 @@ statement_run(const struct cli *cli, const struct cli_args *a)
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
 	sl_err_clear();
-	if (p.format == JSON && (p.doc = json_pack("{s:s?, s:s?, s:[]}", "from", req.from, "until",
-	                             req.until, "statements")) == NULL)
+	if (p.format == TEXT && (p.table = cli_table_new(5, "lllrl", NULL)) == NULL)
+		r = SL_ERR_NOMEM;
+	else if (p.format == JSON && (p.doc = json_pack("{s:s?, s:s?, s:[]}", "from", req.from,
+	                                  "until", req.until, "statements")) == NULL)
 		r = SL_ERR_NOMEM;
 	else if ((r = cli_caller(ident, &caller)) == 0 &&
 	         (r = ledger_act_statements(ex, caller, &req, &sink, &field)) != 0)
@@ -162,9 +191,12 @@ statement_run(const struct cli *cli, const struct cli_args *a)
 	exchange_close(ex);
 	if (r == 0 && p.format == CSV && !p.header)
 		csv_header(&p);
+	if (r == 0)
+		cli_table_print(p.table, stdout, "  ");
+	cli_table_free(p.table);
 	if (r != 0) {
 		json_decref(p.doc);
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	}
 	return p.format == JSON ? cli_print_json(p.doc) : CLI_OK;
 }

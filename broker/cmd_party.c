@@ -69,11 +69,19 @@ party_list_run(const struct cli *cli, const struct cli_args *a)
 		party_list_free(list, n);
 		return cli_print_json(json_pack("{s:o}", "parties", arr));
 	}
-	printf("%-24s %-9s %-20s %s\n", "NAME", "ROLE", "CREATED", "FINGERPRINT");
-	for (i = 0; i < n; i++)
-		printf("%-24s %-9s %-20s %s\n", list[i].name, list[i].role, list[i].created,
-		    list[i].fingerprint);
+	static const char *const head[] = {"NAME", "ROLE", "CREATED", "FINGERPRINT"};
+	struct cli_table *t = cli_table_new(4, "llll", head);
+
+	for (i = 0; t != NULL && r == 0 && i < n; i++)
+		r = cli_table_add(t, (const char *const[]){list[i].name, list[i].role,
+		                         list[i].created, list[i].fingerprint});
 	party_list_free(list, n);
+	if (t == NULL || r != 0) {
+		cli_table_free(t);
+		return cli_fail(SL_ERR_NOMEM);
+	}
+	cli_table_print(t, stdout, "");
+	cli_table_free(t);
 	return CLI_OK;
 }
 

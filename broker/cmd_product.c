@@ -23,7 +23,7 @@
 static int
 product_add_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *schema = cli_opt(a, "schema"), *ident = cli_opt(a, "identity"), *field;
+	const char *schema = cli_opt(a, "schema"), *ident = cli_opt(a, "identity"), *field = NULL;
 	struct product_add_request req = {
 	    .name = cli_arg(a, 0),
 	    .merchant = cli_opt(a, "merchant"),
@@ -53,7 +53,7 @@ product_add_run(const struct cli *cli, const struct cli_args *a)
 	keys_pubkey_free(caller);
 	exchange_close(ex);
 	if (r != 0)
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	if (cli_flag(a, "json"))
 		r = cli_print_json(product_json(&p, 0));
 	else
@@ -86,11 +86,22 @@ product_list_run(const struct cli *cli, const struct cli_args *a)
 		product_list_free(list, n);
 		return cli_print_json(json_pack("{s:o}", "products", arr));
 	}
-	printf("%-20s %-20s %-9s %s\n", "NAME", "MERCHANT", "VERSIONS", "CREATED");
-	for (i = 0; i < n; i++)
-		printf("%-20s %-20s %-9zu %s\n", list[i].name, list[i].merchant, list[i].nversions,
-		    list[i].created);
+	static const char *const head[] = {"NAME", "MERCHANT", "VERSIONS", "CREATED"};
+	struct cli_table *t = cli_table_new(4, "llrl", head);
+	char nv[24];
+
+	for (i = 0; t != NULL && r == 0 && i < n; i++) {
+		snprintf(nv, sizeof nv, "%zu", list[i].nversions);
+		r = cli_table_add(
+		    t, (const char *const[]){list[i].name, list[i].merchant, nv, list[i].created});
+	}
 	product_list_free(list, n);
+	if (t == NULL || r != 0) {
+		cli_table_free(t);
+		return cli_fail(SL_ERR_NOMEM);
+	}
+	cli_table_print(t, stdout, "");
+	cli_table_free(t);
 	return CLI_OK;
 }
 
@@ -109,23 +120,40 @@ show_human(const struct product *p)
 	if (schema_parse(p->schema, strlen(p->schema), &s) == 0) {
 		if (s->title != NULL)
 			printf("title:    %s\n", s->title);
-		printf("\n%-20s %-15s %-10s %s\n", "COLUMN", "TYPE", "CLASS", "CONSTRAINTS");
-		for (i = 0; i < s->ncols; i++) {
+		static const char *const head[] = {"COLUMN", "TYPE", "CLASS", "CONSTRAINTS"};
+		struct cli_table *t = cli_table_new(4, "llll", head);
+
+		for (i = 0; t != NULL && i < s->ncols; i++) {
 			const struct schema_column *c = &s->cols[i];
+			char lo[CLI_REAL_TEXT_BYTES], hi[CLI_REAL_TEXT_BYTES], cons[160];
+			int n = 0;
 
 			schema_type_name(c, type, sizeof(type));
-			printf("%-20s %-15s %-10s", c->name, type, schema_class_name(c->cls));
-			if (c->has_bounds && c->type == SCHEMA_REAL)
-				printf(" bounds [%g, %g]", c->rlo, c->rhi);
-			else if (c->has_bounds)
-				printf(" bounds [%lld, %lld]%s", (long long)c->lo, (long long)c->hi,
+			cons[0] = '\0';
+			if (c->has_bounds && c->type == SCHEMA_REAL) {
+				cli_real_text(c->rlo, lo);
+				cli_real_text(c->rhi, hi);
+				n = snprintf(cons, sizeof cons, " bounds [%s, %s]", lo, hi);
+			} else if (c->has_bounds) {
+				n = snprintf(cons, sizeof cons, " bounds [%lld, %lld]%s",
+				    (long long)c->lo, (long long)c->hi,
 				    c->type == SCHEMA_DECIMAL ? " (scaled)" : "");
-			if (c->ndomain > 0)
-				printf(" domain of %zu", c->ndomain);
-			if (c->nullable)
-				printf(" nullable");
-			printf("\n");
+			}
+			if (n >= 0 && (size_t)n < sizeof cons && c->ndomain > 0)
+				n += snprintf(cons + n, sizeof cons - (size_t)n, " domain of %zu",
+				    c->ndomain);
+			if (n >= 0 && (size_t)n < sizeof cons && c->nullable)
+				snprintf(cons + n, sizeof cons - (size_t)n, " nullable");
+			if (cli_table_add(
+			        t, (const char *const[]){c->name, type, schema_class_name(c->cls),
+			               cons[0] != '\0' ? cons + 1 : ""}) != 0) {
+				cli_table_free(t);
+				t = NULL;
+			}
 		}
+		printf("\n");
+		cli_table_print(t, stdout, "");
+		cli_table_free(t);
 		schema_free(s);
 	}
 	printf("\n%-8s %-8s %12s %8s %14s %-10s %s\n", "VERSION", "KEY", "ROWS", "CHUNKS", "BYTES",
@@ -231,7 +259,7 @@ cmd_progress_display(void *arg, const struct load_progress *p)
 static int
 product_load_run(const struct cli *cli, const struct cli_args *a)
 {
-	const char *name = cli_arg(a, 0), *file = cli_arg(a, 1), *field;
+	const char *name = cli_arg(a, 0), *file = cli_arg(a, 1), *field = NULL;
 	const char *format = cli_opt(a, "format"), *ident = cli_opt(a, "identity");
 	int json = cli_flag(a, "json"), r;
 	struct keys_pubkey *caller = NULL;
@@ -259,6 +287,12 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 		r = cli_name_file(r, field, ACTOR_FIELD, ident);
 	keys_pubkey_free(caller);
 	exchange_close(ex);
+	if (r == SL_ERR_PARSE && res.errors != NULL && json) {
+		/* The report carries the errors, as the worker listed them, and their total. */
+		r = cli_fail_detail(r, NULL, json_incref(res.errors));
+		load_result_clear(&res);
+		return r;
+	}
 	if (r == SL_ERR_PARSE && res.errors != NULL) {
 		errs = json_object_get(res.errors, "errors");
 		for (i = 0; i < json_array_size(errs); i++) {
@@ -277,14 +311,12 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 			fprintf(stderr, "%s: ... and %lld more errors\n", file,
 			    (long long)json_integer_value(json_object_get(res.errors, "total")) -
 			        (long long)i);
-		if (json)
-			(void)cli_print_json(json_incref(res.errors));
 		load_result_clear(&res);
 		return cli_fail(r);
 	}
 	if (r != 0) {
 		load_result_clear(&res);
-		return cli_fail(r);
+		return cli_fail_detail(r, field, NULL);
 	}
 	if (json)
 		r = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "product", name,

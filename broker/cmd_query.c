@@ -37,15 +37,21 @@ read_stdin(char **text, size_t *len)
 	return 0;
 }
 
-/* One value as the table shows it. */
+/* One value as the table shows it; a real in the shortest form that reads back, as --json has it. */
 static char *
 cell(const json_t *v)
 {
+	char real[CLI_REAL_TEXT_BYTES];
+
 	if (json_is_null(v))
 		return strdup("NULL");
 	if (json_is_string(v))
 		return strdup(json_string_value(v));
-	return json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+	if (json_is_real(v)) {
+		cli_real_text(json_real_value(v), real);
+		return strdup(real);
+	}
+	return json_dumps(v, JSON_ENCODE_ANY);
 }
 
 /* The broker's query rate setting: $SLUICE_QUERY_RATE (1..100000), else the default. */
@@ -96,7 +102,9 @@ void
 cmd_query_print(const json_t *answer, int replayed, const char *indent)
 {
 	const json_t *cols = json_object_get(answer, "columns"),
-	             *rows = json_object_get(answer, "rows");
+	             *rows = json_object_get(answer, "rows"),
+	             *product = json_object_get(answer, "product"),
+	             *version = json_object_get(answer, "version");
 	size_t nc = json_array_size(cols), nr = json_array_size(rows), i, j;
 	size_t *w = calloc(nc + 1, sizeof *w);
 	char **cells = calloc((nr + 1) * (nc + 1), sizeof *cells);
@@ -141,9 +149,12 @@ cmd_query_print(const json_t *answer, int replayed, const char *indent)
 			}
 		}
 	}
-	printf("%s(%zu row%s; %lld group%s suppressed by the contract's release rule; %s %lld "
-	       "fen)\n",
-	    indent, nr, nr == 1 ? "" : "s",
+	printf("%s(%zu row%s", indent, nr, nr == 1 ? "" : "s");
+	/* An answer stored before answers named their version has none. */
+	if (json_is_string(product) && json_is_integer(version))
+		printf(" from %s version %lld", json_string_value(product),
+		    (long long)json_integer_value(version));
+	printf("; %lld group%s suppressed by the contract's release rule; %s %lld fen)\n",
 	    (long long)json_integer_value(json_object_get(answer, "suppressed_groups")),
 	    json_integer_value(json_object_get(answer, "suppressed_groups")) == 1 ? "" : "s",
 	    replayed ? "a replay, not charged again: the first answer was charged" : "charged",
@@ -193,9 +204,13 @@ query_run(const struct cli *cli, const struct cli_args *a)
 	if (r != 0)
 		return cli_fail(r);
 	if (out.answer == NULL) {
-		sl_errorx("query %s %s: %s", out.id, out.state, out.reason ? out.reason : "?");
+		/* A refusal breaks a rule; a failure is the worker's or the broker's. */
+		r = sl_errf(strcmp(out.state, "refused") == 0 ? SL_ERR_POLICY : SL_ERR_INTERNAL,
+		    "query %s %s: %s", out.id, out.state, out.reason ? out.reason : "?");
+		r = cli_fail_detail(
+		    r, NULL, json_pack("{s:s, s:s}", "query", out.id, "state", out.state));
 		query_outcome_clear(&out);
-		return CLI_FAILED;
+		return r;
 	}
 	if (cli_flag(a, "json"))
 		r = cli_print_json(json_incref(out.answer));

@@ -398,8 +398,10 @@ execute(struct run *q)
 		r = 0;
 		goto out;
 	}
-	q->out->answer = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o, s:I}", "query_id", q->out->id,
-	    "contract", q->row.c->id, "columns", rel.columns, "rows", rel.rows, "suppressed_groups",
+	/* The version read is the broker's choice (pick_version()), never the worker's word. */
+	q->out->answer = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:I, s:o, s:I}", "query_id",
+	    q->out->id, "contract", q->row.c->id, "product", p.name, "version",
+	    (json_int_t)q->version, "columns", rel.columns, "rows", rel.rows, "suppressed_groups",
 	    (json_int_t)rel.suppressed, "release", rel.release, "charged_fen",
 	    (json_int_t)q->row.c->terms.price_fen);
 	r = q->out->answer != NULL ? 0 : SL_ERR_NOMEM;

@@ -46,6 +46,42 @@ sl_strerror(int r)
 	return "unknown error";
 }
 
+const char *
+sl_err_name(int r)
+{
+	switch (r) {
+	case SL_OK:
+		return "ok";
+	case SL_ERR_NOMEM:
+		return "nomem";
+	case SL_ERR_IO:
+		return "io";
+	case SL_ERR_PARSE:
+		return "parse";
+	case SL_ERR_AUTH:
+		return "auth";
+	case SL_ERR_POLICY:
+		return "policy";
+	case SL_ERR_INVAL:
+		return "inval";
+	case SL_ERR_EXISTS:
+		return "exists";
+	case SL_ERR_NOTFOUND:
+		return "notfound";
+	case SL_ERR_DB:
+		return "db";
+	case SL_ERR_CRYPTO:
+		return "crypto";
+	case SL_ERR_VERSION:
+		return "version";
+	case SL_ERR_LIMIT:
+		return "limit";
+	case SL_ERR_INTERNAL:
+		return "internal";
+	}
+	return "unknown";
+}
+
 int
 sl_errf(int code, const char *fmt, ...)
 {

@@ -30,6 +30,14 @@ enum sl_err {
 const char *sl_strerror(int r);
 
 /*
+ * The code's name for programs, its enum name without "SL_ERR_" in lower
+ * case ("notfound" for SL_ERR_NOTFOUND, "ok", "unknown" for none of them);
+ * never NULL, static storage.  Machine-readable error reports carry it, so
+ * it never changes for a code.
+ */
+const char *sl_err_name(int r);
+
+/*
  * Record a message for people about the failure being returned, and return
  * code, so a callee can say what was wrong and where:
  *     return sl_errf(SL_ERR_PARSE, "%s:%zu: expected a hex digit", path, line);

@@ -93,6 +93,11 @@ expect_fail 1 env SLUICE_DIR="$D" "$SLUICE" -d "$T/nowhere" party list
 check "-d wins over SLUICE_DIR" grep -qF "$T/nowhere" "$ERR"
 expect_fail 2 "$SLUICE" party list -d "$D"
 expect_stderr_contains "unknown option '-d'"
+expect_stderr_contains "global options (-d, --passphrase-file) go before the command: sluice -d $D party list"
+expect_fail 2 "$SLUICE" -d "$D" keys status --passphrase-file=pw
+expect_stderr_contains "global options (-d, --passphrase-file) go before the command: sluice --passphrase-file pw keys status"
+expect_fail 2 "$SLUICE" -d "$D" party list --bogus
+check "an unknown option that is not a global one gets no hint" sh -c '! grep -q "global options" "$1"' - "$ERR"
 
 note "a directory that is not an exchange"
 mkdir "$T/plain"
@@ -132,6 +137,39 @@ expect_stderr_contains "too many arguments"
 expect_fail 2 "$SLUICE" -d "$T/j" keys status --bogus
 expect_stderr_contains "unknown option '--bogus'"
 expect_stdout_empty
+
+note "with --json, a failure is one JSON object on stderr; the exit codes stay"
+# json_err: $ERR is exactly one JSON document; its error's EXPR over e.
+json_err() { # DESC EXPR WANT
+	check_eq "$1" "$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert list(d) == ["error"], "not one error object"
+e = d["error"]
+v = eval(sys.argv[2])
+print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))' "$ERR" "$2" 2>&1 | tail -n 1)" "$3"
+}
+expect_fail 1 "$SLUICE" -d "$T/j" contract show nope --json
+expect_stdout_empty
+json_err "a missing contract: code and message" '[e["code"], e["message"]]' '["notfound","no contract nope on this exchange"]'
+expect_fail 1 "$SLUICE" -d "$T/nowhere" party list --json
+json_err "not an exchange: its code" 'e["code"]' notfound
+check "not an exchange: the message names the directory" grep -qF "$T/nowhere" "$ERR"
+expect_fail 2 "$SLUICE" -d "$T/j" party list --json --bogus
+expect_stdout_empty
+json_err "a usage error: code, message, help" '[e["code"], e["message"], e["help"]]' \
+	"[\"usage\",\"unknown option '--bogus'\",\"sluice party list --help\"]"
+expect_fail 2 "$SLUICE" -d "$T/j" party list --json -d "$T/j"
+json_err "a global option after the command: the hint" 'e["hint"]' \
+	"global options (-d, --passphrase-file) go before the command: sluice -d $T/j party list"
+expect_fail 2 "$SLUICE" contract list --json
+json_err "no data directory" 'e["code"] + ": " + e["message"]' \
+	"usage: no data directory: give -d DIR before the command, or set SLUICE_DIR"
+expect_fail 1 "$SLUICE" -d "$T/j" product add p --schema "$T/no-schema.json" --merchant bob --json
+json_err "an unreadable input file" '[e["code"], e["message"]]' "[\"notfound\",\"$T/no-schema.json: no such file\"]"
+# Without --json the same failure is a line of text.
+expect_fail 1 "$SLUICE" -d "$T/j" contract show nope
+check_eq "without --json: the message as text" "$(cat "$ERR")" "sluice: no contract nope on this exchange"
 
 note "a relative data directory: every command, the directory resolved once at start-up"
 # Workers get absolute paths; a relative -d DIR or SLUICE_DIR must work just

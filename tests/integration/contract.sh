@@ -107,7 +107,7 @@ for suite in intl gm; do
 	drop_short() { # LIST.json: the list without the contracts that expire mid-suite
 		python3 -c 'import json, sys
 drop = set(sys.argv[2:])
-print(json.dumps([c for c in json.load(open(sys.argv[1])) if c["id"] not in drop], indent=1))' \
+print(json.dumps([c for c in json.load(open(sys.argv[1]))["contracts"] if c["id"] not in drop], indent=1))' \
 			"$1" "$(cid "$E1")" "$(cid "$E2")"
 	}
 	note "contracts that expire in a few seconds (checked at the end of the suite)"
@@ -407,14 +407,16 @@ json.dump(b, open(sys.argv[2], "w"))' "$C" "$C2"
 
 	note "list and show"
 	expect_ok "$SLUICE" -d "$D" contract list
-	expect_stdout_contains "ID                                  PRODUCT           BUYER             STATE     QUERIES"
+	check "list: the header" grep -Eq "^ID +PRODUCT +BUYER +STATE +QUERIES\$" "$OUT"
+	check "list: the columns line up" table_aligned lllll
 	check "list: $ID active, 0 of 1000 queries" grep -Eq "^$ID +claims +$BUYER +active +0 of 1000\$" "$OUT"
 	check "list: $ID2 offered" grep -Eq "^$ID2 +claims +$BUYER +offered +0 of 1000\$" "$OUT"
 	expect_ok "$SLUICE" -d "$D" contract list --json
 	json_doc
-	json_eq "list --json: states" "[x['state'] for x in d if x['id'] in ('$ID', '$ID2')]" '["active","offered"]'
-	json_eq "list --json: no documents" '[x for x in d if "document" in x]' '[]'
-	json_eq "list --json: as many as offered" 'len(d)' 6
+	json_eq "list --json: one object, its contracts named" 'sorted(d.keys())' '["contracts"]'
+	json_eq "list --json: states" "[x['state'] for x in d['contracts'] if x['id'] in ('$ID', '$ID2')]" '["active","offered"]'
+	json_eq "list --json: no documents" '[x for x in d["contracts"] if "document" in x]' '[]'
+	json_eq "list --json: as many as offered" 'len(d["contracts"])' 6
 	expect_ok "$SLUICE" -d "$D" contract show "$ID"
 	expect_stdout_contains "Contract $ID for product claims"
 	expect_stdout_contains "Signed by:  $HOLDER (holder), $OPERATOR (operator), $MERCHANT (merchant), $BUYER (buyer), platform (platform)"

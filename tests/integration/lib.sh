@@ -157,6 +157,26 @@ print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))' "$OUT"
 # json_eq DESC EXPR WANT
 json_eq() { check_eq "$1" "$(json "$2")" "$3"; }
 
+# table_aligned ALIGN [FILE]: the lines of FILE (default $OUT) are one table
+# whose cells are two or more spaces apart: every line's Nth cell starts (for
+# ALIGN's Nth letter 'l') or ends ('r') at the same column as on the others.
+# A line may stop early (empty cells at its end).  Prints what is misaligned.
+table_aligned() {
+	python3 -c '
+import re, sys
+align, lines = sys.argv[1], [l.rstrip("\n") for l in open(sys.argv[2]) if l.strip()]
+at = {}
+for n, line in enumerate(lines, 1):
+    cells = [(m.start(), m.end()) for m in re.finditer(r"\S+(?: \S+)*", line)]
+    if len(cells) > len(align):
+        sys.exit("line %d has %d cells, not %d: %s" % (n, len(cells), len(align), line))
+    for i, (s, e) in enumerate(cells):
+        pos = s if align[i] == "l" else e
+        if at.setdefault(i, (pos, n))[0] != pos:
+            sys.exit("cell %d of line %d is at %d, on line %d at %d:\n%s\n%s"
+                     % (i + 1, n, pos, at[i][1], at[i][0], lines[at[i][1] - 1], line))' "$1" "${2:-$OUT}"
+}
+
 # SQL on a catalog, with the sqlite3 shell or else Python's sqlite3 module.
 have_sql() { have sqlite3 || python3 -c 'import sqlite3' >/dev/null 2>&1; }
 sql() { # DB STATEMENT: rows as "a|b" lines

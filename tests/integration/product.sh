@@ -43,7 +43,9 @@ for suite in intl gm; do
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [p["name"] for p in d["products"]]==["claims","imaging"]' "$OUT" ||
 		fail "product list --json"
 	expect_ok "$SLUICE" -d "$D" product show claims
-	expect_stdout_contains "claim_fen            INT             measure    bounds [0, 10000000]"
+	check "show: claim_fen's row" grep -Eq "^claim_fen +INT +measure +bounds \[0, 10000000\]\$" "$OUT"
+	sed -n '/^COLUMN/,/^$/p' "$OUT" >"$T/columns"
+	check "show: the column table lines up" table_aligned llll "$T/columns"
 	expect_stdout_contains "(no versions loaded yet)"
 	expect_ok "$SLUICE" -d "$D" product show claims --json
 	python3 - "$OUT" <<'PY' || fail "product show --json"

@@ -27,7 +27,7 @@ for suite in intl gm; do
 	note "an answer, as a table and as JSON"
 	q "$C" "SELECT region, COUNT(*) AS n, SUM(paid_fen) FROM claims WHERE age BETWEEN 40 AND 65 GROUP BY region ORDER BY n DESC LIMIT 3"
 	[ $? -eq 0 ] || fail "query"
-	expect_stdout_contains "(3 rows; 0 groups suppressed"
+	expect_stdout_contains "(3 rows from claims version 1; 0 groups suppressed"
 	expect_stdout_contains "charged 5000 fen"
 	q "$C" --json "SELECT sex, COUNT(*), AVG(claim_fen) FROM claims GROUP BY sex ORDER BY sex"
 	json_doc
@@ -37,6 +37,9 @@ for suite in intl gm; do
 	json_eq "release" 'd["release"]' '{"mode":"threshold","min_group":2}'
 	json_eq "charged" 'd["charged_fen"]' 5000
 	json_eq "query id" 'd["query_id"][:2]' q_
+	json_eq "the answer names the product version it read" '[d["product"], d["version"]]' '["claims",1]'
+	json_eq "the answer's members" 'list(d)' '["query_id","contract","product","version","columns","rows","suppressed_groups","release","charged_fen"]'
+	check "AVG is a real in its shortest form" grep -Eq '^      [0-9]+\.[0-9]{1,16}$' "$OUT"
 	check_eq "quota counts released queries" "$(used "$C")" 2
 
 	note "threshold: small groups are suppressed, and counted"
@@ -81,6 +84,13 @@ for suite in intl gm; do
 	expect_ok "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims"
 	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims"
 	expect_stderr_contains "query quota used up (3 of 3)"
+	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" --json "SELECT COUNT(*) FROM claims"
+	expect_stdout_empty
+	check "with --json, a refusal is one error object on stderr" python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["error"]
+assert e["code"] == "policy" and e["state"] == "refused" and e["query"].startswith("q_"), e
+assert "query quota used up (3 of 3)" in e["message"], e' "$ERR"
 	check_eq "quota" "$(used "$C3")" 3
 
 	note "--request-id: a retry returns the first answer and is not counted again"

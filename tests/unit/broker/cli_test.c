@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -186,6 +187,131 @@ test_global(void **state)
 	assert_null(a);
 }
 
+/* x's shortest form, and that it reads back as x, sign of zero included. */
+static void
+assert_real(double x, const char *want)
+{
+	char text[CLI_REAL_TEXT_BYTES];
+	double back;
+
+	cli_real_text(x, text);
+	assert_string_equal(text, want);
+	back = strtod(text, NULL);
+	assert_memory_equal(&back, &x, sizeof x);
+}
+
+static void
+test_real_text(void **state)
+{
+	(void)state;
+	assert_real(196035.79, "196035.79");
+	assert_real(0.1, "0.1");
+	assert_real(1e300, "1e+300");
+	assert_real(5e-324, "5e-324");
+	assert_real(-0.0, "-0.0");
+	assert_real(0.0, "0.0");
+	assert_real(2.0, "2.0");
+	assert_real(-2.5, "-2.5");
+	assert_real(1.0 / 3.0, "0.3333333333333333");
+	assert_real(0.1 + 0.2, "0.30000000000000004");
+	assert_real(123456789012345678.0, "1.2345678901234568e+17");
+	assert_real(1.7976931348623157e308, "1.7976931348623157e+308");
+	assert_real(-2.2250738585072014e-308, "-2.2250738585072014e-308");
+}
+
+/* The text of the JSON document src (parsed with real numbers kept) as cli_json_text() writes it. */
+static char *
+text_of(const char *src)
+{
+	json_t *doc = json_loads(src, JSON_DECODE_ANY, NULL);
+	char *text;
+
+	assert_non_null(doc);
+	text = cli_json_text(doc);
+	json_decref(doc);
+	assert_non_null(text);
+	return text;
+}
+
+static void
+test_json_text(void **state)
+{
+	static const char *const same[] = {
+	    "{}",
+	    "[]",
+	    "{\"a\": [], \"b\": {}}",
+	    "[1, \"x\", null, true, false]",
+	    "{\"z\": 1, \"a\": {\"y\": [1, [2, {\"q\": \"\\u00e9\\n\"}]], \"b\": null}}",
+	    "\"caf\\u00e9\"",
+	    "{\"\\u00e9\\\"\": 3}",
+	    "42",
+	};
+	json_t *doc;
+	char *text, *want;
+	size_t i;
+
+	(void)state;
+	/* Without reals: byte for byte what jansson writes, key order kept. */
+	for (i = 0; i < sizeof same / sizeof same[0]; i++) {
+		text = text_of(same[i]);
+		doc = json_loads(same[i], JSON_DECODE_ANY, NULL);
+		want = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+		assert_string_equal(text, want);
+		free(want);
+		free(text);
+		json_decref(doc);
+	}
+	/* Reals in their shortest form, still reals. */
+	doc = json_pack(
+	    "{s:f, s:[f, f, f], s:f}", "sum", 196035.79, "r", 2.0, -0.0, 1.0 / 3.0, "tiny", 5e-324);
+	assert_non_null(doc);
+	text = cli_json_text(doc);
+	assert_string_equal(text, "{\n  \"sum\": 196035.79,\n  \"r\": [\n    2.0,\n    -0.0,\n"
+	                          "    0.3333333333333333\n  ],\n  \"tiny\": 5e-324\n}");
+	free(text);
+	json_decref(doc);
+	/* Too deep: refused, not a stack overflow. */
+	doc = json_array();
+	for (i = 0; i < CLI_JSON_DEPTH_MAX; i++)
+		doc = json_pack("[o]", doc);
+	assert_null(cli_json_text(doc));
+	json_decref(doc);
+}
+
+static void
+test_table(void **state)
+{
+	static const char *const head[] = {"NAME", "N", "NOTE"};
+	struct cli_table *t = cli_table_new(3, "lrl", head);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(t);
+	/* Columns as wide as their widest cell; no trailing blanks; a line of its own. */
+	assert_int_equal(cli_table_add(t, (const char *const[]){"a", "1", "x"}), 0);
+	assert_int_equal(cli_table_line(t, "a heading wider than every column"), 0);
+	assert_int_equal(
+	    cli_table_add(t, (const char *const[]){"city-health-bureau", "100", NULL}), 0);
+	assert_int_equal(cli_table_add(t, (const char *const[]){"b", NULL, NULL}), 0);
+	assert_non_null(f = open_memstream(&text, &len));
+	cli_table_print(t, f, "> ");
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(text, "> NAME                  N  NOTE\n"
+	                          "> a                     1  x\n"
+	                          "a heading wider than every column\n"
+	                          "> city-health-bureau  100\n"
+	                          "> b\n");
+	free(text);
+	cli_table_free(t);
+	cli_table_print(NULL, stdout, "");
+	cli_table_free(NULL);
+	/* The alignment letters must name every column. */
+	assert_null(cli_table_new(3, "lr", head));
+	assert_null(cli_table_new(0, "", NULL));
+}
+
 int
 main(void)
 {
@@ -194,6 +320,9 @@ main(void)
 	    cmocka_unit_test(test_refuses),
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_global),
+	    cmocka_unit_test(test_real_text),
+	    cmocka_unit_test(test_json_text),
+	    cmocka_unit_test(test_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
