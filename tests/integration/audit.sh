@@ -295,10 +295,14 @@ assert a == b' "$D/checkpoints.log" "$E.checkpoint.json"
 	expect_stdout_contains "events 3..5 of"
 	sed -i '4s/"subject":"master"/"subject":"mastex"/' "$T/r.jsonl"
 	verify_fails_with "$T/r.jsonl" "event seq 4: edited"
-	# Bad ranges are refused before anything is written.
+	# Bad ranges are refused before anything is written, and log no export.
+	exported() { "$SLUICE" -d "$D" audit show --action audit.exported | grep -c audit.exported; }
+	before=$(exported)
 	expect_fail 2 "$SLUICE" -d "$D" audit export --out "$T/bad.jsonl" --from 5 --until 3
 	expect_fail 1 "$SLUICE" -d "$D" audit export --out "$T/bad.jsonl" --until 999
+	expect_stderr_contains "--until 999 is beyond the log"
 	[ ! -e "$T/bad.jsonl" ] || fail "a refused export left a file"
+	[ "$(exported)" = "$before" ] || fail "a refused export logged audit.exported"
 
 	# CSV for spreadsheets.
 	expect_ok "$SLUICE" -d "$D" audit export --out "$T/a.csv" --format csv
