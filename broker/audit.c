@@ -223,8 +223,8 @@ audit_consistency_proof(struct db *db, enum keys_suite suite, uint64_t m, uint64
 
 /* Check the heads of size merkle_frontier_size(f), from heads[*next] on. */
 static int
-heads_at(const struct merkle_frontier *f, const struct audit_signed *heads, size_t nheads,
-    size_t *next)
+heads_at(
+    const struct merkle_frontier *f, const struct audit_signed *heads, size_t nheads, size_t *next)
 {
 	uint8_t root[MERKLE_HASH_BYTES];
 	uint64_t size = merkle_frontier_size(f);
@@ -271,7 +271,8 @@ audit_tree_check(struct db *db, enum keys_suite suite, const struct audit_signed
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
 		if (seq != (int64_t)expect) {
-			r = sl_errf(SL_ERR_AUTH, "audit log: event %llu is missing from the database",
+			r = sl_errf(SL_ERR_AUTH,
+			    "audit log: event %llu is missing from the database",
 			    (unsigned long long)expect);
 			goto out;
 		}
@@ -286,7 +287,8 @@ audit_tree_check(struct db *db, enum keys_suite suite, const struct audit_signed
 				goto out;
 			if (memcmp(leaf, sqlite3_column_blob(st, 2), sizeof(leaf)) != 0) {
 				r = sl_errf(SL_ERR_AUTH,
-				    "audit log: event %lld no longer matches its leaf hash (its bytes "
+				    "audit log: event %lld no longer matches its leaf hash (its "
+				    "bytes "
 				    "were changed in the database)",
 				    (long long)seq);
 				goto out;
@@ -475,9 +477,8 @@ audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identit
 	 * reached a multiple of AUDIT_CHECKPOINT_EVERY): hand that one out, so a
 	 * stored checkpoint is never replaced by another of the same size.
 	 */
-	if (last != NULL &&
-	    json_integer_value(json_object_get(json_object_get(last, "checkpoint"), "tree_size")) ==
-	        (json_int_t)size) {
+	if (last != NULL && json_integer_value(json_object_get(json_object_get(last, "checkpoint"),
+	                        "tree_size")) == (json_int_t)size) {
 		if (out != NULL) {
 			*out = last;
 			last = NULL;
@@ -540,10 +541,34 @@ get_hex(const json_t *o, const char *key, uint8_t *out, size_t n)
 	return 0;
 }
 
+/*
+ * o has no member but those names lists (NULL-terminated); where names the
+ * object in the message.  The format is strict so that every verifier
+ * accepts the same documents.
+ */
+static int
+members_known(const json_t *o, const char *where, const char *const *names)
+{
+	const char *key;
+	const char *const *n;
+	json_t *val;
+
+	json_object_foreach((json_t *)o, key, val) {
+		for (n = names; *n != NULL && strcmp(*n, key) != 0; n++)
+			;
+		if (*n == NULL)
+			return sl_errf(SL_ERR_PARSE, "%s: unknown member \"%.64s\"", where, key);
+	}
+	return 0;
+}
+
 int
 audit_checkpoint_verify(const json_t *cp, const struct keys_pubkey *pk, uint64_t *size,
     uint8_t root[KEYS_HASH_BYTES], enum keys_suite *suite)
 {
+	static const char *const outer[] = {"checkpoint", "key", "signature", "type", NULL};
+	static const char *const inner[] = {
+	    "format", "root", "suite", "time", "tree_size", "type", NULL};
 	const json_t *b = json_object_get(cp, "checkpoint"),
 	             *sigv = json_object_get(cp, "signature");
 	const json_t *ts, *sv, *fv, *tv;
@@ -552,8 +577,15 @@ audit_checkpoint_verify(const json_t *cp, const struct keys_pubkey *pk, uint64_t
 	char *body = NULL, fp[KEYS_FINGERPRINT_MAX];
 	int r;
 
-	if (!json_is_object(b))
+	if (!json_is_object(cp) || !json_is_object(b))
 		return sl_errf(SL_ERR_PARSE, "checkpoint: no \"checkpoint\" object");
+	if ((r = members_known(cp, "checkpoint", outer)) != 0 ||
+	    (r = members_known(b, "checkpoint: \"checkpoint\"", inner)) != 0)
+		return r;
+	/* A checkpoint file and an export's line say what they are; the log's lines do not. */
+	tv = json_object_get(cp, "type");
+	if (tv != NULL && (!json_is_string(tv) || strcmp(json_string_value(tv), "checkpoint") != 0))
+		return sl_errf(SL_ERR_PARSE, "checkpoint: \"type\" must be \"checkpoint\"");
 	tv = json_object_get(b, "type");
 	fv = json_object_get(b, "format");
 	ts = json_object_get(b, "tree_size");

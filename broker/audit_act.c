@@ -3,6 +3,7 @@
  * the log, the check of an earlier checkpoint, the export's own event and
  * checkpoint; audit_file.c writes the file.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,24 @@ export_actor(
 	return r;
 }
 
+/* The range asked for fits the tree of n events, as the export will sign it. */
+static int
+range_check(const struct audit_export_request *req, uint64_t n, const char **field)
+{
+	if (req->from <= n && req->until <= n)
+		return 0;
+	*field = req->from > n ? "from" : "until";
+	return sl_errf(SL_ERR_INVAL, "--%s %llu is beyond the log (events 1..%llu)", *field,
+	    (unsigned long long)(req->from > n ? req->from : req->until), (unsigned long long)n);
+}
+
+/*
+ * Everything that can refuse the export is decided before its event is
+ * logged, and the event commits only once the file is written: so a refused
+ * or failed export leaves no audit.exported behind.  The file is written in
+ * the transaction that records it, since it must hold that very event and
+ * the checkpoint signed with it; writers wait for the export meanwhile.
+ */
 int
 audit_act_export(struct exchange *ex, const struct keys_pubkey *caller,
     const struct audit_export_request *req, FILE *out, json_t **checkpoint, const char **field)
@@ -84,6 +103,7 @@ audit_act_export(struct exchange *ex, const struct keys_pubkey *caller,
 	struct audit_export w = {0};
 	struct keys_identity *id = NULL;
 	struct keys_pubkey *pk = NULL;
+	uint8_t head[KEYS_HASH_BYTES];
 	json_t *cp = NULL, *details;
 	char *pem = NULL, *actor = NULL;
 	size_t pemlen;
@@ -108,24 +128,22 @@ audit_act_export(struct exchange *ex, const struct keys_pubkey *caller,
 		goto out;
 	if (req->since != NULL && (r = since_check(ex, pk, req->since, field)) != 0)
 		goto out;
+	if ((r = db_begin(exchange_db(ex))) != 0)
+		goto out;
+	/* The export covers its own event: the log as it will be, one longer. */
+	if ((r = audit_head(exchange_db(ex), exchange_suite(ex), &n, head)) != 0 ||
+	    (r = range_check(req, n + 1, field)) != 0)
+		goto rollback;
 	details = json_pack("{s:s, s:I, s:I, s:b}", "format", req->csv ? "csv" : "jsonl", "from",
 	    (json_int_t)req->from, "until", (json_int_t)req->until, "since", req->since != NULL);
-	if ((r = db_begin(exchange_db(ex))) != 0 ||
-	    (r = exchange_audit(ex, actor, "audit.exported", req->name, details)) != 0 ||
+	if ((r = exchange_audit(ex, actor, "audit.exported", req->name, details)) != 0 ||
 	    (r = audit_checkpoint(
-	         exchange_db(ex), exchange_suite(ex), id, exchange_cplog(ex), &cp)) != 0 ||
-	    (r = db_commit(exchange_db(ex))) != 0) {
-		db_rollback(exchange_db(ex));
-		goto out;
-	}
+	         exchange_db(ex), exchange_suite(ex), id, exchange_cplog(ex), &cp)) != 0)
+		goto rollback;
 	n = (uint64_t)json_integer_value(
 	    json_object_get(json_object_get(cp, "checkpoint"), "tree_size"));
-	if (req->from > n || req->until > n) {
-		*field = "from";
-		r = sl_errf(SL_ERR_INVAL, "--from/--until beyond the log (events 1..%llu)",
-		    (unsigned long long)n);
-		goto out;
-	}
+	if ((r = range_check(req, n, field)) != 0)
+		goto rollback;
 	w.csv = req->csv;
 	w.from = req->from;
 	w.until = req->until;
@@ -135,12 +153,21 @@ audit_act_export(struct exchange *ex, const struct keys_pubkey *caller,
 	w.progress = req->progress;
 	if (json_object_set_new(cp, "type", json_string("checkpoint")) != 0) {
 		r = SL_ERR_NOMEM;
-		goto out;
+		goto rollback;
 	}
 	if ((r = audit_export_write(exchange_db(ex), exchange_suite(ex), &w, out)) != 0)
-		goto out;
+		goto rollback;
+	if (fflush(out) != 0 || ferror(out)) {
+		r = sl_errf(SL_ERR_IO, "write export: %s", strerror(errno));
+		goto rollback;
+	}
+	if ((r = db_commit(exchange_db(ex))) != 0)
+		goto rollback;
 	*checkpoint = cp;
 	cp = NULL;
+	goto out;
+rollback:
+	db_rollback(exchange_db(ex));
 out:
 	json_decref(cp);
 	keys_identity_free(id);

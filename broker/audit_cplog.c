@@ -37,7 +37,7 @@ struct audit_cplog {
 	enum keys_suite suite;
 	char *path;
 	struct keys_pubkey *pk; /* the platform's, from the catalog */
-	uint64_t logged;	/* the tree size of the last line this process saw */
+	uint64_t logged;        /* the tree size of the last line this process saw */
 	int readonly;
 };
 
@@ -73,8 +73,7 @@ rows_load(struct db *db, struct row **out, size_t *n)
 	int r, rc;
 
 	if ((r = db_prepare(db,
-	         "SELECT tree_size, document FROM audit_checkpoints ORDER BY tree_size", &st)) !=
-	    0)
+	         "SELECT tree_size, document FROM audit_checkpoints ORDER BY tree_size", &st)) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (count == cap) {
@@ -239,7 +238,7 @@ log_sync(struct audit_cplog *log, enum sync_mode mode)
 	size_t len = 0, nrows = 0, nlines = 0, nheads = 0, i;
 	int fd, r;
 
-	if ((fd = open(log->path, log->readonly ? O_RDONLY : O_RDWR | O_APPEND | O_CLOEXEC)) ==
+	if ((fd = open(log->path, (log->readonly ? O_RDONLY : O_RDWR | O_APPEND) | O_CLOEXEC)) ==
 	    -1)
 		return sl_errf(SL_ERR_IO, "%s: %s", log->path, strerror(errno));
 	if (flock(fd, log->readonly || mode == SYNC_CHECK ? LOCK_SH : LOCK_EX) == -1) {
@@ -276,7 +275,8 @@ log_sync(struct audit_cplog *log, enum sync_mode mode)
 	for (i = nlines; i < nrows; i++)
 		if ((r = doc_verify(log, &rows[i], &heads[nheads++])) != 0)
 			goto out;
-	if (mode == SYNC_OPEN && (r = audit_tree_check(log->db, log->suite, heads, nheads, 0)) != 0) {
+	if (mode == SYNC_OPEN &&
+	    (r = audit_tree_check(log->db, log->suite, heads, nheads, 0)) != 0) {
 		r = sl_errf(r, "%s: %s", log->path, sl_err_msg(r));
 		goto out;
 	}
@@ -371,8 +371,8 @@ audit_cplog_committed(void *arg)
 
 	if (log == NULL || log->readonly)
 		return 0;
-	if ((r = db_stmt(log->db, "SELECT coalesce(max(tree_size), 0) FROM audit_checkpoints",
-	         &st)) != 0)
+	if ((r = db_stmt(
+	         log->db, "SELECT coalesce(max(tree_size), 0) FROM audit_checkpoints", &st)) != 0)
 		return r;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		newest = sqlite3_column_int64(st, 0);

@@ -154,7 +154,7 @@ write_csv_row(
 	size_t i;
 	int r = 0;
 
-	if ((ev = json_loadb(event, len, 0, NULL)) == NULL)
+	if ((ev = json_loadb(event, len, JSON_ALLOW_NUL, NULL)) == NULL)
 		return sl_errf(SL_ERR_DB, "audit event %lld is not JSON", (long long)seq);
 	for (i = 0; i < 6 && r == 0; i++) {
 		json_t *v = json_object_get(ev, cols[i]);
@@ -267,6 +267,14 @@ audit_export_write(struct db *db, enum keys_suite suite, const struct audit_expo
 
 /* ---- verifying ---------------------------------------------------------- */
 
+/*
+ * The verifier is strict (docs/audit-format.md, "What a verifier rejects"):
+ * every line is the canonical JSON of its object with exactly the members the
+ * format defines, the optional lines appear exactly when the header's range
+ * needs them, and every line ends with a newline.  Two verifiers written from
+ * the document therefore accept the same files, byte for byte.
+ */
+
 struct verifier {
 	FILE *in;
 	char *line;
@@ -277,15 +285,28 @@ struct verifier {
 	struct keys_pubkey *header_key;
 	const struct keys_pubkey *key;
 	struct merkle_frontier f;
-	uint64_t expect;              /* next event seq */
-	uint64_t hdr_size, hdr_until; /* what the header claims */
-	int events_seen;              /* any event line yet */
-	int checkpoint;               /* checkpoint line seen */
-	int consistency;              /* consistency line seen */
-	uint64_t cp_size;             /* signed tree size */
+	uint64_t expect;                        /* next event seq */
+	uint64_t hdr_from, hdr_size, hdr_until; /* what the header claims */
+	int events_seen;                        /* any event line yet */
+	int prefix;                             /* prefix line seen */
+	int suffix;                             /* suffix line seen */
+	int checkpoint;                         /* checkpoint line seen */
+	int consistency;                        /* consistency line seen */
+	uint64_t cp_size;                       /* signed tree size */
 	uint8_t cp_root[MERKLE_HASH_BYTES];
 	int pending; /* a line read ahead and not yet consumed */
 };
+
+static const char *const HEADER_MEMBERS[] = {
+    "format", "from", "platform_key", "suite", "tree_size", "type", "until", NULL};
+static const char *const PREFIX_MEMBERS[] = {"frontier", "tree_size", "type", NULL};
+static const char *const SUFFIX_MEMBERS[] = {"leaves", "type", NULL};
+static const char *const CHECKPOINT_LINE_MEMBERS[] = {
+    "checkpoint", "key", "signature", "type", NULL};
+static const char *const CONSISTENCY_MEMBERS[] = {
+    "from_root", "from_size", "proof", "to_size", "type", NULL};
+static const char *const EVENT_MEMBERS[] = {
+    "action", "actor", "details", "seq", "subject", "time", NULL};
 
 static int fail(struct verifier *v, uint64_t seq, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -302,7 +323,10 @@ fail(struct verifier *v, uint64_t seq, const char *fmt, ...)
 	return SL_ERR_AUTH;
 }
 
-/* Read the next line (without its newline) into v->line; 1 at EOF. */
+/*
+ * Read the next line (without its newline) into v->line; 1 at EOF.  A line
+ * without its newline is the end of a file cut short, and fails.
+ */
 static int
 next_line(struct verifier *v)
 {
@@ -322,8 +346,10 @@ next_line(struct verifier *v)
 	if ((size_t)n > AUDIT_LINE_MAX)
 		return fail(v, 0, "line %llu: longer than %u bytes", (unsigned long long)v->lineno,
 		    AUDIT_LINE_MAX);
-	if (n > 0 && v->line[n - 1] == '\n')
-		v->line[--n] = '\0';
+	if (n == 0 || v->line[n - 1] != '\n')
+		return fail(v, 0, "line %llu: no newline at its end (the file was cut short)",
+		    (unsigned long long)v->lineno);
+	v->line[--n] = '\0';
 	v->len = (size_t)n;
 	return 0;
 }
@@ -332,13 +358,82 @@ static json_t *
 parse_line(struct verifier *v)
 {
 	json_error_t e;
-	json_t *j = json_loadb(v->line, v->len, JSON_REJECT_DUPLICATES, &e);
+	json_t *j = json_loadb(v->line, v->len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
 
 	if (j != NULL && !json_is_object(j)) {
 		json_decref(j);
 		j = NULL;
 	}
 	return j;
+}
+
+static int
+member_known(const char *const *names, const char *key)
+{
+	for (; *names != NULL; names++)
+		if (strcmp(*names, key) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * j has exactly the members names lists: an unknown one or a missing one
+ * fails, naming the line, what the line is and the member.
+ */
+static int
+members_exact(struct verifier *v, const json_t *j, const char *what, const char *const *names)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach((json_t *)j, key, val) {
+		if (!member_known(names, key))
+			return fail(v, v->events_seen ? v->expect : 0,
+			    "line %llu: %s has unknown member \"%.64s\"",
+			    (unsigned long long)v->lineno, what, key);
+	}
+	for (; *names != NULL; names++)
+		if (json_object_get(j, *names) == NULL)
+			return fail(v, 0, "line %llu: %s lacks member \"%s\"",
+			    (unsigned long long)v->lineno, what, *names);
+	return 0;
+}
+
+/*
+ * text is in the one byte form the format allows: its own RFC 8785
+ * canonical JSON.  what names it in the failure.
+ */
+static int
+canonical(struct verifier *v, uint64_t seq, const char *text, size_t len, const char *what)
+{
+	char *c = NULL;
+	size_t clen = 0;
+	int r;
+
+	sl_err_clear();
+	if ((r = jcs_canonicalize_text(text, len, &c, &clen)) != 0)
+		return r == SL_ERR_NOMEM ? r
+		                         : fail(v, seq, "line %llu: %s: %s",
+		                               (unsigned long long)v->lineno, what, sl_err_msg(r));
+	r = clen == len && memcmp(c, text, len) == 0
+	        ? 0
+	        : fail(v, seq,
+	              "line %llu: %s is not in canonical form (RFC 8785); no line of an "
+	              "export may be reformatted",
+	              (unsigned long long)v->lineno, what);
+	free(c);
+	return r;
+}
+
+/* A non-event line: exactly its members, in canonical form. */
+static int
+line_check(struct verifier *v, const json_t *j, const char *what, const char *const *names)
+{
+	int r;
+
+	if ((r = members_exact(v, j, what, names)) != 0)
+		return r;
+	return canonical(v, 0, v->line, v->len, what);
 }
 
 static int
@@ -445,6 +540,60 @@ peek_seq(struct verifier *v)
 	return seq;
 }
 
+/*
+ * An event whose bytes hash to its leaf is still only format 1 if it is the
+ * canonical JSON of an object with exactly the six members of an event, of
+ * their types.  Numbers are read as doubles, as RFC 8785 reads them.
+ */
+static int
+event_shape(struct verifier *v, const char *ev, size_t evlen, uint64_t seq)
+{
+	static const char *const strings[] = {"action", "actor", "subject", "time"};
+	const char *key;
+	json_t *j, *val;
+	size_t i;
+	int r;
+
+	if ((r = canonical(v, seq, ev, evlen, "event")) != 0)
+		return r;
+	if ((j = json_loadb(ev, evlen,
+	         JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL)) ==
+	        NULL ||
+	    !json_is_object(j)) {
+		json_decref(j);
+		return fail(v, seq, "event seq %llu (line %llu): not a JSON object",
+		    (unsigned long long)seq, (unsigned long long)v->lineno);
+	}
+	r = 0;
+	json_object_foreach(j, key, val) {
+		if (r == 0 && !member_known(EVENT_MEMBERS, key))
+			r = fail(v, seq, "event seq %llu (line %llu): unknown member \"%.64s\"",
+			    (unsigned long long)seq, (unsigned long long)v->lineno, key);
+	}
+	for (i = 0; r == 0 && i < sizeof(strings) / sizeof(strings[0]); i++)
+		if (!json_is_string(json_object_get(j, strings[i])))
+			r = fail(v, seq, "event seq %llu (line %llu): \"%s\" must be a string",
+			    (unsigned long long)seq, (unsigned long long)v->lineno, strings[i]);
+	if (r == 0 && !json_is_object(json_object_get(j, "details")))
+		r = fail(v, seq, "event seq %llu (line %llu): \"details\" must be an object",
+		    (unsigned long long)seq, (unsigned long long)v->lineno);
+	json_decref(j);
+	return r;
+}
+
+/* An export from event a > 1 carries the prefix before anything else. */
+static int
+need_prefix(struct verifier *v)
+{
+	if (v->hdr_from > 1 && !v->prefix)
+		return fail(v, 0,
+		    "line %llu: expected the prefix (the frontier of events 1..%llu), since the "
+		    "header's \"from\" is %llu",
+		    (unsigned long long)v->lineno, (unsigned long long)(v->hdr_from - 1),
+		    (unsigned long long)v->hdr_from);
+	return 0;
+}
+
 static int
 do_event(struct verifier *v)
 {
@@ -457,7 +606,10 @@ do_event(struct verifier *v)
 	if (v->checkpoint)
 		return fail(v, 0, "line %llu: extra event after the checkpoint",
 		    (unsigned long long)v->lineno);
-	if ((r = event_split(v, &ev, &evlen, declared, &seq)) != 0)
+	if (v->suffix)
+		return fail(
+		    v, 0, "line %llu: event after the suffix", (unsigned long long)v->lineno);
+	if ((r = need_prefix(v)) != 0 || (r = event_split(v, &ev, &evlen, declared, &seq)) != 0)
 		return r;
 	if (seq != v->expect) {
 		if (seq < v->expect)
@@ -473,12 +625,17 @@ do_event(struct verifier *v)
 		return fail(v, v->expect, "event seq %llu: missing (found seq %llu in its place)",
 		    (unsigned long long)v->expect, (unsigned long long)seq);
 	}
+	if (seq > v->hdr_until)
+		return fail(v, seq, "event seq %llu: extra (beyond the header's \"until\" %llu)",
+		    (unsigned long long)seq, (unsigned long long)v->hdr_until);
 	if ((r = merkle_hash_leaf(v->res->suite, ev, evlen, leaf)) != 0)
 		return r;
 	if (memcmp(leaf, declared, MERKLE_HASH_BYTES) != 0)
 		return fail(v, seq,
 		    "event seq %llu: edited (its bytes no longer match its leaf hash)",
 		    (unsigned long long)seq);
+	if ((r = event_shape(v, ev, evlen, seq)) != 0)
+		return r;
 	if ((r = merkle_frontier_append(&v->f, leaf)) != 0)
 		return r;
 	if (!v->events_seen)
@@ -514,15 +671,22 @@ do_prefix(struct verifier *v, const json_t *j)
 	uint8_t roots[MERKLE_MAX_LEVELS][MERKLE_HASH_BYTES];
 	const json_t *ts = json_object_get(j, "tree_size");
 	size_t n;
+	int r;
 
-	if (v->events_seen || merkle_frontier_size(&v->f) != 0)
+	if (v->hdr_from == 1)
+		return fail(v, 0, "line %llu: a prefix, but the header's \"from\" is 1",
+		    (unsigned long long)v->lineno);
+	if (v->prefix || v->events_seen || merkle_frontier_size(&v->f) != 0)
 		return fail(v, 0, "line %llu: prefix out of place", (unsigned long long)v->lineno);
+	if ((r = line_check(v, j, "the prefix", PREFIX_MEMBERS)) != 0)
+		return r;
 	if (!json_is_integer(ts) || (uint64_t)json_integer_value(ts) != v->expect - 1 ||
 	    hashes(json_object_get(j, "frontier"), roots, MERKLE_MAX_LEVELS, &n) != 0 ||
 	    merkle_frontier_import(&v->f, v->res->suite, v->expect - 1,
 	        (const uint8_t(*)[MERKLE_HASH_BYTES])roots, n) != 0)
 		return fail(v, 0, "line %llu: malformed prefix (must cover events 1..%llu)",
 		    (unsigned long long)v->lineno, (unsigned long long)(v->expect - 1));
+	v->prefix = 1;
 	return 0;
 }
 
@@ -534,9 +698,25 @@ do_suffix(struct verifier *v, const json_t *j)
 	size_t i;
 	int r;
 
-	if (v->checkpoint || !json_is_array(a))
-		return fail(v, 0, "line %llu: malformed or misplaced suffix",
-		    (unsigned long long)v->lineno);
+	if (v->checkpoint || v->suffix)
+		return fail(v, 0, "line %llu: suffix out of place", (unsigned long long)v->lineno);
+	if (v->hdr_until == v->hdr_size)
+		return fail(v, 0,
+		    "line %llu: a suffix, but the header's \"until\" is the end of the log (%llu)",
+		    (unsigned long long)v->lineno, (unsigned long long)v->hdr_size);
+	if ((r = line_check(v, j, "the suffix", SUFFIX_MEMBERS)) != 0)
+		return r;
+	if (v->expect - 1 != v->hdr_until)
+		return fail(v, v->expect,
+		    "event seq %llu: missing (the suffix follows event %llu; the header's "
+		    "\"until\" is %llu)",
+		    (unsigned long long)v->expect, (unsigned long long)(v->expect - 1),
+		    (unsigned long long)v->hdr_until);
+	if (!json_is_array(a) || json_array_size(a) != v->hdr_size - v->hdr_until)
+		return fail(v, 0,
+		    "line %llu: the suffix must hold the %llu leaf hashes of events %llu..%llu",
+		    (unsigned long long)v->lineno, (unsigned long long)(v->hdr_size - v->hdr_until),
+		    (unsigned long long)(v->hdr_until + 1), (unsigned long long)v->hdr_size);
 	for (i = 0; i < json_array_size(a); i++) {
 		const json_t *h = json_array_get(a, i);
 
@@ -547,6 +727,7 @@ do_suffix(struct verifier *v, const json_t *j)
 		if ((r = merkle_frontier_append(&v->f, leaf)) != 0)
 			return r;
 	}
+	v->suffix = 1;
 	return 0;
 }
 
@@ -561,9 +742,11 @@ do_checkpoint(struct verifier *v, const json_t *j)
 	if (v->checkpoint)
 		return fail(v, 0, "line %llu: a second checkpoint", (unsigned long long)v->lineno);
 	v->checkpoint = 1;
+	if ((r = line_check(v, j, "the checkpoint line", CHECKPOINT_LINE_MEMBERS)) != 0)
+		return r;
 	sl_err_clear();
 	if ((r = audit_checkpoint_verify(j, v->key, &v->cp_size, v->cp_root, &suite)) != 0)
-		return fail(v, 0, "%s",
+		return fail(v, 0, "line %llu: %s", (unsigned long long)v->lineno,
 		    r == SL_ERR_AUTH && strstr(sl_err_msg(r), "names signing key") == NULL
 		        ? "checkpoint: bad signature (not signed by this platform key, or altered)"
 		        : sl_err_msg(r));
@@ -598,14 +781,21 @@ do_checkpoint(struct verifier *v, const json_t *j)
 	return 0;
 }
 
+/*
+ * The consistency line is checked whether or not --since is given: its proof
+ * must lead from (from_size, from_root) to the signed head.  Only a trusted
+ * checkpoint of from_size with that root (--since) makes it mean anything, so
+ * without one res->proof_size says a proof was checked but not anchored.
+ */
 static int
 do_consistency(struct verifier *v, const json_t *j, const json_t *since)
 {
 	uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_BYTES], root_m[MERKLE_HASH_BYTES];
 	uint8_t from_root[MERKLE_HASH_BYTES];
 	const json_t *fs = json_object_get(j, "from_size"), *fr = json_object_get(j, "from_root");
+	const json_t *ts = json_object_get(j, "to_size");
 	enum keys_suite suite;
-	uint64_t m;
+	uint64_t m, since_m;
 	size_t n;
 	int r;
 
@@ -613,38 +803,78 @@ do_consistency(struct verifier *v, const json_t *j, const json_t *since)
 		return fail(v, 0, "line %llu: consistency proof out of place",
 		    (unsigned long long)v->lineno);
 	v->consistency = 1;
-	if (since == NULL)
-		return 0; /* nothing asked of it */
-	sl_err_clear();
-	if ((r = audit_checkpoint_verify(since, v->key, &m, root_m, &suite)) != 0)
-		return fail(v, 0, "--since checkpoint: %s",
-		    r == SL_ERR_AUTH ? "bad signature" : sl_err_msg(r));
-	if (!json_is_integer(fs) || !json_is_string(fr) ||
+	if ((r = line_check(v, j, "the consistency line", CONSISTENCY_MEMBERS)) != 0)
+		return r;
+	if (!json_is_integer(fs) || json_integer_value(fs) < 1 || !json_is_integer(ts) ||
+	    (uint64_t)json_integer_value(ts) != v->cp_size ||
+	    (uint64_t)json_integer_value(fs) > v->cp_size)
+		return fail(v, 0,
+		    "line %llu: the consistency proof must run from a \"from_size\" in 1..%llu "
+		    "to \"to_size\" %llu, the signed tree size",
+		    (unsigned long long)v->lineno, (unsigned long long)v->cp_size,
+		    (unsigned long long)v->cp_size);
+	m = (uint64_t)json_integer_value(fs);
+	if (!json_is_string(fr) ||
 	    sl_hex_decode(
 	        json_string_value(fr), json_string_length(fr), from_root, MERKLE_HASH_BYTES) != 0 ||
 	    hashes(json_object_get(j, "proof"), proof, MERKLE_MAX_PROOF, &n) != 0)
 		return fail(
 		    v, 0, "line %llu: malformed consistency proof", (unsigned long long)v->lineno);
-	if ((uint64_t)json_integer_value(fs) != m ||
-	    memcmp(from_root, root_m, MERKLE_HASH_BYTES) != 0)
-		return fail(v, 0,
-		    "consistency proof is from tree size %lld, not from the --since "
-		    "checkpoint (tree size %llu)",
-		    (long long)json_integer_value(fs), (unsigned long long)m);
-	if (merkle_consistency_verify(v->res->suite, m, v->cp_size, root_m, v->cp_root,
+	if (merkle_consistency_verify(v->res->suite, m, v->cp_size, from_root, v->cp_root,
 	        (const uint8_t(*)[MERKLE_HASH_BYTES])proof, n) != 0)
 		return fail(v, 0,
-		    "consistency proof mismatch: the log of %llu events in the --since "
-		    "checkpoint is not a prefix of this one (history rewritten)",
-		    (unsigned long long)m);
+		    "line %llu: consistency proof mismatch: the log of %llu events it starts "
+		    "from is not a prefix of this one (history rewritten)",
+		    (unsigned long long)v->lineno, (unsigned long long)m);
+	v->res->proof_size = m;
+	if (since == NULL)
+		return 0;
+	sl_err_clear();
+	if ((r = audit_checkpoint_verify(since, v->key, &since_m, root_m, &suite)) != 0)
+		return fail(v, 0, "--since checkpoint: %s",
+		    r == SL_ERR_AUTH ? "bad signature" : sl_err_msg(r));
+	if (since_m != m || memcmp(from_root, root_m, MERKLE_HASH_BYTES) != 0)
+		return fail(v, 0,
+		    "consistency proof is from tree size %llu, not from the --since "
+		    "checkpoint (tree size %llu)",
+		    (unsigned long long)m, (unsigned long long)since_m);
 	v->res->since_size = m;
 	return 0;
+}
+
+/*
+ * The header's platform_key must be a public key whether or not one is
+ * given; with one (--key) it must be that key, so that a file never names a
+ * key other than the one that verified it.
+ */
+static int
+header_key(struct verifier *v, const json_t *k)
+{
+	char want[KEYS_FINGERPRINT_MAX], got[KEYS_FINGERPRINT_MAX];
+	int r;
+
+	if (!json_is_string(k) ||
+	    keys_pubkey_from_pem(json_string_value(k), json_string_length(k), &v->header_key) != 0)
+		return fail(v, 0,
+		    "line 1: \"platform_key\" is not an Ed25519 or SM2 public key (SPKI PEM)");
+	if (v->key == NULL) {
+		v->key = v->header_key;
+		v->res->key_from_header = 1;
+		return 0;
+	}
+	if (keys_pubkey_equal(v->key, v->header_key))
+		return 0;
+	if ((r = keys_pubkey_fingerprint(v->header_key, got)) != 0 ||
+	    (r = keys_pubkey_fingerprint(v->key, want)) != 0)
+		return r;
+	return fail(
+	    v, 0, "line 1: the header's \"platform_key\" is %s, not the --key %s", got, want);
 }
 
 static int
 do_header(struct verifier *v)
 {
-	const json_t *t, *fmt, *s, *k, *from, *ts, *until;
+	const json_t *t, *fmt, *s, *from, *ts, *until;
 	json_t *h;
 	int r = 0;
 
@@ -655,7 +885,6 @@ do_header(struct verifier *v)
 	t = json_object_get(h, "type");
 	fmt = json_object_get(h, "format");
 	s = json_object_get(h, "suite");
-	k = json_object_get(h, "platform_key");
 	from = json_object_get(h, "from");
 	ts = json_object_get(h, "tree_size");
 	until = json_object_get(h, "until");
@@ -665,6 +894,8 @@ do_header(struct verifier *v)
 	else if (!json_is_integer(fmt) || json_integer_value(fmt) != AUDIT_FORMAT)
 		r = fail(v, 0, "line 1: export format %lld; this verifier reads format %d",
 		    (long long)json_integer_value(fmt), AUDIT_FORMAT);
+	else if ((r = line_check(v, h, "the header", HEADER_MEMBERS)) != 0)
+		;
 	else if (!json_is_string(s) || keys_suite_parse(json_string_value(s), &v->res->suite) != 0)
 		r = fail(v, 0, "line 1: unknown suite");
 	else if (!json_is_integer(from) || json_integer_value(from) < 1 || !json_is_integer(ts) ||
@@ -674,18 +905,12 @@ do_header(struct verifier *v)
 		r = fail(v, 0,
 		    "line 1: \"from\", \"until\" and \"tree_size\" must be integers "
 		    "with 1 <= from <= until + 1 and until <= tree_size");
-	else if (v->key == NULL &&
-	         (!json_is_string(k) || keys_pubkey_from_pem(json_string_value(k),
-	                                    json_string_length(k), &v->header_key) != 0))
-		r = fail(v, 0, "line 1: header has no usable platform_key (pass --key)");
+	else
+		r = header_key(v, json_object_get(h, "platform_key"));
 	if (r == 0) {
-		v->expect = (uint64_t)json_integer_value(from);
+		v->expect = v->hdr_from = (uint64_t)json_integer_value(from);
 		v->hdr_size = (uint64_t)json_integer_value(ts);
 		v->hdr_until = (uint64_t)json_integer_value(until);
-		if (v->key == NULL) {
-			v->key = v->header_key;
-			v->res->key_from_header = 1;
-		}
 		if (keys_pubkey_suite(v->key) != v->res->suite)
 			r = fail(v, 0, "the platform key is a %s key but the export is in suite %s",
 			    keys_suite_name(keys_pubkey_suite(v->key)),
@@ -697,13 +922,42 @@ do_header(struct verifier *v)
 	return r;
 }
 
+/* One line after the header that is not an event. */
+static int
+do_line(struct verifier *v, const json_t *since)
+{
+	const char *type;
+	json_t *j;
+	int r;
+
+	if ((j = parse_line(v)) == NULL)
+		return fail(v, v->events_seen ? v->expect : 0, "line %llu: not a JSON object",
+		    (unsigned long long)v->lineno);
+	type = json_string_value(json_object_get(j, "type"));
+	if (type == NULL)
+		r = fail(v, 0, "line %llu: no \"type\"", (unsigned long long)v->lineno);
+	else if (strcmp(type, "prefix") == 0)
+		r = do_prefix(v, j);
+	else if ((r = need_prefix(v)) != 0)
+		;
+	else if (strcmp(type, "suffix") == 0)
+		r = do_suffix(v, j);
+	else if (strcmp(type, "checkpoint") == 0)
+		r = do_checkpoint(v, j);
+	else if (strcmp(type, "consistency") == 0)
+		r = do_consistency(v, j, since);
+	else
+		r = fail(v, 0, "line %llu: unknown line type \"%.64s\"",
+		    (unsigned long long)v->lineno, type);
+	json_decref(j);
+	return r;
+}
+
 int
 audit_verify_file(const char *path, const struct keys_pubkey *key, const json_t *since,
     struct audit_verify_result *res)
 {
 	struct verifier v;
-	const char *type;
-	json_t *j;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -715,32 +969,7 @@ audit_verify_file(const char *path, const struct keys_pubkey *key, const json_t 
 	if ((r = do_header(&v)) != 0)
 		goto out;
 	while ((r = next_line(&v)) == 0) {
-		if (is_event_line(&v)) {
-			if ((r = do_event(&v)) != 0)
-				goto out;
-			continue;
-		}
-		if ((j = parse_line(&v)) == NULL) {
-			r = fail(&v, v.events_seen ? v.expect : 0, "line %llu: not a JSON object",
-			    (unsigned long long)v.lineno);
-			goto out;
-		}
-		type = json_string_value(json_object_get(j, "type"));
-		if (type == NULL)
-			r = fail(&v, 0, "line %llu: no \"type\"", (unsigned long long)v.lineno);
-		else if (strcmp(type, "prefix") == 0)
-			r = do_prefix(&v, j);
-		else if (strcmp(type, "suffix") == 0)
-			r = do_suffix(&v, j);
-		else if (strcmp(type, "checkpoint") == 0)
-			r = do_checkpoint(&v, j);
-		else if (strcmp(type, "consistency") == 0)
-			r = do_consistency(&v, j, since);
-		else
-			r = fail(&v, 0, "line %llu: unknown line type \"%s\"",
-			    (unsigned long long)v.lineno, type);
-		json_decref(j);
-		if (r != 0)
+		if ((r = is_event_line(&v) ? do_event(&v) : do_line(&v, since)) != 0)
 			goto out;
 	}
 	if (r != 1)

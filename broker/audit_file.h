@@ -46,7 +46,8 @@ struct audit_verify_result {
 	char root[65];
 	char checkpoint_time[32];
 	int key_from_header; /* 1 when no --key was given */
-	uint64_t since_size; /* 0 when no consistency was checked */
+	uint64_t proof_size; /* the consistency line's from_size; 0 when there is none */
+	uint64_t since_size; /* 0 unless the proof was checked against --since */
 	/* On failure: the first bad event (0 when the failure is not an event's) and why. */
 	uint64_t bad_seq;
 	char reason[512];

@@ -183,6 +183,17 @@ done:
 	return r;
 }
 
+/*
+ * Whether a verified export holds every event of its tree.  A range verifies
+ * too (its other events are hashes), and anyone can cut a whole export down
+ * to one, so the range printed is the only evidence of completeness.
+ */
+static int
+verify_complete(const struct audit_verify_result *res)
+{
+	return res->from == 1 && res->until == res->tree_size;
+}
+
 static int
 audit_verify_run(const struct cli *cli, const struct cli_args *a)
 {
@@ -210,6 +221,11 @@ audit_verify_run(const struct cli *cli, const struct cli_args *a)
 		    "key", res.key_from_header ? "header" : keypath, "from", (json_int_t)res.from,
 		    "until", (json_int_t)res.until, "tree_size", (json_int_t)res.tree_size, "root",
 		    res.root);
+		if (doc != NULL && r == 0)
+			json_object_set_new(doc, "complete", json_boolean(verify_complete(&res)));
+		if (doc != NULL && res.proof_size != 0)
+			json_object_set_new(
+			    doc, "proof_from_size", json_integer((json_int_t)res.proof_size));
 		if (doc != NULL && res.since_size != 0)
 			json_object_set_new(
 			    doc, "since_tree_size", json_integer((json_int_t)res.since_size));
@@ -232,9 +248,22 @@ audit_verify_run(const struct cli *cli, const struct cli_args *a)
 	       "checkpoint signed %s: good signature\n",
 	    (unsigned long long)res.from, (unsigned long long)res.until,
 	    (unsigned long long)res.tree_size, res.root, res.checkpoint_time);
+	if (verify_complete(&res))
+		printf("the whole log: every event from 1 to %llu is in the file\n",
+		    (unsigned long long)res.tree_size);
+	else
+		printf("NOT the whole log: the other events are in the file only as hashes, and "
+		       "anyone can cut an export down to a range, so it proves events %llu..%llu "
+		       "and no more\n",
+		    (unsigned long long)res.from, (unsigned long long)res.until);
 	if (res.since_size != 0)
 		printf("consistent with the checkpoint of tree size %llu: this log extends it\n",
 		    (unsigned long long)res.since_size);
+	else if (res.proof_size != 0)
+		printf("the file's consistency proof from tree size %llu checks, but its starting "
+		       "root is not signed: pass --since with a checkpoint of size %llu you trust "
+		       "to rely on it\n",
+		    (unsigned long long)res.proof_size, (unsigned long long)res.proof_size);
 	return CLI_OK;
 }
 

@@ -16,6 +16,11 @@ open(path, "w", encoding="utf-8").write("\n".join(lines))
 PY
 }
 
+# Tamper with an export precisely (tests/integration/audit_edit.py).
+edit() { # SRC DST OP ARGS...
+	python3 "$top_srcdir/tests/integration/audit_edit.py" "$suite" "$@" || fail "audit_edit.py $*"
+}
+
 verify_fails_with() { # FILE TEXT [ARGS...]
 	f=$1 text=$2
 	shift 2
@@ -109,14 +114,66 @@ lines[2] = '{"event":%s,"leaf":"%s"}' % (ev, h)
 open(dst, "w").write("\n".join(lines) + "\n")
 PY
 	verify_fails_with "$T/x" "root mismatch"
-	# 8. Another exchange's key.
+	# 8. Another exchange's key: the header names a different key, and both are named;
+	#    with the header's key swapped for it too, the checkpoint names the signer.
 	expect_ok "$SLUICE" init --suite "$suite" "$T/$suite-other"
-	verify_fails_with "$E" "names signing key" --key "$T/$suite-other/platform.pub"
+	OTHER="$T/$suite-other/platform.pub"
+	verify_fails_with "$E" "line 1: the header's \"platform_key\" is $(fingerprint "$suite" "$D/platform.pub"), not the --key $(fingerprint "$suite" "$OTHER")" --key "$OTHER"
+	edit "$E" "$T/x" member 1 platform_key "$(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$OTHER")"
+	verify_fails_with "$T/x" "names signing key" --key "$OTHER"
+	# ... and a header key that is no key at all fails even with --key.
+	edit "$E" "$T/x" member 1 platform_key '"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"'
+	verify_fails_with "$T/x" 'line 1: "platform_key" is not an Ed25519 or SM2 public key'
 	# Garbage and empty files are refused, not crashed on.
 	printf 'not json\n' >"$T/x"
 	verify_fails_with "$T/x" "not a JSON object"
 	: >"$T/x"
 	verify_fails_with "$T/x" "empty file"
+
+	note "the verifier is strict: one byte form, exactly the members defined, suite $suite"
+	# Unknown members, in every structure the format defines, named with their line.
+	edit "$E" "$T/x" member 1 comment '"hi"'
+	verify_fails_with "$T/x" 'line 1: the header has unknown member "comment"'
+	edit "$E" "$T/x" member 8 comment '"hi"'
+	verify_fails_with "$T/x" 'line 8: the checkpoint line has unknown member "comment"'
+	edit "$E" "$T/x" body-member 8 comment '"hi"'
+	verify_fails_with "$T/x" 'line 8: checkpoint: "checkpoint": unknown member "comment"'
+	edit "$E" "$T/x" event-member 3 comment '"hi"'
+	verify_fails_with "$T/x" 'event seq 2 (line 3): unknown member "comment"'
+	# A missing member is named too.
+	python3 -c 'import json,sys; h=json.loads(open(sys.argv[1]).readline()); h.pop("platform_key"); print(json.dumps(h, sort_keys=True, separators=(",", ":")))' "$E" >"$T/x"
+	tail -n +2 "$E" >>"$T/x"
+	verify_fails_with "$T/x" 'line 1: the header lacks member "platform_key"'
+	# No line may be reformatted, not even those the signature does not cover.
+	edit "$E" "$T/x" reformat 1
+	verify_fails_with "$T/x" "line 1: the header is not in canonical form"
+	edit "$E" "$T/x" reformat 8
+	verify_fails_with "$T/x" "line 8: the checkpoint line is not in canonical form"
+	# Every line ends with a newline: a file without the last one was cut short.
+	edit "$E" "$T/x" no-newline
+	verify_fails_with "$T/x" "line 8: no newline at its end"
+	# A prefix or suffix appears exactly when the range needs one, never empty.
+	edit "$E" "$T/x" insert 2 '{"frontier":[],"tree_size":0,"type":"prefix"}'
+	verify_fails_with "$T/x" "line 2: a prefix, but the header's \"from\" is 1"
+	edit "$E" "$T/x" insert 8 '{"leaves":[],"type":"suffix"}'
+	verify_fails_with "$T/x" "line 8: a suffix, but the header's \"until\" is the end of the log (6)"
+	# Anyone can cut the head and tail off a whole export, and the cut file verifies:
+	# only the range printed shows whether the file is the whole log.
+	edit "$E" "$T/cut.jsonl" cut 3 5
+	expect_ok "$SLUICE" audit verify "$T/cut.jsonl" --key "$D/platform.pub"
+	expect_stdout_contains "events 3..5 of 6 verified"
+	expect_stdout_contains "NOT the whole log"
+	expect_ok "$SLUICE" audit verify "$T/cut.jsonl" --key "$D/platform.pub" --json
+	json_eq "a cut export is not complete" 'd["complete"]' false
+	expect_ok "$SLUICE" audit verify "$E" --key "$D/platform.pub" --json
+	json_eq "a whole export is complete" 'd["complete"]' true
+	# ... and a cut file that lost its prefix or its suffix says which.
+	sed '2d' "$T/cut.jsonl" >"$T/x"
+	verify_fails_with "$T/x" "line 2: expected the prefix (the frontier of events 1..2)"
+	edit "$T/cut.jsonl" "$T/x" reformat 6
+	verify_fails_with "$T/x" "line 6: the suffix is not in canonical form"
+	sed '6d' "$T/cut.jsonl" >"$T/x"
+	verify_fails_with "$T/x" "event seq 6: missing (truncated"
 
 	note "a rewritten database is caught, and checkpoints.log repaired, suite $suite"
 	REWRITE="$top_srcdir/tests/integration/audit_rewrite.py"
@@ -209,6 +266,17 @@ assert a == b' "$D/checkpoints.log" "$E.checkpoint.json"
 	cp "$E2" "$T/x"; edit_line "$T/x" $(wc -l <"$E2") '(lambda i: l[:i] + ("0" if l[i] != "0" else "1") + l[i + 1:])(l.index("\"proof\":[\"") + 10)'
 	verify_fails_with "$T/x" "consistency proof mismatch" --since "$E.checkpoint.json"
 	verify_fails_with "$E" "no consistency proof" --since "$E.checkpoint.json"
+	# Without --since the consistency line is still checked, and said to be unanchored.
+	expect_ok "$SLUICE" audit verify "$E2" --key "$D/platform.pub"
+	expect_stdout_contains "consistency proof from tree size 6 checks, but its starting root is not signed"
+	expect_ok "$SLUICE" audit verify "$E2" --key "$D/platform.pub" --json
+	json_eq "an unanchored proof is reported" '[d["proof_from_size"], "since_tree_size" in d]' '[6,false]'
+	L2=$(wc -l <"$E2")
+	verify_fails_with "$T/x" "line $L2: consistency proof mismatch"
+	edit "$E2" "$T/x" member "$L2" to_size 99
+	verify_fails_with "$T/x" "line $L2: the consistency proof must run from a \"from_size\" in 1..8 to \"to_size\" 8"
+	edit "$E2" "$T/x" member "$L2" note '"x"'
+	verify_fails_with "$T/x" "line $L2: the consistency line has unknown member \"note\""
 
 	# The fork (same platform key) records something else at seq 7: its log is not
 	# an extension of E2's.  Its exporter refuses, and its export cannot prove it.
@@ -227,10 +295,14 @@ assert a == b' "$D/checkpoints.log" "$E.checkpoint.json"
 	expect_stdout_contains "events 3..5 of"
 	sed -i '4s/"subject":"master"/"subject":"mastex"/' "$T/r.jsonl"
 	verify_fails_with "$T/r.jsonl" "event seq 4: edited"
-	# Bad ranges are refused before anything is written.
+	# Bad ranges are refused before anything is written, and log no export.
+	exported() { "$SLUICE" -d "$D" audit show --action audit.exported | grep -c audit.exported; }
+	before=$(exported)
 	expect_fail 2 "$SLUICE" -d "$D" audit export --out "$T/bad.jsonl" --from 5 --until 3
 	expect_fail 1 "$SLUICE" -d "$D" audit export --out "$T/bad.jsonl" --until 999
+	expect_stderr_contains "--until 999 is beyond the log"
 	[ ! -e "$T/bad.jsonl" ] || fail "a refused export left a file"
+	[ "$(exported)" = "$before" ] || fail "a refused export logged audit.exported"
 
 	# CSV for spreadsheets.
 	expect_ok "$SLUICE" -d "$D" audit export --out "$T/a.csv" --format csv
