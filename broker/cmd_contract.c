@@ -333,17 +333,18 @@ list_run(const struct cli *cli, const struct cli_args *a)
 
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
+	if (cli_flag(a, "json")) {
+		json_t *doc = NULL;
+
+		r = contracts_act_list(ex, NULL, now, &doc);
+		exchange_close(ex);
+		return r != 0 ? cli_fail(r) : cli_print_json(doc);
+	}
 	r = contracts_list(ex, &rows, &n);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	if (cli_flag(a, "json")) {
-		json_t *arr = json_array();
-
-		for (i = 0; i < n; i++)
-			json_array_append_new(arr, contracts_row_json(&rows[i], now, 0));
-		r = cli_print_json(json_pack("{s:o}", "contracts", arr));
-	} else {
+	{
 		static const char *const head[] = {"ID", "PRODUCT", "BUYER", "STATE", "QUERIES"};
 		struct cli_table *t = cli_table_new(5, "lllll", head);
 
@@ -400,7 +401,7 @@ show_run(const struct cli *cli, const struct cli_args *a)
 
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
-	r = contracts_find(ex, cli_arg(a, 0), &row);
+	r = contracts_act_find(ex, NULL, cli_arg(a, 0), &row);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);

@@ -22,7 +22,7 @@ struct printer {
 	enum format format;
 	const char *account;
 	int64_t balance;
-	json_t *doc, *cur;       /* JSON: the document and the statement being built */
+	json_t *doc;             /* JSON: ledger_act_statements_json()'s document */
 	int header;              /* CSV: the header line is out */
 	struct cli_table *table; /* TEXT: every statement, printed at the end in one layout */
 };
@@ -65,17 +65,12 @@ p_open(void *arg, const char *account, const char *role, int64_t opening)
 	p->account = account;
 	p->balance = opening;
 	switch (p->format) {
-	case JSON:
-		p->cur = json_pack("{s:s, s:s?, s:I, s:[]}", "account", account, "role", role,
-		    "opening_fen", (json_int_t)opening, "entries");
-		return p->cur != NULL && json_array_append_new(
-		                             json_object_get(p->doc, "statements"), p->cur) == 0
-		           ? 0
-		           : SL_ERR_NOMEM;
 	case CSV:
 		if (!p->header)
 			csv_header(p);
 		printf("%s,%s,opening,,,,,,%lld\n", account, role ? role : "", (long long)opening);
+		return 0;
+	case JSON: /* ledger_act_statements_json() builds it */
 		return 0;
 	case TEXT:
 		snprintf(head, sizeof head, "%s%s%s%s", account, role ? " (" : "", role ? role : "",
@@ -92,28 +87,15 @@ p_entry(void *arg, const struct ledger_entry *e)
 {
 	struct printer *p = arg;
 	char note[64] = "";
-	json_t *o;
 
 	p->balance += e->amount_fen;
 	switch (p->format) {
-	case JSON:
-		o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "time", e->time, "contract", e->contract,
-		    "query", e->query, "transaction", (json_int_t)e->transaction, "amount_fen",
-		    (json_int_t)e->amount_fen);
-		if (o != NULL && e->adjustment_fen > 0 &&
-		    json_object_set_new(o, "adjustment_fen", json_integer(e->adjustment_fen)) !=
-		        0) {
-			json_decref(o);
-			o = NULL;
-		}
-		return o != NULL &&
-		               json_array_append_new(json_object_get(p->cur, "entries"), o) == 0
-		           ? 0
-		           : SL_ERR_NOMEM;
 	case CSV:
 		printf("%s,,entry,%s,%s,%s,%lld,%lld,%lld\n", p->account, e->time, e->contract,
 		    e->query, (long long)e->transaction, (long long)e->amount_fen,
 		    (long long)p->balance);
+		return 0;
+	case JSON: /* ledger_act_statements_json() builds it */
 		return 0;
 	case TEXT:
 		if (e->adjustment_fen > 0)
@@ -132,12 +114,10 @@ p_close(void *arg, int64_t closing, int64_t entries)
 	int r;
 
 	switch (p->format) {
-	case JSON:
-		return json_object_set_new(p->cur, "closing_fen", json_integer(closing)) == 0
-		           ? 0
-		           : SL_ERR_NOMEM;
 	case CSV:
 		printf("%s,,closing,,,,,,%lld\n", p->account, (long long)closing);
+		return 0;
+	case JSON: /* ledger_act_statements_json() builds it */
 		return 0;
 	case TEXT:
 		snprintf(note, sizeof note, "(%lld %s)", (long long)entries,
@@ -181,11 +161,10 @@ statement_run(const struct cli *cli, const struct cli_args *a)
 	sl_err_clear();
 	if (p.format == TEXT && (p.table = cli_table_new(5, "lllrl", NULL)) == NULL)
 		r = SL_ERR_NOMEM;
-	else if (p.format == JSON && (p.doc = json_pack("{s:s?, s:s?, s:[]}", "from", req.from,
-	                                  "until", req.until, "statements")) == NULL)
-		r = SL_ERR_NOMEM;
 	else if ((r = cli_caller(ident, &caller)) == 0 &&
-	         (r = ledger_act_statements(ex, caller, &req, &sink, &field)) != 0)
+	         (r = p.format == JSON
+	                  ? ledger_act_statements_json(ex, caller, &req, &p.doc, &field)
+	                  : ledger_act_statements(ex, caller, &req, &sink, &field)) != 0)
 		r = cli_name_file(r, field, ACTOR_FIELD, ident);
 	keys_pubkey_free(caller);
 	exchange_close(ex);

@@ -195,8 +195,12 @@ query_run(const struct cli *cli, const struct cli_args *a)
 		free(text);
 		return text == NULL ? cli_fail(SL_ERR_NOMEM) : r;
 	}
-	req = (struct query_request){
-	    cli_opt(a, "contract"), id, cli_opt(a, "request-id"), text, len, query_rate()};
+	req = (struct query_request){.contract = cli_opt(a, "contract"),
+	    .buyer = id,
+	    .request_id = cli_opt(a, "request-id"),
+	    .text = text,
+	    .len = len,
+	    .rate_per_minute = query_rate()};
 	r = query_submit(ex, &req, &out);
 	exchange_close(ex);
 	keys_identity_free(id);

@@ -165,6 +165,22 @@ int contracts_act_sign(struct contract *c, const struct keys_identity *id, time_
 
 json_t *contracts_row_json(const struct contracts_row *row, time_t now, int with_document);
 
+/*
+ * `contract list`: {"contracts": [contracts_row_json() ...]} of the
+ * contracts caller is a party of (every contract for the platform, an
+ * auditor and caller NULL).
+ */
+int contracts_act_list(struct exchange *ex, const struct keys_pubkey *caller, time_t now,
+    json_t **doc) __attribute__((warn_unused_result));
+
+/*
+ * `contract show`: one contract for one of its parties, the platform or an
+ * auditor; anyone else gets SL_ERR_NOTFOUND, as for an id that does not
+ * exist.  *row is filled for the caller (free with contracts_row_clear()).
+ */
+int contracts_act_find(struct exchange *ex, const struct keys_pubkey *caller, const char *id,
+    struct contracts_row *row) __attribute__((warn_unused_result));
+
 void contracts_row_clear(struct contracts_row *row);
 void contracts_list_free(struct contracts_row *rows, size_t n);
 

@@ -10,6 +10,7 @@
 #include "broker/actor.h"
 #include "broker/contracts.h"
 #include "broker/exchange.h"
+#include "broker/party.h"
 #include "broker/product.h"
 #include "common/err.h"
 #include "keys/sign.h"
@@ -112,4 +113,68 @@ contracts_act_sign(struct contract *c, const struct keys_identity *id, time_t no
 		return r;
 	out->in_force = out->st.countersigned && !out->st.expired && !out->st.not_yet_valid;
 	return 0;
+}
+
+/* Whether party who may see contract c: one of its parties, the platform, an auditor. */
+static int
+sees(const struct party *who, const struct contract *c)
+{
+	int i;
+
+	if (strcmp(who->role, "platform") == 0 || strcmp(who->role, "auditor") == 0)
+		return 1;
+	for (i = 0; i < CONTRACT_ROLES; i++)
+		if (strcmp(contract_party(c, (enum contract_role)i)->name, who->name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+contracts_act_list(struct exchange *ex, const struct keys_pubkey *caller, time_t now, json_t **doc)
+{
+	struct contracts_row *rows = NULL;
+	struct party who = {0};
+	json_t *arr = json_array();
+	size_t n = 0, i;
+	int r;
+
+	*doc = NULL;
+	if (arr == NULL)
+		return SL_ERR_NOMEM;
+	if ((caller != NULL && (r = actor_party(ex, caller, &who)) != 0) ||
+	    (r = contracts_list(ex, &rows, &n)) != 0)
+		goto out;
+	for (i = 0; i < n && r == 0; i++)
+		if (caller == NULL || sees(&who, rows[i].c))
+			r = json_array_append_new(arr, contracts_row_json(&rows[i], now, 0)) == 0
+			        ? 0
+			        : SL_ERR_NOMEM;
+	if (r == 0 && (*doc = json_pack("{s:O}", "contracts", arr)) == NULL)
+		r = SL_ERR_NOMEM;
+out:
+	json_decref(arr);
+	contracts_list_free(rows, n);
+	if (caller != NULL)
+		party_clear(&who);
+	return r;
+}
+
+int
+contracts_act_find(
+    struct exchange *ex, const struct keys_pubkey *caller, const char *id, struct contracts_row *row)
+{
+	struct party who = {0};
+	int r;
+
+	memset(row, 0, sizeof *row);
+	if (caller != NULL && (r = actor_party(ex, caller, &who)) != 0)
+		return r;
+	if ((r = contracts_find(ex, id, row)) == 0 && caller != NULL && !sees(&who, row->c)) {
+		contracts_row_clear(row);
+		memset(row, 0, sizeof *row);
+		r = sl_errf(SL_ERR_NOTFOUND, "no contract %s", id);
+	}
+	if (caller != NULL)
+		party_clear(&who);
+	return r;
 }

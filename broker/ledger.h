@@ -141,6 +141,16 @@ int ledger_act_statements(struct exchange *ex, const struct keys_pubkey *caller,
     const struct ledger_statement_request *req, const struct ledger_sink *sink, const char **field)
     __attribute__((warn_unused_result));
 
+/*
+ * ledger_act_statements() as one document, the one `ledger --json` prints
+ * and GET /v1/ledger answers: {"from", "until", "statements": [{"account",
+ * "role", "opening_fen", "entries": [{"time", "contract", "query",
+ * "transaction", "amount_fen", "adjustment_fen"?}], "closing_fen"}]}.
+ */
+int ledger_act_statements_json(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct ledger_statement_request *req, json_t **doc, const char **field)
+    __attribute__((warn_unused_result));
+
 struct ledger_cap_request {
 	const char *product;
 	int change;          /* set or remove the cap; 0: only read it */

@@ -116,3 +116,72 @@ ledger_act_cap(struct exchange *ex, const struct keys_pubkey *caller,
 	product_clear(&prod);
 	return r;
 }
+
+/* ---- the statements as one document ----------------------------------------- */
+
+struct doc_sink {
+	json_t *doc, *cur; /* the document and the statement being built */
+};
+
+static int
+doc_open(void *arg, const char *account, const char *role, int64_t opening)
+{
+	struct doc_sink *d = arg;
+
+	d->cur = json_pack("{s:s, s:s?, s:I, s:[]}", "account", account, "role", role,
+	    "opening_fen", (json_int_t)opening, "entries");
+	return d->cur != NULL &&
+	               json_array_append_new(json_object_get(d->doc, "statements"), d->cur) == 0
+	           ? 0
+	           : SL_ERR_NOMEM;
+}
+
+static int
+doc_entry(void *arg, const struct ledger_entry *e)
+{
+	struct doc_sink *d = arg;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "time", e->time, "contract",
+	    e->contract, "query", e->query, "transaction", (json_int_t)e->transaction,
+	    "amount_fen", (json_int_t)e->amount_fen);
+
+	if (o != NULL && e->adjustment_fen > 0 &&
+	    json_object_set_new(o, "adjustment_fen", json_integer(e->adjustment_fen)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o != NULL && json_array_append_new(json_object_get(d->cur, "entries"), o) == 0
+	           ? 0
+	           : SL_ERR_NOMEM;
+}
+
+static int
+doc_close(void *arg, int64_t closing, int64_t entries)
+{
+	struct doc_sink *d = arg;
+
+	(void)entries;
+	return json_object_set_new(d->cur, "closing_fen", json_integer(closing)) == 0
+	           ? 0
+	           : SL_ERR_NOMEM;
+}
+
+int
+ledger_act_statements_json(struct exchange *ex, const struct keys_pubkey *caller,
+    const struct ledger_statement_request *req, json_t **doc, const char **field)
+{
+	struct doc_sink d = {0};
+	struct ledger_sink sink = {doc_open, doc_entry, doc_close, &d};
+	int r;
+
+	*doc = NULL;
+	*field = NULL;
+	if ((d.doc = json_pack("{s:s?, s:s?, s:[]}", "from", req->from, "until", req->until,
+	         "statements")) == NULL)
+		return SL_ERR_NOMEM;
+	if ((r = ledger_act_statements(ex, caller, req, &sink, field)) != 0) {
+		json_decref(d.doc);
+		return r;
+	}
+	*doc = d.doc;
+	return 0;
+}

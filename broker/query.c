@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/actor.h"
 #include "broker/budget.h"
 #include "broker/contracts.h"
 #include "broker/db.h"
@@ -17,6 +18,7 @@
 #include "broker/plan_check.h"
 #include "broker/ledger.h"
 #include "broker/noise.h"
+#include "broker/party.h"
 #include "broker/product.h"
 #include "broker/query.h"
 #include "broker/release.h"
@@ -103,6 +105,10 @@ sign_text(struct run *q)
 	size_t len;
 	int r;
 
+	if (q->req->buyer == NULL) {
+		q->siglen = 0;
+		return keys_pubkey_fingerprint(q->req->caller, q->fingerprint);
+	}
 	if ((r = keys_identity_pubkey(q->req->buyer, &pk)) != 0 ||
 	    (r = keys_pubkey_fingerprint(pk, q->fingerprint)) != 0)
 		goto out;
@@ -726,10 +732,11 @@ run(struct run *q)
 	struct keys_pubkey *pk = NULL;
 	int r;
 
-	if ((r = keys_identity_pubkey(q->req->buyer, &pk)) != 0)
+	if (q->req->buyer != NULL && (r = keys_identity_pubkey(q->req->buyer, &pk)) != 0)
 		return r;
 	sl_err_clear();
-	r = contracts_authorize(q->ex, q->req->contract, pk, time(NULL), &q->row);
+	r = contracts_authorize(
+	    q->ex, q->req->contract, pk != NULL ? pk : q->req->caller, time(NULL), &q->row);
 	keys_pubkey_free(pk);
 	if (r == SL_ERR_POLICY || r == SL_ERR_NOTFOUND) {
 		set_reason(q, "refused", sl_err_msg(r));
@@ -764,20 +771,25 @@ query_submit(struct exchange *ex, const struct query_request *req, struct query_
 
 	memset(out, 0, sizeof *out);
 	memset(&q, 0, sizeof q);
+	q.sp = req->worker; /* ours from here on, whatever happens */
 	if (req->request_id != NULL &&
-	    (*req->request_id == '\0' || strlen(req->request_id) > QUERY_REQUEST_ID_MAX))
-		return sl_errf(SL_ERR_INVAL, "a request id is 1 to %d bytes", QUERY_REQUEST_ID_MAX);
+	    (*req->request_id == '\0' || strlen(req->request_id) > QUERY_REQUEST_ID_MAX)) {
+		r = sl_errf(SL_ERR_INVAL, "a request id is 1 to %d bytes", QUERY_REQUEST_ID_MAX);
+		goto done;
+	}
 	/* Decided before anything is signed, spawned or logged: no text of this size can run. */
-	if (req->len > QUERY_TEXT_MAX)
-		return sl_errf(SL_ERR_LIMIT, "query text is %zu bytes; the limit is %u", req->len,
+	if (req->len > QUERY_TEXT_MAX) {
+		r = sl_errf(SL_ERR_LIMIT, "query text is %zu bytes; the limit is %u", req->len,
 		    QUERY_TEXT_MAX);
+		goto done;
+	}
 	q.ex = ex;
 	q.req = req;
 	q.out = out;
 	q.actor = "unknown";
 	sl_time_now(q.submitted);
 	if ((r = keys_hash(exchange_suite(ex), req->text, req->len, q.text_hash)) != 0)
-		return r;
+		goto done;
 	keys_random(raw, sizeof raw);
 	memcpy(out->id, "q_", 2);
 	sl_hex_encode(raw, sizeof raw, out->id + 2);
@@ -787,8 +799,10 @@ query_submit(struct exchange *ex, const struct query_request *req, struct query_
 	 * overlap the signature and the checks.  A refused query's worker is
 	 * killed unused.
 	 */
-	if ((r = spawn_worker_path(&worker)) != 0 ||
-	    (r = spawn_start(worker, QUERY_WALL_MS, &q.sp)) != 0)
+	if (q.sp != NULL)
+		spawn_rearm(q.sp, QUERY_WALL_MS);
+	else if ((r = spawn_worker_path(&worker)) != 0 ||
+	         (r = spawn_start(worker, QUERY_WALL_MS, &q.sp)) != 0)
 		goto done;
 	if ((r = sign_text(&q)) != 0)
 		goto done;
@@ -828,4 +842,81 @@ query_outcome_clear(struct query_outcome *out)
 	json_decref(out->answer);
 	free(out->reason);
 	memset(out, 0, sizeof *out);
+}
+
+/* ---- a stored outcome ---------------------------------------------------- */
+
+/* Whether party who may read the queries of contract id: its buyer, the platform, an auditor. */
+static int
+may_read(struct exchange *ex, const struct party *who, const char *contract)
+{
+	struct contracts_row row;
+	int r, ok;
+
+	if (strcmp(who->role, "platform") == 0 || strcmp(who->role, "auditor") == 0)
+		return 1;
+	if ((r = contracts_find(ex, contract, &row)) != 0)
+		return r == SL_ERR_NOTFOUND ? 0 : r;
+	ok = strcmp(contract_party(row.c, CONTRACT_BUYER)->name, who->name) == 0;
+	contracts_row_clear(&row);
+	return ok;
+}
+
+int
+query_act_show(struct exchange *ex, const struct keys_pubkey *caller, const char *id, json_t **doc)
+{
+	struct party who = {0};
+	sqlite3_stmt *st = NULL;
+	json_t *o = NULL;
+	int r;
+
+	*doc = NULL;
+	if (caller != NULL && (r = actor_party(ex, caller, &who)) != 0)
+		return r;
+	if ((r = db_prepare(exchange_db(ex),
+	         "SELECT contract, state, answer, reason, submitted, finished FROM queries"
+	         " WHERE id = ?",
+	         &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) != SQLITE_ROW) {
+		r = r == SQLITE_DONE ? SL_ERR_NOTFOUND : db_fail(exchange_db(ex), "find query");
+		goto notfound;
+	}
+	if (caller != NULL &&
+	    (r = may_read(ex, &who, (const char *)sqlite3_column_text(st, 0))) != 1) {
+		r = r == 0 ? SL_ERR_NOTFOUND : r;
+		goto notfound;
+	}
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "query_id", id, "contract",
+	    sqlite3_column_text(st, 0), "state", sqlite3_column_text(st, 1), "submitted",
+	    sqlite3_column_text(st, 4), "finished", sqlite3_column_text(st, 5));
+	if (o == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+		r = json_object_set_new(
+		    o, "answer", json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL));
+	else
+		r = json_object_set_new(o, "reason",
+		    json_string(sqlite3_column_type(st, 3) != SQLITE_NULL
+		                    ? (const char *)sqlite3_column_text(st, 3)
+		                    : ""));
+	if (r != 0) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	*doc = o;
+	o = NULL;
+	goto out;
+notfound:
+	if (r == SL_ERR_NOTFOUND)
+		r = sl_errf(SL_ERR_NOTFOUND, "no query %s", id);
+out:
+	json_decref(o);
+	sqlite3_finalize(st);
+	if (caller != NULL)
+		party_clear(&who);
+	return r;
 }

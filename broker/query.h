@@ -21,6 +21,8 @@
 
 struct exchange;
 struct keys_identity;
+struct keys_pubkey;
+struct spawn;
 struct schema;
 struct contract_terms;
 
@@ -33,8 +35,15 @@ struct contract_terms;
 
 struct query_request {
 	const char *contract;
-	const struct keys_identity *buyer; /* signs the text */
-	const char *request_id;            /* NULL: none */
+	const struct keys_identity *buyer; /* signs the text (the CLI) */
+	/*
+	 * Or, buyer NULL: the key the caller proved some other way (the daemon:
+	 * its client certificate), and the text is recorded unsigned, the
+	 * submission attributed to that key.
+	 */
+	const struct keys_pubkey *caller;
+	struct spawn *worker;   /* a worker started ahead, taken over (freed); NULL: start one */
+	const char *request_id; /* NULL: none */
 	const char *text;
 	size_t len;
 	unsigned
@@ -58,5 +67,15 @@ int query_submit(struct exchange *ex, const struct query_request *req, struct qu
     __attribute__((warn_unused_result));
 
 void query_outcome_clear(struct query_outcome *out);
+
+/*
+ * The stored outcome of query id, for the buyer of its contract (caller's
+ * key) or the platform and auditors (caller NULL is the platform).  Anyone
+ * else gets SL_ERR_NOTFOUND, as for an id that does not exist: whether
+ * another buyer's query exists is not theirs to learn.  *doc is
+ * {"query_id", "contract", "state", "answer" | "reason", "submitted", "finished"}.
+ */
+int query_act_show(struct exchange *ex, const struct keys_pubkey *caller, const char *id,
+    json_t **doc) __attribute__((warn_unused_result));
 
 #endif

@@ -484,6 +484,13 @@ vfork_exec(const char *path, int sock, int errw, int execw, int nullfd, int maxf
 	return pid;
 }
 
+void
+spawn_rearm(struct spawn *sp, uint32_t wall_ms)
+{
+	sp->wall_ms = wall_ms > 0 ? wall_ms : 1;
+	sp->deadline = now_ms() + sp->wall_ms;
+}
+
 int
 spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
 {

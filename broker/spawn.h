@@ -93,6 +93,13 @@ int spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
     __attribute__((warn_unused_result));
 
 /*
+ * Fix the deadline anew, wall_ms (>= 1) milliseconds from now: for a worker
+ * started ahead of its job (sluice serve's pre-started workers), whose job
+ * begins when it is taken, not when it was started.
+ */
+void spawn_rearm(struct spawn *sp, uint32_t wall_ms);
+
+/*
  * The user a worker runs as, the broker's decision.  A broker running as
  * root names an unprivileged user: $SLUICE_WORKER_USER when set, else
  * "sluice-worker" (make install creates it), else "nobody".  Any other broker

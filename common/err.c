@@ -7,8 +7,11 @@
 
 #include "common/err.h"
 
-/* Long enough for a path, a place and a rule; longer messages are cut. */
-static char err_msg[1024];
+/*
+ * Long enough for a path, a place and a rule; longer messages are cut.  One
+ * per thread: the daemon's job threads each report their own failure.
+ */
+static _Thread_local char err_msg[1024];
 
 const char *
 sl_strerror(int r)
