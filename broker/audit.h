@@ -165,4 +165,11 @@ int audit_act_export(struct exchange *ex, const struct keys_pubkey *caller,
     const struct audit_export_request *req, FILE *out, json_t **checkpoint, const char **field)
     __attribute__((warn_unused_result));
 
+/*
+ * The newest signed checkpoint, for the platform or an auditor (as
+ * audit_act_export()'s caller rule); SL_ERR_NOTFOUND when none is signed yet.
+ */
+int audit_act_checkpoint(struct exchange *ex, const struct keys_pubkey *caller, json_t **cp,
+    const char **field) __attribute__((warn_unused_result));
+
 #endif

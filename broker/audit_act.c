@@ -176,3 +176,31 @@ out:
 	free(actor);
 	return r;
 }
+
+int
+audit_act_checkpoint(
+    struct exchange *ex, const struct keys_pubkey *caller, json_t **cp, const char **field)
+{
+	sqlite3_stmt *st = NULL;
+	char *actor = NULL;
+	int r;
+
+	*cp = NULL;
+	*field = NULL;
+	if ((r = export_actor(ex, caller, &actor, field)) != 0)
+		return r;
+	free(actor);
+	if ((r = db_prepare(exchange_db(ex),
+	         "SELECT document FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1", &st)) !=
+	    0)
+		return r;
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		*cp = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		r = *cp != NULL ? 0 : sl_errf(SL_ERR_DB, "a stored checkpoint is not JSON");
+	} else {
+		r = r == SQLITE_DONE ? sl_errf(SL_ERR_NOTFOUND, "no checkpoint is signed yet")
+		                     : db_fail(exchange_db(ex), "find checkpoint");
+	}
+	sqlite3_finalize(st);
+	return r;
+}

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "broker/cli.h"
+#include "broker/query.h"
 #include "broker/exchange.h"
 #include "broker/party.h"
 #include "common/err.h"
@@ -1231,4 +1232,19 @@ cli_table_print(const struct cli_table *t, FILE *f, const char *indent)
 		}
 		fputc('\n', f);
 	}
+}
+
+unsigned
+cli_query_rate(void)
+{
+	const char *v = getenv("SLUICE_QUERY_RATE");
+	int64_t n;
+
+	if (v == NULL || cli_parse_count(v, 100000, &n) != 0 || n < 1) {
+		if (v != NULL)
+			sl_warnx("SLUICE_QUERY_RATE=%s is not 1..100000; using %d a minute", v,
+			    QUERY_RATE_DEFAULT);
+		return QUERY_RATE_DEFAULT;
+	}
+	return (unsigned)n;
 }

@@ -298,4 +298,11 @@ void cli_table_free(struct cli_table *t);
 /* A whole decimal string of 0..max into *out: 0, or -1 (and *out untouched). */
 int cli_parse_count(const char *s, int64_t max, int64_t *out) __attribute__((warn_unused_result));
 
+/*
+ * The broker's query rate, for the CLI and the daemon alike: a contract's
+ * submissions a minute, $SLUICE_QUERY_RATE (1..100000) when set and valid
+ * (else a warning), QUERY_RATE_DEFAULT otherwise.
+ */
+unsigned cli_query_rate(void);
+
 #endif

@@ -69,23 +69,22 @@ product_list_run(const struct cli *cli, const struct cli_args *a)
 {
 	struct exchange *ex = NULL;
 	struct product *list = NULL;
-	json_t *arr;
 	size_t n = 0, i;
 	int r;
 
 	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
 		return r;
+	if (cli_flag(a, "json")) {
+		json_t *doc = NULL;
+
+		r = product_catalog_json(ex, &doc);
+		exchange_close(ex);
+		return r != 0 ? cli_fail(r) : cli_print_json(doc);
+	}
 	r = product_list(ex, &list, &n);
 	exchange_close(ex);
 	if (r != 0)
 		return cli_fail(r);
-	if (cli_flag(a, "json")) {
-		arr = json_array();
-		for (i = 0; arr != NULL && i < n; i++)
-			json_array_append_new(arr, product_json(&list[i], 0));
-		product_list_free(list, n);
-		return cli_print_json(json_pack("{s:o}", "products", arr));
-	}
 	static const char *const head[] = {"NAME", "MERCHANT", "VERSIONS", "CREATED"};
 	struct cli_table *t = cli_table_new(4, "llrl", head);
 	char nv[24];

@@ -54,22 +54,6 @@ cell(const json_t *v)
 	return json_dumps(v, JSON_ENCODE_ANY);
 }
 
-/* The broker's query rate setting: $SLUICE_QUERY_RATE (1..100000), else the default. */
-static unsigned
-query_rate(void)
-{
-	const char *v = getenv("SLUICE_QUERY_RATE");
-	int64_t n;
-
-	if (v == NULL || cli_parse_count(v, 100000, &n) != 0 || n < 1) {
-		if (v != NULL)
-			sl_warnx("SLUICE_QUERY_RATE=%s is not 1..100000; using %d a minute", v,
-			    QUERY_RATE_DEFAULT);
-		return QUERY_RATE_DEFAULT;
-	}
-	return (unsigned)n;
-}
-
 /*
  * A dp answer's noise in words: "dp (laplace): epsilon 1 spent, 2 left;
  * 95 % of the noise within: units +-37, rows +-9, sum +-45000000".
@@ -200,7 +184,7 @@ query_run(const struct cli *cli, const struct cli_args *a)
 	    .request_id = cli_opt(a, "request-id"),
 	    .text = text,
 	    .len = len,
-	    .rate_per_minute = query_rate()};
+	    .rate_per_minute = cli_query_rate()};
 	r = query_submit(ex, &req, &out);
 	exchange_close(ex);
 	keys_identity_free(id);

@@ -25,6 +25,7 @@ extern const struct cli_spec cmd_keys[];
 extern const struct cli_spec cmd_ledger[];
 extern const struct cli_spec cmd_budget[];
 extern const struct cli_spec cmd_demo[];
+extern const struct cli_spec cmd_serve[];
 
 /*
  * A query's answer (the document of `query --json`) as `sluice query`

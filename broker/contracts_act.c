@@ -160,8 +160,8 @@ out:
 }
 
 int
-contracts_act_find(
-    struct exchange *ex, const struct keys_pubkey *caller, const char *id, struct contracts_row *row)
+contracts_act_find(struct exchange *ex, const struct keys_pubkey *caller, const char *id,
+    struct contracts_row *row)
 {
 	struct party who = {0};
 	int r;

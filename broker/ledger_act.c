@@ -140,9 +140,9 @@ static int
 doc_entry(void *arg, const struct ledger_entry *e)
 {
 	struct doc_sink *d = arg;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "time", e->time, "contract",
-	    e->contract, "query", e->query, "transaction", (json_int_t)e->transaction,
-	    "amount_fen", (json_int_t)e->amount_fen);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "time", e->time, "contract", e->contract,
+	    "query", e->query, "transaction", (json_int_t)e->transaction, "amount_fen",
+	    (json_int_t)e->amount_fen);
 
 	if (o != NULL && e->adjustment_fen > 0 &&
 	    json_object_set_new(o, "adjustment_fen", json_integer(e->adjustment_fen)) != 0) {

@@ -43,6 +43,7 @@ static const struct cli_group groups[] = {
     {"budget", "a dp contract's privacy budget", cmd_budget},
     {"audit", "the tamper-evident audit log", cmd_audit},
     {"keys", "master key status and rotation", cmd_keys},
+    {"serve", "the exchange as an HTTPS JSON API", cmd_serve},
     {"demo", "the whole exchange at work, on throwaway data", cmd_demo},
     {"help", "this help, or every command's synopsis", cmd_help},
     {NULL, NULL, NULL},

@@ -133,6 +133,9 @@ void product_subject(const struct product *p, int64_t version, char out[PRODUCT_
 /* JSON for `product show --json` / `product list --json`. */
 json_t *product_json(const struct product *p, int with_schema);
 
+/* The catalog, `product list --json` and GET /v1/products: {"products": [product_json() ...]}. */
+int product_catalog_json(struct exchange *ex, json_t **doc) __attribute__((warn_unused_result));
+
 /* ---- actions: what a party asks of the catalog (broker/actor.h) ----------
  *
  * Each takes the caller's proven key (NULL: the platform), a request and a

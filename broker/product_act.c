@@ -92,3 +92,26 @@ product_act_load(struct exchange *ex, const struct keys_pubkey *caller,
 	product_clear(&p);
 	return r;
 }
+
+int
+product_catalog_json(struct exchange *ex, json_t **doc)
+{
+	struct product *list = NULL;
+	json_t *arr;
+	size_t n = 0, i;
+	int r;
+
+	*doc = NULL;
+	if ((r = product_list(ex, &list, &n)) != 0)
+		return r;
+	arr = json_array();
+	for (i = 0; arr != NULL && r == 0 && i < n; i++)
+		r = json_array_append_new(arr, product_json(&list[i], 0)) == 0 ? 0 : SL_ERR_NOMEM;
+	product_list_free(list, n);
+	if (arr == NULL || r != 0 || (*doc = json_pack("{s:o}", "products", arr)) == NULL) {
+		if (r != 0)
+			json_decref(arr);
+		return SL_ERR_NOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,492 @@
+/*
+ * broker/routes.c -- the table of routes and their handlers: each one the
+ * CLI's action (broker/actor.h) with the caller's certificate key, its
+ * result the document the CLI prints with --json.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/actor.h"
+#include "broker/audit.h"
+#include "broker/budget.h"
+#include "broker/cli.h"
+#include "broker/contracts.h"
+#include "broker/exchange.h"
+#include "broker/ledger.h"
+#include "broker/party.h"
+#include "broker/product.h"
+#include "broker/query.h"
+#include "broker/routes.h"
+#include "broker/serve.h"
+#include "common/err.h"
+#include "common/log.h"
+
+/* ---- answers -------------------------------------------------------------------- */
+
+void
+route_error(struct route_call *c, int status, const char *code, const char *field, json_t *extra,
+    const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *e;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_decref(c->doc);
+	c->status = status;
+	c->refusal = code;
+	e = json_pack("{s:s, s:s, s:s*}", "code", code, "message", msg, "field", field);
+	if (e != NULL && extra != NULL)
+		json_object_update(e, extra);
+	json_decref(extra);
+	c->doc = e != NULL ? json_pack("{s:o}", "error", e) : NULL;
+}
+
+/* The status of an action's error: what the caller did wrong, or what went wrong here. */
+static int
+status_of(int r)
+{
+	switch (r) {
+	case SL_ERR_NOTFOUND:
+		return 404;
+	case SL_ERR_POLICY:
+		return 403;
+	case SL_ERR_AUTH:
+		return 401;
+	case SL_ERR_INVAL:
+	case SL_ERR_PARSE:
+		return 400;
+	case SL_ERR_LIMIT:
+		return 413;
+	case SL_ERR_EXISTS:
+		return 409;
+	default:
+		return 500;
+	}
+}
+
+void
+route_fail(struct route_call *c, int r, const char *field)
+{
+	int status = status_of(r);
+
+	/* The broker's own failures are logged, not told: they may name its files. */
+	if (status == 500) {
+		sl_errorx(
+		    "%s %s: %s", c->party != NULL ? c->party->name : "-", c->param, sl_err_msg(r));
+		route_error(
+		    c, 500, "internal", NULL, NULL, "the exchange could not do this; see its log");
+		return;
+	}
+	route_error(c, status, sl_err_name(r), field, NULL, "%s", sl_err_msg(r));
+}
+
+/*
+ * An action that refused the caller for an object that is not the caller's
+ * (SL_ERR_POLICY on ACTOR_FIELD) would tell that the object exists: it is
+ * answered as if it did not.
+ */
+static void
+fail_hiding(struct route_call *c, int r, const char *field, const char *what)
+{
+	if (r == SL_ERR_POLICY && field != NULL && strcmp(field, ACTOR_FIELD) == 0) {
+		route_error(c, 404, "notfound", NULL, NULL, "no %s %s", what, c->param);
+		return;
+	}
+	route_fail(c, r, field);
+}
+
+static void
+answer(struct route_call *c, int status, json_t *doc)
+{
+	c->status = status;
+	c->doc = doc;
+	if (doc == NULL)
+		route_fail(c, SL_ERR_NOMEM, NULL);
+}
+
+static const char *
+body_str(const struct route_call *c, const char *key)
+{
+	return json_string_value(json_object_get(c->body, key));
+}
+
+/* ---- handlers ---------------------------------------------------------------------- */
+
+static void
+health(struct route_call *c)
+{
+	answer(c, 200, json_pack("{s:s, s:s}", "status", "ok", "version", PACKAGE_VERSION));
+}
+
+static void
+metrics(struct route_call *c)
+{
+	if ((c->file = tmpfile()) == NULL) {
+		route_fail(c, sl_errf(SL_ERR_IO, "metrics: no temporary file"), NULL);
+		return;
+	}
+	serve_metrics_write(c->file);
+	c->type = "text/plain; version=0.0.4";
+	c->status = 200;
+}
+
+static void
+products_list(struct route_call *c)
+{
+	json_t *doc = NULL;
+	int r;
+
+	if ((r = product_catalog_json(c->ex, &doc)) != 0)
+		route_fail(c, r, NULL);
+	else
+		answer(c, 200, doc);
+}
+
+static void
+products_show(struct route_call *c)
+{
+	struct product p;
+	int r;
+
+	if ((r = product_find(c->ex, c->param, &p)) != 0) {
+		route_fail(c, r, NULL);
+		return;
+	}
+	answer(c, 200, product_json(&p, 1));
+	product_clear(&p);
+}
+
+static void
+contracts_list_h(struct route_call *c)
+{
+	json_t *doc = NULL;
+	int r;
+
+	if ((r = contracts_act_list(c->ex, c->caller, time(NULL), &doc)) != 0)
+		route_fail(c, r, NULL);
+	else
+		answer(c, 200, doc);
+}
+
+static void
+contracts_show_h(struct route_call *c)
+{
+	struct contracts_row row;
+	int r;
+
+	if ((r = contracts_act_find(c->ex, c->caller, c->param, &row)) != 0) {
+		route_fail(c, r, NULL);
+		return;
+	}
+	answer(c, 200, contracts_row_json(&row, time(NULL), 1));
+	contracts_row_clear(&row);
+}
+
+static void
+contracts_revoke_h(struct route_call *c)
+{
+	struct contracts_revoke_request req = {c->param, body_str(c, "reason")};
+	struct contracts_row row;
+	const char *field = NULL;
+	char *by = NULL;
+	int r;
+
+	/* Not a party of it: as if there were no such contract. */
+	if ((r = contracts_act_find(c->ex, c->caller, c->param, &row)) != 0) {
+		route_fail(c, r, NULL);
+		return;
+	}
+	contracts_row_clear(&row);
+	if ((r = contracts_act_revoke(c->ex, c->caller, &req, &by, &field)) != 0) {
+		route_fail(c, r, field);
+		return;
+	}
+	answer(c, 200,
+	    json_pack("{s:s, s:s, s:s, s:s}", "id", req.id, "state", "revoked", "by", by, "reason",
+	        req.reason));
+	free(by);
+}
+
+static void
+budget_h(struct route_call *c)
+{
+	const char *field = NULL;
+	json_t *doc = NULL;
+	int r;
+
+	if ((r = budget_act_show(c->ex, c->caller, c->param, &doc, &field)) != 0)
+		fail_hiding(c, r, field, "contract");
+	else
+		answer(c, 200, doc);
+}
+
+static void
+queries_submit(struct route_call *c)
+{
+	const char *sql = body_str(c, "sql");
+	struct query_request req = {
+	    .contract = body_str(c, "contract"),
+	    .caller = c->caller,
+	    .worker = c->worker,
+	    .request_id = c->idempotency_key,
+	    .text = sql,
+	    .len = json_string_length(json_object_get(c->body, "sql")),
+	    .rate_per_minute = cli_query_rate(),
+	};
+	struct query_outcome out;
+	int r;
+
+	c->worker = NULL; /* query_submit() owns it now */
+	if ((r = query_submit(c->ex, &req, &out)) != 0) {
+		route_fail(
+		    c, r, r == SL_ERR_INVAL && req.request_id != NULL ? "Idempotency-Key" : NULL);
+		return;
+	}
+	if (out.answer != NULL) {
+		answer(c, out.replayed ? 200 : 201, json_incref(out.answer));
+	} else {
+		int refused = strcmp(out.state, "refused") == 0;
+
+		/* A refusal breaks a rule; a failure is the worker's or the broker's. */
+		route_error(c, refused ? 403 : 500, refused ? "refused" : "failed", NULL,
+		    json_pack("{s:s, s:s}", "query_id", out.id, "state", out.state),
+		    "query %s %s: %s", out.id, out.state, out.reason != NULL ? out.reason : "?");
+	}
+	query_outcome_clear(&out);
+}
+
+static void
+queries_show(struct route_call *c)
+{
+	json_t *doc = NULL;
+	int r;
+
+	if ((r = query_act_show(c->ex, c->caller, c->param, &doc)) != 0)
+		route_fail(c, r, NULL);
+	else
+		answer(c, 200, doc);
+}
+
+static void
+ledger_h(struct route_call *c)
+{
+	struct ledger_statement_request req = {
+	    c->arg(c->arg_ctx, "party"), c->arg(c->arg_ctx, "from"), c->arg(c->arg_ctx, "until")};
+	const char *field = NULL;
+	json_t *doc = NULL;
+	int r;
+
+	if ((r = ledger_act_statements_json(c->ex, c->caller, &req, &doc, &field)) != 0)
+		route_fail(
+		    c, r, field != NULL && strcmp(field, ACTOR_FIELD) == 0 ? "party" : field);
+	else
+		answer(c, 200, doc);
+}
+
+static void
+checkpoint_h(struct route_call *c)
+{
+	const char *field = NULL;
+	json_t *cp = NULL;
+	int r;
+
+	if ((r = audit_act_checkpoint(c->ex, c->caller, &cp, &field)) != 0)
+		route_fail(c, r, field);
+	else
+		answer(c, 200, cp);
+}
+
+/* A range bound of the query string: absent 0, else a count. */
+static int
+range_arg(struct route_call *c, const char *key, uint64_t *out)
+{
+	const char *s = c->arg(c->arg_ctx, key);
+	char *end;
+
+	*out = 0;
+	if (s == NULL)
+		return 0;
+	if (*s < '0' || *s > '9' || (*out = strtoull(s, &end, 10), *end != '\0') || *out == 0) {
+		route_error(c, 400, "inval", key, NULL, "%s must be an event number from 1", key);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+export_h(struct route_call *c)
+{
+	const char *format = c->arg(c->arg_ctx, "format"), *field = NULL;
+	struct audit_export_request req = {0};
+	json_t *cp = NULL;
+	int r;
+
+	if (format != NULL && strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0) {
+		route_error(c, 400, "inval", "format", NULL, "format must be jsonl or csv");
+		return;
+	}
+	if (range_arg(c, "from", &req.from) != 0 || range_arg(c, "until", &req.until) != 0)
+		return;
+	if (req.from != 0 && req.until != 0 && req.from > req.until) {
+		route_error(c, 400, "inval", "from", NULL, "from %llu is after until %llu",
+		    (unsigned long long)req.from, (unsigned long long)req.until);
+		return;
+	}
+	req.csv = format != NULL && strcmp(format, "csv") == 0;
+	req.name = "https";
+	if ((c->file = tmpfile()) == NULL) {
+		route_fail(c, sl_errf(SL_ERR_IO, "export: no temporary file"), NULL);
+		return;
+	}
+	if ((r = audit_act_export(c->ex, c->caller, &req, c->file, &cp, &field)) != 0) {
+		fclose(c->file);
+		c->file = NULL;
+		route_fail(c, r, field);
+		return;
+	}
+	json_decref(cp);
+	c->type = req.csv ? "text/csv" : "application/jsonl";
+	c->status = 200;
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+static const char *const f_query[] = {"contract", "sql", NULL};
+static const char *const f_revoke[] = {"reason", NULL};
+
+/* Everyone who may hold a certificate; the actions narrow it to a party's own objects. */
+#define PARTIES ROLE_ANY
+#define READERS (ROLE_PLATFORM | ROLE_AUDITOR)
+#define CONTRACT_PARTIES (ROLE_ANY & ~ROLE_AUDITOR)
+
+const struct route routes[] = {
+    {"GET", "/v1/health", PARTIES, 0, 0, NULL, NULL, health},
+    {"GET", "/metrics", READERS, 0, 0, NULL, NULL, metrics},
+    {"GET", "/v1/products", PARTIES, 0, 0, NULL, NULL, products_list},
+    {"GET", "/v1/products/{name}", PARTIES, 0, 0, NULL, NULL, products_show},
+    {"GET", "/v1/contracts", PARTIES, 0, 0, NULL, NULL, contracts_list_h},
+    {"GET", "/v1/contracts/{id}", PARTIES, 0, 0, NULL, NULL, contracts_show_h},
+    {"POST", "/v1/contracts/{id}/revoke", CONTRACT_PARTIES, 0, 4096, f_revoke, f_revoke,
+        contracts_revoke_h},
+    {"GET", "/v1/contracts/{id}/budget", PARTIES, 0, 0, NULL, NULL, budget_h},
+    {"POST", "/v1/queries", ROLE_BUYER, 1, QUERY_TEXT_MAX + 4096, f_query, f_query, queries_submit},
+    {"GET", "/v1/queries/{id}", ROLE_BUYER | READERS, 0, 0, NULL, NULL, queries_show},
+    {"GET", "/v1/ledger", PARTIES, 0, 0, NULL, NULL, ledger_h},
+    {"GET", "/v1/audit/checkpoint", READERS, 0, 0, NULL, NULL, checkpoint_h},
+    {"GET", "/v1/audit/export", READERS, 0, 0, NULL, NULL, export_h},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* ---- matching ------------------------------------------------------------------- */
+
+unsigned
+route_role_bit(const char *role)
+{
+	static const char *const names[] = {
+	    "platform", "holder", "operator", "merchant", "buyer", "auditor"};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(role, names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+static int
+param_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_' || ch == '-' || ch == '.';
+}
+
+/* Whether path fits pattern; the {param} segment copied into param. */
+static int
+path_fits(const char *pattern, const char *path, char param[ROUTE_PARAM_MAX + 1])
+{
+	const char *open = strchr(pattern, '{'), *close, *end;
+	size_t pre, n;
+
+	if (open == NULL)
+		return strcmp(pattern, path) == 0;
+	pre = (size_t)(open - pattern);
+	close = strchr(open, '}');
+	if (close == NULL || strncmp(pattern, path, pre) != 0)
+		return 0;
+	path += pre;
+	for (end = path; *end != '\0' && *end != '/'; end++)
+		if (!param_char(*end))
+			return 0;
+	n = (size_t)(end - path);
+	/* "." and ".." are no names, and would read as path steps to anyone after us. */
+	if (n == 0 || n > ROUTE_PARAM_MAX ||
+	    (path[0] == '.' && (n == 1 || (n == 2 && path[1] == '.'))))
+		return 0;
+	if (strcmp(close + 1, end) != 0)
+		return 0;
+	memcpy(param, path, n);
+	param[n] = '\0';
+	return 1;
+}
+
+const struct route *
+route_match(const char *method, const char *path, char param[ROUTE_PARAM_MAX + 1], int *known)
+{
+	const struct route *rt;
+
+	*known = 0;
+	param[0] = '\0';
+	for (rt = routes; rt->method != NULL; rt++) {
+		if (!path_fits(rt->path, path, param))
+			continue;
+		if (strcmp(rt->method, method) == 0)
+			return rt;
+		*known = 1;
+	}
+	param[0] = '\0';
+	return NULL;
+}
+
+static int
+listed(const char *const *names, const char *key)
+{
+	for (; names != NULL && *names != NULL; names++)
+		if (strcmp(*names, key) == 0)
+			return 1;
+	return 0;
+}
+
+int
+route_body_check(const struct route *rt, struct route_call *c, const json_t *body)
+{
+	const char *const *f;
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(body)) {
+		route_error(c, 400, "parse", NULL, NULL, "the body must be a JSON object");
+		return -1;
+	}
+	json_object_foreach((json_t *)body, key, v) {
+		if (!listed(rt->fields, key)) {
+			route_error(c, 400, "inval", key, NULL, "unknown field \"%.64s\"", key);
+			return -1;
+		}
+		if (!json_is_string(v)) {
+			route_error(c, 400, "inval", key, NULL, "\"%s\" must be a string", key);
+			return -1;
+		}
+	}
+	for (f = rt->required; f != NULL && *f != NULL; f++)
+		if (json_object_get(body, *f) == NULL) {
+			route_error(c, 400, "inval", *f, NULL, "\"%s\" is required", *f);
+			return -1;
+		}
+	return 0;
+}

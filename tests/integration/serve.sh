@@ -1,0 +1,236 @@
+#!/bin/sh
+# sluice serve: the HTTPS API on a loopback port, driven with curl and the
+# client certificates of `party add` (the demo's parties): every route for
+# the roles it lists and refuses, cross-party reads answered 404, bad input,
+# TLS refusals, the job limit, a slowloris client, many connections, and a
+# SIGTERM during running queries that leaves the ledger and the audit log whole.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need curl
+need openssl
+
+D="$T/demo"
+"$SLUICE" demo --dir "$D" --rows 20000 >"$T/demo.out" 2>&1 || fail "demo: $(tail -n 3 "$T/demo.out")"
+X="$D/exchange"
+CA="$X/tls/ca.crt"
+cid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$D/$1.contract.json"; }
+C_DS_IMG=$(cid deepsight-ai-imaging)
+C_PI=$(cid pacific-insurance-claims)
+
+# start [OPTIONS...]: a daemon on a free port; $PORT and $PID.
+start() {
+	rm -f "$T/port"
+	"$SLUICE" -d "$X" serve --listen 127.0.0.1:0 --ready-file "$T/port" --log "$T/serve.log" "$@" &
+	PID=$!
+	i=0
+	while [ ! -s "$T/port" ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "serve did not start: $(tail -n 5 "$T/serve.log")"
+		kill -0 $PID 2>/dev/null || fail "serve exited: $(tail -n 5 "$T/serve.log")"
+		sleep 0.1
+	done
+	PORT=$(cat "$T/port")
+}
+stop() {
+	kill -TERM "$PID" 2>/dev/null
+	wait "$PID"
+	_rc=$?
+	[ $_rc -eq 0 ] || fail "serve exited $_rc after SIGTERM: $(tail -n 5 "$T/serve.log")"
+}
+trap 'kill -KILL $PID 2>/dev/null; rm -rf "$T"' EXIT
+
+# api PARTY METHOD PATH [BODY [CURL-ARGS...]]: the answer in $OUT, the status in $STATUS.
+api() {
+	_who=$1 _m=$2 _p=$3
+	shift 3
+	_body=
+	if [ $# -gt 0 ]; then
+		_body=$1
+		shift
+	fi
+	LAST_CMD="$_who $_m $_p $_body"
+	if [ -n "$_body" ]; then
+		STATUS=$(curl -sS --cacert "$CA" --cert "$D/$_who.crt" --key "$D/$_who.key" -X "$_m" \
+			-H 'Content-Type: application/json' --data-binary "$_body" -o "$OUT" -D "$T/.hdr" \
+			-w '%{http_code}' "$@" "https://127.0.0.1:$PORT$_p" 2>"$ERR")
+	else
+		STATUS=$(curl -sS --cacert "$CA" --cert "$D/$_who.crt" --key "$D/$_who.key" -X "$_m" \
+			-o "$OUT" -D "$T/.hdr" -w '%{http_code}' "$@" "https://127.0.0.1:$PORT$_p" 2>"$ERR")
+	fi
+}
+# expect_status PARTY METHOD PATH WANT [BODY [CURL-ARGS...]]
+expect_status() {
+	_want=$4
+	_a=$1 _b=$2 _c=$3
+	shift 4
+	api "$_a" "$_b" "$_c" "$@"
+	[ "$STATUS" = "$_want" ] || fail "$_a $_b $_c: status $STATUS, want $_want"
+	ok "$_a $_b $_c -> $_want"
+}
+
+start --workers 2 --max-jobs 2 --request-timeout 2
+
+note "every role reaches the routes its table lists"
+for p in city-health-bureau ningbo-data-ops acme-merchant deepsight-ai pacific-insurance audit-office; do
+	expect_status $p GET /v1/health 200
+	expect_status $p GET /v1/products 200
+	json_eq "$p sees the catalog" 'sorted(p["name"] for p in d["products"])' '["claims","imaging"]'
+done
+expect_status deepsight-ai GET /v1/products/claims 200
+json_eq "a product's page has its schema" '"columns" in json.dumps(d)' 'true'
+expect_status deepsight-ai GET /v1/products/nope 404
+json_eq "a missing product's error" 'd["error"]["code"]' 'notfound'
+
+note "contracts: each party sees its own"
+expect_status deepsight-ai GET /v1/contracts 200
+json_eq "deepsight-ai's contracts" 'sorted(c["buyer"] for c in d["contracts"])' '["deepsight-ai","deepsight-ai"]'
+expect_status pacific-insurance GET /v1/contracts 200
+json_eq "pacific-insurance's contracts" '[c["id"] for c in d["contracts"]]' "[\"$C_PI\"]"
+expect_status audit-office GET /v1/contracts 200
+json_eq "the auditor sees all" 'len(d["contracts"])' '3'
+expect_status pacific-insurance GET "/v1/contracts/$C_PI" 200
+json_eq "the contract document" 'd["id"]' "$C_PI"
+expect_status deepsight-ai GET "/v1/contracts/$C_PI" 404
+json_eq "another buyer's contract does not exist for deepsight-ai" 'd["error"]["code"]' 'notfound'
+expect_status deepsight-ai GET "/v1/contracts/c_00000000000000000000000000000000" 404
+expect_status deepsight-ai GET "/v1/contracts/$C_DS_IMG/budget" 200
+json_eq "a dp contract's budget" 'd["mechanism"]' 'laplace'
+expect_status pacific-insurance GET "/v1/contracts/$C_DS_IMG/budget" 404
+expect_status audit-office POST "/v1/contracts/$C_PI/revoke" 403 '{"reason":"x"}'
+expect_status deepsight-ai POST "/v1/contracts/$C_PI/revoke" 404 '{"reason":"x"}'
+expect_status pacific-insurance GET "/v1/contracts/$C_PI" 200
+json_eq "a refused revoke changes nothing" 'd["state"]' 'active'
+
+note "queries"
+Q='{"contract":"'$C_PI'","sql":"SELECT region, COUNT(*) FROM claims GROUP BY region"}'
+expect_status pacific-insurance POST /v1/queries 201 "$Q"
+json_eq "the answer has its columns" 'd["columns"]' '["region","COUNT(*)"]'
+QID=$(json 'd["query_id"]')
+expect_status pacific-insurance GET "/v1/queries/$QID" 200
+json_eq "the stored result" 'd["state"]' 'released'
+expect_status audit-office GET "/v1/queries/$QID" 200
+expect_status deepsight-ai GET "/v1/queries/$QID" 404
+expect_status city-health-bureau POST /v1/queries 403 "$Q"
+json_eq "a holder may not query" 'd["error"]["code"]' 'policy'
+expect_status deepsight-ai POST /v1/queries 403 "$Q"
+json_eq "another buyer's contract refuses deepsight-ai" 'd["error"]["code"]' 'refused'
+expect_status pacific-insurance POST /v1/queries 201 "$Q" -H 'Idempotency-Key: retry-1'
+QID1=$(json 'd["query_id"]')
+expect_status pacific-insurance POST /v1/queries 200 "$Q" -H 'Idempotency-Key: retry-1'
+json_eq "a retry answers the stored query" 'd["query_id"]' "$QID1"
+expect_status pacific-insurance POST /v1/queries 403 '{"contract":"'$C_PI'","sql":"SELECT name FROM claims"}'
+json_eq "a refused query names itself" 'd["error"]["state"]' 'refused'
+
+note "ledger and audit"
+expect_status pacific-insurance GET /v1/ledger 200
+json_eq "a buyer sees its own statement" '[s["account"] for s in d["statements"]]' '["pacific-insurance"]'
+expect_status pacific-insurance GET '/v1/ledger?party=acme-merchant' 403
+expect_status acme-merchant GET /v1/ledger 200
+json_eq "a merchant sees its income" '[s["account"] for s in d["statements"]]' '["acme-merchant"]'
+expect_status audit-office GET /v1/ledger 200
+check "the auditor sees every account" test "$(json 'len(d["statements"])')" -ge 5
+expect_status pacific-insurance GET /v1/audit/export 403
+expect_status acme-merchant GET /v1/audit/checkpoint 403
+expect_status audit-office GET /v1/audit/checkpoint 200
+json_eq "the checkpoint" '"signature" in d' 'true'
+expect_status audit-office GET /v1/audit/export 200
+cp "$OUT" "$T/export.jsonl"
+expect_ok "$SLUICE" audit verify "$T/export.jsonl" --key "$X/platform.pub"
+expect_status audit-office GET '/v1/audit/export?format=xml' 400
+expect_status audit-office GET '/v1/audit/export?from=9&until=3' 400
+expect_status pacific-insurance GET /metrics 403
+expect_status audit-office GET /metrics 200
+check "metrics count requests" grep -q '^sluice_http_requests_total{route="/v1/queries",status="201"}' "$OUT"
+check "metrics count refusals" grep -q '^sluice_refusals_total{reason="policy"}' "$OUT"
+check "metrics have the job histogram" grep -q '^sluice_job_duration_seconds_count ' "$OUT"
+
+note "bad input"
+expect_status pacific-insurance POST /v1/queries 400 '{"contract":'
+json_eq "malformed JSON" 'd["error"]["code"]' 'parse'
+expect_status pacific-insurance POST /v1/queries 400 '{"contract":1,"sql":"SELECT 1"}'
+json_eq "a wrong type names the field" 'd["error"]["field"]' 'contract'
+expect_status pacific-insurance POST /v1/queries 400 '{"contract":"x","sql":"SELECT 1","extra":"1"}'
+json_eq "an unknown field" 'd["error"]["field"]' 'extra'
+expect_status pacific-insurance POST /v1/queries 400 '{"sql":"SELECT 1"}'
+json_eq "a missing field" 'd["error"]["field"]' 'contract'
+expect_status pacific-insurance POST /v1/queries 400 '[1]'
+python3 -c 'import sys; sys.stdout.write("{\"contract\":\"x\",\"sql\":\"" + "a" * 1100000 + "\"}")' >"$T/big.json"
+expect_status pacific-insurance POST /v1/queries 413 "@$T/big.json"
+expect_status pacific-insurance GET /v1/nothing 404
+expect_status pacific-insurance POST /v1/products 405 '{}'
+expect_status pacific-insurance GET '/v1/products/..' 404
+expect_status pacific-insurance POST /v1/queries 400 "$Q" -H "Idempotency-Key: $(printf '%0200d' 0)"
+expect_status pacific-insurance GET /v1/health 200
+
+note "TLS: no certificate, a foreign one, the wrong kind"
+run curl -sS --cacert "$CA" "https://127.0.0.1:$PORT/v1/health"
+check "no client certificate: refused" test $? -ne 0
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=Sluice/OU=buyer/CN=pacific-insurance" \
+	-days 30 -keyout "$T/foreign.key" -out "$T/foreign.crt" >/dev/null 2>&1 || fail "openssl req"
+run curl -sS --cacert "$CA" --cert "$T/foreign.crt" --key "$T/foreign.key" "https://127.0.0.1:$PORT/v1/health"
+check "a certificate of another CA: refused" test $? -ne 0
+run curl -sS --tls-max 1.2 --cacert "$CA" --cert "$D/pacific-insurance.crt" --key "$D/pacific-insurance.key" "https://127.0.0.1:$PORT/v1/health"
+check "TLS 1.2: refused" test $? -ne 0
+expect_status pacific-insurance GET /v1/health 200
+"$SLUICE" -d "$X" audit show --action tls.refused >"$OUT" 2>"$ERR"
+check "the foreign certificate is audited" grep -q 'pacific-insurance' "$OUT"
+
+note "slowloris and many connections"
+python3 - "$PORT" "$D" "$CA" <<'PY' || fail "slowloris: the server kept a half-sent request open"
+import socket, ssl, sys, time
+port, d, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(d + "/pacific-insurance.crt", d + "/pacific-insurance.key")
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+t0 = time.time()
+s.settimeout(1)
+while time.time() - t0 < 8:
+    try:
+        s.sendall(b"X-Slow: 1\r\n")
+        if s.recv(1) == b"":
+            break
+    except socket.timeout:
+        continue
+    except (OSError, ssl.SSLError):
+        break
+else:
+    sys.exit(1)
+assert time.time() - t0 < 6, time.time() - t0
+PY
+ok "a slowloris client is cut off after --request-timeout"
+python3 - "$PORT" "$D" "$CA" <<'PY' || fail "1000 connections: the next good request failed"
+import socket, subprocess, sys
+port, d, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(1000)]
+for s in socks[:500]:
+    s.sendall(b"\x16\x03\x01\x00\x05hello")  # half a ClientHello
+out = subprocess.run(["curl", "-sS", "--cacert", ca, "--cert", d + "/pacific-insurance.crt",
+    "--key", d + "/pacific-insurance.key", "-o", "/dev/null", "-w", "%{http_code}",
+    "https://127.0.0.1:%d/v1/health" % port], capture_output=True, text=True, timeout=60)
+assert out.stdout == "200", (out.stdout, out.stderr)
+PY
+ok "with 1000 connections open, a good request is answered"
+expect_status pacific-insurance GET /v1/health 200
+stop
+
+note "the job limit, and SIGTERM during running queries"
+start --workers 2 --max-jobs 2
+n=0
+while [ $n -lt 20 ]; do
+	curl -sS --cacert "$CA" --cert "$D/pacific-insurance.crt" --key "$D/pacific-insurance.key" \
+		-H 'Content-Type: application/json' -o "$T/q$n.json" -w '%{http_code}\n' \
+		--data-binary "$Q" "https://127.0.0.1:$PORT/v1/queries" >"$T/s$n" 2>/dev/null &
+	n=$((n + 1))
+done
+sleep 0.2
+kill -TERM "$PID"
+wait
+check "the server stopped" test -z "$(kill -0 "$PID" 2>&1 | grep -v 'No such')"
+cat "$T"/s* >"$T/statuses"
+check "some queries ran" grep -q '^201$' "$T/statuses"
+check "every answer is a status" test "$(grep -cE '^(201|429|503|000)$' "$T/statuses")" -eq 20
+expect_ok "$SLUICE" -d "$X" ledger verify
+expect_ok "$SLUICE" -d "$X" audit export --out "$T/after.jsonl"
+expect_ok "$SLUICE" audit verify "$T/after.jsonl" --key "$X/platform.pub"
+check "no query is charged without its answer stored" test "$(sql "$X/sluice.db" "SELECT COUNT(*) FROM queries WHERE state = 'released' AND answer IS NULL")" -eq 0
+pass
