@@ -5,18 +5,20 @@ Usage: serve_client.py PORT CA CRT KEY CONTRACT SQL SECONDS CONNECTIONS
 Each connection is one thread posting the query back to back for SECONDS;
 prints one JSON line: answered (201), busy (429), other, per second, p50, p99 (ms).
 """
-import http.client, json, ssl, sys, threading, time
+import http.client, json, socket, ssl, sys, threading, time
 
 port, ca, crt, key, contract, sql = sys.argv[1:7]
 seconds, conns = float(sys.argv[7]), int(sys.argv[8])
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(crt, key)
-body = json.dumps({"contract": contract, "sql": sql})
+body = json.dumps({"contract": contract, "sql": sql}).encode()
 lat, codes, lock = [], {}, threading.Lock()
 
 
 def worker():
     c = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx)
+    c.connect()
+    c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     mine, mycodes = [], {}
     end = time.monotonic() + seconds
     while time.monotonic() < end:

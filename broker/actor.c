@@ -16,6 +16,11 @@ actor_party(struct exchange *ex, const struct keys_pubkey *caller, struct party 
 	memset(out, 0, sizeof *out);
 	if ((r = party_find_key(exchange_db(ex), caller, out)) == SL_ERR_NOTFOUND)
 		return sl_errf(SL_ERR_POLICY, "not the key of any party of this exchange");
+	if (r == 0 && out->revoked != NULL) {
+		r = sl_errf(SL_ERR_POLICY, "the key of party %s, revoked on %s: %s", out->name,
+		    out->revoked, out->revoke_reason);
+		party_clear(out);
+	}
 	return r;
 }
 

@@ -14,8 +14,9 @@
 static json_t *
 party_json(const struct party *p)
 {
-	return json_pack("{s:s, s:s, s:s, s:s}", "name", p->name, "role", p->role, "fingerprint",
-	    p->fingerprint, "created", p->created);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s*}", "name", p->name, "role", p->role,
+	    "fingerprint", p->fingerprint, "created", p->created, "revoked", p->revoked,
+	    "revoke_reason", p->revoke_reason);
 }
 
 static int
@@ -69,12 +70,18 @@ party_list_run(const struct cli *cli, const struct cli_args *a)
 		party_list_free(list, n);
 		return cli_print_json(json_pack("{s:o}", "parties", arr));
 	}
-	static const char *const head[] = {"NAME", "ROLE", "CREATED", "FINGERPRINT"};
-	struct cli_table *t = cli_table_new(4, "llll", head);
+	static const char *const head[] = {"NAME", "ROLE", "CREATED", "FINGERPRINT", "REVOKED"};
+	size_t revoked = 0;
+
+	for (i = 0; i < n; i++)
+		revoked += list[i].revoked != NULL;
+	/* The column is there once a party is revoked. */
+	struct cli_table *t = cli_table_new(revoked > 0 ? 5 : 4, revoked > 0 ? "lllll" : "llll", head);
 
 	for (i = 0; t != NULL && r == 0 && i < n; i++)
-		r = cli_table_add(t, (const char *const[]){list[i].name, list[i].role,
-		                         list[i].created, list[i].fingerprint});
+		r = cli_table_add(
+		    t, (const char *const[]){list[i].name, list[i].role, list[i].created,
+		           list[i].fingerprint, list[i].revoked != NULL ? list[i].revoked : ""});
 	party_list_free(list, n);
 	if (t == NULL || r != 0) {
 		cli_table_free(t);
@@ -82,6 +89,27 @@ party_list_run(const struct cli *cli, const struct cli_args *a)
 	}
 	cli_table_print(t, stdout, "");
 	cli_table_free(t);
+	return CLI_OK;
+}
+
+static int
+party_revoke_run(const struct cli *cli, const struct cli_args *a)
+{
+	const char *name = cli_arg(a, 0), *reason = cli_opt(a, "reason");
+	struct exchange *ex = NULL;
+	int r;
+
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
+		return r;
+	sl_err_clear();
+	r = party_revoke(ex, name, reason, EXCHANGE_PLATFORM_NAME);
+	exchange_close(ex);
+	if (r != 0)
+		return cli_fail_detail(r, r == SL_ERR_INVAL ? "reason" : NULL, NULL);
+	if (cli_flag(a, "json"))
+		return cli_print_json(json_pack(
+		    "{s:s, s:s, s:s}", "party", name, "state", "revoked", "reason", reason));
+	printf("Revoked party %s: its key is no caller's from now on\n", name);
 	return CLI_OK;
 }
 
@@ -108,6 +136,21 @@ const struct cli_spec cmd_party[] = {
         .help = "List parties: name, role, key fingerprint, creation time.",
         .opts = {CMD_OPT_JSON},
         .run = party_list_run,
+    },
+    {
+        .path = "party revoke",
+        .summary = "end a party's access",
+        .help = "End a party's access, for good: from now on its key is refused by every\n"
+                "command that takes --identity, its queries are refused, and `sluice\n"
+                "serve` answers its client certificate 401.  Its past actions, contracts\n"
+                "and statements stay as they are.  Audited as party.revoked.",
+        .args = {{"NAME"}},
+        .opts =
+            {
+                {"reason", 0, CLI_STRING, "TEXT", "why, for the audit log", CLI_REQUIRED},
+                CMD_OPT_JSON,
+            },
+        .run = party_revoke_run,
     },
     {.path = NULL},
 };

@@ -255,6 +255,16 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "  time TEXT NOT NULL"
     ") STRICT;"
     "CREATE INDEX dp_charges_contract ON dp_charges (contract, time);",
+    /*
+     * 7 -> 8: a party's access can end (`party revoke`): from then on its
+     * key is no caller's, on the CLI and over HTTPS.  Never undone.
+     */
+    "ALTER TABLE parties ADD COLUMN revoked TEXT;"
+    "ALTER TABLE parties ADD COLUMN revoke_reason TEXT"
+    "  CHECK ((revoked IS NULL) = (revoke_reason IS NULL));"
+    "CREATE TRIGGER parties_revoked_final BEFORE UPDATE OF revoked ON parties"
+    "  WHEN OLD.revoked IS NOT NULL"
+    "  BEGIN SELECT RAISE(ABORT, 'a revoked party stays revoked'); END;",
 };
 
 int

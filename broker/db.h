@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 /* The schema version this build writes and reads. */
-#define DB_SCHEMA_VERSION 7
+#define DB_SCHEMA_VERSION 8
 
 struct db; /* opaque */
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "broker/db.h"
+#include "broker/exchange.h"
 #include "broker/party.h"
 #include "common/err.h"
 #include "common/file.h"
@@ -79,7 +80,10 @@ dup_col(sqlite3_stmt *st, int i)
 	return strdup(t != NULL ? (const char *)t : "");
 }
 
-/* Fill p from a row of "SELECT id, name, role, fingerprint, created, certificate, public_key". */
+/* Fill p from a row of "SELECT " PARTY_COLUMNS. */
+#define PARTY_COLUMNS                                                                              \
+	"id, name, role, fingerprint, created, certificate, public_key, revoked, revoke_reason"
+
 static int
 party_from_row(sqlite3_stmt *st, struct party *p)
 {
@@ -97,10 +101,14 @@ party_from_row(sqlite3_stmt *st, struct party *p)
 	if (n > 0)
 		memcpy(p->public_key, sqlite3_column_blob(st, 6), (size_t)n);
 	p->public_key_len = (size_t)n;
+	if ((sqlite3_column_type(st, 7) != SQLITE_NULL && (p->revoked = dup_col(st, 7)) == NULL) ||
+	    (sqlite3_column_type(st, 8) != SQLITE_NULL &&
+	        (p->revoke_reason = dup_col(st, 8)) == NULL)) {
+		party_clear(p);
+		return SL_ERR_NOMEM;
+	}
 	return 0;
 }
-
-#define PARTY_COLUMNS "id, name, role, fingerprint, created, certificate, public_key"
 
 int
 party_find(struct db *db, const char *name, struct party *out)
@@ -130,8 +138,8 @@ party_find_key(struct db *db, const struct keys_pubkey *pk, struct party *out)
 
 	if ((r = keys_pubkey_fingerprint(pk, fp)) != 0)
 		return r;
-	if ((r = db_prepare(db, "SELECT " PARTY_COLUMNS " FROM parties WHERE fingerprint = ?", &st)) !=
-	    0)
+	if ((r = db_prepare(
+	         db, "SELECT " PARTY_COLUMNS " FROM parties WHERE fingerprint = ?", &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW)
@@ -193,7 +201,49 @@ party_clear(struct party *p)
 	free(p->created);
 	free(p->certificate);
 	free(p->public_key);
+	free(p->revoked);
+	free(p->revoke_reason);
 	memset(p, 0, sizeof(*p));
+}
+
+int
+party_revoke(struct exchange *ex, const char *name, const char *reason, const char *actor)
+{
+	struct db *db = exchange_db(ex);
+	char now[SL_TIME_RFC3339_LEN];
+	struct party p;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (reason == NULL || *reason == '\0')
+		return sl_errf(SL_ERR_INVAL, "a revocation needs a reason");
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = party_find(db, name, &p)) != 0)
+		goto out;
+	if (p.revoked != NULL)
+		r = sl_errf(SL_ERR_EXISTS, "party %s was revoked on %s", name, p.revoked);
+	else if (strcmp(p.role, "platform") == 0)
+		r = sl_errf(SL_ERR_POLICY, "the platform's own party %s cannot be revoked", name);
+	party_clear(&p);
+	if (r != 0)
+		goto out;
+	sl_time_now(now);
+	if ((r = db_prepare(
+	         db, "UPDATE parties SET revoked = ?, revoke_reason = ? WHERE name = ?", &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "revoke party");
+	sqlite3_finalize(st);
+	if (r == 0 && (r = exchange_audit(ex, actor, "party.revoked", name,
+	                   json_pack("{s:s}", "reason", reason))) == 0)
+		r = db_commit(db);
+out:
+	if (r != 0)
+		db_rollback(db);
+	return r;
 }
 
 void

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct db;
+struct exchange;
 struct keys_pubkey;
 struct keys_ca;
 
@@ -26,6 +27,8 @@ struct party {
 	char *certificate;   /* PEM */
 	uint8_t *public_key; /* SPKI DER */
 	size_t public_key_len;
+	char *revoked;       /* when its access ended, or NULL */
+	char *revoke_reason; /* why, or NULL */
 };
 
 /* Whether role is one of PARTY_ROLES (1) or not (0). */
@@ -51,6 +54,15 @@ int party_find_key(struct db *db, const struct keys_pubkey *pk, struct party *ou
  * the caller frees with party_list_free().
  */
 int party_list(struct db *db, struct party **list, size_t *count)
+    __attribute__((warn_unused_result));
+
+/*
+ * End party name's access at time now, for reason (not empty), and audit
+ * party.revoked by actor in the same transaction.  SL_ERR_NOTFOUND for no
+ * such party, SL_ERR_EXISTS when it is revoked already, SL_ERR_POLICY for
+ * the platform's own party.
+ */
+int party_revoke(struct exchange *ex, const char *name, const char *reason, const char *actor)
     __attribute__((warn_unused_result));
 
 void party_clear(struct party *p);

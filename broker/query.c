@@ -725,6 +725,27 @@ reused_message(const char *request_id)
 	return strdup(msg);
 }
 
+/* A revoked party's key is refused as any other that may not query (q->state "refused"). */
+static int
+revoked_check(struct run *q, const struct keys_pubkey *pk)
+{
+	struct party p;
+	char msg[400];
+	int r;
+
+	if ((r = party_find_key(exchange_db(q->ex), pk, &p)) == SL_ERR_NOTFOUND)
+		return 0;
+	if (r != 0)
+		return r;
+	if (p.revoked != NULL) {
+		snprintf(msg, sizeof msg, "party %s was revoked on %s: %s", p.name, p.revoked,
+		    p.revoke_reason);
+		set_reason(q, "refused", msg);
+	}
+	party_clear(&p);
+	return 0;
+}
+
 /* Authorize, run and release; sets q->state.  Errors are the catalog's, not the query's. */
 static int
 run(struct run *q)
@@ -735,6 +756,10 @@ run(struct run *q)
 	if (q->req->buyer != NULL && (r = keys_identity_pubkey(q->req->buyer, &pk)) != 0)
 		return r;
 	sl_err_clear();
+	if ((r = revoked_check(q, pk != NULL ? pk : q->req->caller)) != 0 || q->state != NULL) {
+		keys_pubkey_free(pk);
+		return r;
+	}
 	r = contracts_authorize(
 	    q->ex, q->req->contract, pk != NULL ? pk : q->req->caller, time(NULL), &q->row);
 	keys_pubkey_free(pk);

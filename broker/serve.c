@@ -4,6 +4,8 @@
  * pre-started workers, metrics, the request log and the lifecycle.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -400,13 +402,13 @@ job_thread(void *arg)
 		j->call.ex = ex;
 		j->call.worker = pool_take();
 		j->rt->fn(&j->call);
-		/* The one taken is replaced after the job, off its latency. */
-		pool_fill();
 
 		pthread_mutex_lock(&S.mu);
 		S.running--;
 		pthread_mutex_unlock(&S.mu);
 		event_active(j->done, 0, 0);
+		/* The worker taken is replaced once the answer is on its way, off its latency. */
+		pool_fill();
 	}
 }
 
@@ -465,6 +467,11 @@ authenticate(struct job *j)
 		memset(&j->party, 0, sizeof j->party);
 		route_error(&j->call, 401, "auth", NULL, NULL,
 		    "the client certificate is not of a party of this exchange");
+		return -1;
+	}
+	if (j->party.revoked != NULL) {
+		route_error(&j->call, 401, "auth", NULL, NULL, "party %s was revoked on %s",
+		    j->party.name, j->party.revoked);
 		return -1;
 	}
 	j->call.caller = j->caller;
@@ -1052,6 +1059,17 @@ serve_run(const struct serve_config *cfg)
 		r = sl_errf(
 		    SL_ERR_IO, "serve: cannot listen on %s: %s", cfg->listen, strerror(errno));
 		goto out;
+	}
+	{
+		/*
+		 * Accepted sockets inherit it: an answer leaves as several TLS
+		 * records, and Nagle would hold the last one for the client's
+		 * delayed ACK (40 ms a request).
+		 */
+		int one = 1;
+
+		(void)setsockopt(evhttp_bound_socket_get_fd(S.bound), IPPROTO_TCP, TCP_NODELAY,
+		    &one, sizeof one);
 	}
 	if ((S.pool = calloc(cfg->workers + 1, sizeof *S.pool)) == NULL) {
 		r = SL_ERR_NOMEM;

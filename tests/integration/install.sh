@@ -17,7 +17,7 @@ check "no worker in bindir" [ ! -e "$R$sl_bindir/sluice-worker" ]
 for p in sluice sluice-product sluice-contract sluice-query sluice-ledger sluice-audit sluice-keys sluice-demo; do
 	check "man page $p.1" [ -f "$R$sl_man1dir/$p.1" ]
 done
-for d in architecture.md privacy.md audit-format.md store-format.md; do
+for d in architecture.md privacy.md audit-format.md store-format.md query-language.md contracts.md ledger.md crypto.md openapi.yaml; do
 	check "docs/$d in docdir" [ -f "$R$sl_docdir/$d" ]
 done
 

@@ -211,6 +211,27 @@ assert out.stdout == "200", (out.stdout, out.stderr)
 PY
 ok "with 1000 connections open, a good request is answered"
 expect_status pacific-insurance GET /v1/health 200
+
+note "a revoked party"
+expect_status deepsight-ai GET /v1/health 200
+expect_fail 2 "$SLUICE" -d "$X" party revoke deepsight-ai
+expect_fail 1 "$SLUICE" -d "$X" party revoke nobody --reason test
+expect_stderr_contains "nobody"
+expect_ok "$SLUICE" -d "$X" party revoke deepsight-ai --reason "contract breach" --json
+json_eq "revoked" 'd["state"]' 'revoked'
+expect_fail 1 "$SLUICE" -d "$X" party revoke deepsight-ai --reason again
+expect_stderr_contains "was revoked on"
+expect_status deepsight-ai GET /v1/health 401
+json_eq "its certificate no longer authenticates" 'd["error"]["code"]' 'auth'
+expect_fail 1 "$SLUICE" -d "$X" query --contract "$C_DS_IMG" --identity "$D/deepsight-ai.key" "SELECT COUNT(*) FROM imaging"
+expect_stderr_contains "deepsight-ai was revoked on"
+expect_fail 1 "$SLUICE" -d "$X" ledger --identity "$D/deepsight-ai.key"
+expect_stderr_contains "revoked on"
+expect_ok "$SLUICE" -d "$X" party list --json
+json_eq "party list shows it" '[p["revoke_reason"] for p in d["parties"] if p["name"] == "deepsight-ai"]' '["contract breach"]'
+expect_ok "$SLUICE" -d "$X" audit show --action party.revoked
+expect_stdout_contains "deepsight-ai"
+expect_status pacific-insurance GET /v1/health 200
 stop
 
 note "the job limit, and SIGTERM during running queries"
