@@ -313,10 +313,16 @@ run_worker(struct run *q, const struct product *p, size_t vi, const struct schem
 		l.bound_rows = (uint32_t)t->max_rows_per_unit;
 		l.bound_key = bound;
 	}
-	if ((r = launch_send(q->ex, sp, &l)) != 0)
+	/*
+	 * SL_ERR_IO: the worker is gone before its header (killed while it
+	 * waited, started ahead): its job fails below, as one that died later.
+	 */
+	if ((r = launch_send(q->ex, sp, &l)) != 0 && r != SL_ERR_IO)
 		goto out;
-	sl_err_clear();
-	r = converse(q, sp, sch, result, bytes);
+	if (r == 0) {
+		sl_err_clear();
+		r = converse(q, sp, sch, result, bytes);
+	}
 	snprintf(why, sizeof why, "%s", r != 0 ? sl_err_msg(r) : "the worker sent no answer");
 	if (spawn_wait(sp, &sr) == 0 && q->state == NULL && (r != 0 || *bytes == NULL) &&
 	    r != SL_ERR_NOMEM) {

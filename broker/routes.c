@@ -24,6 +24,7 @@
 #include "broker/serve.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "contracts/contract.h"
 
 /* ---- answers -------------------------------------------------------------------- */
 
@@ -187,6 +188,81 @@ contracts_show_h(struct route_call *c)
 	}
 	answer(c, 200, contracts_row_json(&row, time(NULL), 1));
 	contracts_row_clear(&row);
+}
+
+/* The document of ct as the CLI writes C.json. */
+static json_t *
+contract_doc(const struct contract *ct)
+{
+	char *text = NULL;
+	size_t len;
+	json_t *doc = NULL;
+
+	if (contract_to_text(ct, &text, &len) == 0)
+		doc = json_loadb(text, len, 0, NULL);
+	free(text);
+	return doc;
+}
+
+static void
+contracts_offer_h(struct route_call *c)
+{
+	struct contracts_offer_request req = {body_str(c, "product"), body_str(c, "buyer"),
+	    json_object_get(c->body, "terms"), NULL, NULL};
+	struct contract *ct = NULL;
+	const char *field = NULL;
+	int r;
+
+	if ((r = contracts_act_offer(c->ex, c->caller, &req, &ct, &field)) != 0) {
+		/* Another merchant's product: as if it did not exist. */
+		if (r == SL_ERR_POLICY && field != NULL && strcmp(field, ACTOR_FIELD) == 0)
+			route_error(
+			    c, 404, "notfound", "product", NULL, "no product %s", req.product);
+		else
+			route_fail(c, r, field);
+		return;
+	}
+	answer(c, 201, contract_doc(ct));
+	contract_free(ct);
+}
+
+/*
+ * The whole document, signed offline by one or more of its parties
+ * (`sluice contract sign`), recorded; the platform countersigns when it is
+ * complete.  Only a party of the contract may submit it.
+ */
+static void
+contracts_submit_h(struct route_call *c)
+{
+	struct contracts_submitted res;
+	struct contracts_row row;
+	struct contract *ct = NULL;
+	int r;
+
+	if ((r = contracts_act_find(c->ex, c->caller, c->param, &row)) != 0) {
+		route_fail(c, r, NULL);
+		return;
+	}
+	contracts_row_clear(&row);
+	if ((r = contract_parse(c->raw, c->raw_len, &ct)) != 0) {
+		route_fail(c, r, NULL);
+		return;
+	}
+	if (strcmp(ct->id, c->param) != 0) {
+		route_error(c, 400, "inval", "id", NULL, "the document is contract %s, not %s",
+		    ct->id, c->param);
+		contract_free(ct);
+		return;
+	}
+	if ((r = contracts_submit(c->ex, ct, &res)) != 0) {
+		route_fail(c, r, NULL);
+		contract_free(ct);
+		return;
+	}
+	answer(c, 200,
+	    json_pack("{s:s, s:s, s:b, s:o}", "id", ct->id, "state", res.state, "activated",
+	        res.activated, "document", contract_doc(ct)));
+	contract_free(ct);
 }
 
 static void
@@ -360,6 +436,8 @@ export_h(struct route_call *c)
 
 static const char *const f_query[] = {"contract", "sql", NULL};
 static const char *const f_revoke[] = {"reason", NULL};
+static const char *const f_offer[] = {"product", "buyer", "terms", NULL};
+static const char *const o_offer[] = {"terms", NULL};
 
 /* Everyone who may hold a certificate; the actions narrow it to a party's own objects. */
 #define PARTIES ROLE_ANY
@@ -367,21 +445,26 @@ static const char *const f_revoke[] = {"reason", NULL};
 #define CONTRACT_PARTIES (ROLE_ANY & ~ROLE_AUDITOR)
 
 const struct route routes[] = {
-    {"GET", "/v1/health", PARTIES, 0, 0, NULL, NULL, health},
-    {"GET", "/metrics", READERS, 0, 0, NULL, NULL, metrics},
-    {"GET", "/v1/products", PARTIES, 0, 0, NULL, NULL, products_list},
-    {"GET", "/v1/products/{name}", PARTIES, 0, 0, NULL, NULL, products_show},
-    {"GET", "/v1/contracts", PARTIES, 0, 0, NULL, NULL, contracts_list_h},
-    {"GET", "/v1/contracts/{id}", PARTIES, 0, 0, NULL, NULL, contracts_show_h},
-    {"POST", "/v1/contracts/{id}/revoke", CONTRACT_PARTIES, 0, 4096, f_revoke, f_revoke,
+    {"GET", "/v1/health", PARTIES, 0, 0, NULL, NULL, NULL, health},
+    {"GET", "/metrics", READERS, 0, 0, NULL, NULL, NULL, metrics},
+    {"GET", "/v1/products", PARTIES, 0, 0, NULL, NULL, NULL, products_list},
+    {"GET", "/v1/products/{name}", PARTIES, 0, 0, NULL, NULL, NULL, products_show},
+    {"GET", "/v1/contracts", PARTIES, 0, 0, NULL, NULL, NULL, contracts_list_h},
+    {"POST", "/v1/contracts", ROLE_MERCHANT | ROLE_PLATFORM, 0, 65536, f_offer, f_offer, o_offer,
+        contracts_offer_h},
+    {"GET", "/v1/contracts/{id}", PARTIES, 0, 0, NULL, NULL, NULL, contracts_show_h},
+    {"POST", "/v1/contracts/{id}/submit", CONTRACT_PARTIES, 0, CONTRACT_TEXT_MAX, NULL, NULL, NULL,
+        contracts_submit_h},
+    {"POST", "/v1/contracts/{id}/revoke", CONTRACT_PARTIES, 0, 4096, f_revoke, f_revoke, NULL,
         contracts_revoke_h},
-    {"GET", "/v1/contracts/{id}/budget", PARTIES, 0, 0, NULL, NULL, budget_h},
-    {"POST", "/v1/queries", ROLE_BUYER, 1, QUERY_TEXT_MAX + 4096, f_query, f_query, queries_submit},
-    {"GET", "/v1/queries/{id}", ROLE_BUYER | READERS, 0, 0, NULL, NULL, queries_show},
-    {"GET", "/v1/ledger", PARTIES, 0, 0, NULL, NULL, ledger_h},
-    {"GET", "/v1/audit/checkpoint", READERS, 0, 0, NULL, NULL, checkpoint_h},
-    {"GET", "/v1/audit/export", READERS, 0, 0, NULL, NULL, export_h},
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
+    {"GET", "/v1/contracts/{id}/budget", PARTIES, 0, 0, NULL, NULL, NULL, budget_h},
+    {"POST", "/v1/queries", ROLE_BUYER, 1, QUERY_TEXT_MAX + 4096, f_query, f_query, NULL,
+        queries_submit},
+    {"GET", "/v1/queries/{id}", ROLE_BUYER | READERS, 0, 0, NULL, NULL, NULL, queries_show},
+    {"GET", "/v1/ledger", PARTIES, 0, 0, NULL, NULL, NULL, ledger_h},
+    {"GET", "/v1/audit/checkpoint", READERS, 0, 0, NULL, NULL, NULL, checkpoint_h},
+    {"GET", "/v1/audit/export", READERS, 0, 0, NULL, NULL, NULL, export_h},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
 /* ---- matching ------------------------------------------------------------------- */
@@ -478,8 +561,9 @@ route_body_check(const struct route *rt, struct route_call *c, const json_t *bod
 			route_error(c, 400, "inval", key, NULL, "unknown field \"%.64s\"", key);
 			return -1;
 		}
-		if (!json_is_string(v)) {
-			route_error(c, 400, "inval", key, NULL, "\"%s\" must be a string", key);
+		if (listed(rt->objects, key) ? !json_is_object(v) : !json_is_string(v)) {
+			route_error(c, 400, "inval", key, NULL, "\"%s\" must be %s", key,
+			    listed(rt->objects, key) ? "an object" : "a string");
 			return -1;
 		}
 	}

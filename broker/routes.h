@@ -45,6 +45,8 @@ struct route_call {
 	const struct party *party;        /* whose it is (not revoked) */
 	char param[ROUTE_PARAM_MAX + 1];  /* the {...} segment of the path, "" if none */
 	json_t *body;                     /* a JSON body: an object of the route's fields */
+	const char *raw;                  /* a route without fields: the body's bytes, unparsed */
+	size_t raw_len;
 	/* the URI's query string: the value of key, or NULL */
 	const char *(*arg)(void *ctx, const char *key);
 	void *arg_ctx;
@@ -60,13 +62,19 @@ struct route_call {
 };
 
 struct route {
-	const char *method;        /* "GET" or "POST" */
-	const char *path;          /* "/v1/products/{name}": at most one {param}, a whole segment */
-	unsigned roles;            /* who may call it */
-	int job;                   /* runs a worker: on a job thread, counted against --max-jobs */
-	size_t max_body;           /* bytes; 0: no body */
-	const char *const *fields; /* the body's members (NULL-terminated); others are refused */
+	const char *method; /* "GET" or "POST" */
+	const char *path;   /* "/v1/products/{name}": at most one {param}, a whole segment */
+	unsigned roles;     /* who may call it */
+	int job;            /* runs a worker: on a job thread, counted against --max-jobs */
+	size_t max_body;    /* bytes; 0: no body */
+	/*
+	 * The body's members (NULL-terminated; others are refused), each a
+	 * string unless listed in objects.  NULL with a max_body: the body is
+	 * a document the handler parses itself (raw).
+	 */
+	const char *const *fields;
 	const char *const *required; /* those it must have */
+	const char *const *objects;  /* those that are JSON objects */
 	void (*fn)(struct route_call *c);
 };
 

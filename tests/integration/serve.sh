@@ -100,6 +100,29 @@ expect_status deepsight-ai POST "/v1/contracts/$C_PI/revoke" 404 '{"reason":"x"}
 expect_status pacific-insurance GET "/v1/contracts/$C_PI" 200
 json_eq "a refused revoke changes nothing" 'd["state"]' 'active'
 
+note "a contract offered, signed offline and submitted over HTTPS"
+OFFER=$(python3 -c 'import json,sys; print(json.dumps({"product": "claims", "buyer": "deepsight-ai", "terms": json.load(open(sys.argv[1]))}))' "$D/insurer.terms.json")
+expect_status deepsight-ai POST /v1/contracts 403 "$OFFER"
+expect_status acme-merchant POST /v1/contracts 404 "$(echo "$OFFER" | sed 's/"claims"/"nope"/')"
+expect_status acme-merchant POST /v1/contracts 400 '{"product":"claims","buyer":"deepsight-ai","terms":"x"}'
+json_eq "terms must be an object" 'd["error"]["field"]' 'terms'
+expect_status acme-merchant POST /v1/contracts 201 "$OFFER"
+cp "$OUT" "$T/new.contract.json"
+C_NEW=$(json 'd["id"]')
+for p in city-health-bureau ningbo-data-ops acme-merchant deepsight-ai; do
+	expect_ok "$SLUICE" contract sign "$T/new.contract.json" --identity "$D/$p.key"
+done
+expect_status pacific-insurance POST "/v1/contracts/$C_NEW/submit" 404 "@$T/new.contract.json"
+expect_status deepsight-ai POST "/v1/contracts/$C_PI/submit" 404 "@$T/new.contract.json"
+expect_status deepsight-ai POST "/v1/contracts/$C_DS_IMG/submit" 400 "@$T/new.contract.json"
+json_eq "a document submitted under another id" 'd["error"]["field"]' 'id'
+expect_status deepsight-ai POST "/v1/contracts/$C_NEW/submit" 400 '{"id": "'$C_NEW'"}'
+expect_status deepsight-ai POST "/v1/contracts/$C_NEW/submit" 200 "@$T/new.contract.json"
+json_eq "countersigned on submission" 'd["activated"]' 'true'
+json_eq "the document comes back countersigned" '"platform" in json.dumps(d["document"])' 'true'
+expect_status deepsight-ai GET "/v1/contracts/$C_NEW" 200
+json_eq "the new contract is active" 'd["state"]' 'active'
+
 note "queries"
 Q='{"contract":"'$C_PI'","sql":"SELECT region, COUNT(*) FROM claims GROUP BY region"}'
 expect_status pacific-insurance POST /v1/queries 201 "$Q"
@@ -231,6 +254,21 @@ expect_ok "$SLUICE" -d "$X" party list --json
 json_eq "party list shows it" '[p["revoke_reason"] for p in d["parties"] if p["name"] == "deepsight-ai"]' '["contract breach"]'
 expect_ok "$SLUICE" -d "$X" audit show --action party.revoked
 expect_stdout_contains "deepsight-ai"
+expect_status pacific-insurance GET /v1/health 200
+stop
+
+note "a worker killed while it waits fails only its own job"
+start --workers 2 --max-jobs 2
+pkill -KILL -P "$PID" -f sluice-worker
+sleep 0.2
+expect_status pacific-insurance POST /v1/queries 500 "$Q"
+json_eq "the job of a dead worker fails" 'd["error"]["state"]' 'failed'
+n=0
+until api pacific-insurance POST /v1/queries "$Q" && [ "$STATUS" = 201 ]; do
+	n=$((n + 1))
+	[ $n -lt 5 ] || fail "no query succeeded after the workers were killed: $STATUS"
+done
+ok "the next jobs get fresh workers"
 expect_status pacific-insurance GET /v1/health 200
 stop
 
