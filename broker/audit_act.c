@@ -197,6 +197,9 @@ audit_act_checkpoint(
 	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		*cp = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 		r = *cp != NULL ? 0 : sl_errf(SL_ERR_DB, "a stored checkpoint is not JSON");
+		/* The shape of an export's FILE.checkpoint.json, which --since reads. */
+		if (r == 0 && json_object_set_new(*cp, "type", json_string("checkpoint")) != 0)
+			r = SL_ERR_NOMEM;
 	} else {
 		r = r == SQLITE_DONE ? sl_errf(SL_ERR_NOTFOUND, "no checkpoint is signed yet")
 		                     : db_fail(exchange_db(ex), "find checkpoint");

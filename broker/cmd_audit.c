@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/actor.h"
 #include "broker/audit.h"
 #include "broker/audit_file.h"
 #include "broker/cli.h"
@@ -334,6 +335,40 @@ audit_show_run(const struct cli *cli, const struct cli_args *a)
 	return CLI_OK;
 }
 
+static int
+audit_checkpoint_run(const struct cli *cli, const struct cli_args *a)
+{
+	const char *out = cli_opt(a, "out"), *ident = cli_opt(a, "identity"), *field = NULL;
+	struct keys_pubkey *caller = NULL;
+	struct exchange *ex = NULL;
+	json_t *cp = NULL;
+	int r;
+
+	if ((r = cli_open(cli, cli_path(a), &ex)) != CLI_OK)
+		return r;
+	sl_err_clear();
+	if ((r = cli_caller(ident, &caller)) == 0 &&
+	    (r = audit_act_checkpoint(ex, caller, &cp, &field)) != 0)
+		r = cli_name_file(r, field, ACTOR_FIELD, ident);
+	keys_pubkey_free(caller);
+	exchange_close(ex);
+	if (r == 0 && out != NULL)
+		r = save_json(out, cp);
+	if (r != 0) {
+		json_decref(cp);
+		return cli_fail_detail(r, field, NULL);
+	}
+	if (out != NULL && !cli_flag(a, "json")) {
+		printf("Checkpoint of tree size %lld in %s\n",
+		    (long long)json_integer_value(
+		        json_object_get(json_object_get(cp, "checkpoint"), "tree_size")),
+		    out);
+		json_decref(cp);
+		return CLI_OK;
+	}
+	return cli_print_json(cp);
+}
+
 const struct cli_spec cmd_audit[] = {
     {
         .path = "audit export",
@@ -389,6 +424,21 @@ const struct cli_spec cmd_audit[] = {
                 CMD_OPT_JSON,
             },
         .run = audit_show_run,
+    },
+    {
+        .path = "audit checkpoint",
+        .summary = "the newest signed checkpoint",
+        .help = "The newest checkpoint the platform signed (every 1000 events and on each\n"
+                "export), as JSON: an auditor keeps it and passes it to a later `audit\n"
+                "verify --since`.  For the platform and auditors; DIR/checkpoints.log\n"
+                "holds all of them, one per line.",
+        .opts =
+            {
+                {"out", 0, CLI_STRING, "FILE", "write it to FILE instead"},
+                CMD_OPT_JSON,
+                {"identity", 0, CLI_STRING, "FILE.key", "act as the party of this key"},
+            },
+        .run = audit_checkpoint_run,
     },
     {.path = NULL},
 };

@@ -273,6 +273,16 @@ assert a == b' "$D/checkpoints.log" "$E.checkpoint.json"
 	json_eq "an unanchored proof is reported" '[d["proof_from_size"], "since_tree_size" in d]' '[6,false]'
 	L2=$(wc -l <"$E2")
 	verify_fails_with "$T/x" "line $L2: consistency proof mismatch"
+	# The newest checkpoint on its own: the one E2's export signed, a --since for the next.
+	expect_ok "$SLUICE" -d "$D" audit checkpoint --out "$T/$suite-cp.json"
+	check "the checkpoint command hands out E2's checkpoint" cmp -s "$T/$suite-cp.json" "$E2.checkpoint.json"
+	expect_ok "$SLUICE" -d "$D" audit checkpoint --json
+	json_eq "its tree size" 'd["checkpoint"]["tree_size"]' "$(json_file "$E2.checkpoint.json" 'd["checkpoint"]["tree_size"]')"
+	expect_fail 1 "$SLUICE" -d "$D" audit checkpoint --identity "$T/$suite-bob.key"
+	expect_stderr_contains "only the platform and auditors"
+	expect_ok "$SLUICE" -d "$D" party add carol --role buyer --out "$T/$suite-carol.key"
+	expect_ok "$SLUICE" -d "$D" audit export --out "$T/$suite-e3.jsonl" --since "$T/$suite-cp.json"
+	expect_ok "$SLUICE" audit verify "$T/$suite-e3.jsonl" --key "$D/platform.pub" --since "$T/$suite-cp.json"
 	edit "$E2" "$T/x" member "$L2" to_size 99
 	verify_fails_with "$T/x" "line $L2: the consistency proof must run from a \"from_size\" in 1..8 to \"to_size\" 8"
 	edit "$E2" "$T/x" member "$L2" note '"x"'

@@ -298,3 +298,11 @@ contract() { # TERMS OUT: offered, signed by all, submitted; prints the id
 	"$SLUICE" -d "$D" contract submit "$2" >/dev/null || fail "submit $2"
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$2"
 }
+# json_file FILE EXPR: json EXPR over the document in FILE instead of $OUT.
+json_file() {
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+v = eval(sys.argv[2])
+print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))' "$1" "$2"
+}
