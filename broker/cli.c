@@ -1248,3 +1248,15 @@ cli_query_rate(void)
 	}
 	return (unsigned)n;
 }
+
+int
+cli_table_done(struct cli_table *t, int r)
+{
+	if (t == NULL || r != 0) {
+		cli_table_free(t);
+		return cli_fail(SL_ERR_NOMEM);
+	}
+	cli_table_print(t, stdout, "");
+	cli_table_free(t);
+	return CLI_OK;
+}

@@ -295,6 +295,13 @@ void cli_table_print(const struct cli_table *t, FILE *f, const char *indent);
 /* t may be NULL. */
 void cli_table_free(struct cli_table *t);
 
+/*
+ * A command's table, built: printed on stdout and freed when t is whole
+ * (t not NULL, r 0 from its cli_table_add() calls), else freed and the
+ * failure reported (out of memory).  The command's exit code.
+ */
+int cli_table_done(struct cli_table *t, int r);
+
 /* A whole decimal string of 0..max into *out: 0, or -1 (and *out untouched). */
 int cli_parse_count(const char *s, int64_t max, int64_t *out) __attribute__((warn_unused_result));
 

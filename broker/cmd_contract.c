@@ -363,11 +363,7 @@ list_run(const struct cli *cli, const struct cli_args *a)
 			                         contract_party(c, CONTRACT_BUYER)->name,
 			                         contracts_status(&rows[i], now), queries});
 		}
-		if (t == NULL || r != 0)
-			r = cli_fail(SL_ERR_NOMEM);
-		else
-			cli_table_print(t, stdout, "");
-		cli_table_free(t);
+		r = cli_table_done(t, r);
 	}
 	contracts_list_free(rows, n);
 	return r;

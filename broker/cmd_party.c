@@ -76,20 +76,15 @@ party_list_run(const struct cli *cli, const struct cli_args *a)
 	for (i = 0; i < n; i++)
 		revoked += list[i].revoked != NULL;
 	/* The column is there once a party is revoked. */
-	struct cli_table *t = cli_table_new(revoked > 0 ? 5 : 4, revoked > 0 ? "lllll" : "llll", head);
+	struct cli_table *t =
+	    cli_table_new(revoked > 0 ? 5 : 4, revoked > 0 ? "lllll" : "llll", head);
 
 	for (i = 0; t != NULL && r == 0 && i < n; i++)
 		r = cli_table_add(
 		    t, (const char *const[]){list[i].name, list[i].role, list[i].created,
 		           list[i].fingerprint, list[i].revoked != NULL ? list[i].revoked : ""});
 	party_list_free(list, n);
-	if (t == NULL || r != 0) {
-		cli_table_free(t);
-		return cli_fail(SL_ERR_NOMEM);
-	}
-	cli_table_print(t, stdout, "");
-	cli_table_free(t);
-	return CLI_OK;
+	return cli_table_done(t, r);
 }
 
 static int

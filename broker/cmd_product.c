@@ -95,13 +95,7 @@ product_list_run(const struct cli *cli, const struct cli_args *a)
 		    t, (const char *const[]){list[i].name, list[i].merchant, nv, list[i].created});
 	}
 	product_list_free(list, n);
-	if (t == NULL || r != 0) {
-		cli_table_free(t);
-		return cli_fail(SL_ERR_NOMEM);
-	}
-	cli_table_print(t, stdout, "");
-	cli_table_free(t);
-	return CLI_OK;
+	return cli_table_done(t, r);
 }
 
 static void

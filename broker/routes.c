@@ -112,6 +112,16 @@ answer(struct route_call *c, int status, json_t *doc)
 		route_fail(c, SL_ERR_NOMEM, NULL);
 }
 
+/* An action's outcome: its document with status, or its failure r. */
+static void
+answer_or_fail(struct route_call *c, int r, int status, json_t *doc, const char *field)
+{
+	if (r != 0)
+		route_fail(c, r, field);
+	else
+		answer(c, status, doc);
+}
+
 static const char *
 body_str(const struct route_call *c, const char *key)
 {
@@ -144,10 +154,8 @@ products_list(struct route_call *c)
 	json_t *doc = NULL;
 	int r;
 
-	if ((r = product_catalog_json(c->ex, &doc)) != 0)
-		route_fail(c, r, NULL);
-	else
-		answer(c, 200, doc);
+	r = product_catalog_json(c->ex, &doc);
+	answer_or_fail(c, r, 200, doc, NULL);
 }
 
 static void
@@ -164,16 +172,44 @@ products_show(struct route_call *c)
 	product_clear(&p);
 }
 
+/* A new product of the calling merchant, as `sluice product add --identity`; its data is loaded with the CLI. */
+static void
+products_add(struct route_call *c)
+{
+	char *schema = json_dumps(json_object_get(c->body, "schema"), JSON_COMPACT);
+	struct product_add_request req = {
+	    .name = body_str(c, "name"),
+	    .schema = schema,
+	    .schema_len = schema != NULL ? strlen(schema) : 0,
+	    .merchant = c->party->name,
+	    .holder = body_str(c, "holder"),
+	    .operator_ = body_str(c, "operator"),
+	};
+	const char *field = NULL;
+	struct product p;
+	int r;
+
+	if (schema == NULL) {
+		route_fail(c, SL_ERR_NOMEM, NULL);
+		return;
+	}
+	if ((r = product_act_add(c->ex, c->caller, &req, &p, &field)) != 0) {
+		route_fail(c, r, field);
+	} else {
+		answer(c, 201, product_json(&p, 1));
+		product_clear(&p);
+	}
+	free(schema);
+}
+
 static void
 contracts_list_h(struct route_call *c)
 {
 	json_t *doc = NULL;
 	int r;
 
-	if ((r = contracts_act_list(c->ex, c->caller, time(NULL), &doc)) != 0)
-		route_fail(c, r, NULL);
-	else
-		answer(c, 200, doc);
+	r = contracts_act_list(c->ex, c->caller, time(NULL), &doc);
+	answer_or_fail(c, r, 200, doc, NULL);
 }
 
 static void
@@ -344,10 +380,8 @@ queries_show(struct route_call *c)
 	json_t *doc = NULL;
 	int r;
 
-	if ((r = query_act_show(c->ex, c->caller, c->param, &doc)) != 0)
-		route_fail(c, r, NULL);
-	else
-		answer(c, 200, doc);
+	r = query_act_show(c->ex, c->caller, c->param, &doc);
+	answer_or_fail(c, r, 200, doc, NULL);
 }
 
 static void
@@ -373,10 +407,8 @@ checkpoint_h(struct route_call *c)
 	json_t *cp = NULL;
 	int r;
 
-	if ((r = audit_act_checkpoint(c->ex, c->caller, &cp, &field)) != 0)
-		route_fail(c, r, field);
-	else
-		answer(c, 200, cp);
+	r = audit_act_checkpoint(c->ex, c->caller, &cp, &field);
+	answer_or_fail(c, r, 200, cp, field);
 }
 
 /* A range bound of the query string: absent 0, else a count. */
@@ -437,6 +469,9 @@ export_h(struct route_call *c)
 static const char *const f_query[] = {"contract", "sql", NULL};
 static const char *const f_revoke[] = {"reason", NULL};
 static const char *const f_offer[] = {"product", "buyer", "terms", NULL};
+static const char *const f_product[] = {"name", "schema", "holder", "operator", NULL};
+static const char *const r_product[] = {"name", "schema", NULL};
+static const char *const o_product[] = {"schema", NULL};
 static const char *const o_offer[] = {"terms", NULL};
 
 /* Everyone who may hold a certificate; the actions narrow it to a party's own objects. */
@@ -448,6 +483,8 @@ const struct route routes[] = {
     {"GET", "/v1/health", PARTIES, 0, 0, NULL, NULL, NULL, health},
     {"GET", "/metrics", READERS, 0, 0, NULL, NULL, NULL, metrics},
     {"GET", "/v1/products", PARTIES, 0, 0, NULL, NULL, NULL, products_list},
+    {"POST", "/v1/products", ROLE_MERCHANT, 0, 65536, f_product, r_product, o_product,
+        products_add},
     {"GET", "/v1/products/{name}", PARTIES, 0, 0, NULL, NULL, NULL, products_show},
     {"GET", "/v1/contracts", PARTIES, 0, 0, NULL, NULL, NULL, contracts_list_h},
     {"POST", "/v1/contracts", ROLE_MERCHANT | ROLE_PLATFORM, 0, 65536, f_offer, f_offer, o_offer,

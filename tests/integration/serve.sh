@@ -80,6 +80,18 @@ json_eq "a product's page has its schema" '"columns" in json.dumps(d)' 'true'
 expect_status deepsight-ai GET /v1/products/nope 404
 json_eq "a missing product's error" 'd["error"]["code"]' 'notfound'
 
+note "a merchant lists a product"
+NEWP=$(python3 -c 'import json,sys; s = json.load(open(sys.argv[1])); s["name"] = "claims2"; print(json.dumps({"name": "claims2", "schema": s, "holder": "city-health-bureau", "operator": "ningbo-data-ops"}))' "$D/claims.schema.json")
+expect_status deepsight-ai POST /v1/products 403 "$NEWP"
+expect_status acme-merchant POST /v1/products 400 "$(echo "$NEWP" | sed 's/"name": "claims2", "schema"/"name": "claims3", "schema"/')"
+json_eq "a schema naming another product" 'd["error"]["field"]' 'schema'
+expect_status acme-merchant POST /v1/products 400 '{"name":"claims2","schema":"x"}'
+expect_status acme-merchant POST /v1/products 201 "$NEWP"
+json_eq "the new product's merchant is the caller" 'd["merchant"]' 'acme-merchant'
+expect_status acme-merchant POST /v1/products 409 "$NEWP"
+expect_status deepsight-ai GET /v1/products 200
+json_eq "it is in the catalog" 'sorted(p["name"] for p in d["products"])' '["claims","claims2","imaging"]'
+
 note "contracts: each party sees its own"
 expect_status deepsight-ai GET /v1/contracts 200
 json_eq "deepsight-ai's contracts" 'sorted(c["buyer"] for c in d["contracts"])' '["deepsight-ai","deepsight-ai"]'
@@ -179,7 +191,7 @@ expect_status pacific-insurance POST /v1/queries 400 '[1]'
 python3 -c 'import sys; sys.stdout.write("{\"contract\":\"x\",\"sql\":\"" + "a" * 1100000 + "\"}")' >"$T/big.json"
 expect_status pacific-insurance POST /v1/queries 413 "@$T/big.json"
 expect_status pacific-insurance GET /v1/nothing 404
-expect_status pacific-insurance POST /v1/products 405 '{}'
+expect_status pacific-insurance POST /v1/health 405 '{}'
 expect_status pacific-insurance GET '/v1/products/..' 404
 expect_status pacific-insurance POST /v1/queries 400 "$Q" -H "Idempotency-Key: $(printf '%0200d' 0)"
 expect_status pacific-insurance GET /v1/health 200
