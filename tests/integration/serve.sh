@@ -7,6 +7,7 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need curl
 need openssl
+need faketime
 
 D="$T/demo"
 "$SLUICE" demo --dir "$D" --rows 20000 >"$T/demo.out" 2>&1 || fail "demo: $(tail -n 3 "$T/demo.out")"
@@ -208,6 +209,30 @@ check "TLS 1.2: refused" test $? -ne 0
 expect_status pacific-insurance GET /v1/health 200
 "$SLUICE" -d "$X" audit show --action tls.refused >"$OUT" 2>"$ERR"
 check "the foreign certificate is audited" grep -q 'pacific-insurance' "$OUT"
+
+note "an expired certificate"
+# A copy of the exchange served 900 days on (client certificates last 825):
+# every certificate has expired by then.  The copy keeps the real log clean.
+# libfaketime is preloaded, so a sanitizer build must let it come first.
+cp -a "$X" "$T/later"
+rm -f "$T/later.port"
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" faketime -f '+900d' "$SLUICE" -d "$T/later" serve --listen 127.0.0.1:0 --ready-file "$T/later.port" \
+	--log "$T/later.log" &
+LPID=$!
+i=0
+while [ ! -s "$T/later.port" ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "the later server did not start: $(tail -n 3 "$T/later.log")"
+	sleep 0.1
+done
+run curl -sS --cacert "$CA" --cert "$D/pacific-insurance.crt" --key "$D/pacific-insurance.key" \
+	"https://127.0.0.1:$(cat "$T/later.port")/v1/health"
+check "an expired certificate: refused at the handshake" test $? -ne 0
+kill -TERM $LPID
+wait $LPID
+"$SLUICE" -d "$T/later" audit show --action tls.refused >"$OUT" 2>"$ERR"
+check "the expired certificate is audited with the reason" grep -q 'CN=pacific-insurance.*certificate has expired' "$OUT"
+expect_status pacific-insurance GET /v1/health 200
 
 note "slowloris and many connections"
 python3 - "$PORT" "$D" "$CA" <<'PY' || fail "slowloris: the server kept a half-sent request open"
