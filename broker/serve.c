@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,6 +141,7 @@ struct server {
 	struct spawn **pool;
 	unsigned npool;
 	char *worker_path;
+	unsigned max_conns; /* --max-connections, as the descriptor limit allows */
 };
 
 static struct server S;
@@ -741,7 +743,7 @@ conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 	if (c->deadline != NULL)
 		event_free(c->deadline);
 	pthread_mutex_lock(&M.mu);
-	if (M.connections-- == (long)S.cfg->max_conns)
+	if (M.connections-- == (long)S.max_conns)
 		listener_set(1);
 	pthread_mutex_unlock(&M.mu);
 	free(c);
@@ -799,7 +801,7 @@ new_connection(struct event_base *base, void *arg)
 		return NULL;
 	}
 	pthread_mutex_lock(&M.mu);
-	if (++M.connections >= (long)S.cfg->max_conns)
+	if (++M.connections >= (long)S.max_conns)
 		listener_set(0);
 	pthread_mutex_unlock(&M.mu);
 	c->deadline = evtimer_new(base, deadline_hit, c);
@@ -1019,6 +1021,33 @@ threads_stop(void)
 	free(S.thread_ex);
 }
 
+/*
+ * Descriptors for --max-connections: the soft limit raised to the hard one
+ * (as nginx's worker_rlimit_nofile), and the cap lowered, with a warning,
+ * to what still leaves room for the catalog, the job threads and workers.
+ */
+static unsigned
+conns_fit(unsigned want)
+{
+	struct rlimit rl;
+	rlim_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	room = rl.rlim_cur > 256 ? rl.rlim_cur - 256 : 1;
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want > room) {
+		sl_warnx("serve: --max-connections %u lowered to %llu: %llu descriptors allowed",
+		    want, (unsigned long long)room, (unsigned long long)rl.rlim_cur);
+		return (unsigned)room;
+	}
+	return want;
+}
+
 int
 serve_run(const struct serve_config *cfg)
 {
@@ -1028,6 +1057,7 @@ serve_run(const struct serve_config *cfg)
 
 	memset(&S, 0, sizeof S);
 	S.cfg = cfg;
+	S.max_conns = conns_fit(cfg->max_conns);
 	pthread_mutex_init(&S.mu, NULL);
 	pthread_cond_init(&S.cv, NULL);
 	pthread_mutex_init(&S.pool_mu, NULL);
