@@ -311,6 +311,8 @@ stop
 
 note "the job limit, and SIGTERM during running queries"
 start --workers 2 --max-jobs 2
+answered() { grep -c '"route":"/v1/queries","status":201' "$T/serve.log"; }
+before=$(answered)
 n=0
 while [ $n -lt 20 ]; do
 	curl -sS --cacert "$CA" --cert "$D/pacific-insurance.crt" --key "$D/pacific-insurance.key" \
@@ -318,7 +320,13 @@ while [ $n -lt 20 ]; do
 		--data-binary "$Q" "https://127.0.0.1:$PORT/v1/queries" >"$T/s$n" 2>/dev/null &
 	n=$((n + 1))
 done
-sleep 0.2
+# SIGTERM once the first query is answered, with the others running or on their way.
+i=0
+while [ "$(answered)" -le "$before" ]; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || fail "no query was answered in 60 s: $(tail -n 3 "$T/serve.log")"
+	sleep 0.1
+done
 kill -TERM "$PID"
 wait
 check "the server stopped" test -z "$(kill -0 "$PID" 2>&1 | grep -v 'No such')"
