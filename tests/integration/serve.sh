@@ -37,7 +37,7 @@ stop() {
 	_rc=$?
 	[ $_rc -eq 0 ] || fail "serve exited $_rc after SIGTERM: $(tail -n 5 "$T/serve.log")"
 }
-trap 'kill -KILL $PID 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill -KILL $PID 2>/dev/null; pkill -KILL -f "$T/later serve" 2>/dev/null; rm -rf "$T"' EXIT
 
 # api PARTY METHOD PATH [BODY [CURL-ARGS...]]: the answer in $OUT, the status in $STATUS.
 api() {
@@ -216,7 +216,10 @@ note "an expired certificate"
 # libfaketime is preloaded, so a sanitizer build must let it come first.
 cp -a "$X" "$T/later"
 rm -f "$T/later.port"
-ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" faketime -f '+900d' "$SLUICE" -d "$T/later" serve --listen 127.0.0.1:0 --ready-file "$T/later.port" \
+# Only the wall clock moves on (certificates are checked against it); the
+# monotonic clock of the event loop's timers stays true.
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	faketime -f '+900d' "$SLUICE" -d "$T/later" serve --listen 127.0.0.1:0 --ready-file "$T/later.port" \
 	--log "$T/later.log" &
 LPID=$!
 i=0
@@ -228,8 +231,15 @@ done
 run curl -sS --cacert "$CA" --cert "$D/pacific-insurance.crt" --key "$D/pacific-insurance.key" \
 	"https://127.0.0.1:$(cat "$T/later.port")/v1/health"
 check "an expired certificate: refused at the handshake" test $? -ne 0
-kill -TERM $LPID
+# faketime runs the server as its child: stop the server itself.
+pkill -TERM -f "$T/later serve"
 wait $LPID
+i=0
+while pgrep -f "$T/later serve" >/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "the later server did not stop on SIGTERM"
+	sleep 0.1
+done
 "$SLUICE" -d "$T/later" audit show --action tls.refused >"$OUT" 2>"$ERR"
 check "the expired certificate is audited with the reason" grep -q 'CN=pacific-insurance.*certificate has expired' "$OUT"
 expect_status pacific-insurance GET /v1/health 200
