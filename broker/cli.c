@@ -219,24 +219,100 @@ cli_real_text(double x, char out[CLI_REAL_TEXT_BYTES])
 		memcpy(out + n, ".0", 3);
 }
 
+/*
+ * A string as json_dumpf(JSON_ENSURE_ASCII) writes it: '"', '\\' and controls escaped,
+ * everything past ASCII as \uXXXX (surrogate pairs above the BMP).  jansson holds
+ * only valid UTF-8, so the decoding needs no error path.  Our own because asking
+ * jansson per string (a new json_t for each key) was a third of a catalog reply.
+ */
+static int
+json_string_write(FILE *f, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len, *run;
+	uint32_t cp;
+	int n;
+
+	if (fputc('"', f) == EOF)
+		return -1;
+	while (p < end) {
+		for (run = p; p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\'; p++)
+			;
+		if (p > run && fwrite(run, 1, (size_t)(p - run), f) != (size_t)(p - run))
+			return -1;
+		if (p == end)
+			break;
+		switch (*p) {
+		case '"': n = fputs("\\\"", f); break;
+		case '\\': n = fputs("\\\\", f); break;
+		case '\b': n = fputs("\\b", f); break;
+		case '\f': n = fputs("\\f", f); break;
+		case '\n': n = fputs("\\n", f); break;
+		case '\r': n = fputs("\\r", f); break;
+		case '\t': n = fputs("\\t", f); break;
+		default:
+			if (*p < 0x80) {
+				n = fprintf(f, "\\u%04X", *p);
+			} else {
+				int more = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : 1;
+
+				cp = *p & (0x3f >> more);
+				while (more-- > 0 && p + 1 < end)
+					cp = (cp << 6) | (*++p & 0x3f);
+				if (cp >= 0x10000)
+					n = fprintf(f, "\\u%04X\\u%04X", 0xd800 | ((cp - 0x10000) >> 10),
+					    0xdc00 | ((cp - 0x10000) & 0x3ff));
+				else
+					n = fprintf(f, "\\u%04X", cp);
+			}
+		}
+		if (n < 0)
+			return -1;
+		p++;
+	}
+	return fputc('"', f) == EOF ? -1 : 0;
+}
+
 /* Write a leaf (anything but an object or array) as jansson does. */
 static int
 json_leaf_write(FILE *f, const json_t *v)
 {
 	char real[CLI_REAL_TEXT_BYTES];
 
-	if (json_is_real(v)) {
+	switch (json_typeof(v)) {
+	case JSON_REAL:
 		cli_real_text(json_real_value(v), real);
 		return fputs(real, f) == EOF ? -1 : 0;
+	case JSON_STRING:
+		return json_string_write(f, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0 ? -1 : 0;
+	case JSON_TRUE:
+		return fputs("true", f) == EOF ? -1 : 0;
+	case JSON_FALSE:
+		return fputs("false", f) == EOF ? -1 : 0;
+	case JSON_NULL:
+		return fputs("null", f) == EOF ? -1 : 0;
+	default:
+		return -1;
 	}
-	return json_dumpf(v, f, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
 }
 
 /* A newline and depth levels of two spaces. */
 static int
 json_indent_write(FILE *f, int depth)
 {
-	return fprintf(f, "\n%*s", 2 * depth, "") < 0 ? -1 : 0;
+	static const char spaces[] = "                                ";
+	size_t want = 2 * (size_t)depth, n;
+
+	/* Not fprintf("%*s"): a format per line was a tenth of a catalog reply. */
+	if (putc('\n', f) == EOF)
+		return -1;
+	for (; want > 0; want -= n) {
+		n = want < sizeof spaces - 1 ? want : sizeof spaces - 1;
+		if (fwrite(spaces, 1, n, f) != n)
+			return -1;
+	}
+	return 0;
 }
 
 /* v at nesting depth (0 for the document), in JSON_INDENT(2)'s layout. */
@@ -244,7 +320,7 @@ static int
 json_value_write(FILE *f, const json_t *v, int depth)
 {
 	const char *key;
-	json_t *item, *k;
+	json_t *item;
 	size_t i, n = 0;
 
 	if (depth >= CLI_JSON_DEPTH_MAX)
@@ -270,15 +346,9 @@ json_value_write(FILE *f, const json_t *v, int depth)
 		return -1;
 	/* json_object_foreach() keeps the order of insertion, as json_dumpf() does. */
 	json_object_foreach((json_t *)v, key, item) {
-		int r;
-
-		if ((k = json_string(key)) == NULL)
-			return -1;
-		r = (n++ > 0 && fputc(',', f) == EOF) || json_indent_write(f, depth + 1) != 0 ||
-		    json_leaf_write(f, k) != 0 || fputs(": ", f) == EOF ||
-		    json_value_write(f, item, depth + 1) != 0;
-		json_decref(k);
-		if (r)
+		if ((n++ > 0 && fputc(',', f) == EOF) || json_indent_write(f, depth + 1) != 0 ||
+		    json_string_write(f, key, strlen(key)) != 0 || fputs(": ", f) == EOF ||
+		    json_value_write(f, item, depth + 1) != 0)
 			return -1;
 	}
 	return json_indent_write(f, depth) != 0 || fputc('}', f) == EOF ? -1 : 0;

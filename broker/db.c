@@ -322,6 +322,26 @@ db_stmt(struct db *db, const char *sql, sqlite3_stmt **stmt)
 	return 0;
 }
 
+int
+db_data_version(struct db *db, int64_t version[2])
+{
+	sqlite3_stmt *st;
+	int r;
+
+	/* data_version misses this handle's own commits; the change count covers them. */
+	if ((r = db_stmt(db, "PRAGMA data_version", &st)) != 0)
+		return r;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		r = db_fail(db, "data version");
+		db_stmt_done(st);
+		return r;
+	}
+	version[0] = sqlite3_column_int64(st, 0);
+	version[1] = (int64_t)sqlite3_total_changes64(db->h);
+	db_stmt_done(st);
+	return 0;
+}
+
 void
 db_stmt_done(sqlite3_stmt *stmt)
 {

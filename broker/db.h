@@ -11,6 +11,7 @@
 #ifndef SLUICE_BROKER_DB_H
 #define SLUICE_BROKER_DB_H
 
+#include <stdint.h>
 #include <sqlite3.h>
 
 /* The schema version this build writes and reads. */
@@ -77,6 +78,13 @@ void db_stmt_done(sqlite3_stmt *stmt);
  * SL_ERR_EXISTS for a UNIQUE/PRIMARY KEY violation or SL_ERR_DB otherwise.
  */
 int db_fail(struct db *db, const char *what);
+
+/*
+ * A pair that changes whenever the database changes, through this handle
+ * (its count of changed rows) or any other (PRAGMA data_version): the key of
+ * a cache of what the database holds.
+ */
+int db_data_version(struct db *db, int64_t version[2]) __attribute__((warn_unused_result));
 
 /* The SQLite handle, borrowed: valid until db_close(). */
 sqlite3 *db_sqlite(struct db *db);

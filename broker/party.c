@@ -138,7 +138,7 @@ party_find_key(struct db *db, const struct keys_pubkey *pk, struct party *out)
 
 	if ((r = keys_pubkey_fingerprint(pk, fp)) != 0)
 		return r;
-	if ((r = db_prepare(
+	if ((r = db_stmt(
 	         db, "SELECT " PARTY_COLUMNS " FROM parties WHERE fingerprint = ?", &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
@@ -148,7 +148,7 @@ party_find_key(struct db *db, const struct keys_pubkey *pk, struct party *out)
 		r = sl_errf(SL_ERR_NOTFOUND, "no party has the key %s", fp);
 	else
 		r = db_fail(db, "find party by key");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return r;
 }
 

@@ -191,7 +191,7 @@ versions_load(struct db *db, struct product *p)
 	struct product_version *v;
 	int r, rc;
 
-	if ((r = db_prepare(db,
+	if ((r = db_stmt(db,
 	         "SELECT version, key_version, rows, chunks, bytes, state, created, manifest"
 	         " FROM product_versions WHERE product = ? ORDER BY version",
 	         &st)) != 0)
@@ -217,7 +217,7 @@ versions_load(struct db *db, struct product *p)
 	}
 	r = rc == SQLITE_DONE ? 0 : db_fail(db, "read product versions");
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return r;
 }
 
@@ -227,7 +227,7 @@ product_find(struct exchange *ex, const char *name, struct product *out)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prepare(exchange_db(ex), PRODUCT_SELECT " WHERE p.name = ?", &st)) != 0)
+	if ((r = db_stmt(exchange_db(ex), PRODUCT_SELECT " WHERE p.name = ?", &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW)
@@ -236,7 +236,7 @@ product_find(struct exchange *ex, const char *name, struct product *out)
 		r = sl_errf(SL_ERR_NOTFOUND, "no product named '%s'", name);
 	else
 		r = db_fail(exchange_db(ex), "find product");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	if (r == 0 && (r = versions_load(exchange_db(ex), out)) != 0)
 		product_clear(out);
 	return r;
@@ -250,7 +250,7 @@ product_list(struct exchange *ex, struct product **list, size_t *count)
 	size_t n = 0;
 	int r, rc;
 
-	if ((r = db_prepare(exchange_db(ex), PRODUCT_SELECT " ORDER BY p.id", &st)) != 0)
+	if ((r = db_stmt(exchange_db(ex), PRODUCT_SELECT " ORDER BY p.id", &st)) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
@@ -273,7 +273,7 @@ product_list(struct exchange *ex, struct product **list, size_t *count)
 	v = NULL;
 	n = 0;
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	product_list_free(v, n);
 	return r;
 }

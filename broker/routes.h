@@ -56,6 +56,7 @@ struct route_call {
 	/* out */
 	int status;          /* HTTP status */
 	json_t *doc;         /* the JSON answer (or {"error": ...} for a refusal) */
+	char *text;          /* or its text already written (malloc'd; the caller frees it) */
 	FILE *file;          /* or a file to send whole (audit export), rewound */
 	const char *type;    /* its Content-Type; NULL: application/json */
 	const char *refusal; /* a refused call: the reason counted in /metrics */

@@ -92,6 +92,11 @@ json_eq "the new product's merchant is the caller" 'd["merchant"]' 'acme-merchan
 expect_status acme-merchant POST /v1/products 409 "$NEWP"
 expect_status deepsight-ai GET /v1/products 200
 json_eq "it is in the catalog" 'sorted(p["name"] for p in d["products"])' '["claims","claims2","imaging"]'
+# The catalog's answer is kept between requests: another process's change must still show.
+head -n 51 "$D/claims.csv" >"$T/claims2.csv"
+"$SLUICE" -d "$X" product load claims2 "$T/claims2.csv" >"$T/load2.out" 2>&1 || fail "product load claims2: $(cat "$T/load2.out")"
+expect_status deepsight-ai GET /v1/products 200
+json_eq "a load by the CLI is in the catalog" '[[v["rows"] for v in p["versions"]] for p in d["products"] if p["name"] == "claims2"]' '[[50]]'
 
 note "contracts: each party sees its own"
 expect_status deepsight-ai GET /v1/contracts 200

@@ -245,6 +245,13 @@ test_json_text(void **state)
 	    "\"caf\\u00e9\"",
 	    "{\"\\u00e9\\\"\": 3}",
 	    "42",
+	    /* Every escape jansson writes: controls, quote, backslash, slash kept, DEL kept. */
+	    "\"\\u0001\\b\\f\\n\\r\\t\\u001f \\\" \\\\ / \\u007f\"",
+	    /* Two-, three- and four-byte UTF-8: the last one a surrogate pair. */
+	    "{\"\\u6570\\u636e\": \"\\u00e9\\u6570\\ud83d\\ude00\\uffff\\u0800x\"}",
+	    "-9223372036854775807",
+	    /* Indented past one run of spaces. */
+	    "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]",
 	};
 	json_t *doc;
 	char *text, *want;
