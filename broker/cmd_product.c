@@ -312,9 +312,7 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 		return cli_fail_detail(r, field, NULL);
 	}
 	if (json)
-		r = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "product", name,
-		    "version", (json_int_t)res.version, "rows", (json_int_t)res.rows, "chunks",
-		    (json_int_t)res.chunks, "bytes", (json_int_t)res.bytes));
+		r = cli_print_json(load_result_json(name, &res));
 	else
 		printf(
 		    "Loaded %lld rows into %s version %lld (%lld chunks, %lld bytes encrypted)\n",

@@ -352,10 +352,10 @@ by_line(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-/* The whole of n bytes at off, short only at the end of the file. */
-static ssize_t
-pread_all(int fd, uint8_t *buf, size_t n, uint64_t off)
+long
+fault_pread_fd(void *ctx, uint8_t *buf, size_t n, uint64_t off)
 {
+	int fd = *(const int *)ctx;
 	size_t got = 0;
 	ssize_t k;
 
@@ -369,19 +369,20 @@ pread_all(int fd, uint8_t *buf, size_t n, uint64_t off)
 			break;
 		got += (size_t)k;
 	}
-	return (ssize_t)got;
+	return (long)got;
 }
 
 #define FILE_PIECE (64u << 10)
 
 int
-fault_file_read(int fd, const struct job_error_frame *e, struct fault_file *out)
+fault_file_read(fault_pread_fn rd, void *ctx, const struct job_error_frame *e,
+    struct fault_file *out)
 {
 	static const uint8_t bom[3] = {0xef, 0xbb, 0xbf};
 	size_t order[JOB_PLACES_MAX], n = e->nplaces, next = 0, k;
 	uint64_t off = 0, start = 0, line = 1;
 	uint8_t *piece;
-	ssize_t got;
+	long got;
 	int r = 0;
 
 	memset(out, 0, sizeof *out);
@@ -396,7 +397,7 @@ fault_file_read(int fd, const struct job_error_frame *e, struct fault_file *out)
 	while (next < n) {
 		const uint8_t *p, *nl;
 
-		if ((got = pread_all(fd, piece, FILE_PIECE, off)) < 0) {
+		if ((got = rd(ctx, piece, FILE_PIECE, off)) < 0) {
 			r = sl_errf(SL_ERR_IO, "reading the upload again: %s", strerror(errno));
 			break;
 		}
@@ -438,7 +439,7 @@ fault_file_read(int fd, const struct job_error_frame *e, struct fault_file *out)
 			continue;
 		if (want > sp->line_len - (pl->column - 1))
 			want = sp->line_len - (pl->column - 1);
-		if ((got = pread_all(fd, sp->b, (size_t)want, sp->start + pl->column - 1)) < 0)
+		if ((got = rd(ctx, sp->b, (size_t)want, sp->start + pl->column - 1)) < 0)
 			r = sl_errf(SL_ERR_IO, "reading the upload again: %s", strerror(errno));
 		else
 			sp->n = (size_t)got;

@@ -49,14 +49,24 @@ struct fault_input {
 };
 
 /*
- * Find each place of e in the regular file fd, reading it from its start
- * in one pass (pread: fd's offset is not used) up to the last line a place
- * names, and keep the few bytes each place may quote.  Lines are counted at
- * LF and a UTF-8 BOM before line 1 is skipped, as the readers do
- * (sandbox/reader.h).  SL_ERR_IO (message recorded) if fd cannot be read.
+ * The broker's own copy of an upload, read back: n bytes at offset off into
+ * buf, fewer only at its end; -1 with errno on failure.  A file the merchant
+ * named (the CLI) or the daemon's encrypted spool of the parts it received.
  */
-int fault_file_read(int fd, const struct job_error_frame *e, struct fault_file *out)
-    __attribute__((warn_unused_result));
+typedef long (*fault_pread_fn)(void *ctx, uint8_t *buf, size_t n, uint64_t off);
+
+/* A fault_pread_fn for a regular file: ctx points to its descriptor. */
+long fault_pread_fd(void *ctx, uint8_t *buf, size_t n, uint64_t off);
+
+/*
+ * Find each place of e in the upload read by rd(ctx, ...) from its start in
+ * one pass up to the last line a place names, and keep the few bytes each
+ * place may quote.  Lines are counted at LF and a UTF-8 BOM before line 1 is
+ * skipped, as the readers do (sandbox/reader.h).  SL_ERR_IO (message
+ * recorded) if it cannot be read.
+ */
+int fault_file_read(fault_pread_fn rd, void *ctx, const struct job_error_frame *e,
+    struct fault_file *out) __attribute__((warn_unused_result));
 
 /*
  * The words of place i of e into buf, without its position.  SL_ERR_PARSE

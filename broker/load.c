@@ -24,6 +24,7 @@
 #include "common/file.h"
 #include "common/schema.h"
 #include "common/text.h"
+#include "keys/aead.h"
 #include "keys/dek.h"
 #include "keys/keys.h"
 #include "keys/master.h"
@@ -95,12 +96,13 @@ worker_words(const uint8_t *payload, size_t len, char *out, size_t outlen)
 /*
  * The worker's refusal of the upload, e (JOB_ERR_INPUT), as the document
  * load_product() gives: {"errors":[{"line","column","message"}],"total"},
- * each place in words from the broker's own copy of the file, fd, and the
+ * each place in words from the broker's own copy of the upload (read by rd), and the
  * product's schema.  SL_ERR_PARSE (message recorded) for a place the file or
  * the schema does not have: the worker's answer is implausible.
  */
 static int
-refusal_doc(int fd, const struct product *p, const struct job_error_frame *e, json_t **out)
+refusal_doc(fault_pread_fn rd, void *ctx, const struct product *p, const struct job_error_frame *e,
+    json_t **out)
 {
 	struct fault_input in = {0};
 	struct fault_file *file = NULL;
@@ -118,7 +120,7 @@ refusal_doc(int fd, const struct product *p, const struct job_error_frame *e, js
 		goto out;
 	}
 	if ((r = schema_parse(p->schema, strlen(p->schema), &sch)) != 0 ||
-	    (r = fault_file_read(fd, e, file)) != 0)
+	    (r = fault_file_read(rd, ctx, e, file)) != 0)
 		goto out;
 	in.schema = sch;
 	in.product = p->name;
@@ -151,6 +153,14 @@ clean(const char *m, char *out, size_t outlen)
 	for (i = 0; m != NULL && m[i] != '\0' && i + 1 < outlen && i < 200; i++)
 		out[i] = m[i] >= 0x20 && m[i] < 0x7f ? m[i] : '?';
 	out[i] = '\0';
+}
+
+json_t *
+load_result_json(const char *product, const struct load_result *res)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "product", product, "version",
+	    (json_int_t)res->version, "rows", (json_int_t)res->rows, "chunks",
+	    (json_int_t)res->chunks, "bytes", (json_int_t)res->bytes);
 }
 
 void
@@ -234,66 +244,6 @@ final_frame(struct spawn *sp, struct progress *ps, uint32_t *type, uint8_t **pay
 }
 
 /*
- * Send the file in DATA frames, then END, taking the PROGRESS frames that
- * arrive meanwhile.  A final frame that arrives first (the worker's ERROR:
- * it refused the upload) ends the stream: it is left in *type, *payload and
- * *len for the caller, and no END is sent (the permit table allows none
- * after it).  Returns 0 or the first error; on an error from the worker
- * (send or PROGRESS) the caller learns more from spawn_recv()/spawn_wait().
- */
-static int
-stream_file(struct spawn *sp, int fd, const char *path, struct progress *ps, uint32_t *type,
-    uint8_t **payload, size_t *len)
-{
-	uint8_t *buf = malloc(LOAD_PIECE_BYTES), *p;
-	uint32_t t;
-	size_t n_p;
-	ssize_t n;
-	int r = 0;
-
-	if (buf == NULL)
-		return SL_ERR_NOMEM;
-	ps->t0 = sl_monotonic();
-	ps->started = 1;
-	for (;;) {
-		n = read(fd, buf, LOAD_PIECE_BYTES);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			r = sl_errf(SL_ERR_IO, "%s: %s", path, strerror(errno));
-			break;
-		}
-		if (n == 0) {
-			r = spawn_send(sp, JOB_FRAME_END, NULL, 0);
-			break;
-		}
-		r = spawn_send(sp, JOB_FRAME_DATA, buf, (size_t)n);
-		/* Even when the send failed part way: the worker may have read all of it. */
-		ps->p.bytes_sent += (uint64_t)n;
-		if (r != 0)
-			break;
-		while ((r = spawn_poll(sp, &t, &p, &n_p)) == 1) {
-			if (t != JOB_FRAME_PROGRESS) {
-				*type = t;
-				*payload = p;
-				*len = n_p;
-				r = 0;
-				goto out;
-			}
-			r = progress_take(sp, ps, p, n_p);
-			free(p);
-			if (r != 0)
-				goto out;
-		}
-		if (r != 0)
-			break;
-	}
-out:
-	free(buf);
-	return r;
-}
-
-/*
  * Record a load that did not publish: refused (the upload was invalid) or
  * failed (the job died).  Only counts and the outcome: never a value from
  * the upload.  Its own transaction; a failure here does not hide the first.
@@ -313,32 +263,376 @@ audit_failure(struct exchange *ex, const struct product *p, int64_t version, con
 	db_rollback(exchange_db(ex));
 }
 
-int
-load_product(struct exchange *ex, const char *name, const char *path, const char *format,
-    load_progress_fn progress, void *arg, struct load_result *res, const char *actor)
-{
-	struct progress ps = {.fn = progress, .arg = arg};
+struct load_session {
 	struct product p;
+	int have_product;
 	struct product_stage stage;
-	struct product_counts counts;
+	struct spawn *sp;
+	struct progress ps;
+	char *actor, *label;
+	uint64_t size;
+	int reread_fd; /* the caller's file, or -1 */
+	int spool;     /* or our spool of what was fed, encrypted; -1 */
+	uint8_t *spool_key;
+	/* The job's final frame when it came before END: the worker's refusal. */
+	uint32_t type;
+	uint8_t *payload;
+	size_t len;
+	int ended; /* the final frame came, or the worker is gone: no more DATA */
+};
+
+/* A fault_pread_fn for the spool: the bytes decrypted as they are read. */
+static long
+spool_pread(void *ctx, uint8_t *buf, size_t n, uint64_t off)
+{
+	struct load_session *s = ctx;
+	long got = fault_pread_fd(&s->spool, buf, n, off);
+
+	if (got > 0)
+		keys_scratch_xor(s->spool_key, off, buf, (size_t)got);
+	return got;
+}
+
+/* An unlinked file in the exchange's directory, never named: the spool. */
+static int
+spool_open(struct exchange *ex, struct load_session *s)
+{
+	char *tmpl;
+	int fd;
+
+	if ((s->spool_key = keys_secret_alloc(KEYS_SCRATCH_KEY_BYTES)) == NULL)
+		return SL_ERR_NOMEM;
+	keys_random(s->spool_key, KEYS_SCRATCH_KEY_BYTES);
+	fd = open(exchange_dir(ex), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		/* A file system without O_TMPFILE: a named file, unlinked at once. */
+		if ((tmpl = sl_path_join(exchange_dir(ex), ".upload.XXXXXX")) == NULL)
+			return SL_ERR_NOMEM;
+		if ((fd = mkostemp(tmpl, O_CLOEXEC)) != -1)
+			(void)unlink(tmpl);
+		free(tmpl);
+	}
+	if (fd == -1)
+		return sl_errf(SL_ERR_IO, "%s: cannot make the upload's spool: %s", exchange_dir(ex),
+		    strerror(errno));
+	s->spool = fd;
+	return 0;
+}
+
+/* Append n bytes of the upload to the spool, encrypted. */
+static int
+spool_write(struct load_session *s, const uint8_t *buf, size_t n)
+{
+	uint64_t off = s->ps.p.bytes_sent;
+	uint8_t *c = malloc(n > 0 ? n : 1);
+	size_t done = 0;
+	ssize_t k;
+
+	if (c == NULL)
+		return SL_ERR_NOMEM;
+	memcpy(c, buf, n);
+	keys_scratch_xor(s->spool_key, off, c, n);
+	while (done < n) {
+		k = pwrite(s->spool, c + done, n - done, (off_t)(off + done));
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k == -1) {
+			free(c);
+			return sl_errf(SL_ERR_IO, "%s: cannot spool the upload: %s", s->label,
+			    strerror(errno));
+		}
+		done += (size_t)k;
+	}
+	free(c);
+	return 0;
+}
+
+static void
+session_free(struct load_session *s)
+{
+	if (s == NULL)
+		return;
+	free(s->payload);
+	spawn_free(s->sp);
+	product_stage_end(&s->stage);
+	if (s->have_product)
+		product_clear(&s->p);
+	if (s->spool != -1)
+		close(s->spool);
+	keys_secret_free(s->spool_key);
+	free(s->actor);
+	free(s->label);
+	free(s);
+}
+
+int
+load_begin(struct exchange *ex, const struct load_spec *spec, struct load_session **out)
+{
 	struct launch l = {.kind = JOB_KIND_INGEST,
 	    .key_version = PRODUCT_VERSION_KEY,
 	    .cpu_seconds = LOAD_CPU_SECONDS,
 	    .memory_bytes = LOAD_MEMORY_BYTES};
-	struct spawn *sp = NULL;
+	struct load_session *s;
+	struct spawn *sp = spec->worker;
+	char params[64];
+	int r;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof *s)) == NULL) {
+		spawn_free(sp);
+		return SL_ERR_NOMEM;
+	}
+	s->spool = -1;
+	s->reread_fd = spec->reread_fd;
+	s->size = spec->size;
+	s->ps.fn = spec->progress;
+	s->ps.arg = spec->progress_arg;
+	s->ps.p.size = spec->size;
+	if ((s->actor = strdup(spec->actor)) == NULL || (s->label = strdup(spec->label)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto fail;
+	}
+	if (spec->size > LOAD_SIZE_MAX) {
+		r = sl_errf(SL_ERR_LIMIT, "%s: %llu bytes; a load takes at most %llu", s->label,
+		    (unsigned long long)spec->size, LOAD_SIZE_MAX);
+		goto fail;
+	}
+	if ((r = product_find(ex, spec->product, &s->p)) != 0)
+		goto fail;
+	s->have_product = 1;
+	if ((l.map_bytes = map_size(&s->p, spec->size)) < (1u << 20)) {
+		r = sl_errf(SL_ERR_LIMIT,
+		    "%s: product %s has %llu of its %lld bytes (--max-bytes) left, too little for "
+		    "a load (1 MiB at least); drop a version to make room; nothing loaded",
+		    s->label, s->p.name, (unsigned long long)l.map_bytes, (long long)s->p.max_bytes);
+		goto fail;
+	}
+	if (s->reread_fd == -1 && (r = spool_open(ex, s)) != 0)
+		goto fail;
+	if ((r = product_stage_begin(ex, &s->p, &s->stage)) != 0)
+		goto fail;
+	snprintf(params, sizeof(params), "{\"format\":\"%s\"}", spec->format);
+	l.product = &s->p;
+	l.version = s->stage.version;
+	l.key = s->stage.dek;
+	l.store = s->stage.dir;
+	l.params = params;
+	if (sp != NULL) {
+		/* Started ahead with an idle deadline: the job's own starts now. */
+		spawn_rearm(sp, LOAD_WALL_MS);
+		if ((r = launch_send(ex, sp, &l)) != 0)
+			goto fail;
+		s->sp = sp;
+		sp = NULL;
+	} else if ((r = launch_job(ex, &l, LOAD_WALL_MS, &s->sp)) != 0) {
+		goto fail;
+	}
+	s->ps.t0 = sl_monotonic();
+	s->ps.started = 1;
+	*out = s;
+	return 0;
+fail:
+	spawn_free(sp);
+	session_free(s);
+	return r;
+}
+
+int
+load_feed(struct load_session *s, const void *buf, size_t n)
+{
+	uint8_t *p;
+	uint32_t t;
+	size_t n_p;
+	int r;
+
+	if (s->ended)
+		return 1;
+	if (n > LOAD_PIECE_BYTES || n > s->size - s->ps.p.bytes_sent)
+		return sl_errf(SL_ERR_LIMIT, "%s: %zu bytes more than the %llu announced", s->label,
+		    n, (unsigned long long)s->size);
+	if (n == 0)
+		return 0;
+	if (s->spool != -1 && (r = spool_write(s, buf, n)) != 0)
+		return r;
+	r = spawn_send(s->sp, JOB_FRAME_DATA, buf, n);
+	/* Even when the send failed part way: the worker may have read all of it. */
+	s->ps.p.bytes_sent += n;
+	if (r != 0) {
+		/* It is gone; load_finish() learns how from spawn_wait(). */
+		s->ended = 1;
+		return 1;
+	}
+	while ((r = spawn_poll(s->sp, &t, &p, &n_p)) == 1) {
+		if (t != JOB_FRAME_PROGRESS) {
+			/* Its final frame before END: the permit table allows no END after it. */
+			s->type = t;
+			s->payload = p;
+			s->len = n_p;
+			s->ended = 1;
+			return 1;
+		}
+		r = progress_take(s->sp, &s->ps, p, n_p);
+		free(p);
+		if (r != 0)
+			break;
+	}
+	if (r != 0) {
+		s->ended = 1;
+		return 1;
+	}
+	return 0;
+}
+
+const struct load_progress *
+load_session_progress(struct load_session *s)
+{
+	s->ps.p.seconds = sl_monotonic() - s->ps.t0;
+	return &s->ps.p;
+}
+
+int64_t
+load_session_version(const struct load_session *s)
+{
+	return s->stage.version;
+}
+
+void
+load_abort(struct load_session *s, struct exchange *ex, const char *why)
+{
+	if (s == NULL)
+		return;
+	spawn_free(s->sp);
+	s->sp = NULL;
+	product_stage_end(&s->stage); /* first: on a full disk its space is the audit event's */
+	audit_failure(ex, &s->p, s->stage.version, "product.load_failed",
+	    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)s->stage.version, "outcome", why,
+	        "detail", "the upload did not end"),
+	    s->actor);
+	session_free(s);
+}
+
+/* The worker's refusal of the upload in words, read back from the broker's copy. */
+static int
+session_refusal(struct load_session *s, const struct job_error_frame *e, json_t **out)
+{
+	if (s->reread_fd != -1)
+		return refusal_doc(fault_pread_fd, &s->reread_fd, &s->p, e, out);
+	return refusal_doc(spool_pread, s, &s->p, e, out);
+}
+
+int
+load_finish(struct load_session *s, struct exchange *ex, struct load_result *res)
+{
+	struct product_counts counts;
 	struct spawn_result sr;
 	struct job_error_frame e;
-	struct stat st;
 	const char *why = NULL;
-	char params[64], msg[256];
-	uint8_t *payload = NULL;
-	uint32_t type = 0;
-	size_t len;
-	int fd = -1, r, have_product = 0;
+	char msg[256];
+	int r;
 
 	memset(res, 0, sizeof(*res));
-	memset(&stage, 0, sizeof(stage));
 	memset(&counts, 0, sizeof(counts));
+	res->version = s->stage.version;
+	if (!s->ended && s->ps.p.bytes_sent != s->size) {
+		r = sl_errf(SL_ERR_INVAL, "%s: %llu of the %llu bytes announced were sent",
+		    s->label, (unsigned long long)s->ps.p.bytes_sent, (unsigned long long)s->size);
+		load_abort(s, ex, "incomplete");
+		return r;
+	}
+	/*
+	 * The worker's own refusal comes in its ERROR frame; a send error means
+	 * it is gone, and a PROGRESS refused kills it: spawn_wait() tells which.
+	 */
+	if (!s->ended && spawn_send(s->sp, JOB_FRAME_END, NULL, 0) != 0)
+		s->ended = 1; /* gone: spawn_wait() says how */
+	(void)final_frame(s->sp, &s->ps, &s->type, &s->payload, &s->len);
+	if ((r = spawn_wait(s->sp, &sr)) != 0)
+		goto out;
+	if (sr.outcome == SPAWN_FAILED && s->type == JOB_FRAME_ERROR &&
+	    job_error_decode(s->payload, s->len, &e) == 0 && e.code == JOB_ERR_INPUT &&
+	    (r = session_refusal(s, &e, &res->errors)) != 0) {
+		if (r != SL_ERR_PARSE)
+			goto out;
+		why = "implausible answer";
+		snprintf(msg, sizeof(msg), "%s", sl_err_msg(r));
+	}
+	if (res->errors != NULL) {
+		product_stage_end(&s->stage); /* first: on a full disk its space is the audit event's */
+		audit_failure(ex, &s->p, res->version, "product.load_refused",
+		    json_pack("{s:I, s:I}", "version", (json_int_t)res->version, "errors",
+		        json_integer_value(json_object_get(res->errors, "total"))),
+		    s->actor);
+		r = sl_errf(SL_ERR_PARSE, "%s: refused, nothing loaded", s->label);
+		goto out;
+	}
+	if (why == NULL && sr.outcome == SPAWN_FAILED && s->type == JOB_FRAME_ERROR &&
+	    worker_words(s->payload, s->len, msg, sizeof msg) == 0) {
+		/* The job could not write the version: the disk, the map, the file size limit. */
+		char *where = s->stage.dir != NULL ? strdup(s->stage.dir) : NULL;
+
+		product_stage_end(&s->stage);
+		audit_failure(ex, &s->p, res->version, "product.load_failed",
+		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
+		        "I/O error", "detail", msg),
+		    s->actor);
+		r = sl_errf(SL_ERR_IO,
+		    "%s: I/O error writing the new version in %s (%s); nothing loaded", s->label,
+		    where != NULL ? where : "its staging directory", msg);
+		free(where);
+		goto out;
+	}
+	sl_err_clear();
+	if (why != NULL || sr.outcome != SPAWN_OK || s->type != JOB_FRAME_RESULT ||
+	    (r = counts_parse(s->payload, s->len, &s->p, &counts)) != 0) {
+		if (why == NULL) {
+			why = sr.outcome == SPAWN_OK ? "implausible answer"
+			                             : spawn_outcome_name(sr.outcome);
+			snprintf(msg, sizeof(msg), "%s",
+			    sr.outcome == SPAWN_OK ? sl_err_msg(r) : sr.detail);
+		}
+		product_stage_end(&s->stage);
+		audit_failure(ex, &s->p, res->version, "product.load_failed",
+		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
+		        why, "detail", msg),
+		    s->actor);
+		r = sl_errf(SL_ERR_POLICY, "%s: the ingest job failed (%s: %s); nothing loaded",
+		    s->label, why, msg);
+		goto out;
+	}
+	res->rows = counts.rows;
+	res->chunks = counts.chunks;
+	res->bytes = counts.bytes;
+	r = product_version_publish(ex, &s->p, &s->stage, &counts, s->actor);
+out:
+	if (s->ps.fn != NULL && s->ps.started) {
+		s->ps.p.done = 1;
+		s->ps.p.ok = r == 0;
+		if (s->ps.p.ok)
+			s->ps.p.rows = (uint64_t)counts.rows;
+		s->ps.p.seconds = sl_monotonic() - s->ps.t0;
+		s->ps.fn(s->ps.arg, &s->ps.p);
+	}
+	session_free(s);
+	return r;
+}
+
+int
+load_product(struct exchange *ex, const char *name, const char *path, const char *format,
+    load_progress_fn progress, void *arg, struct load_result *res, const char *actor)
+{
+	struct load_spec spec = {.product = name,
+	    .format = format,
+	    .actor = actor,
+	    .label = path,
+	    .progress = progress,
+	    .progress_arg = arg};
+	struct load_session *s = NULL;
+	struct stat st;
+	uint8_t *buf = NULL;
+	ssize_t n;
+	int fd, r;
+
+	memset(res, 0, sizeof(*res));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
 		r = sl_errf(SL_ERR_IO, "%s: %s", path, strerror(errno));
 		goto out;
@@ -347,109 +641,43 @@ load_product(struct exchange *ex, const char *name, const char *path, const char
 		r = sl_errf(SL_ERR_INVAL, "%s: not a regular file", path);
 		goto out;
 	}
-	if ((r = product_find(ex, name, &p)) != 0)
-		goto out;
-	have_product = 1;
-	if ((l.map_bytes = map_size(&p, (uint64_t)st.st_size)) < (1u << 20)) {
-		r = sl_errf(SL_ERR_LIMIT,
-		    "%s: product %s has %llu of its %lld bytes (--max-bytes) left, too little for "
-		    "a "
-		    "load (1 MiB at least); drop a version to make room; nothing loaded",
-		    path, p.name, (unsigned long long)l.map_bytes, (long long)p.max_bytes);
+	spec.size = (uint64_t)st.st_size;
+	spec.reread_fd = fd;
+	if ((buf = malloc(LOAD_PIECE_BYTES)) == NULL) {
+		r = SL_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = product_stage_begin(ex, &p, &stage)) != 0)
+	if ((r = load_begin(ex, &spec, &s)) != 0)
 		goto out;
-	snprintf(params, sizeof(params), "{\"format\":\"%s\"}", format);
-	res->version = stage.version;
-	l.product = &p;
-	l.version = stage.version;
-	l.key = stage.dek;
-	l.store = stage.dir;
-	l.params = params;
-	if ((r = launch_job(ex, &l, LOAD_WALL_MS, &sp)) != 0)
-		goto out;
-	/*
-	 * The worker's own refusal comes in its ERROR frame; a send error means
-	 * it is gone, and a PROGRESS refused kills it: spawn_wait() tells which.
-	 */
-	ps.p.size = (uint64_t)st.st_size;
-	(void)stream_file(sp, fd, path, &ps, &type, &payload, &len);
-	(void)final_frame(sp, &ps, &type, &payload, &len);
-	if ((r = spawn_wait(sp, &sr)) != 0)
-		goto out;
-	if (sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR &&
-	    job_error_decode(payload, len, &e) == 0 && e.code == JOB_ERR_INPUT &&
-	    (r = refusal_doc(fd, &p, &e, &res->errors)) != 0) {
-		if (r != SL_ERR_PARSE)
-			goto out;
-		why = "implausible answer";
-		snprintf(msg, sizeof(msg), "%s", sl_err_msg(r));
-	}
-	if (res->errors != NULL) {
-		product_stage_end(
-		    &stage); /* first: on a full disk its space is the audit event's */
-		audit_failure(ex, &p, res->version, "product.load_refused",
-		    json_pack("{s:I, s:I}", "version", (json_int_t)res->version, "errors",
-		        json_integer_value(json_object_get(res->errors, "total"))),
-		    actor);
-		r = sl_errf(SL_ERR_PARSE, "%s: refused, nothing loaded", path);
-		goto out;
-	}
-	if (why == NULL && sr.outcome == SPAWN_FAILED && type == JOB_FRAME_ERROR &&
-	    worker_words(payload, len, msg, sizeof msg) == 0) {
-		/* The job could not write the version: the disk, the map, the file size limit. */
-		char *where = stage.dir != NULL ? strdup(stage.dir) : NULL;
+	res->version = load_session_version(s);
+	for (;;) {
+		/* At most what was announced: a file that grows is read as it was at the start. */
+		size_t want = spec.size - load_session_progress(s)->bytes_sent;
 
-		product_stage_end(
-		    &stage); /* first: on a full disk its space is the audit event's */
-		audit_failure(ex, &p, res->version, "product.load_failed",
-		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
-		        "I/O error", "detail", msg),
-		    actor);
-		r = sl_errf(SL_ERR_IO,
-		    "%s: I/O error writing the new version in %s (%s); nothing loaded", path,
-		    where != NULL ? where : "its staging directory", msg);
-		free(where);
-		goto out;
-	}
-	sl_err_clear();
-	if (why != NULL || sr.outcome != SPAWN_OK || type != JOB_FRAME_RESULT ||
-	    (r = counts_parse(payload, len, &p, &counts)) != 0) {
-		if (why == NULL) {
-			why = sr.outcome == SPAWN_OK ? "implausible answer"
-			                             : spawn_outcome_name(sr.outcome);
-			snprintf(msg, sizeof(msg), "%s",
-			    sr.outcome == SPAWN_OK ? sl_err_msg(r) : sr.detail);
+		if (want > LOAD_PIECE_BYTES)
+			want = LOAD_PIECE_BYTES;
+		if (want == 0)
+			break;
+		n = read(fd, buf, want);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n == 0 ? sl_errf(SL_ERR_IO, "%s: the file shrank while it was read", path)
+			           : sl_errf(SL_ERR_IO, "%s: %s", path, strerror(errno));
+			load_abort(s, ex, "I/O error");
+			s = NULL;
+			goto out;
 		}
-		product_stage_end(
-		    &stage); /* first: on a full disk its space is the audit event's */
-		audit_failure(ex, &p, res->version, "product.load_failed",
-		    json_pack("{s:I, s:s, s:s}", "version", (json_int_t)res->version, "outcome",
-		        why, "detail", msg),
-		    actor);
-		r = sl_errf(SL_ERR_POLICY, "%s: the ingest job failed (%s: %s); nothing loaded",
-		    path, why, msg);
-		goto out;
+		if ((r = load_feed(s, buf, (size_t)n)) == 1)
+			break; /* the job ended early: load_finish() tells how */
+		if (r != 0) {
+			load_abort(s, ex, "I/O error");
+			goto out;
+		}
 	}
-	res->rows = counts.rows;
-	res->chunks = counts.chunks;
-	res->bytes = counts.bytes;
-	r = product_version_publish(ex, &p, &stage, &counts, actor);
+	r = load_finish(s, ex, res);
 out:
-	if (ps.fn != NULL && ps.started) {
-		ps.p.done = 1;
-		ps.p.ok = r == 0;
-		if (ps.p.ok)
-			ps.p.rows = (uint64_t)counts.rows;
-		ps.p.seconds = sl_monotonic() - ps.t0;
-		ps.fn(ps.arg, &ps.p);
-	}
-	free(payload);
-	spawn_free(sp);
-	product_stage_end(&stage);
-	if (have_product)
-		product_clear(&p);
+	free(buf);
 	if (fd != -1)
 		close(fd);
 	return r;

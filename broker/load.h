@@ -20,6 +20,7 @@ struct exchange;
 #define LOAD_CPU_SECONDS 600
 #define LOAD_MEMORY_BYTES (1ULL << 30)
 #define LOAD_WALL_MS (30u * 60 * 1000)
+#define LOAD_SIZE_MAX (1ULL << 40) /* an upload's bytes: the map is sized from them */
 
 struct load_result {
 	int64_t version;
@@ -54,6 +55,68 @@ typedef void (*load_progress_fn)(void *arg, const struct load_progress *p);
 #define LOAD_PROGRESS_HZ 5
 
 /*
+ * One load, fed piece by piece: what load_product() does with a file, and
+ * what the daemon does with the parts of an upload that come in separate
+ * requests (broker/upload.h).  One code path for both.
+ *
+ *     load_begin(ex, &spec, &s)                  stage the version, start its worker
+ *     while (... && load_feed(s, buf, n) == 0)  DATA, with the worker's PROGRESS
+ *     load_finish(s, ex, &res)                   END, its answer, publish or refuse
+ *     (or load_abort(s, ex, why): nothing published, the failure audited)
+ *
+ * load_finish() and load_abort() free s.  ex may be another handle on the
+ * same exchange on each call (the daemon's job threads each have one).
+ */
+struct load_session; /* opaque */
+
+struct load_spec {
+	const char *product;
+	const char *format; /* "csv" or "jsonl" */
+	uint64_t size;      /* the bytes that will be fed: the version's map is sized for them */
+	const char *actor;  /* the audit events' actor */
+	const char *label;  /* the upload in messages: its path, or "upload u_..." */
+	/*
+	 * The broker's copy of the upload, read back for the words of a refusal:
+	 * reread_fd, a regular file the caller keeps open until load_finish();
+	 * or -1: the session spools what is fed to an unlinked file in the
+	 * exchange's directory, encrypted under a key of its own.
+	 */
+	int reread_fd;
+	struct spawn *worker; /* a worker from spawn_start(), the session's; or NULL */
+	load_progress_fn progress;
+	void *progress_arg;
+};
+
+int load_begin(struct exchange *ex, const struct load_spec *spec, struct load_session **out)
+    __attribute__((warn_unused_result));
+
+/*
+ * Send n bytes (at most LOAD_PIECE_BYTES) to the worker.  0: go on.  1: the
+ * job has ended early (the worker refused the upload or went away), nothing
+ * was sent and load_finish() says why.  Another error: the spool could not
+ * be written; call load_abort().  More than spec->size in all is refused
+ * (SL_ERR_LIMIT), as is a piece too large.
+ */
+int load_feed(struct load_session *s, const void *buf, size_t n) __attribute__((warn_unused_result));
+
+/* How far it has come (the worker's checked claims); borrowed until the next call. */
+const struct load_progress *load_session_progress(struct load_session *s);
+
+/* The version being written. */
+int64_t load_session_version(const struct load_session *s);
+
+/* End the upload and take the job's answer: as load_product().  Frees s. */
+int load_finish(struct load_session *s, struct exchange *ex, struct load_result *res)
+    __attribute__((warn_unused_result));
+
+/*
+ * End it unpublished: the worker killed, the stage removed, and
+ * product.load_failed audited with outcome why ("abandoned", "cancelled").
+ * Frees s; s NULL is a no-op.
+ */
+void load_abort(struct load_session *s, struct exchange *ex, const char *why);
+
+/*
  * Load path (format "csv" or "jsonl") into product name.  Returns 0 with the
  * published version in res, SL_ERR_PARSE when the upload was refused
  * (res->errors lists the first errors), or another error (message recorded).
@@ -78,5 +141,8 @@ int load_rotate_product(struct exchange *ex, const char *name, load_progress_fn 
     struct load_result *res) __attribute__((warn_unused_result));
 
 void load_result_clear(struct load_result *res);
+
+/* A published load as `product load --json` prints it: {product, version, rows, chunks, bytes}. */
+json_t *load_result_json(const char *product, const struct load_result *res);
 
 #endif

@@ -194,6 +194,17 @@ int product_act_load(struct exchange *ex, const struct keys_pubkey *caller,
     const struct product_load_request *req, struct load_result *res, const char **field)
     __attribute__((warn_unused_result));
 
+/*
+ * The same action fed in pieces (the daemon's uploads, broker/upload.h): the
+ * caller must be the product's merchant; then load_begin() with spec, whose
+ * actor this sets.  *field as for product_act_load().
+ */
+struct load_spec;
+struct load_session;
+int product_act_load_begin(struct exchange *ex, const struct keys_pubkey *caller,
+    struct load_spec *spec, struct load_session **out, const char **field)
+    __attribute__((warn_unused_result));
+
 void product_clear(struct product *p);
 void product_list_free(struct product *list, size_t count);
 

@@ -9,6 +9,7 @@
 #include "broker/exchange.h"
 #include "broker/load.h"
 #include "broker/product.h"
+#include "broker/spawn.h"
 #include "common/err.h"
 
 /*
@@ -89,6 +90,30 @@ product_act_load(struct exchange *ex, const struct keys_pubkey *caller,
 	}
 	r = load_product(
 	    ex, req->name, req->path, req->format, req->progress, req->progress_arg, res, actor);
+	product_clear(&p);
+	return r;
+}
+
+int
+product_act_load_begin(struct exchange *ex, const struct keys_pubkey *caller,
+    struct load_spec *spec, struct load_session **out, const char **field)
+{
+	struct product p;
+	const char *actor;
+	int r;
+
+	*field = NULL;
+	*out = NULL;
+	if ((r = product_find(ex, spec->product, &p)) != 0) {
+		spawn_free(spec->worker);
+		return r;
+	}
+	if ((r = merchant_actor(ex, caller, &p, &actor, field)) == 0) {
+		spec->actor = actor;
+		r = load_begin(ex, spec, out);
+	} else {
+		spawn_free(spec->worker);
+	}
 	product_clear(&p);
 	return r;
 }

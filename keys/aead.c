@@ -335,3 +335,32 @@ keys_aead_open(enum keys_suite suite, const uint8_t key[KEYS_AEAD_KEY_BYTES], co
 	*ptlen = len;
 	return 0;
 }
+
+void
+keys_scratch_xor(const uint8_t key[KEYS_SCRATCH_KEY_BYTES], uint64_t off, uint8_t *buf, size_t n)
+{
+	const uint8_t *nonce = key + crypto_stream_xchacha20_KEYBYTES;
+	uint64_t block = off / 64;
+	size_t skip = (size_t)(off % 64), head, i;
+	uint8_t ks[64];
+
+	_Static_assert(crypto_stream_xchacha20_KEYBYTES + crypto_stream_xchacha20_NONCEBYTES ==
+	                   KEYS_SCRATCH_KEY_BYTES,
+	    "a scratch key is an XChaCha20 key and nonce");
+	if (n == 0)
+		return;
+	/* The keystream counts 64-byte blocks: a range that starts inside one takes its tail. */
+	if (skip > 0) {
+		memset(ks, 0, sizeof ks);
+		crypto_stream_xchacha20_xor_ic(ks, ks, sizeof ks, nonce, block, key);
+		head = n < 64 - skip ? n : 64 - skip;
+		for (i = 0; i < head; i++)
+			buf[i] ^= ks[skip + i];
+		sodium_memzero(ks, sizeof ks);
+		buf += head;
+		n -= head;
+		block++;
+	}
+	if (n > 0)
+		crypto_stream_xchacha20_xor_ic(buf, buf, n, nonce, block, key);
+}

@@ -92,4 +92,16 @@ int keys_aead_open(enum keys_suite suite, const uint8_t key[KEYS_AEAD_KEY_BYTES]
     size_t aadlen, const uint8_t *in, size_t inlen, uint8_t *pt, size_t *ptlen)
     __attribute__((warn_unused_result));
 
+/*
+ * Scratch encryption, for a file the broker writes only to read back itself
+ * (the daemon's spool of an upload, kept for the error words of a refusal):
+ * the XChaCha20 keystream of key (32 bytes of key, then 24 of nonce) XORed
+ * into buf as the bytes at offset off of the stream, so any range can be
+ * encrypted or decrypted alone.  Unauthenticated and suite-independent: the
+ * key is random, lives in locked memory for one upload and is never stored.
+ */
+#define KEYS_SCRATCH_KEY_BYTES 56
+void keys_scratch_xor(const uint8_t key[KEYS_SCRATCH_KEY_BYTES], uint64_t off, uint8_t *buf,
+    size_t n);
+
 #endif

@@ -65,7 +65,7 @@ render_len(const char *text, size_t len, const struct job_place *pl, char *buf, 
 	e->total = 1;
 	e->nplaces = 1;
 	e->places[0] = *pl;
-	assert_int_equal(fault_file_read(fd, e, file), 0);
+	assert_int_equal(fault_file_read(fault_pread_fd, &fd, e, file), 0);
 	in.schema = sch;
 	in.file = file;
 	r = fault_place_words(e, 0, &in, buf, buflen);
