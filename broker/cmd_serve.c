@@ -7,6 +7,7 @@
 #include "broker/commands.h"
 #include "broker/routes.h"
 #include "broker/serve.h"
+#include "broker/upload.h"
 #include "common/err.h"
 
 /* The route table, one route a line: METHOD PATH ROLE,ROLE,... (docs/openapi.yaml must agree). */
@@ -44,6 +45,7 @@ serve_cmd_run(const struct cli *cli, const struct cli_args *a)
 	    .max_conns = (unsigned)cli_count(a, "max-connections", 4096),
 	    .request_s = (unsigned)cli_count(a, "request-timeout", 10),
 	    .grace_s = (unsigned)cli_count(a, "grace", 30),
+	    .upload_idle_s = (unsigned)cli_count(a, "upload-idle", UPLOAD_IDLE_S),
 	    .log_path = cli_opt(a, "log"),
 	    .ready_path = cli_opt(a, "ready-file"),
 	};
@@ -86,6 +88,9 @@ const struct cli_spec cmd_serve[] = {
                     "seconds a request may take to arrive (default 10)", 0, 1, 3600, "1 to 3600"},
                 {"grace", 0, CLI_COUNT, "S", "seconds running jobs get at SIGTERM (default 30)", 0,
                     0, 3600, "0 to 3600"},
+                {"upload-idle", 0, CLI_COUNT, "S",
+                    "seconds an upload may wait for its next part (default 600)", 0, 1, 86400,
+                    "1 to 86400"},
                 {"log", 0, CLI_STRING, "FILE", "the request log (default: standard error)"},
                 {"ready-file", 0, CLI_STRING, "FILE",
                     "write the listening port to FILE once ready"},

@@ -3,6 +3,7 @@
  * CLI's action (broker/actor.h) with the caller's certificate key, its
  * result the document the CLI prints with --json.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -24,6 +25,8 @@
 #include "broker/query.h"
 #include "broker/routes.h"
 #include "broker/serve.h"
+#include "broker/spawn.h"
+#include "broker/upload.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "contracts/contract.h"
@@ -509,12 +512,141 @@ export_h(struct route_call *c)
 	c->status = 200;
 }
 
+/* ---- uploads (broker/upload.h) ------------------------------------------------------- */
+
+/*
+ * An upload's end, by its last part or by complete: the published version
+ * (201), or the refusal with the worker's line:column errors (422), which
+ * ended the upload either way.
+ */
+static void
+upload_ended(struct route_call *c, int r, const char *product, struct load_result *res)
+{
+	if (r == 0)
+		answer(c, 201, load_result_json(product, res));
+	else if (r == SL_ERR_PARSE && res->errors != NULL)
+		route_error(c, 422, "parse", NULL, json_incref(res->errors), "%s", sl_err_msg(r));
+	else
+		route_fail(c, r, NULL);
+	load_result_clear(res);
+}
+
+/* A refusal of upload_*(): its state (409), none of the caller's (404), or the error. */
+static void
+upload_refused(struct route_call *c, int r, const char *field, json_t *state)
+{
+	if (r == UPLOAD_CONFLICT)
+		route_error(c, 409, "conflict", field, state, "%s", sl_err_msg(r));
+	else
+		route_fail(c, r, field);
+	if (r != UPLOAD_CONFLICT)
+		json_decref(state);
+}
+
+static void
+uploads_open(struct route_call *c)
+{
+	const char *format = body_str(c, "format"), *field = NULL;
+	json_int_t size = json_integer_value(json_object_get(c->body, "size"));
+	struct spawn *worker = c->worker;
+	json_t *doc = NULL;
+	int r;
+
+	c->worker = NULL; /* the upload's, whatever happens */
+	if (strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0) {
+		spawn_free(worker);
+		route_error(c, 400, "inval", "format", NULL, "format must be csv or jsonl");
+		return;
+	}
+	r = upload_open(c->ex, c->caller, c->party->name, c->param, format, (uint64_t)size, worker,
+	    &doc, &field);
+	if (r == UPLOAD_BUSY) {
+		route_error(c, 429, "busy", NULL, NULL, "%s", sl_err_msg(r));
+		return;
+	}
+	if (r == UPLOAD_CONFLICT) {
+		upload_refused(c, r, NULL, NULL);
+		return;
+	}
+	if (r != 0) {
+		fail_hiding(c, r, field, "product");
+		return;
+	}
+	answer(c, 201, doc);
+}
+
+static void
+uploads_part(struct route_call *c)
+{
+	const char *s = c->arg(c->arg_ctx, "offset");
+	struct load_result res;
+	json_t *doc = NULL;
+	char product[SL_NAME_MAX + 1] = "";
+	unsigned long long off;
+	char *end;
+	int r;
+
+	errno = 0;
+	if (s == NULL || *s < '0' || *s > '9' || (off = strtoull(s, &end, 10), *end != '\0') ||
+	    errno == ERANGE) {
+		route_error(c, 400, "inval", "offset", NULL,
+		    "a part needs ?offset=N, the bytes of the upload before it");
+		return;
+	}
+	r = upload_part(c->ex, c->party->name, c->param, off, c->raw, c->raw_len, &doc, &res,
+	    product);
+	if (r == 0 && doc != NULL)
+		answer(c, 200, doc);
+	else if (product[0] != '\0')
+		upload_ended(c, r, product, &res);
+	else
+		upload_refused(c, r, "offset", doc);
+}
+
+static void
+uploads_complete(struct route_call *c)
+{
+	struct load_result res;
+	json_t *doc = NULL;
+	char product[SL_NAME_MAX + 1] = "";
+	int r;
+
+	r = upload_complete(c->ex, c->party->name, c->param, &res, &doc, product);
+	if (product[0] != '\0')
+		upload_ended(c, r, product, &res);
+	else
+		upload_refused(c, r, NULL, doc);
+}
+
+static void
+uploads_show(struct route_call *c)
+{
+	json_t *doc = NULL;
+	int r;
+
+	r = upload_status(c->party->name, c->param, &doc);
+	answer_or_fail(c, r, 200, doc, NULL);
+}
+
+static void
+uploads_cancel(struct route_call *c)
+{
+	int r;
+
+	if ((r = upload_cancel(c->ex, c->party->name, c->param)) != 0)
+		upload_refused(c, r, NULL, NULL);
+	else
+		answer(c, 200, json_pack("{s:s, s:s}", "upload", c->param, "state", "cancelled"));
+}
+
 /* ---- the table ------------------------------------------------------------------- */
 
 static const char *const f_query[] = {"contract", "sql", NULL};
 static const char *const f_revoke[] = {"reason", NULL};
 static const char *const f_offer[] = {"product", "buyer", "terms", NULL};
 static const char *const f_product[] = {"name", "schema", "holder", "operator", NULL};
+static const char *const f_upload[] = {"format", "size", NULL};
+static const char *const i_upload[] = {"size", NULL};
 static const char *const r_product[] = {"name", "schema", NULL};
 static const char *const o_product[] = {"schema", NULL};
 static const char *const o_offer[] = {"terms", NULL};
@@ -531,6 +663,15 @@ const struct route routes[] = {
     {"POST", "/v1/products", ROLE_MERCHANT, 0, 65536, f_product, r_product, o_product,
         products_add},
     {"GET", "/v1/products/{name}", PARTIES, 0, 0, NULL, NULL, NULL, products_show},
+    {"POST", "/v1/products/{name}/uploads", ROLE_MERCHANT, ROUTE_JOB, 4096, f_upload, f_upload,
+        NULL, uploads_open, i_upload},
+    {"GET", "/v1/uploads/{id}", ROLE_MERCHANT, 0, 0, NULL, NULL, NULL, uploads_show},
+    {"POST", "/v1/uploads/{id}/parts", ROLE_MERCHANT, ROUTE_FEED, UPLOAD_PART_MAX, NULL, NULL,
+        NULL, uploads_part},
+    {"POST", "/v1/uploads/{id}/complete", ROLE_MERCHANT, ROUTE_FEED, 0, NULL, NULL, NULL,
+        uploads_complete},
+    {"POST", "/v1/uploads/{id}/cancel", ROLE_MERCHANT, ROUTE_FEED, 0, NULL, NULL, NULL,
+        uploads_cancel},
     {"GET", "/v1/contracts", PARTIES, 0, 0, NULL, NULL, NULL, contracts_list_h},
     {"POST", "/v1/contracts", ROLE_MERCHANT | ROLE_PLATFORM, 0, 65536, f_offer, f_offer, o_offer,
         contracts_offer_h},
@@ -540,7 +681,7 @@ const struct route routes[] = {
     {"POST", "/v1/contracts/{id}/revoke", CONTRACT_PARTIES, 0, 4096, f_revoke, f_revoke, NULL,
         contracts_revoke_h},
     {"GET", "/v1/contracts/{id}/budget", PARTIES, 0, 0, NULL, NULL, NULL, budget_h},
-    {"POST", "/v1/queries", ROLE_BUYER, 1, QUERY_TEXT_MAX + 4096, f_query, f_query, NULL,
+    {"POST", "/v1/queries", ROLE_BUYER, ROUTE_JOB, QUERY_TEXT_MAX + 4096, f_query, f_query, NULL,
         queries_submit},
     {"GET", "/v1/queries/{id}", ROLE_BUYER | READERS, 0, 0, NULL, NULL, NULL, queries_show},
     {"GET", "/v1/ledger", PARTIES, 0, 0, NULL, NULL, NULL, ledger_h},
@@ -643,7 +784,13 @@ route_body_check(const struct route *rt, struct route_call *c, const json_t *bod
 			route_error(c, 400, "inval", key, NULL, "unknown field \"%.64s\"", key);
 			return -1;
 		}
-		if (listed(rt->objects, key) ? !json_is_object(v) : !json_is_string(v)) {
+		if (listed(rt->integers, key)) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0) {
+				route_error(c, 400, "inval", key, NULL,
+				    "\"%s\" must be an integer of at least 0", key);
+				return -1;
+			}
+		} else if (listed(rt->objects, key) ? !json_is_object(v) : !json_is_string(v)) {
 			route_error(c, 400, "inval", key, NULL, "\"%s\" must be %s", key,
 			    listed(rt->objects, key) ? "an object" : "a string");
 			return -1;

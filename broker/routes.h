@@ -62,11 +62,18 @@ struct route_call {
 	const char *refusal; /* a refused call: the reason counted in /metrics */
 };
 
+/* Where a route's handler runs: all but ROUTE_INLINE count against --max-jobs. */
+enum route_run {
+	ROUTE_INLINE = 0, /* on the event loop: reads of the catalog */
+	ROUTE_JOB = 1,    /* on a job thread, with a worker started ahead (c->worker) */
+	ROUTE_FEED = 2,   /* on a job thread, feeding the worker an upload holds */
+};
+
 struct route {
 	const char *method; /* "GET" or "POST" */
 	const char *path;   /* "/v1/products/{name}": at most one {param}, a whole segment */
 	unsigned roles;     /* who may call it */
-	int job;            /* runs a worker: on a job thread, counted against --max-jobs */
+	int job;            /* enum route_run */
 	size_t max_body;    /* bytes; 0: no body */
 	/*
 	 * The body's members (NULL-terminated; others are refused), each a
@@ -77,6 +84,7 @@ struct route {
 	const char *const *required; /* those it must have */
 	const char *const *objects;  /* those that are JSON objects */
 	void (*fn)(struct route_call *c);
+	const char *const *integers; /* those that are integers of at least 0 */
 };
 
 /* The table, ending at an entry with a NULL method. */

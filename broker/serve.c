@@ -40,6 +40,7 @@
 #include "broker/query.h"
 #include "broker/routes.h"
 #include "broker/serve.h"
+#include "broker/upload.h"
 #include "broker/spawn.h"
 #include "common/err.h"
 #include "common/file.h"
@@ -123,7 +124,7 @@ struct server {
 	struct exchange *ex; /* the loop thread's */
 	FILE *log;
 	int stopping;
-	struct event *sigterm, *sigint, *sighup, *stop_timer;
+	struct event *sigterm, *sigint, *sighup, *stop_timer, *sweep_timer;
 	struct timespec stop_at;
 
 	/* job threads */
@@ -407,7 +408,7 @@ job_thread(void *arg)
 
 		sl_err_clear();
 		j->call.ex = ex;
-		j->call.worker = pool_take();
+		j->call.worker = j->rt->job == ROUTE_JOB ? pool_take() : NULL;
 		j->rt->fn(&j->call);
 
 		pthread_mutex_lock(&S.mu);
@@ -921,6 +922,16 @@ stop_check(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Uploads left idle past --upload-idle are abandoned (broker/upload.h). */
+static void
+sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	upload_sweep(S.ex, 0);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -1137,6 +1148,16 @@ serve_run(const struct serve_config *cfg)
 		r = sl_errf(SL_ERR_IO, "serve: cannot catch signals");
 		goto out;
 	}
+	upload_set_idle(cfg->upload_idle_s);
+	{
+		struct timeval every = {cfg->upload_idle_s >= 20 ? 10 : 1, 0};
+
+		if ((S.sweep_timer = event_new(S.base, -1, EV_PERSIST, sweep, NULL)) == NULL ||
+		    event_add(S.sweep_timer, &every) != 0) {
+			r = sl_errf(SL_ERR_NOMEM, "serve: cannot set up the upload timer");
+			goto out;
+		}
+	}
 	if ((r = announce()) != 0)
 		goto out;
 	event_base_dispatch(S.base);
@@ -1151,6 +1172,11 @@ serve_run(const struct serve_config *cfg)
 out:
 	if (S.threads != NULL)
 		threads_stop();
+	/* No job thread is left to feed one: the uploads still open end unpublished. */
+	if (S.ex != NULL)
+		upload_sweep(S.ex, 1);
+	if (S.sweep_timer != NULL)
+		event_free(S.sweep_timer);
 	for (i = 0; i < S.npool; i++)
 		spawn_free(S.pool[i]);
 	free(S.pool);
@@ -1212,8 +1238,10 @@ serve_metrics_write(FILE *f)
 	    "# HELP sluice_workers_ready Workers started ahead and waiting.\n"
 	    "# TYPE sluice_workers_ready gauge\nsluice_workers_ready %u\n"
 	    "# HELP sluice_connections Open client connections.\n"
-	    "# TYPE sluice_connections gauge\nsluice_connections %ld\n",
-	    running, queued, ready, M.connections);
+	    "# TYPE sluice_connections gauge\nsluice_connections %ld\n"
+	    "# HELP sluice_uploads_open Uploads opened and not yet completed or ended.\n"
+	    "# TYPE sluice_uploads_open gauge\nsluice_uploads_open %u\n",
+	    running, queued, ready, M.connections, upload_count());
 	fprintf(f, "# HELP sluice_job_duration_seconds Jobs from request to answer.\n"
 	           "# TYPE sluice_job_duration_seconds histogram\n");
 	for (i = 0; i < NBUCKETS; i++) {

@@ -29,6 +29,7 @@ struct serve_config {
 	unsigned max_conns;     /* connections at once; the rest wait in the kernel's backlog */
 	unsigned request_s;     /* a request's headers and body must arrive within this */
 	unsigned grace_s;       /* SIGTERM: how long running jobs may take to finish */
+	unsigned upload_idle_s; /* an upload with no request for this long is abandoned */
 	const char *log_path;   /* the request log; NULL: standard error */
 	const char *ready_path; /* written with the bound port once listening (tests), or NULL */
 };
