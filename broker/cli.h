@@ -32,7 +32,7 @@ struct cli {
  * argument at fault and exit CLI_USAGE.
  */
 
-#define CLI_OPTS_MAX 12 /* options of one command, besides --help */
+#define CLI_OPTS_MAX 16 /* options of one command, besides --help */
 #define CLI_ARGS_MAX 3  /* positional arguments of one command */
 
 enum cli_opt_type {

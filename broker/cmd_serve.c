@@ -6,6 +6,7 @@
 #include "broker/cli.h"
 #include "broker/commands.h"
 #include "broker/routes.h"
+#include "broker/console.h"
 #include "broker/serve.h"
 #include "broker/upload.h"
 #include "common/err.h"
@@ -28,7 +29,7 @@ print_routes(void)
 				printf("%s%s", sep, names[i]);
 				sep = ",";
 			}
-		printf("\n");
+		printf("%s\n", rt->roles & ROUTE_PUBLIC ? "public" : "");
 	}
 	return fflush(stdout) == 0 ? CLI_OK : cli_fail(sl_errf(SL_ERR_IO, "cannot write"));
 }
@@ -46,6 +47,9 @@ serve_cmd_run(const struct cli *cli, const struct cli_args *a)
 	    .request_s = (unsigned)cli_count(a, "request-timeout", 10),
 	    .grace_s = (unsigned)cli_count(a, "grace", 30),
 	    .upload_idle_s = (unsigned)cli_count(a, "upload-idle", UPLOAD_IDLE_S),
+	    .web_dir = cli_opt(a, "web"),
+	    .console_tokens = cli_opt(a, "console-token"),
+	    .login_ttl_s = (unsigned)cli_count(a, "login-ttl", CONSOLE_TOKEN_S),
 	    .log_path = cli_opt(a, "log"),
 	    .ready_path = cli_opt(a, "ready-file"),
 	};
@@ -91,6 +95,12 @@ const struct cli_spec cmd_serve[] = {
                 {"upload-idle", 0, CLI_COUNT, "S",
                     "seconds an upload may wait for its next part (default 600)", 0, 1, 86400,
                     "1 to 86400"},
+                {"web", 0, CLI_STRING, "DIR",
+                    "the console's files (default: web/ beside the program, else the installed ones)"},
+                {"console-token", 0, CLI_STRING, "NAME,...",
+                    "print a one-time console login link for each party"},
+                {"login-ttl", 0, CLI_COUNT, "S",
+                    "seconds a login link is good for (default 600)", 0, 1, 86400, "1 to 86400"},
                 {"log", 0, CLI_STRING, "FILE", "the request log (default: standard error)"},
                 {"ready-file", 0, CLI_STRING, "FILE",
                     "write the listening port to FILE once ready"},

@@ -894,6 +894,66 @@ may_read(struct exchange *ex, const struct party *who, const char *contract)
 }
 
 int
+query_act_list(struct exchange *ex, const struct keys_pubkey *caller, const char *contract,
+    json_t **doc)
+{
+	struct party who = {0};
+	sqlite3_stmt *st = NULL;
+	json_t *list = NULL;
+	char last[128] = "";
+	int r, rc = SQLITE_DONE, ok = 0, buyer;
+
+	*doc = NULL;
+	if ((r = actor_party(ex, caller, &who)) != 0)
+		return r;
+	buyer = strcmp(who.role, "buyer") == 0;
+	if ((list = json_array()) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	/* Newest first; a contract's readability is looked up once per run of its queries. */
+	if ((r = db_prepare(exchange_db(ex),
+	         "SELECT id, contract, state, charged_fen, submitted, text FROM queries"
+	         " WHERE ?1 IS NULL OR contract = ?1 ORDER BY submitted DESC, id",
+	         &st)) != 0)
+		goto out;
+	if (contract != NULL)
+		sqlite3_bind_text(st, 1, contract, -1, SQLITE_STATIC);
+	while (json_array_size(list) < QUERY_LIST_MAX && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *c = (const char *)sqlite3_column_text(st, 1);
+
+		if (strcmp(c, last) != 0) {
+			if ((ok = may_read(ex, &who, c)) < 0) {
+				r = ok;
+				goto out;
+			}
+			snprintf(last, sizeof last, "%s", c);
+		}
+		if (!ok)
+			continue;
+		if (json_array_append_new(list,
+		        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s?}", "query_id",
+		            sqlite3_column_text(st, 0), "contract", c, "state",
+		            sqlite3_column_text(st, 2), "charged_fen",
+		            (json_int_t)sqlite3_column_int64(st, 3), "submitted",
+		            sqlite3_column_text(st, 4), "sql",
+		            buyer ? (const char *)sqlite3_column_text(st, 5) : NULL)) != 0) {
+			r = SL_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = db_fail(exchange_db(ex), "list queries");
+	else if ((*doc = json_pack("{s:O}", "queries", list)) == NULL)
+		r = SL_ERR_NOMEM;
+out:
+	json_decref(list);
+	sqlite3_finalize(st);
+	party_clear(&who);
+	return r;
+}
+
+int
 query_act_show(struct exchange *ex, const struct keys_pubkey *caller, const char *id, json_t **doc)
 {
 	struct party who = {0};

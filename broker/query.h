@@ -78,4 +78,16 @@ void query_outcome_clear(struct query_outcome *out);
 int query_act_show(struct exchange *ex, const struct keys_pubkey *caller, const char *id,
     json_t **doc) __attribute__((warn_unused_result));
 
+#define QUERY_LIST_MAX 200
+
+/*
+ * The newest QUERY_LIST_MAX queries the caller may read (as
+ * query_act_show()), of contract only when it is not NULL: *doc is
+ * {"queries": [{"query_id", "contract", "state", "charged_fen", "submitted",
+ * "sql"}]}, newest first.  The text is the buyer's own; it is left out for
+ * the platform and auditors, who read outcomes, not what a buyer asked.
+ */
+int query_act_list(struct exchange *ex, const struct keys_pubkey *caller, const char *contract,
+    json_t **doc) __attribute__((warn_unused_result));
+
 #endif

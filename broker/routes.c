@@ -16,6 +16,7 @@
 #include "broker/audit.h"
 #include "broker/budget.h"
 #include "broker/cli.h"
+#include "broker/console.h"
 #include "broker/contracts.h"
 #include "broker/db.h"
 #include "broker/exchange.h"
@@ -28,8 +29,10 @@
 #include "broker/spawn.h"
 #include "broker/upload.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "contracts/contract.h"
+#include "keys/hash.h"
 
 /* ---- answers -------------------------------------------------------------------- */
 
@@ -433,6 +436,16 @@ queries_show(struct route_call *c)
 }
 
 static void
+queries_list(struct route_call *c)
+{
+	json_t *doc = NULL;
+	int r;
+
+	r = query_act_list(c->ex, c->caller, c->arg(c->arg_ctx, "contract"), &doc);
+	answer_or_fail(c, r, 200, doc, NULL);
+}
+
+static void
 ledger_h(struct route_call *c)
 {
 	struct ledger_statement_request req = {
@@ -639,6 +652,132 @@ uploads_cancel(struct route_call *c)
 		answer(c, 200, json_pack("{s:s, s:s}", "upload", c->param, "state", "cancelled"));
 }
 
+/* ---- the console (web/, broker/console.h) -------------------------------------------- */
+
+/* The console's files by their ending: nothing else is served. */
+static const struct {
+	const char *ext, *type;
+} web_types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".txt", "text/plain; charset=utf-8"},
+};
+
+static void
+web_file(struct route_call *c, const char *name)
+{
+	const char *dot = strrchr(name, '.'), *want;
+	uint8_t md[KEYS_HASH_BYTES];
+	char *path = NULL, *data = NULL;
+	size_t i, len = 0;
+	FILE *f;
+	int r;
+
+	for (i = 0; dot != NULL && i < sizeof web_types / sizeof web_types[0]; i++)
+		if (strcmp(dot, web_types[i].ext) == 0)
+			break;
+	/* A name is one segment of [A-Za-z0-9_.-] (route_match); no hidden file either. */
+	if (name[0] == '.' || dot == NULL || i == sizeof web_types / sizeof web_types[0] ||
+	    (path = sl_path_join(c->web, name)) == NULL ||
+	    sl_file_read(path, 8u << 20, (uint8_t **)&data, &len) != 0) {
+		free(path);
+		route_error(c, 404, "notfound", NULL, NULL, "no such page");
+		return;
+	}
+	free(path);
+	/* Revalidated on each load (no-cache), answered 304 while it is the same file. */
+	if ((r = keys_hash(KEYS_SUITE_INTL, data, len, md)) != 0) {
+		free(data);
+		route_fail(c, r, NULL);
+		return;
+	}
+	c->etag[0] = '"';
+	sl_hex_encode(md, 16, c->etag + 1);
+	strcat(c->etag, "\"");
+	c->cache = "no-cache";
+	c->type = web_types[i].type;
+	want = c->header(c->header_ctx, "If-None-Match");
+	if (want != NULL && strcmp(want, c->etag) == 0) {
+		free(data);
+		c->status = 304;
+		return;
+	}
+	if ((f = tmpfile()) == NULL || fwrite(data, 1, len, f) != len) {
+		if (f != NULL)
+			fclose(f);
+		free(data);
+		route_fail(c, sl_errf(SL_ERR_IO, "console: no temporary file"), NULL);
+		return;
+	}
+	free(data);
+	c->file = f;
+	c->status = 200;
+}
+
+static void
+web_index(struct route_call *c)
+{
+	web_file(c, "index.html");
+}
+
+static void
+web_asset(struct route_call *c)
+{
+	web_file(c, c->param);
+}
+
+/* A login link: its token for a session cookie, then to the console. */
+static void
+web_login(struct route_call *c)
+{
+	const char *token = c->arg(c->arg_ctx, "token");
+	char id[CONSOLE_SECRET_HEX];
+	int r;
+
+	if (token == NULL) {
+		route_error(c, 400, "inval", "token", NULL, "a login link has a token");
+		return;
+	}
+	if ((r = console_login(token, id)) != 0) {
+		route_error(c, 401, "auth", "token", NULL, "%s", sl_err_msg(r));
+		return;
+	}
+	if (asprintf(&c->set_cookie, "%s=%s; Path=/; Max-Age=%d; Secure; HttpOnly; SameSite=Strict",
+	        CONSOLE_COOKIE, id, CONSOLE_SESSION_S) < 0) {
+		c->set_cookie = NULL;
+		route_fail(c, SL_ERR_NOMEM, NULL);
+		return;
+	}
+	explicit_bzero(id, sizeof id);
+	c->location = "/";
+	answer(c, 303, json_pack("{s:s}", "location", "/"));
+}
+
+/* Who is calling, and for a console session the CSRF token its changes must carry. */
+static void
+session_show(struct route_call *c)
+{
+	answer(c, 200,
+	    json_pack("{s:s, s:s, s:s, s:s?}", "party", c->party->name, "role", c->party->role,
+	        "via", c->session != NULL ? "console" : "certificate", "csrf", c->csrf));
+}
+
+static void
+session_logout(struct route_call *c)
+{
+	if (c->session != NULL)
+		console_logout(c->session);
+	if ((c->set_cookie = strdup(CONSOLE_COOKIE "=; Path=/; Max-Age=0; Secure; HttpOnly; "
+	                                           "SameSite=Strict")) == NULL) {
+		route_fail(c, SL_ERR_NOMEM, NULL);
+		return;
+	}
+	answer(c, 200, json_pack("{s:s}", "state", "logged out"));
+}
+
 /* ---- the table ------------------------------------------------------------------- */
 
 static const char *const f_query[] = {"contract", "sql", NULL};
@@ -683,10 +822,16 @@ const struct route routes[] = {
     {"GET", "/v1/contracts/{id}/budget", PARTIES, 0, 0, NULL, NULL, NULL, budget_h},
     {"POST", "/v1/queries", ROLE_BUYER, ROUTE_JOB, QUERY_TEXT_MAX + 4096, f_query, f_query, NULL,
         queries_submit},
+    {"GET", "/v1/queries", ROLE_BUYER | READERS, 0, 0, NULL, NULL, NULL, queries_list},
     {"GET", "/v1/queries/{id}", ROLE_BUYER | READERS, 0, 0, NULL, NULL, NULL, queries_show},
     {"GET", "/v1/ledger", PARTIES, 0, 0, NULL, NULL, NULL, ledger_h},
     {"GET", "/v1/audit/checkpoint", READERS, 0, 0, NULL, NULL, NULL, checkpoint_h},
     {"GET", "/v1/audit/export", READERS, 0, 0, NULL, NULL, NULL, export_h},
+    {"GET", "/v1/session", PARTIES, 0, 0, NULL, NULL, NULL, session_show},
+    {"POST", "/v1/session/logout", PARTIES, 0, 0, NULL, NULL, NULL, session_logout},
+    {"GET", "/login", ROUTE_PUBLIC, 0, 0, NULL, NULL, NULL, web_login},
+    {"GET", "/", ROUTE_PUBLIC, 0, 0, NULL, NULL, NULL, web_index},
+    {"GET", "/{file}", ROUTE_PUBLIC, 0, 0, NULL, NULL, NULL, web_asset},
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 

@@ -31,6 +31,8 @@ enum {
 	ROLE_BUYER = 1u << 4,
 	ROLE_AUDITOR = 1u << 5,
 	ROLE_ANY = (1u << 6) - 1,
+	/* No caller at all: the console's files and its login link (nothing of any party's). */
+	ROUTE_PUBLIC = 1u << 6,
 };
 
 /* The bit of a party's role; 0 for none. */
@@ -51,6 +53,11 @@ struct route_call {
 	const char *(*arg)(void *ctx, const char *key);
 	void *arg_ctx;
 	const char *idempotency_key; /* the Idempotency-Key header, or NULL */
+	/* a request header: its value, or NULL */
+	const char *(*header)(void *ctx, const char *name);
+	void *header_ctx;
+	const char *web;            /* public routes: the console's directory of files */
+	const char *session, *csrf; /* a console session's request: its id and CSRF token */
 	struct spawn *worker;        /* job routes: a worker started ahead, the handler's */
 
 	/* out */
@@ -59,6 +66,10 @@ struct route_call {
 	char *text;          /* or its text already written (malloc'd; the caller frees it) */
 	FILE *file;          /* or a file to send whole (audit export), rewound */
 	const char *type;    /* its Content-Type; NULL: application/json */
+	const char *cache;   /* its Cache-Control; NULL: no-store */
+	char etag[48];       /* its ETag, or "" */
+	const char *location; /* a redirect's target, or NULL */
+	char *set_cookie;     /* a Set-Cookie value (malloc'd; the caller frees it), or NULL */
 	const char *refusal; /* a refused call: the reason counted in /metrics */
 };
 

@@ -31,6 +31,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "broker/cli.h"
@@ -39,6 +40,7 @@
 #include "broker/party.h"
 #include "broker/query.h"
 #include "broker/routes.h"
+#include "broker/console.h"
 #include "broker/serve.h"
 #include "broker/upload.h"
 #include "broker/spawn.h"
@@ -143,6 +145,8 @@ struct server {
 	unsigned npool;
 	char *worker_path;
 	unsigned max_conns; /* --max-connections, as the descriptor limit allows */
+	char host[256];     /* as --listen names it, for the login links */
+	char *web_dir;      /* the console's files */
 };
 
 static struct server S;
@@ -175,6 +179,9 @@ struct job {
 	char request_id[QUERY_REQUEST_ID_MAX + 40];
 	struct timespec t0;
 	int gone; /* the connection closed while the job ran (loop thread only) */
+	/* A console session's request (broker/console.h): its id and CSRF token. */
+	int via_console;
+	char session[CONSOLE_SECRET_HEX], csrf[CONSOLE_SECRET_HEX];
 };
 
 /* ---- small helpers ----------------------------------------------------------------- */
@@ -208,7 +215,7 @@ log_request(const struct job *j, int status, double seconds)
 	    j->party.name != NULL ? j->party.name : "-", "method",
 	    j->rt != NULL ? j->rt->method : "-", "route", j->rt != NULL ? j->rt->path : "-",
 	    "status", status, "seconds", seconds, "request_id", j->request_id);
-	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
+	if (o == NULL || (text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6))) == NULL) {
 		json_decref(o);
 		return;
 	}
@@ -226,6 +233,7 @@ job_free(struct job *j)
 	json_decref(j->call.doc);
 	json_decref(j->call.body);
 	free(j->call.text);
+	free(j->call.set_cookie);
 	if (j->call.file != NULL)
 		fclose(j->call.file);
 	spawn_free(j->call.worker);
@@ -254,10 +262,25 @@ reply(struct job *j)
 
 	evhttp_add_header(h, "Content-Type", c->type != NULL ? c->type : "application/json");
 	evhttp_add_header(h, "X-Request-Id", j->request_id);
-	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Cache-Control", c->cache != NULL ? c->cache : "no-store");
+	/* The console's pages run only their own scripts, from here, in no one's frame. */
+	evhttp_add_header(h, "Content-Security-Policy",
+	    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+	    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
+	if (c->etag[0] != '\0')
+		evhttp_add_header(h, "ETag", c->etag);
+	if (c->location != NULL)
+		evhttp_add_header(h, "Location", c->location);
+	if (c->set_cookie != NULL)
+		evhttp_add_header(h, "Set-Cookie", c->set_cookie);
 	if (c->status == 429)
 		evhttp_add_header(h, "Retry-After", "1");
-	if (c->file != NULL) {
+	if (c->status == 304) {
+		/* Not modified: no body. */
+	} else if (c->file != NULL) {
 		int fd;
 
 		fflush(c->file);
@@ -304,9 +327,11 @@ reply(struct job *j)
 static void
 audit_refusal(const struct job *j, const char *what)
 {
-	json_t *d = json_pack("{s:s, s:s, s:i, s:s}", "method",
-	    evhttp_request_get_command(j->req) == EVHTTP_REQ_POST ? "POST" : "GET", "path",
-	    evhttp_request_get_uri(j->req), "status", j->call.status, "reason", what);
+	const char *uri = evhttp_request_get_uri(j->req), *q = strchr(uri, '?');
+	/* Without the query string: a login link's token is a credential, even a spent one. */
+	json_t *d = json_pack("{s:s, s:s%, s:i, s:s}", "method",
+	    evhttp_request_get_command(j->req) == EVHTTP_REQ_POST ? "POST" : "GET", "path", uri,
+	    q != NULL ? (size_t)(q - uri) : strlen(uri), "status", j->call.status, "reason", what);
 
 	if (db_begin(exchange_db(S.ex)) != 0) {
 		json_decref(d);
@@ -446,6 +471,91 @@ job_enqueue(struct job *j)
 
 /* ---- the request path ------------------------------------------------------------------- */
 
+/* The value of cookie name in the request's Cookie header into out (hex only), or -1. */
+static int
+cookie_value(struct evhttp_request *req, const char *name, char *out, size_t outlen)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"), *p;
+	size_t n = strlen(name), k;
+
+	for (p = h; p != NULL && *p != '\0'; p += strspn(p, "; ")) {
+		if (strncmp(p, name, n) == 0 && p[n] == '=') {
+			p += n + 1;
+			k = strspn(p, "0123456789abcdef");
+			if (k == 0 || k >= outlen || (p[k] != '\0' && p[k] != ';'))
+				return -1;
+			memcpy(out, p, k);
+			out[k] = '\0';
+			return 0;
+		}
+		p += strcspn(p, ";");
+	}
+	return -1;
+}
+
+/* A request without a certificate: the console session of its cookie, or the refusal. */
+static int
+console_caller(struct job *j)
+{
+	char party[SL_NAME_MAX + 1];
+	int r;
+
+	if (cookie_value(j->req, CONSOLE_COOKIE, j->session, sizeof j->session) != 0) {
+		route_error(&j->call, 401, "auth", NULL, NULL,
+		    "a client certificate of this exchange, or a console login, is required");
+		return -1;
+	}
+	if ((r = console_session(j->session, party, j->csrf)) != 0) {
+		route_error(&j->call, 401, "auth", NULL, NULL, "%s", sl_err_msg(r));
+		return -1;
+	}
+	/* The party anew on every request: a revocation ends its sessions at once. */
+	if (party_find(exchange_db(S.ex), party, &j->party) != 0 ||
+	    keys_pubkey_from_der(j->party.public_key, j->party.public_key_len, &j->caller) != 0) {
+		route_error(&j->call, 401, "auth", NULL, NULL, "the console session's party is gone");
+		return -1;
+	}
+	if (j->party.revoked != NULL) {
+		route_error(&j->call, 401, "auth", NULL, NULL, "party %s was revoked on %s",
+		    j->party.name, j->party.revoked);
+		return -1;
+	}
+	j->via_console = 1;
+	j->call.caller = j->caller;
+	j->call.party = &j->party;
+	j->call.session = j->session;
+	j->call.csrf = j->csrf;
+	return 0;
+}
+
+/*
+ * Cross-site requests that change something are refused whatever they carry:
+ * a browser sends a client certificate, like a cookie, to any page's form.
+ * Fetch Metadata says where a browser's request comes from (curl sends none),
+ * and a console session's must also carry its CSRF token.
+ */
+static int
+csrf_check(struct job *j)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(j->req);
+	const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
+	const char *token = evhttp_find_header(h, "X-CSRF-Token");
+
+	if (evhttp_request_get_command(j->req) == EVHTTP_REQ_GET)
+		return 0;
+	if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) {
+		route_error(&j->call, 403, "csrf", NULL, NULL,
+		    "a %s request from another site is refused", site);
+		return -1;
+	}
+	if (j->via_console && (token == NULL || !console_secret_equal(token, j->csrf))) {
+		route_error(&j->call, 403, "csrf", "X-CSRF-Token", NULL,
+		    "a console request that changes something needs the session's CSRF token");
+		return -1;
+	}
+	return 0;
+}
+
 /* The caller: the party whose key the client certificate certifies.  0, or the refusal into j. */
 static int
 authenticate(struct job *j)
@@ -457,6 +567,8 @@ authenticate(struct job *j)
 	unsigned char *der = NULL;
 	int len, r;
 
+	if (cert == NULL && S.cfg->console_tokens != NULL)
+		return console_caller(j);
 	if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
 		route_error(&j->call, 401, "auth", NULL, NULL,
 		    "a client certificate of this exchange is required");
@@ -548,7 +660,7 @@ on_request(struct evhttp_request *req, void *arg)
 	struct evhttp_uri *u = NULL;
 	const char *method;
 	struct job *j;
-	int known = 0;
+	int known = 0, authed;
 	uint8_t raw[8];
 
 	(void)arg;
@@ -576,16 +688,15 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 	j->call.arg = arg_lookup;
 	j->call.arg_ctx = &j->args;
+	j->call.header = arg_lookup;
+	j->call.header_ctx = evhttp_request_get_input_headers(req);
 	j->call.status = 500;
 	keys_random(raw, sizeof raw);
 	memcpy(j->request_id, "r_", 2);
 	sl_hex_encode(raw, sizeof raw, j->request_id + 2);
 	sl_err_clear();
 
-	if (authenticate(j) != 0) {
-		refuse(j, "no party's certificate");
-		return;
-	}
+	authed = authenticate(j) == 0;
 	switch (evhttp_request_get_command(req)) {
 	case EVHTTP_REQ_GET:
 		method = "GET";
@@ -611,6 +722,26 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 	j->rt = route_match(method, evhttp_uri_get_path(u), j->call.param, &known);
 	evhttp_uri_free(u);
+	if (j->rt != NULL && (j->rt->roles & ROUTE_PUBLIC) != 0) {
+		/* The console's own files and its login: no caller, nothing of anyone's. */
+		json_decref(j->call.doc);
+		j->call.doc = NULL;
+		j->call.status = 500;
+		j->call.web = S.web_dir;
+		j->call.ex = S.ex;
+		j->rt->fn(&j->call);
+		if (j->call.status == 401)
+			audit_refusal(j, "console login");
+		reply(j);
+		job_free(j);
+		return;
+	}
+	if (!authed) {
+		refuse(j, j->call.status == 401 && S.cfg->console_tokens != NULL
+		              ? "no party's certificate or console session"
+		              : "no party's certificate");
+		return;
+	}
 	if (j->rt == NULL) {
 		if (known)
 			route_error(
@@ -626,6 +757,10 @@ on_request(struct evhttp_request *req, void *arg)
 		route_error(&j->call, 403, "policy", NULL, NULL, "a %s may not %s %s",
 		    j->party.role, j->rt->method, j->rt->path);
 		refuse(j, "role");
+		return;
+	}
+	if (csrf_check(j) != 0) {
+		refuse(j, "csrf");
 		return;
 	}
 	if ((idem = evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key")) !=
@@ -867,7 +1002,13 @@ tls_setup(const char *dir)
 	SSL_CTX_set_client_CA_list(S.ssl, names);
 	/* A server certificate is no client's: only clientAuth leaves are taken. */
 	SSL_CTX_set_purpose(S.ssl, X509_PURPOSE_SSL_CLIENT);
-	SSL_CTX_set_verify(S.ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, tls_verify);
+	/*
+	 * With console logins a browser without a certificate must get as far as
+	 * its cookie; a certificate it does present is still verified.
+	 */
+	SSL_CTX_set_verify(S.ssl,
+	    SSL_VERIFY_PEER | (S.cfg->console_tokens != NULL ? 0 : SSL_VERIFY_FAIL_IF_NO_PEER_CERT),
+	    tls_verify);
 	SSL_CTX_set_verify_depth(S.ssl, 2);
 	SSL_CTX_set_info_callback(S.ssl, tls_info);
 	SSL_CTX_set_session_cache_mode(S.ssl, SSL_SESS_CACHE_OFF);
@@ -983,6 +1124,81 @@ bind_listen(const char *listen, char *host, size_t hostlen, unsigned *port)
 }
 
 /* The port the kernel gave (for --listen ...:0) and the ready file for whoever waits on it. */
+/*
+ * A login link for each --console-token party, on standard output (not the
+ * log: the link is a credential until it is spent).  The parties were
+ * checked at start-up.
+ */
+static int
+console_links(unsigned port)
+{
+	const char *p = S.cfg->console_tokens, *host = S.host[0] != '\0' ? S.host : "127.0.0.1";
+	char name[SL_NAME_MAX + 1], token[CONSOLE_SECRET_HEX];
+	size_t n;
+
+	for (; p != NULL && *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		snprintf(name, sizeof name, "%.*s", (int)n, p);
+		if (console_token_new(name, S.cfg->login_ttl_s, token) != 0)
+			return -1;
+		if (printf("console login for %s (once, within %u s): https://%s:%u/login?token=%s\n",
+		        name, S.cfg->login_ttl_s, host, port, token) < 0)
+			return -1;
+	}
+	explicit_bzero(token, sizeof token);
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* Each --console-token name is a party of this exchange, not revoked. */
+static int
+console_parties_check(void)
+{
+	const char *p = S.cfg->console_tokens;
+	char name[SL_NAME_MAX + 1];
+	struct party who;
+	size_t n;
+
+	for (; p != NULL && *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		snprintf(name, sizeof name, "%.*s", (int)n, p);
+		if (n == 0 || n > SL_NAME_MAX || party_find(exchange_db(S.ex), name, &who) != 0)
+			return sl_errf(SL_ERR_NOTFOUND, "serve: --console-token: no party '%.*s'",
+			    (int)n, p);
+		if (who.revoked != NULL) {
+			party_clear(&who);
+			return sl_errf(SL_ERR_POLICY, "serve: --console-token: party %s was revoked",
+			    name);
+		}
+		party_clear(&who);
+	}
+	return 0;
+}
+
+/* --web, else web/ beside the program (a build tree), else the installed files. */
+static int
+web_dir_find(void)
+{
+	char exe[PATH_MAX], *slash, *p;
+	ssize_t n;
+
+	if (S.cfg->web_dir != NULL)
+		return (S.web_dir = strdup(S.cfg->web_dir)) != NULL ? 0 : SL_ERR_NOMEM;
+	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			if (asprintf(&p, "%s/web", exe) < 0)
+				return SL_ERR_NOMEM;
+			if (access(p, R_OK | X_OK) == 0) {
+				S.web_dir = p;
+				return 0;
+			}
+			free(p);
+		}
+	}
+	return (S.web_dir = strdup(SLUICE_WEBDIR)) != NULL ? 0 : SL_ERR_NOMEM;
+}
+
 static int
 announce(void)
 {
@@ -998,6 +1214,8 @@ announce(void)
 		                                      : ((struct sockaddr_in *)&ss)->sin_port);
 	sl_warnx("serve: listening on port %u (%u workers ahead, %u jobs at once)", port,
 	    S.cfg->workers, S.cfg->max_jobs);
+	if (console_links(port) != 0)
+		return sl_errf(SL_ERR_IO, "serve: cannot print the console's login links");
 	if (S.cfg->ready_path == NULL)
 		return 0;
 	snprintf(tmp, sizeof tmp, "%s.tmp", S.cfg->ready_path);
@@ -1088,10 +1306,15 @@ serve_run(const struct serve_config *cfg)
 	pthread_mutex_init(&S.pool_mu, NULL);
 	if ((r = bind_listen(cfg->listen, host, sizeof host, &port)) != 0)
 		return r;
+	snprintf(S.host, sizeof S.host, "%s", strchr(host, ':') != NULL ? "127.0.0.1" : host);
+	if (strcmp(S.host, "0.0.0.0") == 0)
+		snprintf(S.host, sizeof S.host, "127.0.0.1");
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = log_open()) != 0 ||
 	    (r = exchange_open(cfg->dir, cfg->passphrase_file, &S.ex)) != 0 ||
-	    (r = tls_setup(cfg->dir)) != 0 || (r = spawn_worker_path(&S.worker_path)) != 0)
+	    (r = console_parties_check()) != 0 || (r = web_dir_find()) != 0 ||
+	    (r = tls_setup(cfg->dir)) != 0 ||
+	    (r = spawn_worker_path(&S.worker_path)) != 0)
 		goto out;
 	if (conn_index < 0 &&
 	    (conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free)) < 0) {
@@ -1195,6 +1418,7 @@ out:
 	SSL_CTX_free(S.ssl);
 	exchange_close(S.ex);
 	free(S.worker_path);
+	free(S.web_dir);
 	if (S.log != NULL)
 		fclose(S.log);
 	pthread_mutex_lock(&M.mu);

@@ -30,6 +30,9 @@ struct serve_config {
 	unsigned request_s;     /* a request's headers and body must arrive within this */
 	unsigned grace_s;       /* SIGTERM: how long running jobs may take to finish */
 	unsigned upload_idle_s; /* an upload with no request for this long is abandoned */
+	const char *web_dir;        /* the console's files */
+	const char *console_tokens; /* "NAME[,NAME...]": print a login link for each; or NULL */
+	unsigned login_ttl_s;       /* how long a login link is good for */
 	const char *log_path;   /* the request log; NULL: standard error */
 	const char *ready_path; /* written with the bound port once listening (tests), or NULL */
 };

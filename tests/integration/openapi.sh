@@ -31,7 +31,7 @@ for line in lines[start + 1:]:
     if m:
         if method is None:
             print("x-sluice-roles outside an operation under", path); sys.exit(1)
-        order = ["platform", "holder", "operator", "merchant", "buyer", "auditor"]
+        order = ["platform", "holder", "operator", "merchant", "buyer", "auditor", "public"]
         roles = [r.strip() for r in m.group(1).split(",")]
         if sorted(roles, key=order.index) != roles:
             print("%s %s: roles out of order" % method); sys.exit(1)

@@ -4,10 +4,10 @@
 # Sourced after lib.sh, with $SLUICE, $T, $D and $X set.
 CA="$X/tls/ca.crt"
 
-# start [OPTIONS...]: a daemon on a free port; $PORT and $PID.
+# start [OPTIONS...]: a daemon on a free port; $PORT and $PID; its output in $T/serve.out.
 start() {
 	rm -f "$T/port"
-	"$SLUICE" -d "$X" serve --listen 127.0.0.1:0 --ready-file "$T/port" --log "$T/serve.log" "$@" &
+	"$SLUICE" -d "$X" serve --listen 127.0.0.1:0 --ready-file "$T/port" --log "$T/serve.log" "$@" >"$T/serve.out" &
 	PID=$!
 	i=0
 	while [ ! -s "$T/port" ]; do

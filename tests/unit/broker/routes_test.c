@@ -47,9 +47,19 @@ test_match(void **state)
 	/* The path exists, the method does not: 405, not 404. */
 	assert_null(match("DELETE", "/v1/products", param, &known));
 	assert_int_equal(known, 1);
-	assert_null(match("GET", "/v1/queries", param, &known));
+	assert_null(match("POST", "/v1/queries/q_1", param, &known));
 	assert_int_equal(known, 1);
 	assert_string_equal(param, "");
+
+	/* The console's files: one segment, never a path into the API or a hidden name. */
+	rt = match("GET", "/app.js", param, &known);
+	assert_non_null(rt);
+	assert_string_equal(rt->path, "/{file}");
+	assert_int_equal(rt->roles, ROUTE_PUBLIC);
+	assert_string_equal(match("GET", "/v1/session", param, &known)->path, "/v1/session");
+	assert_null(match("GET", "/../sluice.db", param, &known));
+	assert_null(match("GET", "/web/app.js", param, &known));
+	assert_null(match("GET", "/%2e%2e", param, &known));
 
 	assert_null(match("GET", "/v1/nothing", param, &known));
 	assert_int_equal(known, 0);
@@ -204,7 +214,16 @@ test_table(void **state)
 		assert_true(rt->path[0] == '/');
 		assert_true(open == NULL || strchr(open + 1, '{') == NULL);
 		assert_int_not_equal(rt->roles, 0);
-		assert_int_equal(rt->roles & ~(unsigned)ROLE_ANY, 0);
+		if (rt->roles & ROUTE_PUBLIC) {
+			/* Public: GET only, no body, and nothing of the API's. */
+			assert_int_equal(rt->roles, ROUTE_PUBLIC);
+			assert_string_equal(rt->method, "GET");
+			assert_int_equal(rt->max_body, 0);
+			assert_int_not_equal(strncmp(rt->path, "/v1/", 4), 0);
+			assert_int_not_equal(strcmp(rt->path, "/metrics"), 0);
+		} else {
+			assert_int_equal(rt->roles & ~(unsigned)ROLE_ANY, 0);
+		}
 		assert_non_null(rt->fn);
 		assert_true(rt->fields == NULL || rt->max_body > 0);
 		assert_true(strcmp(rt->method, "GET") != 0 || rt->max_body == 0);
