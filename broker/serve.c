@@ -540,9 +540,22 @@ csrf_check(struct job *j)
 	struct evkeyvalq *h = evhttp_request_get_input_headers(j->req);
 	const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
 	const char *token = evhttp_find_header(h, "X-CSRF-Token");
+	const char *mode = evhttp_find_header(h, "Sec-Fetch-Mode");
 
-	if (evhttp_request_get_command(j->req) == EVHTTP_REQ_GET)
+	if (evhttp_request_get_command(j->req) == EVHTTP_REQ_GET) {
+		/*
+		 * A read another site embeds or fetches (an export is audited and
+		 * signed): refused, as the resource isolation policy of Fetch
+		 * Metadata does; following a link here is not.
+		 */
+		if (site != NULL && strcmp(site, "cross-site") == 0 &&
+		    (mode == NULL || strcmp(mode, "navigate") != 0)) {
+			route_error(&j->call, 403, "csrf", NULL, NULL,
+			    "a read embedded in or fetched by another site is refused");
+			return -1;
+		}
 		return 0;
+	}
 	if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) {
 		route_error(&j->call, 403, "csrf", NULL, NULL,
 		    "a %s request from another site is refused", site);

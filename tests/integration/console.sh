@@ -84,7 +84,11 @@ code=$(curl -s --cacert "$CA" -b "$T/jar" -o /dev/null -w '%{http_code}' -H "X-C
 check_eq "a cross-site request, even with the token" "$code" 403
 code=$(curl -s --cacert "$CA" -b "$T/jar" -o "$T/r.json" -w '%{http_code}' -H "X-CSRF-Token: $CSRF" -H 'Sec-Fetch-Site: same-origin' -H 'Content-Type: application/json' -d "$BODY" "https://127.0.0.1:$PORT/v1/queries")
 check_eq "with the token, from the console's own origin" "$code" 201
+code=$(curl -s --cacert "$CA" -b "$T/jar" -o /dev/null -w '%{http_code}' -H 'Sec-Fetch-Site: cross-site' -H 'Sec-Fetch-Mode: no-cors' "https://127.0.0.1:$PORT/v1/ledger")
+check_eq "a read another site embeds" "$code" 403
+code=$(curl -s --cacert "$CA" -b "$T/jar" -o /dev/null -w '%{http_code}' -H 'Sec-Fetch-Site: cross-site' -H 'Sec-Fetch-Mode: navigate' "https://127.0.0.1:$PORT/v1/ledger")
+check_eq "following another site's link" "$code" 200
 expect_ok "$SLUICE" -d "$X" audit show --action http.refused --json
-json_eq "the refusals are audited" '[e["details"]["reason"] for e in d["events"] if e["details"]["reason"] in ("csrf", "console login")][-3:]' '["console login","csrf","csrf"]'
+json_eq "the refusals are audited" '[e["details"]["reason"] for e in d["events"] if e["details"]["reason"] in ("csrf", "console login")][-4:]' '["console login","csrf","csrf","csrf"]'
 stop
 pass
