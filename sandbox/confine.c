@@ -190,7 +190,7 @@ static int
 apply_rlimits(const struct confine_opts *o)
 {
 	uint64_t mapped = 0, as;
-	rlim_t cpu, fsize;
+	rlim_t cpu, fsize, nproc;
 	int r;
 
 	if ((r = mapped_bytes(&mapped)) != 0)
@@ -199,14 +199,24 @@ apply_rlimits(const struct confine_opts *o)
 		as = RLIM_INFINITY - 1;
 	fsize = o->profile == CONFINE_INGEST ? (rlim_t)o->fsize_bytes : 0;
 
-	/* SIGXCPU at the soft limit (its default action ends the process), SIGKILL a second later. */
-	cpu = o->cpu_seconds;
+	/*
+	 * SIGXCPU at the soft limit (its default action ends the process), SIGKILL a second later.
+	 * RLIMIT_CPU counts every thread's time: the limit is for all of them.
+	 */
+	cpu = (rlim_t)o->cpu_seconds * (o->threads > 1 ? o->threads : 1);
+	nproc = CONFINE_USER_TASKS;
 	if ((r = limit_set(RLIMIT_CPU, "RLIMIT_CPU", cpu, cpu + 1)) != 0 ||
 	    (r = limit_set(RLIMIT_AS, "RLIMIT_AS", as, as)) != 0 ||
 	    (r = limit_set(RLIMIT_CORE, "RLIMIT_CORE", 0, 0)) != 0 ||
 	    (r = limit_set(RLIMIT_NOFILE, "RLIMIT_NOFILE", CONFINE_NOFILE, CONFINE_NOFILE)) != 0 ||
-	    /* The worker has no CAP_SYS_RESOURCE to ignore it; seccomp forbids clone anyway. */
-	    (r = limit_set(RLIMIT_NPROC, "RLIMIT_NPROC", 0, 0)) != 0 ||
+	    /*
+	     * Threads count as tasks of the worker's user, in every job at once
+	     * (the kernel counts per user, not per process): a bound on what all
+	     * workers together, a compromised one included, can make, not a
+	     * job's thread count.  A job that meets it runs on fewer threads.
+	     * A new process is refused by seccomp whatever this says.
+	     */
+	    (r = limit_set(RLIMIT_NPROC, "RLIMIT_NPROC", nproc, nproc)) != 0 ||
 	    (r = limit_set(RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize, fsize)) != 0)
 		return r;
 	return 0;
@@ -374,15 +384,16 @@ out:
  * Deliberately absent: open/openat/openat2, stat family (glibc's fstat() is
  * newfstatat(fd, "", AT_EMPTY_PATH), and a filter cannot see that the path is
  * empty, so allowing it would allow stat() of any path), socket/connect and
- * all other socket calls, execve/execveat, fork/vfork/clone/clone3, ptrace,
+ * all other socket calls, execve/execveat, fork/vfork, clone but for a thread
+ * (below), clone3 (answered ENOSYS, so glibc falls back to clone), ptrace,
  * kill and signals to others, fcntl (LMDB takes its locks before
  * confinement), ftruncate/msync (only LMDB's MDB_WRITEMAP uses them),
  * mlock/munlock, prctl, setrlimit/prlimit64, unshare/setns, landlock_*,
  * seccomp, bpf, io_uring_*, userfaultfd, perf_event_open, keyctl, and every
  * set*id and capset call.
  *
- * mmap, mprotect, madvise and tgkill are allowed only with some arguments:
- * see apply_seccomp().
+ * mmap, mprotect, madvise, tgkill and clone are allowed only with some
+ * arguments: see apply_seccomp().
  */
 struct allow {
 	int nr;
@@ -413,6 +424,10 @@ static const struct allow allowlist[] = {
     {SCMP_SYS(rt_sigprocmask), P_BOTH},
     /* Returning from a signal handler (ASan installs some). */
     {SCMP_SYS(rt_sigreturn), P_BOTH},
+    /* A thread's start (glibc's pthread_create: its robust futex list, rseq) and end. */
+    {SCMP_SYS(set_robust_list), P_BOTH},
+    {SCMP_SYS(rseq), P_BOTH},
+    {SCMP_SYS(sched_yield), P_BOTH},
     /* The end. */
     {SCMP_SYS(exit), P_BOTH},
     {SCMP_SYS(exit_group), P_BOTH},
@@ -469,7 +484,7 @@ static int
 apply_seccomp(const struct confine_opts *o)
 {
 	scmp_filter_ctx ctx;
-	struct scmp_arg_cmp mem[2], adv, self[2];
+	struct scmp_arg_cmp mem[2], adv, self[2], thread;
 	unsigned int want = 1u << o->profile;
 	size_t i;
 	int rc, r = 0;
@@ -511,6 +526,33 @@ apply_seccomp(const struct confine_opts *o)
 	self[1] = SCMP_A2_32(SCMP_CMP_EQ, SIGABRT);
 	if ((r = rule_add(ctx, SCMP_SYS(tgkill), 2, self)) != 0)
 		goto out;
+	/*
+	 * Threads, as Chromium's renderer allows them (RestrictCloneToThreads):
+	 * clone with exactly the flags glibc's pthread_create passes, so a new
+	 * task shares this one's memory, files, signal handlers and, being
+	 * created after confinement, its filters, namespaces and Landlock
+	 * domain.  A clone without CLONE_THREAD (a new process) or with any
+	 * other flag (CLONE_NEWUSER, CLONE_VFORK, ...) matches no rule and kills
+	 * the job.  clone3 passes its flags in memory, which a filter cannot
+	 * read: it is answered ENOSYS, on which glibc falls back to clone.
+	 */
+	thread = SCMP_A0_64(SCMP_CMP_EQ, CONFINE_THREAD_FLAGS);
+	if ((r = rule_add(ctx, SCMP_SYS(clone), 1, &thread)) != 0)
+		goto out;
+	/*
+	 * glibc's first pthread_create installs the handlers of its own two
+	 * real-time signals (SIGCANCEL and SIGSETXID, the first two of the
+	 * kernel's, which glibc hides from SIGRTMIN); no other handler may be.
+	 */
+	for (i = 0; i < 2; i++) {
+		adv = SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)(__SIGRTMIN + i));
+		if ((r = rule_add(ctx, SCMP_SYS(rt_sigaction), 1, &adv)) != 0)
+			goto out;
+	}
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) != 0) {
+		r = sl_errf(SL_ERR_IO, "confine: seccomp rule for clone3: %s", strerror(-rc));
+		goto out;
+	}
 	if ((rc = seccomp_load(ctx)) != 0)
 		r = sl_errf(SL_ERR_IO, "confine: seccomp_load: %s", strerror(-rc));
 out:

@@ -39,6 +39,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <sched.h>
 
 /* Which allowlist and which Landlock rights; see the table in confine.c. */
 enum confine_profile {
@@ -49,10 +50,23 @@ enum confine_profile {
 /* Largest RLIMIT_NOFILE: the job's files are open before confinement. */
 #define CONFINE_NOFILE 16
 
+/*
+ * The clone flags of glibc's pthread_create, the only clone a confined worker
+ * may make: a thread, created after confinement, so it inherits all of it.
+ */
+#define CONFINE_THREAD_FLAGS                                                                   \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |    \
+	    CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
+#define CONFINE_THREADS_MAX 64
+/* RLIMIT_NPROC: tasks the worker user may have, over all jobs running at once. */
+#define CONFINE_USER_TASKS 4096
+
 struct confine_opts {
 	enum confine_profile profile;
 	/* RLIMIT_CPU: SIGXCPU after this many CPU seconds, SIGKILL one later.  >= 1. */
 	uint32_t cpu_seconds;
+	/* Threads the job may run (0 or 1: only its own), at most CONFINE_THREADS_MAX. */
+	uint32_t threads;
 	/*
 	 * Address space the job may add to what is mapped when confine_apply()
 	 * runs: RLIMIT_AS is set to the current size plus this.  Relative, so the

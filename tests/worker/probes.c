@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <jansson.h>
 #include <lmdb.h>
 #include <signal.h>
@@ -272,17 +274,131 @@ t_clone(struct test_job *t, int fd)
 	return escaped(fd, "clone", p);
 }
 
+/* clone3 is answered ENOSYS (glibc then uses clone): a refusal, not an escape. */
 static int
-t_clone3(struct test_job *t, int fd)
+t_clone3_enosys(struct test_job *t, int fd)
 {
-	/* struct clone_args, version 0: flags, pidfd, child_tid, parent_tid, exit_signal, ... */
 	uint64_t args[8] = {0};
 	long p;
 
-	args[4] = SIGCHLD;
+	args[0] = CONFINE_THREAD_FLAGS;
 	if ((p = syscall(SYS_clone3, args, sizeof(args))) == 0)
 		_exit(0);
+	if (p == -1 && errno == ENOSYS)
+		return reply(fd, JOB_FRAME_RESULT, "{\"clone3\":\"ENOSYS\"}");
 	return escaped(fd, "clone3", p);
+}
+
+/* ---- threads, after confinement ---- */
+
+struct test_thread {
+	void *(*fn)(void *);
+	uint64_t sum;
+};
+
+static void *
+th_work(void *arg)
+{
+	struct test_thread *w = arg;
+	uint64_t i;
+	void *p = malloc(1 << 20);
+
+	/* Memory, a futex (the join) and time: what a scan thread needs. */
+	for (i = 0; i < 1000000; i++)
+		w->sum += i ^ (uint64_t)(uintptr_t)p;
+	free(p);
+	return NULL;
+}
+
+static void *
+th_fork(void *arg)
+{
+	(void)arg;
+	if (fork() == 0)
+		_exit(0);
+	return NULL;
+}
+
+static void *
+th_open(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+}
+
+static void *
+th_execve(void *arg)
+{
+	static char prog[] = "/bin/true";
+	char *const argv[] = {prog, NULL};
+
+	(void)arg;
+	execve(prog, argv, NULL);
+	return NULL;
+}
+
+/* A clone that asks for a thread and a new user namespace. */
+static void *
+th_clone_newuser(void *arg)
+{
+	(void)arg;
+	return (void *)syscall(SYS_clone, (unsigned long)(CONFINE_THREAD_FLAGS | CLONE_NEWUSER), 0UL,
+	    NULL, NULL, 0UL);
+}
+
+/* Run fn on 4 threads and join them; "ok" only if every one ran and came back. */
+static int
+threads_run(int fd, void *(*fn)(void *), const char *what)
+{
+	pthread_t th[4];
+	struct test_thread w[4];
+	char text[160];
+	int i, rc, made = 0;
+
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct test_thread){fn, 0};
+		if ((rc = pthread_create(&th[i], NULL, fn, &w[i])) != 0)
+			break;
+		made++;
+	}
+	for (i = 0; i < made; i++)
+		pthread_join(th[i], NULL);
+	if (made < 4) {
+		snprintf(text, sizeof text, "{\"threads\":%d,\"error\":\"%s\"}", made, strerror(rc));
+		return reply(fd, JOB_FRAME_RESULT, text);
+	}
+	snprintf(text, sizeof text, "{\"threads\":4,\"%s\":\"returned\"}", what);
+	return reply(fd, JOB_FRAME_RESULT, text);
+}
+
+static int
+t_threads(struct test_job *t, int fd)
+{
+	return threads_run(fd, th_work, "work");
+}
+
+static int
+t_thread_fork(struct test_job *t, int fd)
+{
+	return threads_run(fd, th_fork, "fork");
+}
+
+static int
+t_thread_open(struct test_job *t, int fd)
+{
+	return threads_run(fd, th_open, "open");
+}
+
+static int
+t_thread_execve(struct test_job *t, int fd)
+{
+	return threads_run(fd, th_execve, "execve");
+}
+
+static int
+t_thread_clone_newuser(struct test_job *t, int fd)
+{
+	return threads_run(fd, th_clone_newuser, "clone");
 }
 
 static int
@@ -656,7 +772,12 @@ static const struct test_probe test_probes[] = {
     {"fork", NULL, t_fork},
     {"vfork", NULL, t_vfork},
     {"clone", NULL, t_clone},
-    {"clone3", NULL, t_clone3},
+    {"clone3", NULL, t_clone3_enosys},
+    {"threads", NULL, t_threads},
+    {"thread-fork", NULL, t_thread_fork},
+    {"thread-open", NULL, t_thread_open},
+    {"thread-execve", NULL, t_thread_execve},
+    {"thread-clone-newuser", NULL, t_thread_clone_newuser},
     {"ptrace", NULL, t_ptrace},
     {"kill", NULL, t_kill},
     {"tgkill", t_tgkill_prepare, t_tgkill},
