@@ -441,6 +441,8 @@ static const struct allow allowlist[] = {
 #ifdef SL_SANITIZERS
     /* --enable-sanitizers only: the ASan runtime asks sigaltstack(NULL, &old) at _exit, abort. */
     {SCMP_SYS(sigaltstack), P_BOTH},
+    /* --enable-sanitizers only: a new thread's ASan start reads its own CPU mask. */
+    {SCMP_SYS(sched_getaffinity), P_BOTH},
 #endif
 };
 
