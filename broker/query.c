@@ -208,12 +208,21 @@ converse(struct run *q, struct spawn *sp, const struct schema *sch, struct job_r
 	uint8_t *payload = NULL;
 	uint32_t type = 0;
 	size_t len;
-	int r;
+	int r, r2;
 
-	if ((r = spawn_send(sp, JOB_FRAME_DATA, q->req->text, q->req->len)) != 0 ||
-	    (r = spawn_send(sp, JOB_FRAME_END, NULL, 0)) != 0 ||
-	    (r = spawn_recv(sp, &type, &payload, &len)) != 0)
+	if ((r = spawn_send(sp, JOB_FRAME_DATA, q->req->text, q->req->len)) == 0)
+		r = spawn_send(sp, JOB_FRAME_END, NULL, 0);
+	/*
+	 * A worker that refused its store (an integrity failure) sends its ERROR
+	 * and exits before it reads the query: a send then fails, and the ERROR
+	 * waiting in the socket is still the answer.
+	 */
+	if ((r2 = spawn_recv(sp, &type, &payload, &len)) != 0)
+		return r != 0 ? r : r2;
+	if (r != 0 && type != JOB_FRAME_ERROR) {
+		free(payload);
 		return r;
+	}
 	/* spawn_recv() admits only PLAN or ERROR here (job_permit()). */
 	if (type == JOB_FRAME_ERROR) {
 		r = worker_error(q, payload, len, sch, 0);
