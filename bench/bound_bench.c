@@ -115,7 +115,7 @@ run(const struct plan *p, struct store *st, const struct store_ident *id,
 
 	if ((r = store_reader_open(st, id, p->s, &rd)) != 0)
 		die("store_reader_open", r);
-	if ((r = exec_run(p, rd, 0, b, &res)) != 0)
+	if ((r = exec_run(p, &rd, 1, 0, b, &res)) != 0)
 		die("exec_run", r);
 	store_reader_close(rd);
 	t1 = sl_monotonic();

@@ -12,6 +12,7 @@
 #include "broker/query.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "sandbox/job.h"
 #include "keys/sign.h"
 
 /* The query text from "-": standard input, at most QUERY_TEXT_MAX + 1 bytes (so too long shows). */
@@ -184,7 +185,8 @@ query_run(const struct cli *cli, const struct cli_args *a)
 	    .request_id = cli_opt(a, "request-id"),
 	    .text = text,
 	    .len = len,
-	    .rate_per_minute = cli_query_rate()};
+	    .rate_per_minute = cli_query_rate(),
+	    .threads = (unsigned)cli_count(a, "threads", 0)};
 	r = query_submit(ex, &req, &out);
 	exchange_close(ex);
 	keys_identity_free(id);
@@ -224,6 +226,9 @@ const struct cli_spec cmd_query[] = {
                 {"identity", 0, CLI_STRING, "BUYER.key", "the buyer's key, which signs the query",
                     CLI_REQUIRED},
                 {"request-id", 0, CLI_STRING, "X", "the retry key: the same X, the same answer"},
+                {"threads", 0, CLI_COUNT, "N",
+                    "the worker's scan threads (default: $SLUICE_THREADS, else the online cores)", 0,
+                    1, JOB_THREADS_MAX, "1 to 64"},
                 CMD_OPT_JSON,
             },
         .run = query_run,

@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/exchange.h"
 #include "broker/launch.h"
@@ -11,8 +12,18 @@
 #include "common/err.h"
 #include "keys/dek.h"
 #include "keys/keys.h"
+#include "sandbox/job.h"
 
 _Static_assert(JOB_KEY_BYTES == KEYS_DEK_BYTES, "a job carries data keys");
+
+unsigned
+launch_threads_default(void)
+{
+	const char *env = secure_getenv("SLUICE_THREADS");
+	long n = env != NULL && *env != '\0' ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > JOB_THREADS_MAX ? JOB_THREADS_MAX : (unsigned)n;
+}
 
 int
 launch_send(struct exchange *ex, struct spawn *sp, const struct launch *l)
@@ -40,6 +51,7 @@ launch_send(struct exchange *ex, struct spawn *sp, const struct launch *l)
 	if (l->new_key != NULL)
 		memcpy(h->new_key, keys_dek_bytes(l->new_key), JOB_KEY_BYTES);
 	h->bound_rows = l->bound_rows;
+	h->threads = l->threads > 0 ? l->threads : 1;
 	if (l->bound_key != NULL)
 		memcpy(h->bound_key, l->bound_key, JOB_KEY_BYTES);
 	/* Borrowed strings: the header is sent before launch_send() returns. */

@@ -32,7 +32,15 @@ struct launch {
 	/* Query, dp mode: rows a unit may contribute (0: no bound) and the contract's key */
 	uint32_t bound_rows;
 	const uint8_t *bound_key; /* JOB_KEY_BYTES; NULL with bound_rows 0 */
+	uint32_t threads;         /* threads the job may run; 0: 1 */
 };
+
+/*
+ * The threads a job runs on when its caller does not say: $SLUICE_THREADS
+ * (the broker's setting, 1 to JOB_THREADS_MAX), else the online cores, at
+ * most JOB_THREADS_MAX.
+ */
+unsigned launch_threads_default(void);
 
 /* Send l's HEADER to a worker from spawn_start().  Wipes every copy of the keys. */
 int launch_send(struct exchange *ex, struct spawn *sp, const struct launch *l)

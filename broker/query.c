@@ -310,7 +310,8 @@ run_worker(struct run *q, const struct product *p, size_t vi, const struct schem
 	    .store = store,
 	    .cpu_seconds = t->max_query_seconds,
 	    .memory_bytes = QUERY_MEMORY_BYTES,
-	    .params = params};
+	    .params = params,
+	    .threads = q->req->threads > 0 ? q->req->threads : launch_threads_default()};
 	/* dp: each unit's rows are bounded in the worker, chosen under the contract's key */
 	if (t->mode == CONTRACT_DP) {
 		if ((bound = keys_secret_alloc(KEYS_DEK_BYTES)) == NULL) {

@@ -48,6 +48,7 @@ struct query_request {
 	size_t len;
 	unsigned
 	    rate_per_minute; /* submissions a contract may make a minute (QUERY_RATE_DEFAULT) */
+	unsigned threads;    /* the worker's scan threads; 0: launch_threads_default() */
 };
 
 struct query_outcome {

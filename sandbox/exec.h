@@ -70,7 +70,10 @@ struct exec_bound {
 extern size_t exec_bound_prune_pairs;
 
 /*
- * Run p over r.  0 and *result, the RESULT (sandbox/job.h; its TEXT values
+ * Run p over a version, on nthreads threads (>= 1), each with its reader:
+ * readers[0 .. nthreads - 1], read transactions of the same version (see
+ * exec.c, "threads": the answer depends on the thread count only in the last
+ * bits of REAL sums; a query with a contribution bound runs on one).  0 and *result, the RESULT (sandbox/job.h; its TEXT values
  * in its own pool; free with job_result_clear()), or SL_ERR_AUTH
  * (integrity), SL_ERR_LIMIT (overflow, too many groups), SL_ERR_NOMEM.
  * units is the exact number of distinct units, or with units_cap in
@@ -78,7 +81,8 @@ extern size_t exec_bound_prune_pairs;
  * bound->rows 0: every selected row counts (and no row pays for the bound);
  * else as struct exec_bound says.  bound is borrowed for the call only.
  */
-int exec_run(const struct plan *p, struct store_reader *r, uint32_t units_cap,
-    const struct exec_bound *bound, struct job_result *result) __attribute__((warn_unused_result));
+int exec_run(const struct plan *p, struct store_reader *const *readers, unsigned nthreads,
+    uint32_t units_cap, const struct exec_bound *bound, struct job_result *result)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -6,10 +6,26 @@
 #include "common/err.h"
 #include "sandbox/fault.h"
 
-/* One job per process, and the job's own thread notes: no lock needed. */
-static struct job_place last;
-static int noted;
-static uint32_t last_code;
+/* Each thread of a job notes its own faults; the job's thread takes over a failed one's. */
+static _Thread_local struct job_place last;
+static _Thread_local int noted;
+static _Thread_local uint32_t last_code;
+
+void
+fault_save(struct fault_state *s)
+{
+	s->last = last;
+	s->noted = noted;
+	s->code = last_code;
+}
+
+void
+fault_restore(const struct fault_state *s)
+{
+	last = s->last;
+	noted = s->noted;
+	last_code = s->code;
+}
 
 int
 fault_code(int r, uint32_t code)

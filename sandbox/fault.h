@@ -25,6 +25,15 @@ const struct job_place *fault_last(void);
 
 void fault_clear(void);
 
+/* A thread's notes, to hand to another (a scan thread's failure to the job's thread). */
+struct fault_state {
+	struct job_place last;
+	int noted;
+	uint32_t code;
+};
+void fault_save(struct fault_state *s);
+void fault_restore(const struct fault_state *s);
+
 /* The ERROR frame for failure r of the job: the note's place when there is one. */
 void fault_frame(int r, struct job_error_frame *e);
 

@@ -359,6 +359,7 @@ job_header_encode(const struct job_header *h, uint8_t **out, size_t *len)
 	wr_u32(&w, h->gid);
 	wr_u32(&w, h->bound_rows);
 	wr_bytes(&w, h->bound_key, JOB_KEY_BYTES);
+	wr_u32(&w, h->threads);
 	if (w.err) {
 		job_wipe_free(w.p, w.cap);
 		return w.err;
@@ -399,6 +400,9 @@ job_header_decode(const uint8_t *p, size_t len, struct job_header *h)
 	h->bound_rows = rd_u32(&r);
 	if ((key = rd_take(&r, JOB_KEY_BYTES)) != NULL)
 		memcpy(h->bound_key, key, JOB_KEY_BYTES);
+	h->threads = rd_u32(&r);
+	if (!r.err && (h->threads < 1 || h->threads > JOB_THREADS_MAX))
+		r.err = SL_ERR_PARSE;
 	if (!r.err && r.off != r.len)
 		r.err = SL_ERR_PARSE; /* trailing bytes */
 	if (r.err) {

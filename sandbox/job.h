@@ -47,7 +47,9 @@
 #include "keys/aead.h"
 
 /* 4: the HEADER ends with the contribution bound (3: PLAN and RESULT are binary). */
-#define JOB_PROTOCOL_VERSION 4
+#define JOB_PROTOCOL_VERSION 5
+/* Threads a job may run (HEADER threads), created only after confinement. */
+#define JOB_THREADS_MAX 64
 #define JOB_FD 3
 #define JOB_FRAME_HEAD 8
 #define JOB_FRAME_MAX (4u << 20)
@@ -110,6 +112,11 @@ struct job_header {
 	 */
 	uint32_t bound_rows;
 	uint8_t bound_key[JOB_KEY_BYTES];
+	/*
+	 * Threads the job may run, 1 to JOB_THREADS_MAX: the broker's choice.
+	 * RLIMIT_CPU (cpu_seconds) is then for all of them together.
+	 */
+	uint32_t threads;
 };
 
 /* Write one frame; handles short writes and EINTR.  0 or SL_ERR_IO. */

@@ -19,7 +19,9 @@
 struct query {
 	struct schema *schema;
 	struct store *store;
-	struct store_reader *reader;
+	/* One read transaction per thread, all of the published version (its digest checked). */
+	struct store_reader *readers[JOB_THREADS_MAX];
+	unsigned nreaders;
 	struct exec_bound bound; /* the HEADER's; its key wiped by query_free() */
 };
 
@@ -47,6 +49,7 @@ query_prepare(const struct job_header *h, struct query **out)
 	struct store_ident id = {
 	    h->product, h->data_version, (enum keys_suite)h->suite, h->key, digest};
 	struct query *q = calloc(1, sizeof *q);
+	unsigned t, want = h->threads >= 1 && h->threads <= JOB_THREADS_MAX ? h->threads : 1;
 	int r;
 
 	if (q == NULL)
@@ -55,10 +58,17 @@ query_prepare(const struct job_header *h, struct query **out)
 	memcpy(q->bound.key, h->bound_key, sizeof q->bound.key);
 	if ((r = schema_parse(h->schema, strlen(h->schema), &q->schema)) != 0 ||
 	    (r = manifest_param(h->params, digest)) != 0 ||
-	    (r = store_open(h->store, 0, 0, &q->store)) != 0 ||
-	    (r = store_reader_open(q->store, &id, q->schema, &q->reader)) != 0) {
+	    (r = store_open(h->store, 0, 0, &q->store)) != 0) {
 		query_free(q);
 		return r;
+	}
+	/* Before confinement, like everything the job opens; the threads come after it. */
+	for (t = 0; t < want; t++) {
+		if ((r = store_reader_open(q->store, &id, q->schema, &q->readers[t])) != 0) {
+			query_free(q);
+			return r;
+		}
+		q->nreaders++;
 	}
 	*out = q;
 	return 0;
@@ -69,7 +79,8 @@ query_free(struct query *q)
 {
 	if (q == NULL)
 		return;
-	store_reader_close(q->reader);
+	while (q->nreaders > 0)
+		store_reader_close(q->readers[--q->nreaders]);
 	store_close(q->store);
 	schema_free(q->schema);
 	sodium_memzero(&q->bound, sizeof q->bound);
@@ -203,7 +214,7 @@ query_run(struct query *q, int fd)
 		return r;
 	if ((r = sql_parse(text, len, &ast)) != 0 || (r = plan_build(ast, q->schema, &plan)) != 0 ||
 	    (r = send_plan(fd, plan)) != 0 || (r = verdict(fd, &units_cap)) != 0 ||
-	    (r = exec_run(plan, q->reader, units_cap, &q->bound, &result)) != 0)
+	    (r = exec_run(plan, q->readers, q->nreaders, units_cap, &q->bound, &result)) != 0)
 		goto out;
 	if (query_result_tamper != NULL)
 		query_result_tamper(plan, &result);

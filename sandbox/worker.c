@@ -13,6 +13,7 @@
  * (sandbox/worker.h); sluice-worker has no such kind.
  */
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,9 +299,19 @@ worker_main(void)
 	/* Let ASan and UBSan cache what their reports read from /proc (binary name, mappings). */
 	__sanitizer_sandbox_on_notify(NULL);
 #endif
+	/*
+	 * One malloc arena for every thread.  glibc gives a thread an arena of its
+	 * own on an mmap'd heap, and when such a heap shrinks it reads
+	 * /proc/sys/vm/overcommit_memory (and with many arenas /sys for the CPU
+	 * count): confined, that open kills the job.  The main arena grows and
+	 * shrinks with brk alone.  The scan allocates per chunk, not per row, so
+	 * its lock is not contended.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	memset(&co, 0, sizeof(co));
 	co.profile = k->profile_of != NULL ? k->profile_of(&h) : k->profile;
 	co.cpu_seconds = h.cpu_seconds;
+	co.threads = h.threads;
 	co.memory_bytes = h.memory_bytes;
 	co.fsize_bytes = h.map_bytes;
 	co.store_path = h.store[0] != '\0' ? h.store : NULL;

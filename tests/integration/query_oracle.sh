@@ -85,6 +85,35 @@ for suite in intl gm; do
 		fi
 	done
 done
+# The worker's threads (sandbox/exec.c): a product of three chunks (one is
+# 65,536 rows), where each thread scans chunks of its own, and every 8th query
+# of the corpus on 1, 2 and 4 threads, each against SQLite.
+TROWS=${ORACLE_THREAD_ROWS:-140000}
+note "threads: $TROWS rows, 1, 2 and 4 threads"
+suite=intl
+D="$T/threads"
+rm -f "$T"/intl-*.key "$T"/intl-*.crt "$T"/intl-*.pub # the parties' files are made anew
+exchange
+mkdir "$T/tdata" || fail "mkdir"
+expect_ok python3 "$PY" gen "$T/tdata" --rows "$TROWS"
+expect_ok "$SLUICE" -d "$D" product add oracle --schema "$T/tdata/oracle.schema.json" \
+	--merchant acme-merchant --holder city-health-bureau --operator ningbo-data-ops
+expect_ok "$SLUICE" -d "$D" product load oracle "$T/tdata/oracle.csv"
+C=$(contract oracle "$T/intl-oracle.json" "$T/threads-oracle.c.json")
+for th in 1 2 4; do
+	LAST_CMD="SLUICE_THREADS=$th python3 query_oracle.py run --rows $TROWS"
+	SLUICE_THREADS=$th python3 "$PY" run --product oracle --sluice "$SLUICE" --dir "$D" --contract "$C" \
+		--identity "$T/intl-buyer.key" --rows "$TROWS" --min-group 2 --every 8 >"$OUT" 2>"$ERR"
+	rc=$?
+	cat "$OUT"
+	[ -s "$ERR" ] && cat "$ERR"
+	if [ $rc -eq 0 ]; then
+		ok "every released row agrees with SQLite on $th threads"
+	else
+		echo "DISAGREE: $th threads (exit $rc)"
+		disagree="$disagree threads/$th"
+	fi
+done
 LAST_CMD=""
 [ -z "$disagree" ] || fail "the engine and SQLite disagree:$disagree (the MISMATCH lines above)"
 pass

@@ -301,12 +301,26 @@ th_work(void *arg)
 {
 	struct test_thread *w = arg;
 	uint64_t i;
-	void *p = malloc(1 << 20);
+	void *p = malloc(1 << 20), *small[64], *big[32];
 
 	/* Memory, a futex (the join) and time: what a scan thread needs. */
 	for (i = 0; i < 1000000; i++)
 		w->sum += i ^ (uint64_t)(uintptr_t)p;
 	free(p);
+	/*
+	 * Small blocks and a large one given back: in an arena of the thread's
+	 * own, the heap would shrink, and glibc would open
+	 * /proc/sys/vm/overcommit_memory to ask whether it may.
+	 */
+	for (i = 0; i < 64; i++)
+		small[i] = malloc(32 + i);
+	for (i = 0; i < 64; i++)
+		free(small[i]);
+	for (i = 0; i < 32; i++)
+		if ((big[i] = malloc(100000)) != NULL)
+			memset(big[i], 1, 100000);
+	for (i = 32; i > 0; i--)
+		free(big[i - 1]);
 	return NULL;
 }
 

@@ -32,6 +32,7 @@
 
 #include "broker/spawn.h"
 #include "common/err.h"
+#include "sandbox/confine.h"
 #include "sandbox/job.h"
 
 #define MIB ((uint64_t)1 << 20)
@@ -55,6 +56,7 @@ header_init(struct job_header *h, const char *params)
 {
 	memset(h, 0, sizeof(*h));
 	h->version = JOB_PROTOCOL_VERSION;
+	h->threads = 4;
 	h->kind = JOB_KIND_TEST;
 	h->suite = 1;
 	h->cpu_seconds = 30;
@@ -678,7 +680,9 @@ test_status(void **state)
 	free(p);
 	snprintf(path, sizeof(path), "/proc/%ld/limits", (long)spawn_pid(sp));
 	read_text(path, text, sizeof(text));
-	assert_int_equal(proc_field(text, "Max cpu time"), 7);
+	/* RLIMIT_CPU counts every thread: 7 s for each of the header's 4. */
+	assert_int_equal(proc_field(text, "Max cpu time"), 7 * 4);
+	assert_int_equal(proc_field(text, "Max processes"), CONFINE_USER_TASKS);
 	assert_int_equal(proc_field(text, "Max core file size"), 0);
 	assert_int_equal(proc_field(text, "Max open files"), 16);
 	assert_int_equal(proc_field(text, "Max file size"), 0);

@@ -418,6 +418,9 @@ plan_doc(const struct plan *p, const char *sql)
 	return doc;
 }
 
+/* The threads every scan of a test runs on (exec_run()'s nthreads). */
+static unsigned test_threads = 1;
+
 /* Parse, plan and run sql over fx's version under bound (NULL: none): exec_run()'s status and *result. */
 static int
 run_bound(
@@ -426,8 +429,9 @@ run_bound(
 	struct sql_query *q = NULL;
 	struct plan *p = NULL;
 	struct store *st = NULL;
-	struct store_reader *rd = NULL;
+	struct store_reader *rd[8] = {NULL};
 	struct store_ident id = {"shop", fx->version, KEYS_SUITE_INTL, fx->key};
+	unsigned t;
 	int r;
 
 	*result = NULL;
@@ -436,15 +440,18 @@ run_bound(
 	if ((r = plan_build(q, fx->s, &p)) != 0)
 		fail_msg("%s: no plan: %s", sql, sl_err_msg(r));
 	assert_int_equal(store_open(fx->dir, 0, 0, &st), 0);
-	assert_int_equal(store_reader_open(st, &id, fx->s, &rd), 0);
+	assert_true(test_threads >= 1 && test_threads <= 8);
+	for (t = 0; t < test_threads; t++)
+		assert_int_equal(store_reader_open(st, &id, fx->s, &rd[t]), 0);
 	{
 		struct job_result res;
 
-		if ((r = exec_run(p, rd, cap, bound, &res)) == 0)
+		if ((r = exec_run(p, rd, test_threads, cap, bound, &res)) == 0)
 			*result = result_json(p, &res);
 		job_result_clear(&res);
 	}
-	store_reader_close(rd);
+	for (t = 0; t < test_threads; t++)
+		store_reader_close(rd[t]);
 	store_close(st);
 	plan_free(p);
 	sql_free(q);
@@ -2336,6 +2343,30 @@ test_large(void **state)
 }
 
 /*
+ * The same scans on 2, 3 and 4 threads (three chunks: a thread of its own for
+ * each, and one asked for more than there are): every answer is still the
+ * oracle's, and a failure is still the one a single thread meets.
+ */
+static void test_large_units_cap(void **state);
+static void test_max_groups(void **state);
+
+static void
+test_large_threads(void **state)
+{
+	static const unsigned counts[] = {2, 3, 4};
+	size_t i;
+
+	for (i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+		print_message("threads %u\n", counts[i]);
+		test_threads = counts[i];
+		test_large(state);
+		test_large_units_cap(state);
+		test_max_groups(state);
+	}
+	test_threads = 1;
+}
+
+/*
  * With a cap, once every group of a chunk has cap units the worker does not
  * read the unit column for it: rows and sums must not notice.
  */
@@ -2842,6 +2873,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_large_scalar, setup_large, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_units_cap, setup_large, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_groups, setup_large, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_threads, setup_large, teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_counts, setup_bound_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_filter_first, setup_bound_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_key, setup_bound_small, teardown),

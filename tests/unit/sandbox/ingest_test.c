@@ -60,6 +60,7 @@ run_ingest(struct fx *fx, uint32_t version, const char *format, const char *inpu
 	memset(&h, 0, sizeof(h));
 	snprintf(params, sizeof(params), "{\"format\":\"%s\"}", format);
 	h.version = JOB_PROTOCOL_VERSION;
+	h.threads = 1;
 	h.kind = JOB_KIND_INGEST;
 	h.suite = KEYS_SUITE_INTL;
 	h.map_bytes = 64 << 20;

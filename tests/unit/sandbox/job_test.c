@@ -23,6 +23,7 @@ fill(struct job_header *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->version = JOB_PROTOCOL_VERSION;
+	h->threads = 2;
 	h->kind = JOB_KIND_INGEST;
 	h->suite = 2;
 	h->cpu_seconds = 60;
@@ -64,7 +65,18 @@ test_header_round_trip(void **state)
 	assert_string_equal(d.params, h.params);
 	assert_int_equal(d.uid, 65534);
 	assert_int_equal(d.gid, 0x12345678);
+	assert_int_equal(d.threads, 2);
 	job_header_clear(&d);
+	/* The thread count is the header's last field, big-endian: 0 and too many are refused. */
+	buf[len - 1] = 0;
+	assert_int_equal(job_header_decode(buf, len, &d), SL_ERR_PARSE);
+	buf[len - 1] = JOB_THREADS_MAX + 1;
+	assert_int_equal(job_header_decode(buf, len, &d), SL_ERR_PARSE);
+	buf[len - 1] = JOB_THREADS_MAX;
+	assert_int_equal(job_header_decode(buf, len, &d), 0);
+	assert_int_equal(d.threads, JOB_THREADS_MAX);
+	job_header_clear(&d);
+	buf[len - 1] = 2;
 	/* Every truncation fails, as do trailing bytes. */
 	for (i = 0; i < len; i++)
 		assert_int_not_equal(job_header_decode(buf, i, &d), 0);
