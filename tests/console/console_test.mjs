@@ -175,6 +175,27 @@ let buyerQuery = null;
   await ctx.close();
 }
 
+// ---- the other roles: the pages their role lists, without an error --------
+for (const [party, role] of [["city-health-bureau", "holder"], ["ningbo-data-ops", "operator"], ["platform", "platform"]]) {
+  const { ctx, page } = await session(party);
+  const menu = await page.locator("#nav a").allInnerTexts();
+  const want = role === "platform" ? ["Catalog", "Contracts", "Ledger", "Audit"] : ["Catalog", "Contracts", "Ledger"];
+  check(`${party}: the menu its role may see`, JSON.stringify(menu) === JSON.stringify(want), JSON.stringify(menu));
+  await go(page, "#/catalog", "article.card");
+  await go(page, "#/contracts", "table");
+  await page.click("main table a");
+  await page.waitForSelector("text=Signatures");
+  await shot(page, `${role}-contract`);
+  await go(page, "#/ledger", "#ledger-chart");
+  if (role === "platform") {
+    await go(page, "#/audit", "#verify-result");
+    check("the platform's export verifies", (await page.locator("#verify-result").innerText()).startsWith("Export verified"));
+  }
+  await shot(page, `${role}-ledger`);
+  clean(page, role);
+  await ctx.close();
+}
+
 await browser.close();
 writeFileSync(`${OUT}/result.txt`, `${checks - failures} passed, ${failures} failed\n`);
 console.log(`${checks - failures} of ${checks} browser checks passed`);

@@ -37,8 +37,8 @@ expect_ok "$SLUICE" -d "$X" query --contract "$C" --identity "$D/pacific-insuran
 cp "$OUT" "$T/cli-answer.json"
 
 start --workers 2 --max-jobs 2 --web "${top_srcdir:-.}/web" \
-	--console-token acme-merchant,pacific-insurance,deepsight-ai,audit-office
-check "the daemon prints a login link per party" test "$(grep -c '^console login for ' "$T/serve.out")" -eq 4
+	--console-token acme-merchant,pacific-insurance,deepsight-ai,audit-office,city-health-bureau,ningbo-data-ops,platform
+check "the daemon prints a login link per party" test "$(grep -c '^console login for ' "$T/serve.out")" -eq 7
 
 note "the console in chromium"
 (cd "${top_srcdir:-.}/tests/console" &&
@@ -49,7 +49,8 @@ rc=$?
 cat "$T/browser.out"
 [ $rc -eq 0 ] || fail "the browser test failed (screenshots in $OUTDIR)"
 ok "the browser test passed: $(cat "$OUTDIR/result.txt")"
-for p in merchant-catalog merchant-product buyer-query buyer-query-390px auditor-audit auditor-ledger; do
+for p in merchant-catalog merchant-product buyer-query buyer-query-390px auditor-audit auditor-ledger \
+	holder-contract operator-ledger platform-ledger; do
 	check "a screenshot of $p" test -s "$OUTDIR/$p.png"
 done
 expect_ok "$SLUICE" audit verify "$OUTDIR/audit.jsonl" --key "$X/platform.pub"
