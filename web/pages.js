@@ -201,6 +201,12 @@ function answerView(a) {
     ["Disclosure rule", releaseText(rel) || rel.mode]];
   for (const [k, v] of Object.entries(rel)) {
     if (["mode", "min_group", "mechanism"].includes(k)) continue;
+    if (k === "noise" && Array.isArray(v)) {
+      // Each noisy quantity with its scale and the half-width of its 95% interval.
+      facts.push(["Noise", el("ul", { class: "plain", id: "noise" }, v.map((q) => el("li", {},
+        `${q.quantity}${q.column ? ` of ${q.column}` : ""}: ${q.scale !== undefined ? `scale ${q.scale}` : `σ² ${q.sigma2}`}, ±${q.ci95} at 95%`)))]);
+      continue;
+    }
     facts.push([k.replace(/_/g, " "), typeof v === "object" ? JSON.stringify(v) : String(v)]);
   }
   return el("div", { id: "answer" },
@@ -230,7 +236,13 @@ export async function queryConsole(me) {
     const { c, p } = docs.get(id);
     const d = c.document;
     const cols = (p.schema.columns || []).filter((x) => d.columns.includes(x.name));
-    side.replaceChildren(el("h2", {}, "Allowed by the contract"), el("p", { class: "muted" }, releaseText(d.release)),
+    let budget = null;
+    if (d.release && d.release.mode === "dp") {
+      const b = await api("GET", `/v1/contracts/${enc(id)}/budget`);
+      budget = el("p", { id: "budget" }, el("strong", {}, "Privacy budget: "),
+        `${b.remaining} of ${b.total} (${b.unit === "rho" ? "ρ" : "ε"}) left after ${b.queries} queries`);
+    }
+    side.replaceChildren(el("h2", {}, "Allowed by the contract"), el("p", { class: "muted" }, releaseText(d.release)), budget,
       el("p", {}, el("strong", {}, "Aggregates: "), d.aggregates.join(", ")),
       table(["Column", "Class", "Values"], cols.map((x) => [el("code", {}, x.name), classTag(x.class), describeColumn(x)])),
       el("p", { class: "muted" }, `${c.queries_used} of ${c.query_quota || "unlimited"} queries used · ${fen(d.price_fen)} a released query`));
@@ -255,6 +267,7 @@ export async function queryConsole(me) {
     try {
       const a = await api("POST", "/v1/queries", { contract: pick.value, sql: sql.value });
       result.replaceChildren(el("h2", {}, "Released answer"), answerView(a));
+      if (a.release && a.release.mode === "dp") showContract().catch(() => {}); // the budget left
     } catch (e) {
       result.replaceChildren(el("h2", {}, e.code === "refused" ? "Refused" : "Failed"), errorBox(e));
     } finally {

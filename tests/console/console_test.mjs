@@ -136,6 +136,24 @@ let buyerQuery = null;
   const wide = await narrow.page.evaluate(() => document.documentElement.scrollWidth);
   check("usable at 390 px: nothing wider than the screen", wide <= 390, `scrollWidth ${wide}`);
   await shot(narrow.page, "buyer-query-390px");
+  // dp mode: the answer states its noise, and the budget left goes down by the query's share.
+  const claims = await narrow.page.evaluate(() => Array.from(document.querySelectorAll("#contract option")).find((o) => o.textContent.startsWith("claims")).value);
+  const shown = await narrow.page.locator("#allowed").innerText();
+  if ((await narrow.page.inputValue("#contract")) !== claims) {
+    await narrow.page.selectOption("#contract", claims);
+    await narrow.page.waitForFunction((s) => document.querySelector("#allowed").innerText !== s, shown);
+  }
+  await narrow.page.waitForSelector("#budget");
+  const before = await narrow.page.locator("#budget").innerText();
+  await narrow.page.click("#run");
+  await narrow.page.waitForSelector("#answer #noise li, #result .error");
+  const noise = await narrow.page.locator("#answer #noise").innerText();
+  check("a dp answer states its noise and interval", /scale \d.*±\d+ at 95%/.test(noise), noise);
+  await narrow.page.waitForFunction((b) => document.querySelector("#budget") && document.querySelector("#budget").textContent !== b, before);
+  const after = await narrow.page.locator("#budget").innerText();
+  const left = (t) => Number(/: (\S+) of/.exec(t)[1]);
+  check("the budget left goes down by the query's epsilon", left(before) - left(after) === 1, `${before} -> ${after}`);
+  await shot(narrow.page, "buyer-dp-query-390px");
   // Another buyer's query: not found, as if it did not exist.
   narrow.page.expected.push(/\/v1\/queries\/q_/);
   await go(narrow.page, `#/queries/${buyerQuery}`, "h1");

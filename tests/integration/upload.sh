@@ -30,7 +30,8 @@ versions() { # PRODUCT: the rows of its versions, as a JSON list
 }
 staged() { find "$X" -name '.staging-*' | wc -l; }
 
-start --workers 2 --max-jobs 2 --upload-idle 2
+# Idle long enough for a slow (sanitizer) build between a test's requests; the idle test restarts it.
+start --workers 2 --max-jobs 2 --upload-idle 60
 
 # 1,000 rows of the demo's claims in two parts, the first cut inside a line.
 head -n 1001 "$D/claims.csv" >"$T/good.csv"
@@ -142,6 +143,12 @@ expect_status audit-office GET /metrics 200
 check "the open uploads are counted" grep -q '^sluice_uploads_open 1$' "$OUT"
 
 note "an idle upload is abandoned"
+stop # U3 ends unpublished: "server stopped"
+start --workers 2 --max-jobs 2 --upload-idle 2
+open_upload acme-merchant claims csv "$SIZE"
+U3=$U
+part acme-merchant "$U3" 0 "$T/small"
+check_eq "a part" "$STATUS" 200
 i=0
 while api acme-merchant GET "/v1/uploads/$U3" && [ "$STATUS" = 200 ]; do
 	i=$((i + 1))
@@ -150,7 +157,7 @@ while api acme-merchant GET "/v1/uploads/$U3" && [ "$STATUS" = 200 ]; do
 done
 check_eq "after --upload-idle it is gone" "$STATUS" 404
 expect_ok "$SLUICE" -d "$X" audit show --action product.load_failed --json
-json_eq "abandoned and cancelled are audited" 'sorted(e["details"]["outcome"] for e in d["events"])' '["abandoned","cancelled","cancelled"]'
+json_eq "abandoned, cancelled and stopped are audited" 'sorted(e["details"]["outcome"] for e in d["events"])' '["abandoned","cancelled","cancelled","server stopped"]'
 check_eq "no staged version is left" "$(staged)" 0
 
 note "SIGTERM ends an open upload unpublished"
