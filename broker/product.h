@@ -201,6 +201,9 @@ int product_act_load(struct exchange *ex, const struct keys_pubkey *caller,
  */
 struct load_spec;
 struct load_session;
+/* Whether caller may load into product name (its merchant): 0, or the refusal with *field. */
+int product_act_may_load(struct exchange *ex, const struct keys_pubkey *caller, const char *name,
+    const char **field) __attribute__((warn_unused_result));
 int product_act_load_begin(struct exchange *ex, const struct keys_pubkey *caller,
     struct load_spec *spec, struct load_session **out, const char **field)
     __attribute__((warn_unused_result));

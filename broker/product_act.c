@@ -95,6 +95,22 @@ product_act_load(struct exchange *ex, const struct keys_pubkey *caller,
 }
 
 int
+product_act_may_load(
+    struct exchange *ex, const struct keys_pubkey *caller, const char *name, const char **field)
+{
+	struct product p;
+	const char *actor;
+	int r;
+
+	*field = NULL;
+	if ((r = product_find(ex, name, &p)) != 0)
+		return r;
+	r = merchant_actor(ex, caller, &p, &actor, field);
+	product_clear(&p);
+	return r;
+}
+
+int
 product_act_load_begin(struct exchange *ex, const struct keys_pubkey *caller,
     struct load_spec *spec, struct load_session **out, const char **field)
 {

@@ -98,6 +98,18 @@ status_locked(const struct upload *u)
 	    (json_int_t)(u->busy ? (double)U.idle_s : left < 0 ? 0 : left));
 }
 
+/* Under U.mu: upload id of party, opened (its worker started), or NULL: another party's is none. */
+static struct upload *
+find_locked(const char *party, const char *id)
+{
+	struct upload *u;
+
+	for (u = U.head; u != NULL; u = u->next)
+		if (strcmp(u->id, id) == 0 && strcmp(u->party, party) == 0)
+			return u->s != NULL ? u : NULL;
+	return NULL;
+}
+
 /*
  * Upload id of party, taken for one request.  To another party it does not
  * exist; one taken by another request is UPLOAD_CONFLICT.
@@ -110,10 +122,7 @@ take(const char *party, const char *id, struct upload **out)
 
 	*out = NULL;
 	pthread_mutex_lock(&U.mu);
-	for (u = U.head; u != NULL; u = u->next)
-		if (strcmp(u->id, id) == 0 && strcmp(u->party, party) == 0)
-			break;
-	if (u == NULL || u->s == NULL)
+	if ((u = find_locked(party, id)) == NULL)
 		r = sl_errf(SL_ERR_NOTFOUND, "no upload %s", id);
 	else if (u->busy)
 		r = sl_errf(UPLOAD_CONFLICT, "upload %s: another request of it is under way", id);
@@ -161,7 +170,11 @@ upload_open(struct exchange *ex, const struct keys_pubkey *caller, const char *p
 	int r;
 
 	*doc = NULL;
-	*field = NULL;
+	/* The caller first: what the registry holds is no business of anyone else's. */
+	if ((r = product_act_may_load(ex, caller, product, field)) != 0) {
+		spawn_free(worker);
+		return r;
+	}
 	if ((u = calloc(1, sizeof *u)) == NULL || (u->party = strdup(party)) == NULL ||
 	    (u->product = strdup(product)) == NULL || (u->format = strdup(format)) == NULL) {
 		entry_free(u);
@@ -295,10 +308,7 @@ upload_status(const char *party, const char *id, json_t **doc)
 
 	*doc = NULL;
 	pthread_mutex_lock(&U.mu);
-	for (u = U.head; u != NULL; u = u->next)
-		if (strcmp(u->id, id) == 0 && strcmp(u->party, party) == 0)
-			break;
-	if (u == NULL || u->s == NULL)
+	if ((u = find_locked(party, id)) == NULL)
 		r = sl_errf(SL_ERR_NOTFOUND, "no upload %s", id);
 	else if ((*doc = status_locked(u)) == NULL)
 		r = SL_ERR_NOMEM;
