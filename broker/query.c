@@ -942,7 +942,7 @@ query_act_list(struct exchange *ex, const struct keys_pubkey *caller, const char
 		if (!ok)
 			continue;
 		if (json_array_append_new(list,
-		        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s?}", "query_id",
+		        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s*}", "query_id",
 		            sqlite3_column_text(st, 0), "contract", c, "state",
 		            sqlite3_column_text(st, 2), "charged_fen",
 		            (json_int_t)sqlite3_column_int64(st, 3), "submitted",

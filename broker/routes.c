@@ -734,9 +734,18 @@ static void
 web_login(struct route_call *c)
 {
 	const char *token = c->arg(c->arg_ctx, "token");
+	const char *site = c->header(c->header_ctx, "Sec-Fetch-Site");
 	char id[CONSOLE_SECRET_HEX];
 	int r;
 
+	/*
+	 * A link from a terminal or typed in is "none"; another site's page that
+	 * logs the browser in to a session of its own choosing is refused.
+	 */
+	if (site != NULL && strcmp(site, "cross-site") == 0) {
+		route_error(c, 403, "csrf", NULL, NULL, "a login from another site is refused");
+		return;
+	}
 	if (token == NULL) {
 		route_error(c, 400, "inval", "token", NULL, "a login link has a token");
 		return;

@@ -743,7 +743,7 @@ on_request(struct evhttp_request *req, void *arg)
 		j->call.web = S.web_dir;
 		j->call.ex = S.ex;
 		j->rt->fn(&j->call);
-		if (j->call.status == 401)
+		if (j->call.status == 401 || j->call.status == 403)
 			audit_refusal(j, "console login");
 		reply(j);
 		job_free(j);

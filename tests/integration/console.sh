@@ -16,9 +16,6 @@ PW="${top_srcdir:-.}/tests/console/node_modules/playwright-core"
 [ -d "$PW" ] || skip "playwright-core is not installed (cd tests/console && npm ci)"
 need node
 
-D="$T/demo"
-"$SLUICE" demo --dir "$D" --rows 20000 >"$T/demo.out" 2>&1 || fail "demo: $(tail -n 3 "$T/demo.out")"
-X="$D/exchange"
 . "${top_srcdir:-.}/tests/integration/serve_lib.sh"
 trap 'kill -KILL $PID 2>/dev/null; rm -rf "$T"' EXIT
 OUTDIR=${CONSOLE_OUT:-"$T/console"}
@@ -70,6 +67,8 @@ note "a login link expires, and changes need the CSRF token"
 start --workers 1 --max-jobs 1 --web "${top_srcdir:-.}/web" --console-token pacific-insurance,deepsight-ai --login-ttl 2
 LATE=$(sed -n 's/^console login for deepsight-ai .*: //p' "$T/serve.out")
 NOW=$(sed -n 's/^console login for pacific-insurance .*: //p' "$T/serve.out")
+code=$(curl -s --cacert "$CA" -H 'Sec-Fetch-Site: cross-site' -o /dev/null -w '%{http_code}' "$NOW")
+check_eq "a login another site's page starts" "$code" 403
 code=$(curl -s --cacert "$CA" -c "$T/jar" -D "$T/h" -o /dev/null -w '%{http_code}' "$NOW")
 check_eq "a fresh link logs in" "$code" 303
 check "the cookie is Secure, HttpOnly and SameSite=Strict" grep -qi '^set-cookie: sluice_session=[0-9a-f]*; Path=/; Max-Age=[0-9]*; Secure; HttpOnly; SameSite=Strict' "$T/h"

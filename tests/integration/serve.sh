@@ -9,14 +9,10 @@ need curl
 need openssl
 need faketime
 
-D="$T/demo"
-"$SLUICE" demo --dir "$D" --rows 20000 >"$T/demo.out" 2>&1 || fail "demo: $(tail -n 3 "$T/demo.out")"
-X="$D/exchange"
+. "${top_srcdir:-.}/tests/integration/serve_lib.sh"
 cid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$D/$1.contract.json"; }
 C_DS_IMG=$(cid deepsight-ai-imaging)
 C_PI=$(cid pacific-insurance-claims)
-
-. "${top_srcdir:-.}/tests/integration/serve_lib.sh"
 trap 'kill -KILL $PID 2>/dev/null; pkill -KILL -f "$T/later serve" 2>/dev/null; rm -rf "$T"' EXIT
 
 start --workers 2 --max-jobs 2 --request-timeout 2
@@ -101,6 +97,16 @@ expect_status pacific-insurance GET "/v1/queries/$QID" 200
 json_eq "the stored result" 'd["state"]' 'released'
 expect_status audit-office GET "/v1/queries/$QID" 200
 expect_status deepsight-ai GET "/v1/queries/$QID" 404
+# The list: a buyer's own queries with their text, every query without it for the auditor.
+expect_status pacific-insurance GET /v1/queries 200
+json_eq "the buyer's list has its query, with its SQL" "[q['sql'] is not None for q in d['queries'] if q['query_id'] == '$QID']" '[true]'
+expect_status deepsight-ai GET "/v1/queries?contract=$C_PI" 200
+json_eq "another buyer's list of that contract is empty" 'd["queries"]' '[]'
+expect_status deepsight-ai GET /v1/queries 200
+json_eq "nor is the query in its own list" "[q for q in d['queries'] if q['query_id'] == '$QID']" '[]'
+expect_status audit-office GET /v1/queries 200
+json_eq "the auditor sees it, without the text" "[('sql' in q) for q in d['queries'] if q['query_id'] == '$QID']" '[false]'
+expect_status acme-merchant GET /v1/queries 403
 expect_status city-health-bureau POST /v1/queries 403 "$Q"
 json_eq "a holder may not query" 'd["error"]["code"]' 'policy'
 expect_status deepsight-ai POST /v1/queries 403 "$Q"

@@ -1,7 +1,10 @@
-# tests/integration/serve_lib.sh -- for the tests of `sluice serve`: a daemon
-# on a free port of the exchange $X (the demo's, in $D, whose parties' client
-# certificates are $D/NAME.crt and $D/NAME.key), and curl with one of them.
-# Sourced after lib.sh, with $SLUICE, $T, $D and $X set.
+# tests/integration/serve_lib.sh -- for the tests of `sluice serve`: the
+# demo's exchange $X (made in $D, whose parties' client certificates are
+# $D/NAME.crt and $D/NAME.key), a daemon of it on a free port, and curl with
+# one of the certificates.  Sourced after lib.sh, with $SLUICE and $T set.
+D="$T/demo"
+"$SLUICE" demo --dir "$D" --rows 20000 >"$T/demo.out" 2>&1 || fail "demo: $(tail -n 3 "$T/demo.out")"
+X="$D/exchange"
 CA="$X/tls/ca.crt"
 
 # start [OPTIONS...]: a daemon on a free port; $PORT and $PID; its output in $T/serve.out.

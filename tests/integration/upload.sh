@@ -9,9 +9,6 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need curl
 
-D="$T/demo"
-"$SLUICE" demo --dir "$D" --rows 20000 >"$T/demo.out" 2>&1 || fail "demo: $(tail -n 3 "$T/demo.out")"
-X="$D/exchange"
 . "${top_srcdir:-.}/tests/integration/serve_lib.sh"
 trap 'kill -KILL $PID 2>/dev/null; rm -rf "$T"' EXIT
 
