@@ -10,6 +10,7 @@
 #include "broker/product.h"
 #include "broker/spawn.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "keys/dek.h"
 #include "keys/keys.h"
 #include "sandbox/job.h"
@@ -20,8 +21,16 @@ unsigned
 launch_threads_default(void)
 {
 	const char *env = secure_getenv("SLUICE_THREADS");
-	long n = env != NULL && *env != '\0' ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+	long n = sysconf(_SC_NPROCESSORS_ONLN), v;
+	char *end;
 
+	if (env != NULL && *env != '\0') {
+		v = strtol(env, &end, 10);
+		if (*end == '\0' && v >= 1 && v <= JOB_THREADS_MAX)
+			return (unsigned)v;
+		sl_warnx("SLUICE_THREADS=%.32s: not a count of 1 to %d; the online cores are used",
+		    env, JOB_THREADS_MAX);
+	}
 	return n < 1 ? 1 : n > JOB_THREADS_MAX ? JOB_THREADS_MAX : (unsigned)n;
 }
 

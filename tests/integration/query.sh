@@ -81,7 +81,8 @@ for suite in intl gm; do
 
 	note "quota: three released queries, then refused"
 	expect_ok "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims"
-	expect_ok "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims"
+	expect_ok env SLUICE_THREADS=zz "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims"
+	expect_stderr_contains "SLUICE_THREADS=zz: not a count of 1 to 64"
 	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" "SELECT COUNT(*) FROM claims"
 	expect_stderr_contains "query quota used up (3 of 3)"
 	expect_fail 1 "$SLUICE" -d "$D" query --contract "$C3" --identity "$T/$suite-buyer.key" --json "SELECT COUNT(*) FROM claims"
