@@ -27,17 +27,11 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "tests/fuzz/check.h"
 #include "sandbox/sql.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* ---- well-formedness ------------------------------------------------------ */
 

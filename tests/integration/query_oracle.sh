@@ -35,6 +35,23 @@ contract() { # PRODUCT TERMS OUT: offered, signed by all, submitted; prints the 
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$3"
 }
 
+# oracle_run LABEL PRODUCT ROWS EVERY: the corpus against SQLite on $D's contract $C,
+# going on after a disagreement so that the log shows every one.
+oracle_run() {
+	LAST_CMD="python3 query_oracle.py run --product $2 ($1)"
+	python3 "$PY" run --product "$2" --sluice "$SLUICE" --dir "$D" --contract "$C" \
+		--identity "$T/$suite-buyer.key" --rows "$3" --min-group 2 --every "$4" >"$OUT" 2>"$ERR"
+	_rc=$?
+	cat "$OUT"
+	[ -s "$ERR" ] && cat "$ERR"
+	if [ $_rc -eq 0 ]; then
+		ok "every released row agrees with SQLite ($1)"
+	else
+		echo "DISAGREE: $1 (exit $_rc)"
+		disagree="$disagree $(echo "$1" | tr ' ,' '_/')"
+	fi
+}
+
 note "the data"
 mkdir "$T/data" || fail "mkdir"
 expect_ok python3 "$PY" gen "$T/data" --rows "$ROWS"
@@ -65,20 +82,7 @@ for suite in intl gm; do
 		note "$prod against SQLite ($suite)"
 		every=1
 		[ "$suite" = gm ] && [ "$prod" = oracle ] && every=7
-		LAST_CMD="python3 query_oracle.py run --product $prod ($suite)"
-		python3 "$PY" run --product "$prod" --sluice "$SLUICE" --dir "$D" --contract "$C" \
-			--identity "$T/$suite-buyer.key" --rows "$ROWS" --min-group 2 --every "$every" \
-			>"$OUT" 2>"$ERR"
-		rc=$?
-		cat "$OUT"
-		[ -s "$ERR" ] && cat "$ERR"
-		# Go on after a disagreement, so that the log shows every one.
-		if [ $rc -eq 0 ]; then
-			ok "every released row agrees with SQLite ($prod, $suite)"
-		else
-			echo "DISAGREE: $prod, $suite (exit $rc)"
-			disagree="$disagree $prod/$suite"
-		fi
+		oracle_run "$prod, $suite" "$prod" "$ROWS" "$every"
 		if [ "$suite" = intl ] && [ "$prod" = oracle ]; then
 			n=$(sed -n 's/^oracle: \([0-9]*\) queries.*/\1/p' "$OUT")
 			check "at least 200 queries (${n:-none})" [ "${n:-0}" -ge 200 ]
@@ -101,19 +105,11 @@ expect_ok "$SLUICE" -d "$D" product add oracle --schema "$T/tdata/oracle.schema.
 expect_ok "$SLUICE" -d "$D" product load oracle "$T/tdata/oracle.csv"
 C=$(contract oracle "$T/intl-oracle.json" "$T/threads-oracle.c.json")
 for th in 1 2 4; do
-	LAST_CMD="SLUICE_THREADS=$th python3 query_oracle.py run --rows $TROWS"
-	SLUICE_THREADS=$th python3 "$PY" run --product oracle --sluice "$SLUICE" --dir "$D" --contract "$C" \
-		--identity "$T/intl-buyer.key" --rows "$TROWS" --min-group 2 --every 8 >"$OUT" 2>"$ERR"
-	rc=$?
-	cat "$OUT"
-	[ -s "$ERR" ] && cat "$ERR"
-	if [ $rc -eq 0 ]; then
-		ok "every released row agrees with SQLite on $th threads"
-	else
-		echo "DISAGREE: $th threads (exit $rc)"
-		disagree="$disagree threads/$th"
-	fi
+	SLUICE_THREADS=$th
+	export SLUICE_THREADS
+	oracle_run "$th threads" oracle "$TROWS" 8
 done
+unset SLUICE_THREADS
 LAST_CMD=""
 [ -z "$disagree" ] || fail "the engine and SQLite disagree:$disagree (the MISMATCH lines above)"
 pass
