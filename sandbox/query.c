@@ -23,6 +23,7 @@ struct query {
 	struct store_reader *readers[JOB_THREADS_MAX];
 	unsigned nreaders;
 	struct exec_bound bound; /* the HEADER's; its key wiped by query_free() */
+	const struct job_header *h; /* borrowed, for query_result_tamper only */
 };
 
 _Static_assert(EXEC_BOUND_KEY_BYTES == JOB_KEY_BYTES, "the bound key is the HEADER's");
@@ -54,6 +55,7 @@ query_prepare(const struct job_header *h, struct query **out)
 
 	if (q == NULL)
 		return SL_ERR_NOMEM;
+	q->h = h;
 	q->bound.rows = h->bound_rows;
 	memcpy(q->bound.key, h->bound_key, sizeof q->bound.key);
 	if ((r = schema_parse(h->schema, strlen(h->schema), &q->schema)) != 0 ||
@@ -159,7 +161,8 @@ verdict(int fd, uint32_t *units_cap)
 	return r;
 }
 
-void (*query_result_tamper)(const struct plan *plan, struct job_result *result);
+int (*query_result_tamper)(
+    const struct job_header *h, int fd, const struct plan *plan, struct job_result *result);
 
 /* A frame the worker encoded (r: how that went), sent and freed. */
 static int
@@ -216,9 +219,8 @@ query_run(struct query *q, int fd)
 	    (r = send_plan(fd, plan)) != 0 || (r = verdict(fd, &units_cap)) != 0 ||
 	    (r = exec_run(plan, q->readers, q->nreaders, units_cap, &q->bound, &result)) != 0)
 		goto out;
-	if (query_result_tamper != NULL)
-		query_result_tamper(plan, &result);
-	r = send_result(fd, plan, &result);
+	if (query_result_tamper == NULL || (r = query_result_tamper(q->h, fd, plan, &result)) == 0)
+		r = send_result(fd, plan, &result);
 out:
 	job_result_clear(&result);
 	plan_free(plan);

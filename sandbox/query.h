@@ -21,10 +21,12 @@ void query_free(struct query *q);
 
 /*
  * Tests only: tests/sluice-worker-test sets this to play a compromised
- * worker, which rewrites its RESULT after the scan (the broker must catch
- * it).  NULL, never called, in sluice-worker.
+ * worker, which after the scan rewrites its RESULT or tries what the sandbox
+ * must stop (the broker must catch either).  Nonzero: the job fails with that
+ * error instead of sending RESULT.  NULL, never called, in sluice-worker.
  */
 struct plan;
-extern void (*query_result_tamper)(const struct plan *plan, struct job_result *result);
+extern int (*query_result_tamper)(const struct job_header *h, int fd, const struct plan *plan,
+    struct job_result *result);
 
 #endif

@@ -76,8 +76,10 @@ test_grow(struct job_result *res, size_t extra)
  * LIMIT is 9001..9007 is answered with a lie of that kind after an honest
  * scan.  The broker must refuse every one (broker/release.c).
  */
-static void
-test_tamper(const struct plan *plan, struct job_result *res)
+static int test_abuse(const struct job_header *h, int fd, long limit);
+
+static int
+test_tamper(const struct job_header *h, int fd, const struct plan *plan, struct job_result *res)
 {
 	static const char domain_lie[] = "X",
 	                  hex_key[] =
@@ -86,8 +88,12 @@ test_tamper(const struct plan *plan, struct job_result *res)
 	struct job_group *g0;
 	size_t i;
 
-	if (res->ngroups == 0 || !plan->has_limit)
-		return;
+	if (!plan->has_limit)
+		return 0;
+	if (plan->limit > 9100 && plan->limit < 9200)
+		return test_abuse(h, fd, (long)plan->limit);
+	if (res->ngroups == 0)
+		return 0;
 	switch (plan->limit) {
 	case 9001: /* the same group twice, the copy small enough to fit the version's rows */
 		test_grow(res, 1);
@@ -123,6 +129,7 @@ test_tamper(const struct plan *plan, struct job_result *res)
 			(void)!write(STDERR_FILENO, flood, sizeof(flood) - 1);
 		break;
 	}
+	return 0;
 }
 
 /* ---- confinement probes ------------------------------------------------------ */
@@ -162,9 +169,21 @@ test_profile(const struct job_header *h)
 	return strncmp(h->params, "ingest:", 7) == 0 ? CONFINE_INGEST : CONFINE_QUERY;
 }
 
+/*
+ * Set while a probe runs inside a query (test_abuse()): its answer then goes
+ * to standard error, which the broker keeps in worker.log, and the job fails,
+ * so tests/security/sandbox.sh reads there whether a call was refused or
+ * came back.
+ */
+static int abuse_mode;
+
 static int
 reply(int fd, uint32_t type, const char *text)
 {
+	if (abuse_mode) {
+		fprintf(stderr, "probe answered: %s\n", text);
+		return sl_errf(SL_ERR_INTERNAL, "test probe answered %s", text);
+	}
 	return job_frame_write(fd, type, text, strlen(text));
 }
 
@@ -173,9 +192,15 @@ static int
 escaped(int fd, const char *what, long rc)
 {
 	char text[160];
+	int e = errno;
 
-	snprintf(
-	    text, sizeof(text), "{\"escaped\":\"%s\",\"rc\":%ld,\"errno\":%d}", what, rc, errno);
+	if (abuse_mode && rc == -1) {
+		fprintf(stderr, "probe refused: %s: %s\n", what, strerror(e));
+		return sl_errf(SL_ERR_INTERNAL, "test probe %s refused: %s", what, strerror(e));
+	}
+	if (abuse_mode)
+		fprintf(stderr, "probe ESCAPED: %s returned %ld\n", what, rc);
+	snprintf(text, sizeof(text), "{\"escaped\":\"%s\",\"rc\":%ld,\"errno\":%d}", what, rc, e);
 	return reply(fd, JOB_FRAME_RESULT, text);
 }
 
@@ -775,6 +800,221 @@ t_crypto(struct test_job *t, int fd)
 	return reply(fd, JOB_FRAME_RESULT, "{\"crypto\":\"ok\"}");
 }
 
+/* ---- what a compromised query worker tries (tests/security/sandbox.sh) ---- */
+
+/*
+ * A file of the exchange, by its place relative to the data directory; the
+ * store the job reads is DIR/stores/PRODUCT/VERSION.
+ */
+static int
+open_exchange_file(struct test_job *t, int fd, const char *what, const char *rel, int flags)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/../../../%s", t->h->store, rel);
+	return escaped(fd, what, open(path, flags | O_CLOEXEC));
+}
+
+static int
+t_open_db(struct test_job *t, int fd)
+{
+	return open_exchange_file(t, fd, "open-db", "sluice.db", O_RDWR);
+}
+
+static int
+t_open_master_key(struct test_job *t, int fd)
+{
+	return open_exchange_file(t, fd, "open-master-key", "master.key", O_RDONLY);
+}
+
+static int
+t_open_tls_key(struct test_job *t, int fd)
+{
+	return open_exchange_file(t, fd, "open-tls-key", "tls/server.key", O_RDONLY);
+}
+
+static int
+t_open_other_store(struct test_job *t, int fd)
+{
+	return open_exchange_file(t, fd, "open-other-store", "stores/imaging/1/data.mdb", O_RDONLY);
+}
+
+static int
+t_open_worker_log(struct test_job *t, int fd)
+{
+	return open_exchange_file(t, fd, "open-worker-log", "worker.log", O_WRONLY | O_APPEND);
+}
+
+static int
+t_open_own_store_write(struct test_job *t, int fd)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", t->h->store);
+	return escaped(fd, "open-own-store-write", open(path, O_RDWR | O_CLOEXEC));
+}
+
+static int
+t_open_shadow(struct test_job *t, int fd)
+{
+	return escaped(fd, "open-shadow", open("/etc/shadow", O_RDONLY | O_CLOEXEC));
+}
+
+static int
+t_proc_maps(struct test_job *t, int fd)
+{
+	return escaped(fd, "proc-self-maps", open("/proc/self/maps", O_RDONLY | O_CLOEXEC));
+}
+
+static int
+t_proc_init_environ(struct test_job *t, int fd)
+{
+	return escaped(fd, "proc-1-environ", open("/proc/1/environ", O_RDONLY | O_CLOEXEC));
+}
+
+static int
+t_proc_self_mem(struct test_job *t, int fd)
+{
+	return escaped(fd, "proc-self-mem", open("/proc/self/mem", O_RDWR | O_CLOEXEC));
+}
+
+static int
+t_kill_group(struct test_job *t, int fd)
+{
+	/* Every process of its group, the broker's too if it shared one. */
+	return escaped(fd, "kill-group", kill(0, SIGKILL));
+}
+
+static int
+t_kill_all(struct test_job *t, int fd)
+{
+	return escaped(fd, "kill-all", kill(-1, SIGKILL));
+}
+
+static int
+t_capset(struct test_job *t, int fd)
+{
+	/* _LINUX_CAPABILITY_VERSION_3, this process, every capability. */
+	uint32_t head[2] = {0x20080522, 0}, data[6] = {~0u, ~0u, ~0u, ~0u, ~0u, ~0u};
+
+	return escaped(fd, "capset", syscall(SYS_capset, head, data));
+}
+
+static int
+t_setresuid(struct test_job *t, int fd)
+{
+	return escaped(fd, "setresuid", syscall(SYS_setresuid, 0, 0, 0));
+}
+
+static int
+t_keyctl(struct test_job *t, int fd)
+{
+	/* KEYCTL_GET_KEYRING_ID of the session keyring (-3): where a key could be parked. */
+	return escaped(fd, "keyctl", syscall(SYS_keyctl, 0L, -3L, 0L));
+}
+
+static int
+t_io_uring(struct test_job *t, int fd)
+{
+	uint8_t params[120] = {0}; /* struct io_uring_params */
+
+	return escaped(fd, "io_uring_setup", syscall(SYS_io_uring_setup, 4L, params));
+}
+
+static int
+t_userfaultfd(struct test_job *t, int fd)
+{
+	return escaped(fd, "userfaultfd", syscall(SYS_userfaultfd, (long)O_CLOEXEC));
+}
+
+static int
+t_perf_event_open(struct test_job *t, int fd)
+{
+	uint32_t attr[32] = {0}; /* struct perf_event_attr: type 0 (hardware), size */
+
+	attr[1] = sizeof(attr);
+	return escaped(fd, "perf_event_open", syscall(SYS_perf_event_open, attr, 0L, -1L, -1L, 0L));
+}
+
+static int
+t_bpf(struct test_job *t, int fd)
+{
+	uint8_t attr[128] = {0};
+
+	/* BPF_MAP_CREATE with nothing in it. */
+	return escaped(fd, "bpf", syscall(SYS_bpf, 0L, attr, (long)sizeof(attr)));
+}
+
+static int
+t_unshare(struct test_job *t, int fd)
+{
+	return escaped(fd, "unshare", syscall(SYS_unshare, (long)(CLONE_NEWUSER | CLONE_NEWNET)));
+}
+
+static int
+t_mount(struct test_job *t, int fd)
+{
+	return escaped(fd, "mount", syscall(SYS_mount, "none", "/tmp", "tmpfs", 0L, NULL));
+}
+
+static int
+t_memfd(struct test_job *t, int fd)
+{
+	/* The first step of running code from memory (fexecve of a memfd). */
+	return escaped(fd, "memfd_create", syscall(SYS_memfd_create, "x", 0L));
+}
+
+static int
+t_socketpair(struct test_job *t, int fd)
+{
+	int sv[2];
+
+	return escaped(fd, "socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+}
+
+static int
+t_mmap_huge(struct test_job *t, int fd)
+{
+	/* A TiB of address space, not touched: RLIMIT_AS must refuse it. */
+	void *p = mmap(NULL, (size_t)1 << 40, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return escaped(fd, "mmap-huge", p == MAP_FAILED ? -1 : 0);
+}
+
+static int
+t_stderr_flood(struct test_job *t, int fd)
+{
+	static char line[4096];
+	size_t i;
+
+	memset(line, 'K', sizeof(line));
+	memcpy(line, "LEAKED-ROW ", 11);
+	line[sizeof(line) - 1] = '\n';
+	for (i = 0; i < 16384; i++) /* 64 MiB */
+		if (write(STDERR_FILENO, line, sizeof(line)) != (ssize_t)sizeof(line))
+			break;
+	return sl_errf(SL_ERR_INTERNAL, "test probe: flooded standard error");
+}
+
+static int
+t_lie_frame(struct test_job *t, int fd)
+{
+	/* A RESULT frame of the right size whose contents are not a result. */
+	static const char junk[] = "{\"rows\":[[\"every\",\"row\"]]}";
+	int r = job_frame_write(fd, JOB_FRAME_RESULT, junk, sizeof(junk) - 1);
+
+	if (abuse_mode && r == 0) /* it alone, as the job's final frame */
+		_exit(0);
+	return r;
+}
+
+static int
+t_frame_unknown(struct test_job *t, int fd)
+{
+	return job_frame_write(fd, 77, "x", 1);
+}
+
 static const struct test_probe test_probes[] = {
     {"ok", NULL, t_ok},
     {"open", NULL, t_open},
@@ -813,7 +1053,66 @@ static const struct test_probe test_probes[] = {
     {"lmdb-write", t_lmdb_write_prepare, t_lmdb_write},
     {"lmdb-read", t_lmdb_read_prepare, t_lmdb_read},
     {"crypto", NULL, t_crypto},
+    {"open-db", NULL, t_open_db},
+    {"open-master-key", NULL, t_open_master_key},
+    {"open-tls-key", NULL, t_open_tls_key},
+    {"open-other-store", NULL, t_open_other_store},
+    {"open-worker-log", NULL, t_open_worker_log},
+    {"open-own-store-write", NULL, t_open_own_store_write},
+    {"open-shadow", NULL, t_open_shadow},
+    {"proc-self-maps", NULL, t_proc_maps},
+    {"proc-1-environ", NULL, t_proc_init_environ},
+    {"proc-self-mem", NULL, t_proc_self_mem},
+    {"kill-group", NULL, t_kill_group},
+    {"kill-all", NULL, t_kill_all},
+    {"capset", NULL, t_capset},
+    {"setresuid", NULL, t_setresuid},
+    {"keyctl", NULL, t_keyctl},
+    {"io_uring", NULL, t_io_uring},
+    {"userfaultfd", NULL, t_userfaultfd},
+    {"perf_event_open", NULL, t_perf_event_open},
+    {"bpf", NULL, t_bpf},
+    {"unshare", NULL, t_unshare},
+    {"mount", NULL, t_mount},
+    {"memfd", NULL, t_memfd},
+    {"socketpair", NULL, t_socketpair},
+    {"mmap-huge", NULL, t_mmap_huge},
+    {"stderr-flood", NULL, t_stderr_flood},
+    {"lie-frame", NULL, t_lie_frame},
+    {"frame-unknown", NULL, t_frame_unknown},
 };
+
+/*
+ * The probes a query may run after its scan, by LIMIT: 9101 is the first,
+ * and tests/security/sandbox.sh names them in this order.  Those with a
+ * prepare step are left out (the query job has its own).
+ */
+static const char *const abuse_probes[] = {"open", "write-file", "stat", "open-db",
+    "open-master-key", "open-tls-key", "open-other-store", "open-worker-log",
+    "open-own-store-write", "open-shadow", "proc-self-maps", "proc-1-environ", "proc-self-mem",
+    "socket", "socketpair", "execve", "memfd", "fork", "vfork", "clone", "clone3", "thread-fork",
+    "thread-open", "thread-execve", "thread-clone-newuser", "ptrace", "kill", "kill-group",
+    "kill-all", "setuid-root", "setresuid", "capset", "unshare", "mount", "keyctl", "io_uring",
+    "userfaultfd", "perf_event_open", "bpf", "mmap-exec", "mprotect-exec", "mmap-shared",
+    "madvise-bad", "int80", "x32", "mmap-huge", "alloc", "loop", "abort", "segv", "garbage",
+    "huge-frame", "lie-frame", "frame-unknown", "stderr-flood"};
+
+static int
+test_abuse(const struct job_header *h, int fd, long limit)
+{
+	size_t k = (size_t)(limit - 9101), i;
+	struct test_job t = {.h = h, .fd = -1};
+
+	if (k >= sizeof(abuse_probes) / sizeof(abuse_probes[0]))
+		return sl_errf(SL_ERR_INVAL, "test: no abuse probe for LIMIT %ld", limit);
+	for (i = 0; i < sizeof(test_probes) / sizeof(test_probes[0]); i++)
+		if (strcmp(test_probes[i].name, abuse_probes[k]) == 0) {
+			t.p = &test_probes[i];
+			abuse_mode = 1;
+			return t.p->run(&t, fd);
+		}
+	return sl_errf(SL_ERR_INTERNAL, "test: abuse probe %s is not a probe", abuse_probes[k]);
+}
 
 static void
 test_release(void *state)
