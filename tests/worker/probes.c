@@ -74,7 +74,8 @@ test_grow(struct job_result *res, size_t extra)
 /*
  * A compromised query worker, for tests/integration/hostile.sh: a query whose
  * LIMIT is 9001..9007 is answered with a lie of that kind after an honest
- * scan.  The broker must refuse every one (broker/release.c).
+ * scan.  The broker must refuse every one (broker/release.c).  LIMIT 9101
+ * and above runs one of abuse_probes[] instead (test_abuse()).
  */
 static int test_abuse(const struct job_header *h, int fd, long limit);
 
@@ -144,6 +145,9 @@ struct test_probe {
 	const char *name;
 	int (*prepare)(struct test_job *t); /* before confinement; may be NULL */
 	int (*run)(struct test_job *t, int fd);
+	/* t_open_path() only: the file, relative to the job's store unless absolute, and how */
+	const char *path;
+	int flags;
 };
 
 struct test_job {
@@ -803,79 +807,19 @@ t_crypto(struct test_job *t, int fd)
 /* ---- what a compromised query worker tries (tests/security/sandbox.sh) ---- */
 
 /*
- * A file of the exchange, by its place relative to the data directory; the
- * store the job reads is DIR/stores/PRODUCT/VERSION.
+ * Open the probe's file; a relative path is taken from the job's store,
+ * DIR/stores/PRODUCT/VERSION, so "../../../sluice.db" is the catalog.
  */
 static int
-open_exchange_file(struct test_job *t, int fd, const char *what, const char *rel, int flags)
+t_open_path(struct test_job *t, int fd)
 {
 	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/../../../%s", t->h->store, rel);
-	return escaped(fd, what, open(path, flags | O_CLOEXEC));
-}
-
-static int
-t_open_db(struct test_job *t, int fd)
-{
-	return open_exchange_file(t, fd, "open-db", "sluice.db", O_RDWR);
-}
-
-static int
-t_open_master_key(struct test_job *t, int fd)
-{
-	return open_exchange_file(t, fd, "open-master-key", "master.key", O_RDONLY);
-}
-
-static int
-t_open_tls_key(struct test_job *t, int fd)
-{
-	return open_exchange_file(t, fd, "open-tls-key", "tls/server.key", O_RDONLY);
-}
-
-static int
-t_open_other_store(struct test_job *t, int fd)
-{
-	return open_exchange_file(t, fd, "open-other-store", "stores/imaging/1/data.mdb", O_RDONLY);
-}
-
-static int
-t_open_worker_log(struct test_job *t, int fd)
-{
-	return open_exchange_file(t, fd, "open-worker-log", "worker.log", O_WRONLY | O_APPEND);
-}
-
-static int
-t_open_own_store_write(struct test_job *t, int fd)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/data.mdb", t->h->store);
-	return escaped(fd, "open-own-store-write", open(path, O_RDWR | O_CLOEXEC));
-}
-
-static int
-t_open_shadow(struct test_job *t, int fd)
-{
-	return escaped(fd, "open-shadow", open("/etc/shadow", O_RDONLY | O_CLOEXEC));
-}
-
-static int
-t_proc_maps(struct test_job *t, int fd)
-{
-	return escaped(fd, "proc-self-maps", open("/proc/self/maps", O_RDONLY | O_CLOEXEC));
-}
-
-static int
-t_proc_init_environ(struct test_job *t, int fd)
-{
-	return escaped(fd, "proc-1-environ", open("/proc/1/environ", O_RDONLY | O_CLOEXEC));
-}
-
-static int
-t_proc_self_mem(struct test_job *t, int fd)
-{
-	return escaped(fd, "proc-self-mem", open("/proc/self/mem", O_RDWR | O_CLOEXEC));
+	if (t->p->path[0] == '/')
+		snprintf(path, sizeof(path), "%s", t->p->path);
+	else
+		snprintf(path, sizeof(path), "%s/%s", t->h->store, t->p->path);
+	return escaped(fd, t->p->name, open(path, t->p->flags | O_CLOEXEC));
 }
 
 static int
@@ -1053,16 +997,16 @@ static const struct test_probe test_probes[] = {
     {"lmdb-write", t_lmdb_write_prepare, t_lmdb_write},
     {"lmdb-read", t_lmdb_read_prepare, t_lmdb_read},
     {"crypto", NULL, t_crypto},
-    {"open-db", NULL, t_open_db},
-    {"open-master-key", NULL, t_open_master_key},
-    {"open-tls-key", NULL, t_open_tls_key},
-    {"open-other-store", NULL, t_open_other_store},
-    {"open-worker-log", NULL, t_open_worker_log},
-    {"open-own-store-write", NULL, t_open_own_store_write},
-    {"open-shadow", NULL, t_open_shadow},
-    {"proc-self-maps", NULL, t_proc_maps},
-    {"proc-1-environ", NULL, t_proc_init_environ},
-    {"proc-self-mem", NULL, t_proc_self_mem},
+    {"open-db", NULL, t_open_path, "../../../sluice.db", O_RDWR},
+    {"open-master-key", NULL, t_open_path, "../../../master.key", O_RDONLY},
+    {"open-tls-key", NULL, t_open_path, "../../../tls/server.key", O_RDONLY},
+    {"open-other-store", NULL, t_open_path, "../../imaging/1/data.mdb", O_RDONLY},
+    {"open-worker-log", NULL, t_open_path, "../../../worker.log", O_WRONLY | O_APPEND},
+    {"open-own-store-write", NULL, t_open_path, "data.mdb", O_RDWR},
+    {"open-shadow", NULL, t_open_path, "/etc/shadow", O_RDONLY},
+    {"proc-self-maps", NULL, t_open_path, "/proc/self/maps", O_RDONLY},
+    {"proc-1-environ", NULL, t_open_path, "/proc/1/environ", O_RDONLY},
+    {"proc-self-mem", NULL, t_open_path, "/proc/self/mem", O_RDWR},
     {"kill-group", NULL, t_kill_group},
     {"kill-all", NULL, t_kill_all},
     {"capset", NULL, t_capset},
