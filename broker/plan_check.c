@@ -339,11 +339,13 @@ aggs_json(const struct checked_plan *cp, const struct schema *s)
 json_t *
 plan_check_json(const struct checked_plan *cp, const struct schema *s)
 {
-	json_t *outs = json_array(), *ord = json_array(), *doc;
+	json_t *outs, *ord, *doc;
 	size_t i;
 
 	if (cp->p.noutputs == 0 || cp->keys == NULL || cp->agg_cols == NULL) /* not decoded */
 		return NULL;
+	outs = json_array();
+	ord = json_array();
 	for (i = 0; outs != NULL && i < cp->p.noutputs; i++) {
 		json_t *name = json_array_get(cp->names, i);
 

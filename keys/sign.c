@@ -7,6 +7,7 @@
  * millisecond on first use, and every CLI run reads keys.
  */
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -49,10 +50,46 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+static int
+is_base64(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '/' || c == '=';
+}
+
 /*
- * The DER of a PEM file that is one block with this label and nothing else
- * but whitespace around it, if it fits in cap bytes: 1; otherwise 0, and the
- * caller hands the file to OpenSSL's general decoder, which judges it.
+ * Whether [p, stop) is a line end and then base64 in lines of 64 digits, the
+ * last one 1 to 64, each ended by LF or CRLF: the layout OpenSSL writes.
+ * Only that layout takes the quick path, so that it never reads a key from
+ * a text OpenSSL's reader, the one an outside verifier uses, would refuse.
+ */
+static int
+pem_lines(const char *p, const char *stop)
+{
+	size_t n;
+
+	if (p < stop && *p == '\r')
+		p++;
+	if (p == stop || *p++ != '\n')
+		return 0;
+	do {
+		for (n = 0; p < stop && is_base64(*p); p++)
+			n++;
+		if (n == 0 || n > 64)
+			return 0;
+		if (p < stop && *p == '\r')
+			p++;
+		if (p == stop || *p++ != '\n')
+			return 0;
+	} while (p < stop && n == 64);
+	return p == stop;
+}
+
+/*
+ * The DER of a PEM file that is one block with this label, in OpenSSL's
+ * layout, and nothing else but whitespace around it, if it fits in cap
+ * bytes: 1; otherwise 0, and the caller hands the file to OpenSSL's general
+ * decoder, which judges it.
  */
 static int
 pem_der(const char *pem, size_t len, const char *label, uint8_t *der, size_t cap, size_t *derlen)
@@ -70,7 +107,7 @@ pem_der(const char *pem, size_t len, const char *label, uint8_t *der, size_t cap
 	body = p + 16 + llen;
 	stop = end - (14 + llen);
 	if (memcmp(stop, "-----END ", 9) != 0 || memcmp(stop + 9, label, llen) != 0 ||
-	    memcmp(end - 5, "-----", 5) != 0)
+	    memcmp(end - 5, "-----", 5) != 0 || !pem_lines(body, stop))
 		return 0;
 	return sodium_base642bin(der, cap, body, (size_t)(stop - body), "\r\n", derlen, &p,
 	           sodium_base64_VARIANT_ORIGINAL) == 0 &&
@@ -152,6 +189,22 @@ pkey_suite(const EVP_PKEY *pkey)
 	return 0;
 }
 
+/*
+ * 0 if the SM2 key's public point is its private scalar's.  A PKCS#8 file
+ * carries both, and nothing else ties them: with a wrong point the identity
+ * would name one key and sign with another.
+ */
+static int
+sm2_pairwise(EVP_PKEY *pkey)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	int r = ctx == NULL ? SL_ERR_NOMEM : EVP_PKEY_pairwise_check(ctx) == 1 ? 0 : SL_ERR_PARSE;
+
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return r;
+}
+
 int
 keys_identity_from_pem(const void *pem, size_t len, struct keys_identity **out)
 {
@@ -197,6 +250,8 @@ keys_identity_from_pem(const void *pem, size_t len, struct keys_identity **out)
 			goto out;
 		}
 	} else {
+		if ((r = sm2_pairwise(pkey)) != 0)
+			goto out;
 		id->sm2 = pkey;
 		pkey = NULL;
 	}

@@ -369,6 +369,60 @@ test_bad_pem(void **state)
 	EVP_PKEY_free(p256);
 }
 
+/*
+ * Texts the quick Ed25519 path once read as keys though OpenSSL's reader, the
+ * one an outside verifier uses, refuses them (found by identity_fuzz): bytes
+ * above 0x7f inside the base64, NUL bytes, the block on one line.  And an SM2
+ * key whose public point is not its private scalar's.  All refused.
+ */
+static void
+test_pem_openssl_refuses(void **state)
+{
+	static const uint8_t seed[32] = {9, 8, 7};
+	static const char sm2_mismatched[] =
+	    "-----BEGIN PRIVATE KEY-----\n"
+	    "MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQg4L/wvmPPKTqvJH8q\n"
+	    "B3VhUreJ6MZf9hBHWRgXRPxpCQ6hRANCAATSYvEcjvRkiAbtDpz5S9EmyOwVxpLm\n"
+	    "KUNA2d6hW7ECXD5t4CZSslkMFX6Nah6fRg8yX/HA0Q41uYuBeN0ECqtN\n"
+	    "-----END PRIVATE KEY-----\n";
+	struct keys_identity *id = NULL;
+	struct keys_pubkey *pk = NULL, *pk2 = NULL;
+	size_t pemlen, publen, n, i;
+	char *pem = ed25519_pem(seed, &pemlen), *pubpem = NULL, *bad, *b64, *nl;
+
+	assert_int_equal(keys_identity_from_pem(sm2_mismatched, strlen(sm2_mismatched), &id),
+	    SL_ERR_PARSE);
+	assert_null(id);
+	assert_int_equal(keys_identity_from_pem(pem, pemlen, &id), 0);
+	assert_int_equal(keys_identity_pubkey(id, &pk), 0);
+	assert_int_equal(keys_pubkey_to_pem(pk, &pubpem, &publen), 0);
+	bad = malloc(publen + 64);
+	/* The last eight base64 digits of the key become bytes with the high bit set. */
+	memcpy(bad, pubpem, publen + 1);
+	b64 = strchr(bad, '\n') + 1;
+	nl = strchr(b64, '\n');
+	for (i = 0; i < 8; i++)
+		nl[-(ptrdiff_t)(i + 2)] = (char)(0xb7 + i);
+	assert_int_equal(keys_pubkey_from_pem(bad, publen, &pk2), SL_ERR_PARSE);
+	/* NUL bytes before the end line. */
+	memcpy(bad, pubpem, publen + 1);
+	nl = strstr(bad, "-----END");
+	memmove(nl + 8, nl, strlen(nl) + 1);
+	memset(nl, 0, 8);
+	assert_int_equal(keys_pubkey_from_pem(bad, publen + 8, &pk2), SL_ERR_PARSE);
+	/* The whole block on one line. */
+	for (i = 0, n = 0; i < publen; i++)
+		if (pubpem[i] != '\n')
+			bad[n++] = pubpem[i];
+	assert_int_equal(keys_pubkey_from_pem(bad, n, &pk2), SL_ERR_PARSE);
+	assert_null(pk2);
+	free(bad);
+	free(pubpem);
+	free(pem);
+	keys_pubkey_free(pk);
+	keys_identity_free(id);
+}
+
 static int
 setup(void **state)
 {
@@ -385,6 +439,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip_gm),
 	    cmocka_unit_test(test_bad_pem),
 	    cmocka_unit_test(test_ed25519_forms),
+	    cmocka_unit_test(test_pem_openssl_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
