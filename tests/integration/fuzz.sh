@@ -14,12 +14,14 @@ clang -fsanitize=fuzzer "$T/probe.c" -o "$T/probe" 2>/dev/null ||
 	skip "clang cannot link libFuzzer (apt-get install clang libclang-rt-14-dev)"
 B=${top_builddir:-.}
 expect_ok ${MAKE:-make} -s -C "$B" fuzz
-for t in sql csv job schema; do
+for t in sql csv job schema terms contract audit identity plan_check; do
 	if [ "$t" = sql ]; then seeds="$top_srcdir/tests/fuzz/sql_corpus"; else seeds="$top_srcdir/tests/fuzz/corpus/$t"; fi
 	check "the $t corpus has seeds" test -n "$(ls "$seeds")"
 	mkdir -p "$T/$t"
 	expect_ok "$B/tests/fuzz/${t}_fuzz" -runs=0 "$seeds"
-	expect_ok "$B/tests/fuzz/${t}_fuzz" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	dict=
+	[ -f "$top_srcdir/tests/fuzz/$t.dict" ] && dict=-dict="$top_srcdir/tests/fuzz/$t.dict"
+	expect_ok "$B/tests/fuzz/${t}_fuzz" -max_len=4096 -timeout=10 -rss_limit_mb=2048 $dict \
 		-max_total_time="$SECS" -print_final_stats=1 "$T/$t" "$seeds"
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$ERR")
 	ok "$t: $runs inputs in $SECS s, no crash, leak or timeout"
