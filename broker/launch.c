@@ -34,6 +34,21 @@ launch_threads_default(void)
 	return n < 1 ? 1 : n > JOB_THREADS_MAX ? JOB_THREADS_MAX : (unsigned)n;
 }
 
+/*
+ * The worker hung up before it had its job: how it ended (killed, crashed)
+ * says more than the broken pipe.  SL_ERR_IO either way.
+ */
+static int
+gone(struct spawn *sp)
+{
+	struct spawn_result res;
+
+	if (spawn_wait(sp, &res) != 0)
+		return SL_ERR_IO;
+	return sl_errf(SL_ERR_IO, "the worker ended before it had its job (%s: %s)",
+	    spawn_outcome_name(res.outcome), res.detail);
+}
+
 int
 launch_send(struct exchange *ex, struct spawn *sp, const struct launch *l)
 {
@@ -70,7 +85,7 @@ launch_send(struct exchange *ex, struct spawn *sp, const struct launch *l)
 	h->params = (char *)(l->params != NULL ? l->params : "{}");
 	r = spawn_send_header(sp, h);
 	keys_secret_free(h);
-	return r;
+	return r == SL_ERR_IO ? gone(sp) : r;
 }
 
 int

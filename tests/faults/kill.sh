@@ -1,0 +1,20 @@
+#!/bin/sh
+# The kill -9 fault loop (tests/faults/kill.py): FAULT_KILLS (default 500)
+# SIGKILLs of the broker, or of its worker, at random points of ingest,
+# contract submission, queries with and without a request id, dp queries,
+# key rotation and audit export, on the demo's exchange; after every kill
+# the audit log, the ledger, the quota and budget counts, the product's
+# versions and the request ids' answers are checked (the script's top
+# comment lists the checks).  FAULT_SEED=S replays a run.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need python3
+expect_ok "$SLUICE" demo --dir "$T/demo" --keep --rows 20000
+set -- --sluice "$SLUICE" --dir "$T/demo" --kills "${FAULT_KILLS:-500}"
+[ -n "$FAULT_SEED" ] && set -- "$@" --seed "$FAULT_SEED"
+LAST_CMD="python3 tests/faults/kill.py $*"
+python3 "$top_srcdir/tests/faults/kill.py" "$@" >"$OUT" 2>"$ERR"
+_rc=$?
+cat "$OUT"
+[ $_rc -eq 0 ] || fail "the fault loop failed (exit $_rc)"
+ok "$(tail -n 1 "$OUT")"
+pass
