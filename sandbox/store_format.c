@@ -6,9 +6,11 @@
  * Trusts: the ident it is given (the job header).  Holds: a record's
  * plaintext while it is sealed or opened, in buffers that are wiped.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/err.h"
 #include "common/schema.h"
@@ -30,12 +32,41 @@ store_lmdb_err(int rc, const char *what)
 	return rc == MDB_MAP_FULL ? fault_code(r, JOB_ERR_FULL) : r;
 }
 
+/*
+ * A published file must hold every page its meta page counts: LMDB maps the
+ * file and would read past a cut-off end, and the worker die of SIGBUS,
+ * instead of the store failing its integrity check.
+ */
+static int
+whole_file(struct store *st, const char *dir)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	mdb_filehandle_t fd;
+	struct stat sb;
+	int rc;
+
+	if ((rc = mdb_env_info(st->env, &info)) != 0 || (rc = mdb_env_stat(st->env, &ms)) != 0 ||
+	    (rc = mdb_env_get_fd(st->env, &fd)) != 0)
+		return store_lmdb_err(rc, dir);
+	if (fstat(fd, &sb) != 0)
+		return sl_errf(SL_ERR_IO, "store: %s: %s", dir, strerror(errno));
+	if ((uint64_t)sb.st_size / ms.ms_psize < (uint64_t)info.me_last_pgno + 1)
+		return fault_code(sl_errf(SL_ERR_AUTH,
+		                      "store: %s holds %lld bytes, fewer than its %llu pages: integrity "
+		                      "error",
+		                      dir, (long long)sb.st_size,
+		                      (unsigned long long)info.me_last_pgno + 1),
+		    JOB_ERR_INTEGRITY);
+	return 0;
+}
+
 int
 store_open(const char *dir, int writable, uint64_t map_bytes, struct store **out)
 {
 	struct store *st;
 	MDB_txn *txn = NULL;
-	int rc;
+	int rc, r;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return SL_ERR_NOMEM;
@@ -53,6 +84,11 @@ store_open(const char *dir, int writable, uint64_t map_bytes, struct store **out
 	 */
 	if ((rc = mdb_env_open(st->env, dir, MDB_NOLOCK | (writable ? 0 : MDB_RDONLY), 0600)) != 0)
 		goto fail;
+	if (!writable && (r = whole_file(st, dir)) != 0) {
+		mdb_env_close(st->env);
+		free(st);
+		return r;
+	}
 	if ((rc = mdb_txn_begin(st->env, NULL, writable ? 0 : MDB_RDONLY, &txn)) != 0 ||
 	    (rc = mdb_dbi_open(txn, NULL, 0, &st->dbi)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;

@@ -10,7 +10,7 @@
 need python3
 expect_ok "$SLUICE" demo --dir "$T/demo" --keep --rows 20000
 set -- --sluice "$SLUICE" --dir "$T/demo" --kills "${FAULT_KILLS:-500}"
-[ -n "$FAULT_SEED" ] && set -- "$@" --seed "$FAULT_SEED"
+[ -n "${FAULT_SEED:-}" ] && set -- "$@" --seed "$FAULT_SEED"
 LAST_CMD="python3 tests/faults/kill.py $*"
 python3 "$top_srcdir/tests/faults/kill.py" "$@" >"$OUT" 2>"$ERR"
 _rc=$?

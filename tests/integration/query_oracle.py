@@ -1485,7 +1485,7 @@ def cmd_run(argv):
             what.append("columns: want %s, got %s" % (short(names), short(d.get("columns"))))
         if d.get("suppressed_groups") != supp:
             what.append("suppressed_groups: want %d, got %s" % (supp, d.get("suppressed_groups")))
-        if d.get("release") != {"mode": "threshold", "min_group": 2}:
+        if d.get("release") != {"mode": "threshold", "min_group": oracle.min_group}:
             what.append("release: %s" % short(d.get("release")))
         if not isinstance(got, list):
             what.append("no rows array")

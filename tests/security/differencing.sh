@@ -8,7 +8,7 @@
 # their spread as the answer states it, and the response time must not
 # follow the noise drawn.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "${top_srcdir:-.}/tests/integration/lib.sh"
 suite=intl
 D="$T/x"
 N=${DP_PAIRS_N:-200}
