@@ -1,6 +1,7 @@
 /*
  * broker/db.c -- the catalog database handle and its migrations.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,9 +271,17 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
 int
 db_fail(struct db *db, const char *what)
 {
-	int ext = sqlite3_extended_errcode(db->h);
+	int ext = sqlite3_extended_errcode(db->h), sys = sqlite3_system_errno(db->h);
 
-	sl_errf(SL_ERR_DB, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
+	/* SQLite says "disk I/O error" for a full disk: say what is wrong and what to do. */
+	if (sys == ENOSPC || sys == EDQUOT || (ext & 0xff) == SQLITE_FULL)
+		sl_errf(SL_ERR_DB, "%s: %s: %s: the disk is full (%s); free some space and try again",
+		    db->path, what, sqlite3_errmsg(db->h), strerror(sys != 0 ? sys : ENOSPC));
+	else if (sys != 0 && (ext & 0xff) == SQLITE_IOERR)
+		sl_errf(SL_ERR_DB, "%s: %s: %s (%s)", db->path, what, sqlite3_errmsg(db->h),
+		    strerror(sys));
+	else
+		sl_errf(SL_ERR_DB, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
 	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return SL_ERR_EXISTS;
 	return SL_ERR_DB;

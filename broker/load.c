@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "broker/db.h"
@@ -80,16 +81,27 @@ counts_parse(const uint8_t *payload, size_t len, const struct product *p, struct
 	return 0;
 }
 
+/* Less room than this left where a job's write failed: the disk is full. */
+#define DISK_FULL_BYTES (1u << 20)
+
 /* A worker's binary ERROR frame (one without input places) in words. */
 static int
-worker_words(const uint8_t *payload, size_t len, char *out, size_t outlen)
+worker_words(const uint8_t *payload, size_t len, const char *dir, char *out, size_t outlen)
 {
 	struct fault_input none = {0};
 	struct job_error_frame e;
+	struct statvfs sv;
 	int r;
 
 	if ((r = job_error_decode(payload, len, &e)) != 0)
 		return r;
+	/*
+	 * LMDB reports a write cut short by a full disk as EIO, so the worker
+	 * can only say I/O error; the broker can look at the disk, and says so.
+	 */
+	if (e.code == JOB_ERR_IO && dir != NULL && statvfs(dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < DISK_FULL_BYTES)
+		e.code = JOB_ERR_DISK_FULL;
 	return fault_words(&e, &none, out, outlen);
 }
 
@@ -566,7 +578,7 @@ load_finish(struct load_session *s, struct exchange *ex, struct load_result *res
 		goto out;
 	}
 	if (why == NULL && sr.outcome == SPAWN_FAILED && s->type == JOB_FRAME_ERROR &&
-	    worker_words(s->payload, s->len, msg, sizeof msg) == 0) {
+	    worker_words(s->payload, s->len, s->stage.dir, msg, sizeof msg) == 0) {
 		/* The job could not write the version: the disk, the map, the file size limit. */
 		char *where = s->stage.dir != NULL ? strdup(s->stage.dir) : NULL;
 
@@ -756,7 +768,7 @@ load_rotate_product(struct exchange *ex, const char *name, load_progress_fn prog
 		if (sr.outcome == SPAWN_OK)
 			clean(r != 0 ? sl_err_msg(r) : "implausible answer", msg, sizeof(msg));
 		else if (type != JOB_FRAME_ERROR ||
-		         worker_words(payload, len, msg, sizeof msg) != 0)
+		         worker_words(payload, len, stage.dir, msg, sizeof msg) != 0)
 			clean(sr.detail, msg, sizeof(msg));
 		r = sl_errf(SL_ERR_POLICY, "%s: key rotation failed (%s: %s); nothing changed",
 		    name, spawn_outcome_name(sr.outcome), msg);

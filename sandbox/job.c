@@ -487,6 +487,7 @@ static const char *const error_texts[] = {
     [JOB_ERR_INPUT] = "the input breaks the schema",
     [JOB_ERR_ABORTED] = "the broker refused the plan",
     [JOB_ERR_FULL] = "the new version outgrew its map (MDB_MAP_FULL: the product's --max-bytes)",
+    [JOB_ERR_DISK_FULL] = "the disk is full (No space left on device); free some space and try again",
 };
 
 static const char *const rule_texts[] = {

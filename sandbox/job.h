@@ -207,7 +207,8 @@ enum job_error {
 	JOB_ERR_INPUT,        /* the upload: rows break rules; see the places */
 	JOB_ERR_ABORTED,      /* the broker refused the plan */
 	JOB_ERR_FULL,         /* the new version outgrew its LMDB map (MDB_MAP_FULL) */
-	JOB_ERR_MAX_ = JOB_ERR_FULL,
+	JOB_ERR_DISK_FULL,    /* the filesystem of the store is full (ENOSPC, EDQUOT) */
+	JOB_ERR_MAX_ = JOB_ERR_DISK_FULL,
 };
 
 /*

@@ -29,7 +29,9 @@ store_lmdb_err(int rc, const char *what)
 	int r = sl_errf(
 	    rc == MDB_MAP_FULL ? SL_ERR_LIMIT : SL_ERR_IO, "store: %s: %s", what, mdb_strerror(rc));
 
-	return rc == MDB_MAP_FULL ? fault_code(r, JOB_ERR_FULL) : r;
+	if (rc == MDB_MAP_FULL)
+		return fault_code(r, JOB_ERR_FULL);
+	return rc == ENOSPC || rc == EDQUOT ? fault_code(r, JOB_ERR_DISK_FULL) : r;
 }
 
 /*

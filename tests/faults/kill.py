@@ -279,6 +279,8 @@ class Loop:
             raise Failure("request id %s: exit %d and no JSON document: %s%s" % (rid, rc, out[-500:], err[-500:]))
         if rc not in (0, 1):
             raise Failure("request id %s: exit %d: %s" % (rid, rc, err[-500:]))
+        if rc != 0 and "state" not in doc[1].get("error", {}):
+            return  # refused before the query was recorded (a full disk): no answer yet
         seen = self.answers.setdefault(rid, doc)
         if seen != doc:
             raise Failure("request id %s has two answers:\n%s\n%s" % (rid, json.dumps(seen), json.dumps(doc)))

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -557,6 +558,29 @@ test_flip_bytes_in_file(void **state)
 	free(dir);
 }
 
+/*
+ * A file cut short: LMDB would map pages past its end and the reader die of
+ * SIGBUS; it is refused on open as an integrity error instead.
+ */
+static void
+test_truncated_file(void **state)
+{
+	struct fx *fx = *state;
+	char *dir = vdir(fx, 1), *path = sl_path_join(dir, "data.mdb");
+	struct store *st = NULL;
+	struct stat sb;
+
+	write_version(fx, 1, ROWS, 1);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(truncate(path, sb.st_size / 2), 0);
+	sl_err_clear();
+	assert_int_equal(store_open(dir, 0, 0, &st), SL_ERR_AUTH);
+	assert_null(st);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "integrity error"));
+	free(path);
+	free(dir);
+}
+
 /* Version a read-only as the source, version b writable as the destination. */
 static void
 open_pair(struct fx *fx, uint32_t a, uint32_t b, struct store **src, struct store **dst)
@@ -672,6 +696,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_swap_chunks, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_older_version, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated_file, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_flip_bytes_in_file, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_manifest_pinned, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_manifest_pinned, setup_gm, teardown),
