@@ -41,6 +41,7 @@ struct exchange {
 	struct db *db;
 	enum keys_suite suite;
 	struct keys_master *mk;
+	int64_t mk_version; /* the catalog's master key version when mk was loaded */
 	struct audit_cplog *cplog;
 };
 
@@ -441,11 +442,26 @@ exchange_cplog(struct exchange *ex)
 int
 exchange_master(struct exchange *ex, struct keys_master **mk)
 {
+	int64_t version;
 	int r;
 
-	if (ex->mk == NULL && (r = keyring_master_load(
-	                           ex->db, ex->dir, ex->suite, ex->passphrase_file, &ex->mk)) != 0)
+	/*
+	 * Another process (`keys rotate-master` beside a running daemon) may
+	 * have rotated the key since it was loaded: the keys wrapped since are
+	 * under the new one, so the new one is loaded.
+	 */
+	if ((r = keyring_master_version(ex->db, &version)) != 0)
 		return r;
+	if (ex->mk != NULL && version != ex->mk_version) {
+		keys_master_free(ex->mk);
+		ex->mk = NULL;
+	}
+	if (ex->mk == NULL) {
+		if ((r = keyring_master_load(
+		         ex->db, ex->dir, ex->suite, ex->passphrase_file, &ex->mk)) != 0)
+			return r;
+		ex->mk_version = version;
+	}
 	*mk = ex->mk;
 	return 0;
 }
@@ -484,10 +500,11 @@ exchange_rotate_master(struct exchange *ex, const char *new_passphrase_file)
 	struct keys_master *mk;
 	int r;
 
-	if ((r = exchange_master(ex, &mk)) != 0)
+	if ((r = exchange_master(ex, &mk)) != 0 ||
+	    (r = keyring_master_rotate(
+	         ex->db, ex->dir, new_passphrase_file, rotation_audited, ex, &ex->mk)) != 0)
 		return r;
-	return keyring_master_rotate(
-	    ex->db, ex->dir, new_passphrase_file, rotation_audited, ex, &ex->mk);
+	return keyring_master_version(ex->db, &ex->mk_version);
 }
 
 int

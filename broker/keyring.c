@@ -204,6 +204,19 @@ master_try_file(
 }
 
 int
+keyring_master_version(struct db *db, int64_t *version)
+{
+	struct master_row row;
+	int r;
+
+	if ((r = master_row_read(db, &row)) != 0)
+		return r;
+	*version = row.version;
+	master_row_clear(&row);
+	return 0;
+}
+
+int
 keyring_master_load(struct db *db, const char *dir, enum keys_suite suite,
     const char *passphrase_file, struct keys_master **out)
 {

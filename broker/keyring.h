@@ -75,6 +75,9 @@ int keyring_master_record(struct db *db, const struct keys_master *mk,
 int keyring_master_load(struct db *db, const char *dir, enum keys_suite suite,
     const char *passphrase_file, struct keys_master **out) __attribute__((warn_unused_result));
 
+/* The version of the master key the catalog records now (another process may rotate it). */
+int keyring_master_version(struct db *db, int64_t *version) __attribute__((warn_unused_result));
+
 /*
  * Rotate the master key: new random key (file source) or the key derived from
  * new_passphrase_file (passphrase source; required there, refused for a file

@@ -16,6 +16,10 @@
 #   rotate      keys rotate-product: the store re-encrypted (broker or worker)
 #   rotate-master  keys rotate-master (broker)
 #   export      audit export to a file (broker)
+#   serve-query POST /v1/queries to `sluice serve` with an Idempotency-Key,
+#               then retried twice (the daemon, restarted after its kill, or
+#               the worker running the job, one of the daemon's pre-started
+#               ones; the daemon's other workers must not outlive it)
 #
 # The broker is the `sluice` process; the worker is its child
 # (sluice-worker), found in /proc.  Only kills that land (the victim was
@@ -79,12 +83,61 @@ class Exchange:
         return os.path.join(self.d, name)
 
 
+class Daemon:
+    """sluice serve on the exchange, on a free port, and curl with a buyer's certificate."""
+
+    def __init__(self, ex):
+        self.ex = ex
+        self.proc = None
+        self.ready = os.path.join(ex.d, "serve.port")
+
+    def start(self):
+        if os.path.exists(self.ready):
+            os.unlink(self.ready)
+        self.proc = subprocess.Popen(self.ex.argv("serve", "--listen", "127.0.0.1:0", "--ready-file", self.ready,
+                                             "--log", os.path.join(self.ex.d, "serve.log")),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.ex.env)
+        t0 = time.monotonic()
+        while not (os.path.exists(self.ready) and os.path.getsize(self.ready) > 0):
+            if self.proc.poll() is not None or time.monotonic() - t0 > 20:
+                raise Failure("sluice serve did not start (exit %s)" % self.proc.poll())
+            time.sleep(0.005)
+        with open(self.ready) as f:
+            self.port = int(f.read().strip().rsplit(":", 1)[-1])
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            if self.proc.wait() != 0:
+                raise Failure("sluice serve exited %d after SIGTERM" % self.proc.returncode)
+        self.proc = None
+
+    def curl(self, who, body, key):
+        d = self.ex.d
+        return ["curl", "-sS", "--max-time", "60", "--cacert", os.path.join(self.ex.x, "tls", "ca.crt"),
+                "--cert", os.path.join(d, who + ".crt"), "--key", os.path.join(d, who + ".key"),
+                "-H", "Content-Type: application/json", "-H", "Idempotency-Key: " + key,
+                "--data-binary", json.dumps(body), "-w", "\n%{http_code}",
+                "https://127.0.0.1:%d/v1/queries" % self.port]
+
+
 def children(pid):
+    """pid's children, made by any of its threads."""
+    kids = []
     try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
+        tasks = os.listdir("/proc/%d/task" % pid)
     except OSError:
         return []
+    for t in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                kids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return kids
 
 
 def kill_at(ex, argv, victim, delay):
@@ -162,6 +215,8 @@ class Loop:
                                  "release": {"mode": "dp", "mechanism": "laplace",
                                              "epsilon_total": "100000", "epsilon_per_query": "1/8"}})
         self.dp_per_query = (1, 8)
+        self.daemon = Daemon(ex)
+        self.daemon.start()
         self.measure()
 
     def contract(self, product, terms, buyer, edit, submit=True):
@@ -209,6 +264,10 @@ class Loop:
                 rid = "faults-dp-%d" % self.serial
                 argv += ["--request-id", rid]
             return argv + ["SELECT modality, COUNT(*) FROM imaging GROUP BY modality"], rid
+        if op == "serve-query":
+            self.serial += 1
+            rid = "faults-http-%d" % self.serial
+            return self.daemon.curl("pacific-insurance", self.http_body(), rid), rid
         if op == "rotate":
             return ex.argv("keys", "rotate-product", "claims"), None
         if op == "rotate-master":
@@ -243,6 +302,17 @@ class Loop:
             states = [c["state"] for c in ex.json("contract", "list")["contracts"] if c["id"] == cid]
             if states != ["active"]:
                 raise Failure("contract %s resubmitted: %s" % (cid, states))
+        elif op == "serve-query":
+            if not self.daemon.alive():
+                self.daemon.start()
+            if rc == 0:
+                self.http_answer(ctx, out)
+            for _ in range(2):
+                argv, _ = self.op_argv_rid(op, ctx)
+                p = subprocess.run(argv, capture_output=True, text=True)
+                if p.returncode != 0:
+                    raise Failure("retry of Idempotency-Key %s: curl exit %d: %s" % (ctx, p.returncode, p.stderr))
+                self.http_answer(ctx, p.stdout)
         elif op in ("query-rid", "dp") and ctx is not None:
             # A query the broker saw end (released, or failed when its worker
             # was killed) has that one answer for good; one it did not see
@@ -261,8 +331,14 @@ class Loop:
                 if p.returncode != 0:
                     raise Failure("a killed export left %s, which does not verify: %s" % (f, p.stdout + p.stderr))
 
+    def http_body(self):
+        return {"contract": self.threshold,
+                "sql": "SELECT sex, region, COUNT(*), SUM(claim_fen) FROM claims GROUP BY sex, region"}
+
     def op_argv_rid(self, op, rid):
         ex = self.ex
+        if op == "serve-query":
+            return self.daemon.curl("pacific-insurance", self.http_body(), rid), rid
         if op == "query-rid":
             argv = ex.argv("query", "--contract", self.threshold, "--identity", ex.path("pacific-insurance.key"),
                            "--json", "--request-id", rid,
@@ -271,6 +347,21 @@ class Loop:
             argv = ex.argv("query", "--contract", self.dp, "--identity", ex.path("deepsight-ai.key"), "--json",
                            "--request-id", rid, "SELECT modality, COUNT(*) FROM imaging GROUP BY modality")
         return argv, rid
+
+    def http_answer(self, rid, out):
+        """curl's body and status: 201 (released) and 200 (a replay) are one answer."""
+        body, _, status = out.rpartition("\n")
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise Failure("Idempotency-Key %s: status %s and no JSON body: %s" % (rid, status, body[-500:]))
+        if status in ("200", "201"):
+            self.answer(rid, 0, body, "")
+        elif status.startswith("5") or status.startswith("4"):
+            self.answer(rid, 1, "", body)
+        else:
+            raise Failure("Idempotency-Key %s: status %s" % (rid, status))
+        return doc
 
     def answer(self, rid, rc, out, err):
         try:
@@ -344,26 +435,88 @@ class Loop:
             raise Failure("COUNT(*) over claims version %s: %s, not %d" % (doc["version"], doc["rows"], ROWS))
         return len(versions)
 
+    def kill_daemon_at(self, argv, victim, delay):
+        """curl argv against the daemon; SIGKILL the daemon (or every worker
+        of it) delay seconds in.  Landed: the request was still in flight and
+        the daemon died of it, or (worker) the answer was an error."""
+        d = self.daemon
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if victim == "daemon":
+            time.sleep(delay)
+            workers = children(d.proc.pid)
+            in_flight = p.poll() is None
+            if in_flight:
+                os.kill(d.proc.pid, signal.SIGKILL)
+        else:
+            # The daemon's workers wait, started ahead; the one given the job
+            # starts to run: that one, a moment later (its job takes a few ms).
+            workers, in_flight = [], False
+            while p.poll() is None and not workers:
+                workers = [w for w in children(d.proc.pid) if state(w) == "R"]
+            if workers:
+                time.sleep(delay / 20)
+                in_flight = p.poll() is None
+                if in_flight:
+                    try:
+                        os.kill(workers[0], signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        out, err = p.communicate()
+        out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        if victim == "daemon":
+            landed = in_flight and d.proc.wait() == -signal.SIGKILL
+            if in_flight:
+                # Its pre-started workers must not outlive it.
+                t0 = time.monotonic()
+                while any(os.path.exists("/proc/%d" % w) and not zombie(w) for w in workers):
+                    if time.monotonic() - t0 > 5:
+                        raise Failure("workers %s outlived their killed daemon" % workers)
+                    time.sleep(0.01)
+            return landed, p.returncode, out, err
+        status = out.rpartition("\n")[2]
+        landed = in_flight and bool(workers) and status not in ("200", "201")
+        if landed and not status.startswith("5"):
+            raise Failure("workers killed: status %s, not a server error: %s" % (status, out[-300:]))
+        return landed, p.returncode, out, err
+
     # ---- the loop ------------------------------------------------------------
     def one(self, op, victim):
         argv, ctx = self.op_argv(op)
         # The worker lives for part of the operation only.
         delay = self.rng.uniform(0, self.duration[op] * (1.1 if victim == "broker" else 0.6))
         self.tries[(op, victim)] += 1
-        landed, rc, out, err = kill_at(self.ex, argv, victim, delay)
-        if victim == "worker" and landed and rc == 0:
+        if op == "serve-query":
+            landed, rc, out, err = self.kill_daemon_at(argv, victim, delay)
+        else:
+            landed, rc, out, err = kill_at(self.ex, argv, victim, delay)
+        if victim == "worker" and landed and rc == 0 and op != "serve-query":
             landed = False  # the worker had sent all it had to: nothing was cut short
         if landed:
             self.landed[(op, victim)] += 1
             self.n += 1
-            if victim == "worker" and rc < 0:
+            if victim == "worker" and rc < 0 and op != "serve-query":
                 raise Failure("the broker died (%d) when its worker was killed during %s" % (rc, op))
-            self.outcome["%s killed during %s" % (victim, op) if victim == "broker"
-                         else "worker killed during %s, the broker said: %s" % (op, said(err))] += 1
+            self.outcome["%s killed during %s" % (victim, op) if victim in ("broker", "daemon")
+                         else "worker killed during %s, the %s said: %s"
+                         % (op, "daemon" if op == "serve-query" else "broker",
+                            said(out.rpartition("\n")[0] if op == "serve-query" else err))] += 1
         self.after(op, ctx, rc, out, err)
         if landed:
             self.invariants()
         return landed
+
+
+def state(pid):
+    """The process's state letter (R running, S sleeping, Z zombie); Z once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def zombie(pid):
+    return state(pid) == "Z"
 
 
 def frac(s):
@@ -397,10 +550,10 @@ def said(err):
     return re.sub(r"/\S*/", "", s)[:110]
 
 
-OPS = ["ingest", "submit", "query", "query-rid", "dp", "rotate", "rotate-master", "export"]
+OPS = ["ingest", "submit", "query", "query-rid", "dp", "rotate", "rotate-master", "export", "serve-query"]
 VICTIMS = {"ingest": ["broker", "worker"], "submit": ["broker"], "query": ["broker", "worker"],
            "query-rid": ["broker", "worker"], "dp": ["broker", "worker"], "rotate": ["broker", "worker"],
-           "rotate-master": ["broker"], "export": ["broker"]}
+           "rotate-master": ["broker"], "export": ["broker"], "serve-query": ["daemon", "worker"]}
 
 
 def main():
@@ -423,9 +576,13 @@ def main():
             loop.one(op, victim)
             if sum(loop.tries.values()) > 20 * a.kills:
                 raise Failure("only %d of %d kills landed in %d tries" % (loop.n, a.kills, sum(loop.tries.values())))
+        loop.daemon.stop()
     except Failure as e:
         print("FAIL after %d kills: %s" % (loop.n, e))
         return 1
+    finally:
+        if getattr(loop, "daemon", None) is not None and loop.daemon.alive():
+            loop.daemon.proc.kill()
     print("%-14s %-7s %7s %7s" % ("operation", "victim", "tries", "killed"))
     for op, v in classes:
         print("%-14s %-7s %7d %7d" % (op, v, loop.tries[(op, v)], loop.landed[(op, v)]))

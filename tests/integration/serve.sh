@@ -281,6 +281,19 @@ ok "the next jobs get fresh workers"
 expect_status pacific-insurance GET /v1/health 200
 stop
 
+note "the master key rotated, and a version loaded, beside the running daemon"
+start --max-jobs 1 # one job thread: the one that loaded the old key answers
+expect_status pacific-insurance POST /v1/queries 201 "$Q"
+expect_ok "$SLUICE" -d "$X" keys rotate-master
+expect_ok "$SLUICE" -d "$X" product load claims "$D/claims.csv"
+# The new version's data key is wrapped under the new master key: the
+# daemon, which loaded the old one, must notice and load the new one.
+expect_status pacific-insurance POST /v1/queries 201 "$Q"
+v=$(json 'd["version"]')
+expect_ok "$SLUICE" -d "$X" product show claims --json
+json_eq "the daemon answered from the new version" "d['versions'][-1]['version']" "$v"
+stop
+
 note "the job limit, and SIGTERM during running queries"
 start --workers 2 --max-jobs 2
 answered() { grep -c '"route":"/v1/queries","status":201' "$T/serve.log"; }
