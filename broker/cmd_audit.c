@@ -77,47 +77,38 @@ save_json(const char *path, const json_t *doc)
 }
 
 /*
- * The export is written to a temporary file beside out (export_open()) and
- * renamed into place once complete (export_close() with r 0), or removed.
+ * The export is written to a file that has no name until it is whole
+ * (sl_pending, common/file.h): export_close() with r 0 names it out, any
+ * other r, or a crash, leaves nothing.
  */
 static int
-export_open(const char *out, char **tmp, FILE **f)
+export_open(const char *out, struct sl_pending *pf, FILE **f)
 {
-	size_t tlen = strlen(out) + sizeof(".tmp.XXXXXX");
-	int fd, r;
+	int fd = -1, saved;
 
 	*f = NULL;
-	if ((*tmp = malloc(tlen)) == NULL)
-		return SL_ERR_NOMEM;
-	snprintf(*tmp, tlen, "%s.tmp.XXXXXX", out);
-	if ((fd = mkstemp(*tmp)) == -1 || fchmod(fd, 0644) == -1 ||
-	    (*f = fdopen(fd, "w")) == NULL) {
-		r = sl_errf(SL_ERR_IO, "%s: %s", out, strerror(errno));
-		if (fd != -1) {
+	if (sl_pending_open(out, 0644, pf) != 0)
+		return sl_errf(SL_ERR_IO, "%s: %s", out, strerror(errno));
+	if ((fd = dup(pf->fd)) == -1 || (*f = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		if (fd != -1)
 			close(fd);
-			unlink(*tmp);
-		}
-		free(*tmp);
-		*tmp = NULL;
-		return r;
+		sl_pending_close(pf);
+		return sl_errf(SL_ERR_IO, "%s: %s", out, strerror(saved));
 	}
 	return 0;
 }
 
 static int
-export_close(FILE *f, char *tmp, const char *out, int r)
+export_close(FILE *f, struct sl_pending *pf, const char *out, int r)
 {
-	if (r == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+	if (fflush(f) != 0 && r == 0)
 		r = sl_errf(SL_ERR_IO, "%s: %s", out, strerror(errno));
 	if (fclose(f) != 0 && r == 0)
 		r = sl_errf(SL_ERR_IO, "%s: %s", out, strerror(errno));
-	if (r == 0 && rename(tmp, out) == -1)
+	if (r == 0 && sl_pending_commit(pf, 1) != 0)
 		r = sl_errf(SL_ERR_IO, "%s: %s", out, strerror(errno));
-	if (r != 0)
-		unlink(tmp);
-	else
-		sl_fsync_parent(out);
-	free(tmp);
+	sl_pending_close(pf);
 	return r;
 }
 
@@ -133,7 +124,8 @@ audit_export_run(const struct cli *cli, const struct cli_args *a)
 	};
 	struct exchange *xc = NULL;
 	json_t *since = NULL, *cp = NULL;
-	char *cppath = NULL, *base = NULL, *tmp = NULL;
+	char *cppath = NULL, *base = NULL;
+	struct sl_pending pf;
 	FILE *f = NULL;
 	uint64_t n;
 	int r;
@@ -155,10 +147,10 @@ audit_export_run(const struct cli *cli, const struct cli_args *a)
 	}
 	snprintf(cppath, strlen(out) + sizeof(CHECKPOINT_SUFFIX), "%s%s", out, CHECKPOINT_SUFFIX);
 	req.name = basename(base);
-	if ((r = export_open(out, &tmp, &f)) != 0)
+	if ((r = export_open(out, &pf, &f)) != 0)
 		goto fail;
 	r = audit_act_export(xc, NULL, &req, f, &cp, &field);
-	r = export_close(f, tmp, out, cli_name_file(r, field, "since", since_path));
+	r = export_close(f, &pf, out, cli_name_file(r, field, "since", since_path));
 	if (r != 0 || (r = save_json(cppath, cp)) != 0)
 		goto fail;
 	n = (uint64_t)json_integer_value(

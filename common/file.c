@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -185,46 +186,150 @@ write_all(int fd, const void *data, size_t len)
 }
 
 /*
- * Write data to a fresh temporary file next to path; on success *tmpp holds
- * its name (caller frees).  The file is fsync'ed and has the requested mode.
+ * A name beside path no file has: path.tmp.XXXXXX, six random characters.
+ * mkostemp() makes the file too, which an O_TMPFILE file linked in there
+ * must not find.
  */
+static char *
+temp_name(const char *path)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	size_t n = strlen(path) + sizeof(".tmp.XXXXXX"), i;
+	unsigned char rnd[6];
+	char *tmp;
+
+	if ((tmp = malloc(n)) == NULL)
+		return NULL;
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		free(tmp);
+		return NULL;
+	}
+	snprintf(tmp, n, "%s.tmp.", path);
+	for (i = 0; i < sizeof rnd; i++)
+		tmp[n - 1 - sizeof rnd + i] = set[rnd[i] % (sizeof set - 1)];
+	tmp[n - 1] = '\0';
+	return tmp;
+}
+
+void
+sl_pending_close(struct sl_pending *p)
+{
+	int saved = errno;
+
+	if (p->fd != -1)
+		close(p->fd);
+	if (p->tmp != NULL)
+		unlink(p->tmp);
+	free(p->tmp);
+	free(p->path);
+	memset(p, 0, sizeof *p);
+	p->fd = -1;
+	errno = saved;
+}
+
+int
+sl_pending_open(const char *path, mode_t mode, struct sl_pending *p)
+{
+	char *copy;
+	int saved;
+
+	memset(p, 0, sizeof *p);
+	p->fd = -1;
+	if ((p->path = strdup(path)) == NULL || (copy = strdup(path)) == NULL) {
+		free(p->path);
+		return SL_ERR_NOMEM;
+	}
+	/* Unnamed until committed: a crash while it is written leaves nothing. */
+	p->fd = open(dirname(copy), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	saved = errno;
+	free(copy);
+	if (p->fd == -1 && (saved == EOPNOTSUPP || saved == EISDIR || saved == EINVAL)) {
+		/* A filesystem without O_TMPFILE: a named temporary file. */
+		size_t n = strlen(path) + sizeof(".tmp.XXXXXX");
+
+		if ((p->tmp = malloc(n)) == NULL) {
+			free(p->path);
+			return SL_ERR_NOMEM;
+		}
+		snprintf(p->tmp, n, "%s.tmp.XXXXXX", path);
+		p->fd = mkostemp(p->tmp, O_CLOEXEC);
+		saved = errno;
+	}
+	if (p->fd == -1 || fchmod(p->fd, mode) == -1) {
+		saved = p->fd == -1 ? saved : errno;
+		sl_pending_close(p);
+		errno = saved;
+		return SL_ERR_IO;
+	}
+	return 0;
+}
+
+int
+sl_pending_write(struct sl_pending *p, const void *data, size_t len)
+{
+	return write_all(p->fd, data, len);
+}
+
+/* Give the unnamed file at p->fd the name to (which must not exist). */
 static int
-write_temp(const char *path, mode_t mode, const void *data, size_t len, char **tmpp)
+link_unnamed(int fd, const char *to)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
+}
+
+int
+sl_pending_commit(struct sl_pending *p, int replace)
 {
 	char *tmp = NULL;
-	size_t tlen = strlen(path) + sizeof(".tmp.XXXXXX");
-	int fd = -1, r;
+	int r = 0, saved;
 
-	if ((tmp = malloc(tlen)) == NULL)
-		return SL_ERR_NOMEM;
-	snprintf(tmp, tlen, "%s.tmp.XXXXXX", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+	if (fsync(p->fd) == -1)
 		r = SL_ERR_IO;
-		goto out;
-	}
-	if (fchmod(fd, mode) == -1 || (r = write_all(fd, data, len)) != 0 || fsync(fd) == -1) {
-		r = SL_ERR_IO;
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		r = SL_ERR_IO;
-		goto out;
-	}
-	fd = -1;
-	*tmpp = tmp;
-	tmp = NULL;
-	r = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (tmp != NULL) {
-		int saved = errno;
+	else if (p->tmp != NULL)
+		r = (replace ? rename(p->tmp, p->path) : link(p->tmp, p->path)) == -1
+		        ? (errno == EEXIST ? SL_ERR_EXISTS : SL_ERR_IO)
+		        : 0;
+	else if (!replace)
+		r = link_unnamed(p->fd, p->path) == -1 ? (errno == EEXIST ? SL_ERR_EXISTS : SL_ERR_IO)
+		                                       : 0;
+	else {
+		/*
+		 * linkat() will not replace a file: name it beside path, then
+		 * rename it over path.  Only between the two has it a name of its own.
+		 */
+		int tries;
 
-		unlink(tmp);
-		errno = saved;
-		free(tmp);
+		for (tries = 0, r = SL_ERR_IO; tries < 8 && r == SL_ERR_IO; tries++) {
+			free(tmp);
+			if ((tmp = temp_name(p->path)) == NULL) {
+				r = SL_ERR_NOMEM;
+				break;
+			}
+			if (link_unnamed(p->fd, tmp) == 0)
+				r = 0;
+			else if (errno != EEXIST)
+				break;
+		}
+		if (r == 0 && rename(tmp, p->path) == -1) {
+			saved = errno;
+			unlink(tmp);
+			errno = saved;
+			r = SL_ERR_IO;
+		}
 	}
+	saved = errno;
+	free(tmp);
+	if (r == 0) {
+		if (p->tmp != NULL && !replace)
+			unlink(p->tmp);
+		free(p->tmp);
+		p->tmp = NULL;
+		r = sl_fsync_parent(p->path);
+	}
+	errno = saved;
 	return r;
 }
 
@@ -247,43 +352,31 @@ sl_fsync_parent(const char *path)
 	return r;
 }
 
+/* The whole of path, or nothing: replace says whether an existing path may go. */
+static int
+write_whole(const char *path, mode_t mode, const void *data, size_t len, int replace)
+{
+	struct sl_pending p;
+	int r;
+
+	if ((r = sl_pending_open(path, mode, &p)) != 0)
+		return r;
+	if ((r = sl_pending_write(&p, data, len)) == 0)
+		r = sl_pending_commit(&p, replace);
+	sl_pending_close(&p);
+	return r;
+}
+
 int
 sl_file_write_new(const char *path, mode_t mode, const void *data, size_t len)
 {
-	char *tmp = NULL;
-	int r;
-
-	if ((r = write_temp(path, mode, data, len, &tmp)) != 0)
-		return r;
-	/* link() fails with EEXIST instead of replacing, unlike rename(). */
-	if (link(tmp, path) == -1) {
-		r = errno == EEXIST ? SL_ERR_EXISTS : SL_ERR_IO;
-		goto out;
-	}
-	r = sl_fsync_parent(path);
-out:
-	unlink(tmp);
-	free(tmp);
-	return r;
+	return write_whole(path, mode, data, len, 0);
 }
 
 int
 sl_file_write_replace(const char *path, mode_t mode, const void *data, size_t len)
 {
-	char *tmp = NULL;
-	int r;
-
-	if ((r = write_temp(path, mode, data, len, &tmp)) != 0)
-		return r;
-	if (rename(tmp, path) == -1) {
-		r = SL_ERR_IO;
-		unlink(tmp);
-		goto out;
-	}
-	r = sl_fsync_parent(path);
-out:
-	free(tmp);
-	return r;
+	return write_whole(path, mode, data, len, 1);
 }
 
 static int

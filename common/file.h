@@ -2,9 +2,9 @@
  * common/file.h -- small, careful file helpers.
  *
  * Every writer here either produces the whole file, durably, or leaves
- * nothing behind: the data goes to a temporary file in the same directory,
- * is fsync'ed, and is then linked or renamed into place and the directory
- * fsync'ed.
+ * nothing behind: the data goes to an unnamed file in the same directory
+ * (O_TMPFILE), is fsync'ed, and is then linked or renamed into place and
+ * the directory fsync'ed (struct sl_pending).
  */
 #ifndef SLUICE_COMMON_FILE_H
 #define SLUICE_COMMON_FILE_H
@@ -47,6 +47,31 @@ int sl_file_write_new(const char *path, mode_t mode, const void *data, size_t le
 /* Create or atomically replace path with the given mode and contents. */
 int sl_file_write_replace(const char *path, mode_t mode, const void *data, size_t len)
     __attribute__((warn_unused_result));
+
+/*
+ * A file being written for path, to appear whole or not at all: unnamed
+ * (O_TMPFILE) until it is committed, so that a crash, even SIGKILL, while
+ * it is written leaves nothing; on a filesystem without O_TMPFILE a
+ * temporary file path.tmp.XXXXXX beside it, removed on abort.
+ *
+ *   sl_pending_open(path, mode, &p)    SL_ERR_IO (errno kept) if it cannot be made
+ *   sl_pending_write(&p, data, len)    or write to p.fd (dup() it for a FILE)
+ *   sl_pending_commit(&p, replace)     fsync, then path names it (replacing
+ *                                      an existing file if replace, else
+ *                                      SL_ERR_EXISTS), and the directory is fsync'ed
+ *   sl_pending_close(&p)               always; undoes an uncommitted file
+ */
+struct sl_pending {
+	int fd;
+	char *path;
+	char *tmp; /* its name while written, without O_TMPFILE */
+};
+int sl_pending_open(const char *path, mode_t mode, struct sl_pending *p)
+    __attribute__((warn_unused_result));
+int sl_pending_write(struct sl_pending *p, const void *data, size_t len)
+    __attribute__((warn_unused_result));
+int sl_pending_commit(struct sl_pending *p, int replace) __attribute__((warn_unused_result));
+void sl_pending_close(struct sl_pending *p);
 
 /*
  * fsync the directory that holds path, so a rename or link of path is

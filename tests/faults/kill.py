@@ -37,7 +37,8 @@
 #     spent = per-query epsilon x the dp contract's released queries;
 #   - every version of the product is published with all its rows, and a
 #     COUNT(*) over the current one reads all of them;
-#   - a killed export left no file, or a whole one that verifies;
+#   - a killed export left no file, or a whole one that verifies; no file
+#     anywhere is half-written (*.tmp.* files: writes are unnamed until whole);
 #   - a killed submit left the contract offered (as it was) or active, and submitting it
 #     again makes it active;
 #   - every request id gives one answer: its retries (two, after the kill)
@@ -48,6 +49,7 @@
 # held, 1 otherwise (the first failure printed with the command).
 import argparse
 import collections
+import glob
 import json
 import os
 import random
@@ -188,6 +190,7 @@ class Loop:
         self.outcome = collections.Counter()
         self.n = 0
         self.serial = 0
+        self.strays = 0
 
     # ---- setup ---------------------------------------------------------------
     def setup(self):
@@ -328,6 +331,9 @@ class Loop:
                 self.answer(ctx, p.returncode, p.stdout, p.stderr)
         elif op == "export":
             f = ctx
+            stray = glob.glob(f + ".tmp.*")
+            if stray:
+                raise Failure("a killed export left %s" % stray)
             if os.path.exists(f):
                 p = subprocess.run([ex.sluice, "audit", "verify", f, "--key", os.path.join(ex.x, "platform.pub")],
                                    capture_output=True, text=True)
@@ -380,12 +386,26 @@ class Loop:
             raise Failure("request id %s has two answers:\n%s\n%s" % (rid, json.dumps(seen), json.dumps(doc)))
 
     # ---- the checks after each kill --------------------------------------------
+    def no_half_files(self):
+        """Files are written unnamed and named when whole (common/file.h).
+        Only a replacement, killed between naming it beside its target and
+        renaming it over, may leave one: whole, so it must parse."""
+        for f in glob.glob(os.path.join(self.ex.d, "**", "*.tmp.*"), recursive=True):
+            try:
+                with open(f) as g:
+                    json.load(g)
+            except ValueError as e:
+                raise Failure("%s was left half-written: %s" % (f, e))
+            self.strays += 1
+            os.unlink(f)
+
     def invariants(self, op=None):
         """The checks after a kill of op: the audit log's always; the
         accounts' after an operation that releases queries; the versions'
         after one that writes a version; all of them, over a whole export,
         for op None (the start, every 50th kill, the end)."""
         ex = self.ex
+        self.no_half_files()
         key = os.path.join(ex.x, "platform.pub")
         if op is None or self.prev_cp is None:
             out = ex.path("check.jsonl")
@@ -610,8 +630,9 @@ def main():
             return 1
     for what, n in sorted(loop.outcome.items()):
         print("  %5d  %s" % (n, what))
-    print("%d kills in %.0f s; after each, every check held; %d request ids, each one answer"
-          % (loop.n, time.monotonic() - t0, len(loop.answers)))
+    print("%d kills in %.0f s; after each, every check held; %d request ids, each one answer; "
+          "%d whole stray files from a replacement cut short, no half-written one"
+          % (loop.n, time.monotonic() - t0, len(loop.answers), loop.strays))
     return 0
 
 

@@ -344,6 +344,59 @@ test_write_replace(void **state)
 	free(hold);
 }
 
+/* Number of entries of dir but . and .. */
+static int
+count_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A pending file has no name while it is written, so a writer killed then
+ * (here: one that never commits) leaves nothing in the directory; a commit
+ * names it, whole, with its mode; a new one does not replace an existing file.
+ */
+static void
+test_pending(void **state)
+{
+	char *path = sl_path_join(*state, "out.jsonl");
+	struct sl_pending p;
+	struct stat st;
+
+	assert_int_equal(sl_pending_open(path, 0640, &p), 0);
+	assert_int_equal(sl_pending_write(&p, "half", 4), 0);
+	/* (A filesystem without O_TMPFILE gets a named temporary file.) */
+	assert_int_equal(count_entries(*state), p.tmp != NULL);
+	sl_pending_close(&p);
+	assert_int_equal(count_entries(*state), 0);
+
+	assert_int_equal(sl_pending_open(path, 0640, &p), 0);
+	assert_int_equal(sl_pending_write(&p, "whole", 5), 0);
+	assert_int_equal(count_entries(*state), p.tmp != NULL);
+	assert_int_equal(sl_pending_commit(&p, 0), 0);
+	sl_pending_close(&p);
+	assert_content(path, "whole", 5);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_nlink, 1);
+
+	assert_int_equal(sl_pending_open(path, 0600, &p), 0);
+	assert_int_equal(sl_pending_write(&p, "other", 5), 0);
+	assert_int_equal(sl_pending_commit(&p, 0), SL_ERR_EXISTS);
+	sl_pending_close(&p);
+	assert_content(path, "whole", 5);
+	assert_int_equal(count_entries(*state), 1);
+	free(path);
+}
+
 static void
 test_write_new_no_dir(void **state)
 {
@@ -597,6 +650,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_write_new_mode, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_new_exists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_new_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_replace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_new_no_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rmtree_nested, setup, teardown),
