@@ -123,9 +123,13 @@ sees(const struct party *who, const struct contract *c)
 
 	if (strcmp(who->role, "platform") == 0 || strcmp(who->role, "auditor") == 0)
 		return 1;
-	for (i = 0; i < CONTRACT_ROLES; i++)
-		if (strcmp(contract_party(c, (enum contract_role)i)->name, who->name) == 0)
+	for (i = 0; i < CONTRACT_ROLES; i++) {
+		/* A contract has no holder or operator when its product has none. */
+		const struct contract_party *p = contract_party(c, (enum contract_role)i);
+
+		if (p != NULL && strcmp(p->name, who->name) == 0)
 			return 1;
+	}
 	return 0;
 }
 

@@ -70,6 +70,7 @@ status_of(int r)
 		return 401;
 	case SL_ERR_INVAL:
 	case SL_ERR_PARSE:
+	case SL_ERR_VERSION: /* a document in a format this build does not know */
 		return 400;
 	case SL_ERR_LIMIT:
 		return 413;

@@ -82,6 +82,10 @@ expect_status deepsight-ai POST "/v1/contracts/$C_PI/submit" 404 "@$T/new.contra
 expect_status deepsight-ai POST "/v1/contracts/$C_DS_IMG/submit" 400 "@$T/new.contract.json"
 json_eq "a document submitted under another id" 'd["error"]["field"]' 'id'
 expect_status deepsight-ai POST "/v1/contracts/$C_NEW/submit" 400 '{"id": "'$C_NEW'"}'
+python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); d["sluice_contract"] = 2; json.dump(d, open(sys.argv[2], "w"))' \
+	"$T/new.contract.json" "$T/v2.contract.json" || fail "v2"
+# A format this build does not know is the request's fault, not the server's (http_fuzz).
+expect_status deepsight-ai POST "/v1/contracts/$C_NEW/submit" 400 "@$T/v2.contract.json"
 expect_status deepsight-ai POST "/v1/contracts/$C_NEW/submit" 200 "@$T/new.contract.json"
 json_eq "countersigned on submission" 'd["activated"]' 'true'
 json_eq "the document comes back countersigned" '"platform" in json.dumps(d["document"])' 'true'
@@ -292,6 +296,31 @@ expect_status pacific-insurance POST /v1/queries 201 "$Q"
 v=$(json 'd["version"]')
 expect_ok "$SLUICE" -d "$X" product show claims --json
 json_eq "the daemon answered from the new version" "d['versions'][-1]['version']" "$v"
+stop
+
+note "a product without a holder or an operator, and its contract"
+# A product names its holder and operator only if it has them; the contract
+# then has three parties.  Reading it once crashed the daemon (a party looked
+# up for every role).  Found by tests/fuzz/http_fuzz.c.
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1])); s["name"] = "bare"; json.dump(s, open(sys.argv[2], "w"))
+t = json.load(open(sys.argv[3])); t["revenue_shares"] = {"acme-merchant": 9000, "platform": 1000}
+json.dump(t, open(sys.argv[4], "w"))' "$D/claims.schema.json" "$T/bare.schema.json" "$D/insurer.terms.json" "$T/bare.terms.json" ||
+	fail "bare schema"
+expect_ok "$SLUICE" -d "$X" product add bare --schema "$T/bare.schema.json" --merchant acme-merchant
+expect_ok "$SLUICE" -d "$X" contract offer --product bare --buyer pacific-insurance --terms "$T/bare.terms.json" --out "$T/bare.c.json"
+expect_ok "$SLUICE" contract sign "$T/bare.c.json" --identity "$D/acme-merchant.key"
+expect_ok "$SLUICE" contract sign "$T/bare.c.json" --identity "$D/pacific-insurance.key"
+expect_ok "$SLUICE" -d "$X" contract submit "$T/bare.c.json"
+C_BARE=$(json_file "$T/bare.c.json" 'd["id"]')
+start
+expect_status pacific-insurance GET /v1/contracts 200
+json_eq "the buyer sees it" "[c['id'] for c in d['contracts'] if c['id'] == '$C_BARE']" "[\"$C_BARE\"]"
+expect_status acme-merchant GET "/v1/contracts/$C_BARE" 200
+expect_status city-health-bureau GET "/v1/contracts/$C_BARE" 404
+expect_status city-health-bureau GET /v1/contracts 200
+expect_status pacific-insurance GET /v1/health 200
 stop
 
 note "the job limit, and SIGTERM during running queries"
