@@ -11,6 +11,7 @@
 #include "broker/product.h"
 #include "broker/spawn.h"
 #include "common/err.h"
+#include "common/text.h"
 
 /*
  * The actor of an action on product p that its merchant may do: the
@@ -45,9 +46,9 @@ product_act_add(struct exchange *ex, const struct keys_pubkey *caller,
 	}
 	if ((r = product_add(ex, req->name, req->schema, req->schema_len, req->merchant,
 	         req->holder, req->operator_, actor, req->max_bytes)) != 0) {
-		/* Schema errors name a field path inside it. */
+		/* Schema errors name a field path inside it; the name's are the name's. */
 		if (r == SL_ERR_INVAL || r == SL_ERR_PARSE)
-			*field = "schema";
+			*field = sl_name_valid(req->name) ? "schema" : "name";
 		return r;
 	}
 	return product_find(ex, req->name, out);

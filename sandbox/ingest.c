@@ -269,6 +269,7 @@ static int
 json_text(const struct schema_column *c, json_t *j, char *buf, size_t buflen, const char **s,
     size_t *len, int *is_null)
 {
+	char *e;
 	int prec;
 
 	*is_null = json_is_null(j);
@@ -302,9 +303,18 @@ json_text(const struct schema_column *c, json_t *j, char *buf, size_t buflen, co
 			if (strtod(buf, NULL) == json_real_value(j))
 				break;
 		}
-		/* DECIMAL text must not use an exponent. */
-		if (c->type == SCHEMA_DECIMAL && strchr(buf, 'e') != NULL)
-			snprintf(buf, buflen, "%.*f", c->scale, json_real_value(j));
+		/*
+		 * DECIMAL text must not use an exponent: the same digits written
+		 * out, every one of them, so that a digit past the scale is refused
+		 * rather than rounded away (5e-05 is 0.00005, not 0.00).
+		 */
+		if (c->type == SCHEMA_DECIMAL && (e = strchr(buf, 'e')) != NULL) {
+			const char *dot = strchr(buf, '.');
+			int mant = dot != NULL && dot < e ? (int)(e - dot - 1) : 0;
+			int places = mant - atoi(e + 1);
+
+			snprintf(buf, buflen, "%.*f", places > 0 ? places : 0, json_real_value(j));
+		}
 	} else if (c->type == SCHEMA_DECIMAL && json_is_string(j)) {
 		*s = json_string_value(j);
 		*len = json_string_length(j);

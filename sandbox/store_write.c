@@ -129,8 +129,9 @@ dict_code(struct dict *d, const char *s, size_t len, uint64_t h, uint32_t *code)
 	for (j = (uint32_t)h & (d->nslots - 1); d->slots[j] != 0; j = (j + 1) & (d->nslots - 1)) {
 		uint32_t e = (uint32_t)d->slots[j] - 1;
 
+		/* (len 0: the arena may still be NULL, and NULL + 0 is undefined.) */
 		if ((d->slots[j] & DICT_TAG_MASK) == tag && d->lens[e] == len &&
-		    memcmp(d->arena + d->offs[e], s, len) == 0) {
+		    (len == 0 || memcmp(d->arena + d->offs[e], s, len) == 0)) {
 			*code = e;
 			return 0;
 		}
@@ -161,7 +162,8 @@ dict_code(struct dict *d, const char *s, size_t len, uint64_t h, uint32_t *code)
 		d->arena = a;
 		d->arena_cap = cap;
 	}
-	memcpy(d->arena + d->arena_len, s, len);
+	if (len > 0)
+		memcpy(d->arena + d->arena_len, s, len);
 	d->offs[d->n] = d->arena_len;
 	d->lens[d->n] = (uint32_t)len;
 	d->arena_len += len;

@@ -1,6 +1,7 @@
 /*
  * sandbox/value.c -- parsing and checking ingested values.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -62,7 +63,7 @@ parse_decimal(const char *s, size_t len, int precision, int scale, int64_t *out)
 {
 	int64_t v = 0;
 	size_t i = 0;
-	int neg = 0, digits = 0, frac = -1;
+	int neg = 0, digits = 0, lead = 0, frac = -1;
 
 	if (len > 0 && s[0] == '-') {
 		neg = 1;
@@ -77,12 +78,17 @@ parse_decimal(const char *s, size_t len, int precision, int scale, int64_t *out)
 			return -1;
 		if (frac >= 0 && ++frac > scale)
 			return -2;
-		/* As in SQL: at most precision - scale digits before the point. */
-		if (frac < 0 && ++digits > precision - scale)
+		/*
+		 * As in SQL: at most precision - scale digits before the point,
+		 * leading zeros not counted ("0.5" fits DECIMAL(4,4)).
+		 */
+		if (frac < 0 && digits == 0 && s[i] == '0')
+			lead++;
+		else if (frac < 0 && ++digits > precision - scale)
 			return -2;
 		v = v * 10 + (s[i] - '0');
 	}
-	if ((digits == 0 && frac <= 0) || frac == 0)
+	if ((digits + lead == 0 && frac <= 0) || frac == 0)
 		return -1;
 	for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
 		v *= 10;
@@ -177,7 +183,7 @@ value_parse(const struct schema_column *c, const char *s, size_t len, int is_nul
 		errno = 0;
 		out->r = strtod(tmp, &end);
 		/* ERANGE on underflow still gives the nearest value (a subnormal or 0): keep it. */
-		if (end != tmp + len || tmp[0] == ' ' || !isfinite(out->r) ||
+		if (end != tmp + len || isspace((unsigned char)tmp[0]) || !isfinite(out->r) ||
 		    (errno == ERANGE && fabs(out->r) >= DBL_MIN))
 			return bad(rule, JOB_RULE_INGEST_NOT_FINITE);
 		break;

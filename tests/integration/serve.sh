@@ -34,6 +34,8 @@ expect_status deepsight-ai POST /v1/products 403 "$NEWP"
 expect_status acme-merchant POST /v1/products 400 "$(echo "$NEWP" | sed 's/"name": "claims2", "schema"/"name": "claims3", "schema"/')"
 json_eq "a schema naming another product" 'd["error"]["field"]' 'schema'
 expect_status acme-merchant POST /v1/products 400 '{"name":"claims2","schema":"x"}'
+expect_status acme-merchant POST /v1/products 400 "$(echo "$NEWP" | sed 's/"name": "claims2", "schema"/"name": "Bad Name", "schema"/')"
+json_eq "a bad product name is the name's fault" 'd["error"]["field"]' 'name'
 expect_status acme-merchant POST /v1/products 201 "$NEWP"
 json_eq "the new product's merchant is the caller" 'd["merchant"]' 'acme-merchant'
 expect_status acme-merchant POST /v1/products 409 "$NEWP"

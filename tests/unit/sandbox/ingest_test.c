@@ -225,6 +225,24 @@ test_good_jsonl(void **state)
 	free(rows);
 }
 
+/* An empty string as a text column's first value (UBSan once saw NULL + 0 here: ingest_fuzz). */
+static void
+test_empty_first_text(void **state)
+{
+	struct fx *fx = *state;
+	static const char jl[] = "{\"id\":1,\"sex\":\"F\",\"amt\":0,\"note\":\"\"}\n"
+	                         "{\"id\":2,\"sex\":\"M\",\"amt\":1,\"note\":\"\"}\n";
+	uint32_t type;
+	struct job_written reply;
+	char *rows;
+
+	run_ingest(fx, 3, "jsonl", jl, sizeof(jl) - 1, 64, &type, &reply, NULL);
+	rows = read_back(fx, 3);
+	assert_non_null(rows);
+	assert_string_equal(rows, "1|F|0|NULL|\n2|M|100|NULL|\n");
+	free(rows);
+}
+
 /*
  * Each case of tests/unit/sandbox/ingest/bad.txt holds the format, the
  * input, the count of errors and the first few places of the ERROR frame,
@@ -292,6 +310,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_good_csv, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_good_jsonl, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_first_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
 	};
 

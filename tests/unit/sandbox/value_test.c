@@ -25,7 +25,8 @@ static const char schema_json[] =
     "{\"name\":\"sex\",\"type\":\"TEXT\",\"class\":\"dimension\",\"domain\":[\"F\",\"M\"]},"
     "{\"name\":\"d\",\"type\":\"DATE\",\"class\":\"dimension\",\"nullable\":true},"
     "{\"name\":\"b\",\"type\":\"BOOL\",\"class\":\"dimension\"},"
-    "{\"name\":\"y\",\"type\":\"INT\",\"class\":\"dimension\",\"domain\":[2024,2025]}]}";
+    "{\"name\":\"y\",\"type\":\"INT\",\"class\":\"dimension\",\"domain\":[2024,2025]},"
+    "{\"name\":\"e\",\"type\":\"DECIMAL(4,4)\",\"class\":\"measure\",\"bounds\":[0,1]}]}";
 
 struct ok_case {
 	int col;
@@ -69,6 +70,12 @@ test_values(void **state)
 	    {6, "true", 1, 0},
 	    {6, "0", 0, 0},
 	    {7, "2025", 2025, 0},
+	    /* Leading zeros are no digits before the point (found by ingest_fuzz). */
+	    {8, "0.5", 5000, 0},
+	    {8, ".5", 5000, 0},
+	    {8, "0", 0, 0},
+	    {8, "00.0001", 1, 0},
+	    {2, "000099.5", 9950, 0},
 	};
 	static const struct bad_case no[] = {
 	    {0, "", 1, JOB_RULE_INGEST_NOT_NULLABLE},
@@ -101,6 +108,13 @@ test_values(void **state)
 	    {6, "yes", 0, JOB_RULE_INGEST_NOT_BOOL},
 	    {6, "TRUE", 0, JOB_RULE_INGEST_NOT_BOOL},
 	    {7, "2023", 0, JOB_RULE_INGEST_NOT_IN_DOMAIN},
+	    {8, "1.5", 0, JOB_RULE_INGEST_NOT_DECIMAL},
+	    {8, "0.12345", 0, JOB_RULE_INGEST_NOT_DECIMAL},
+	    /* No white space around a number, REAL's included (strtod would skip it). */
+	    {3, "\t0.5", 0, JOB_RULE_INGEST_NOT_FINITE},
+	    {3, "\n0.5", 0, JOB_RULE_INGEST_NOT_FINITE},
+	    {3, " 0.5", 0, JOB_RULE_INGEST_NOT_FINITE},
+	    {3, "0.5 ", 0, JOB_RULE_INGEST_NOT_FINITE},
 	};
 	struct schema *s = NULL;
 	struct value v;
