@@ -78,8 +78,16 @@ word_len(const char *text, size_t len, size_t off)
 	size_t i = off;
 
 	if (text[off] == '"') {
-		for (i = off + 1; i < len && text[i] != '"'; i++)
-			;
+		/* "" inside a quoted name is a quote of the name, not its end. */
+		for (i = off + 1; i < len; i++) {
+			if (text[i] != '"')
+				continue;
+			if (i + 1 < len && text[i + 1] == '"') {
+				i++;
+				continue;
+			}
+			break;
+		}
 		return i < len ? i + 1 - off : len - off;
 	}
 	while (i < len && word_byte((unsigned char)text[i]))
@@ -111,9 +119,18 @@ put_escaped(struct out *o, const char *s, size_t n, char quote)
 static void
 put_token(struct out *o, const char *s, size_t n, int bare)
 {
+	size_t i, shown;
+
 	if (bare && n >= 2 && s[0] == '"' && s[n - 1] == '"') {
-		s++; /* a quoted name: its text */
-		n -= 2;
+		/* A quoted name: its text, each "" a quote. */
+		for (i = 1, shown = 0; i + 1 < n && shown < TOKEN_CHARS; i++, shown++) {
+			put_escaped(o, s + i, 1, '\0');
+			if (s[i] == '"')
+				i++;
+		}
+		if (i + 1 < n)
+			puts_(o, "...");
+		return;
 	}
 	if (!bare && s[0] != '\'')
 		put(o, "'", 1);

@@ -244,6 +244,20 @@ test_other_kinds(void **state)
 	assert_string_equal(words, "1:1: NUL byte in query");
 }
 
+/* A quoted name with a doubled quote in it is named whole, undoubled. */
+static void
+test_quoted_name(void **state)
+{
+	static const char text[] = "SELECT region FROM t ORDER BY \"n\"\"y\" DESC";
+	struct job_error_frame e = {JOB_ERR_QUERY, 1, 1, {{1, 31, 0, JOB_RULE_ORDER_NAME, 0, 0, 0}}};
+	struct fault_input in = {text, sizeof text - 1, NULL, "t", NULL};
+	char words[256];
+
+	(void)state;
+	assert_int_equal(fault_words(&e, &in, words, sizeof words), 0);
+	assert_string_equal(words, "1:31: ORDER BY n\"y: no output column of that name");
+}
+
 int
 main(void)
 {
@@ -253,6 +267,7 @@ main(void)
 	    cmocka_unit_test(test_file_shapes),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_other_kinds),
+	    cmocka_unit_test(test_quoted_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
