@@ -156,6 +156,8 @@ bytes_put(struct bytes *b, const void *d, size_t n)
 {
 	int r;
 
+	if (n == 0) /* b->p may still be NULL, and NULL + 0 is undefined */
+		return 0;
 	if ((r = bytes_reserve(b, b->len + n)) != 0)
 		return r;
 	memcpy(b->p + b->len, d, n);

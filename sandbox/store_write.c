@@ -129,9 +129,8 @@ dict_code(struct dict *d, const char *s, size_t len, uint64_t h, uint32_t *code)
 	for (j = (uint32_t)h & (d->nslots - 1); d->slots[j] != 0; j = (j + 1) & (d->nslots - 1)) {
 		uint32_t e = (uint32_t)d->slots[j] - 1;
 
-		/* (len 0: the arena may still be NULL, and NULL + 0 is undefined.) */
 		if ((d->slots[j] & DICT_TAG_MASK) == tag && d->lens[e] == len &&
-		    (len == 0 || memcmp(d->arena + d->offs[e], s, len) == 0)) {
+		    memcmp(d->arena + d->offs[e], s, len) == 0) {
 			*code = e;
 			return 0;
 		}
@@ -151,7 +150,8 @@ dict_code(struct dict *d, const char *s, size_t len, uint64_t h, uint32_t *code)
 		d->lens = lens;
 		d->cap = cap;
 	}
-	if (d->arena_len + len > d->arena_cap) {
+	/* Made with the first value, "" too: an offset into a NULL arena is undefined. */
+	if (d->arena == NULL || d->arena_len + len > d->arena_cap) {
 		size_t cap = d->arena_cap ? d->arena_cap : 4096;
 		char *a;
 
@@ -162,8 +162,7 @@ dict_code(struct dict *d, const char *s, size_t len, uint64_t h, uint32_t *code)
 		d->arena = a;
 		d->arena_cap = cap;
 	}
-	if (len > 0)
-		memcpy(d->arena + d->arena_len, s, len);
+	memcpy(d->arena + d->arena_len, s, len);
 	d->offs[d->n] = d->arena_len;
 	d->lens[d->n] = (uint32_t)len;
 	d->arena_len += len;

@@ -14,7 +14,7 @@ clang -fsanitize=fuzzer "$T/probe.c" -o "$T/probe" 2>/dev/null ||
 	skip "clang cannot link libFuzzer (apt-get install clang libclang-rt-14-dev)"
 B=${top_builddir:-.}
 expect_ok ${MAKE:-make} -s -C "$B" fuzz
-for t in sql csv job schema terms contract audit identity plan_check; do
+for t in sql csv job schema terms contract audit identity plan_check exec ingest http; do
 	if [ "$t" = sql ]; then seeds="$top_srcdir/tests/fuzz/sql_corpus"; else seeds="$top_srcdir/tests/fuzz/corpus/$t"; fi
 	check "the $t corpus has seeds" test -n "$(ls "$seeds")"
 	mkdir -p "$T/$t"
