@@ -93,10 +93,15 @@ def main():
                     raise kill.Failure("%s with the space back: %s" % (op, q.stderr[-800:]))
                 loop.after(op, ctx, q.returncode, q.stdout, q.stderr)
         loop.invariants()
+        loop.daemon.stop()
     except kill.Failure as e:
         filler.free()
         print("FAIL after %d full-disk runs: %s" % (n, e))
         return 1
+    finally:
+        # The fault loop's setup starts a daemon: it must not outlive the test.
+        if getattr(loop, "daemon", None) is not None and loop.daemon.alive():
+            loop.daemon.proc.kill()
     for (op, what), k in sorted(table.items()):
         print("%4d  %-14s %s" % (k, op, what))
     print("%d operations on a full disk (%s KiB free), every check held after each"
