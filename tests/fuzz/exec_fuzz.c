@@ -33,7 +33,6 @@
  *   tests/fuzz/exec_fuzz -max_len=4096 -dict=tests/fuzz/exec.dict CORPUS_DIR \
  *       tests/fuzz/corpus/exec
  */
-#include <ftw.h>
 #include <pthread.h>
 #include <inttypes.h>
 #include <math.h>
@@ -46,6 +45,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/file.h"
 #include "common/fn.h"
 #include "common/schema.h"
 #include "keys/keys.h"
@@ -137,15 +137,6 @@ gen_csv(uint64_t rows, size_t *len)
 	return csv;
 }
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 cleanup(void)
 {
@@ -156,7 +147,7 @@ cleanup(void)
 	store_close(S.st);
 	store_close(S.bst);
 	schema_free(S.s);
-	nftw(S.dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	(void)sl_rmtree(S.dir);
 }
 
 struct feed {

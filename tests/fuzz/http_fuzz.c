@@ -32,7 +32,6 @@
  *   tests/fuzz/http_fuzz -max_len=4096 -dict=tests/fuzz/http.dict CORPUS_DIR \
  *       tests/fuzz/corpus/http
  */
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +48,7 @@
 #include "broker/product.h"
 #include "broker/routes.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "contracts/contract.h"
 #include "keys/sign.h"
 #include "tests/fuzz/check.h"
@@ -83,15 +83,6 @@ static struct {
 	char contract[ROUTE_PARAM_MAX + 1]; /* a contract offered by acme to bob, not revoked */
 } S;
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 cleanup(void)
 {
@@ -102,7 +93,7 @@ cleanup(void)
 		party_clear(&S.party[i]);
 	}
 	exchange_close(S.ex);
-	nftw(S.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	(void)sl_rmtree(S.dir);
 }
 
 /* Offer a contract on claims to bob, by acme: its id into S.contract. */

@@ -36,7 +36,6 @@
  *       tests/fuzz/corpus/ingest
  */
 #include <ctype.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <inttypes.h>
@@ -51,6 +50,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "common/file.h"
 #include "common/schema.h"
 #include "keys/keys.h"
 #include "sandbox/ingest.h"
@@ -102,15 +102,6 @@ static struct {
 	uint8_t key[STORE_KEY_BYTES];
 } S;
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 cleanup(void)
 {
@@ -118,7 +109,7 @@ cleanup(void)
 
 	for (i = 0; i < NSCHEMAS; i++)
 		schema_free(S.s[i]);
-	nftw(S.dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	(void)sl_rmtree(S.dir);
 }
 
 static void
