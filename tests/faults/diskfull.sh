@@ -12,10 +12,5 @@ mkdir "$T/small" || fail "mkdir"
 mount -t tmpfs -o size=48m tmpfs "$T/small" 2>/dev/null || skip "cannot mount a tmpfs here (not root?)"
 trap 'umount "$T/small" 2>/dev/null; rm -rf "$T"' EXIT
 expect_ok "$SLUICE" demo --dir "$T/small/demo" --keep --rows 20000
-LAST_CMD="python3 tests/faults/diskfull.py"
-python3 "$top_srcdir/tests/faults/diskfull.py" --sluice "$SLUICE" --dir "$T/small/demo" >"$OUT" 2>"$ERR"
-_rc=$?
-cat "$OUT"
-[ $_rc -eq 0 ] || fail "a full disk lost or half-wrote something, or was not reported (exit $_rc)"
-ok "$(tail -n 1 "$OUT")"
+py_suite "a full disk lost or half-wrote something, or was not reported" tests/faults/diskfull.py --sluice "$SLUICE" --dir "$T/small/demo"
 pass

@@ -5,8 +5,9 @@
 #
 # D holds a demo exchange (`sluice demo --keep`): D/exchange, the parties'
 # keys D/NAME.key, the sample files.  The loop picks an operation and a
-# victim, starts the operation, and kills the victim with SIGKILL after a
-# random delay drawn from the operation's own measured duration:
+# victim (the pair with the fewest kills so far), starts the operation, and
+# kills the victim with SIGKILL after a random delay drawn from the
+# operation's own measured duration:
 #
 #   ingest      product load of a 20,000-row file (broker or worker)
 #   submit      contract submit of a fully signed contract (broker)
@@ -610,7 +611,9 @@ def main():
         loop.setup()
         loop.invariants()
         while loop.n < a.kills:
-            op, victim = loop.rng.choice(classes)
+            # The class with the fewest kills so far: every one gets its share.
+            least = min(loop.landed[c] for c in classes)
+            op, victim = loop.rng.choice([c for c in classes if loop.landed[c] == least])
             loop.one(op, victim)
             if sum(loop.tries.values()) > 20 * a.kills:
                 raise Failure("only %d of %d kills landed in %d tries" % (loop.n, a.kills, sum(loop.tries.values())))

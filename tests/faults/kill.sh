@@ -11,10 +11,5 @@ need python3
 expect_ok "$SLUICE" demo --dir "$T/demo" --keep --rows 20000
 set -- --sluice "$SLUICE" --dir "$T/demo" --kills "${FAULT_KILLS:-500}"
 [ -n "${FAULT_SEED:-}" ] && set -- "$@" --seed "$FAULT_SEED"
-LAST_CMD="python3 tests/faults/kill.py $*"
-python3 "$top_srcdir/tests/faults/kill.py" "$@" >"$OUT" 2>"$ERR"
-_rc=$?
-cat "$OUT"
-[ $_rc -eq 0 ] || fail "the fault loop failed (exit $_rc)"
-ok "$(tail -n 1 "$OUT")"
+py_suite "the fault loop failed" tests/faults/kill.py "$@"
 pass

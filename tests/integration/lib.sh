@@ -118,6 +118,20 @@ expect_stderr_empty() {
 	ok "stderr empty"
 }
 
+# py_suite WHAT SCRIPT ARGS...: the Python suite tests/.../SCRIPT run, its
+# report shown; the script fails with WHAT unless it exits 0, and the
+# report's last line is the check.
+py_suite() {
+	_what=$1 _py=$2
+	shift 2
+	LAST_CMD="python3 $_py $*"
+	python3 "$top_srcdir/$_py" "$@" >"$OUT" 2>"$ERR"
+	_rc=$?
+	cat "$OUT"
+	[ $_rc -eq 0 ] || fail "$_what (exit $_rc)"
+	ok "$(tail -n 1 "$OUT")"
+}
+
 # check DESC CMD...: CMD must succeed (a test, a cmp, a grep...).
 check() {
 	_desc=$1

@@ -13,10 +13,5 @@ need mdb_load
 expect_ok "$SLUICE" demo --dir "$T/demo" --keep --rows 20000
 set -- --sluice "$SLUICE" --dir "$T/demo" --flips "${STORE_FLIPS:-100}"
 [ -n "${STORE_SEED:-}" ] && set -- "$@" --seed "$STORE_SEED"
-LAST_CMD="python3 tests/security/store.py $*"
-python3 "$top_srcdir/tests/security/store.py" "$@" >"$OUT" 2>"$ERR"
-_rc=$?
-cat "$OUT"
-[ $_rc -eq 0 ] || fail "an attack on the store was not contained (exit $_rc)"
-ok "$(tail -n 1 "$OUT")"
+py_suite "an attack on the store was not contained" tests/security/store.py "$@"
 pass
