@@ -134,7 +134,8 @@ bytes_reserve(struct bytes *b, size_t n)
 	uint8_t *np;
 	size_t cap;
 
-	if (n <= b->cap)
+	/* Allocated on first use even for 0 bytes: b->p + b->len is then always defined. */
+	if (n <= b->cap && b->p != NULL)
 		return 0;
 	for (cap = b->cap ? b->cap : 4096; cap < n; cap *= 2)
 		;
@@ -156,8 +157,6 @@ bytes_put(struct bytes *b, const void *d, size_t n)
 {
 	int r;
 
-	if (n == 0) /* b->p may still be NULL, and NULL + 0 is undefined */
-		return 0;
 	if ((r = bytes_reserve(b, b->len + n)) != 0)
 		return r;
 	memcpy(b->p + b->len, d, n);

@@ -681,8 +681,8 @@ store_read_dict(struct store_reader *r, size_t col, const char *const **strs, co
 	if (k != r->man.cols[col].dict)
 		goto bad;
 	/* Point into the concatenation only now: it may have moved while growing. */
-	for (i = 0; i < k; i++) /* (all empty strings: nothing was allocated) */
-		d->strs[i] = all.p != NULL ? (const char *)all.p + offs[i] : "";
+	for (i = 0; i < k; i++)
+		d->strs[i] = (const char *)all.p + offs[i];
 	d->data = all.p;
 	d->datalen = all.cap;
 	d->loaded = 1;
