@@ -878,10 +878,11 @@ bound_hash(struct exec *e, uint32_t i)
 	return h;
 }
 
-#define BPAIR_H(x) ((x).h)
+/* Ties of h (rows alike in every column hashed) go to the first place: the cut is one set. */
+#define BPAIR_H(x) ((unsigned __int128)(x).h << 64 | (x).pos)
 HEAPSORT_DEFINE(bpairs_heapsort_h, struct bpair, BPAIR_H)
 
-/* A unit's pairs by h: most units have a few rows, where insertion beats a heapsort's calls. */
+/* A unit's pairs by (h, place): few rows a unit, where insertion beats a heapsort's calls. */
 static void
 bpairs_sort_h(struct bpair *a, size_t n)
 {
@@ -894,7 +895,7 @@ bpairs_sort_h(struct bpair *a, size_t n)
 	for (i = 1; i < n; i++) {
 		struct bpair t = a[i];
 
-		for (j = i; j > 0 && a[j - 1].h > t.h; j--)
+		for (j = i; j > 0 && BPAIR_H(a[j - 1]) > BPAIR_H(t); j--)
 			a[j] = a[j - 1];
 		a[j] = t;
 	}
@@ -1462,6 +1463,7 @@ static const char bound_label[] = "sluice/exec/bound/v1";
 struct part {
 	struct exec e;
 	uint32_t from, to; /* chunks [from, to) */
+	int set;           /* setup() has run */
 	int rc;
 	struct fault_state fault; /* a failure's notes, for the job's thread */
 	char msg[512];
@@ -1488,14 +1490,82 @@ part_run(void *arg)
 
 	fault_clear();
 	sl_err_clear();
-	t->rc = setup(&t->e);
+	if (!t->set) {
+		t->set = 1;
+		t->rc = setup(&t->e);
+	}
 	for (c = t->from; c < t->to && t->rc == 0; c++)
 		t->rc = scan_chunk(&t->e, c);
+	/* The bound's first pass: each run keeps its units' k smallest, a superset of the cut. */
+	if (t->rc == 0 && t->e.bpass == 1)
+		t->rc = bound_reduce(&t->e, 0);
 	if (t->rc != 0) {
 		fault_save(&t->fault);
 		snprintf(t->msg, sizeof t->msg, "%s", sl_err_msg(t->rc));
 	}
 	return NULL;
+}
+
+/* Every part's run, one a thread; the first failure in chunk order is the one one thread meets. */
+static int
+parts_run(struct part *parts, unsigned nthreads)
+{
+	unsigned t;
+
+	/* A thread the system will not make (the worker user's task limit): its run, here. */
+	for (t = 1; t < nthreads; t++)
+		parts[t].joinable = pthread_create(&parts[t].th, NULL, part_run, &parts[t]) == 0;
+	part_run(&parts[0]);
+	for (t = 1; t < nthreads; t++) {
+		if (parts[t].joinable)
+			pthread_join(parts[t].th, NULL);
+		else
+			part_run(&parts[t]);
+		parts[t].joinable = 0;
+	}
+	for (t = 0; t < nthreads; t++) {
+		if (parts[t].rc != 0) {
+			fault_restore(&parts[t].fault);
+			return sl_errf(parts[t].rc, "%s", parts[t].msg);
+		}
+	}
+	return 0;
+}
+
+/*
+ * The bound's cut over every run's pruned pairs, their places made global
+ * (a run's places follow those of the runs before it, as on one thread), and
+ * each run set up to admit from its first place: the kept rows are those of
+ * one thread whatever the thread count.
+ */
+static int
+bound_cut(struct exec *e, struct part *parts, unsigned nthreads)
+{
+	size_t total = 0, i;
+	uint64_t base = 0, seen;
+	unsigned t;
+
+	for (t = 0; t < nthreads; t++)
+		total += parts[t].e.npairs;
+	if ((e->bpairs = malloc((total + 1) * sizeof *e->bpairs)) == NULL)
+		return SL_ERR_NOMEM;
+	e->pcap = total + 1;
+	for (t = 0; t < nthreads; t++) {
+		struct exec *pe = &parts[t].e;
+
+		for (i = 0; i < pe->npairs; i++) {
+			e->bpairs[e->npairs] = pe->bpairs[i];
+			e->bpairs[e->npairs++].pos += base;
+		}
+		free(pe->bpairs);
+		pe->bpairs = NULL;
+		pe->npairs = pe->pcap = 0;
+		seen = pe->nseen;
+		pe->nseen = base;
+		base += seen;
+	}
+	e->nseen = base;
+	return bound_reduce(e, 1);
 }
 
 static int
@@ -1627,31 +1697,29 @@ run_parallel(struct exec *e, struct store_reader *const *readers, unsigned nthre
 		exec_init(&parts[t].e, e->p, readers[t], units_cap);
 		parts[t].from = (uint32_t)((uint64_t)n * t / nthreads);
 		parts[t].to = (uint32_t)((uint64_t)n * (t + 1) / nthreads);
-	}
-	/* A thread the system will not make (the worker user's task limit): its run, here. */
-	for (t = 1; t < nthreads; t++)
-		parts[t].joinable = pthread_create(&parts[t].th, NULL, part_run, &parts[t]) == 0;
-	part_run(&parts[0]);
-	for (t = 1; t < nthreads; t++) {
-		if (parts[t].joinable)
-			pthread_join(parts[t].th, NULL);
-		else
-			part_run(&parts[t]);
-	}
-	rc = 0;
-	for (t = 0; t < nthreads && rc == 0; t++) {
-		if ((rc = parts[t].rc) != 0) {
-			/* The first failure in chunk order is the one a single thread meets. */
-			fault_restore(&parts[t].fault);
-			sl_errf(rc, "%s", parts[t].msg);
+		if (e->brows > 0) {
+			parts[t].e.brows = e->brows;
+			memcpy(parts[t].e.bkey, e->bkey, sizeof e->bkey);
+			parts[t].e.bpass = 1;
 		}
+	}
+	rc = parts_run(parts, nthreads);
+	if (rc == 0 && e->brows > 0 && (rc = bound_cut(e, parts, nthreads)) == 0) {
+		for (t = 0; t < nthreads; t++) {
+			parts[t].e.bpass = 2;
+			parts[t].e.bkeep = e->bkeep; /* shared, read only; e frees it */
+			parts[t].e.rows_scanned = 0;
+		}
+		rc = parts_run(parts, nthreads);
 	}
 	for (t = 0; t < nthreads && rc == 0; t++)
 		rc = merge(e, &parts[t].e);
 	if (rc == 0)
 		rc = answer(e, result);
-	for (t = 0; t < nthreads; t++)
+	for (t = 0; t < nthreads; t++) {
+		parts[t].e.bkeep = NULL;
 		teardown(&parts[t].e);
+	}
 	free(parts);
 	return rc;
 }
@@ -1675,10 +1743,10 @@ exec_run(const struct plan *p, struct store_reader *const *readers, unsigned nth
 			return SL_ERR_AUTH;
 		}
 	}
-	/* Threads only where each has chunks of its own; the contribution bound scans alone. */
+	/* Threads only where each has chunks of its own. */
 	if (nthreads > n)
 		nthreads = n;
-	if ((rc = setup(&e)) == 0 && nthreads > 1 && e.brows == 0) {
+	if ((rc = setup(&e)) == 0 && nthreads > 1) {
 		rc = run_parallel(&e, readers, nthreads, units_cap, result);
 		if (rc != 0)
 			job_result_clear(result);

@@ -44,8 +44,9 @@ struct store_reader;
  * So the rows kept depend on the data, the columns the query reads and
  * the key only, never on row order or chunk layout.  Of the rows of one
  * unit with equal h (identical in every column hashed, so alike to the
- * answer) as many as fit are kept: exactly min(rows, count) rows of each
- * unit are kept.  Only kept rows enter groups, row counts, unit counts and
+ * answer) the first in the version's order are kept: exactly min(rows,
+ * count) rows of each unit are kept, and the same rows on any number of
+ * threads.  Only kept rows enter groups, row counts, unit counts and
  * aggregates; measures are clamped as without a bound.  rows_scanned counts
  * one scan.
  *
@@ -58,7 +59,10 @@ struct store_reader;
  * the same rows in the same order and admits those whose bit is set: no
  * hash, no lookup.  The alternative, keeping the selected rows' values to
  * avoid the second decryption, would hold every aggregated value of every
- * selected row.
+ * selected row.  On threads, each run of chunks does both passes over its
+ * own chunks; between them the runs' pruned pairs are cut once, with each
+ * run's places following those of the runs before it, so the rows kept are
+ * those of one thread.
  */
 struct exec_bound {
 	uint32_t rows; /* 0: no bound */
@@ -73,7 +77,8 @@ extern size_t exec_bound_prune_pairs;
  * Run p over a version, on nthreads threads (>= 1), each with its reader:
  * readers[0 .. nthreads - 1], read transactions of the same version (see
  * exec.c, "threads": the answer depends on the thread count only in the last
- * bits of REAL sums; a query with a contribution bound runs on one).  0 and *result, the RESULT (sandbox/job.h; its TEXT values
+ * bits of REAL sums, with or without a contribution bound).  0 and *result,
+ * the RESULT (sandbox/job.h; its TEXT values
  * in its own pool; free with job_result_clear()), or SL_ERR_AUTH
  * (integrity), SL_ERR_LIMIT (overflow, too many groups), SL_ERR_NOMEM.
  * units is the exact number of distinct units, or with units_cap in

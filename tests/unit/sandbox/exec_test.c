@@ -2832,6 +2832,51 @@ test_bound_order(void **state)
 	}
 }
 
+/*
+ * The bound on 2, 3 and 4 threads (three chunks): the very answer of one
+ * thread, in both row orders and when every run prunes at each fill.
+ */
+static void
+test_bound_threads(void **state)
+{
+	static const char *const sqls[] = {
+	    "SELECT seq, COUNT(*), SUM(qty), MIN(channel), MAX(day) FROM shop GROUP BY seq",
+	    "SELECT region, COUNT(*), SUM(qty), COUNT(DISTINCT age) FROM shop "
+	    "WHERE age BETWEEN 40 AND 65 GROUP BY region",
+	    "SELECT uid, COUNT(*), SUM(qty) FROM shop GROUP BY uid",
+	};
+	static const unsigned counts[] = {2, 3, 4};
+	struct fx *fx = *state;
+	struct exec_bound b;
+	size_t i, k, o, c;
+
+	for (k = 1; k <= 3; k += 2) {
+		bound_key(&b, (uint32_t)k, 6);
+		for (o = 0; o < 2; o++, swap_stores(fx)) {
+			for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+				json_t *one = run_bound_ok(fx, sqls[i], 0, &b);
+
+				for (c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+					json_t *many;
+
+					test_threads = counts[c];
+					exec_bound_prune_pairs =
+					    c == 2 ? 1 : EXEC_BOUND_PRUNE_PAIRS;
+					many = run_bound_ok(fx, sqls[i], 0, &b);
+					exec_bound_prune_pairs = EXEC_BOUND_PRUNE_PAIRS;
+					test_threads = 1;
+					if (!json_equal(one, many))
+						fail_msg("%s, bound %zu, %u threads: not the "
+						         "answer of one",
+						    sqls[i], k, counts[c]);
+					json_decref(many);
+				}
+				json_decref(one);
+			}
+		}
+	}
+}
+
 /* The scalar paths of the decoder and the filter, on a CPU that has AVX-512. */
 static void
 test_filters_scalar(void **state)
@@ -2878,6 +2923,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_bound_filter_first, setup_bound_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_key, setup_bound_small, teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_order, setup_bound_large, teardown),
+	    cmocka_unit_test_setup_teardown(test_bound_threads, setup_bound_large, teardown),
 	};
 
 	if (keys_init() != 0)
