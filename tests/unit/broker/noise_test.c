@@ -50,7 +50,7 @@ R(int64_t num, int64_t den) {
 static int
 setup(void **state)
 {
-	struct noise_rng *rng;
+	struct noise_rng *rng = NULL;
 
 	if (keys_init() != 0 || noise_rng_new(&rng) != 0)
 		return -1;

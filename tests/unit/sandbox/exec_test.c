@@ -2928,5 +2928,8 @@ main(void)
 
 	if (keys_init() != 0)
 		return 1;
+	/* make check-tsan runs the threaded tests only (Makefile.am TSAN_TESTS). */
+	if (getenv("SL_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("SL_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
