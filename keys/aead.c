@@ -8,6 +8,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,33 @@
 /* Largest length handed to one EVP update call, which takes an int. */
 #define EVP_STEP (1U << 30)
 
-/* Fetched once: the broker and worker are single-threaded. */
+/*
+ * Fetched once each, by whichever thread needs one first: the worker's scan
+ * and rotation threads and the daemon's job threads share them.
+ */
 static EVP_CIPHER *aead_aes_gcm;
 static EVP_CIPHER *aead_sm4_ctr;
 static EVP_MAC *aead_hmac;
+static pthread_once_t once_gcm = PTHREAD_ONCE_INIT, once_sm4 = PTHREAD_ONCE_INIT,
+                      once_hmac = PTHREAD_ONCE_INIT;
+
+static void
+fetch_gcm(void)
+{
+	aead_aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static void
+fetch_sm4(void)
+{
+	aead_sm4_ctr = EVP_CIPHER_fetch(NULL, "SM4-CTR", NULL);
+}
+
+static void
+fetch_hmac(void)
+{
+	aead_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
 
 int
 keys_aead_sizes(enum keys_aead alg, size_t *noncelen, size_t *taglen)
@@ -104,8 +128,7 @@ gcm_crypt(int enc, const uint8_t *key, const uint8_t *nonce, const uint8_t *pfx,
 	EVP_CIPHER_CTX *ctx = NULL;
 	int outl, r = SL_ERR_CRYPTO;
 
-	if (aead_aes_gcm == NULL &&
-	    (aead_aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL)
+	if (pthread_once(&once_gcm, fetch_gcm) != 0 || aead_aes_gcm == NULL)
 		return SL_ERR_CRYPTO;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_CipherInit_ex2(ctx, aead_aes_gcm, key, nonce, enc, NULL) != 1)
@@ -189,7 +212,7 @@ sm4_tag(const uint8_t *mackey, const uint8_t *iv, const uint8_t *pfx, size_t pfx
 		al[i] = (uint8_t)bits;
 		bits >>= 8;
 	}
-	if (aead_hmac == NULL && (aead_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+	if (pthread_once(&once_hmac, fetch_hmac) != 0 || aead_hmac == NULL)
 		return SL_ERR_CRYPTO;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SM3", 0);
 	params[1] = OSSL_PARAM_construct_end();
@@ -212,8 +235,7 @@ sm4_ctr(const uint8_t *enckey, const uint8_t *iv, const uint8_t *in, size_t len,
 	EVP_CIPHER_CTX *ctx = NULL;
 	int outl, r = SL_ERR_CRYPTO;
 
-	if (aead_sm4_ctr == NULL &&
-	    (aead_sm4_ctr = EVP_CIPHER_fetch(NULL, "SM4-CTR", NULL)) == NULL)
+	if (pthread_once(&once_sm4, fetch_sm4) != 0 || aead_sm4_ctr == NULL)
 		return SL_ERR_CRYPTO;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_CipherInit_ex2(ctx, aead_sm4_ctr, enckey, iv, 1, NULL) != 1 ||

@@ -5,6 +5,7 @@
  * costs more than hashing a short audit event.
  */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "common/err.h"
@@ -15,8 +16,22 @@ struct keys_hash {
 	const EVP_MD *md;
 };
 
+/* Fetched once each, by whichever thread needs one first (keys/aead.c says why). */
 static EVP_MD *hash_md_sha256;
 static EVP_MD *hash_md_sm3;
+static pthread_once_t once_sha256 = PTHREAD_ONCE_INIT, once_sm3 = PTHREAD_ONCE_INIT;
+
+static void
+fetch_sha256(void)
+{
+	hash_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void
+fetch_sm3(void)
+{
+	hash_md_sm3 = EVP_MD_fetch(NULL, "SM3", NULL);
+}
 
 /* The suite's digest, fetched on first use; NULL for an unknown suite. */
 static const EVP_MD *
@@ -24,13 +39,9 @@ hash_md(enum keys_suite suite)
 {
 	switch (suite) {
 	case KEYS_SUITE_INTL:
-		if (hash_md_sha256 == NULL)
-			hash_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-		return hash_md_sha256;
+		return pthread_once(&once_sha256, fetch_sha256) == 0 ? hash_md_sha256 : NULL;
 	case KEYS_SUITE_GM:
-		if (hash_md_sm3 == NULL)
-			hash_md_sm3 = EVP_MD_fetch(NULL, "SM3", NULL);
-		return hash_md_sm3;
+		return pthread_once(&once_sm3, fetch_sm3) == 0 ? hash_md_sm3 : NULL;
 	}
 	return NULL;
 }
