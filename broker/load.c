@@ -749,7 +749,8 @@ load_rotate_product(struct exchange *ex, const char *name, load_progress_fn prog
 	    .cpu_seconds = LOAD_CPU_SECONDS,
 	    .memory_bytes = LOAD_MEMORY_BYTES,
 	    .map_bytes = 2 * (uint64_t)v->bytes + (64ULL << 20),
-	    .params = ptext};
+	    .params = ptext,
+	    .threads = launch_threads_default()};
 	if ((r = launch_job(ex, &l, LOAD_WALL_MS, &sp)) != 0 ||
 	    (r = spawn_send(sp, JOB_FRAME_END, NULL, 0)) != 0)
 		goto out;

@@ -16,6 +16,7 @@ struct rekey {
 	struct store *src; /* the published version, read-only */
 	struct store *dst; /* h->store: the new version's staging directory */
 	uint32_t target;
+	unsigned threads; /* the header's, made only after confinement (rekey_run()) */
 };
 
 int
@@ -43,6 +44,7 @@ rekey_prepare(const struct job_header *h, struct rekey **out)
 	}
 	k->h = h;
 	k->target = (uint32_t)t;
+	k->threads = h->threads >= 1 && h->threads <= JOB_THREADS_MAX ? h->threads : 1;
 	if ((r = store_open(source, 0, 0, &k->src)) != 0 ||
 	    (r = store_open(h->store, 1, h->map_bytes, &k->dst)) != 0) {
 		json_decref(params);
@@ -85,7 +87,7 @@ rekey_run(struct rekey *k, int fd)
 	if (type != JOB_FRAME_END)
 		return sl_errf(SL_ERR_PARSE, "rekey: unexpected frame %u", type);
 	sl_err_clear();
-	if ((r = store_rekey(k->src, k->dst, &from, &to, report, &fd, &stats)) != 0)
+	if ((r = store_rekey(k->src, k->dst, &from, &to, k->threads, report, &fd, &stats)) != 0)
 		return r; /* the worker's ERROR frame says how it failed */
 	store_stats_result(&stats, res);
 	return job_frame_write(fd, JOB_FRAME_RESULT, res, sizeof(res));

@@ -108,7 +108,10 @@ void store_writer_abort(struct store_writer *w);
  * Re-encrypt version from->version of src (read-only) under from->key into
  * version to->version of dst (writable, emptied first) under to->key, same
  * product and suite, in one write transaction: every record is opened and
- * sealed again with its new AAD; nothing is decoded.  The source must
+ * sealed again with its new AAD; nothing is decoded.  Records are opened and
+ * sealed on nthreads threads (1 to JOB_THREADS_MAX) in batches, and put in
+ * key order by the calling thread, so the new version's records and the
+ * error reported (the first in key order) do not depend on nthreads.  The source must
  * authenticate completely (SL_ERR_AUTH otherwise, and nothing is written).
  * stats gets the new version's counts and manifest digest.  progress, when
  * not NULL, is called with arg and the sealed bytes written so far after
@@ -118,8 +121,8 @@ void store_writer_abort(struct store_writer *w);
 extern uint64_t store_rekey_progress_bytes; /* the step; tests lower it */
 typedef int (*store_progress_fn)(void *arg, uint64_t bytes);
 int store_rekey(struct store *src, struct store *dst, const struct store_ident *from,
-    const struct store_ident *to, store_progress_fn progress, void *arg, struct store_stats *stats)
-    __attribute__((warn_unused_result));
+    const struct store_ident *to, unsigned nthreads, store_progress_fn progress, void *arg,
+    struct store_stats *stats) __attribute__((warn_unused_result));
 
 /* A decoded chunk of one column; arrays borrowed until the next read or close. */
 struct store_vec {

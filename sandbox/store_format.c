@@ -288,35 +288,56 @@ store_sink_begin(struct store_sink *s, struct store *st, const struct store_iden
 }
 
 int
-store_sink_put(struct store_sink *s, uint32_t col, uint32_t chunk, uint32_t rows,
-    const uint8_t *plain, size_t len)
+store_record_seal(const struct store_ident *id, uint8_t *aad, uint32_t col, uint32_t chunk,
+    uint32_t rows, const uint8_t *plain, size_t len, struct bytes *sealed)
 {
-	enum keys_aead alg = keys_aead_for_store(s->id.suite);
+	enum keys_aead alg = keys_aead_for_store(id->suite);
 	size_t aadlen, slen = keys_aead_sealed_len(alg, len);
+	int r;
+
+	if (slen == 0)
+		return SL_ERR_LIMIT;
+	aadlen = rec_aad(aad, id->product, id->version, col, chunk, rows);
+	sealed->len = 0;
+	if ((r = bytes_reserve(sealed, slen)) != 0 ||
+	    (r = keys_aead_seal(alg, id->key, aad, aadlen, plain, len, sealed->p)) != 0)
+		return r;
+	sealed->len = slen;
+	return 0;
+}
+
+int
+store_sink_put_sealed(
+    struct store_sink *s, uint32_t col, uint32_t chunk, const uint8_t *sealed, size_t len)
+{
 	uint8_t k[STORE_REC_KEY_BYTES];
 	MDB_val key, val;
 	int r, rc;
 
-	if (slen == 0)
-		return SL_ERR_LIMIT;
-	aadlen = rec_aad(s->aad, s->id.product, s->id.version, col, chunk, rows);
-	s->sealed.len = 0;
-	if ((r = bytes_reserve(&s->sealed, slen)) != 0 ||
-	    (r = keys_aead_seal(alg, s->id.key, s->aad, aadlen, plain, len, s->sealed.p)) != 0)
-		return r;
 	rec_key(k, col, chunk);
 	key.mv_size = sizeof(k);
 	key.mv_data = k;
-	val.mv_size = slen;
-	val.mv_data = s->sealed.p;
+	val.mv_size = len;
+	val.mv_data = (void *)sealed;
 	if ((rc = mdb_put(s->txn, s->st->dbi, &key, &val, 0)) != 0)
 		return store_lmdb_err(rc, "write chunk");
 	/* The catalog pins a published version by the digest of its sealed manifest. */
 	if (col == STORE_MANIFEST &&
-	    (r = keys_hash(s->id.suite, s->sealed.p, slen, s->stats.manifest_digest)) != 0)
+	    (r = keys_hash(s->id.suite, sealed, len, s->stats.manifest_digest)) != 0)
 		return r;
-	s->stats.bytes += slen;
+	s->stats.bytes += len;
 	return 0;
+}
+
+int
+store_sink_put(struct store_sink *s, uint32_t col, uint32_t chunk, uint32_t rows,
+    const uint8_t *plain, size_t len)
+{
+	int r;
+
+	if ((r = store_record_seal(&s->id, s->aad, col, chunk, rows, plain, len, &s->sealed)) != 0)
+		return r;
+	return store_sink_put_sealed(s, col, chunk, s->sealed.p, s->sealed.len);
 }
 
 int

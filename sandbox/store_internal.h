@@ -109,6 +109,16 @@ int store_sink_begin(struct store_sink *s, struct store *st, const struct store_
 /* Seal len bytes of plain as record (col, chunk) with rows in its AAD, and put it. */
 int store_sink_put(struct store_sink *s, uint32_t col, uint32_t chunk, uint32_t rows,
     const uint8_t *plain, size_t len) __attribute__((warn_unused_result));
+/*
+ * The two halves of store_sink_put(): sealing, which needs no transaction
+ * (so key rotation's threads do it), into *sealed with aad as scratch
+ * (store_aad_bytes()); and putting what was sealed.
+ */
+int store_record_seal(const struct store_ident *id, uint8_t *aad, uint32_t col, uint32_t chunk,
+    uint32_t rows, const uint8_t *plain, size_t len, struct bytes *sealed)
+    __attribute__((warn_unused_result));
+int store_sink_put_sealed(struct store_sink *s, uint32_t col, uint32_t chunk, const uint8_t *sealed,
+    size_t len) __attribute__((warn_unused_result));
 /* Commit; the sink is released either way (its stats stay). */
 int store_sink_commit(struct store_sink *s) __attribute__((warn_unused_result));
 /* Abort what was not committed and free; a zeroed sink is fine. */

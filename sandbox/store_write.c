@@ -9,6 +9,7 @@
  * columns, and the data key(s), all wiped when the writer ends.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -598,27 +599,158 @@ out:
 
 uint64_t store_rekey_progress_bytes = STORE_REKEY_PROGRESS_BYTES;
 
+/* Records a rotation opens and seals between two runs of puts, a thread each in turn. */
+#define REKEY_BATCH_PER_THREAD 4
+/* ... and the sealed bytes past which a batch stops growing, whatever its count. */
+#define REKEY_BATCH_BYTES ((size_t)32 << 20)
+
+/* One record of a batch: where it is, its sealed bytes in the source's map, what it becomes. */
+struct rekey_rec {
+	uint32_t col, chunk, rows;
+	MDB_val val;
+	struct bytes plain, sealed;
+	int rc;
+};
+
+/* A thread's share of a batch: records first, first + step, ... */
+struct rekey_part {
+	const struct store_ident *from, *to;
+	struct rekey_rec *recs;
+	size_t nrecs, first, step;
+	uint8_t *aad; /* store_aad_bytes() of scratch */
+	pthread_t th;
+	int joinable;
+};
+
+static void *
+rekey_part_run(void *arg)
+{
+	struct rekey_part *t = arg;
+	size_t i;
+
+	for (i = t->first; i < t->nrecs; i += t->step) {
+		struct rekey_rec *x = &t->recs[i];
+
+		x->rc = store_record_open(
+		    t->from, t->aad, x->col, x->chunk, x->rows, &x->val, &x->plain);
+		if (x->rc == 0)
+			x->rc = store_record_seal(t->to, t->aad, x->col, x->chunk, x->rows,
+			    x->plain.p, x->plain.len, &x->sealed);
+	}
+	return NULL;
+}
+
+/* Open and seal again recs[0 .. n - 1], on nthreads threads; the records' rc say how each went. */
+static void
+rekey_batch(struct rekey_part *parts, unsigned nthreads, size_t n)
+{
+	unsigned t;
+
+	for (t = 0; t < nthreads; t++)
+		parts[t].nrecs = n;
+	/* A thread the system will not make: its share, here. */
+	for (t = 1; t < nthreads; t++)
+		parts[t].joinable =
+		    pthread_create(&parts[t].th, NULL, rekey_part_run, &parts[t]) == 0;
+	rekey_part_run(&parts[0]);
+	for (t = 1; t < nthreads; t++) {
+		if (parts[t].joinable)
+			pthread_join(parts[t].th, NULL);
+		else
+			rekey_part_run(&parts[t]);
+		parts[t].joinable = 0;
+	}
+}
+
+/* A record's key, checked against the manifest: 0, or the integrity error. */
+static int
+rekey_key(const struct store_ident *from, const struct store_manifest *m, const MDB_val *key,
+    uint32_t *col, uint32_t *chunk)
+{
+	if (key->mv_size != STORE_REC_KEY_BYTES)
+		return sl_errf(SL_ERR_AUTH, "store: version %u holds a record with a %zu-byte key",
+		    from->version, key->mv_size);
+	*col = be32_get(key->mv_data);
+	*chunk = be32_get((const uint8_t *)key->mv_data + 4);
+	if (*col != STORE_MANIFEST && (*col & STORE_DICT_BIT) == 0 && *chunk >= m->chunks)
+		return sl_errf(
+		    SL_ERR_AUTH, "store: version %u has a chunk past its manifest", from->version);
+	return 0;
+}
+
+/* The batch's records put in key order; the first failure, in that order, is the rotation's. */
+static int
+rekey_put(struct store_sink *out, const struct store_ident *from, struct rekey_rec *recs, size_t n,
+    store_progress_fn progress, void *arg, uint64_t *next)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		struct rekey_rec *x = &recs[i];
+
+		if (x->rc == SL_ERR_AUTH)
+			return sl_errf(SL_ERR_AUTH,
+			    "store: record (version %u, column %u, chunk %u) fails authentication: "
+			    "integrity error",
+			    from->version, x->col & ~STORE_DICT_BIT, x->chunk);
+		if (x->rc != 0)
+			return sl_errf(x->rc,
+			    "store: record (version %u, column %u, chunk %u) could not be sealed "
+			    "again: %s",
+			    from->version, x->col & ~STORE_DICT_BIT, x->chunk,
+			    x->rc == SL_ERR_NOMEM ? "out of memory" : "the cipher failed");
+		if ((r = store_sink_put_sealed(
+		         out, x->col, x->chunk, x->sealed.p, x->sealed.len)) != 0)
+			return r;
+		if (x->col != STORE_MANIFEST && (x->col & STORE_DICT_BIT) == 0)
+			out->stats.chunks++;
+		if (progress != NULL && out->stats.bytes >= *next) {
+			*next = out->stats.bytes + store_rekey_progress_bytes;
+			if ((r = progress(arg, out->stats.bytes)) != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 int
 store_rekey(struct store *src, struct store *dst, const struct store_ident *from,
-    const struct store_ident *to, store_progress_fn progress, void *arg, struct store_stats *stats)
+    const struct store_ident *to, unsigned nthreads, store_progress_fn progress, void *arg,
+    struct store_stats *stats)
 {
 	uint64_t next = store_rekey_progress_bytes;
 	struct store_sink out = {0};
 	struct store_manifest m = {0};
+	struct rekey_part *parts = NULL;
+	struct rekey_rec *recs = NULL;
 	MDB_txn *rtxn = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_val key, val;
 	struct bytes plain = {0};
-	uint8_t *aad = NULL;
-	uint32_t col, chunk, rows;
-	int r = 0, rc;
+	size_t cap, n, bytes, i;
+	uint32_t col = 0, chunk = 0;
+	unsigned t;
+	int r = 0, rc, bad = 0; /* bad: a record key's integrity error */
 
 	memset(stats, 0, sizeof(*stats));
 	if (src->writable || !dst->writable || strcmp(from->product, to->product) != 0 ||
-	    from->suite != to->suite || from->version == to->version)
+	    from->suite != to->suite || from->version == to->version || nthreads < 1 ||
+	    nthreads > JOB_THREADS_MAX)
 		return sl_errf(SL_ERR_INVAL, "store: bad key rotation request");
-	if ((aad = malloc(store_aad_bytes(from->product))) == NULL)
-		return SL_ERR_NOMEM;
+	cap = (size_t)nthreads * REKEY_BATCH_PER_THREAD;
+	if ((parts = calloc(nthreads, sizeof *parts)) == NULL ||
+	    (recs = calloc(cap, sizeof *recs)) == NULL) {
+		r = SL_ERR_NOMEM;
+		goto out;
+	}
+	for (t = 0; t < nthreads; t++) {
+		parts[t] = (struct rekey_part){from, to, recs, 0, t, nthreads, NULL, 0, 0};
+		if ((parts[t].aad = malloc(store_aad_bytes(from->product))) == NULL) {
+			r = SL_ERR_NOMEM;
+			goto out;
+		}
+	}
 	if ((rc = mdb_txn_begin(src->env, NULL, MDB_RDONLY, &rtxn)) != 0) {
 		r = store_lmdb_err(rc, "begin");
 		goto out;
@@ -630,8 +762,8 @@ store_rekey(struct store *src, struct store *dst, const struct store_ident *from
 		r = sl_errf(SL_ERR_NOTFOUND, "store: version %u not found", from->version);
 		goto out;
 	}
-	if (r != 0 ||
-	    (r = store_record_open(from, aad, STORE_MANIFEST, 0, 0, &val, &plain)) == SL_ERR_NOMEM)
+	if (r != 0 || (r = store_record_open(
+	                   from, parts[0].aad, STORE_MANIFEST, 0, 0, &val, &plain)) == SL_ERR_NOMEM)
 		goto out;
 	if (r != 0 || store_manifest_decode(plain.p, plain.len, &m) != 0) {
 		r = sl_errf(
@@ -642,37 +774,29 @@ store_rekey(struct store *src, struct store *dst, const struct store_ident *from
 		r = store_lmdb_err(rc, "cursor");
 		goto out;
 	}
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (key.mv_size != STORE_REC_KEY_BYTES) {
-			r = sl_errf(SL_ERR_AUTH,
-			    "store: version %u holds a record with a %zu-byte key", from->version,
-			    key.mv_size);
-			goto out;
+	/*
+	 * Batches of records in key order: opened and sealed again on the
+	 * threads (the values stay in the read transaction's map meanwhile),
+	 * then put by this thread, which alone holds the write transaction.
+	 */
+	rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	while (rc == 0 && !bad) {
+		for (n = 0, bytes = 0; rc == 0 && n < cap && bytes < REKEY_BATCH_BYTES;
+		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+			/* A bad key ends the batch; the records before it are still put first. */
+			if ((bad = rekey_key(from, &m, &key, &col, &chunk)) != 0)
+				break;
+			recs[n].col = col;
+			recs[n].chunk = chunk;
+			recs[n].rows = store_record_rows(col, chunk, m.rows, m.chunks);
+			recs[n].val = val;
+			bytes += val.mv_size;
+			n++;
 		}
-		col = be32_get(key.mv_data);
-		chunk = be32_get((const uint8_t *)key.mv_data + 4);
-		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0 && chunk >= m.chunks) {
-			r = sl_errf(SL_ERR_AUTH, "store: version %u has a chunk past its manifest",
-			    from->version);
+		rekey_batch(parts, nthreads, n);
+		if ((r = rekey_put(&out, from, recs, n, progress, arg, &next)) != 0 ||
+		    (r = bad) != 0)
 			goto out;
-		}
-		rows = store_record_rows(col, chunk, m.rows, m.chunks);
-		if ((r = store_record_open(from, aad, col, chunk, rows, &val, &plain)) ==
-		    SL_ERR_AUTH)
-			r = sl_errf(SL_ERR_AUTH,
-			    "store: record (version %u, column %u, chunk %u) fails authentication: "
-			    "integrity error",
-			    from->version, col & ~STORE_DICT_BIT, chunk);
-		if (r != 0 || (r = store_sink_put(&out, col, chunk, rows, plain.p, plain.len)) != 0)
-			goto out;
-		if (col != STORE_MANIFEST && (col & STORE_DICT_BIT) == 0)
-			out.stats.chunks++;
-		if (progress != NULL && out.stats.bytes >= next) {
-			next = out.stats.bytes + store_rekey_progress_bytes;
-			if ((r = progress(arg, out.stats.bytes)) != 0)
-				goto out;
-		}
 	}
 	if (rc != MDB_NOTFOUND) {
 		r = store_lmdb_err(rc, "scan");
@@ -692,6 +816,13 @@ out:
 		mdb_txn_abort(rtxn);
 	store_manifest_free(&m);
 	bytes_free(&plain);
-	free(aad);
+	for (i = 0; recs != NULL && i < cap; i++) {
+		bytes_free(&recs[i].plain);
+		bytes_free(&recs[i].sealed);
+	}
+	for (t = 0; parts != NULL && t < nthreads; t++)
+		free(parts[t].aad);
+	free(recs);
+	free(parts);
 	return r;
 }

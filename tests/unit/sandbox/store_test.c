@@ -25,6 +25,7 @@
 #include "keys/keys.h"
 #include "sandbox/simd.h"
 #include "sandbox/store.h"
+#include "sandbox/store_internal.h"
 #include "tests/unit/vectors.h"
 
 #define ROWS (2 * STORE_CHUNK_ROWS + 1234) /* three chunks, the last partial */
@@ -647,7 +648,7 @@ test_rekey(void **state)
 	open_pair(fx, 1, 2, &st, &dst);
 	/* progress every 1 KB: reported as it goes, never past what was written */
 	store_rekey_progress_bytes = 1024;
-	assert_int_equal(store_rekey(st, dst, &from, &to, note_progress, &rep, &stats), 0);
+	assert_int_equal(store_rekey(st, dst, &from, &to, 1, note_progress, &rep, &stats), 0);
 	store_close(st);
 	store_close(dst);
 	assert_int_equal(stats.rows, ROWS);
@@ -664,7 +665,7 @@ test_rekey(void **state)
 	copy_record(fx, 1, 3, 1, 1, 3, 0);
 	to.version = 3;
 	open_pair(fx, 1, 3, &st, &dst);
-	assert_int_equal(store_rekey(st, dst, &from, &to, NULL, NULL, &stats), SL_ERR_AUTH);
+	assert_int_equal(store_rekey(st, dst, &from, &to, 1, NULL, NULL, &stats), SL_ERR_AUTH);
 	store_close(st);
 	store_close(dst);
 	memcpy(fx->key, new, sizeof(new));
@@ -676,12 +677,118 @@ test_rekey(void **state)
 	open_pair(fx, 2, 4, &st, &dst);
 	from.version = 2;
 	from.key = new;
-	assert_int_equal(store_rekey(st, dst, &from, &to, note_progress, &rep, &stats), SL_ERR_IO);
+	assert_int_equal(
+	    store_rekey(st, dst, &from, &to, 1, note_progress, &rep, &stats), SL_ERR_IO);
 	store_close(st);
 	store_close(dst);
 	memcpy(fx->key, new, sizeof(new));
 	assert_int_equal(read_version(fx, 4, ROWS), SL_ERR_NOTFOUND);
 	store_rekey_progress_bytes = STORE_REKEY_PROGRESS_BYTES;
+}
+
+/* Every record of version v (opened with its own key) into the order of its keys, as text. */
+static char *
+records_plain(struct fx *fx, uint32_t v, const uint8_t *key)
+{
+	struct store_ident id = {"t", v, fx->suite, key};
+	uint32_t chunks = (ROWS + STORE_CHUNK_ROWS - 1) / STORE_CHUNK_ROWS, col, chunk;
+	char *dir = vdir(fx, v), *out = NULL;
+	size_t len = 0, i;
+	uint8_t *aad = malloc(store_aad_bytes("t"));
+	struct bytes plain = {0};
+	struct store *st = NULL;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, val;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_int_equal(store_open(dir, 0, 0, &st), 0);
+	assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_cursor_open(txn, st->dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &val, MDB_NEXT) == 0) {
+		col = be32_get(k.mv_data);
+		chunk = be32_get((const uint8_t *)k.mv_data + 4);
+		assert_int_equal(store_record_open(&id, aad, col, chunk,
+		                     store_record_rows(col, chunk, ROWS, chunks), &val, &plain),
+		    0);
+		fprintf(f, "%08x %u:", col, chunk);
+		for (i = 0; i < plain.len; i++)
+			fprintf(f, "%02x", plain.p[i]);
+		fputc('\n', f);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	store_close(st);
+	fclose(f);
+	bytes_free(&plain);
+	free(aad);
+	free(dir);
+	return out;
+}
+
+/*
+ * Rotation on 1, 2 and 5 threads (batches of 4 and of 20 records, more than
+ * the version has): the same records with the same plaintexts, and a
+ * corrupt source the same error, the first in key order.
+ */
+static void
+test_rekey_threads(void **state)
+{
+	static const unsigned counts[] = {1, 2, 5};
+	struct fx *fx = *state;
+	struct store *st = NULL, *dst = NULL;
+	struct store_stats stats;
+	uint8_t old[STORE_KEY_BYTES], new[STORE_KEY_BYTES];
+	struct store_ident from = {"t", 1, fx->suite, old}, to = {"t", 2, fx->suite, new};
+	char *want, *got, msg[1024] = "";
+	size_t c;
+
+	memcpy(old, fx->key, sizeof(old));
+	keys_random(new, sizeof(new));
+	write_version(fx, 1, ROWS, 1);
+	want = records_plain(fx, 1, old);
+	for (c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+		to.version = 2 + (uint32_t)c;
+		open_pair(fx, 1, to.version, &st, &dst);
+		assert_int_equal(
+		    store_rekey(st, dst, &from, &to, counts[c], NULL, NULL, &stats), 0);
+		store_close(st);
+		store_close(dst);
+		assert_int_equal(stats.chunks, 7 * 3);
+		got = records_plain(fx, to.version, new);
+		if (strcmp(want, got) != 0)
+			fail_msg(
+			    "rotation on %u threads: other records than the source's", counts[c]);
+		free(got);
+	}
+	free(want);
+	/* Two records swapped in the source: every thread count names the first. */
+	copy_record(fx, 1, 3, 1, 1, 2, 2);
+	copy_record(fx, 1, 1, 0, 1, 4, 1);
+	for (c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+		to.version = 10 + (uint32_t)c;
+		open_pair(fx, 1, to.version, &st, &dst);
+		sl_err_clear();
+		assert_int_equal(
+		    store_rekey(st, dst, &from, &to, counts[c], NULL, NULL, &stats), SL_ERR_AUTH);
+		store_close(st);
+		store_close(dst);
+		if (c == 0)
+			snprintf(msg, sizeof msg, "%s", sl_err_msg(SL_ERR_AUTH));
+		assert_string_equal(sl_err_msg(SL_ERR_AUTH), msg);
+		memcpy(fx->key, new, sizeof(new));
+		assert_int_equal(read_version(fx, to.version, ROWS), SL_ERR_NOTFOUND);
+		memcpy(fx->key, old, sizeof(old));
+	}
+	assert_non_null(strstr(msg, "column 2, chunk 2"));
+	/* No threads, or more than a job may have: refused before anything is read. */
+	open_pair(fx, 1, 20, &st, &dst);
+	to.version = 20;
+	assert_int_equal(store_rekey(st, dst, &from, &to, 0, NULL, NULL, &stats), SL_ERR_INVAL);
+	assert_int_equal(store_rekey(st, dst, &from, &to, JOB_THREADS_MAX + 1, NULL, NULL, &stats),
+	    SL_ERR_INVAL);
+	store_close(st);
+	store_close(dst);
 }
 
 int
@@ -702,9 +809,14 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_manifest_pinned, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_gm, teardown),
+	    cmocka_unit_test_setup_teardown(test_rekey_threads, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_rekey_threads, setup_gm, teardown),
 	};
 
 	if (keys_init() != 0)
 		return 1;
+	/* make check-tsan runs the threaded tests only (Makefile.am TSAN_TESTS). */
+	if (getenv("SL_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("SL_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
