@@ -4,8 +4,8 @@
 # (confined worker: parse, validate, encode, encrypt, publish), against
 # SQLite's .import of the same file into a plaintext table and against DuckDB's
 # read_csv into an in-memory table (default threads: all cores), in the same
-# run, alternating.  Prints each run, the medians, the ratios, and bytes on disk
-# per row.  DuckDB comes from npm (bench/package.json), installed on first use.
+# run, alternating; Sluice on one worker thread and on two (--threads; issue
+# 19).  Prints each run, the medians, the ratios, and bytes on disk per row.  DuckDB comes from npm (bench/package.json), installed on first use.
 # Usage: bench/load_bench.sh [ROWS] [RUNS]      (from the build tree, after make bench)
 set -eu
 ROWS=${1:-5000000}
@@ -27,9 +27,13 @@ now() { date +%s.%N; }
 i=1
 while [ "$i" -le "$RUNS" ]; do
 	t0=$(now)
-	./sluice -d "$B/x" product load claims "$B/claims.csv" --json >"$B/out.json"
+	./sluice -d "$B/x" product load --threads 1 claims "$B/claims.csv" --json >"$B/out.json"
 	t1=$(now)
 	echo "$t1 - $t0" | bc >>"$B/sluice.times"
+	t0=$(now)
+	./sluice -d "$B/x" product load --threads 2 claims "$B/claims.csv" --json >"$B/out2.json"
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$B/sluice2.times"
 	rm -f "$B/s.db"
 	sqlite3 "$B/s.db" "CREATE TABLE claims(member_id INT, age INT, sex TEXT, region TEXT,
 	    plan TEXT, dx_chapter TEXT, claim_fen INT, paid_fen INT, inpatient_days INT,
@@ -51,17 +55,19 @@ while [ "$i" -le "$RUNS" ]; do
 			DUCK=0; DUCKDB_WHY="node bench/duckdb_load.mjs failed: $(tail -n 1 "$B/duck.out")"
 		fi
 	fi
-	echo "run $i: sluice $(tail -n 1 "$B/sluice.times") s, sqlite $(tail -n 1 "$B/sqlite.times") s$D"
+	echo "run $i: sluice $(tail -n 1 "$B/sluice.times") s, on 2 threads $(tail -n 1 "$B/sluice2.times") s, sqlite $(tail -n 1 "$B/sqlite.times") s$D"
 	i=$((i + 1))
 done
 S=$(median <"$B/sluice.times")
+S2=$(median <"$B/sluice2.times")
 Q=$(median <"$B/sqlite.times")
 ENC=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes"])' "$B/out.json")
 echo "sluice load median: $S s ($(echo "$ROWS / $S" | bc) rows/s, $(echo "$SIZE / $S / 1000000" | bc) MB/s)"
+echo "sluice load on 2 threads median: $S2 s ($(echo "scale=2; $S / $S2" | bc)x the one-thread load)"
 echo "sqlite .import median: $Q s; sluice is $(echo "scale=2; $Q / $S" | bc)x faster"
 if [ "$DUCK" = 1 ]; then
 	DM=$(median <"$B/duck.times")
-	echo "duckdb read_csv into memory ($DT threads) median: $DM s; sluice/DuckDB = $(awk -v a="$S" -v b="$DM" 'BEGIN { printf "%.2f", a / b }') (target 0.50: sluice 2x faster; here $(faster "$S" "$DM"))"
+	echo "duckdb read_csv into memory ($DT threads) median: $DM s; sluice/DuckDB = $(awk -v a="$S" -v b="$DM" 'BEGIN { printf "%.2f", a / b }') (target 0.50: sluice 2x faster; here $(faster "$S" "$DM")); on 2 threads $(awk -v a="$S2" -v b="$DM" 'BEGIN { printf "%.2f", a / b }')"
 else
 	echo "DuckDB: not measured ($DUCKDB_WHY)"
 fi

@@ -17,6 +17,7 @@
 #include "common/file.h"
 #include "common/schema.h"
 #include "keys/sign.h"
+#include "sandbox/job.h"
 
 #define SCHEMA_FILE_MAX (4u << 20)
 
@@ -270,7 +271,10 @@ product_load_run(const struct cli *cli, const struct cli_args *a)
 		return r;
 	sl_err_clear();
 	memset(&res, 0, sizeof res);
-	req = (struct product_load_request){.name = name, .path = file, .format = format};
+	req = (struct product_load_request){.name = name,
+	    .path = file,
+	    .format = format,
+	    .threads = (unsigned)cli_count(a, "threads", 0)};
 	if (!json && isatty(STDERR_FILENO)) {
 		req.progress = cmd_progress_display;
 		req.progress_arg = &display;
@@ -376,6 +380,10 @@ const struct cli_spec cmd_product[] = {
             {
                 {"format", 0, CLI_CHOICE, "csv|jsonl", "the file's format"},
                 {"identity", 0, CLI_STRING, "MERCHANT.key", "act as the merchant, by its key"},
+                {"threads", 0, CLI_COUNT, "N",
+                    "the worker's parser threads (default: $SLUICE_THREADS, else the online "
+                    "cores)",
+                    0, 1, JOB_THREADS_MAX, "1 to 64"},
                 CMD_OPT_JSON,
             },
         .run = product_load_run,

@@ -429,6 +429,7 @@ load_begin(struct exchange *ex, const struct load_spec *spec, struct load_sessio
 	l.key = s->stage.dek;
 	l.store = s->stage.dir;
 	l.params = params;
+	l.threads = spec->threads > 0 ? spec->threads : launch_threads_default();
 	if (sp != NULL) {
 		/* Started ahead with an idle deadline: the job's own starts now. */
 		spawn_rearm(sp, LOAD_WALL_MS);
@@ -630,10 +631,12 @@ out:
 
 int
 load_product(struct exchange *ex, const char *name, const char *path, const char *format,
-    load_progress_fn progress, void *arg, struct load_result *res, const char *actor)
+    unsigned threads, load_progress_fn progress, void *arg, struct load_result *res,
+    const char *actor)
 {
 	struct load_spec spec = {.product = name,
 	    .format = format,
+	    .threads = threads,
 	    .actor = actor,
 	    .label = path,
 	    .progress = progress,

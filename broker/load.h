@@ -72,6 +72,7 @@ struct load_session; /* opaque */
 struct load_spec {
 	const char *product;
 	const char *format; /* "csv" or "jsonl" */
+	unsigned threads;   /* the worker's parser threads; 0: launch_threads_default() */
 	uint64_t size;      /* the bytes that will be fed: the version's map is sized for them */
 	const char *actor;  /* the audit events' actor */
 	const char *label;  /* the upload in messages: its path, or "upload u_..." */
@@ -125,8 +126,8 @@ void load_abort(struct load_session *s, struct exchange *ex, const char *why);
  * its key proved it, else the platform.
  */
 int load_product(struct exchange *ex, const char *name, const char *path, const char *format,
-    load_progress_fn progress, void *arg, struct load_result *res, const char *actor)
-    __attribute__((warn_unused_result));
+    unsigned threads, load_progress_fn progress, void *arg, struct load_result *res,
+    const char *actor) __attribute__((warn_unused_result));
 
 /*
  * `keys rotate-product`: a new data key; the latest published version

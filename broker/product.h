@@ -180,6 +180,7 @@ struct product_load_request {
 	const char *name;
 	const char *path;   /* the upload, streamed to the worker: the action's input */
 	const char *format; /* "csv" or "jsonl" */
+	unsigned threads;   /* the worker's parser threads; 0: the broker's default */
 	/* A load_progress_fn (broker/load.h) called as the upload goes, or NULL: the caller displays it. */
 	void (*progress)(void *arg, const struct load_progress *p);
 	void *progress_arg;

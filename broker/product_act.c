@@ -89,8 +89,8 @@ product_act_load(struct exchange *ex, const struct keys_pubkey *caller,
 		product_clear(&p);
 		return r;
 	}
-	r = load_product(
-	    ex, req->name, req->path, req->format, req->progress, req->progress_arg, res, actor);
+	r = load_product(ex, req->name, req->path, req->format, req->threads, req->progress,
+	    req->progress_arg, res, actor);
 	product_clear(&p);
 	return r;
 }

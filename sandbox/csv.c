@@ -768,6 +768,14 @@ csv_start(struct csv_reader *r, uint64_t at)
 }
 
 int
+csv_mid_file(struct csv_reader *r)
+{
+	if (r->st != CSV_BOM || r->bytes != 0)
+		return sl_errf(SL_ERR_INVAL, "csv: csv_mid_file() after a feed");
+	return csv_start(r, 0);
+}
+
+int
 csv_feed(struct csv_reader *r, const uint8_t *p, size_t n, csv_record_fn fn, void *arg)
 {
 	size_t took, replay;

@@ -141,6 +141,13 @@ int csv_feed(struct csv_reader *r, const uint8_t *p, size_t n, csv_record_fn fn,
 int csv_finish(struct csv_reader *r, csv_record_fn fn, void *arg)
     __attribute__((warn_unused_result));
 
+/*
+ * The input r will be fed is not the start of a file but a record's start
+ * in the middle of one (a block of a parallel ingest): a BOM there is data,
+ * and positions count lines from 1 at that record.  Call before any feed.
+ */
+int csv_mid_file(struct csv_reader *r) __attribute__((warn_unused_result));
+
 /* Counts so far; may be called at any time. */
 void csv_stats(const struct csv_reader *r, struct csv_stats *out);
 

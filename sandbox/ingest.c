@@ -2,10 +2,20 @@
  * sandbox/ingest.c -- validating an upload and writing it as a new version.
  *
  * Trusts: the job header.  Untrusted: every DATA byte.  Holds: plaintext
- * rows, one chunk at a time (sandbox/store_write.c), and the product's data key.
+ * rows, one chunk at a time (sandbox/store_write.c), and the product's data key;
+ * on threads, also the blocks of the upload being parsed.
+ *
+ * On one thread the upload is fed to one reader as it comes.  On more
+ * ("blocks" below), the job's thread cuts the upload into blocks of whole
+ * records, parses the first record itself (the CSV header, and any byte
+ * order mark), and hands the rest to parser threads; it puts each parsed
+ * block's values into the store and merges its errors in input order.  So
+ * the store's bytes (but for the nonces) and the errors reported are those
+ * of one thread.
  */
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +32,17 @@
 _Static_assert(INGEST_ERRORS_MAX <= JOB_PLACES_MAX, "an ERROR frame holds the listed errors");
 
 enum ingest_format { FORMAT_CSV, FORMAT_JSONL };
+
+struct block;
+struct ingest;
+
+/* Where the records a reader hands out go. */
+struct sink {
+	struct ingest *in;
+	struct job_error_frame *errors; /* in->errors, or the block's */
+	uint64_t *rows;
+	struct block *b; /* NULL: straight into the store; else the block's values */
+};
 
 struct ingest {
 	struct job_header h;
@@ -42,6 +63,8 @@ struct ingest {
 	/* The ERROR frame: code JOB_ERR_INPUT, the first places, the count of all. */
 	struct job_error_frame errors;
 	int fd;
+	unsigned threads;   /* parser threads: the header's, 1 for none */
+	struct sink direct; /* records of the job's own reader go straight to the store */
 };
 
 /* A position from a reader, in a place's 32 bits; a larger one is not known (0). */
@@ -57,14 +80,14 @@ pos32(uint64_t v)
  * index + 1, or 0.
  */
 static void
-add_error(struct ingest *in, size_t line, size_t col, size_t length, uint32_t rule, size_t field,
-    uint64_t number)
+add_error(struct job_error_frame *e, size_t line, size_t col, size_t length, uint32_t rule,
+    size_t field, uint64_t number)
 {
 	struct job_place *pl;
 
-	if (in->errors.total++ >= INGEST_ERRORS_MAX)
+	if (e->total++ >= INGEST_ERRORS_MAX)
 		return;
-	pl = &in->errors.places[in->errors.nplaces++];
+	pl = &e->places[e->nplaces++];
 	pl->line = pos32(line);
 	pl->column = pos32(col);
 	pl->length = pos32(length);
@@ -105,6 +128,8 @@ ingest_prepare(const struct job_header *h, struct ingest **out)
 		return SL_ERR_NOMEM;
 	in->h = *h; /* borrowed strings: h outlives the job */
 	in->errors.code = JOB_ERR_INPUT;
+	in->direct = (struct sink){in, &in->errors, &in->rows, NULL};
+	in->threads = h->threads >= 1 && h->threads <= JOB_THREADS_MAX ? h->threads : 1;
 	if ((r = schema_parse(h->schema, strlen(h->schema), &in->schema)) != 0)
 		goto fail;
 	if ((params = json_loads(h->params, 0, NULL)) == NULL ||
@@ -157,28 +182,140 @@ ingest_free(struct ingest *in)
 	free(in);
 }
 
-/* Store one validated value. */
-static int
-put_value(struct ingest *in, size_t col, const struct value *v)
-{
-	const struct schema_column *c = &in->schema->cols[col];
+/* ---- blocks (one thread: none) ------------------------------------------------ */
 
+/*
+ * A value a parser thread validated, for the job's thread to put: 8 bytes,
+ * as the column's type says (the kind of a TEXT one, and NULL, in the
+ * block's kinds).  Every value of the upload passes through one, so small.
+ */
+union bval {
+	int64_t i;
+	double r;
+	uint32_t domain;
+	struct {
+		uint32_t off, len; /* in the block's data (BVAL_DATA) or text (BVAL_TEXT) */
+	} t;
+};
+enum bval_kind { BVAL_VALUE, BVAL_NULL, BVAL_DOMAIN, BVAL_DATA, BVAL_TEXT };
+
+enum block_state { BLOCK_FREE, BLOCK_READY, BLOCK_BUSY, BLOCK_DONE };
+
+/* Whole records of the upload, parsed by a thread; its lines count from 1. */
+struct block {
+	enum block_state state;
+	uint8_t *data;
+	size_t len, dcap;
+	int final; /* the upload's last bytes: its reader is finished */
+	/* What parsing found */
+	int rc;                    /* 0, SL_ERR_PARSE (fault says where) or a failure */
+	struct reader_fault fault; /* after SL_ERR_PARSE */
+	struct job_error_frame errors;
+	uint64_t rows;
+	size_t lines;     /* the LFs in data */
+	union bval *vals; /* ncols a row, in schema order; kept only while errors.total is 0 */
+	uint8_t *kinds;   /* enum bval_kind of each */
+	size_t nvals, vcap, kcap;
+	char *text;
+	size_t tlen, tcap;
+};
+
+static int
+block_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 1024;
+	void *q;
+
+	while (n < need)
+		if (__builtin_mul_overflow(n, 2, &n))
+			return SL_ERR_NOMEM;
+	if (n == *cap)
+		return 0;
+	if ((q = reallocarray(*p, n, size)) == NULL)
+		return SL_ERR_NOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/*
+ * Keep one validated value at its column's place in the row (a row is ncols
+ * values, schema order).  A TEXT one in the block's own bytes (unquoted, or
+ * quoted without "") is kept as where it is; another's bytes are copied, as
+ * the reader's go with the record.
+ */
+static int
+block_put(
+    struct block *b, size_t ncols, size_t col, const struct schema_column *c, const struct value *v)
+{
+	union bval *x;
+	uint8_t *kind;
+	int r;
+
+	if (b->vcap < b->nvals + ncols &&
+	    ((r = block_grow((void **)&b->vals, &b->vcap, b->nvals + ncols, sizeof *b->vals)) !=
+	            0 ||
+	        (r = block_grow((void **)&b->kinds, &b->kcap, b->vcap, 1)) != 0))
+		return r;
+	x = &b->vals[b->nvals + col];
+	kind = &b->kinds[b->nvals + col];
+	*kind = BVAL_VALUE;
+	if (v->null) {
+		*kind = BVAL_NULL;
+	} else if (c->type == SCHEMA_REAL) {
+		x->r = v->r;
+	} else if (c->type == SCHEMA_TEXT && v->domain >= 0) {
+		*kind = BVAL_DOMAIN;
+		x->domain = (uint32_t)v->domain;
+	} else if (c->type == SCHEMA_TEXT && (const uint8_t *)v->s >= b->data &&
+	           (const uint8_t *)v->s + v->len <= b->data + b->len) {
+		*kind = BVAL_DATA;
+		x->t.off = (uint32_t)((const uint8_t *)v->s - b->data);
+		x->t.len = (uint32_t)v->len;
+	} else if (c->type == SCHEMA_TEXT) {
+		*kind = BVAL_TEXT;
+		/* Allocated on first use even for 0 bytes, so that text + off is always defined. */
+		if ((b->text == NULL || b->tcap - b->tlen < v->len) &&
+		    (r = block_grow((void **)&b->text, &b->tcap, b->tlen + v->len, 1)) != 0)
+			return r;
+		memcpy(b->text + b->tlen, v->s, v->len);
+		x->t.off = (uint32_t)b->tlen;
+		x->t.len = (uint32_t)v->len;
+		b->tlen += v->len;
+	} else {
+		x->i = v->i;
+	}
+	return 0;
+}
+
+/* ---- records --------------------------------------------------------------- */
+
+/* Store one validated value, or keep it in the sink's block. */
+static int
+put_value(struct sink *o, size_t col, const struct value *v)
+{
+	const struct schema_column *c = &o->in->schema->cols[col];
+	struct store_writer *w = o->in->w;
+
+	if (o->b != NULL)
+		return block_put(o->b, o->in->schema->ncols, col, c, v);
 	if (v->null)
-		return store_put_null(in->w, col);
+		return store_put_null(w, col);
 	switch (c->type) {
 	case SCHEMA_REAL:
-		return store_put_real(in->w, col, v->r);
+		return store_put_real(w, col, v->r);
 	case SCHEMA_TEXT:
 		if (v->domain >= 0)
-			return store_put_domain(in->w, col, (uint32_t)v->domain);
-		return store_put_text(in->w, col, v->s, v->len);
+			return store_put_domain(w, col, (uint32_t)v->domain);
+		return store_put_text(w, col, v->s, v->len);
 	default:
-		return store_put_int(in->w, col, v->i);
+		return store_put_int(w, col, v->i);
 	}
 }
 
+/* A row's end in the store: counted, and PROGRESS now and then. */
 static int
-row_done(struct ingest *in)
+store_row(struct ingest *in)
 {
 	uint8_t prog[16];
 	int r;
@@ -192,6 +329,18 @@ row_done(struct ingest *in)
 		if (job_frame_write(in->fd, JOB_FRAME_PROGRESS, prog, sizeof(prog)) != 0)
 			return SL_ERR_IO;
 	}
+	return 0;
+}
+
+static int
+row_done(struct sink *o)
+{
+	if (o->b == NULL)
+		return store_row(o->in);
+	o->b->rows++;
+	/* Every column was put (a good header names each once): the next row's slots follow. */
+	if (o->errors->total == 0)
+		o->b->nvals += o->in->schema->ncols;
 	return 0;
 }
 
@@ -213,16 +362,17 @@ csv_header(struct ingest *in, size_t nfields, const struct csv_field *f)
 			    memcmp(in->schema->cols[j].name, f[i].p, f[i].len) == 0)
 				break;
 		if (j == in->schema->ncols)
-			add_error(in, f[i].line, f[i].col, field_bytes(&f[i]),
+			add_error(&in->errors, f[i].line, f[i].col, field_bytes(&f[i]),
 			    JOB_RULE_INGEST_HEADER_UNKNOWN, 0, 0);
 		else if (seen[j]++)
-			add_error(
-			    in, f[i].line, f[i].col, 0, JOB_RULE_INGEST_HEADER_TWICE, j + 1, 0);
+			add_error(&in->errors, f[i].line, f[i].col, 0, JOB_RULE_INGEST_HEADER_TWICE,
+			    j + 1, 0);
 		in->field_col[i] = j;
 	}
 	for (j = 0; j < in->schema->ncols; j++)
 		if (!seen[j])
-			add_error(in, f[0].line, 1, 0, JOB_RULE_INGEST_HEADER_MISSING, j + 1, 0);
+			add_error(
+			    &in->errors, f[0].line, 1, 0, JOB_RULE_INGEST_HEADER_MISSING, j + 1, 0);
 	free(seen);
 	/*
 	 * A good header has exactly the schema's columns, which is what the
@@ -235,7 +385,8 @@ csv_header(struct ingest *in, size_t nfields, const struct csv_field *f)
 static int
 csv_record(void *arg, size_t line, size_t nfields, const struct csv_field *f)
 {
-	struct ingest *in = arg;
+	struct sink *o = arg;
+	struct ingest *in = o->in;
 	struct value v;
 	uint32_t rule;
 	size_t i;
@@ -246,8 +397,8 @@ csv_record(void *arg, size_t line, size_t nfields, const struct csv_field *f)
 	if (in->header_bad)
 		return 0;
 	if (nfields != in->nfields) {
-		add_error(in, line, 1, 0, JOB_RULE_INGEST_FIELD_COUNT, 0, nfields);
-		in->rows++;
+		add_error(o->errors, line, 1, 0, JOB_RULE_INGEST_FIELD_COUNT, 0, nfields);
+		(*o->rows)++;
 		return 0;
 	}
 	for (i = 0; i < nfields; i++) {
@@ -255,13 +406,14 @@ csv_record(void *arg, size_t line, size_t nfields, const struct csv_field *f)
 
 		if (value_parse(&in->schema->cols[col], f[i].p, f[i].len,
 		        !f[i].quoted && f[i].len == 0, &v, &rule) != 0) {
-			add_error(in, f[i].line, f[i].col, field_bytes(&f[i]), rule, col + 1, 0);
+			add_error(
+			    o->errors, f[i].line, f[i].col, field_bytes(&f[i]), rule, col + 1, 0);
 			continue;
 		}
-		if (in->errors.total == 0 && (r = put_value(in, col, &v)) != 0)
+		if (o->errors->total == 0 && (r = put_value(o, col, &v)) != 0)
 			return r;
 	}
-	return row_done(in);
+	return row_done(o);
 }
 
 /* The text of a JSON value as value_parse() reads it; 0 or -1 (wrong JSON type). */
@@ -330,7 +482,8 @@ json_text(const struct schema_column *c, json_t *j, char *buf, size_t buflen, co
 static int
 jsonl_record(void *arg, size_t line, json_t *obj)
 {
-	struct ingest *in = arg;
+	struct sink *o = arg;
+	struct ingest *in = o->in;
 	char buf[64];
 	const char *key, *s;
 	struct value v;
@@ -343,7 +496,7 @@ jsonl_record(void *arg, size_t line, json_t *obj)
 	json_object_foreach(obj, key, j)
 	{
 		if (schema_column(in->schema, key) == NULL)
-			add_error(in, line, 1, 0, JOB_RULE_INGEST_UNKNOWN_KEY, 0, 0);
+			add_error(o->errors, line, 1, 0, JOB_RULE_INGEST_UNKNOWN_KEY, 0, 0);
 	}
 	for (i = 0; i < in->schema->ncols; i++) {
 		const struct schema_column *c = &in->schema->cols[i];
@@ -356,17 +509,17 @@ jsonl_record(void *arg, size_t line, json_t *obj)
 			           ? JOB_RULE_INGEST_JSON_STRING
 			       : c->type == SCHEMA_BOOL ? JOB_RULE_INGEST_JSON_BOOL
 			                                : JOB_RULE_INGEST_JSON_NUMBER;
-			add_error(in, line, 1, 0, rule, i + 1, 0);
+			add_error(o->errors, line, 1, 0, rule, i + 1, 0);
 			continue;
 		}
 		if (value_parse(c, s, len, is_null, &v, &rule) != 0) {
-			add_error(in, line, 1, 0, rule, i + 1, 0);
+			add_error(o->errors, line, 1, 0, rule, i + 1, 0);
 			continue;
 		}
-		if (in->errors.total == 0 && (r = put_value(in, i, &v)) != 0)
+		if (o->errors->total == 0 && (r = put_value(o, i, &v)) != 0)
 			return r;
 	}
-	return row_done(in);
+	return row_done(o);
 }
 
 /* The rule of each reader_error (sandbox/reader.h). */
@@ -386,47 +539,57 @@ static const uint32_t reader_rules[] = {
 };
 
 /*
- * The reader's SL_ERR_PARSE as a place: its rule and position, never its
- * message.  Nor does the log get that: jansson's words may quote the
- * upload, and the log is outside the worker.
+ * The reader's SL_ERR_PARSE as a place: its rule and position (its line
+ * moved down by line_base - 1 for a block's), never its message.  Nor does
+ * the log get that: jansson's words may quote the upload, and the log is
+ * outside the worker.
  */
 static int
-add_reader_error(struct ingest *in)
+add_reader_error(struct ingest *in, const struct reader_fault *f, size_t line_base)
 {
-	const struct reader_fault *f =
-	    in->format == FORMAT_CSV ? csv_fault(in->csv) : jsonl_fault(in->jsonl);
+	size_t line;
 
 	if (f == NULL || (size_t)f->code >= sizeof reader_rules / sizeof reader_rules[0] ||
 	    reader_rules[f->code] == JOB_RULE_NONE)
 		return sl_errf(SL_ERR_INTERNAL, "ingest: a parse error without its rule");
-	sl_warnx("upload refused at %zu:%zu: reader error %d", f->line, f->column, (int)f->code);
+	line = f->line + line_base - 1;
+	sl_warnx("upload refused at %zu:%zu: reader error %d", line, f->column, (int)f->code);
 	/* The bad byte of invalid UTF-8 is the place's one byte: the broker names it. */
-	add_error(
-	    in, f->line, f->column, f->code == READER_ERR_UTF8, reader_rules[f->code], 0, f->limit);
+	add_error(&in->errors, line, f->column, f->code == READER_ERR_UTF8, reader_rules[f->code],
+	    0, f->limit);
 	return 0;
 }
 
+static const struct reader_fault *
+own_fault(const struct ingest *in)
+{
+	return in->format == FORMAT_CSV ? csv_fault(in->csv) : jsonl_fault(in->jsonl);
+}
+
+/* Bytes for the job's own reader, whose records go straight into the store. */
 static int
 feed(struct ingest *in, const uint8_t *p, size_t n)
 {
-	in->bytes_in += n;
 	if (in->format == FORMAT_CSV)
-		return csv_feed(in->csv, p, n, csv_record, in);
-	return jsonl_feed(in->jsonl, p, n, jsonl_record, in);
+		return csv_feed(in->csv, p, n, csv_record, &in->direct);
+	return jsonl_feed(in->jsonl, p, n, jsonl_record, &in->direct);
 }
 
 static int
-finish(struct ingest *in)
+finish_reader(struct ingest *in)
 {
-	int r;
+	return in->format == FORMAT_CSV ? csv_finish(in->csv, csv_record, &in->direct)
+	                                : jsonl_finish(in->jsonl, jsonl_record, &in->direct);
+}
 
-	r = in->format == FORMAT_CSV ? csv_finish(in->csv, csv_record, in)
-	                             : jsonl_finish(in->jsonl, jsonl_record, in);
-	if (r == 0 && in->format == FORMAT_CSV && !in->have_header)
-		add_error(in, 1, 1, 0, JOB_RULE_INGEST_EMPTY_FILE, 0, 0);
-	if (r == 0 && in->errors.total == 0 && in->rows == 0)
-		add_error(in, 1, 1, 0, JOB_RULE_INGEST_NO_ROWS, 0, 0);
-	return r;
+/* The rules about the upload as a whole, once every record is in. */
+static void
+upload_rules(struct ingest *in)
+{
+	if (in->format == FORMAT_CSV && !in->have_header)
+		add_error(&in->errors, 1, 1, 0, JOB_RULE_INGEST_EMPTY_FILE, 0, 0);
+	if (in->errors.total == 0 && in->rows == 0)
+		add_error(&in->errors, 1, 1, 0, JOB_RULE_INGEST_NO_ROWS, 0, 0);
 }
 
 /* Send the ERROR frame of the upload's places. */
@@ -442,20 +605,35 @@ send_errors(struct ingest *in)
 	return job_frame_write(in->fd, JOB_FRAME_ERROR, buf, len);
 }
 
-int
-ingest_run(struct ingest *in, int fd)
+/* The new version committed and its RESULT sent, or the upload's ERROR frame. */
+static int
+conclude(struct ingest *in)
 {
 	struct store_stats stats;
 	uint8_t res[JOB_WRITTEN_BYTES];
+	int r;
+
+	if (in->errors.total > 0)
+		return send_errors(in);
+	r = store_writer_commit(in->w, &stats);
+	in->w = NULL;
+	if (r != 0)
+		return r; /* the worker's ERROR frame carries the code (sandbox/fault.h) */
+	store_stats_result(&stats, res);
+	return job_frame_write(in->fd, JOB_FRAME_RESULT, res, sizeof(res));
+}
+
+/* One thread: the upload fed to the job's reader as it comes. */
+static int
+run_one(struct ingest *in)
+{
 	uint8_t *payload = NULL;
 	uint32_t type;
 	size_t len;
 	int r;
 
-	in->fd = fd;
-	in->next_progress = INGEST_PROGRESS_ROWS;
 	for (;;) {
-		if ((r = job_frame_read(fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
+		if ((r = job_frame_read(in->fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
 			return r;
 		if (type == JOB_FRAME_END) {
 			free(payload);
@@ -465,27 +643,506 @@ ingest_run(struct ingest *in, int fd)
 			free(payload);
 			return sl_errf(SL_ERR_PARSE, "ingest: unexpected frame %u", type);
 		}
+		in->bytes_in += len;
 		r = feed(in, payload, len);
 		free(payload);
-		if (r != 0 && r != SL_ERR_PARSE)
-			return r;
 		if (r == SL_ERR_PARSE) {
 			/* Malformed input: report where; the rest of the upload is not read. */
-			if ((r = add_reader_error(in)) != 0)
+			if ((r = add_reader_error(in, own_fault(in), 1)) != 0)
 				return r;
 			return send_errors(in);
 		}
+		if (r != 0)
+			return r;
 	}
-	if ((r = finish(in)) == SL_ERR_PARSE)
-		r = add_reader_error(in);
+	if ((r = finish_reader(in)) == SL_ERR_PARSE) {
+		if ((r = add_reader_error(in, own_fault(in), 1)) != 0)
+			return r;
+		return send_errors(in);
+	}
 	if (r != 0)
 		return r;
-	if (in->errors.total > 0)
-		return send_errors(in);
-	r = store_writer_commit(in->w, &stats);
-	in->w = NULL;
+	upload_rules(in);
+	return conclude(in);
+}
+
+/* ---- blocks on threads ------------------------------------------------------- */
+
+/* A block's bytes: cut at the first record end past this many (a variable for the tests). */
+size_t ingest_block_bytes = INGEST_BLOCK_BYTES;
+
+/* Blocks in flight: each parser thread's, one more each ready, and the one being put. */
+#define RING_PER_THREAD 2
+
+struct blocks {
+	struct ingest *in;
+	struct block *ring;
+	size_t nring;
+	uint64_t head, tail; /* blocks [head, tail) are in the ring, ring[seq % nring] */
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	int closing;
+	pthread_t *th;
+	unsigned nth;
+	/* The cut: pending[0 .. len) is the upload past the last block, scanned to scan. */
+	uint8_t *pending;
+	size_t len, cap, scan;
+	int odd;          /* a CSV quote is open at scan */
+	size_t line_base; /* the line of the next block to put */
+	int first;        /* the first record (header, BOM) not yet read by the job's reader */
+};
+
+/* The record limit of the upload's reader: a cut past it falls inside a record the reader refuses. */
+static size_t
+record_max(const struct ingest *in)
+{
+	return in->format == FORMAT_CSV ? CSV_LINE_MAX_DEFAULT : JSONL_LINE_MAX_DEFAULT;
+}
+
+/*
+ * The end of the first record that ends at or past want in pending, or 0
+ * when there is none yet.  A CSV record ends at an LF outside quotes, which
+ * the parity of the quotes before it tells for well-formed input; where the
+ * input is malformed, the reader of the block refuses it there, before any
+ * later cut matters.  JSON Lines ends records at every LF.
+ */
+static size_t
+cut_point(struct blocks *bs, size_t want)
+{
+	const uint8_t *p = bs->pending, *q, *nl;
+	int csv = bs->in->format == FORMAT_CSV;
+
+	/* Quotes before want only change the parity. */
+	while (csv && bs->scan < want && bs->scan < bs->len) {
+		q = memchr(p + bs->scan, '"', (want < bs->len ? want : bs->len) - bs->scan);
+		if (q == NULL) {
+			bs->scan = want < bs->len ? want : bs->len;
+			break;
+		}
+		bs->odd ^= 1;
+		bs->scan = (size_t)(q - p) + 1;
+	}
+	if (bs->scan < want)
+		bs->scan = want < bs->len ? want : bs->len;
+	while (bs->scan < bs->len) {
+		if (bs->odd) {
+			if ((q = memchr(p + bs->scan, '"', bs->len - bs->scan)) == NULL) {
+				bs->scan = bs->len;
+				return 0;
+			}
+			bs->odd = 0;
+			bs->scan = (size_t)(q - p) + 1;
+			continue;
+		}
+		nl = memchr(p + bs->scan, '\n', bs->len - bs->scan);
+		q = csv ? memchr(p + bs->scan, '"',
+		              (nl != NULL ? (size_t)(nl - p) : bs->len) - bs->scan)
+		        : NULL;
+		if (q != NULL) {
+			bs->odd = 1;
+			bs->scan = (size_t)(q - p) + 1;
+			continue;
+		}
+		if (nl == NULL) {
+			bs->scan = bs->len;
+			return 0;
+		}
+		return (size_t)(nl - p) + 1;
+	}
+	return 0;
+}
+
+/* Ready for the next block: the buffers stay, so that no block pays for their pages again. */
+static void
+block_clear(struct block *b)
+{
+	struct block keep = {.data = b->data,
+	    .dcap = b->dcap,
+	    .vals = b->vals,
+	    .vcap = b->vcap,
+	    .kinds = b->kinds,
+	    .kcap = b->kcap,
+	    .text = b->text,
+	    .tcap = b->tcap};
+
+	*b = keep;
+}
+
+static void
+block_free(struct block *b)
+{
+	free(b->data);
+	free(b->vals);
+	free(b->kinds);
+	free(b->text);
+	memset(b, 0, sizeof *b);
+}
+
+/* The LFs in p[0 .. n): a block's lines, less one. */
+static size_t
+lf_count(const uint8_t *p, size_t n)
+{
+	const uint8_t *q;
+	size_t k = 0;
+
+	while (n > 0 && (q = memchr(p, '\n', n)) != NULL) {
+		k++;
+		n -= (size_t)(q - p) + 1;
+		p = q + 1;
+	}
+	return k;
+}
+
+/* Parse a block on a reader of its own, into its values and errors. */
+static void
+block_parse(struct ingest *in, struct block *b)
+{
+	struct sink o = {in, &b->errors, &b->rows, b};
+	int rc;
+
+	b->errors.code = JOB_ERR_INPUT;
+	b->lines = lf_count(b->data, b->len);
+	if (in->format == FORMAT_CSV) {
+		struct csv_reader *r = csv_new(NULL);
+
+		if (r == NULL || (rc = csv_mid_file(r)) != 0)
+			rc = SL_ERR_NOMEM;
+		else if ((rc = csv_feed(r, b->data, b->len, csv_record, &o)) == 0 && b->final)
+			rc = csv_finish(r, csv_record, &o);
+		if (rc == SL_ERR_PARSE)
+			b->fault = *csv_fault(r);
+		csv_free(r);
+	} else {
+		struct jsonl_reader *r = jsonl_new(JSONL_LINE_MAX_DEFAULT);
+
+		if (r == NULL) {
+			rc = SL_ERR_NOMEM;
+		} else {
+			jsonl_mid_file(r);
+			if ((rc = jsonl_feed(r, b->data, b->len, jsonl_record, &o)) == 0 &&
+			    b->final)
+				rc = jsonl_finish(r, jsonl_record, &o);
+			if (rc == SL_ERR_PARSE)
+				b->fault = *jsonl_fault(r);
+		}
+		jsonl_free(r);
+	}
+	b->rc = rc;
+}
+
+/* The earliest block ready for a parser, or NULL; under bs->mu. */
+static struct block *
+block_ready(struct blocks *bs)
+{
+	uint64_t seq;
+
+	for (seq = bs->head; seq < bs->tail; seq++)
+		if (bs->ring[seq % bs->nring].state == BLOCK_READY)
+			return &bs->ring[seq % bs->nring];
+	return NULL;
+}
+
+static void *
+parser_run(void *arg)
+{
+	struct blocks *bs = arg;
+	struct block *b;
+
+	pthread_mutex_lock(&bs->mu);
+	for (;;) {
+		if ((b = block_ready(bs)) == NULL) {
+			if (bs->closing)
+				break;
+			pthread_cond_wait(&bs->work, &bs->mu);
+			continue;
+		}
+		b->state = BLOCK_BUSY;
+		pthread_mutex_unlock(&bs->mu);
+		block_parse(bs->in, b);
+		pthread_mutex_lock(&bs->mu);
+		b->state = BLOCK_DONE;
+		pthread_cond_broadcast(&bs->done);
+	}
+	pthread_mutex_unlock(&bs->mu);
+	return NULL;
+}
+
+/* Merge a parsed block into the job: its errors (lines moved), rows, and values into the store. */
+static int
+block_put_all(struct blocks *bs, struct block *b, int *stop)
+{
+	struct ingest *in = bs->in;
+	const union bval *x;
+	size_t k, i, ncols = in->schema->ncols, base = bs->line_base - 1;
+	uint64_t rows = 0;
+	int r;
+
+	for (k = 0; k < b->errors.nplaces; k++) {
+		const struct job_place *pl = &b->errors.places[k];
+
+		add_error(&in->errors, pl->line + base, pl->column, pl->length, pl->rule, pl->field,
+		    pl->number);
+	}
+	in->errors.total += b->errors.total - b->errors.nplaces;
+	if (b->rc == SL_ERR_PARSE) {
+		in->rows += b->rows;
+		*stop = 1;
+		return add_reader_error(in, &b->fault, bs->line_base);
+	}
+	if (b->rc != 0)
+		return b->rc;
+	bs->line_base += b->lines;
+	if (in->errors.total > 0) {
+		in->rows += b->rows;
+		return 0;
+	}
+	for (i = 0; i + ncols <= b->nvals; i += ncols, rows++) {
+		for (k = 0, x = &b->vals[i]; k < ncols; k++, x++) {
+			switch (b->kinds[i + k]) {
+			case BVAL_NULL:
+				r = store_put_null(in->w, k);
+				break;
+			case BVAL_DOMAIN:
+				r = store_put_domain(in->w, k, x->domain);
+				break;
+			case BVAL_DATA:
+				r = store_put_text(
+				    in->w, k, (const char *)b->data + x->t.off, x->t.len);
+				break;
+			case BVAL_TEXT:
+				r = store_put_text(in->w, k, b->text + x->t.off, x->t.len);
+				break;
+			default:
+				r = in->schema->cols[k].type == SCHEMA_REAL
+				        ? store_put_real(in->w, k, x->r)
+				        : store_put_int(in->w, k, x->i);
+			}
+			if (r != 0)
+				return r;
+		}
+		if ((r = store_row(in)) != 0)
+			return r;
+	}
+	/* The header's rows without values: a bad header leaves records uncounted but parsed. */
+	in->rows += b->rows - rows;
+	return 0;
+}
+
+/*
+ * Put the blocks parsed at the head, in order, waiting for the head until at
+ * most keep blocks are in flight (SIZE_MAX: no waiting, 0: all of them).
+ */
+static int
+blocks_drain(struct blocks *bs, size_t keep, int *stop)
+{
+	struct block *b;
+	int r = 0;
+
+	pthread_mutex_lock(&bs->mu);
+	while (r == 0 && !*stop && bs->head < bs->tail) {
+		b = &bs->ring[bs->head % bs->nring];
+		if (b->state != BLOCK_DONE) {
+			if (bs->tail - bs->head <= keep)
+				break;
+			/* Rather than wait for a parser, parse the earliest block none has taken. */
+			if ((b = block_ready(bs)) != NULL) {
+				b->state = BLOCK_BUSY;
+				pthread_mutex_unlock(&bs->mu);
+				block_parse(bs->in, b);
+				pthread_mutex_lock(&bs->mu);
+				b->state = BLOCK_DONE;
+				continue;
+			}
+			pthread_cond_wait(&bs->done, &bs->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&bs->mu);
+		r = block_put_all(bs, b, stop);
+		pthread_mutex_lock(&bs->mu);
+		block_clear(b); /* its state too, which the parsers read under mu */
+		bs->head++;
+	}
+	pthread_mutex_unlock(&bs->mu);
+	return r;
+}
+
+/* Hand pending[0 .. n) to the parsers as a block (or, for the first, read it here). */
+static int
+block_add(struct blocks *bs, size_t n, int final, int *stop)
+{
+	struct block *b;
+	int r;
+
+	if (bs->first) {
+		/* The first record, header and BOM: the job's reader, as on one thread. */
+		bs->first = 0;
+		r = feed(bs->in, bs->pending, n);
+		if (r == 0 && final)
+			r = finish_reader(bs->in);
+		if (r == SL_ERR_PARSE) {
+			*stop = 1;
+			return add_reader_error(bs->in, own_fault(bs->in), 1);
+		}
+		bs->line_base += lf_count(bs->pending, n);
+		return r;
+	}
+	/* Room in the ring: the blocks at its head put first. */
+	if (bs->tail - bs->head == bs->nring && (r = blocks_drain(bs, bs->nring - 1, stop)) != 0)
+		return r;
+	if (*stop)
+		return 0;
+	/* The tail slot is free (no thread touches it) until it is marked ready. */
+	b = &bs->ring[bs->tail % bs->nring];
+	if (b->dcap < n + 1 && (r = block_grow((void **)&b->data, &b->dcap, n + 1, 1)) != 0)
+		return r;
+	memcpy(b->data, bs->pending, n);
+	pthread_mutex_lock(&bs->mu);
+	b->len = n;
+	b->final = final;
+	b->state = BLOCK_READY;
+	bs->tail++;
+	pthread_cond_signal(&bs->work);
+	pthread_mutex_unlock(&bs->mu);
+	return 0;
+}
+
+/* Cut every whole block pending holds; at the end, the rest too. */
+static int
+blocks_cut(struct blocks *bs, int at_end, int *stop)
+{
+	size_t want, n, hard, limit = record_max(bs->in);
+	int r;
+
+	while (!*stop && bs->len > 0) {
+		want = bs->first ? 0 : ingest_block_bytes;
+		hard = want + limit + 2;
+		n = cut_point(bs, want);
+		if (n == 0 && bs->len >= hard)
+			n = hard; /* no record end: the reader refuses the record this cuts */
+		if (n == 0 && !at_end)
+			return 0;
+		if (n == 0)
+			n = bs->len;
+		if ((r = block_add(bs, n, at_end && n == bs->len, stop)) != 0)
+			return r;
+		memmove(bs->pending, bs->pending + n, bs->len - n);
+		bs->len -= n;
+		bs->scan = 0;
+		bs->odd = 0;
+	}
+	if (at_end && !*stop && bs->first)
+		return block_add(bs, 0, 1, stop); /* an empty upload */
+	return 0;
+}
+
+static int
+pending_add(struct blocks *bs, const uint8_t *p, size_t n)
+{
+	int r;
+
+	if (bs->cap - bs->len < n &&
+	    (r = block_grow((void **)&bs->pending, &bs->cap, bs->len + n, 1)) != 0)
+		return r;
+	memcpy(bs->pending + bs->len, p, n);
+	bs->len += n;
+	return 0;
+}
+
+/* The upload read from the broker and cut; stop: a parse error ended it. */
+static int
+blocks_read(struct blocks *bs, int *stop)
+{
+	struct ingest *in = bs->in;
+	uint8_t *payload = NULL;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	for (;;) {
+		if ((r = job_frame_read(in->fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
+			return r;
+		if (type == JOB_FRAME_END) {
+			free(payload);
+			return blocks_cut(bs, 1, stop);
+		}
+		if (type != JOB_FRAME_DATA) {
+			free(payload);
+			return sl_errf(SL_ERR_PARSE, "ingest: unexpected frame %u", type);
+		}
+		in->bytes_in += len;
+		r = pending_add(bs, payload, len);
+		free(payload);
+		if (r == 0)
+			r = blocks_cut(bs, 0, stop);
+		if (r == 0)
+			r = blocks_drain(bs, SIZE_MAX, stop);
+		if (r != 0 || *stop)
+			return r;
+	}
+}
+
+static void
+blocks_stop(struct blocks *bs)
+{
+	unsigned t;
+	size_t i;
+
+	pthread_mutex_lock(&bs->mu);
+	bs->closing = 1;
+	pthread_cond_broadcast(&bs->work);
+	pthread_mutex_unlock(&bs->mu);
+	for (t = 0; t < bs->nth; t++)
+		pthread_join(bs->th[t], NULL);
+	for (i = 0; bs->ring != NULL && i < bs->nring; i++)
+		block_free(&bs->ring[i]);
+	free(bs->ring);
+	free(bs->th);
+	free(bs->pending);
+	pthread_cond_destroy(&bs->work);
+	pthread_cond_destroy(&bs->done);
+	pthread_mutex_destroy(&bs->mu);
+}
+
+/* More than one thread: parser threads, made here, after confinement. */
+static int
+run_blocks(struct ingest *in)
+{
+	struct blocks bs = {.in = in, .line_base = 1, .first = 1};
+	int r, stop = 0;
+	unsigned t;
+
+	bs.nring = (size_t)in->threads * RING_PER_THREAD;
+	pthread_mutex_init(&bs.mu, NULL);
+	pthread_cond_init(&bs.work, NULL);
+	pthread_cond_init(&bs.done, NULL);
+	if ((bs.ring = calloc(bs.nring, sizeof *bs.ring)) == NULL ||
+	    (bs.th = calloc(in->threads, sizeof *bs.th)) == NULL) {
+		blocks_stop(&bs);
+		return SL_ERR_NOMEM;
+	}
+	/*
+	 * threads - 1 parsers: the job's thread is the other, putting blocks and
+	 * parsing one itself whenever the next to put is not parsed yet.  A
+	 * thread the system will not make (the worker user's task limit): fewer.
+	 */
+	for (t = 0; t + 1 < in->threads; t++, bs.nth++)
+		if (pthread_create(&bs.th[t], NULL, parser_run, &bs) != 0)
+			break;
+	r = blocks_read(&bs, &stop);
+	if (r == 0 && !stop)
+		r = blocks_drain(&bs, 0, &stop);
+	blocks_stop(&bs);
 	if (r != 0)
-		return r; /* the worker's ERROR frame carries the code (sandbox/fault.h) */
-	store_stats_result(&stats, res);
-	return job_frame_write(fd, JOB_FRAME_RESULT, res, sizeof(res));
+		return r;
+	if (!stop)
+		upload_rules(in);
+	return conclude(in);
+}
+
+int
+ingest_run(struct ingest *in, int fd)
+{
+	in->fd = fd;
+	in->next_progress = INGEST_PROGRESS_ROWS;
+	return in->threads > 1 ? run_blocks(in) : run_one(in);
 }

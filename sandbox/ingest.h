@@ -19,6 +19,15 @@
 #define INGEST_ERRORS_MAX 20
 #define INGEST_PROGRESS_ROWS 65536
 
+/*
+ * On more than one thread (HEADER threads), the upload is cut into blocks
+ * of whole records, each at the first record end past this many bytes, and
+ * parsed on parser threads; the store's contents and the errors reported
+ * are those of one thread (sandbox/ingest.c).  A variable for the tests.
+ */
+#define INGEST_BLOCK_BYTES ((size_t)1 << 20)
+extern size_t ingest_block_bytes;
+
 struct ingest;
 
 int ingest_prepare(const struct job_header *h, struct ingest **out)

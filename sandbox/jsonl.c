@@ -195,6 +195,12 @@ jsonl_again(const struct jsonl_reader *r)
 	return r->err;
 }
 
+void
+jsonl_mid_file(struct jsonl_reader *r)
+{
+	r->started = 1;
+}
+
 int
 jsonl_feed(struct jsonl_reader *r, const uint8_t *p, size_t n, jsonl_record_fn fn, void *arg)
 {

@@ -41,6 +41,12 @@ typedef int (*jsonl_record_fn)(void *arg, size_t line, json_t *obj);
 struct jsonl_reader *jsonl_new(size_t line_max) __attribute__((warn_unused_result));
 
 /*
+ * As csv_mid_file(): r's input starts at a line in the middle of a file, so
+ * a BOM there is data.  Call before any feed.
+ */
+void jsonl_mid_file(struct jsonl_reader *r);
+
+/*
  * Parse the next n bytes of the input, calling fn for each line they
  * complete.  As with csv_feed(), p is not used after the call returns, a
  * leading UTF-8 BOM is skipped and messages are "line:column: text" with a

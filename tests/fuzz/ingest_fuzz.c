@@ -9,6 +9,8 @@
  * DATE, REAL, BOOL, TEXT, nullable or not), the format (bit 2: CSV or JSON
  * Lines) and the size of the DATA frames it comes in (bits 3-4); the rest
  * is the upload.  Each frame's payload is a heap copy of exactly its length.
+ * Each upload is ingested again on 2 or 3 threads (bit 7) in blocks of 1 to
+ * 4,096 bytes (bits 5-6), and must end exactly as on one thread.
  *
  * A refusal must be an ERROR frame of code JOB_ERR_INPUT that decodes, with
  * one to INGEST_ERRORS_MAX places, each an ingest rule with a template, on a
@@ -29,7 +31,9 @@
  * Four faults it found are fixed, their inputs in the corpus (regress-*):
  * "0.5" refused by DECIMAL(p,p); a JSON number below 1e-4 rounded into a
  * DECIMAL; a REAL with leading white space other than ' ' accepted; NULL + 0
- * in the store's dictionary for an empty first text.
+ * in the store's dictionary for an empty first text.  On threads, two more:
+ * NULL + 0 for an empty upload's line count and for an empty first text
+ * kept in a block (regress-threads-*).
  *
  * Build and run (ASan + UBSan): make fuzz, then
  *   tests/fuzz/ingest_fuzz -max_len=4096 -dict=tests/fuzz/ingest.dict CORPUS_DIR \
@@ -552,20 +556,84 @@ feed_upload(void *arg)
 	return NULL;
 }
 
+/* One ingest of p[0 .. n) in frames of step bytes on threads threads: the frame it ends with. */
+static void
+run_once(const struct job_header *h0, const uint8_t *p, size_t n, size_t step, unsigned threads,
+    uint32_t *type, uint8_t **payload, size_t *plen)
+{
+	struct job_header h = *h0;
+	struct ingest *in = NULL;
+	struct feed feed;
+	pthread_t feeder;
+	int sv[2], r;
+
+	h.threads = threads;
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	/* The broker's side, on a thread of its own: a socket holds few small frames. */
+	feed.fd = sv[0];
+	feed.p = p;
+	feed.n = n;
+	feed.step = step;
+	CHECK(pthread_create(&feeder, NULL, feed_upload, &feed) == 0);
+	CHECK(ingest_prepare(&h, &in) == 0);
+	r = ingest_run(in, sv[1]);
+	if (r != 0)
+		fprintf(stderr, "ingest_run: %s\n", sl_err_msg(r));
+	CHECK(r == 0);
+	ingest_free(in);
+	*payload = NULL;
+	do {
+		free(*payload);
+		CHECK(job_frame_read(sv[0], type, payload, plen, JOB_FRAME_MAX) == 0);
+	} while (*type == JOB_FRAME_PROGRESS);
+	/* A refusal leaves the rest of the upload unread: the feeder's writes fail now. */
+	close(sv[1]);
+	CHECK(pthread_join(feeder, NULL) == 0);
+	close(sv[0]);
+}
+
+/*
+ * On threads, cut into blocks of few bytes, the upload must end as on one:
+ * the same ERROR frame byte for byte, or a RESULT of the same counts (its
+ * manifest digest differs by the nonces) whose version checks as the first's.
+ */
+static void
+check_threads(const struct job_header *h, const struct schema *s, int jsonl, const uint8_t *p,
+    size_t n, size_t step, unsigned threads, size_t block, uint32_t type1, const uint8_t *pay1,
+    size_t len1)
+{
+	struct job_written a, b;
+	uint8_t *payload;
+	uint32_t type;
+	size_t plen;
+
+	ingest_block_bytes = block;
+	run_once(h, p, n, step, threads, &type, &payload, &plen);
+	ingest_block_bytes = INGEST_BLOCK_BYTES;
+	CHECK(type == type1);
+	if (type == JOB_FRAME_ERROR) {
+		CHECK(plen == len1 && memcmp(payload, pay1, plen) == 0);
+	} else {
+		CHECK(job_written_decode(pay1, len1, &a) == 0 &&
+		      job_written_decode(payload, plen, &b) == 0);
+		CHECK(a.rows == b.rows && a.chunks == b.chunks && a.bytes == b.bytes);
+		check_version(s, jsonl, p, n, payload, plen);
+	}
+	free(payload);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t steps[] = {SIZE_MAX, 1, 7, 64};
+	static const size_t blocks[] = {1, 7, 64, 4096};
 	static int ready;
 	const struct schema *s;
 	struct job_header h;
-	struct ingest *in = NULL;
-	uint8_t *payload = NULL, *piece;
-	struct feed feed;
-	pthread_t feeder;
+	uint8_t *payload = NULL;
 	size_t n, plen, step;
 	uint32_t type;
-	int sv[2], jsonl, r;
+	int jsonl;
 
 	if (!ready) {
 		setup();
@@ -580,7 +648,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size - 1;
 	memset(&h, 0, sizeof h);
 	h.version = JOB_PROTOCOL_VERSION;
-	h.threads = 1;
 	h.kind = JOB_KIND_INGEST;
 	h.suite = KEYS_SUITE_INTL;
 	h.map_bytes = 8 << 20;
@@ -590,33 +657,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.product = (char *)"t";
 	h.schema = (char *)schema_json[data[0] & 3];
 	h.params = jsonl ? (char *)"{\"format\":\"jsonl\"}" : (char *)"{\"format\":\"csv\"}";
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	/* The broker's side, on a thread of its own: a socket holds few small frames. */
-	feed.fd = sv[0];
-	feed.p = data + 1;
-	feed.n = n;
-	feed.step = step;
-	CHECK(pthread_create(&feeder, NULL, feed_upload, &feed) == 0);
-	CHECK(ingest_prepare(&h, &in) == 0);
-	r = ingest_run(in, sv[1]);
-	if (r != 0)
-		fprintf(stderr, "ingest_run: %s\n", sl_err_msg(r));
-	CHECK(r == 0);
-	ingest_free(in);
-	do {
-		free(payload);
-		CHECK(job_frame_read(sv[0], &type, &payload, &plen, JOB_FRAME_MAX) == 0);
-	} while (type == JOB_FRAME_PROGRESS);
-	/* A refusal leaves the rest of the upload unread: the feeder's writes fail now. */
-	close(sv[1]);
-	CHECK(pthread_join(feeder, NULL) == 0);
-	close(sv[0]);
+	run_once(&h, data + 1, n, step, 1, &type, &payload, &plen);
 	if (type == JOB_FRAME_ERROR) {
 		check_refusal(s, jsonl, data + 1, n, payload, plen);
 	} else {
 		CHECK(type == JOB_FRAME_RESULT);
 		check_version(s, jsonl, data + 1, n, payload, plen);
 	}
+	/* Bits 5-7: blocks of 1 to 4,096 bytes on 2 or 3 threads. */
+	check_threads(&h, s, jsonl, data + 1, n, step, 2 + (data[0] >> 7 & 1),
+	    blocks[data[0] >> 5 & 3], type, payload, plen);
 	free(payload);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "sandbox/ingest.h"
 #include "sandbox/job.h"
 #include "sandbox/store.h"
+#include "tests/unit/store_records.h"
 #include "tests/unit/vectors.h"
 
 static const char schema_json[] =
@@ -39,6 +40,9 @@ struct fx {
 	char *tmp, *store;
 	uint8_t key[32];
 };
+
+/* The threads every ingest of a test runs on (HEADER threads). */
+static unsigned test_threads = 1;
 
 /*
  * Run one ingest of input (fed in pieces of step bytes) in a child process;
@@ -60,7 +64,7 @@ run_ingest(struct fx *fx, uint32_t version, const char *format, const char *inpu
 	memset(&h, 0, sizeof(h));
 	snprintf(params, sizeof(params), "{\"format\":\"%s\"}", format);
 	h.version = JOB_PROTOCOL_VERSION;
-	h.threads = 1;
+	h.threads = test_threads;
 	h.kind = JOB_KIND_INGEST;
 	h.suite = KEYS_SUITE_INTL;
 	h.map_bytes = 64 << 20;
@@ -139,15 +143,18 @@ read_back(struct fx *fx, uint32_t v)
 	const char *const *strs[5] = {0};
 	const uint32_t *lens[5] = {0};
 	uint32_t n, ch, i;
-	size_t cap = 1 << 16, len = 0;
-	char *out = calloc(1, cap);
+	size_t len = 0;
+	char *out = NULL;
+	FILE *f = open_memstream(&out, &len);
 	int c;
 
 	assert_int_equal(schema_parse(schema_json, strlen(schema_json), &s), 0);
 	assert_int_equal(store_open(fx->store, 0, 0, &st), 0);
 	if (store_reader_open(st, &id, s, &r) != 0) {
+		fclose(f);
 		free(out);
 		out = NULL;
+		f = NULL;
 		goto done;
 	}
 	assert_int_equal(store_read_dict(r, 1, &strs[1], &lens[1], &n), 0);
@@ -160,20 +167,20 @@ read_back(struct fx *fx, uint32_t v)
 				if (i >= col[c].rows)
 					goto next;
 				if (col[c].nulls != NULL && (col[c].nulls[i / 8] >> (i % 8) & 1))
-					len += (size_t)snprintf(out + len, cap - len, "NULL");
+					fprintf(f, "NULL");
 				else if (c == 1 || c == 4)
-					len += (size_t)snprintf(out + len, cap - len, "%.*s",
-					    (int)lens[c][col[c].codes[i]],
+					fprintf(f, "%.*s", (int)lens[c][col[c].codes[i]],
 					    strs[c][col[c].codes[i]]);
 				else
-					len += (size_t)snprintf(out + len, cap - len, "%lld",
-					    (long long)col[c].ints[i]);
-				len += (size_t)snprintf(out + len, cap - len, c < 4 ? "|" : "\n");
+					fprintf(f, "%lld", (long long)col[c].ints[i]);
+				fprintf(f, c < 4 ? "|" : "\n");
 			}
 		}
 	next:;
 	}
 done:
+	if (f != NULL)
+		fclose(f);
 	store_reader_close(r);
 	store_close(st);
 	schema_free(s);
@@ -304,6 +311,140 @@ test_bad_inputs(void **state)
 	free(e);
 }
 
+/* One ingest's outcome, everything the broker gets and the store holds, as text. */
+static char *
+outcome(struct fx *fx, const char *format, const char *input, size_t len, size_t step)
+{
+	struct job_error_frame *e = calloc(1, sizeof *e);
+	struct job_written reply;
+	uint32_t type;
+	char *out = NULL, *rows = NULL, *recs = NULL;
+	size_t olen = 0, k;
+	FILE *f = open_memstream(&out, &olen);
+
+	/* A store of its own: a refused upload must leave nothing, not the last one's version. */
+	vec_rmtree(strdup(fx->store)); /* it frees the path it is given */
+	assert_int_equal(mkdir(fx->store, 0700), 0);
+	run_ingest(fx, 9, format, input, len, step, &type, &reply, e);
+	fprintf(f, "frame %u\n", type);
+	if (type == JOB_FRAME_RESULT) {
+		fprintf(f, "rows %llu chunks %llu bytes %llu\n", (unsigned long long)reply.rows,
+		    (unsigned long long)reply.chunks, (unsigned long long)reply.bytes);
+		rows = read_back(fx, 9);
+		recs = store_records_text(fx->store, "t", 9, KEYS_SUITE_INTL, fx->key, reply.rows);
+		fprintf(f, "%s--\n%s", rows, recs);
+	} else {
+		fprintf(f, "code %u total %llu\n", e->code, (unsigned long long)e->total);
+		for (k = 0; k < e->nplaces; k++)
+			fprintf(f, "%u:%u:%u r%u f%u n%llu\n", e->places[k].line,
+			    e->places[k].column, e->places[k].length, e->places[k].rule,
+			    e->places[k].field, (unsigned long long)e->places[k].number);
+		assert_null(read_back(fx, 9));
+	}
+	fclose(f);
+	free(rows);
+	free(recs);
+	free(e);
+	return out;
+}
+
+/* A CSV upload of n rows, some of them with the faults fault says (1: a bad value every 97 rows). */
+static char *
+gen_csv(size_t n, int fault, size_t *len)
+{
+	char *out = NULL;
+	size_t i;
+	FILE *f = open_memstream(&out, len);
+
+	fprintf(f, "id,sex,amt,day,note\n");
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%zu,%s,%zu.%02zu,", i, i % 3 ? "F" : "M", i % 1000, i % 100);
+		if (fault && i % 97 == 5)
+			fprintf(f, "2024-13-01,");
+		else if (i % 5 == 0)
+			fprintf(f, ",");
+		else
+			fprintf(f, "2024-%02zu-%02zu,", 1 + i % 12, 1 + i % 28);
+		/* Quoted notes with commas, doubled quotes and newlines, across any cut. */
+		if (i % 7 == 0)
+			fprintf(f, "\"note %zu, \"\"quoted\"\"\nsecond line\"\n", i);
+		else if (i % 11 == 0)
+			fprintf(f,
+			    "\xef\xbb\xbf"
+			    "bom-led %zu\n",
+			    i);
+		else
+			fprintf(f, "n%zu\n", i % 400);
+	}
+	fclose(f);
+	return out;
+}
+
+/*
+ * The same uploads on 2 and 4 threads, cut into blocks of 1, 7, 64 and 4,096
+ * bytes (so that blocks end inside quoted fields' lines, at errors and in the
+ * last line): the same RESULT, rows and record plaintexts, or the same ERROR
+ * frame, as one thread.
+ */
+static void
+test_threads_agree(void **state)
+{
+	static const size_t blocks[] = {1, 7, 64, 4096};
+	static const unsigned counts[] = {2, 4};
+	struct fx *fx = *state;
+	struct vec_file vf;
+	char *gen[3];
+	size_t glen[3], i, b, c, ncases;
+
+	gen[0] = gen_csv(3000, 0, &glen[0]);
+	gen[1] = gen_csv(3000, 1, &glen[1]);
+	gen[2] = gen_csv(300, 0, &glen[2]);
+	glen[2] -= 1; /* the last line without its newline */
+	vec_load("unit/sandbox/ingest/bad.txt", &vf);
+	ncases = vf.nrecs + 3;
+	for (i = 0; i < ncases; i++) {
+		const char *fmt = "csv", *input;
+		uint8_t *hex = NULL;
+		size_t len;
+		char *one;
+
+		if (i < 3) {
+			input = gen[i];
+			len = glen[i];
+		} else {
+			fmt = vec_get(&vf.recs[i - 3], "Format");
+			hex = vec_hex(&vf, &vf.recs[i - 3], "Input", &len);
+			input = (const char *)hex;
+		}
+		test_threads = 1;
+		one = outcome(fx, fmt, input, len, 4096);
+		for (c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+			for (b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+				char *many;
+
+				/* Large uploads at the small block sizes only where it is quick. */
+				if (i < 2 && blocks[b] == 1)
+					continue;
+				test_threads = counts[c];
+				ingest_block_bytes = blocks[b];
+				many = outcome(fx, fmt, input, len, 1000);
+				ingest_block_bytes = INGEST_BLOCK_BYTES;
+				test_threads = 1;
+				if (strcmp(one, many) != 0)
+					fail_msg("case %zu (%s), %u threads, blocks of %zu bytes: "
+					         "another outcome:\n%.400s\n-- one thread:\n%.400s",
+					    i, fmt, counts[c], blocks[b], many, one);
+				free(many);
+			}
+		}
+		free(one);
+		free(hex);
+	}
+	vec_free(&vf);
+	for (i = 0; i < 3; i++)
+		free(gen[i]);
+}
+
 int
 main(void)
 {
@@ -312,9 +453,13 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_good_jsonl, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_empty_first_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_threads_agree, setup, teardown),
 	};
 
 	if (keys_init() != 0)
 		return 1;
+	/* make check-tsan runs the threaded tests only (Makefile.am TSAN_TESTS). */
+	if (getenv("SL_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("SL_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@
 #include "keys/keys.h"
 #include "sandbox/simd.h"
 #include "sandbox/store.h"
-#include "sandbox/store_internal.h"
+#include "tests/unit/store_records.h"
 #include "tests/unit/vectors.h"
 
 #define ROWS (2 * STORE_CHUNK_ROWS + 1234) /* three chunks, the last partial */
@@ -686,42 +686,12 @@ test_rekey(void **state)
 	store_rekey_progress_bytes = STORE_REKEY_PROGRESS_BYTES;
 }
 
-/* Every record of version v (opened with its own key) into the order of its keys, as text. */
+/* Every record of version v, opened with key, as text. */
 static char *
 records_plain(struct fx *fx, uint32_t v, const uint8_t *key)
 {
-	struct store_ident id = {"t", v, fx->suite, key};
-	uint32_t chunks = (ROWS + STORE_CHUNK_ROWS - 1) / STORE_CHUNK_ROWS, col, chunk;
-	char *dir = vdir(fx, v), *out = NULL;
-	size_t len = 0, i;
-	uint8_t *aad = malloc(store_aad_bytes("t"));
-	struct bytes plain = {0};
-	struct store *st = NULL;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, val;
-	FILE *f = open_memstream(&out, &len);
+	char *dir = vdir(fx, v), *out = store_records_text(dir, "t", v, fx->suite, key, ROWS);
 
-	assert_int_equal(store_open(dir, 0, 0, &st), 0);
-	assert_int_equal(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_cursor_open(txn, st->dbi, &cur), 0);
-	while (mdb_cursor_get(cur, &k, &val, MDB_NEXT) == 0) {
-		col = be32_get(k.mv_data);
-		chunk = be32_get((const uint8_t *)k.mv_data + 4);
-		assert_int_equal(store_record_open(&id, aad, col, chunk,
-		                     store_record_rows(col, chunk, ROWS, chunks), &val, &plain),
-		    0);
-		fprintf(f, "%08x %u:", col, chunk);
-		for (i = 0; i < plain.len; i++)
-			fprintf(f, "%02x", plain.p[i]);
-		fputc('\n', f);
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	store_close(st);
-	fclose(f);
-	bytes_free(&plain);
-	free(aad);
 	free(dir);
 	return out;
 }
