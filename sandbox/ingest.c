@@ -448,6 +448,11 @@ json_text(const struct schema_column *c, json_t *j, char *buf, size_t buflen, co
 	}
 	if (json_is_integer(j)) {
 		snprintf(buf, buflen, "%lld", (long long)json_integer_value(j));
+	} else if (json_is_real(j) && c->type == SCHEMA_INT &&
+	           nearbyint(json_real_value(j)) == json_real_value(j) &&
+	           fabs(json_real_value(j)) < 9007199254740992.0) {
+		/* An integral JSON number written as a real (1.0, 1e5) is that integer, as JSON says. */
+		snprintf(buf, buflen, "%.0f", json_real_value(j));
 	} else if (json_is_real(j)) {
 		/* The shortest text that reads back as the same double. */
 		for (prec = 1; prec <= 17; prec++) {

@@ -226,10 +226,26 @@ test_good_jsonl(void **state)
 	struct job_written reply;
 	char *rows;
 
+	static const char reals[] =
+	    "{\"id\":1.0,\"sex\":\"F\",\"amt\":1}\n{\"id\":100000.0,\"sex\":\"M\",\"amt\":1}\n"
+	    "{\"id\":-2e3,\"sex\":\"M\",\"amt\":1}\n";
+	static const char fraction[] = "{\"id\":1.5,\"sex\":\"F\",\"amt\":1}\n";
+	struct job_error_frame e;
+
 	run_ingest(fx, 2, "jsonl", jl, sizeof(jl) - 1, 7, &type, &reply, NULL);
 	rows = read_back(fx, 2);
 	assert_string_equal(rows, "1|F|1234|19723|NULL\n2|M|750|NULL|NULL\n");
 	free(rows);
+	/* An INT column takes a JSON real that is an integer, whatever its spelling, and only that. */
+	run_ingest(fx, 3, "jsonl", reals, sizeof(reals) - 1, 64, &type, &reply, NULL);
+	rows = read_back(fx, 3);
+	assert_string_equal(
+	    rows, "1|F|100|NULL|NULL\n100000|M|100|NULL|NULL\n-2000|M|100|NULL|NULL\n");
+	free(rows);
+	run_ingest(fx, 4, "jsonl", fraction, sizeof(fraction) - 1, 64, &type, &reply, &e);
+	assert_int_equal(type, JOB_FRAME_ERROR);
+	assert_int_equal(e.total, 1);
+	assert_int_equal(e.places[0].field, 1);
 }
 
 /* An empty string as a text column's first value (UBSan once saw NULL + 0 here: ingest_fuzz). */
