@@ -628,43 +628,58 @@ conclude(struct ingest *in)
 	return job_frame_write(in->fd, JOB_FRAME_RESULT, res, sizeof(res));
 }
 
+/*
+ * The upload's next DATA frame, counted in bytes_in: 0 with *payload (the
+ * caller frees it), 1 at END, or the error of a frame that is neither.
+ */
+static int
+next_piece(struct ingest *in, uint8_t **payload, size_t *len)
+{
+	uint32_t type;
+	int r;
+
+	if ((r = job_frame_read(in->fd, &type, payload, len, JOB_FRAME_MAX)) != 0)
+		return r;
+	if (type == JOB_FRAME_DATA) {
+		in->bytes_in += *len;
+		return 0;
+	}
+	free(*payload);
+	if (type == JOB_FRAME_END)
+		return 1;
+	return sl_errf(SL_ERR_PARSE, "ingest: unexpected frame %u", type);
+}
+
+/* The job's reader refused the upload: the ERROR frame, with its place last. */
+static int
+refuse_malformed(struct ingest *in)
+{
+	int r = add_reader_error(in, own_fault(in), 1);
+
+	return r != 0 ? r : send_errors(in);
+}
+
 /* One thread: the upload fed to the job's reader as it comes. */
 static int
 run_one(struct ingest *in)
 {
-	uint8_t *payload = NULL;
-	uint32_t type;
+	uint8_t *payload;
 	size_t len;
 	int r;
 
-	for (;;) {
-		if ((r = job_frame_read(in->fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
-			return r;
-		if (type == JOB_FRAME_END) {
-			free(payload);
-			break;
-		}
-		if (type != JOB_FRAME_DATA) {
-			free(payload);
-			return sl_errf(SL_ERR_PARSE, "ingest: unexpected frame %u", type);
-		}
-		in->bytes_in += len;
+	while ((r = next_piece(in, &payload, &len)) == 0) {
 		r = feed(in, payload, len);
 		free(payload);
-		if (r == SL_ERR_PARSE) {
-			/* Malformed input: report where; the rest of the upload is not read. */
-			if ((r = add_reader_error(in, own_fault(in), 1)) != 0)
-				return r;
-			return send_errors(in);
-		}
+		/* Malformed input: report where; the rest of the upload is not read. */
+		if (r == SL_ERR_PARSE)
+			return refuse_malformed(in);
 		if (r != 0)
 			return r;
 	}
-	if ((r = finish_reader(in)) == SL_ERR_PARSE) {
-		if ((r = add_reader_error(in, own_fault(in), 1)) != 0)
-			return r;
-		return send_errors(in);
-	}
+	if (r != 1)
+		return r;
+	if ((r = finish_reader(in)) == SL_ERR_PARSE)
+		return refuse_malformed(in);
 	if (r != 0)
 		return r;
 	upload_rules(in);
@@ -1057,24 +1072,15 @@ pending_add(struct blocks *bs, const uint8_t *p, size_t n)
 static int
 blocks_read(struct blocks *bs, int *stop)
 {
-	struct ingest *in = bs->in;
-	uint8_t *payload = NULL;
-	uint32_t type;
+	uint8_t *payload;
 	size_t len;
 	int r;
 
 	for (;;) {
-		if ((r = job_frame_read(in->fd, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
-			return r;
-		if (type == JOB_FRAME_END) {
-			free(payload);
+		if ((r = next_piece(bs->in, &payload, &len)) == 1)
 			return blocks_cut(bs, 1, stop);
-		}
-		if (type != JOB_FRAME_DATA) {
-			free(payload);
-			return sl_errf(SL_ERR_PARSE, "ingest: unexpected frame %u", type);
-		}
-		in->bytes_in += len;
+		if (r != 0)
+			return r;
 		r = pending_add(bs, payload, len);
 		free(payload);
 		if (r == 0)
