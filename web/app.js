@@ -53,7 +53,12 @@ const routes = [
   [/^#\/audit$/, () => pages.audit(me)],
 ];
 
+// A page still loading when the hash changes again must not draw over the newer
+// one: only the latest route() call draws.
+let drawing = 0;
+
 async function route() {
+  const mine = ++drawing;
   const hash = location.hash && location.hash !== "#/" ? location.hash : "#/catalog";
   markNav(hash);
   for (const [re, page] of routes) {
@@ -62,8 +67,10 @@ async function route() {
     view.replaceChildren(el("p", { class: "muted" }, "Loading…"));
     try {
       const node = await page(m);
+      if (mine !== drawing) return;
       view.replaceChildren(node);
     } catch (e) {
+      if (mine !== drawing) return;
       view.replaceChildren(e instanceof ApiError && e.status === 404
         ? el("div", {}, el("h1", {}, "Not found"), el("p", {}, e.message), el("p", {}, el("a", { href: "#/catalog" }, "Back to the catalog")))
         : el("div", {}, el("h1", {}, "Something went wrong"), errorBox(e)));

@@ -66,6 +66,27 @@ async function go(page, hash, selector) {
   await page.waitForSelector(selector);
 }
 
+// A page that answers late must not draw over the page asked for after it: the
+// catalog's answer is held back until the contracts page has drawn.
+async function lateAnswer(page) {
+  await go(page, "#/ledger", "#ledger-chart");
+  let held = null;
+  const arrived = new Promise((resolve) => {
+    page.route("**/v1/products", (r) => { held = r; resolve(); });
+  });
+  await page.evaluate(() => { location.hash = "#/catalog"; });
+  await arrived;
+  await go(page, "#/contracts", "main table");
+  const answered = page.waitForResponse("**/v1/products");
+  await held.continue();
+  await answered;
+  await page.unroute("**/v1/products");
+  await page.waitForTimeout(300);
+  check("a late answer for the catalog leaves the contracts page drawn",
+    (await page.locator("main table").count()) === 1 && (await page.locator("article.card").count()) === 0,
+    await page.locator("main").innerText());
+}
+
 // ---- the merchant --------------------------------------------------------------
 {
   const { ctx, page } = await session("acme-merchant");
@@ -199,6 +220,7 @@ for (const [party, role] of [["city-health-bureau", "holder"], ["ningbo-data-ops
   const menu = await page.locator("#nav a").allInnerTexts();
   const want = role === "platform" ? ["Catalog", "Contracts", "Ledger", "Audit"] : ["Catalog", "Contracts", "Ledger"];
   check(`${party}: the menu its role may see`, JSON.stringify(menu) === JSON.stringify(want), JSON.stringify(menu));
+  if (role === "holder") await lateAnswer(page);
   await go(page, "#/catalog", "article.card");
   await go(page, "#/contracts", "table");
   await page.click("main table a");
