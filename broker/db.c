@@ -266,6 +266,12 @@ static const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "CREATE TRIGGER parties_revoked_final BEFORE UPDATE OF revoked ON parties"
     "  WHEN OLD.revoked IS NOT NULL"
     "  BEGIN SELECT RAISE(ABORT, 'a revoked party stays revoked'); END;",
+    /*
+     * 8 -> 9: sealing a ledger transaction resolves the deferred foreign key
+     * from ledger_transactions.sealed, which SQLite looks up in the child
+     * table: without this index every seal read the whole ledger.
+     */
+    "CREATE INDEX ledger_transactions_sealed ON ledger_transactions (sealed);",
 };
 
 int

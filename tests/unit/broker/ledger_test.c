@@ -388,6 +388,39 @@ cap_by_month(void **state)
 	assert_null(d);
 }
 
+/* Full-table steps taken so far by the handle's statements that start with sql. */
+static long long
+fullscan_steps(sqlite3 *h, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long n = 0;
+
+	while ((st = sqlite3_next_stmt(h, st)) != NULL)
+		if (strncmp(sqlite3_sql(st), sql, strlen(sql)) == 0)
+			n += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+	return n;
+}
+
+/* A transaction's cost does not grow with the ledger: no statement of a post reads a whole table. */
+static void
+post_reads_no_table_whole(void **state)
+{
+	struct fixture *fx = *state;
+	struct contract_share shares[4];
+	struct contract c;
+	char query[16];
+	int i;
+
+	make_contract(&c, shares, 5000);
+	for (i = 1; i <= 20; i++) {
+		snprintf(query, sizeof query, "q_%d", i);
+		post(fx, &c, query, "2026-11-28T10:00:00Z");
+	}
+	assert_int_equal(query_int(fx->h, "SELECT count(*) FROM ledger_transactions"), 20);
+	assert_int_equal(fullscan_steps(fx->h, "INSERT INTO ledger_seals"), 0);
+	assert_int_equal(fullscan_steps(fx->h, "INSERT"), 0);
+}
+
 /* ledger_verify() recomputes balances: a forged one (triggers dropped) is named. */
 static void
 verify_forged_balance(void **state)
@@ -416,6 +449,7 @@ main(void)
 	    cmocka_unit_test(split_invalid),
 	    cmocka_unit_test_setup_teardown(constraints, setup, teardown),
 	    cmocka_unit_test_setup_teardown(cap_by_month, setup, teardown),
+	    cmocka_unit_test_setup_teardown(post_reads_no_table_whole, setup, teardown),
 	    cmocka_unit_test_setup_teardown(verify_forged_balance, setup, teardown),
 	};
 
