@@ -333,6 +333,9 @@ run_worker(struct run *q, const struct product *p, size_t vi, const struct schem
 		sl_err_clear();
 		r = converse(q, sp, sch, result, bytes);
 	}
+	/* A RESULT is the worker's last word: its exit is not waited for (query_outcome.worker). */
+	if (r == 0 && *bytes != NULL)
+		goto out;
 	snprintf(why, sizeof why, "%s", r != 0 ? sl_err_msg(r) : "the worker sent no answer");
 	if (spawn_wait(sp, &sr) == 0 && q->state == NULL && (r != 0 || *bytes == NULL) &&
 	    r != SL_ERR_NOMEM) {
@@ -862,8 +865,10 @@ done:
 	if (r != 0) {
 		json_decref(out->answer);
 		out->answer = NULL;
+		spawn_free(q.sp);
+	} else {
+		out->worker = q.sp;
 	}
-	spawn_free(q.sp);
 	free(worker);
 	free(q.reason);
 	checked_plan_clear(&q.plan);
@@ -882,6 +887,7 @@ query_outcome_clear(struct query_outcome *out)
 {
 	json_decref(out->answer);
 	free(out->reason);
+	spawn_free(out->worker);
 	memset(out, 0, sizeof *out);
 }
 

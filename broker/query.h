@@ -57,6 +57,12 @@ struct query_outcome {
 	json_t *answer; /* released: docs/sluice.1 document */
 	char *reason;   /* refused or failed: why */
 	int replayed;   /* the stored outcome of an earlier submission with this request id */
+	/*
+	 * The worker, which may still be ending after its RESULT: the answer does
+	 * not wait for its exit.  query_outcome_clear() kills and reaps it; a
+	 * caller may take it (and spawn_free() it) once the answer is on its way.
+	 */
+	struct spawn *worker;
 };
 
 /*

@@ -423,6 +423,9 @@ queries_submit(struct route_call *c)
 		    json_pack("{s:s, s:s}", "query_id", out.id, "state", out.state),
 		    "query %s %s: %s", out.id, out.state, out.reason != NULL ? out.reason : "?");
 	}
+	/* The job's thread ends the worker once the answer is on its way (broker/serve.c). */
+	c->worker = out.worker;
+	out.worker = NULL;
 	query_outcome_clear(&out);
 }
 

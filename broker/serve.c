@@ -370,15 +370,21 @@ job_done(evutil_socket_t fd, short what, void *arg)
 	job_free(j);
 }
 
-/* A worker started ahead, or NULL when none is ready (the job then starts its own). */
+/*
+ * A worker started ahead, or NULL when none is ready (the job then starts
+ * its own).  The oldest: the newest may still be in its exec and start-up,
+ * which the job would then wait for.
+ */
 static struct spawn *
 pool_take(void)
 {
 	struct spawn *sp = NULL;
 
 	pthread_mutex_lock(&S.pool_mu);
-	if (S.npool > 0)
-		sp = S.pool[--S.npool];
+	if (S.npool > 0) {
+		sp = S.pool[0];
+		memmove(S.pool, S.pool + 1, --S.npool * sizeof *S.pool);
+	}
 	pthread_mutex_unlock(&S.pool_mu);
 	return sp;
 }
@@ -416,6 +422,7 @@ job_thread(void *arg)
 	struct exchange *ex = arg;
 
 	for (;;) {
+		struct spawn *ending;
 		struct job *j;
 
 		pthread_mutex_lock(&S.mu);
@@ -435,12 +442,16 @@ job_thread(void *arg)
 		j->call.ex = ex;
 		j->call.worker = j->rt->job == ROUTE_JOB ? pool_take() : NULL;
 		j->rt->fn(&j->call);
+		/* A worker left by the handler (a query's, after its RESULT) is ours to end. */
+		ending = j->call.worker;
+		j->call.worker = NULL;
 
 		pthread_mutex_lock(&S.mu);
 		S.running--;
 		pthread_mutex_unlock(&S.mu);
 		event_active(j->done, 0, 0);
-		/* The worker taken is replaced once the answer is on its way, off its latency. */
+		/* Once the answer is on its way, off its latency: the worker ended and replaced. */
+		spawn_free(ending);
 		pool_fill();
 	}
 }
