@@ -90,7 +90,7 @@ for suite in intl gm; do
 	done
 done
 # The worker's threads (sandbox/exec.c): a product of three chunks (one is
-# 65,536 rows), where each thread scans chunks of its own, and every 8th query
+# 65,536 rows), where each thread scans chunks of its own, and every 12th query
 # of the corpus on 1, 2 and 4 threads, each against SQLite.
 TROWS=${ORACLE_THREAD_ROWS:-140000}
 note "threads: $TROWS rows, 1, 2 and 4 threads"
@@ -107,7 +107,7 @@ C=$(contract oracle "$T/intl-oracle.json" "$T/threads-oracle.c.json")
 for th in 1 2 4; do
 	SLUICE_THREADS=$th
 	export SLUICE_THREADS
-	oracle_run "$th threads" oracle "$TROWS" 8
+	oracle_run "$th threads" oracle "$TROWS" 12
 done
 unset SLUICE_THREADS
 LAST_CMD=""

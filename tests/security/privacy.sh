@@ -1,6 +1,6 @@
 #!/bin/sh
 # Threshold mode's promise, tested as an attacker would: PRIVACY_QUERIES
-# (default 1,000) random queries (tests/integration/query_oracle.py: random
+# (default 600) random queries (tests/integration/query_oracle.py: random
 # filters, groupings, aggregates, ORDER BY and LIMIT) over skewed data --
 # units with many rows, groups of a single unit, a region where one member
 # lives alone -- against a contract with min_group 5.  SQLite computes every
@@ -15,7 +15,7 @@ need python3
 python3 -c 'import sqlite3' 2>/dev/null || skip "python3 has no sqlite3 module"
 PY="$top_srcdir/tests/integration/query_oracle.py"
 ROWS=3000
-N=${PRIVACY_QUERIES:-1000}
+N=${PRIVACY_QUERIES:-600}
 MIN_GROUP=5
 suite=intl
 D="$T/x"

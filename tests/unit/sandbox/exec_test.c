@@ -2356,10 +2356,13 @@ test_large_threads(void **state)
 	static const unsigned counts[] = {2, 3, 4};
 	size_t i;
 
+	/* Every count on the plain scan; the caps and the group limit on an uneven split. */
 	for (i = 0; i < sizeof counts / sizeof counts[0]; i++) {
 		print_message("threads %u\n", counts[i]);
 		test_threads = counts[i];
 		test_large(state);
+		if (counts[i] != 3)
+			continue;
 		test_large_units_cap(state);
 		test_max_groups(state);
 	}
