@@ -236,8 +236,12 @@ apply_rlimits(const struct confine_opts *o)
  * a full bounding set: caps_clear() takes them away again right after.
  */
 static void
-enter_netns(struct confine_report *rep)
+enter_netns(const struct confine_opts *o, struct confine_report *rep)
 {
+	if (o->netns_early) {
+		rep->netns_early = 1;
+		return;
+	}
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) {
 		rep->netns_userns = 1;
 		return;
@@ -245,6 +249,14 @@ enter_netns(struct confine_report *rep)
 	if (unshare(CLONE_NEWNET) == 0)
 		return;
 	rep->missing |= CONFINE_NO_NETNS;
+}
+
+int
+confine_netns_early(void)
+{
+	if (geteuid() != 0)
+		return 0;
+	return unshare(CLONE_NEWNET) == 0;
 }
 
 /* ---- 4. Landlock --------------------------------------------------------- */
@@ -600,7 +612,7 @@ confine_apply(const struct confine_opts *o, struct confine_report *rep)
 		r = sl_errf(SL_ERR_IO, "confine: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 		goto out;
 	}
-	enter_netns(rep);
+	enter_netns(o, rep);
 	if ((r = caps_clear()) != 0 || (r = apply_landlock(o, dfd, rep)) != 0)
 		goto out;
 	r = apply_seccomp(o);

@@ -13,8 +13,10 @@
  *   1. rlimits: CPU seconds, address space, no core dumps, few descriptors, no
  *      new processes, bounded file size;
  *   2. PR_SET_NO_NEW_PRIVS;
- *   3. a new network namespace, where the kernel allows one: inside a new
- *      user namespace, since the worker is no longer root, after which every
+ *   3. a new network namespace, where the kernel allows one: entered before
+ *      the job by confine_netns_early() when the worker started as root
+ *      (root needs no user namespace for it); else now, inside a new user
+ *      namespace, since the worker is no longer root, after which every
  *      capability that namespace gave (and its bounding set) is cleared
  *      again, so CapEff, CapPrm, CapInh, CapBnd and CapAmb are all 0;
  *   4. Landlock, where the kernel has it: read-only beneath the store for a
@@ -91,6 +93,8 @@ struct confine_opts {
 	 */
 	uid_t uid;
 	gid_t gid;
+	/* confine_netns_early() returned 1: step 3 is done. */
+	int netns_early;
 };
 
 /* Bits of confine_report.missing: layers the kernel did not provide. */
@@ -101,6 +105,7 @@ struct confine_report {
 	unsigned int missing; /* CONFINE_NO_* */
 	int landlock_abi;     /* Landlock ABI version in force; 0 without Landlock */
 	int netns_userns;     /* 1 when the network namespace needed a user namespace */
+	int netns_early;      /* 1 when it was entered as root before the job */
 };
 
 /*
@@ -112,6 +117,15 @@ struct confine_report {
  */
 int confine_apply(const struct confine_opts *o, struct confine_report *rep)
     __attribute__((warn_unused_result));
+
+/*
+ * A worker started as root enters its empty network namespace now, before
+ * its job: as root it needs no user namespace, and the namespace's creation
+ * (the slowest step of confinement) is then no part of a job's latency when
+ * the broker starts the worker ahead.  Returns 1 when it did (pass it as
+ * confine_opts.netns_early), 0 when confine_apply() is to do it.
+ */
+int confine_netns_early(void);
 
 /* The Landlock ABI version of the running kernel; 0 when it has none. */
 int confine_landlock_abi(void);

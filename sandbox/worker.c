@@ -250,7 +250,7 @@ worker_main(void)
 	void *state = NULL;
 	size_t len = 0;
 	uint32_t type, code = 0;
-	int r, status;
+	int r, status, netns_early;
 
 	memset(&h, 0, sizeof(h));
 	sl_log_init("sluice-worker");
@@ -273,6 +273,7 @@ worker_main(void)
 		goto fail;
 	}
 	warm_libraries();
+	netns_early = confine_netns_early();
 
 	/* Trusted: the HEADER frame, from the broker. */
 	if ((r = job_frame_read(JOB_FD, &type, &payload, &len, JOB_FRAME_MAX)) != 0)
@@ -317,6 +318,7 @@ worker_main(void)
 	co.store_path = h.store[0] != '\0' ? h.store : NULL;
 	co.uid = (uid_t)h.uid; /* the broker's choice; confine_apply() refuses root */
 	co.gid = (gid_t)h.gid;
+	co.netns_early = netns_early;
 	if ((r = confine_apply(&co, &worker_confined)) != 0)
 		goto fail;
 	if (worker_confined.missing & CONFINE_NO_NETNS)

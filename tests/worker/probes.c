@@ -665,8 +665,9 @@ t_status(struct test_job *t, int fd)
 		off += (size_t)n;
 	status[off] = '\0';
 	off = (size_t)snprintf(text, sizeof(text),
-	    "Landlock:\t%d\nMissing:\t%#x\nNetnsUserns:\t%d\n", worker_confinement()->landlock_abi,
-	    worker_confinement()->missing, worker_confinement()->netns_userns);
+	    "Landlock:\t%d\nMissing:\t%#x\nNetnsUserns:\t%d\nNetnsEarly:\t%d\n",
+	    worker_confinement()->landlock_abi, worker_confinement()->missing,
+	    worker_confinement()->netns_userns, worker_confinement()->netns_early);
 	for (line = status; *line != '\0' && off < sizeof(text); line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
