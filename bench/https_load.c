@@ -3,6 +3,9 @@
  *
  *   bench/https_load --host 127.0.0.1 --port P --path /v1/products --ca CA.crt
  *       [--cert C.crt --key C.key] [--connections N] [--threads T] [--duration S]
+ *       [--post JSON]
+ *
+ * With --post the request is a POST of that JSON body (a query submission), else a GET.
  *
  * As wrk: T threads, each with its own epoll loop and N/T keep-alive connections (TCP_NODELAY),
  * one request in flight per connection, sent again as soon as the answer is read.  The
@@ -67,12 +70,12 @@ struct worker {
 	int failed; /* could not start */
 };
 
-static const char *o_host = "127.0.0.1", *o_path = "/", *o_ca, *o_cert, *o_key;
+static const char *o_host = "127.0.0.1", *o_path = "/", *o_ca, *o_cert, *o_key, *o_post;
 static int o_port, o_conns = 1, o_threads = 1;
 static double o_duration = 5;
 static struct sockaddr_storage addr;
 static socklen_t addrlen;
-static char request[2048];
+static char request[8192];
 static size_t request_len;
 static double t_start, t_end;
 static int host_is_ip;
@@ -90,7 +93,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: https_load --host H --port P --path PATH --ca CA.crt [--cert C.crt --key C.key]\n"
-	                "                  [--connections N] [--threads T] [--duration SECONDS]\n");
+	                "                  [--connections N] [--threads T] [--duration SECONDS] [--post JSON]\n");
 	exit(2);
 }
 
@@ -523,6 +526,7 @@ main(int argc, char **argv)
 	    {"connections", required_argument, NULL, 'n'},
 	    {"threads", required_argument, NULL, 't'},
 	    {"duration", required_argument, NULL, 'd'},
+	    {"post", required_argument, NULL, 'b'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
@@ -547,6 +551,7 @@ main(int argc, char **argv)
 		case 'n': o_conns = atoi(optarg); break;
 		case 't': o_threads = atoi(optarg); break;
 		case 'd': o_duration = atof(optarg); break;
+		case 'b': o_post = optarg; break;
 		default: usage();
 		}
 	}
@@ -565,10 +570,16 @@ main(int argc, char **argv)
 	memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
 	addrlen = ai->ai_addrlen;
 	freeaddrinfo(ai);
-	r = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n", o_path, o_host,
-	    o_port);
+	if (o_post != NULL)
+		r = snprintf(request, sizeof request,
+		    "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n\r\n%s",
+		    o_path, o_host, o_port, strlen(o_post), o_post);
+	else
+		r = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n", o_path,
+		    o_host, o_port);
 	if (r < 0 || (size_t)r >= sizeof request) {
-		fprintf(stderr, "https_load: the path is too long\n");
+		fprintf(stderr, "https_load: the path or the body is too long\n");
 		return 2;
 	}
 	request_len = (size_t)r;

@@ -6,6 +6,7 @@
 #      connections back to back for SECONDS (target: at least 500 answered/s),
 #      with p50 and p99.
 # Each is run RUNS times; the medians are printed last.
+# The client is bench/https_load (C, wrk's model, with a client certificate).
 # Usage: bench/serve_bench.sh [SECONDS] [RUNS] [CONNS]   (from the build tree, after make bench)
 set -eu
 SECONDS_=${1:-5}
@@ -49,16 +50,24 @@ while [ ! -s "$B/port" ]; do sleep 0.1; done
 P=$(cat "$B/port")
 CA="$B/x/tls/ca.crt"
 Q="SELECT region, COUNT(*), AVG(claim_fen) FROM claims GROUP BY region"
+# load CONTRACT SQL CONNECTIONS: bench/https_load posting the query back to back on
+# keep-alive mTLS connections with the buyer's certificate (one JSON line).
+load() {
+	./bench/https_load --host 127.0.0.1 --port "$P" --path /v1/queries --ca "$CA" \
+		--cert "$B/b.crt" --key "$B/b.key" --connections "$3" --duration "$SECONDS_" \
+		--post "$(python3 -c 'import json,sys; print(json.dumps({"contract": sys.argv[1], "sql": sys.argv[2]}))' "$1" "$2")"
+}
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 i=1
 while [ "$i" -le "$RUNS" ]; do
-	e=$(python3 bench/serve_client.py "$P" "$CA" "$B/b.crt" "$B/b.key" "$CE" "$(echo "$Q" | sed 's/FROM claims/FROM empty/')" "$SECONDS_" 1)
-	t=$(python3 bench/serve_client.py "$P" "$CA" "$B/b.crt" "$B/b.key" "$CC" "$Q" "$SECONDS_" "$CONNS")
+	e=$(load "$CE" "$(echo "$Q" | sed 's/FROM claims/FROM empty/')" 1)
+	t=$(load "$CC" "$Q" "$CONNS")
 	echo "run $i: empty product, 1 connection: $e"
 	echo "run $i: 10000 rows, $CONNS connections, --max-jobs 2: $t"
-	echo "$e" | python3 -c 'import json,sys; print(json.load(sys.stdin)["p50_ms"])' >>"$B/e.p50"
-	echo "$t" | python3 -c 'import json,sys; print(json.load(sys.stdin)["per_second"])' >>"$B/t.rate"
-	echo "$t" | python3 -c 'import json,sys; print(json.load(sys.stdin)["p50_ms"])' >>"$B/t.p50"
-	echo "$t" | python3 -c 'import json,sys; print(json.load(sys.stdin)["p99_ms"])' >>"$B/t.p99"
+	echo "$e" | field p50_ms >>"$B/e.p50"
+	echo "$t" | field per_second >>"$B/t.rate"
+	echo "$t" | field p50_ms >>"$B/t.p50"
+	echo "$t" | field p99_ms >>"$B/t.p99"
 	i=$((i + 1))
 done
 echo "empty product through the daemon: p50 $(median <"$B/e.p50") ms (target: at most 3 ms)"
