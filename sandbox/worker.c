@@ -239,6 +239,8 @@ header_check(const struct job_header *h, const struct worker_kind **out, uint32_
 
 /* ---- the one job --------------------------------------------------------- */
 
+void (*worker_job_done)(void);
+
 int
 worker_main(void)
 {
@@ -339,6 +341,8 @@ out:
 		k->release(state);
 	job_wipe_free(payload, len);
 	job_header_clear(&h);
+	if (worker_job_done != NULL)
+		worker_job_done();
 	return status;
 }
 

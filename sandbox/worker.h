@@ -57,4 +57,7 @@ const struct confine_report *worker_confinement(void);
  */
 const struct worker_kind *worker_test_kinds(size_t *n) __attribute__((weak));
 
+/* A test build's hook: called after a job's last frame, just before the worker exits. */
+extern void (*worker_job_done)(void);
+
 #endif

@@ -2,7 +2,8 @@
 # The security review's findings (issue 13), tried as an attacker would:
 # replays of another buyer's request id, a reused request id, a compromised
 # worker that lies in its RESULT or floods its standard error
-# (tests/sluice-worker-test, a query's LIMIT 9001..9007 choosing the lie), a
+# (tests/sluice-worker-test, a query's LIMIT 9001..9007 choosing the lie; 9008
+# spins after an honest RESULT, which must not delay the answer), a
 # version whose manifest changed after it was published, and the rate limit.
 # Each must end refused or failed, audited, nothing released or charged.
 set -u
@@ -80,6 +81,14 @@ n=$(count "SELECT count(*) FROM audit_events WHERE action = 'query.failed' AND C
 expect_ok env SLUICE_WORKER="$FIXTURE" "$SLUICE" -d "$D" query --contract "$C" \
 	--identity "$T/buyer.key" "SELECT sex, COUNT(*) FROM claims GROUP BY sex LIMIT 9006"
 if grep -q LEAKED "$ERR" "$OUT"; then fail "the worker's standard error reached the caller"; fi
+# A checked RESULT is the worker's last word: the answer does not wait for the
+# worker's exit, here one that spins for 3 s after its RESULT (LIMIT 9008).
+started=$(date +%s%N)
+expect_ok env SLUICE_WORKER="$FIXTURE" "$SLUICE" -d "$D" query --contract "$C" \
+	--identity "$T/buyer.key" --json "SELECT sex, COUNT(*) FROM claims GROUP BY sex LIMIT 9008"
+took=$((($(date +%s%N) - started) / 1000000))
+json_eq "the lingering worker's answer is released" 'len(d["rows"]) > 0' true
+check "the answer did not wait for the worker's exit (${took} ms)" [ "$took" -lt 2500 ]
 t0=$(txns)
 [ "$(grep -c LEAKED "$D/worker.log")" -ge 1 ] || fail "the worker's standard error is not in worker.log"
 [ "$(wc -c <"$D/worker.log")" -le 70000 ] || fail "worker.log is not capped: $(wc -c <"$D/worker.log")"

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -79,6 +80,18 @@ test_grow(struct job_result *res, size_t extra)
  */
 static int test_abuse(const struct job_header *h, int fd, long limit);
 
+/* Spin for about 3 s (no system call: clock_gettime is the vDSO's), then let the worker exit. */
+static void
+test_linger(void)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while (t.tv_sec - t0.tv_sec < 3);
+}
+
 static int
 test_tamper(const struct job_header *h, int fd, const struct plan *plan, struct job_result *res)
 {
@@ -121,6 +134,9 @@ test_tamper(const struct job_header *h, int fd, const struct plan *plan, struct 
 		break;
 	case 9005: /* units above rows */
 		res->groups[0].units = res->groups[0].rows + 1;
+		break;
+	case 9008: /* an honest answer, then seconds of CPU before the worker exits */
+		worker_job_done = test_linger;
 		break;
 	case 9006: /* a flood of "secrets" on standard error, then an honest answer */
 		memset(flood, 'K', sizeof(flood) - 1);
