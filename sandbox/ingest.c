@@ -1135,7 +1135,14 @@ run_blocks(struct ingest *in)
 	 * threads - 1 parsers: the job's thread is the other, putting blocks and
 	 * parsing one itself whenever the next to put is not parsed yet.  A
 	 * thread the system will not make (the worker user's task limit): fewer.
+	 * The store's writer seals each full chunk on a thread of its own
+	 * (store_writer_pipeline()): the job's thread, which puts every value,
+	 * is the one that limits a parallel load.
 	 */
+	if ((r = store_writer_pipeline(in->w, in->schema)) != 0) {
+		blocks_stop(&bs);
+		return r;
+	}
 	for (t = 0; t + 1 < in->threads; t++, bs.nth++)
 		if (pthread_create(&bs.th[t], NULL, parser_run, &bs) != 0)
 			break;

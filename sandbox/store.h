@@ -70,6 +70,17 @@ void store_close(struct store *st);
 int store_writer_begin(struct store *st, const struct store_ident *id, const struct schema *s,
     struct store_writer **out) __attribute__((warn_unused_result));
 
+/*
+ * Before the first row: each full chunk is then resolved, encoded and sealed
+ * on a thread of the writer's own while the caller fills the next, and put
+ * (in order, by the caller's thread, which holds the write transaction) at
+ * the next chunk's end or at the commit.  The records are those a writer
+ * without it makes.  A column with a domain then takes store_put_domain()
+ * only.  Without a thread to be had, the writer goes on without one.
+ */
+int store_writer_pipeline(struct store_writer *w, const struct schema *s)
+    __attribute__((warn_unused_result));
+
 /* Values of the current row, column by column (any order, each exactly once). */
 int store_put_int(struct store_writer *w, size_t col, int64_t v)
     __attribute__((warn_unused_result));

@@ -38,7 +38,7 @@ struct colbuf {
 	uint8_t nulls[STORE_CHUNK_ROWS / 8];
 	int any_null;
 	int set;
-	struct dict dict;
+	struct dict *dict; /* the column's, shared by both buffers of a pipelined writer */
 	/*
 	 * TEXT: the chunk's strings wait in pend (ints[i] their offset, plen[i]
 	 * their length, PEND_NULL for NULL) and get their codes at the flush,
@@ -54,19 +54,48 @@ struct colbuf {
 	 * at once, marked PEND_CODE.
 	 */
 	const struct schema_column *domain;
-	uint32_t *dcode;
+	uint32_t *dcode; /* the column's, shared as dict is */
 };
 
 #define PEND_NULL UINT32_MAX
 #define PEND_CODE (UINT32_MAX - 1)
 #define DICT_PREFETCH 16 /* rows ahead: enough to hide a cache miss per lookup */
 
+/*
+ * A pipelined writer's second thread: it resolves, encodes and seals one
+ * full chunk while the putting thread fills the next, which then puts the
+ * sealed records in order (it holds the write transaction).  It alone
+ * touches the dictionaries of columns without a domain; the putting thread
+ * alone those of columns with one (store_put_domain()), so no dictionary is
+ * shared.
+ */
+enum flush_state { FLUSH_IDLE, FLUSH_WORK, FLUSH_DONE, FLUSH_QUIT };
+
+struct flusher {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	enum flush_state state;
+	struct store_writer *w;
+	struct colbuf *cols; /* the chunk handed over */
+	uint32_t chunk, rows;
+	struct bytes plain;
+	uint8_t *aad;
+	struct bytes *sealed; /* a record per column */
+	int rc;
+	char msg[256];
+};
+
 struct store_writer {
 	struct store_sink out;
 	size_t ncols;
-	struct colbuf *cols;
-	uint32_t rows;  /* in the current chunk */
-	uint32_t chunk; /* index of the current chunk */
+	struct colbuf *cols;  /* the chunk being filled */
+	struct colbuf *spare; /* pipelined: the other buffers, at the flusher or free */
+	struct dict *dicts;   /* a column's each */
+	uint32_t **dcodes;    /* a domain column's codes, per domain index; else NULL */
+	struct flusher *fl;   /* NULL: every chunk is sealed by the putting thread */
+	uint32_t rows;        /* in the current chunk */
+	uint32_t chunk;       /* index of the current chunk */
 	uint64_t total;
 	struct bytes plain; /* the record being encoded */
 };
@@ -201,7 +230,7 @@ put_record(struct store_writer *w, uint32_t col, uint32_t chunk, uint32_t rows)
 static int
 dict_resolve(struct colbuf *c, uint32_t rows)
 {
-	struct dict *d = &c->dict;
+	struct dict *d = c->dict;
 	uint32_t i, code;
 	int r;
 
@@ -228,34 +257,34 @@ dict_resolve(struct colbuf *c, uint32_t rows)
 	return 0;
 }
 
-/* Encode column c's current chunk into w->plain. */
+/* Encode column c's rows into plain. */
 static int
-encode_chunk(struct store_writer *w, struct colbuf *c)
+encode_chunk(struct bytes *plain, struct colbuf *c, uint32_t rows)
 {
-	uint32_t rows = w->rows, i;
+	uint32_t i;
 	uint8_t head[6], base[9];
 	int r;
 
-	w->plain.len = 0;
+	plain->len = 0;
 	head[0] = c->type == SCHEMA_REAL   ? STORE_ENC_F64
 	          : c->type == SCHEMA_TEXT ? STORE_ENC_CODES
 	                                   : STORE_ENC_FOR;
 	le32_put(head + 1, rows);
 	head[5] = (uint8_t)(c->any_null != 0);
-	if ((r = bytes_put(&w->plain, head, sizeof(head))) != 0)
+	if ((r = bytes_put(plain, head, sizeof(head))) != 0)
 		return r;
-	if (c->any_null && (r = bytes_put(&w->plain, c->nulls, (rows + 7) / 8)) != 0)
+	if (c->any_null && (r = bytes_put(plain, c->nulls, (rows + 7) / 8)) != 0)
 		return r;
 	if (c->type == SCHEMA_REAL) {
-		if ((r = bytes_reserve(&w->plain, w->plain.len + (size_t)rows * 8)) != 0)
+		if ((r = bytes_reserve(plain, plain->len + (size_t)rows * 8)) != 0)
 			return r;
 		for (i = 0; i < rows; i++) {
 			uint64_t bits;
 
 			memcpy(&bits, &c->reals[i], 8);
-			le64_put(w->plain.p + w->plain.len + (size_t)i * 8, bits);
+			le64_put(plain->p + plain->len + (size_t)i * 8, bits);
 		}
-		w->plain.len += (size_t)rows * 8;
+		plain->len += (size_t)rows * 8;
 		return 0;
 	}
 	/* Frame of reference over the non-null values; nulls hold the base. */
@@ -279,13 +308,13 @@ encode_chunk(struct store_writer *w, struct colbuf *c)
 			width++;
 		le64_put(base, (uint64_t)lo);
 		base[8] = (uint8_t)width;
-		if ((r = bytes_put(&w->plain, base, sizeof(base))) != 0)
+		if ((r = bytes_put(plain, base, sizeof(base))) != 0)
 			return r;
 		nwords = ((size_t)rows * width + 63) / 64;
-		if ((r = bytes_reserve(&w->plain, w->plain.len + nwords * 8)) != 0)
+		if ((r = bytes_reserve(plain, plain->len + nwords * 8)) != 0)
 			return r;
 		/* The words go straight into the plaintext; acc holds the one being filled. */
-		out = w->plain.p + w->plain.len;
+		out = plain->p + plain->len;
 		for (i = 0; width > 0 && i < rows; i++) {
 			int isnull = c->any_null && (c->nulls[i / 8] >> (i % 8) & 1);
 			uint64_t v = isnull ? 0 : (uint64_t)c->ints[i] - (uint64_t)lo;
@@ -302,31 +331,203 @@ encode_chunk(struct store_writer *w, struct colbuf *c)
 		}
 		if (used > 0)
 			le64_put(out, acc);
-		w->plain.len += nwords * 8;
+		plain->len += nwords * 8;
 	}
 	return 0;
+}
+
+/* Column col of a full chunk, resolved and encoded into plain; its null map cleared after. */
+static int
+chunk_column(struct colbuf *c, uint32_t rows, int pipelined, struct bytes *plain)
+{
+	int r;
+
+	/* A pipelined domain column holds codes only (store_put_text() refuses text). */
+	if (c->type == SCHEMA_TEXT && !(pipelined && c->domain != NULL) &&
+	    (r = dict_resolve(c, rows)) != 0)
+		return r;
+	if ((r = encode_chunk(plain, c, rows)) != 0)
+		return r;
+	memset(c->nulls, 0, sizeof(c->nulls));
+	c->any_null = 0;
+	return 0;
+}
+
+static void *
+flusher_run(void *arg)
+{
+	struct flusher *fl = arg;
+	struct store_writer *w = fl->w;
+	size_t i;
+	int r;
+
+	pthread_mutex_lock(&fl->mu);
+	for (;;) {
+		while (fl->state != FLUSH_WORK && fl->state != FLUSH_QUIT)
+			pthread_cond_wait(&fl->cv, &fl->mu);
+		if (fl->state == FLUSH_QUIT)
+			break;
+		pthread_mutex_unlock(&fl->mu);
+		sl_err_clear();
+		for (i = 0, r = 0; i < w->ncols && r == 0; i++)
+			if ((r = chunk_column(&fl->cols[i], fl->rows, 1, &fl->plain)) == 0)
+				r = store_record_seal(&w->out.id, fl->aad, (uint32_t)i, fl->chunk,
+				    fl->rows, fl->plain.p, fl->plain.len, &fl->sealed[i]);
+		pthread_mutex_lock(&fl->mu);
+		fl->rc = r;
+		if (r != 0)
+			snprintf(fl->msg, sizeof fl->msg, "%s", sl_err_msg(r));
+		fl->state = FLUSH_DONE;
+		pthread_cond_broadcast(&fl->cv);
+	}
+	pthread_mutex_unlock(&fl->mu);
+	return NULL;
+}
+
+/* The chunk at the flusher, if any: waited for and its records put, in column order. */
+static int
+flusher_collect(struct store_writer *w)
+{
+	struct flusher *fl = w->fl;
+	enum flush_state st;
+	size_t i;
+	int r;
+
+	pthread_mutex_lock(&fl->mu);
+	while (fl->state == FLUSH_WORK)
+		pthread_cond_wait(&fl->cv, &fl->mu);
+	st = fl->state;
+	r = st == FLUSH_DONE ? fl->rc : 0;
+	if (r != 0)
+		sl_errf(r, "%s", fl->msg);
+	pthread_mutex_unlock(&fl->mu);
+	if (st != FLUSH_DONE || r != 0)
+		return r;
+	/* DONE: the flusher waits for WORK, so the sealed records are this thread's now. */
+	for (i = 0; i < w->ncols && r == 0; i++)
+		r = store_sink_put_sealed(
+		    &w->out, (uint32_t)i, fl->chunk, fl->sealed[i].p, fl->sealed[i].len);
+	pthread_mutex_lock(&fl->mu);
+	fl->state = FLUSH_IDLE;
+	pthread_mutex_unlock(&fl->mu);
+	return r;
 }
 
 static int
 flush_chunk(struct store_writer *w)
 {
+	struct colbuf *full;
 	size_t i;
 	int r;
 
 	if (w->rows == 0)
 		return 0;
-	for (i = 0; i < w->ncols; i++) {
-		if ((w->cols[i].type == SCHEMA_TEXT &&
-		        (r = dict_resolve(&w->cols[i], w->rows)) != 0) ||
-		    (r = encode_chunk(w, &w->cols[i])) != 0 ||
-		    (r = put_record(w, (uint32_t)i, w->chunk, w->rows)) != 0)
+	if (w->fl == NULL) {
+		for (i = 0; i < w->ncols; i++)
+			if ((r = chunk_column(&w->cols[i], w->rows, 0, &w->plain)) != 0 ||
+			    (r = put_record(w, (uint32_t)i, w->chunk, w->rows)) != 0)
+				return r;
+	} else {
+		/* The chunk before this one is put first: the records go in key order. */
+		if ((r = flusher_collect(w)) != 0)
 			return r;
-		memset(w->cols[i].nulls, 0, sizeof(w->cols[i].nulls));
-		w->cols[i].any_null = 0;
+		full = w->cols;
+		w->cols = w->spare;
+		w->spare = full;
+		pthread_mutex_lock(&w->fl->mu);
+		w->fl->cols = full;
+		w->fl->chunk = w->chunk;
+		w->fl->rows = w->rows;
+		w->fl->state = FLUSH_WORK;
+		pthread_cond_broadcast(&w->fl->cv);
+		pthread_mutex_unlock(&w->fl->mu);
 	}
 	w->out.stats.chunks += w->ncols;
 	w->chunk++;
 	w->rows = 0;
+	return 0;
+}
+
+/* Stop the flusher (after the chunk it works on, if any) and free it. */
+static void
+flusher_free(struct store_writer *w)
+{
+	struct flusher *fl = w->fl;
+	size_t i;
+
+	if (fl == NULL)
+		return;
+	pthread_mutex_lock(&fl->mu);
+	while (fl->state == FLUSH_WORK)
+		pthread_cond_wait(&fl->cv, &fl->mu);
+	fl->state = FLUSH_QUIT;
+	pthread_cond_broadcast(&fl->cv);
+	pthread_mutex_unlock(&fl->mu);
+	pthread_join(fl->th, NULL);
+	pthread_mutex_destroy(&fl->mu);
+	pthread_cond_destroy(&fl->cv);
+	bytes_free(&fl->plain);
+	for (i = 0; fl->sealed != NULL && i < w->ncols; i++)
+		bytes_free(&fl->sealed[i]);
+	free(fl->sealed);
+	free(fl->aad);
+	free(fl);
+	w->fl = NULL;
+}
+
+static void
+colbufs_free(struct colbuf *cols, size_t n)
+{
+	size_t i;
+
+	for (i = 0; cols != NULL && i < n; i++) {
+		struct colbuf *c = &cols[i];
+
+		if (c->ints != NULL) {
+			keys_wipe(c->ints, STORE_CHUNK_ROWS * sizeof(int64_t));
+			free(c->ints);
+		}
+		if (c->reals != NULL) {
+			keys_wipe(c->reals, STORE_CHUNK_ROWS * sizeof(double));
+			free(c->reals);
+		}
+		bytes_free(&c->pend);
+		free(c->plen);
+		free(c->phash);
+	}
+	free(cols);
+}
+
+/* A chunk's buffers for schema s, sharing w's dictionaries and domain codes. */
+static int
+colbufs_new(struct store_writer *w, const struct schema *s, struct colbuf **out)
+{
+	struct colbuf *cols;
+	size_t i;
+
+	if ((cols = calloc(s->ncols + 1, sizeof(*cols))) == NULL)
+		return SL_ERR_NOMEM;
+	for (i = 0; i < s->ncols; i++) {
+		struct colbuf *c = &cols[i];
+
+		c->type = s->cols[i].type;
+		c->dict = &w->dicts[i];
+		c->dcode = w->dcodes[i];
+		if (c->type == SCHEMA_TEXT && s->cols[i].ndomain > 0)
+			c->domain = &s->cols[i];
+		if (c->type == SCHEMA_REAL)
+			c->reals = calloc(STORE_CHUNK_ROWS, sizeof(double));
+		else
+			c->ints = calloc(STORE_CHUNK_ROWS, sizeof(int64_t));
+		if ((c->reals == NULL && c->ints == NULL) ||
+		    (c->type == SCHEMA_TEXT &&
+		        ((c->plen = calloc(STORE_CHUNK_ROWS, sizeof(*c->plen))) == NULL ||
+		            (c->phash = calloc(STORE_CHUNK_ROWS, sizeof(*c->phash))) == NULL))) {
+			colbufs_free(cols, s->ncols);
+			return SL_ERR_NOMEM;
+		}
+	}
+	*out = cols;
 	return 0;
 }
 
@@ -337,25 +538,16 @@ store_writer_abort(struct store_writer *w)
 
 	if (w == NULL)
 		return;
+	flusher_free(w);
 	store_sink_release(&w->out);
-	for (i = 0; w->cols != NULL && i < w->ncols; i++) {
-		struct colbuf *c = &w->cols[i];
-
-		if (c->ints != NULL) {
-			keys_wipe(c->ints, STORE_CHUNK_ROWS * sizeof(int64_t));
-			free(c->ints);
-		}
-		if (c->reals != NULL) {
-			keys_wipe(c->reals, STORE_CHUNK_ROWS * sizeof(double));
-			free(c->reals);
-		}
-		dict_free(&c->dict);
-		bytes_free(&c->pend);
-		free(c->plen);
-		free(c->phash);
-		free(c->dcode);
-	}
-	free(w->cols);
+	colbufs_free(w->cols, w->ncols);
+	colbufs_free(w->spare, w->ncols);
+	for (i = 0; w->dicts != NULL && i < w->ncols; i++)
+		dict_free(&w->dicts[i]);
+	for (i = 0; w->dcodes != NULL && i < w->ncols; i++)
+		free(w->dcodes[i]);
+	free(w->dicts);
+	free(w->dcodes);
 	bytes_free(&w->plain);
 	free(w);
 }
@@ -373,43 +565,60 @@ store_writer_begin(struct store *st, const struct store_ident *id, const struct 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return SL_ERR_NOMEM;
 	w->ncols = s->ncols;
-	if ((w->cols = calloc(s->ncols, sizeof(*w->cols))) == NULL) {
+	if ((w->dicts = calloc(s->ncols + 1, sizeof(*w->dicts))) == NULL ||
+	    (w->dcodes = calloc(s->ncols + 1, sizeof(*w->dcodes))) == NULL) {
 		r = SL_ERR_NOMEM;
 		goto fail;
 	}
-	for (i = 0; i < s->ncols; i++) {
-		struct colbuf *c = &w->cols[i];
-
-		c->type = s->cols[i].type;
-		if (c->type == SCHEMA_REAL)
-			c->reals = calloc(STORE_CHUNK_ROWS, sizeof(double));
-		else
-			c->ints = calloc(STORE_CHUNK_ROWS, sizeof(int64_t));
-		if (c->type == SCHEMA_TEXT &&
-		    ((c->plen = calloc(STORE_CHUNK_ROWS, sizeof(*c->plen))) == NULL ||
-		        (c->phash = calloc(STORE_CHUNK_ROWS, sizeof(*c->phash))) == NULL)) {
+	for (i = 0; i < s->ncols; i++)
+		if (s->cols[i].type == SCHEMA_TEXT && s->cols[i].ndomain > 0 &&
+		    (w->dcodes[i] = calloc(s->cols[i].ndomain, sizeof(**w->dcodes))) == NULL) {
 			r = SL_ERR_NOMEM;
 			goto fail;
 		}
-		if (c->type == SCHEMA_TEXT && s->cols[i].ndomain > 0) {
-			c->domain = &s->cols[i];
-			if ((c->dcode = calloc(s->cols[i].ndomain, sizeof(*c->dcode))) == NULL) {
-				r = SL_ERR_NOMEM;
-				goto fail;
-			}
-		}
-		if (c->reals == NULL && c->ints == NULL) {
-			r = SL_ERR_NOMEM;
-			goto fail;
-		}
-	}
-	if ((r = store_sink_begin(&w->out, st, id)) != 0)
+	if ((r = colbufs_new(w, s, &w->cols)) != 0 || (r = store_sink_begin(&w->out, st, id)) != 0)
 		goto fail;
 	*out = w;
 	return 0;
 fail:
 	store_writer_abort(w);
 	return r;
+}
+
+int
+store_writer_pipeline(struct store_writer *w, const struct schema *s)
+{
+	struct flusher *fl;
+	int r;
+
+	if (w->fl != NULL || w->rows != 0 || w->chunk != 0)
+		return sl_errf(SL_ERR_INTERNAL, "store: a pipeline is set before the first row");
+	if ((fl = calloc(1, sizeof(*fl))) == NULL)
+		return SL_ERR_NOMEM;
+	fl->w = w;
+	if ((fl->sealed = calloc(w->ncols + 1, sizeof(*fl->sealed))) == NULL ||
+	    (fl->aad = malloc(store_aad_bytes(w->out.id.product))) == NULL ||
+	    (r = colbufs_new(w, s, &w->spare)) != 0) {
+		free(fl->sealed);
+		free(fl->aad);
+		free(fl);
+		return SL_ERR_NOMEM;
+	}
+	pthread_mutex_init(&fl->mu, NULL);
+	pthread_cond_init(&fl->cv, NULL);
+	if (pthread_create(&fl->th, NULL, flusher_run, fl) != 0) {
+		/* No thread (the worker user's task limit): every chunk is sealed here, as before. */
+		pthread_mutex_destroy(&fl->mu);
+		pthread_cond_destroy(&fl->cv);
+		free(fl->sealed);
+		free(fl->aad);
+		free(fl);
+		colbufs_free(w->spare, w->ncols);
+		w->spare = NULL;
+		return 0;
+	}
+	w->fl = fl;
+	return 0;
 }
 
 static struct colbuf *
@@ -450,7 +659,7 @@ store_put_text(struct store_writer *w, size_t col, const char *s, size_t len)
 {
 	struct colbuf *c = slot(w, col);
 
-	if (c == NULL || c->type != SCHEMA_TEXT)
+	if (c == NULL || c->type != SCHEMA_TEXT || (c->domain != NULL && w->fl != NULL))
 		return sl_errf(SL_ERR_INTERNAL, "store: bad text put to column %zu", col);
 	if (len > UINT32_MAX / 2)
 		return sl_errf(SL_ERR_LIMIT, "store: a text value of %zu bytes", len);
@@ -473,7 +682,7 @@ store_put_domain(struct store_writer *w, size_t col, uint32_t index)
 	if (c->dcode[index] == 0) {
 		s = c->domain->domain_text[index];
 		len = c->domain->domain_len[index];
-		if ((r = dict_code(&c->dict, s, len, text_hash(s, len), &code)) != 0)
+		if ((r = dict_code(c->dict, s, len, text_hash(s, len), &code)) != 0)
 			return r;
 		c->dcode[index] = code + 1;
 	}
@@ -524,7 +733,7 @@ write_dicts(struct store_writer *w, struct store_manifest *m)
 	int r;
 
 	for (i = 0; i < w->ncols; i++) {
-		struct dict *d = &w->cols[i].dict;
+		struct dict *d = &w->dicts[i];
 		uint32_t e = 0, part = 0, start;
 
 		if (w->cols[i].type != SCHEMA_TEXT)
@@ -566,8 +775,9 @@ store_writer_commit(struct store_writer *w, struct store_stats *stats)
 	size_t i;
 	int r;
 
-	if ((r = flush_chunk(w)) != 0)
+	if ((r = flush_chunk(w)) != 0 || (w->fl != NULL && (r = flusher_collect(w)) != 0))
 		goto out;
+	flusher_free(w);
 	m.chunks = w->chunk;
 	if ((m.cols = calloc(w->ncols + 1, sizeof(*m.cols))) == NULL) {
 		r = SL_ERR_NOMEM;

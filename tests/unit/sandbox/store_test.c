@@ -98,6 +98,7 @@ val_real(uint64_t i)
 }
 
 static uint8_t last_digest[STORE_DIGEST_BYTES]; /* of the last committed write_version() */
+static int write_pipelined; /* write_version() seals each chunk on the writer's thread */
 
 static void
 write_version(struct fx *fx, uint32_t version, uint64_t rows, int commit)
@@ -113,6 +114,8 @@ write_version(struct fx *fx, uint32_t version, uint64_t rows, int commit)
 	assert_int_equal(store_open(dir, 1, 64 << 20, &st), 0);
 	free(dir);
 	assert_int_equal(store_writer_begin(st, &id, fx->s, &w), 0);
+	if (write_pipelined)
+		assert_int_equal(store_writer_pipeline(w, fx->s), 0);
 	for (i = 0; i < rows; i++) {
 		for (c = 0; c < 7; c++) {
 			if (is_null(i, c))
@@ -697,6 +700,62 @@ records_plain(struct fx *fx, uint32_t v, const uint8_t *key)
 }
 
 /*
+ * A pipelined writer (each full chunk resolved, encoded and sealed on the
+ * writer's thread) makes the records a plain one makes, dictionary codes
+ * included; an abort with a chunk at its thread leaves nothing; and a text
+ * value for a column with a domain, whose codes the putting thread gives, is
+ * refused, as is a pipeline begun after the first row.
+ */
+static void
+test_writer_threads(void **state)
+{
+	static const char one[] =
+	    "{\"name\":\"t\",\"columns\":[{\"name\":\"id\",\"type\":\"INT\",\"class\":\"unit\"},"
+	    "{\"name\":\"c\",\"type\":\"TEXT\",\"class\":\"dimension\",\"domain\":[\"x\",\"y\"]}]}";
+	struct fx *fx = *state;
+	struct store_ident id = {"t", 9, fx->suite, fx->key};
+	struct store *st = NULL;
+	struct store_writer *w = NULL;
+	struct schema *s = NULL;
+	char *want, *got, *dir;
+	uint64_t i;
+
+	write_version(fx, 1, ROWS, 1);
+	write_pipelined = 1;
+	write_version(fx, 2, ROWS, 1);
+	write_version(fx, 3, STORE_CHUNK_ROWS + 5, 0); /* aborted, a chunk at the thread */
+	write_pipelined = 0;
+	want = records_plain(fx, 1, fx->key);
+	got = records_plain(fx, 2, fx->key);
+	if (strcmp(want, got) != 0)
+		fail_msg("a pipelined writer made other records than a plain one");
+	free(want);
+	free(got);
+	assert_int_equal(read_version(fx, 2, ROWS), 0);
+	assert_int_equal(read_version(fx, 3, STORE_CHUNK_ROWS + 5), SL_ERR_NOTFOUND);
+
+	assert_int_equal(schema_parse(one, strlen(one), &s), 0);
+	dir = vdir(fx, 9);
+	assert_int_equal(store_open(dir, 1, 64 << 20, &st), 0);
+	free(dir);
+	assert_int_equal(store_writer_begin(st, &id, s, &w), 0);
+	assert_int_equal(store_writer_pipeline(w, s), 0);
+	assert_int_equal(store_put_text(w, 1, "x", 1), SL_ERR_INTERNAL);
+	store_writer_abort(w);
+	assert_int_equal(store_writer_begin(st, &id, s, &w), 0);
+	assert_int_equal(store_writer_pipeline(w, s), 0);
+	for (i = 0; i < STORE_CHUNK_ROWS + 3; i++) {
+		assert_int_equal(store_put_int(w, 0, (int64_t)i), 0);
+		assert_int_equal(store_put_domain(w, 1, (uint32_t)(i % 2)), 0);
+		assert_int_equal(store_row_end(w), 0);
+	}
+	assert_int_equal(store_writer_pipeline(w, s), SL_ERR_INTERNAL);
+	assert_int_equal(store_writer_commit(w, NULL), 0);
+	store_close(st);
+	schema_free(s);
+}
+
+/*
  * Rotation on 1, 2 and 5 threads (batches of 4 and of 20 records, more than
  * the version has): the same records with the same plaintexts, and a
  * corrupt source the same error, the first in key order.
@@ -779,6 +838,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_manifest_pinned, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_gm, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_threads, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_threads, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_threads, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_threads, setup_gm, teardown),
 	};
