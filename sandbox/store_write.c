@@ -69,7 +69,8 @@ struct colbuf {
  * alone those of columns with one (store_put_domain()), so no dictionary is
  * shared.
  */
-enum flush_state { FLUSH_IDLE, FLUSH_WORK, FLUSH_DONE, FLUSH_QUIT };
+/* IDLE -> WORK (handed over) -> BUSY (taken, by either thread) -> DONE (sealed) -> IDLE (put). */
+enum flush_state { FLUSH_IDLE, FLUSH_WORK, FLUSH_BUSY, FLUSH_DONE, FLUSH_QUIT };
 
 struct flusher {
 	pthread_t th;
@@ -353,13 +354,32 @@ chunk_column(struct colbuf *c, uint32_t rows, int pipelined, struct bytes *plain
 	return 0;
 }
 
+/* The chunk handed over (state BUSY, taken by the caller): resolved, encoded, sealed; then DONE. */
+static void
+flusher_work(struct flusher *fl)
+{
+	struct store_writer *w = fl->w;
+	size_t i;
+	int r;
+
+	sl_err_clear();
+	for (i = 0, r = 0; i < w->ncols && r == 0; i++)
+		if ((r = chunk_column(&fl->cols[i], fl->rows, 1, &fl->plain)) == 0)
+			r = store_record_seal(&w->out.id, fl->aad, (uint32_t)i, fl->chunk, fl->rows,
+			    fl->plain.p, fl->plain.len, &fl->sealed[i]);
+	pthread_mutex_lock(&fl->mu);
+	fl->rc = r;
+	if (r != 0)
+		snprintf(fl->msg, sizeof fl->msg, "%s", sl_err_msg(r));
+	fl->state = FLUSH_DONE;
+	pthread_cond_broadcast(&fl->cv);
+	pthread_mutex_unlock(&fl->mu);
+}
+
 static void *
 flusher_run(void *arg)
 {
 	struct flusher *fl = arg;
-	struct store_writer *w = fl->w;
-	size_t i;
-	int r;
 
 	pthread_mutex_lock(&fl->mu);
 	for (;;) {
@@ -367,18 +387,10 @@ flusher_run(void *arg)
 			pthread_cond_wait(&fl->cv, &fl->mu);
 		if (fl->state == FLUSH_QUIT)
 			break;
+		fl->state = FLUSH_BUSY;
 		pthread_mutex_unlock(&fl->mu);
-		sl_err_clear();
-		for (i = 0, r = 0; i < w->ncols && r == 0; i++)
-			if ((r = chunk_column(&fl->cols[i], fl->rows, 1, &fl->plain)) == 0)
-				r = store_record_seal(&w->out.id, fl->aad, (uint32_t)i, fl->chunk,
-				    fl->rows, fl->plain.p, fl->plain.len, &fl->sealed[i]);
+		flusher_work(fl);
 		pthread_mutex_lock(&fl->mu);
-		fl->rc = r;
-		if (r != 0)
-			snprintf(fl->msg, sizeof fl->msg, "%s", sl_err_msg(r));
-		fl->state = FLUSH_DONE;
-		pthread_cond_broadcast(&fl->cv);
 	}
 	pthread_mutex_unlock(&fl->mu);
 	return NULL;
@@ -394,7 +406,14 @@ flusher_collect(struct store_writer *w)
 	int r;
 
 	pthread_mutex_lock(&fl->mu);
-	while (fl->state == FLUSH_WORK)
+	/* Not taken yet (its thread waits for a core): this thread does it rather than wait. */
+	if (fl->state == FLUSH_WORK) {
+		fl->state = FLUSH_BUSY;
+		pthread_mutex_unlock(&fl->mu);
+		flusher_work(fl);
+		pthread_mutex_lock(&fl->mu);
+	}
+	while (fl->state == FLUSH_BUSY)
 		pthread_cond_wait(&fl->cv, &fl->mu);
 	st = fl->state;
 	r = st == FLUSH_DONE ? fl->rc : 0;
@@ -458,7 +477,7 @@ flusher_free(struct store_writer *w)
 	if (fl == NULL)
 		return;
 	pthread_mutex_lock(&fl->mu);
-	while (fl->state == FLUSH_WORK)
+	while (fl->state == FLUSH_WORK || fl->state == FLUSH_BUSY)
 		pthread_cond_wait(&fl->cv, &fl->mu);
 	fl->state = FLUSH_QUIT;
 	pthread_cond_broadcast(&fl->cv);
