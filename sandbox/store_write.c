@@ -61,6 +61,9 @@ struct colbuf {
 #define PEND_CODE (UINT32_MAX - 1)
 #define DICT_PREFETCH 16 /* rows ahead: enough to hide a cache miss per lookup */
 
+/* IDLE -> WORK (handed over) -> BUSY (taken, by either thread) -> DONE (sealed) -> IDLE (put). */
+enum flush_state { FLUSH_IDLE, FLUSH_WORK, FLUSH_BUSY, FLUSH_DONE, FLUSH_QUIT };
+
 /*
  * A pipelined writer's second thread: it resolves, encodes and seals one
  * full chunk while the putting thread fills the next, which then puts the
@@ -69,9 +72,6 @@ struct colbuf {
  * alone those of columns with one (store_put_domain()), so no dictionary is
  * shared.
  */
-/* IDLE -> WORK (handed over) -> BUSY (taken, by either thread) -> DONE (sealed) -> IDLE (put). */
-enum flush_state { FLUSH_IDLE, FLUSH_WORK, FLUSH_BUSY, FLUSH_DONE, FLUSH_QUIT };
-
 struct flusher {
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -92,7 +92,7 @@ struct store_writer {
 	size_t ncols;
 	struct colbuf *cols;  /* the chunk being filled */
 	struct colbuf *spare; /* pipelined: the other buffers, at the flusher or free */
-	struct dict *dicts;   /* a column's each */
+	struct dict *dicts;   /* one per column */
 	uint32_t **dcodes;    /* a domain column's codes, per domain index; else NULL */
 	struct flusher *fl;   /* NULL: every chunk is sealed by the putting thread */
 	uint32_t rows;        /* in the current chunk */
@@ -337,7 +337,7 @@ encode_chunk(struct bytes *plain, struct colbuf *c, uint32_t rows)
 	return 0;
 }
 
-/* Column col of a full chunk, resolved and encoded into plain; its null map cleared after. */
+/* Column c of a full chunk, resolved and encoded into plain; its null map cleared after. */
 static int
 chunk_column(struct colbuf *c, uint32_t rows, int pipelined, struct bytes *plain)
 {
