@@ -1,13 +1,13 @@
 #!/bin/sh
 # The libFuzzer harnesses (tests/fuzz/*_fuzz.c, `make fuzz`: clang with
 # -fsanitize=fuzzer,address,undefined) run over their seed corpora and then
-# fuzz for FUZZ_SECONDS each (default 10): a crash, a leak, a timeout or a
+# fuzz for FUZZ_SECONDS each (default 6): a crash, a leak, a timeout or a
 # failed check in any of them fails the test.  The corpora in
 # tests/fuzz/corpus/<target>/ (the SQL one in tests/fuzz/sql_corpus/) are
 # the regression inputs; what a run finds new goes to a scratch copy only.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need clang
-SECS=${FUZZ_SECONDS:-10}
+SECS=${FUZZ_SECONDS:-6}
 # libFuzzer's runtime is a separate Debian package: without it nothing links.
 printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return 0; }\n' >"$T/probe.c"
 clang -fsanitize=fuzzer "$T/probe.c" -o "$T/probe" 2>/dev/null ||
