@@ -608,36 +608,35 @@ int
 store_writer_pipeline(struct store_writer *w, const struct schema *s)
 {
 	struct flusher *fl;
-	int r;
+	int r = SL_ERR_NOMEM;
 
 	if (w->fl != NULL || w->rows != 0 || w->chunk != 0)
-		return sl_errf(SL_ERR_INTERNAL, "store: a pipeline is set before the first row");
+		return sl_errf(
+		    SL_ERR_INTERNAL, "store: a pipeline must be set before the first row");
 	if ((fl = calloc(1, sizeof(*fl))) == NULL)
 		return SL_ERR_NOMEM;
 	fl->w = w;
 	if ((fl->sealed = calloc(w->ncols + 1, sizeof(*fl->sealed))) == NULL ||
 	    (fl->aad = malloc(store_aad_bytes(w->out.id.product))) == NULL ||
-	    (r = colbufs_new(w, s, &w->spare)) != 0) {
-		free(fl->sealed);
-		free(fl->aad);
-		free(fl);
-		return SL_ERR_NOMEM;
-	}
+	    (r = colbufs_new(w, s, &w->spare)) != 0)
+		goto fail;
 	pthread_mutex_init(&fl->mu, NULL);
 	pthread_cond_init(&fl->cv, NULL);
-	if (pthread_create(&fl->th, NULL, flusher_run, fl) != 0) {
-		/* No thread (the worker user's task limit): every chunk is sealed here, as before. */
-		pthread_mutex_destroy(&fl->mu);
-		pthread_cond_destroy(&fl->cv);
-		free(fl->sealed);
-		free(fl->aad);
-		free(fl);
-		colbufs_free(w->spare, w->ncols);
-		w->spare = NULL;
+	if (pthread_create(&fl->th, NULL, flusher_run, fl) == 0) {
+		w->fl = fl;
 		return 0;
 	}
-	w->fl = fl;
-	return 0;
+	/* No thread (the worker user's task limit): every chunk is sealed here, as before. */
+	pthread_mutex_destroy(&fl->mu);
+	pthread_cond_destroy(&fl->cv);
+	colbufs_free(w->spare, w->ncols);
+	w->spare = NULL;
+	r = 0;
+fail:
+	free(fl->sealed);
+	free(fl->aad);
+	free(fl);
+	return r;
 }
 
 static struct colbuf *
