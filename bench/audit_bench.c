@@ -97,8 +97,8 @@ main(int argc, char **argv)
 	    (r = keys_identity_pubkey(id, &pk)) != 0 ||
 	    (r = keys_pubkey_to_pem(pk, &pem, &pemlen)) != 0 ||
 	    (r = db_begin(exchange_db(ex))) != 0 ||
-	    (r = audit_checkpoint(exchange_db(ex), KEYS_SUITE_INTL, id, exchange_cplog(ex), &cp)) !=
-	        0 ||
+	    (r = audit_checkpoint(exchange_db(ex), KEYS_SUITE_INTL, id, exchange_cplog(ex),
+	         AUDIT_SIGN_WHOLE, &cp)) != 0 ||
 	    (r = db_commit(exchange_db(ex))) != 0)
 		die("checkpoint", r);
 	opts.checkpoint = cp;

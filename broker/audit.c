@@ -21,39 +21,46 @@
 
 #define CHECKPOINT_TYPE "sluice.audit.checkpoint"
 
-/* The stored frontier: tree size and the perfect subtrees' roots, left to right. */
+/*
+ * f from a stored frontier: the perfect subtrees' roots of a tree of size
+ * leaves, left to right (audit_tree.frontier and audit_checkpoints.frontier).
+ * what names the column in the message.
+ */
+static int
+frontier_parse(enum keys_suite suite, int64_t size, const void *blob, size_t blen, const char *what,
+    struct merkle_frontier *f)
+{
+	uint8_t roots[MERKLE_MAX_LEVELS][MERKLE_HASH_BYTES];
+	size_t count = blen / MERKLE_HASH_BYTES;
+
+	if (blen % MERKLE_HASH_BYTES != 0 || count > MERKLE_MAX_LEVELS || size < 0)
+		return sl_errf(SL_ERR_DB, "%s has a bad length (%zu bytes)", what, blen);
+	if (count > 0)
+		memcpy(roots, blob, blen);
+	if (merkle_frontier_import(
+	        f, suite, (uint64_t)size, (const uint8_t(*)[MERKLE_HASH_BYTES])roots, count) != 0)
+		return sl_errf(SL_ERR_DB, "%s does not match its size", what);
+	return 0;
+}
+
+/* The stored frontier of the whole log. */
 static int
 tree_load(struct db *db, enum keys_suite suite, struct merkle_frontier *f)
 {
-	uint8_t roots[MERKLE_MAX_LEVELS][MERKLE_HASH_BYTES];
 	sqlite3_stmt *st;
-	size_t count, blen;
 	int r;
 
 	if ((r = merkle_frontier_init(f, suite)) != 0)
 		return r;
 	if ((r = db_stmt(db, "SELECT size, frontier FROM audit_tree WHERE id = 1", &st)) != 0)
 		return r;
-	if ((r = sqlite3_step(st)) == SQLITE_DONE) {
+	if ((r = sqlite3_step(st)) == SQLITE_DONE)
 		r = 0; /* the empty log */
-		goto out;
-	}
-	if (r != SQLITE_ROW) {
+	else if (r != SQLITE_ROW)
 		r = db_fail(db, "read audit tree");
-		goto out;
-	}
-	blen = (size_t)sqlite3_column_bytes(st, 1);
-	count = blen / MERKLE_HASH_BYTES;
-	if (blen % MERKLE_HASH_BYTES != 0 || count > MERKLE_MAX_LEVELS) {
-		r = sl_errf(SL_ERR_DB, "audit tree frontier has a bad length (%zu bytes)", blen);
-		goto out;
-	}
-	if (count > 0)
-		memcpy(roots, sqlite3_column_blob(st, 1), blen);
-	if ((r = merkle_frontier_import(f, suite, (uint64_t)sqlite3_column_int64(st, 0),
-	         (const uint8_t(*)[MERKLE_HASH_BYTES])roots, count)) != 0)
-		r = sl_errf(SL_ERR_DB, "audit tree frontier does not match its size");
-out:
+	else
+		r = frontier_parse(suite, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1), "audit tree frontier", f);
 	db_stmt_done(st);
 	return r;
 }
@@ -243,31 +250,44 @@ heads_at(
 	return 0;
 }
 
-int
-audit_tree_check(struct db *db, enum keys_suite suite, const struct audit_signed *heads,
-    size_t nheads, int flags)
+/*
+ * audit_tree_check() from start (a tree already trusted; NULL: the empty
+ * tree) on: the events after it, and the heads from its size on.  When out is
+ * not NULL, *out is the tree rebuilt.
+ */
+static int
+tree_walk(struct db *db, enum keys_suite suite, const struct merkle_frontier *start,
+    const struct audit_signed *heads, size_t nheads, int flags, struct merkle_frontier *out)
 {
 	struct merkle_frontier f, stored;
 	uint8_t leaf[MERKLE_HASH_BYTES], sroot[MERKLE_HASH_BYTES], root[MERKLE_HASH_BYTES];
 	sqlite3_stmt *st = NULL;
-	uint64_t expect = 1;
+	uint64_t expect;
 	int64_t limit = INT64_MAX, seq;
 	size_t next = 0;
 	int r, rc;
 
 	if (!(flags & AUDIT_CHECK_FRONTIER))
 		limit = nheads > 0 ? (int64_t)heads[nheads - 1].size : 0;
-	if ((r = merkle_frontier_init(&f, suite)) != 0 ||
-	    (r = heads_at(&f, heads, nheads, &next)) != 0)
+	if (start != NULL)
+		f = *start;
+	else if ((r = merkle_frontier_init(&f, suite)) != 0)
+		return r;
+	expect = merkle_frontier_size(&f) + 1;
+	while (next < nheads && heads[next].size < merkle_frontier_size(&f))
+		next++;
+	if ((r = heads_at(&f, heads, nheads, &next)) != 0)
 		return r;
 	/* Without the events' bytes, SQLite need not read them (they precede the leaf). */
 	if ((r = db_prepare(db,
-	         flags & AUDIT_CHECK_EVENTS
-	             ? "SELECT seq, event, leaf FROM audit_events WHERE seq <= ? ORDER BY seq"
-	             : "SELECT seq, NULL, leaf FROM audit_events WHERE seq <= ? ORDER BY seq",
+	         flags & AUDIT_CHECK_EVENTS ? "SELECT seq, event, leaf FROM audit_events"
+	                                      " WHERE seq >= ? AND seq <= ? ORDER BY seq"
+	                                    : "SELECT seq, NULL, leaf FROM audit_events"
+	                                      " WHERE seq >= ? AND seq <= ? ORDER BY seq",
 	         &st)) != 0)
 		return r;
-	sqlite3_bind_int64(st, 1, limit);
+	sqlite3_bind_int64(st, 1, (int64_t)expect);
+	sqlite3_bind_int64(st, 2, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
 		if (seq != (int64_t)expect) {
@@ -325,10 +345,19 @@ audit_tree_check(struct db *db, enum keys_suite suite, const struct audit_signed
 			goto out;
 		}
 	}
+	if (out != NULL)
+		*out = f;
 	r = 0;
 out:
 	sqlite3_finalize(st);
 	return r;
+}
+
+int
+audit_tree_check(struct db *db, enum keys_suite suite, const struct audit_signed *heads,
+    size_t nheads, int flags)
+{
+	return tree_walk(db, suite, NULL, heads, nheads, flags, NULL);
 }
 
 /* The signed body of a checkpoint. */
@@ -345,22 +374,49 @@ checkpoint_body(
 }
 
 /*
- * Every stored checkpoint, each verified with pk: its signature, and that the
- * row's size and root are the document's.  *heads (caller frees) in ascending
- * size; *last (caller decrefs; NULL when there is none) the newest document.
+ * The checkpoint row st stands on (tree_size, root, document), verified with
+ * pk: its signature, and that the row's size and root are the document's.
+ * *doc (caller decrefs) is the document.
+ */
+static int
+row_check(sqlite3_stmt *st, enum keys_suite suite, const struct keys_pubkey *pk,
+    struct audit_signed *head, json_t **doc)
+{
+	enum keys_suite cs;
+	int64_t col = sqlite3_column_int64(st, 0);
+	int r;
+
+	*doc = json_loadb((const char *)sqlite3_column_blob(st, 2),
+	    (size_t)sqlite3_column_bytes(st, 2), JSON_REJECT_DUPLICATES, NULL);
+	if (*doc == NULL)
+		return sl_errf(
+		    SL_ERR_AUTH, "audit log: stored checkpoint %lld is not JSON", (long long)col);
+	sl_err_clear();
+	if ((r = audit_checkpoint_verify(*doc, pk, &head->size, head->root, &cs)) != 0)
+		return sl_errf(SL_ERR_AUTH, "audit log: stored checkpoint %lld: %s", (long long)col,
+		    sl_err_msg(r));
+	if (cs != suite || (int64_t)head->size != col ||
+	    sqlite3_column_bytes(st, 1) != KEYS_HASH_BYTES ||
+	    memcmp(sqlite3_column_blob(st, 1), head->root, KEYS_HASH_BYTES) != 0)
+		return sl_errf(SL_ERR_AUTH,
+		    "audit log: stored checkpoint %lld: its row disagrees with its signed document",
+		    (long long)col);
+	return 0;
+}
+
+/*
+ * Every stored checkpoint, each verified with pk (row_check()).  *heads
+ * (caller frees) in ascending size; *last (caller decrefs; NULL when there
+ * is none) the newest document.
  */
 static int
 signed_load(struct db *db, enum keys_suite suite, const struct keys_pubkey *pk,
     struct audit_signed **heads, size_t *n, json_t **last)
 {
 	struct audit_signed *h = NULL, *nh;
-	uint8_t root[KEYS_HASH_BYTES];
-	enum keys_suite cs;
 	sqlite3_stmt *st = NULL;
 	json_t *doc = NULL;
 	size_t count = 0, cap = 0;
-	uint64_t size;
-	int64_t col;
 	int r, rc;
 
 	*heads = NULL;
@@ -371,30 +427,6 @@ signed_load(struct db *db, enum keys_suite suite, const struct keys_pubkey *pk,
 	         &st)) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		col = sqlite3_column_int64(st, 0);
-		json_decref(doc);
-		doc = json_loadb((const char *)sqlite3_column_blob(st, 2),
-		    (size_t)sqlite3_column_bytes(st, 2), JSON_REJECT_DUPLICATES, NULL);
-		if (doc == NULL) {
-			r = sl_errf(SL_ERR_AUTH, "audit log: stored checkpoint %lld is not JSON",
-			    (long long)col);
-			goto out;
-		}
-		sl_err_clear();
-		if ((r = audit_checkpoint_verify(doc, pk, &size, root, &cs)) != 0) {
-			r = sl_errf(SL_ERR_AUTH, "audit log: stored checkpoint %lld: %s",
-			    (long long)col, sl_err_msg(r));
-			goto out;
-		}
-		if (cs != suite || (int64_t)size != col ||
-		    sqlite3_column_bytes(st, 1) != KEYS_HASH_BYTES ||
-		    memcmp(sqlite3_column_blob(st, 1), root, KEYS_HASH_BYTES) != 0) {
-			r = sl_errf(SL_ERR_AUTH,
-			    "audit log: stored checkpoint %lld: its row disagrees with its signed "
-			    "document",
-			    (long long)col);
-			goto out;
-		}
 		if (count == cap) {
 			size_t bytes;
 
@@ -406,8 +438,9 @@ signed_load(struct db *db, enum keys_suite suite, const struct keys_pubkey *pk,
 			}
 			h = nh;
 		}
-		h[count].size = size;
-		memcpy(h[count].root, root, KEYS_HASH_BYTES);
+		json_decref(doc);
+		if ((r = row_check(st, suite, pk, &h[count], &doc)) != 0)
+			goto out;
 		count++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -428,21 +461,111 @@ out:
 }
 
 /*
+ * The frontier stored with the checkpoint of head->size, proven to be the
+ * tree that checkpoint signs: its root is head->root, which no other frontier
+ * of that size can hash to.  SL_ERR_NOTFOUND when the row has none (signed
+ * before schema 10).
+ */
+static int
+signed_frontier(struct db *db, enum keys_suite suite, const struct audit_signed *head,
+    struct merkle_frontier *f)
+{
+	uint8_t root[MERKLE_HASH_BYTES];
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_stmt(db, "SELECT frontier FROM audit_checkpoints WHERE tree_size = ?", &st)) !=
+	    0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)head->size);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		r = db_fail(db, "read a checkpoint's frontier");
+	else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		r = SL_ERR_NOTFOUND;
+	else
+		r = frontier_parse(suite, (int64_t)head->size, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), "a checkpoint's stored frontier", f);
+	db_stmt_done(st);
+	if (r != 0)
+		return r;
+	if ((r = merkle_frontier_root(f, root)) != 0)
+		return r;
+	if (memcmp(root, head->root, sizeof(root)) != 0)
+		return sl_errf(SL_ERR_AUTH,
+		    "audit log: the frontier stored with checkpoint %llu is not the tree it signs "
+		    "(audit_checkpoints was changed in the database)",
+		    (unsigned long long)head->size);
+	return 0;
+}
+
+int
+audit_signed_check(struct db *db, enum keys_suite suite, const struct audit_signed *head)
+{
+	struct merkle_frontier f;
+	int r;
+
+	if ((r = signed_frontier(db, suite, head, &f)) == SL_ERR_NOTFOUND)
+		return audit_tree_check(db, suite, head, 1, 0);
+	return r;
+}
+
+/*
+ * The newest checkpoint, verified with pk (row_check()), and the tree it
+ * signs (signed_frontier()).  *last NULL when none is stored; SL_ERR_NOTFOUND
+ * when it has no stored frontier.
+ */
+static int
+newest_load(struct db *db, enum keys_suite suite, const struct keys_pubkey *pk, json_t **last,
+    struct merkle_frontier *f)
+{
+	struct audit_signed head;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	*last = NULL;
+	if ((r = db_stmt(db,
+	         "SELECT tree_size, root, document FROM audit_checkpoints"
+	         " ORDER BY tree_size DESC LIMIT 1",
+	         &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = row_check(st, suite, pk, &head, last);
+	else if (rc != SQLITE_DONE)
+		r = db_fail(db, "read checkpoints");
+	db_stmt_done(st);
+	if (r == 0 && *last != NULL)
+		r = signed_frontier(db, suite, &head, f);
+	else if (r == 0)
+		r = merkle_frontier_init(f, suite);
+	return r;
+}
+
+/*
  * The proof that the stored log is the one the platform signed before
- * (audit_checkpoint()'s contract).  *last as for signed_load().
+ * (audit_checkpoint()'s contract).  *last as for signed_load(); *tree the
+ * tree to sign, rebuilt from the stored events.
  */
 static int
 checkpoint_precheck(struct db *db, enum keys_suite suite, const struct keys_pubkey *pk,
-    struct audit_cplog *log, json_t **last)
+    struct audit_cplog *log, int flags, json_t **last, struct merkle_frontier *tree)
 {
 	struct audit_signed *heads = NULL;
+	struct merkle_frontier from;
 	size_t n = 0;
-	int r;
+	int r = SL_ERR_NOTFOUND;
 
-	if ((r = signed_load(db, suite, pk, &heads, &n, last)) != 0 ||
-	    (r = audit_tree_check(
-	         db, suite, heads, n, AUDIT_CHECK_EVENTS | AUDIT_CHECK_FRONTIER)) != 0 ||
-	    (log != NULL && (r = audit_cplog_check(log)) != 0)) {
+	if (!(flags & AUDIT_SIGN_WHOLE) && (r = newest_load(db, suite, pk, last, &from)) == 0)
+		r = tree_walk(
+		    db, suite, &from, NULL, 0, AUDIT_CHECK_EVENTS | AUDIT_CHECK_FRONTIER, tree);
+	if (r == SL_ERR_NOTFOUND) {
+		json_decref(*last);
+		if ((r = signed_load(db, suite, pk, &heads, &n, last)) == 0)
+			r = tree_walk(db, suite, NULL, heads, n,
+			    AUDIT_CHECK_EVENTS | AUDIT_CHECK_FRONTIER, tree);
+	}
+	if (r == 0 && log != NULL)
+		r = audit_cplog_check(log);
+	if (r != 0) {
 		if (r != SL_ERR_NOMEM)
 			r = sl_errf(SL_ERR_AUTH, "%s; refusing to sign", sl_err_msg(r));
 		json_decref(*last);
@@ -454,13 +577,15 @@ checkpoint_precheck(struct db *db, enum keys_suite suite, const struct keys_pubk
 
 int
 audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identity *id,
-    struct audit_cplog *log, json_t **out)
+    struct audit_cplog *log, int flags, json_t **out)
 {
-	uint8_t root[KEYS_HASH_BYTES], sig[KEYS_SIG_MAX];
+	uint8_t root[KEYS_HASH_BYTES], sig[KEYS_SIG_MAX],
+	    roots[MERKLE_MAX_LEVELS][MERKLE_HASH_BYTES];
 	char now[SL_TIME_RFC3339_LEN], fp[KEYS_FINGERPRINT_MAX], sighex[2 * KEYS_SIG_MAX + 1];
 	char *body = NULL, *doc = NULL;
-	size_t bodylen = 0, doclen = 0, siglen;
+	size_t bodylen = 0, doclen = 0, siglen, count;
 	struct keys_pubkey *pk = NULL;
+	struct merkle_frontier tree;
 	json_t *b = NULL, *cp = NULL, *last = NULL;
 	sqlite3_stmt *st = NULL;
 	uint64_t size;
@@ -469,8 +594,9 @@ audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identit
 	sl_time_now(now);
 	if ((r = keys_identity_pubkey(id, &pk)) != 0 ||
 	    (r = keys_pubkey_fingerprint(pk, fp)) != 0 ||
-	    (r = checkpoint_precheck(db, suite, pk, log, &last)) != 0 ||
-	    (r = audit_head(db, suite, &size, root)) != 0)
+	    (r = checkpoint_precheck(db, suite, pk, log, flags, &last, &tree)) != 0 ||
+	    (r = merkle_frontier_root(&tree, root)) != 0 ||
+	    (r = merkle_frontier_export(&tree, &size, roots, &count)) != 0)
 		goto out;
 	/*
 	 * Already signed at this size (the export right after the event that
@@ -502,14 +628,16 @@ audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identit
 	if ((r = jcs_serialize(cp, &doc, &doclen)) != 0)
 		goto out;
 	if ((r = db_stmt(db,
-	         "INSERT INTO audit_checkpoints (tree_size, root, time, document)"
-	         " VALUES (?, ?, ?, ?)",
+	         "INSERT INTO audit_checkpoints (tree_size, root, time, document, frontier)"
+	         " VALUES (?, ?, ?, ?, ?)",
 	         &st)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)size);
 	sqlite3_bind_blob(st, 2, root, KEYS_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, doc, (int)doclen, SQLITE_STATIC);
+	/* The next checkpoint's check starts from it (checkpoint_precheck()). */
+	sqlite3_bind_blob(st, 5, roots, (int)(count * MERKLE_HASH_BYTES), SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = db_fail(db, "store checkpoint");
 		goto out;

@@ -50,23 +50,34 @@ int audit_head(struct db *db, enum keys_suite suite, uint64_t *size, uint8_t roo
     __attribute__((warn_unused_result));
 
 /*
- * Sign a checkpoint of the current tree with id and store it, in the caller's
- * open transaction.  Before signing it proves that the stored log is the one
- * the platform signed before: every stored checkpoint verifies with id's key,
- * every leaf is recomputed from its event's bytes, the tree rebuilt from those
- * leaves has each checkpoint's root at its size and the stored frontier's root
- * at its end (audit_tree_check()), and checkpoints.log (log, when not NULL) is
- * a prefix of the stored checkpoints (audit_cplog_check()).  Otherwise it
- * signs nothing and returns SL_ERR_AUTH, the message ending "refusing to
- * sign".  This costs O(events), which checkpoints (every
- * AUDIT_CHECKPOINT_EVERY events, and exports) can afford.  When a checkpoint
- * of this size is already stored, it is returned instead of a second one.
- * On success, if out is not NULL, *out is the checkpoint document (caller
- * decrefs).
+ * Sign a checkpoint of the current tree with id and store it, with the tree's
+ * frontier, in the caller's open transaction.  Before signing it proves that
+ * the stored log is the one the platform signed before, and otherwise signs
+ * nothing and returns SL_ERR_AUTH, the message ending "refusing to sign":
+ *
+ *  - with AUDIT_SIGN_WHOLE (exports), the whole log: every stored checkpoint
+ *    verifies with id's key, every leaf is recomputed from its event's bytes,
+ *    the tree rebuilt from those leaves has each checkpoint's root at its
+ *    size and the stored frontier's root at its end (audit_tree_check());
+ *    O(events);
+ *  - without (the checkpoint every AUDIT_CHECKPOINT_EVERY events), what
+ *    follows the newest checkpoint: it verifies with id's key, the frontier
+ *    stored with it has its signed root, and that frontier extended by the
+ *    leaves recomputed from the later events is the stored frontier.  So the
+ *    tree signed extends the one signed before whatever the database holds
+ *    before it; an edit there is found by the next export.  O(events since
+ *    the newest checkpoint).  A newest checkpoint stored without a frontier
+ *    (signed before schema 10) is checked as with AUDIT_SIGN_WHOLE.
+ *
+ * Either way checkpoints.log (log, when not NULL) must be a prefix of the
+ * stored checkpoints (audit_cplog_check()).  When a checkpoint of this size is
+ * already stored, it is returned instead of a second one.  On success, if out
+ * is not NULL, *out is the checkpoint document (caller decrefs).
  */
+#define AUDIT_SIGN_WHOLE 0x1
 struct audit_cplog;
 int audit_checkpoint(struct db *db, enum keys_suite suite, const struct keys_identity *id,
-    struct audit_cplog *log, json_t **out) __attribute__((warn_unused_result));
+    struct audit_cplog *log, int flags, json_t **out) __attribute__((warn_unused_result));
 
 /* A signed tree head: the root of the first size events. */
 struct audit_signed {
@@ -88,6 +99,16 @@ struct audit_signed {
  */
 int audit_tree_check(struct db *db, enum keys_suite suite, const struct audit_signed *heads,
     size_t nheads, int flags) __attribute__((warn_unused_result));
+
+/*
+ * Check a verified head against the frontier stored with its checkpoint: the
+ * frontier's root must be head->root.  O(1); it proves the stored frontier,
+ * not the stored leaves.  A checkpoint stored without a frontier (signed
+ * before schema 10) is checked against the stored leaves instead
+ * (audit_tree_check(), O(head->size)).  SL_ERR_AUTH when they disagree.
+ */
+int audit_signed_check(struct db *db, enum keys_suite suite, const struct audit_signed *head)
+    __attribute__((warn_unused_result));
 
 /*
  * Check a checkpoint document: its shape, and its signature with pk.  On

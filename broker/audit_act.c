@@ -137,8 +137,8 @@ audit_act_export(struct exchange *ex, const struct keys_pubkey *caller,
 	details = json_pack("{s:s, s:I, s:I, s:b}", "format", req->csv ? "csv" : "jsonl", "from",
 	    (json_int_t)req->from, "until", (json_int_t)req->until, "since", req->since != NULL);
 	if ((r = exchange_audit(ex, actor, "audit.exported", req->name, details)) != 0 ||
-	    (r = audit_checkpoint(
-	         exchange_db(ex), exchange_suite(ex), id, exchange_cplog(ex), &cp)) != 0)
+	    (r = audit_checkpoint(exchange_db(ex), exchange_suite(ex), id, exchange_cplog(ex),
+	         AUDIT_SIGN_WHOLE, &cp)) != 0)
 		goto rollback;
 	n = (uint64_t)json_integer_value(
 	    json_object_get(json_object_get(cp, "checkpoint"), "tree_size"));

@@ -268,15 +268,21 @@ log_sync(struct audit_cplog *log, enum sync_mode mode)
 		r = SL_ERR_NOMEM;
 		goto out;
 	}
-	/* At open, the newest line must still be the root of the stored leaves. */
+	/* At open, the newest line must still be the root of the stored tree. */
 	if (mode == SYNC_OPEN && nlines > 0 &&
 	    (r = doc_verify(log, &rows[nlines - 1], &heads[nheads++])) != 0)
 		goto out;
 	for (i = nlines; i < nrows; i++)
 		if ((r = doc_verify(log, &rows[i], &heads[nheads++])) != 0)
 			goto out;
+	/*
+	 * The newest line alone is proven by the frontier stored with it; rows
+	 * beyond the log (a crash, or a log made now) by the stored leaves.
+	 */
 	if (mode == SYNC_OPEN &&
-	    (r = audit_tree_check(log->db, log->suite, heads, nheads, 0)) != 0) {
+	    (r = nheads == 1 && nlines == nrows
+	             ? audit_signed_check(log->db, log->suite, &heads[0])
+	             : audit_tree_check(log->db, log->suite, heads, nheads, 0)) != 0) {
 		r = sl_errf(r, "%s: %s", log->path, sl_err_msg(r));
 		goto out;
 	}

@@ -29,8 +29,9 @@ struct audit_cplog; /* opaque */
  * Open dir/checkpoints.log for db and check it: every line is the stored
  * checkpoint of the same rank, byte for byte (so the line count and order
  * agree with the rows), the last line verifies with the platform key in the
- * catalog, and its root is the root of the stored leaves at its size.
- * Checkpoint rows beyond the log are verified the same way and appended.
+ * catalog, and the frontier stored with it has its root (audit_signed_check()).
+ * Checkpoint rows beyond the log are verified with the key, checked against
+ * the stored leaves (audit_tree_check()) and appended.
  * When the file is absent (a data directory made before it existed) it is
  * created from the stored checkpoints, each verified.  A read-only file is
  * checked but not repaired.  SL_ERR_AUTH naming the checkpoint when the log

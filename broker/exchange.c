@@ -480,7 +480,7 @@ exchange_audit(struct exchange *ex, const char *actor, const char *action, const
 		return 0;
 	if ((r = exchange_platform_identity(ex, &id)) != 0)
 		return r;
-	r = audit_checkpoint(ex->db, ex->suite, id, ex->cplog, NULL);
+	r = audit_checkpoint(ex->db, ex->suite, id, ex->cplog, 0, NULL);
 	keys_identity_free(id);
 	return r;
 }

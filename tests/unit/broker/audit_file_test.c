@@ -61,7 +61,9 @@ setup(void **state)
 	assert_int_equal(exchange_platform_identity(ex, &id), 0);
 	assert_int_equal(keys_identity_pubkey(id, &fx->pk), 0);
 	assert_int_equal(keys_pubkey_to_pem(fx->pk, &pem, &pemlen), 0);
-	assert_int_equal(audit_checkpoint(exchange_db(ex), KEYS_SUITE_INTL, id, exchange_cplog(ex), &fx->cp), 0);
+	assert_int_equal(audit_checkpoint(exchange_db(ex), KEYS_SUITE_INTL, id, exchange_cplog(ex),
+	                     AUDIT_SIGN_WHOLE, &fx->cp),
+	    0);
 	assert_int_equal(db_commit(exchange_db(ex)), 0);
 	opts.checkpoint = fx->cp;
 	opts.platform_pem = pem;

@@ -205,7 +205,7 @@ test_tree_and_checkpoints(void **state)
 	assert_int_equal(exchange_platform_identity(fx->ex, &id), 0);
 	assert_int_equal(keys_identity_pubkey(id, &pk), 0);
 	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(audit_checkpoint(db, fx->suite, id, exchange_cplog(fx->ex), &cp), 0);
+	assert_int_equal(audit_checkpoint(db, fx->suite, id, exchange_cplog(fx->ex), 0, &cp), 0);
 	assert_int_equal(db_commit(db), 0);
 	assert_int_equal(audit_checkpoint_verify(cp, pk, &cpsize, cproot, &suite), 0);
 	assert_int_equal(cpsize, 2500);
@@ -245,7 +245,8 @@ sign_now(struct fx *fx, json_t **cp)
 
 	assert_int_equal(exchange_platform_identity(fx->ex, &id), 0);
 	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(audit_checkpoint(db, fx->suite, id, exchange_cplog(fx->ex), cp), 0);
+	assert_int_equal(
+	    audit_checkpoint(db, fx->suite, id, exchange_cplog(fx->ex), AUDIT_SIGN_WHOLE, cp), 0);
 	assert_int_equal(db_commit(db), 0);
 	keys_identity_free(id);
 }
@@ -314,8 +315,14 @@ test_refuses_rewritten_log(void **state)
 	assert_int_equal(db_begin(db), 0);
 	assert_int_equal(exchange_audit(fx->ex, "platform", "test.four", "s", NULL), 0);
 	sl_err_clear();
-	assert_int_equal(audit_checkpoint(db, fx->suite, id, NULL, NULL), SL_ERR_AUTH);
+	assert_int_equal(
+	    audit_checkpoint(db, fx->suite, id, NULL, AUDIT_SIGN_WHOLE, NULL), SL_ERR_AUTH);
 	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "no longer match checkpoint 3"));
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "refusing to sign"));
+	/* From checkpoint 3's frontier, event 4 does not give the recomputed one. */
+	sl_err_clear();
+	assert_int_equal(audit_checkpoint(db, fx->suite, id, NULL, 0, NULL), SL_ERR_AUTH);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "is not the tree of the 4 stored leaves"));
 	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "refusing to sign"));
 	db_rollback(db);
 	assert_int_equal(count_checkpoints(db), 1);
@@ -342,6 +349,146 @@ test_cplog_catches_deleted_rows(void **state)
 	assert_non_null(strstr(
 	    sl_err_msg(SL_ERR_AUTH), "checkpoints.log has checkpoint 1 that the database lacks"));
 	json_decref(cp);
+	free(dir);
+}
+
+/* n events in one transaction (the checkpoints every AUDIT_CHECKPOINT_EVERY with them). */
+static void
+append_n(struct fx *fx, int n)
+{
+	struct db *db = exchange_db(fx->ex);
+	int i;
+
+	assert_int_equal(db_begin(db), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(exchange_audit(fx->ex, "platform", "test.event", "s", NULL), 0);
+	assert_int_equal(db_commit(db), 0);
+}
+
+static void
+sql_ok(struct db *db, const char *sql)
+{
+	int rc = sqlite3_exec(db_sqlite(db), sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db_sqlite(db)));
+}
+
+/* Sign without AUDIT_SIGN_WHOLE in a transaction rolled back; the error, or 0. */
+static int
+sign_newest(struct fx *fx)
+{
+	struct db *db = exchange_db(fx->ex);
+	struct keys_identity *id = NULL;
+	int r;
+
+	assert_int_equal(exchange_platform_identity(fx->ex, &id), 0);
+	assert_int_equal(db_begin(db), 0);
+	sl_err_clear();
+	r = audit_checkpoint(db, fx->suite, id, exchange_cplog(fx->ex), 0, NULL);
+	db_rollback(db);
+	keys_identity_free(id);
+	return r;
+}
+
+static void
+frontier_rows(struct db *db, int64_t expect)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(
+	    db_prepare(
+	        db, "SELECT count(*) FROM audit_checkpoints WHERE length(frontier) > 0", &st),
+	    0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), expect);
+	sqlite3_finalize(st);
+}
+
+/*
+ * The checkpoint every AUDIT_CHECKPOINT_EVERY events starts from the frontier
+ * stored with the one before: what follows it must be the events', what it
+ * starts from must be the tree that one signed, and what lies before it is
+ * left to the whole check of the next export.
+ */
+static void
+test_checkpoint_from_newest(void **state)
+{
+	struct fx *fx = *state;
+	struct db *db = exchange_db(fx->ex);
+	struct exchange *ex = NULL;
+	uint8_t signed_root[KEYS_HASH_BYTES], root[KEYS_HASH_BYTES];
+	char *dir = sl_path_join(fx->tmp, "x");
+	struct keys_identity *id = NULL;
+	uint64_t size;
+
+	assert_int_equal(audit_head(db, fx->suite, &size, root), 0);
+	append_n(fx, (int)(2 * AUDIT_CHECKPOINT_EVERY - size));
+	assert_int_equal(count_checkpoints(db), 2);
+	frontier_rows(db, 2);
+	/* Checkpoint 2000, made from checkpoint 1000's frontier, is the whole log's root. */
+	assert_int_equal(audit_root_at(db, fx->suite, 2000, signed_root), 0);
+	assert_int_equal(merkle_root_compute(fx->suite, 2000, leaf_cb, db, root), 0);
+	assert_memory_equal(signed_root, root, KEYS_HASH_BYTES);
+	append_n(fx, 5);
+	assert_int_equal(sign_newest(fx), 0);
+
+	/* An event after the newest checkpoint edited: refused. */
+	sql_ok(db, "DROP TRIGGER audit_events_no_update");
+	sql_ok(db, "UPDATE audit_events SET event = CAST(replace(event, 'test.event', "
+	           "'test.evenT') AS BLOB)"
+	           " WHERE seq = 2003");
+	assert_int_equal(sign_newest(fx), SL_ERR_AUTH);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "event 2003 no longer matches its leaf"));
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "refusing to sign"));
+	sql_ok(db, "UPDATE audit_events SET event = CAST(replace(event, 'test.evenT', "
+	           "'test.event') AS BLOB)"
+	           " WHERE seq = 2003");
+	assert_int_equal(sign_newest(fx), 0);
+
+	/* The newest checkpoint's frontier replaced: refused, here and at the next open. */
+	sql_ok(db, "CREATE TEMP TABLE saved AS SELECT frontier FROM audit_checkpoints"
+	           " WHERE tree_size = 2000");
+	sql_ok(db, "UPDATE audit_checkpoints SET frontier = randomblob(length(frontier))"
+	           " WHERE tree_size = 2000");
+	assert_int_equal(sign_newest(fx), SL_ERR_AUTH);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH),
+	    "the frontier stored with checkpoint 2000 is not the tree it signs"));
+	sl_err_clear();
+	assert_int_equal(exchange_open(dir, NULL, &ex), SL_ERR_AUTH);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH),
+	    "the frontier stored with checkpoint 2000 is not the tree it signs"));
+	sql_ok(db, "UPDATE audit_checkpoints SET frontier = (SELECT frontier FROM saved)"
+	           " WHERE tree_size = 2000");
+	assert_int_equal(sign_newest(fx), 0);
+
+	/*
+	 * An event before it edited, with its leaf: the tree signed still extends
+	 * checkpoint 2000 (the edit is not in it), and the export's whole check
+	 * refuses.
+	 */
+	sql_ok(db, "UPDATE audit_events SET event = CAST(replace(event, 'test.event', "
+	           "'test.evenT') AS BLOB),"
+	           " leaf = zeroblob(32) WHERE seq = 7");
+	assert_int_equal(sign_newest(fx), 0);
+	assert_int_equal(exchange_platform_identity(fx->ex, &id), 0);
+	assert_int_equal(db_begin(db), 0);
+	sl_err_clear();
+	assert_int_equal(
+	    audit_checkpoint(db, fx->suite, id, exchange_cplog(fx->ex), AUDIT_SIGN_WHOLE, NULL),
+	    SL_ERR_AUTH);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "event 7 no longer matches its leaf"));
+	db_rollback(db);
+	keys_identity_free(id);
+
+	/* Checkpoints signed before schema 10 have no frontier: the whole log is checked. */
+	sql_ok(db, "UPDATE audit_checkpoints SET frontier = NULL");
+	assert_int_equal(sign_newest(fx), SL_ERR_AUTH);
+	assert_non_null(strstr(sl_err_msg(SL_ERR_AUTH), "event 7 no longer matches its leaf"));
+	sl_err_clear();
+	assert_int_equal(exchange_open(dir, NULL, &ex), SL_ERR_AUTH);
+	assert_non_null(strstr(
+	    sl_err_msg(SL_ERR_AUTH), "the events up to 2000 no longer match checkpoint 2000"));
 	free(dir);
 }
 
@@ -452,6 +599,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_refuses_rewritten_log, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses_rewritten_log, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_cplog_catches_deleted_rows, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_checkpoint_from_newest, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_checkpoint_from_newest, setup_gm, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup_group, NULL);
