@@ -853,3 +853,296 @@ jcs_canonicalize_text(const char *text, size_t len, char **out, size_t *outlen)
 	json_decref(v);
 	return r;
 }
+
+/* ---- checking text that claims to be canonical ------------------------------ */
+
+/*
+ * The string whose opening quote is at s[*i], if it is written as
+ * put_string() writes it: raw UTF-8 but for the escapes \" \\ \b \t \n \f
+ * \r and \u00xx (lowercase, the other controls).  A member name (key) may
+ * not hold "\u0000", which jansson refuses.  *i moves past the closing quote.
+ */
+static int
+canonical_string(const unsigned char *s, size_t n, size_t *i, int key)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t j = *i + 1, k;
+	unsigned c;
+
+	while (j < n) {
+		c = s[j];
+		if (c == '"') {
+			*i = j + 1;
+			return 1;
+		}
+		if (c < 0x20)
+			return 0;
+		if (c == '\\') {
+			if (j + 1 >= n)
+				return 0;
+			switch (s[j + 1]) {
+			case '"':
+			case '\\':
+			case 'b':
+			case 't':
+			case 'n':
+			case 'f':
+			case 'r':
+				j += 2;
+				continue;
+			case 'u':
+				if (n - j < 6 || s[j + 2] != '0' || s[j + 3] != '0' ||
+				    s[j + 4] > '1' || s[j + 4] < '0' ||
+				    memchr(hex, s[j + 5], 16) == NULL)
+					return 0;
+				c = (unsigned)(s[j + 4] - '0') << 4 |
+				    (unsigned)((const char *)memchr(hex, s[j + 5], 16) - hex);
+				if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r' ||
+				    (key && c == 0))
+					return 0;
+				j += 6;
+				continue;
+			default:
+				return 0;
+			}
+		}
+		if ((k = utf8_seq_len(s + j, n - j)) == 0)
+			return 0;
+		j += k;
+	}
+	return 0;
+}
+
+/* The byte of a canonical string's body at s[*i], escapes decoded; *i moves past it. */
+static unsigned
+string_byte(const unsigned char *s, size_t *i)
+{
+	unsigned c = s[*i];
+
+	if (c != '\\') {
+		(*i)++;
+		return c;
+	}
+	c = s[*i + 1];
+	*i += 2;
+	switch (c) {
+	case 'b':
+		return '\b';
+	case 't':
+		return '\t';
+	case 'n':
+		return '\n';
+	case 'f':
+		return '\f';
+	case 'r':
+		return '\r';
+	case 'u':
+		c = (unsigned)(s[*i + 2] - '0') << 4;
+		c |= s[*i + 3] <= '9' ? (unsigned)(s[*i + 3] - '0')
+		                      : (unsigned)(s[*i + 3] - 'a' + 10);
+		*i += 4;
+		return c;
+	default:
+		return c; /* '"' or '\\' */
+	}
+}
+
+/*
+ * Order of two canonical member names, bodies a[0..an) and b[0..bn) (no
+ * quotes), as member_cmp() orders what they decode to.
+ */
+static int
+key_order(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
+{
+	size_t i = 0, j = 0;
+	unsigned x, y;
+
+	while (i < an && j < bn) {
+		x = string_byte(a, &i);
+		y = string_byte(b, &j);
+		if (x != y)
+			return utf16_weight((unsigned char)x) < utf16_weight((unsigned char)y) ? -1
+			                                                                       : 1;
+	}
+	return (i < an) - (j < bn);
+}
+
+/* The number at s[*i], if it is written as jcs_number_format() writes what it reads as. */
+static int
+canonical_number(const unsigned char *s, size_t n, size_t *i)
+{
+	char text[JCS_NUMBER_BYTES], again[JCS_NUMBER_BYTES];
+	size_t b = *i, j = b, len, alen;
+	int integral = 1;
+	char *end;
+	double x;
+
+	if (j < n && s[j] == '-')
+		j++;
+	if (j >= n || s[j] < '0' || s[j] > '9')
+		return 0;
+	if (s[j] == '0')
+		j++;
+	else
+		while (j < n && s[j] >= '0' && s[j] <= '9')
+			j++;
+	if (j < n && s[j] == '.') {
+		integral = 0;
+		if (++j >= n || s[j] < '0' || s[j] > '9')
+			return 0;
+		while (j < n && s[j] >= '0' && s[j] <= '9')
+			j++;
+	}
+	if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+		integral = 0;
+		if (++j < n && (s[j] == '+' || s[j] == '-'))
+			j++;
+		if (j >= n || s[j] < '0' || s[j] > '9')
+			return 0;
+		while (j < n && s[j] >= '0' && s[j] <= '9')
+			j++;
+	}
+	*i = j;
+	len = j - b;
+	/* Up to 15 digits an integer is an exact double, written as its digits; but -0 is "0". */
+	if (integral && len - (s[b] == '-') <= 15)
+		return !(len == 2 && s[b] == '-' && s[b + 1] == '0');
+	if (len >= sizeof(text))
+		return 0; /* longer than any number JCS writes */
+	memcpy(text, s + b, len);
+	text[len] = '\0';
+	x = strtod(text, &end);
+	return end == text + len && isfinite(x) && jcs_number_format(x, again, &alen) == 0 &&
+	       alen == len && memcmp(again, text, len) == 0;
+}
+
+/* The literal lit at s[*i]; *i moves past it. */
+static int
+canonical_literal(const unsigned char *s, size_t n, size_t *i, const char *lit)
+{
+	size_t len = strlen(lit);
+
+	if (n - *i < len || memcmp(s + *i, lit, len) != 0)
+		return 0;
+	*i += len;
+	return 1;
+}
+
+/* Whether the value starting with byte c is of type t (struct jcs_member_type). */
+static int
+type_is(unsigned char c, char t)
+{
+	switch (t) {
+	case 's':
+		return c == '"';
+	case 'o':
+		return c == '{';
+	case 'a':
+		return c == '[';
+	case 'n':
+		return c == '-' || (c >= '0' && c <= '9');
+	case 'b':
+		return c == 't' || c == 'f';
+	case 'z':
+		return c == 'n';
+	default:
+		return 0;
+	}
+}
+
+int
+jcs_is_canonical(const char *text, size_t len, const struct jcs_member_type *shape, size_t nshape)
+{
+	struct {
+		unsigned char close;
+		const unsigned char *key; /* the last member name's body, NULL before the first */
+		size_t keylen;
+	} open[JCS_DEPTH_MAX];
+	const unsigned char *s = (const unsigned char *)text;
+	size_t depth = 0, i = 0, k, top = 0;
+
+	if (text == NULL || (shape != NULL && (len == 0 || s[0] != '{')))
+		return 0;
+	/* A value starts at s[i]. */
+value:
+	if (i >= len)
+		return 0;
+	if (shape != NULL && depth == 1 && !type_is(s[i], shape[top - 1].type))
+		return 0;
+	switch (s[i]) {
+	case '{':
+	case '[':
+		if (depth == JCS_DEPTH_MAX)
+			return 0;
+		open[depth].close = s[i] == '{' ? '}' : ']';
+		open[depth].key = NULL;
+		open[depth].keylen = 0;
+		depth++;
+		if (++i < len && s[i] == open[depth - 1].close) {
+			i++;
+			depth--;
+			goto after;
+		}
+		if (s[i - 1] == '[')
+			goto value;
+		goto member;
+	case '"':
+		if (!canonical_string(s, len, &i, 0))
+			return 0;
+		goto after;
+	case 't':
+		if (!canonical_literal(s, len, &i, "true"))
+			return 0;
+		goto after;
+	case 'f':
+		if (!canonical_literal(s, len, &i, "false"))
+			return 0;
+		goto after;
+	case 'n':
+		if (!canonical_literal(s, len, &i, "null"))
+			return 0;
+		goto after;
+	default:
+		if (!canonical_number(s, len, &i))
+			return 0;
+		goto after;
+	}
+	/* A member name starts at s[i], in the object open[depth - 1]. */
+member:
+	k = i;
+	if (i >= len || s[i] != '"' || !canonical_string(s, len, &k, 1))
+		return 0;
+	if (open[depth - 1].key != NULL &&
+	    key_order(open[depth - 1].key, open[depth - 1].keylen, s + i + 1, k - i - 2) >= 0)
+		return 0; /* out of order, or a duplicate */
+	open[depth - 1].key = s + i + 1;
+	open[depth - 1].keylen = k - i - 2;
+	if (shape != NULL && depth == 1 &&
+	    (top >= nshape || strlen(shape[top].name) != k - i - 2 ||
+	        memcmp(shape[top].name, s + i + 1, k - i - 2) != 0))
+		return 0;
+	if (depth == 1)
+		top++;
+	i = k;
+	if (i >= len || s[i] != ':')
+		return 0;
+	i++;
+	goto value;
+	/* A value ended before s[i]. */
+after:
+	if (depth == 0)
+		return i == len && (shape == NULL || top == nshape);
+	if (i >= len)
+		return 0;
+	if (s[i] == ',') {
+		i++;
+		if (open[depth - 1].close == ']')
+			goto value;
+		goto member;
+	}
+	if (s[i] != open[depth - 1].close)
+		return 0;
+	i++;
+	depth--;
+	goto after;
+}

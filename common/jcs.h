@@ -110,4 +110,22 @@ int jcs_canonicalize_text(const char *text, size_t len, char **out, size_t *outl
 int jcs_number_format(double x, char out[JCS_NUMBER_BYTES], size_t *len)
     __attribute__((warn_unused_result));
 
+/* A member a shape requires: its name (plain ASCII), and its value's type. */
+struct jcs_member_type {
+	const char *name;
+	char type; /* 's' string, 'o' object, 'a' array, 'n' number, 'b' boolean, 'z' null */
+};
+
+/*
+ * Whether len bytes of text are already canonical: exactly what
+ * jcs_canonicalize_text() gives back for them (1), or not (0: other bytes, or
+ * text it refuses).  One pass that allocates nothing, for checking many
+ * values quickly; only a number that is not a short integer costs a strtod()
+ * and a jcs_number_format().  With a shape the text must also be an object
+ * whose members are exactly the nshape of shape, in that order (list them as
+ * JCS sorts them), each of its type.
+ */
+int jcs_is_canonical(
+    const char *text, size_t len, const struct jcs_member_type *shape, size_t nshape);
+
 #endif

@@ -20,7 +20,9 @@
  * own with the same size.  The --since checkpoint is also given straight to
  * audit_checkpoint_verify(): a refusal is SL_ERR_PARSE or SL_ERR_AUTH with a
  * message, and an accepted checkpoint must be accepted again, with the same
- * size, root and suite, from its RFC 8785 canonical form.
+ * size, root and suite, from its RFC 8785 canonical form.  Every line of the
+ * input must be judged canonical by jcs_is_canonical(), the verifier's fast
+ * check, exactly when jcs_canonicalize_text() gives it back unchanged.
  *
  *   make fuzz && ./tests/fuzz/audit_fuzz -max_total_time=60 CORPUS tests/fuzz/corpus/audit
  */
@@ -205,6 +207,27 @@ verify(const uint8_t *p, size_t n, const struct keys_pubkey *key, const json_t *
 	CHECK(audit_verify_file(path, key, since, &again) == SL_ERR_AUTH);
 }
 
+/* jcs_is_canonical() of each line agrees with canonicalising it again. */
+static void
+lines_agree(const uint8_t *p, size_t n)
+{
+	const uint8_t *end = p + n, *nl;
+	char *out;
+	size_t len, outlen;
+	int back;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		len = (size_t)(nl - p);
+		out = NULL;
+		back = jcs_canonicalize_text((const char *)p, len, &out, &outlen) == 0 &&
+		       outlen == len && memcmp(out, p, len) == 0;
+		free(out);
+		CHECK(jcs_is_canonical((const char *)p, len, NULL, 0) == back);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -218,6 +241,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	p = data + 1;
 	n = size - 1;
+	lines_agree(p, n);
 	if (data[0] & F_SINCE) {
 		if ((nl = memchr(p, '\n', n)) == NULL)
 			return 0;

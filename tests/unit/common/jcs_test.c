@@ -391,6 +391,231 @@ test_node_objects(void **state)
 	assert_int_equal(n, 400);
 }
 
+/* ---- jcs_is_canonical() against jcs_canonicalize_text() --------------------- */
+
+/* What jcs_is_canonical() must say: the text comes back from canonicalisation unchanged. */
+static int
+comes_back(const char *text, size_t len)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	int same;
+
+	if (jcs_canonicalize_text(text, len, &out, &outlen) != 0)
+		return 0;
+	same = outlen == len && memcmp(out, text, len) == 0;
+	free(out);
+	return same;
+}
+
+static uint64_t
+rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/*
+ * in with one byte replaced, inserted or deleted, into out (room for len + 1
+ * bytes), the byte drawn from those the grammar and the escapes turn on.
+ */
+static size_t
+mutate(const char *in, size_t len, char *out, uint64_t *rng)
+{
+	static const char bytes[] =
+	    "\"\\{}[],:0123456789-+.eEtrufalsnbu0 \x01\x1f\x7f\xc3\xa9\xf0\x9f\xed\xef";
+	uint64_t r = rng_next(rng);
+	size_t at = len > 0 ? (size_t)(r % len) : 0, n = len;
+	char c = bytes[(r >> 32) % (sizeof(bytes) - 1)];
+
+	memcpy(out, in, len);
+	switch ((r >> 48) % 3) {
+	case 0:
+		if (len > 0)
+			out[at] = c;
+		break;
+	case 1:
+		memmove(out + at + 1, out + at, len - at);
+		out[at] = c;
+		n++;
+		break;
+	default:
+		if (len > 0) {
+			memmove(out + at, out + at + 1, len - at - 1);
+			n--;
+		}
+		break;
+	}
+	return n;
+}
+
+/* Both say the same of text, and of 100 mutants of it; counts what they said. */
+static void
+agree_with_mutants(const char *text, size_t len, uint64_t *rng, size_t yes_no[2])
+{
+	char *m = malloc(len + 2);
+	size_t i, n;
+	int want;
+
+	assert_non_null(m);
+	for (i = 0; i <= 100; i++) {
+		n = i == 0 ? len : mutate(text, len, m, rng);
+		if (i == 0)
+			memcpy(m, text, len);
+		want = comes_back(m, n);
+		if (jcs_is_canonical(m, n, NULL, 0) != want)
+			fail_msg("jcs_is_canonical says %d, canonicalisation %d, of: %.*s", !want,
+			    want, (int)n, m);
+		yes_no[!want]++;
+	}
+	free(m);
+}
+
+/*
+ * The fast check agrees with parsing and writing again: on objects.txt's
+ * messy inputs and their canonical forms, the RFC's examples, and mutants
+ * of each (a byte replaced, inserted or deleted).
+ */
+static void
+test_is_canonical(void **state)
+{
+	static const char *const pairs[] = {"rfc8785-3.2.2-input.json", "rfc8785-3.2.2-output.json",
+	    "cyberphone/input/arrays.json", "cyberphone/output/arrays.json",
+	    "cyberphone/output/french.json", "cyberphone/output/structures.json",
+	    "cyberphone/output/unicode.json", "cyberphone/output/values.json",
+	    "cyberphone/output/weird.json"};
+	FILE *f = data_open("objects.txt");
+	char *line = NULL, *text;
+	size_t cap = 0, yes_no[2] = {0, 0}, i, len;
+	uint64_t rng = 42;
+	ssize_t n;
+
+	(void)state;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		assert_true(line[n - 1] == '\n');
+		agree_with_mutants(line, (size_t)n - 1, &rng, yes_no);
+	}
+	free(line);
+	fclose(f);
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		text = data_read(pairs[i], &len);
+		while (len > 0 && text[len - 1] == '\n')
+			len--;
+		agree_with_mutants(text, len, &rng, yes_no);
+		free(text);
+	}
+	/* Both answers came up often: the mutants test the check, not only the parser. */
+	assert_true(yes_no[0] > 5000);
+	assert_true(yes_no[1] > 50000);
+}
+
+/* Numbers: every text of numbers.txt is canonical, and common other spellings are not. */
+static void
+test_is_canonical_numbers(void **state)
+{
+	static const char *const no[] = {"-0", "1.0", "1e5", "1E+21", "01", "1.", ".5", "+1",
+	    "0.10", "1e400", "9007199254740993", "1e-7", "100000000000000000000000", "-"};
+	static const char *const yes[] = {"0", "-1", "1e+21", "1e-7", "123456789012345",
+	    "9007199254740992", "5e-324", "0.1", "-1.5"};
+	FILE *f = data_open("numbers.txt");
+	char *line = NULL, *field[3];
+	size_t cap = 0, count = 0, i;
+
+	(void)state;
+	while (getline(&line, &cap, f) > 0) {
+		if (split_fields(line, field, 3) < 2)
+			continue;
+		if (!jcs_is_canonical(field[1], strlen(field[1]), NULL, 0))
+			fail_msg("numbers.txt: %s is canonical", field[1]);
+		count++;
+	}
+	free(line);
+	fclose(f);
+	assert_true(count > 20000);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_int_equal(jcs_is_canonical(no[i], strlen(no[i]), NULL, 0),
+		    comes_back(no[i], strlen(no[i])));
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		assert_int_equal(jcs_is_canonical(yes[i], strlen(yes[i]), NULL, 0), 1);
+		assert_int_equal(comes_back(yes[i], strlen(yes[i])), 1);
+	}
+	assert_int_equal(jcs_is_canonical("1.0", 3, NULL, 0), 0);
+	assert_int_equal(jcs_is_canonical("-0", 2, NULL, 0), 0);
+}
+
+/* Strings: each escape JCS writes, and the spellings it does not. */
+static void
+test_is_canonical_strings(void **state)
+{
+	static const char *const texts[] = {"\"\\u000d\"", "\"\\u000a\"", "\"\\u0008\"",
+	    "\"\\u0009\"", "\"\\u000c\"", "\"\\u001F\"", "\"\\u001f\"", "\"\\u0000\"",
+	    "\"\\u0020\"", "\"\\u0022\"", "\"\\u005c\"", "\"\\/\"", "\"/\"", "\"\\u00e9\"",
+	    "\"\xc3\xa9\"", "\"\\r\"", "\"\\b\\t\\n\\f\\r\\\"\\\\\"", "\"\x7f\"", "\"\x01\"",
+	    "\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\"", "\"\xed\xa0\x80\"", "\"\xc0\xaf\"",
+	    "\"\\u01\"", "\"\\\"", "{\"b\":1,\"a\":2}", "{\"a\":1,\"b\":2}", "{\"a\":1,\"a\":2}",
+	    "{\"\\n\":1,\"\\r\":2}", "{\"\xef\xbc\xa1\":1,\"\xf0\x9f\x98\x80\":2}",
+	    "{\"\xf0\x9f\x98\x80\":1,\"\xef\xbc\xa1\":2}"};
+	size_t i, yes = 0;
+	int want;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		want = comes_back(texts[i], strlen(texts[i]));
+		if (jcs_is_canonical(texts[i], strlen(texts[i]), NULL, 0) != want)
+			fail_msg("%s: jcs_is_canonical says %d, canonicalisation %d", texts[i],
+			    !want, want);
+		yes += (size_t)want;
+	}
+	assert_int_equal(yes, 11);
+}
+
+/* A shape: exactly its members, in order, of their types; and the depth limit. */
+static void
+test_is_canonical_shape(void **state)
+{
+	static const struct jcs_member_type ev[] = {{"action", 's'}, {"actor", 's'},
+	    {"details", 'o'}, {"seq", 'n'}, {"subject", 's'}, {"time", 's'}};
+	static const char *const no[] = {
+	    "{\"action\":\"a\",\"actor\":\"b\",\"details\":{},\"seq\":1,\"subject\":\"c\"}",
+	    "{\"action\":\"a\",\"actor\":\"b\",\"details\":{},\"seq\":1,\"subject\":\"c\","
+	    "\"time\":\"t\",\"zz\":1}",
+	    "{\"action\":\"a\",\"actor\":\"b\",\"details\":\"d\",\"seq\":1,\"subject\":\"c\","
+	    "\"time\":\"t\"}",
+	    "{\"action\":\"a\",\"actor\":\"b\",\"details\":{},\"seq\":\"1\",\"subject\":\"c\","
+	    "\"time\":\"t\"}",
+	    "{\"action\":\"a\",\"actor\":\"b\",\"detail\":{},\"seq\":1,\"subject\":\"c\","
+	    "\"time\":\"t\"}",
+	    "[\"action\"]", "{}"};
+	const char *good = "{\"action\":\"a\",\"actor\":\"b\",\"details\":{\"x\":[1,{}]},\"seq\":1,"
+	                   "\"subject\":\"c\",\"time\":\"t\"}";
+	char deep[2 * (JCS_DEPTH_MAX + 1) + 1];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(jcs_is_canonical(good, strlen(good), ev, 6), 1);
+	assert_int_equal(jcs_is_canonical(good, strlen(good), ev, 5), 0);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		assert_int_equal(jcs_is_canonical(no[i], strlen(no[i]), ev, 6), 0);
+		assert_int_equal(jcs_is_canonical(no[i], strlen(no[i]), NULL, 0),
+		    comes_back(no[i], strlen(no[i])));
+	}
+	for (i = 0; i < JCS_DEPTH_MAX + 1; i++) {
+		deep[i] = '[';
+		deep[2 * (JCS_DEPTH_MAX + 1) - 1 - i] = ']';
+	}
+	deep[2 * (JCS_DEPTH_MAX + 1)] = '\0';
+	assert_int_equal(jcs_is_canonical(deep, strlen(deep), NULL, 0), 0);
+	assert_int_equal(comes_back(deep, strlen(deep)), 0);
+	assert_int_equal(jcs_is_canonical(deep + 1, strlen(deep) - 2, NULL, 0), 1);
+	assert_int_equal(comes_back(deep + 1, strlen(deep) - 2), 1);
+	/* A member name holding U+0000, which jansson refuses, is not canonical either. */
+	assert_int_equal(jcs_is_canonical("{\"\\u0000\":1}", 12, NULL, 0), 0);
+	assert_int_equal(jcs_is_canonical("[\"\\u0000\"]", 10, NULL, 0), 1);
+}
+
 /* ---- edges ---------------------------------------------------------------- */
 
 /* Serialize v (consumed), expecting success and exactly want. */
@@ -739,6 +964,10 @@ main(void)
 	    cmocka_unit_test(test_string_escapes),
 	    cmocka_unit_test(test_member_order),
 	    cmocka_unit_test(test_numbers_misc),
+	    cmocka_unit_test(test_is_canonical),
+	    cmocka_unit_test(test_is_canonical_numbers),
+	    cmocka_unit_test(test_is_canonical_strings),
+	    cmocka_unit_test(test_is_canonical_shape),
 	    cmocka_unit_test(test_utf8),
 	    cmocka_unit_test(test_depth),
 	    cmocka_unit_test(test_parse_errors),
