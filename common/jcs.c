@@ -971,9 +971,10 @@ key_order(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
 static int
 canonical_number(const unsigned char *s, size_t n, size_t *i)
 {
-	char text[JCS_NUMBER_BYTES], again[JCS_NUMBER_BYTES];
-	size_t b = *i, j = b, len, alen;
-	int integral = 1;
+	char text[2 * JCS_NUMBER_BYTES], again[JCS_NUMBER_BYTES];
+	size_t b = *i, j = b, len, alen, tlen;
+	long exp10 = 0, frac = 0, sign = 1;
+	int integral = 1, point = 0;
 	char *end;
 	double x;
 
@@ -1007,13 +1008,27 @@ canonical_number(const unsigned char *s, size_t n, size_t *i)
 	/* Up to 15 digits an integer is an exact double, written as its digits; but -0 is "0". */
 	if (integral && len - (s[b] == '-') <= 15)
 		return !(len == 2 && s[b] == '-' && s[b + 1] == '0');
-	if (len >= sizeof(text))
+	if (len >= JCS_NUMBER_BYTES)
 		return 0; /* longer than any number JCS writes */
-	memcpy(text, s + b, len);
-	text[len] = '\0';
+	/* strtod() reads digits and an exponent, without the locale's decimal point (as above). */
+	tlen = 0;
+	for (j = b; j < b + len && s[j] != 'e' && s[j] != 'E'; j++) {
+		if (s[j] == '.')
+			point = 1;
+		else
+			text[tlen++] = (char)s[j];
+		frac += point && s[j] != '.';
+	}
+	for (j += j < b + len; j < b + len; j++) {
+		if (s[j] == '-')
+			sign = -1;
+		else if (s[j] != '+' && exp10 < 100000)
+			exp10 = exp10 * 10 + (s[j] - '0');
+	}
+	snprintf(text + tlen, sizeof(text) - tlen, "e%ld", sign * exp10 - frac);
 	x = strtod(text, &end);
-	return end == text + len && isfinite(x) && jcs_number_format(x, again, &alen) == 0 &&
-	       alen == len && memcmp(again, text, len) == 0;
+	return *end == '\0' && isfinite(x) && jcs_number_format(x, again, &alen) == 0 &&
+	       alen == len && memcmp(again, s + b, len) == 0;
 }
 
 /* The literal lit at s[*i]; *i moves past it. */
