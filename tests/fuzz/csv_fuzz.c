@@ -27,6 +27,7 @@
 #include "common/err.h"
 #include "sandbox/csv.h"
 #include "sandbox/jsonl.h"
+#include "tests/ref_utf8.h"
 
 #define BYTEWISE_MAX 512 /* inputs up to this long are also fed byte by byte */
 
@@ -48,45 +49,6 @@ digest_add(struct digest *d, const void *p, size_t n)
 		d->h = (d->h ^ b[i]) * 0x100000001b3ULL;
 }
 
-/* Whether s[0 .. n-1] is valid UTF-8, decoded the slow way. */
-static int
-utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0, len, k;
-	uint32_t cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			len = 2;
-			cp = s[i] & 0x1fu;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			len = 3;
-			cp = s[i] & 0x0fu;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			len = 4;
-			cp = s[i] & 0x07u;
-		} else {
-			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3fu);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
 static int
 csv_record(void *arg, size_t line, size_t nf, const struct csv_field *f)
 {
@@ -99,7 +61,7 @@ csv_record(void *arg, size_t line, size_t nf, const struct csv_field *f)
 	digest_add(d, &line, sizeof(line));
 	digest_add(d, &nf, sizeof(nf));
 	for (i = 0; i < nf; i++) {
-		if (f[i].p == NULL || !utf8_valid((const uint8_t *)f[i].p, f[i].len) ||
+		if (f[i].p == NULL || !ref_utf8_valid((const uint8_t *)f[i].p, f[i].len) ||
 		    f[i].line < line || f[i].col == 0 || (i > 0 && f[i].line < f[i - 1].line))
 			abort();
 		digest_add(d, &f[i].len, sizeof(f[i].len));

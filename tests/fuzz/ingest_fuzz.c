@@ -63,6 +63,7 @@
 #include "sandbox/value.h"
 #include "tests/fuzz/check.h"
 #include "tests/fuzz/keys_init.h"
+#include "tests/ref_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -136,45 +137,6 @@ setup(void)
 			fprintf(stderr, "schema %zu: %s\n", i, sl_err_msg(r));
 		CHECK(r == 0);
 	}
-}
-
-/* Whether s[0 .. n-1] is valid UTF-8, decoded the slow way. */
-static int
-utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0, len, k;
-	uint32_t cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			len = 2;
-			cp = s[i] & 0x1fu;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			len = 3;
-			cp = s[i] & 0x0fu;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			len = 4;
-			cp = s[i] & 0x07u;
-		} else {
-			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3fu);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
 }
 
 /* ---- the upload's lines ------------------------------------------------------------ */
@@ -355,7 +317,8 @@ check_value(const struct schema_column *c, const struct store_vec *vec, uint32_t
 		break;
 	case SCHEMA_TEXT:
 		CHECK(vec->codes[row] < ndict);
-		CHECK(utf8_valid((const uint8_t *)strs[vec->codes[row]], lens[vec->codes[row]]));
+		CHECK(
+		    ref_utf8_valid((const uint8_t *)strs[vec->codes[row]], lens[vec->codes[row]]));
 		if (c->ndomain > 0)
 			CHECK(schema_in_domain(c, strs[vec->codes[row]], lens[vec->codes[row]], 0));
 		break;
@@ -513,7 +476,7 @@ check_direct(const struct schema *s, const uint8_t *p, size_t n)
 		if (c->type != SCHEMA_TEXT)
 			CHECK(n > 0 && !isspace(p[0]) && !isspace(p[n - 1]));
 		/* Whether TEXT is UTF-8 is the readers' to check, not value_parse()'s. */
-		if (c->type == SCHEMA_TEXT && !utf8_valid(p, n))
+		if (c->type == SCHEMA_TEXT && !ref_utf8_valid(p, n))
 			continue;
 		memset(&vec, 0, sizeof vec);
 		vec.rows = 1;

@@ -29,6 +29,7 @@
 #include "common/err.h"
 #include "tests/fuzz/check.h"
 #include "sandbox/sql.h"
+#include "tests/ref_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,34 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int
 utf8_ok(const uint8_t *s, size_t n, int terminal)
 {
-	size_t i = 0, len, k;
+	size_t i = 0, len;
 	uint32_t cp;
 
 	while (i < n) {
-		if (s[i] < 0x80) {
-			len = 1;
-			cp = s[i];
-		} else if ((s[i] & 0xe0) == 0xc0) {
-			len = 2;
-			cp = s[i] & 0x1fu;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			len = 3;
-			cp = s[i] & 0x0fu;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			len = 4;
-			cp = s[i] & 0x07u;
-		} else {
-			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3fu);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		if ((len = ref_utf8_next(s, n, i, &cp)) == 0)
 			return 0;
 		if (terminal &&
 		    (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||

@@ -26,6 +26,7 @@
 #include "sandbox/csv.h"
 #include "sandbox/jsonl.h"
 #include "sandbox/simd.h"
+#include "tests/ref_utf8.h"
 
 #define MiB ((size_t)1 << 20)
 #define SPLIT3_MAX 48 /* inputs up to this long are also fed in every 3-way split */
@@ -455,49 +456,6 @@ test_csv_cases(void **state)
 {
 	(void)state;
 	run_cases(KIND_CSV, "tests/unit/sandbox/csv/cases.json", 40);
-}
-
-/*
- * Whether s[0 .. n-1] is valid UTF-8, by decoding code points and checking
- * them against the definition (no overlong form, no surrogate, at most
- * U+10FFFF): written apart from the reader's range-table validator.
- */
-static int
-ref_utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0, len, k;
-	uint32_t cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			len = 2;
-			cp = s[i] & 0x1fu;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			len = 3;
-			cp = s[i] & 0x0fu;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			len = 4;
-			cp = s[i] & 0x07u;
-		} else {
-			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3fu);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
 }
 
 struct one_field {
