@@ -140,6 +140,14 @@ PY
 	verify_fails_with "$T/x" 'line 8: checkpoint: "checkpoint": unknown member "comment"'
 	edit "$E" "$T/x" event-member 3 comment '"hi"'
 	verify_fails_with "$T/x" 'event seq 2 (line 3): unknown member "comment"'
+	# An event whose leaf matches its bytes is still refused unless it is canonical and
+	# of the format's shape (the fast check says no; the message comes from a parse).
+	edit "$E" "$T/x" event-text 3 '"time":"' '"time":"\/'
+	verify_fails_with "$T/x" "line 3: event is not in canonical form"
+	edit "$E" "$T/x" event-text 3 '"details":{' '"details" :{'
+	verify_fails_with "$T/x" "line 3: event is not in canonical form"
+	edit "$E" "$T/x" event-text 3 '"subject":"' '"subject":7,"sz":"'
+	verify_fails_with "$T/x" 'event seq 2 (line 3): unknown member "sz"'
 	# A missing member is named too.
 	python3 -c 'import json,sys; h=json.loads(open(sys.argv[1]).readline()); h.pop("platform_key"); print(json.dumps(h, sort_keys=True, separators=(",", ":")))' "$E" >"$T/x"
 	tail -n +2 "$E" >>"$T/x"

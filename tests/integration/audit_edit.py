@@ -74,6 +74,13 @@ def main():
         ev = json.loads(lines[n - 1])["event"]
         ev[key] = val
         lines[n - 1] = event_line(suite, canon(ev))
+    elif op == "event-text":
+        # The event's bytes replaced by other text, its leaf recomputed to match.
+        n, old_, new_ = int(args[0]), args[1], args[2]
+        ev = canon(json.loads(lines[n - 1])["event"])
+        if old_ not in ev:
+            sys.exit("audit_edit.py: %r is not in event line %d" % (old_, n))
+        lines[n - 1] = event_line(suite, ev.replace(old_, new_, 1))
     elif op == "reformat":
         n = int(args[0])
         lines[n - 1] = json.dumps(json.loads(lines[n - 1]), sort_keys=True, ensure_ascii=False)
