@@ -1031,10 +1031,11 @@ canonical_number(const unsigned char *s, size_t n, size_t *i)
 	       alen == len && memcmp(again, s + b, len) == 0;
 }
 
-/* The literal lit at s[*i]; *i moves past it. */
+/* The literal true, false or null at s[*i] (its first byte tells which); *i moves past it. */
 static int
-canonical_literal(const unsigned char *s, size_t n, size_t *i, const char *lit)
+canonical_literal(const unsigned char *s, size_t n, size_t *i)
 {
+	const char *lit = s[*i] == 't' ? "true" : s[*i] == 'f' ? "false" : "null";
 	size_t len = strlen(lit);
 
 	if (n - *i < len || memcmp(s + *i, lit, len) != 0)
@@ -1106,15 +1107,9 @@ value:
 			return 0;
 		goto after;
 	case 't':
-		if (!canonical_literal(s, len, &i, "true"))
-			return 0;
-		goto after;
 	case 'f':
-		if (!canonical_literal(s, len, &i, "false"))
-			return 0;
-		goto after;
 	case 'n':
-		if (!canonical_literal(s, len, &i, "null"))
+		if (!canonical_literal(s, len, &i))
 			return 0;
 		goto after;
 	default:
