@@ -66,7 +66,8 @@ int audit_head(struct db *db, enum keys_suite suite, uint64_t *size, uint8_t roo
  *    leaves recomputed from the later events is the stored frontier.  So the
  *    tree signed extends the one signed before whatever the database holds
  *    before it; an edit there is found by the next export.  O(events since
- *    the newest checkpoint).  A newest checkpoint stored without a frontier
+ *    the newest checkpoint), and the checkpoints.log check below reads a
+ *    line per checkpoint.  A newest checkpoint stored without a frontier
  *    (signed before schema 10) is checked as with AUDIT_SIGN_WHOLE.
  *
  * Either way checkpoints.log (log, when not NULL) must be a prefix of the
