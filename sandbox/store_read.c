@@ -223,6 +223,12 @@ struct store_reader {
 	double *reals;
 	uint32_t *codes;
 	uint8_t nulls[STORE_CHUNK_ROWS / 8];
+	/*
+	 * The most rows store_read_chunk() decoded into ints and reals: only those
+	 * hold plaintext to wipe. The rest were never touched, and wiping them
+	 * would fault in about 1 MiB of fresh zero pages (0.5 ms of every worker).
+	 */
+	uint32_t decoded;
 };
 
 /*
@@ -291,11 +297,11 @@ store_reader_close(struct store_reader *r)
 	free(r->aad);
 	bytes_free(&r->plain);
 	if (r->ints != NULL) {
-		keys_wipe(r->ints, STORE_CHUNK_ROWS * sizeof(int64_t));
+		keys_wipe(r->ints, r->decoded * sizeof(int64_t));
 		free(r->ints);
 	}
 	if (r->reals != NULL) {
-		keys_wipe(r->reals, STORE_CHUNK_ROWS * sizeof(double));
+		keys_wipe(r->reals, r->decoded * sizeof(double));
 		free(r->reals);
 	}
 	free(r->codes);
@@ -608,6 +614,8 @@ store_read_chunk(struct store_reader *r, size_t col, uint32_t chunk, struct stor
 
 	if ((e = chunk_open(r, col, chunk, &r->plain, &cv)) != 0)
 		return e;
+	if (cv.rows > r->decoded)
+		r->decoded = cv.rows;
 	return chunk_unpack(r, &cv, 0, cv.rows, r->ints, r->reals, r->codes, r->nulls, out);
 }
 
