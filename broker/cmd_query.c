@@ -10,6 +10,7 @@
 #include "broker/commands.h"
 #include "broker/exchange.h"
 #include "broker/query.h"
+#include "broker/spawn.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "sandbox/job.h"
@@ -160,15 +161,22 @@ query_run(const struct cli *cli, const struct cli_args *a)
 	struct query_outcome out;
 	struct query_request req;
 	struct exchange *ex = NULL;
+	struct spawn *worker = NULL;
 	char *text = NULL;
 	size_t len;
 	int r;
 
 	sl_err_clear();
-	if ((r = cli_load_identity(cli_opt(a, "identity"), &id)) != 0)
+	/* First: its start-up overlaps everything below (query_worker_start()). */
+	if ((r = query_worker_start(&worker)) != 0)
 		return cli_fail(r);
+	if ((r = cli_load_identity(cli_opt(a, "identity"), &id)) != 0) {
+		spawn_free(worker);
+		return cli_fail(r);
+	}
 	if (strcmp(text_arg, "-") == 0) {
 		if ((r = read_stdin(&text, &len)) != 0) {
+			spawn_free(worker);
 			keys_identity_free(id);
 			return cli_fail(r);
 		}
@@ -176,12 +184,14 @@ query_run(const struct cli *cli, const struct cli_args *a)
 		len = strlen(text);
 	}
 	if (text == NULL || (r = cli_open(cli, cli_path(a), &ex)) != CLI_OK) {
+		spawn_free(worker);
 		keys_identity_free(id);
 		free(text);
 		return text == NULL ? cli_fail(SL_ERR_NOMEM) : r;
 	}
 	req = (struct query_request){.contract = cli_opt(a, "contract"),
 	    .buyer = id,
+	    .worker = worker,
 	    .request_id = cli_opt(a, "request-id"),
 	    .text = text,
 	    .len = len,

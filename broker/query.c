@@ -806,11 +806,23 @@ run(struct run *q)
 }
 
 int
+query_worker_start(struct spawn **out)
+{
+	char *worker = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = spawn_worker_path(&worker)) == 0)
+		r = spawn_start(worker, QUERY_WALL_MS, out);
+	free(worker);
+	return r;
+}
+
+int
 query_submit(struct exchange *ex, const struct query_request *req, struct query_outcome *out)
 {
 	struct run q;
 	uint8_t raw[16];
-	char *worker = NULL;
 	int r;
 
 	memset(out, 0, sizeof *out);
@@ -845,8 +857,7 @@ query_submit(struct exchange *ex, const struct query_request *req, struct query_
 	 */
 	if (q.sp != NULL)
 		spawn_rearm(q.sp, QUERY_WALL_MS);
-	else if ((r = spawn_worker_path(&worker)) != 0 ||
-	         (r = spawn_start(worker, QUERY_WALL_MS, &q.sp)) != 0)
+	else if ((r = query_worker_start(&q.sp)) != 0)
 		goto done;
 	if ((r = sign_text(&q)) != 0)
 		goto done;
@@ -869,7 +880,6 @@ done:
 	} else {
 		out->worker = q.sp;
 	}
-	free(worker);
 	free(q.reason);
 	checked_plan_clear(&q.plan);
 	json_decref(q.plan_doc);

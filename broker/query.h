@@ -66,6 +66,14 @@ struct query_outcome {
 };
 
 /*
+ * Start a query's worker ahead of its query: executed and initialising, sent
+ * nothing (no key, no store) until query_submit() has authorized the query.
+ * The CLI starts it before it loads the identity and opens the exchange, so
+ * that the worker's start-up overlaps them; pass it as query_request.worker.
+ */
+int query_worker_start(struct spawn **out) __attribute__((warn_unused_result));
+
+/*
  * Run one query.  Returns 0 when the outcome is recorded (whatever it is),
  * or an error when it could not be (the catalog failed): then nothing was
  * recorded or charged.  Free out with query_outcome_clear().
