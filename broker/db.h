@@ -15,7 +15,7 @@
 #include <sqlite3.h>
 
 /* The schema version this build writes and reads. */
-#define DB_SCHEMA_VERSION 10
+#define DB_SCHEMA_VERSION 11
 
 struct db; /* opaque */
 

@@ -506,7 +506,9 @@ audit_replay(struct run *q, const char *original)
  * The per-contract rate: every submission the contract's buyer made in the
  * last minute counts, whatever its outcome, so refused and failed queries
  * cannot be sent for free.  In the catalog, not in memory: several brokers
- * share it.
+ * share it.  The limit is reached when the submission `limit` places back
+ * (queries.seq) was made in the last minute: two index lookups, whatever the
+ * rate a contract allows.
  */
 static int
 rate_check(struct run *q)
@@ -515,30 +517,28 @@ rate_check(struct run *q)
 	char since[SL_TIME_RFC3339_LEN], msg[160];
 	time_t t = time(NULL) - 60;
 	struct tm tm;
-	int64_t n;
-	int r;
+	int r, e;
 
 	gmtime_r(&t, &tm);
 	strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if ((r = db_prepare(exchange_db(q->ex),
-	         "SELECT count(*) FROM queries WHERE contract = ? AND submitted > ?", &st)) != 0)
+	         "SELECT submitted > ?3 FROM queries WHERE contract = ?1 AND seq ="
+	         " (SELECT max(seq) FROM queries WHERE contract = ?1) - ?2 + 1",
+	         &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, q->req->contract, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, since, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		r = db_fail(exchange_db(q->ex), "count recent queries");
-		goto out;
-	}
-	n = sqlite3_column_int64(st, 0);
-	if (n >= q->req->rate_per_minute) {
+	sqlite3_bind_int64(st, 2, q->req->rate_per_minute);
+	sqlite3_bind_text(st, 3, since, -1, SQLITE_STATIC);
+	if ((e = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0) {
 		snprintf(msg, sizeof msg,
-		    "contract %s: %lld queries in the last minute; the limit is %u a minute",
-		    q->req->contract, (long long)n, q->req->rate_per_minute);
+		    "contract %s: %u queries in the last minute; the limit is %u a minute",
+		    q->req->contract, q->req->rate_per_minute, q->req->rate_per_minute);
 		set_reason(q, "refused", msg);
 		/* Transient: the retry after the minute must run, not replay this. */
 		q->takes_request_id = 0;
+	} else if (e != SQLITE_ROW && e != SQLITE_DONE) {
+		r = db_fail(exchange_db(q->ex), "count recent queries");
 	}
-out:
 	sqlite3_finalize(st);
 	return r;
 }
@@ -608,8 +608,10 @@ insert_row(struct run *q)
 	if ((r = db_prepare(db,
 	         "INSERT INTO queries (id, contract, request_id, buyer_fingerprint, text, "
 	         "signature,"
-	         " state, version, answer, reason, charged_fen, submitted, finished, text_hash)"
-	         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	         " state, version, answer, reason, charged_fen, submitted, finished, text_hash, "
+	         "seq)"
+	         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	         " (SELECT coalesce(max(seq), 0) + 1 FROM queries WHERE contract = ?2))",
 	         &st)) == 0) {
 		sqlite3_bind_text(st, 1, q->out->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, q->req->contract, -1, SQLITE_STATIC);

@@ -110,8 +110,23 @@ sql "$D/sluice.db" "UPDATE product_versions SET manifest = x'$m' WHERE version =
 note "item 6: the per-contract rate counts every submission"
 SLUICE_QUERY_RATE=100000
 n=$(count "SELECT count(*) FROM queries WHERE contract = '$C'")
+# One under the limit runs; then the limit is reached.
+n=$((n + 1))
+expect_ok env SLUICE_QUERY_RATE="$n" "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" "$Q"
+[ "$(count "SELECT count(*) FROM queries WHERE contract = '$C'")" = "$n" ] || fail "the query under the limit was not recorded"
+[ "$(count "SELECT group_concat(seq) = group_concat(rn) FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM queries WHERE contract = '$C')")" = 1 ] ||
+	fail "a contract's queries are not numbered 1, 2, ..."
 expect_fail 1 env SLUICE_QUERY_RATE="$n" "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" "$Q"
 expect_stderr_contains "queries in the last minute; the limit is $n a minute"
+# Submitted more than a minute ago, the submission $n places back no longer counts.
+back="contract = '$C' AND seq = (SELECT max(seq) FROM queries WHERE contract = '$C') - $n + 1"
+was=$(count "SELECT submitted FROM queries WHERE $back")
+sql "$D/sluice.db" "UPDATE queries SET submitted = '2020-01-01T00:00:00Z' WHERE $back" >/dev/null
+expect_ok env SLUICE_QUERY_RATE="$n" "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" "$Q"
+expect_fail 1 env SLUICE_QUERY_RATE="$n" "$SLUICE" -d "$D" query --contract "$C" --identity "$T/buyer.key" "$Q"
+expect_stderr_contains "queries in the last minute; the limit is $n a minute"
+sql "$D/sluice.db" "UPDATE queries SET submitted = '$was' WHERE submitted = '2020-01-01T00:00:00Z'" >/dev/null
+n=$(count "SELECT count(*) FROM queries WHERE contract = '$C'")
 [ "$(count "SELECT text FROM queries ORDER BY rowid DESC LIMIT 1")" = "" ] ||
 	fail "a refused query's text is stored twice"
 # A refusal by the rate is transient: it must not hold the request id, or the

@@ -260,6 +260,54 @@ test_migrate_idempotent(void **state)
 	db_close(db);
 }
 
+/*
+ * 10 -> 11 numbers the queries already recorded per contract in the order
+ * they were submitted (not the order of their rows), and new numbers are
+ * unique per contract.
+ */
+static void
+test_migrate_query_seq(void **state)
+{
+	struct fixture *fx = *state;
+	struct db *db = open_migrated(fx);
+	sqlite3 *h = db_sqlite(db);
+
+	/* Back to schema 10, with queries of two contracts recorded out of time order. */
+	assert_int_equal(db_exec(db, "DROP INDEX queries_contract_seq;"
+	                             "ALTER TABLE queries DROP COLUMN seq;"
+	                             "PRAGMA user_version = 10;"),
+	    0);
+	assert_int_equal(
+	    db_exec(db,
+	        "INSERT INTO queries (id, contract, buyer_fingerprint, text, signature, state,"
+	        " reason, submitted, finished) VALUES"
+	        " ('q3', 'cA', 'f', '', x'00', 'refused', 'r', '2026-01-03T00:00:00Z', 'x'),"
+	        " ('q1', 'cA', 'f', '', x'00', 'refused', 'r', '2026-01-01T00:00:00Z', 'x'),"
+	        " ('p1', 'cB', 'f', '', x'00', 'refused', 'r', '2026-01-02T00:00:00Z', 'x'),"
+	        " ('q2', 'cA', 'f', '', x'00', 'refused', 'r', '2026-01-02T00:00:00Z', 'x');"),
+	    0);
+	assert_int_equal(db_migrate(db), 0);
+	assert_int_equal(query_int(h, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(query_int(h, "SELECT seq FROM queries WHERE id = 'q1'"), 1);
+	assert_int_equal(query_int(h, "SELECT seq FROM queries WHERE id = 'q2'"), 2);
+	assert_int_equal(query_int(h, "SELECT seq FROM queries WHERE id = 'q3'"), 3);
+	assert_int_equal(query_int(h, "SELECT seq FROM queries WHERE id = 'p1'"), 1);
+	/* A number taken twice in one contract is refused; in another it is not. */
+	assert_int_equal(
+	    db_exec(db,
+	        "INSERT INTO queries (id, contract, buyer_fingerprint, text, signature, state,"
+	        " reason, submitted, finished, seq) VALUES"
+	        " ('q4', 'cA', 'f', '', x'00', 'refused', 'r', 't', 'x', 3)"),
+	    SL_ERR_EXISTS);
+	assert_int_equal(
+	    db_exec(db,
+	        "INSERT INTO queries (id, contract, buyer_fingerprint, text, signature, state,"
+	        " reason, submitted, finished, seq) VALUES"
+	        " ('p2', 'cB', 'f', '', x'00', 'refused', 'r', 't', 'x', 2)"),
+	    0);
+	db_close(db);
+}
+
 static void
 test_migrate_newer(void **state)
 {
@@ -511,6 +559,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_open_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_not_a_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_idempotent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_query_seq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_newer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_keeps, setup, teardown),
