@@ -185,20 +185,11 @@ ingest_free(struct ingest *in)
 /* ---- blocks (one thread: none) ------------------------------------------------ */
 
 /*
- * A value a parser thread validated, for the job's thread to put: 8 bytes,
- * as the column's type says (the kind of a TEXT one, and NULL, in the
- * block's kinds).  Every value of the upload passes through one, so small.
+ * A parser thread's values are the store's cells (store_put_rows()): 8 bytes
+ * and a kind each, as the column's type says; a text is in the block's data
+ * (STORE_CELL_TEXT0) or, undoubled from quotes, in its text (TEXT1).  Every
+ * value of the upload passes through one, so small.
  */
-union bval {
-	int64_t i;
-	double r;
-	uint32_t domain;
-	struct {
-		uint32_t off, len; /* in the block's data (BVAL_DATA) or text (BVAL_TEXT) */
-	} t;
-};
-enum bval_kind { BVAL_VALUE, BVAL_NULL, BVAL_DOMAIN, BVAL_DATA, BVAL_TEXT };
-
 enum block_state { BLOCK_FREE, BLOCK_READY, BLOCK_BUSY, BLOCK_DONE };
 
 /* Whole records of the upload, parsed by a thread; its lines count from 1. */
@@ -213,9 +204,14 @@ struct block {
 	struct job_error_frame errors;
 	uint64_t rows;
 	size_t lines;     /* the LFs in data */
-	union bval *vals; /* ncols a row, in schema order; kept only while errors.total is 0 */
-	uint8_t *kinds;   /* enum bval_kind of each */
-	size_t nvals, vcap, kcap;
+	/*
+	 * Column k's values of rows [0, nrows) at vals[k * rcap], their kinds
+	 * (enum store_cell_kind) likewise in kinds: kept only while errors.total
+	 * is 0.  Column by column, so that the store takes each as a run.
+	 */
+	union store_cell *vals;
+	uint8_t *kinds;
+	size_t nrows, rcap;
 	char *text;
 	size_t tlen, tcap;
 };
@@ -238,9 +234,38 @@ block_grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+/* Room for twice the rows: each column's run moves to its place in the larger arrays. */
+static int
+block_rows_grow(struct block *b, size_t ncols)
+{
+	size_t rcap = b->rcap ? b->rcap : 512, n, k;
+	union store_cell *v;
+	uint8_t *kd;
+
+	if (__builtin_mul_overflow(rcap, 2, &rcap) || __builtin_mul_overflow(rcap, ncols, &n))
+		return SL_ERR_NOMEM;
+	v = reallocarray(NULL, n, sizeof *v);
+	kd = malloc(n);
+	if (v == NULL || kd == NULL) {
+		free(v);
+		free(kd);
+		return SL_ERR_NOMEM;
+	}
+	for (k = 0; k < ncols && b->nrows > 0; k++) {
+		memcpy(v + k * rcap, b->vals + k * b->rcap, b->nrows * sizeof *v);
+		memcpy(kd + k * rcap, b->kinds + k * b->rcap, b->nrows);
+	}
+	free(b->vals);
+	free(b->kinds);
+	b->vals = v;
+	b->kinds = kd;
+	b->rcap = rcap;
+	return 0;
+}
+
 /*
- * Keep one validated value at its column's place in the row (a row is ncols
- * values, schema order).  A TEXT one in the block's own bytes (unquoted, or
+ * Keep one validated value at its column's place in the block's next row
+ * (block_rows_grow()).  A TEXT one in the block's own bytes (unquoted, or
  * quoted without "") is kept as where it is; another's bytes are copied, as
  * the reader's go with the record.
  */
@@ -248,32 +273,29 @@ static int
 block_put(
     struct block *b, size_t ncols, size_t col, const struct schema_column *c, const struct value *v)
 {
-	union bval *x;
+	union store_cell *x;
 	uint8_t *kind;
 	int r;
 
-	if (b->vcap < b->nvals + ncols &&
-	    ((r = block_grow((void **)&b->vals, &b->vcap, b->nvals + ncols, sizeof *b->vals)) !=
-	            0 ||
-	        (r = block_grow((void **)&b->kinds, &b->kcap, b->vcap, 1)) != 0))
+	if (b->nrows == b->rcap && (r = block_rows_grow(b, ncols)) != 0)
 		return r;
-	x = &b->vals[b->nvals + col];
-	kind = &b->kinds[b->nvals + col];
-	*kind = BVAL_VALUE;
+	x = &b->vals[col * b->rcap + b->nrows];
+	kind = &b->kinds[col * b->rcap + b->nrows];
+	*kind = STORE_CELL_VALUE;
 	if (v->null) {
-		*kind = BVAL_NULL;
+		*kind = STORE_CELL_NULL;
 	} else if (c->type == SCHEMA_REAL) {
 		x->r = v->r;
 	} else if (c->type == SCHEMA_TEXT && v->domain >= 0) {
-		*kind = BVAL_DOMAIN;
+		*kind = STORE_CELL_DOMAIN;
 		x->domain = (uint32_t)v->domain;
 	} else if (c->type == SCHEMA_TEXT && (const uint8_t *)v->s >= b->data &&
 	           (const uint8_t *)v->s + v->len <= b->data + b->len) {
-		*kind = BVAL_DATA;
+		*kind = STORE_CELL_TEXT0;
 		x->t.off = (uint32_t)((const uint8_t *)v->s - b->data);
 		x->t.len = (uint32_t)v->len;
 	} else if (c->type == SCHEMA_TEXT) {
-		*kind = BVAL_TEXT;
+		*kind = STORE_CELL_TEXT1;
 		/* Allocated on first use even for 0 bytes, so that text + off is always defined. */
 		if ((b->text == NULL || b->tcap - b->tlen < v->len) &&
 		    (r = block_grow((void **)&b->text, &b->tcap, b->tlen + v->len, 1)) != 0)
@@ -313,16 +335,13 @@ put_value(struct sink *o, size_t col, const struct value *v)
 	}
 }
 
-/* A row's end in the store: counted, and PROGRESS now and then. */
+/* n more rows: counted, and PROGRESS now and then. */
 static int
-store_row(struct ingest *in)
+rows_counted(struct ingest *in, uint64_t n)
 {
 	uint8_t prog[16];
-	int r;
 
-	in->rows++;
-	if (in->errors.total == 0 && (r = store_row_end(in->w)) != 0)
-		return r;
+	in->rows += n;
 	if (in->rows >= in->next_progress) {
 		in->next_progress = in->rows + INGEST_PROGRESS_ROWS;
 		job_progress_encode(in->rows, in->bytes_in, prog);
@@ -330,6 +349,17 @@ store_row(struct ingest *in)
 			return SL_ERR_IO;
 	}
 	return 0;
+}
+
+/* A row's end in the store, and counted. */
+static int
+store_row(struct ingest *in)
+{
+	int r;
+
+	if (in->errors.total == 0 && (r = store_row_end(in->w)) != 0)
+		return r;
+	return rows_counted(in, 1);
 }
 
 static int
@@ -340,7 +370,7 @@ row_done(struct sink *o)
 	o->b->rows++;
 	/* Every column was put (a good header names each once): the next row's slots follow. */
 	if (o->errors->total == 0)
-		o->b->nvals += o->in->schema->ncols;
+		o->b->nrows++;
 	return 0;
 }
 
@@ -720,8 +750,8 @@ record_max(const struct ingest *in)
 }
 
 /*
- * The end of the first record that ends at or past want in pending, or 0
- * when there is none yet.  A CSV record ends at an LF outside quotes, which
+ * The end of a record that ends at or past want in pending (the last one
+ * where no quote follows, else the first), or 0 when there is none yet.  A CSV record ends at an LF outside quotes, which
  * the parity of the quotes before it tells for well-formed input; where the
  * input is malformed, the reader of the block refuses it there, before any
  * later cut matters.  JSON Lines ends records at every LF.
@@ -744,6 +774,17 @@ cut_point(struct blocks *bs, size_t want)
 	}
 	if (bs->scan < want)
 		bs->scan = want < bs->len ? want : bs->len;
+	/*
+	 * Where no quote follows, every LF is a record's end: the cut is at the
+	 * last, so that what stays pending is less than a record (a block is then
+	 * about a piece of the upload, and the next cut copies almost nothing).
+	 */
+	if (!bs->first && !bs->odd && bs->scan < bs->len &&
+	    (!csv || memchr(p + bs->scan, '"', bs->len - bs->scan) == NULL)) {
+		nl = memrchr(p + bs->scan, '\n', bs->len - bs->scan);
+		bs->scan = bs->len;
+		return nl != NULL ? (size_t)(nl - p) + 1 : 0;
+	}
 	while (bs->scan < bs->len) {
 		if (bs->odd) {
 			if ((q = memchr(p + bs->scan, '"', bs->len - bs->scan)) == NULL) {
@@ -779,9 +820,8 @@ block_clear(struct block *b)
 	struct block keep = {.data = b->data,
 	    .dcap = b->dcap,
 	    .vals = b->vals,
-	    .vcap = b->vcap,
 	    .kinds = b->kinds,
-	    .kcap = b->kcap,
+	    .rcap = b->rcap,
 	    .text = b->text,
 	    .tcap = b->tcap};
 
@@ -892,9 +932,8 @@ static int
 block_put_all(struct blocks *bs, struct block *b, int *stop)
 {
 	struct ingest *in = bs->in;
-	const union bval *x;
-	size_t k, i, ncols = in->schema->ncols, base = bs->line_base - 1;
-	uint64_t rows = 0;
+	const char *const text[2] = {(const char *)b->data, b->text};
+	size_t k, base = bs->line_base - 1, done, n;
 	int r;
 
 	for (k = 0; k < b->errors.nplaces; k++) {
@@ -916,35 +955,18 @@ block_put_all(struct blocks *bs, struct block *b, int *stop)
 		in->rows += b->rows;
 		return 0;
 	}
-	for (i = 0; i + ncols <= b->nvals; i += ncols, rows++) {
-		for (k = 0, x = &b->vals[i]; k < ncols; k++, x++) {
-			switch (b->kinds[i + k]) {
-			case BVAL_NULL:
-				r = store_put_null(in->w, k);
-				break;
-			case BVAL_DOMAIN:
-				r = store_put_domain(in->w, k, x->domain);
-				break;
-			case BVAL_DATA:
-				r = store_put_text(
-				    in->w, k, (const char *)b->data + x->t.off, x->t.len);
-				break;
-			case BVAL_TEXT:
-				r = store_put_text(in->w, k, b->text + x->t.off, x->t.len);
-				break;
-			default:
-				r = in->schema->cols[k].type == SCHEMA_REAL
-				        ? store_put_real(in->w, k, x->r)
-				        : store_put_int(in->w, k, x->i);
-			}
-			if (r != 0)
-				return r;
-		}
-		if ((r = store_row(in)) != 0)
+	/* In runs that end where PROGRESS is due, so that it counts as on one thread. */
+	for (done = 0; done < b->nrows; done += n) {
+		n = b->nrows - done;
+		if (in->next_progress > in->rows && n > in->next_progress - in->rows)
+			n = in->next_progress - in->rows;
+		if ((r = store_put_rows(
+		         in->w, b->vals + done, b->kinds + done, b->rcap, n, text)) != 0 ||
+		    (r = rows_counted(in, n)) != 0)
 			return r;
 	}
 	/* The header's rows without values: a bad header leaves records uncounted but parsed. */
-	in->rows += b->rows - rows;
+	in->rows += b->rows - b->nrows;
 	return 0;
 }
 
@@ -986,7 +1008,35 @@ blocks_drain(struct blocks *bs, size_t keep, int *stop)
 	return r;
 }
 
-/* Hand pending[0 .. n) to the parsers as a block (or, for the first, read it here). */
+/*
+ * The block takes pending's buffer, whose first n bytes it is to parse, and
+ * what follows them moves to the block's old buffer, pending from now on:
+ * the upload's bytes are not copied again on the job's thread.
+ */
+static int
+block_take(struct blocks *bs, struct block *b, size_t n)
+{
+	size_t rest = bs->len - n, cap;
+	uint8_t *p;
+	int r;
+
+	if ((r = block_grow((void **)&b->data, &b->dcap, rest > 0 ? rest : 1, 1)) != 0)
+		return r;
+	p = b->data;
+	cap = b->dcap;
+	memcpy(p, bs->pending + n, rest);
+	b->data = bs->pending;
+	b->dcap = bs->cap;
+	bs->pending = p;
+	bs->cap = cap;
+	bs->len = rest;
+	return 0;
+}
+
+/*
+ * Hand pending[0 .. n) to the parsers as a block (or, for the first, read it
+ * here); it leaves pending.
+ */
 static int
 block_add(struct blocks *bs, size_t n, int final, int *stop)
 {
@@ -1004,6 +1054,9 @@ block_add(struct blocks *bs, size_t n, int final, int *stop)
 			return add_reader_error(bs->in, own_fault(bs->in), 1);
 		}
 		bs->line_base += lf_count(bs->pending, n);
+		if (n > 0) /* an empty upload has no pending buffer */
+			memmove(bs->pending, bs->pending + n, bs->len - n);
+		bs->len -= n;
 		return r;
 	}
 	/* Room in the ring: the blocks at its head put first. */
@@ -1013,9 +1066,8 @@ block_add(struct blocks *bs, size_t n, int final, int *stop)
 		return 0;
 	/* The tail slot is free (no thread touches it) until it is marked ready. */
 	b = &bs->ring[bs->tail % bs->nring];
-	if (b->dcap < n + 1 && (r = block_grow((void **)&b->data, &b->dcap, n + 1, 1)) != 0)
+	if ((r = block_take(bs, b, n)) != 0)
 		return r;
-	memcpy(b->data, bs->pending, n);
 	pthread_mutex_lock(&bs->mu);
 	b->len = n;
 	b->final = final;
@@ -1045,8 +1097,6 @@ blocks_cut(struct blocks *bs, int at_end, int *stop)
 			n = bs->len;
 		if ((r = block_add(bs, n, at_end && n == bs->len, stop)) != 0)
 			return r;
-		memmove(bs->pending, bs->pending + n, bs->len - n);
-		bs->len -= n;
 		bs->scan = 0;
 		bs->odd = 0;
 	}

@@ -99,6 +99,34 @@ int store_put_null(struct store_writer *w, size_t col) __attribute__((warn_unuse
 /* Close the row; full chunks are encoded, sealed and written. */
 int store_row_end(struct store_writer *w) __attribute__((warn_unused_result));
 
+/*
+ * Whole rows at once, for a caller that holds many (a parsed block of an
+ * upload): the same as putting each value and ending each row, in a loop per
+ * column rather than a call per value.  nrows rows of the writer's ncols
+ * columns; column k's cells are cells[k * stride + i] for row i, their kinds
+ * kinds[k * stride + i].  A VALUE is i (or r for a REAL column); a DOMAIN its
+ * domain index, as store_put_domain() takes; a text's len bytes are at
+ * text[0] + off (TEXT0) or text[1] + off (TEXT1).  Not within a row.  After a
+ * failure the writer can only be aborted.
+ */
+union store_cell {
+	int64_t i;
+	double r;
+	uint32_t domain;
+	struct {
+		uint32_t off, len;
+	} t;
+};
+enum store_cell_kind {
+	STORE_CELL_VALUE,
+	STORE_CELL_NULL,
+	STORE_CELL_DOMAIN,
+	STORE_CELL_TEXT0,
+	STORE_CELL_TEXT1
+};
+int store_put_rows(struct store_writer *w, const union store_cell *cells, const uint8_t *kinds,
+    size_t stride, size_t nrows, const char *const text[2]) __attribute__((warn_unused_result));
+
 struct store_stats {
 	uint64_t rows;
 	uint64_t chunks;                             /* data chunks (all columns) */

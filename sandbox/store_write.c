@@ -59,6 +59,7 @@ struct colbuf {
 
 #define PEND_NULL UINT32_MAX
 #define PEND_CODE (UINT32_MAX - 1)
+#define TEXT_MAX (UINT32_MAX / 2) /* a text value's bytes: below both marks */
 #define DICT_PREFETCH 16 /* rows ahead: enough to hide a cache miss per lookup */
 
 /* IDLE -> WORK (handed over) -> BUSY (taken, by either thread) -> DONE (sealed) -> IDLE (put). */
@@ -153,7 +154,7 @@ dict_code(struct dict *d, const char *s, size_t len, uint64_t h, uint32_t *code)
 	uint32_t j;
 	int r;
 
-	if (len > UINT32_MAX / 2)
+	if (len > TEXT_MAX)
 		return SL_ERR_LIMIT;
 	if ((d->n + 1) * 2 > d->nslots && (r = dict_grow_slots(d)) != 0)
 		return r;
@@ -650,81 +651,117 @@ slot(struct store_writer *w, size_t col)
 	return c;
 }
 
+/*
+ * Value v of the given kind into row of column col: the one way a value
+ * enters a chunk, for store_put_*() and store_put_rows() alike.
+ */
+static inline int
+cell_put(struct store_writer *w, size_t col, uint32_t row, uint8_t kind, const union store_cell *v,
+    const char *const text[2])
+{
+	struct colbuf *c = &w->cols[col];
+	uint32_t code, index;
+	const char *s;
+	size_t len;
+	int r;
+
+	switch (kind) {
+	case STORE_CELL_VALUE:
+		if (c->type == SCHEMA_TEXT)
+			break;
+		if (c->type == SCHEMA_REAL)
+			c->reals[row] = v->r;
+		else
+			c->ints[row] = v->i;
+		return 0;
+	case STORE_CELL_NULL:
+		c->nulls[row / 8] |= (uint8_t)(1u << (row % 8));
+		c->any_null = 1;
+		if (c->plen != NULL)
+			c->plen[row] = PEND_NULL;
+		if (c->ints != NULL)
+			c->ints[row] = 0;
+		else
+			c->reals[row] = 0;
+		return 0;
+	case STORE_CELL_DOMAIN:
+		index = v->domain;
+		if (c->dcode == NULL || index >= c->domain->ndomain)
+			break;
+		if (c->dcode[index] == 0) {
+			s = c->domain->domain_text[index];
+			len = c->domain->domain_len[index];
+			if ((r = dict_code(c->dict, s, len, text_hash(s, len), &code)) != 0)
+				return r;
+			c->dcode[index] = code + 1;
+		}
+		c->ints[row] = c->dcode[index] - 1;
+		c->plen[row] = PEND_CODE;
+		return 0;
+	case STORE_CELL_TEXT0:
+	case STORE_CELL_TEXT1:
+		if (c->type != SCHEMA_TEXT || (c->domain != NULL && w->fl != NULL))
+			break;
+		if (v->t.len > TEXT_MAX)
+			return sl_errf(SL_ERR_LIMIT, "store: a text value of %u bytes", v->t.len);
+		c->ints[row] = (int64_t)c->pend.len;
+		c->plen[row] = v->t.len;
+		return bytes_put(&c->pend, text[kind - STORE_CELL_TEXT0] + v->t.off, v->t.len);
+	}
+	return sl_errf(SL_ERR_INTERNAL, "store: bad value (kind %u) put to column %zu", kind, col);
+}
+
 int
 store_put_int(struct store_writer *w, size_t col, int64_t v)
 {
 	struct colbuf *c = slot(w, col);
+	union store_cell x = {.i = v};
 
-	if (c == NULL || c->ints == NULL || c->type == SCHEMA_TEXT)
+	if (c == NULL || c->type == SCHEMA_REAL)
 		return sl_errf(SL_ERR_INTERNAL, "store: bad int put to column %zu", col);
-	c->ints[w->rows] = v;
-	return 0;
+	return cell_put(w, col, w->rows, STORE_CELL_VALUE, &x, NULL);
 }
 
 int
 store_put_real(struct store_writer *w, size_t col, double v)
 {
 	struct colbuf *c = slot(w, col);
+	union store_cell x = {.r = v};
 
-	if (c == NULL || c->reals == NULL)
+	if (c == NULL || c->type != SCHEMA_REAL)
 		return sl_errf(SL_ERR_INTERNAL, "store: bad real put to column %zu", col);
-	c->reals[w->rows] = v;
-	return 0;
+	return cell_put(w, col, w->rows, STORE_CELL_VALUE, &x, NULL);
 }
 
 int
 store_put_text(struct store_writer *w, size_t col, const char *s, size_t len)
 {
-	struct colbuf *c = slot(w, col);
+	const char *text[2] = {s, NULL};
+	union store_cell x = {.t = {0, (uint32_t)len}};
 
-	if (c == NULL || c->type != SCHEMA_TEXT || (c->domain != NULL && w->fl != NULL))
+	if (slot(w, col) == NULL)
 		return sl_errf(SL_ERR_INTERNAL, "store: bad text put to column %zu", col);
-	if (len > UINT32_MAX / 2)
+	if (len > TEXT_MAX)
 		return sl_errf(SL_ERR_LIMIT, "store: a text value of %zu bytes", len);
-	c->ints[w->rows] = (int64_t)c->pend.len;
-	c->plen[w->rows] = (uint32_t)len;
-	return bytes_put(&c->pend, s, len);
+	return cell_put(w, col, w->rows, STORE_CELL_TEXT0, &x, text);
 }
 
 int
 store_put_domain(struct store_writer *w, size_t col, uint32_t index)
 {
-	struct colbuf *c = slot(w, col);
-	const char *s;
-	uint32_t code;
-	size_t len;
-	int r;
+	union store_cell x = {.domain = index};
 
-	if (c == NULL || c->dcode == NULL || index >= c->domain->ndomain)
+	if (slot(w, col) == NULL)
 		return sl_errf(SL_ERR_INTERNAL, "store: bad domain put to column %zu", col);
-	if (c->dcode[index] == 0) {
-		s = c->domain->domain_text[index];
-		len = c->domain->domain_len[index];
-		if ((r = dict_code(c->dict, s, len, text_hash(s, len), &code)) != 0)
-			return r;
-		c->dcode[index] = code + 1;
-	}
-	c->ints[w->rows] = c->dcode[index] - 1;
-	c->plen[w->rows] = PEND_CODE;
-	return 0;
+	return cell_put(w, col, w->rows, STORE_CELL_DOMAIN, &x, NULL);
 }
 
 int
 store_put_null(struct store_writer *w, size_t col)
 {
-	struct colbuf *c = slot(w, col);
-
-	if (c == NULL)
+	if (slot(w, col) == NULL)
 		return sl_errf(SL_ERR_INTERNAL, "store: bad null put to column %zu", col);
-	c->nulls[w->rows / 8] |= (uint8_t)(1u << (w->rows % 8));
-	c->any_null = 1;
-	if (c->plen != NULL)
-		c->plen[w->rows] = PEND_NULL;
-	if (c->ints != NULL)
-		c->ints[w->rows] = 0;
-	else
-		c->reals[w->rows] = 0;
-	return 0;
+	return cell_put(w, col, w->rows, STORE_CELL_NULL, NULL, NULL);
 }
 
 int
@@ -740,6 +777,38 @@ store_row_end(struct store_writer *w)
 	w->rows++;
 	w->total++;
 	return w->rows == STORE_CHUNK_ROWS ? flush_chunk(w) : 0;
+}
+
+int
+store_put_rows(struct store_writer *w, const union store_cell *cells, const uint8_t *kinds,
+    size_t stride, size_t nrows, const char *const text[2])
+{
+	size_t k, i, n, done = 0;
+	int r;
+
+	for (k = 0; k < w->ncols; k++)
+		if (w->cols[k].set)
+			return sl_errf(SL_ERR_INTERNAL, "store: rows put within a row");
+	while (done < nrows) {
+		/* Column by column, up to the chunk's end. */
+		n = STORE_CHUNK_ROWS - w->rows < nrows - done ? STORE_CHUNK_ROWS - w->rows
+		                                              : nrows - done;
+		for (k = 0; k < w->ncols; k++) {
+			const union store_cell *v = cells + k * stride + done;
+			const uint8_t *kind = kinds + k * stride + done;
+
+			for (i = 0; i < n; i++)
+				if ((r = cell_put(
+				         w, k, w->rows + (uint32_t)i, kind[i], &v[i], text)) != 0)
+					return r;
+		}
+		w->rows += (uint32_t)n;
+		w->total += n;
+		done += n;
+		if (w->rows == STORE_CHUNK_ROWS && (r = flush_chunk(w)) != 0)
+			return r;
+	}
+	return 0;
 }
 
 /* Each text column's dictionary as parts; their counts go into m. */

@@ -756,6 +756,122 @@ test_writer_threads(void **state)
 }
 
 /*
+ * Version 'version' as write_version() writes it, put by store_put_rows() in
+ * batches of 1 to 70,000 rows; the texts from two pools (TEXT0, TEXT1) in turn.
+ */
+static void
+write_rows(struct fx *fx, uint32_t version, uint64_t rows)
+{
+	static const size_t sizes[] = {1, 5000, 70000, 3, 65536};
+	struct store *st = NULL;
+	struct store_writer *w = NULL;
+	struct store_ident id = {"t", version, fx->suite, fx->key};
+	char *dir = vdir(fx, version), pool[2][64];
+	const char *const text[2] = {pool[0], pool[1]};
+	uint32_t off[2][5];
+	union store_cell *cells;
+	uint8_t *kinds;
+	uint64_t at = 0, i;
+	size_t n, k, b = 0, len[2] = {0, 3};
+	int c, p;
+
+	/* The second pool starts 3 bytes later, so that the offsets differ. */
+	memcpy(pool[1], "pad", 3);
+	for (p = 0; p < 2; p++)
+		for (k = 0; k < 5; len[p] += strlen(texts[k]), k++) {
+			off[p][k] = (uint32_t)len[p];
+			memcpy(pool[p] + len[p], texts[k], strlen(texts[k]));
+		}
+	assert_non_null(cells = calloc(7 * 70000, sizeof *cells));
+	assert_non_null(kinds = calloc(7 * 70000, 1));
+	assert_int_equal(store_open(dir, 1, 64 << 20, &st), 0);
+	free(dir);
+	assert_int_equal(store_writer_begin(st, &id, fx->s, &w), 0);
+	if (write_pipelined)
+		assert_int_equal(store_writer_pipeline(w, fx->s), 0);
+	for (; at < rows; at += n, b++) {
+		n = sizes[b % 5] < rows - at ? sizes[b % 5] : (size_t)(rows - at);
+		for (c = 0; c < 7; c++)
+			for (k = 0; k < n; k++) {
+				union store_cell *v = &cells[(size_t)c * 70000 + k];
+				uint8_t *kind = &kinds[(size_t)c * 70000 + k];
+
+				i = at + k;
+				*kind = STORE_CELL_VALUE;
+				if (is_null(i, c)) {
+					*kind = STORE_CELL_NULL;
+				} else if (c == 3) {
+					v->r = val_real(i);
+				} else if (c == 4) {
+					*kind = i % 2 ? STORE_CELL_TEXT1 : STORE_CELL_TEXT0;
+					v->t.off = off[i % 2][i % 5];
+					v->t.len = (uint32_t)strlen(texts[i % 5]);
+				} else {
+					v->i = val_int(i, c);
+				}
+			}
+		assert_int_equal(store_put_rows(w, cells, kinds, 70000, n, text), 0);
+	}
+	assert_int_equal(store_writer_commit(w, NULL), 0);
+	store_close(st);
+	free(cells);
+	free(kinds);
+}
+
+/*
+ * Rows put in batches make the records that rows put value by value make,
+ * plain or pipelined, across chunk ends; a batch within a row, and a cell
+ * its column cannot take, are refused.
+ */
+static void
+test_put_rows(void **state)
+{
+	struct fx *fx = *state;
+	struct store_ident id = {"t", 9, fx->suite, fx->key};
+	struct store *st = NULL;
+	struct store_writer *w = NULL;
+	union store_cell cell[7] = {{0}};
+	uint8_t kind[7] = {0};
+	const char *const text[2] = {"", ""};
+	char *want, *got, *dir;
+
+	write_version(fx, 1, ROWS, 1);
+	write_rows(fx, 2, ROWS);
+	write_pipelined = 1;
+	write_rows(fx, 3, ROWS);
+	write_pipelined = 0;
+	want = records_plain(fx, 1, fx->key);
+	got = records_plain(fx, 2, fx->key);
+	if (strcmp(want, got) != 0)
+		fail_msg("rows put in batches made other records than rows put a value at a time");
+	free(got);
+	got = records_plain(fx, 3, fx->key);
+	if (strcmp(want, got) != 0)
+		fail_msg("rows put in batches to a pipelined writer made other records");
+	free(want);
+	free(got);
+	assert_int_equal(read_version(fx, 2, ROWS), 0);
+
+	dir = vdir(fx, 9);
+	assert_int_equal(store_open(dir, 1, 64 << 20, &st), 0);
+	free(dir);
+	assert_int_equal(store_writer_begin(st, &id, fx->s, &w), 0);
+	assert_int_equal(store_put_int(w, 0, 1), 0);
+	assert_int_equal(store_put_rows(w, cell, kind, 1, 1, text), SL_ERR_INTERNAL);
+	store_writer_abort(w);
+	assert_int_equal(store_writer_begin(st, &id, fx->s, &w), 0);
+	kind[4] = STORE_CELL_VALUE; /* a number for the TEXT column */
+	assert_int_equal(store_put_rows(w, cell, kind, 1, 1, text), SL_ERR_INTERNAL);
+	store_writer_abort(w);
+	assert_int_equal(store_writer_begin(st, &id, fx->s, &w), 0);
+	kind[4] = STORE_CELL_TEXT0;
+	kind[0] = 9; /* no such kind */
+	assert_int_equal(store_put_rows(w, cell, kind, 1, 1, text), SL_ERR_INTERNAL);
+	store_writer_abort(w);
+	store_close(st);
+}
+
+/*
  * Rotation on 1, 2 and 5 threads (batches of 4 and of 20 records, more than
  * the version has): the same records with the same plaintexts, and a
  * corrupt source the same error, the first in key order.
@@ -839,6 +955,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_threads, setup_intl, teardown),
+	    cmocka_unit_test_setup_teardown(test_put_rows, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_threads, setup_gm, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_threads, setup_intl, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_threads, setup_gm, teardown),
