@@ -537,7 +537,7 @@ rate_check(struct run *q)
 		/* Transient: the retry after the minute must run, not replay this. */
 		q->takes_request_id = 0;
 	} else if (e != SQLITE_ROW && e != SQLITE_DONE) {
-		r = db_fail(exchange_db(q->ex), "count recent queries");
+		r = db_fail(exchange_db(q->ex), "look up the rate limit's earlier submission");
 	}
 	sqlite3_finalize(st);
 	return r;
