@@ -751,10 +751,11 @@ record_max(const struct ingest *in)
 
 /*
  * The end of a record that ends at or past want in pending (the last one
- * where no quote follows, else the first), or 0 when there is none yet.  A CSV record ends at an LF outside quotes, which
- * the parity of the quotes before it tells for well-formed input; where the
- * input is malformed, the reader of the block refuses it there, before any
- * later cut matters.  JSON Lines ends records at every LF.
+ * where no quote follows, else the first), or 0 when there is none yet.  A
+ * CSV record ends at an LF outside quotes, which the parity of the quotes
+ * before it tells for well-formed input; where the input is malformed, the
+ * reader of the block refuses it there, before any later cut matters.  JSON
+ * Lines ends records at every LF.
  */
 static size_t
 cut_point(struct blocks *bs, size_t want)
