@@ -46,6 +46,7 @@ struct spawn {
 	uint64_t deadline; /* CLOCK_MONOTONIC milliseconds */
 	uint32_t wall_ms;
 	uint32_t cpu_seconds; /* from the header; 0 when unknown */
+	uint32_t uid, gid;    /* spawn_worker_user()'s answer when the worker was started */
 
 	/* Bytes received and not yet returned as frames. */
 	uint8_t *in;
@@ -509,6 +510,13 @@ spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
 	sp->fd = sp->errfd = sp->pidfd = -1;
 	sp->pid = -1;
 	sp->wall_ms = wall_ms;
+	/*
+	 * The user is looked up now, not at the HEADER: for a worker started
+	 * ahead the lookup (NSS, /etc/passwd and whatever else nsswitch.conf
+	 * names) is then no part of a job's latency.
+	 */
+	if ((r = spawn_worker_user(&sp->uid, &sp->gid)) != 0)
+		goto fail;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
 	    nofile.rlim_cur < INT_MAX)
 		maxfd = (int)nofile.rlim_cur - 1;
@@ -588,32 +596,63 @@ fail:
 	return r;
 }
 
+/* getpwnam_r(): job threads start workers side by side, and getpwnam()'s answer is shared. */
+static int
+user_find(const char *name, char **buf, size_t *cap, struct passwd *pw)
+{
+	struct passwd *found = NULL;
+	int e;
+
+	while ((e = getpwnam_r(name, pw, *buf, *cap, &found)) == ERANGE) {
+		char *grown;
+
+		if (*cap >= (1u << 20) || (grown = realloc(*buf, *cap * 2)) == NULL)
+			return sl_errf(
+			    SL_ERR_NOMEM, "worker: user %s: its entry is too large", name);
+		*buf = grown;
+		*cap *= 2;
+	}
+	if (e != 0)
+		return sl_errf(SL_ERR_IO, "worker: looking up user %s: %s", name, strerror(e));
+	return found != NULL ? 0 : SL_ERR_NOTFOUND;
+}
+
 int
 spawn_worker_user(uint32_t *uid, uint32_t *gid)
 {
 	const char *name = secure_getenv("SLUICE_WORKER_USER");
-	struct passwd *pw;
+	struct passwd pw;
+	size_t cap = 1024;
+	char *buf;
+	int r;
 
 	if (geteuid() != 0) {
 		*uid = (uint32_t)getuid();
 		*gid = (uint32_t)getgid();
 		return 0;
 	}
-	/* Looked up for every job, so a user created while the broker runs is used. */
+	if ((buf = malloc(cap)) == NULL)
+		return SL_ERR_NOMEM;
+	/* Looked up for every worker, so a user created while the broker runs is used. */
 	if (name != NULL && *name != '\0') {
-		if ((pw = getpwnam(name)) == NULL)
-			return sl_errf(SL_ERR_INVAL, "SLUICE_WORKER_USER=%s: no such user", name);
-	} else if ((pw = getpwnam("sluice-worker")) == NULL && (pw = getpwnam("nobody")) == NULL)
-		return sl_errf(SL_ERR_IO, "worker: neither user sluice-worker nor nobody exists "
-		                          "(make install creates sluice-worker)");
-	if (pw->pw_uid == 0 || pw->pw_gid == 0)
-		return sl_errf(SL_ERR_INVAL,
+		if ((r = user_find(name, &buf, &cap, &pw)) == SL_ERR_NOTFOUND)
+			r = sl_errf(SL_ERR_INVAL, "SLUICE_WORKER_USER=%s: no such user", name);
+	} else if ((r = user_find("sluice-worker", &buf, &cap, &pw)) == SL_ERR_NOTFOUND &&
+	           (r = user_find("nobody", &buf, &cap, &pw)) == SL_ERR_NOTFOUND) {
+		r = sl_errf(SL_ERR_IO, "worker: neither user sluice-worker nor nobody exists "
+		                       "(make install creates sluice-worker)");
+	}
+	if (r == 0 && (pw.pw_uid == 0 || pw.pw_gid == 0))
+		r = sl_errf(SL_ERR_INVAL,
 		    "worker user %s has uid %lu and gid %lu: "
 		    "a worker never runs as root",
-		    pw->pw_name, (unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid);
-	*uid = (uint32_t)pw->pw_uid;
-	*gid = (uint32_t)pw->pw_gid;
-	return 0;
+		    pw.pw_name, (unsigned long)pw.pw_uid, (unsigned long)pw.pw_gid);
+	if (r == 0) {
+		*uid = (uint32_t)pw.pw_uid;
+		*gid = (uint32_t)pw.pw_gid;
+	}
+	free(buf);
+	return r;
 }
 
 int
@@ -623,8 +662,8 @@ spawn_send_header(struct spawn *sp, struct job_header *h)
 	size_t len = 0;
 	int r;
 
-	if ((r = spawn_worker_user(&h->uid, &h->gid)) != 0)
-		return r;
+	h->uid = sp->uid;
+	h->gid = sp->gid;
 	if ((r = job_header_encode(h, &buf, &len)) != 0)
 		return sl_errf(r, "worker: cannot encode the job header: %s", sl_err_msg(r));
 	sp->cpu_seconds = h->cpu_seconds;

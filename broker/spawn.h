@@ -87,7 +87,8 @@ int spawn_worker_path(char **out) __attribute__((warn_unused_result));
  * Start worker_path with nothing but its job socket, and fix the deadline at
  * wall_ms milliseconds from now (>= 1).  Sends nothing.  On success *out is
  * a new handle, freed with spawn_free().  SL_ERR_IO when the worker cannot be
- * started; the message says why (execve's error included).
+ * started; the message says why (execve's error included), or
+ * spawn_worker_user()'s error.
  */
 int spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
     __attribute__((warn_unused_result));
@@ -111,7 +112,7 @@ int spawn_worker_user(uint32_t *uid, uint32_t *gid) __attribute__((warn_unused_r
 
 /*
  * Send h as the HEADER frame to a worker from spawn_start(), after setting
- * h->uid and h->gid to spawn_worker_user()'s.  The encoded header holds the
+ * h->uid and h->gid to spawn_worker_user()'s answer when it was started.  The encoded header holds the
  * data key; it is wiped as soon as it is sent (h is the caller's to wipe:
  * broker/launch.c keeps it in guarded memory).  h->cpu_seconds is kept to
  * tell a CPU-limit SIGKILL from another.
