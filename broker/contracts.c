@@ -104,8 +104,8 @@ contracts_find(struct exchange *ex, const char *id, struct contracts_row *out)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prepare(exchange_db(ex),
-	         "SELECT " CONTRACT_COLUMNS " FROM contracts WHERE id = ?", &st)) != 0)
+	if ((r = db_stmt(exchange_db(ex), "SELECT " CONTRACT_COLUMNS " FROM contracts WHERE id = ?",
+	         &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW)
@@ -114,7 +114,7 @@ contracts_find(struct exchange *ex, const char *id, struct contracts_row *out)
 		r = sl_errf(SL_ERR_NOTFOUND, "no contract %.40s on this exchange", id);
 	else
 		r = db_fail(exchange_db(ex), "find contract");
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return r;
 }
 

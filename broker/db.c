@@ -482,10 +482,24 @@ fail:
 	return r;
 }
 
+/* One statement of no rows, kept prepared: a transaction's BEGIN and COMMIT. */
+static int
+db_run(struct db *db, const char *sql, const char *what)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = db_stmt(db, sql, &st)) != 0)
+		return r;
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, what);
+	db_stmt_done(st);
+	return r;
+}
+
 int
 db_begin(struct db *db)
 {
-	return db_exec(db, "BEGIN IMMEDIATE");
+	return db_run(db, "BEGIN IMMEDIATE", "begin");
 }
 
 int
@@ -493,7 +507,7 @@ db_commit(struct db *db)
 {
 	int r;
 
-	if ((r = db_exec(db, "COMMIT")) != 0 || db->on_commit == NULL)
+	if ((r = db_run(db, "COMMIT", "commit")) != 0 || db->on_commit == NULL)
 		return r;
 	return db->on_commit(db->on_commit_arg);
 }

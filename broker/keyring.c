@@ -44,7 +44,7 @@ master_row_read(struct db *db, struct master_row *row)
 	int n, r;
 
 	memset(row, 0, sizeof(*row));
-	if ((r = db_prepare(db,
+	if ((r = db_stmt(db,
 	         "SELECT source, version, kdf_salt, kdf_opslimit, kdf_memlimit, check_blob, changed"
 	         " FROM master_key WHERE id = 1",
 	         &st)) != 0)
@@ -80,7 +80,7 @@ master_row_read(struct db *db, struct master_row *row)
 	    row->changed, sizeof(row->changed), "%s", (const char *)sqlite3_column_text(st, 6));
 	r = 0;
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	if (r != 0)
 		master_row_clear(row);
 	return r;
@@ -445,7 +445,7 @@ keyring_dek_get(struct db *db, const struct keys_master *mk, const char *product
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prepare(db,
+	if ((r = db_stmt(db,
 	         "SELECT blob FROM wrapped_keys WHERE kind = 'dek' AND name = ? AND version = ?",
 	         &st)) != 0)
 		return r;
@@ -465,7 +465,7 @@ keyring_dek_get(struct db *db, const struct keys_master *mk, const char *product
 		r = sl_errf(
 		    r, "data key of product '%s' version %u fails to unwrap", product, version);
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return r;
 }
 

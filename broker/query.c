@@ -455,7 +455,7 @@ stored(struct exchange *ex, const struct run *q, struct query_outcome *out)
 
 	if (req->request_id == NULL)
 		return 0;
-	if ((r = db_prepare(exchange_db(ex),
+	if ((r = db_stmt(exchange_db(ex),
 	         "SELECT id, state, answer, reason, text_hash FROM queries"
 	         " WHERE contract = ? AND request_id = ?",
 	         &st)) != 0)
@@ -481,7 +481,7 @@ stored(struct exchange *ex, const struct run *q, struct query_outcome *out)
 		r = r == SQLITE_DONE ? 0 : db_fail(exchange_db(ex), "find query");
 	}
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return r;
 }
 
@@ -521,7 +521,7 @@ rate_check(struct run *q)
 
 	gmtime_r(&t, &tm);
 	strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if ((r = db_prepare(exchange_db(q->ex),
+	if ((r = db_stmt(exchange_db(q->ex),
 	         "SELECT submitted > ?3 FROM queries WHERE contract = ?1 AND seq ="
 	         " (SELECT max(seq) FROM queries WHERE contract = ?1) - ?2 + 1",
 	         &st)) != 0)
@@ -539,7 +539,7 @@ rate_check(struct run *q)
 	} else if (e != SQLITE_ROW && e != SQLITE_DONE) {
 		r = db_fail(exchange_db(q->ex), "look up the rate limit's earlier submission");
 	}
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return r;
 }
 
@@ -605,7 +605,7 @@ insert_row(struct run *q)
 
 	if (released && (answer = json_dumps(q->out->answer, JSON_COMPACT)) == NULL)
 		return SL_ERR_NOMEM;
-	if ((r = db_prepare(db,
+	if ((r = db_stmt(db,
 	         "INSERT INTO queries (id, contract, request_id, buyer_fingerprint, text, "
 	         "signature,"
 	         " state, version, answer, reason, charged_fen, submitted, finished, text_hash, "
@@ -639,7 +639,7 @@ insert_row(struct run *q)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			r = db_fail(db, "record query");
 	}
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	free(answer);
 	return r;
 }
