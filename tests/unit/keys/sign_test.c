@@ -339,6 +339,15 @@ test_ed25519_forms(void **state)
 	keys_identity_free(id);
 }
 
+static const char encrypted_p256[] =
+    "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+    "MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAgeYAIuWg7AWAICCAAw\n"
+    "DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEAGj8g2vvlNeAA/wTyZbO+gEgZCd\n"
+    "in66MdGNjaNDN2TfQhQMikFeScizkzwZU1be48leX/wARRgcVFBt8CjqAnHrzBtN\n"
+    "CSvn0VSEJy2zbXzaDBb7KbFdX4Zpy6VAn0CZpOQU+TZ4+DujGCBrnMy+3ju79Uts\n"
+    "GKyptfyOpaw0R/43rbMkVLeOPNaWdXG7qmg5X7hj1Wl1DrHo0T8bBy1VGEswDLg=\n"
+    "-----END ENCRYPTED PRIVATE KEY-----\n";
+
 static void
 test_bad_pem(void **state)
 {
@@ -358,11 +367,14 @@ test_bad_pem(void **state)
 	n = BIO_get_mem_data(bio, &data);
 	assert_int_equal(keys_identity_from_pem(data, (size_t)n, &id), SL_ERR_PARSE);
 	(void)BIO_reset(bio);
-	/* An encrypted PKCS#8 key: no terminal prompt, just a refusal. */
+	/*
+	 * An encrypted PKCS#8 key: no terminal prompt, just a refusal.  Made by
+	 * openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:pw, since
+	 * keys_init() leaves out the legacy cipher names that writing one here
+	 * would need.
+	 */
 	assert_int_equal(
-	    PEM_write_bio_PKCS8PrivateKey(bio, p256, EVP_aes_256_cbc(), "pw", 2, NULL, NULL), 1);
-	n = BIO_get_mem_data(bio, &data);
-	assert_int_equal(keys_identity_from_pem(data, (size_t)n, &id), SL_ERR_PARSE);
+	    keys_identity_from_pem(encrypted_p256, strlen(encrypted_p256), &id), SL_ERR_PARSE);
 	assert_null(id);
 	assert_null(pk);
 	BIO_free(bio);
