@@ -510,13 +510,6 @@ spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
 	sp->fd = sp->errfd = sp->pidfd = -1;
 	sp->pid = -1;
 	sp->wall_ms = wall_ms;
-	/*
-	 * The user is looked up now, not at the HEADER: for a worker started
-	 * ahead the lookup (NSS, /etc/passwd and whatever else nsswitch.conf
-	 * names) is then no part of a job's latency.
-	 */
-	if ((r = spawn_worker_user(&sp->uid, &sp->gid)) != 0)
-		goto fail;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
 	    nofile.rlim_cur < INT_MAX)
 		maxfd = (int)nofile.rlim_cur - 1;
@@ -553,6 +546,13 @@ spawn_start(const char *worker_path, uint32_t wall_ms, struct spawn **out)
 	sp->fd = sv[0];
 	sp->errfd = ep[0];
 	sv[0] = ep[0] = -1;
+	/*
+	 * The user is looked up now, while the worker starts, not at the
+	 * HEADER: the lookup (NSS: /etc/passwd and whatever else nsswitch.conf
+	 * names) is then no part of a job's latency.
+	 */
+	if ((r = spawn_worker_user(&sp->uid, &sp->gid)) != 0)
+		goto fail;
 
 	/* EOF on the exec pipe: execve() succeeded.  An int: it failed, with that errno. */
 	e = 0;

@@ -781,6 +781,11 @@ test_worker_user(void **state)
 	assert_int_equal(setenv("SLUICE_WORKER_USER", "no-such-user-sluice", 1), 0);
 	assert_int_equal(spawn_worker_user(&uid, &gid), SL_ERR_INVAL);
 	assert_non_null(strstr(sl_err_msg(SL_ERR_INVAL), "no such user"));
+	/* Looked up as the worker starts: that worker is ended and reaped, none is returned. */
+	assert_int_equal(spawn_start(worker, WALL_MS, &sp), SL_ERR_INVAL);
+	assert_null(sp);
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
 	assert_int_equal(unsetenv("SLUICE_WORKER_USER"), 0);
 
 	/* A header naming root, sent around spawn_send_header(): refused before the job runs. */
