@@ -24,6 +24,7 @@
 #include "common/err.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/schema.h"
 #include "common/text.h"
 #include "keys/kdf.h"
 #include "keys/keys.h"
@@ -35,6 +36,9 @@
 #define SERVER_HOST "localhost"
 #define DATA_FORMAT "1"
 
+/* Schemas exchange_schema() keeps: one a product a query of the daemon's job threads reads. */
+#define EXCHANGE_SCHEMAS 8
+
 struct exchange {
 	char *dir;
 	char *passphrase_file;
@@ -43,6 +47,11 @@ struct exchange {
 	struct keys_master *mk;
 	int64_t mk_version; /* the catalog's master key version when mk was loaded */
 	struct audit_cplog *cplog;
+	struct {
+		char *json;
+		struct schema *sch;
+	} schemas[EXCHANGE_SCHEMAS]; /* exchange_schema()'s, replaced in turn */
+	size_t next_schema;
 };
 
 /* 0 if dir is absent or an empty directory; an error naming the problem otherwise. */
@@ -552,11 +561,47 @@ out:
 	return r;
 }
 
+int
+exchange_schema(struct exchange *ex, const char *json, const struct schema **out)
+{
+	struct schema *sch = NULL;
+	char *copy;
+	size_t i;
+	int r;
+
+	for (i = 0; i < EXCHANGE_SCHEMAS; i++) {
+		if (ex->schemas[i].json != NULL && strcmp(ex->schemas[i].json, json) == 0) {
+			*out = ex->schemas[i].sch;
+			return 0;
+		}
+	}
+	if ((r = schema_parse(json, strlen(json), &sch)) != 0)
+		return r;
+	if ((copy = strdup(json)) == NULL) {
+		schema_free(sch);
+		return SL_ERR_NOMEM;
+	}
+	i = ex->next_schema;
+	ex->next_schema = (i + 1) % EXCHANGE_SCHEMAS;
+	free(ex->schemas[i].json);
+	schema_free(ex->schemas[i].sch);
+	ex->schemas[i].json = copy;
+	ex->schemas[i].sch = sch;
+	*out = sch;
+	return 0;
+}
+
 void
 exchange_close(struct exchange *ex)
 {
+	size_t i;
+
 	if (ex == NULL)
 		return;
+	for (i = 0; i < EXCHANGE_SCHEMAS; i++) {
+		free(ex->schemas[i].json);
+		schema_free(ex->schemas[i].sch);
+	}
 	db_close(ex->db);
 	audit_cplog_free(ex->cplog);
 	keys_master_free(ex->mk);

@@ -64,6 +64,17 @@ int exchange_open(const char *dir, const char *passphrase_file, struct exchange 
 struct db *exchange_db(struct exchange *ex);
 const char *exchange_dir(const struct exchange *ex);
 enum keys_suite exchange_suite(const struct exchange *ex);
+
+struct schema;
+
+/*
+ * A product's schema text json, parsed: kept by ex, so that a query does not
+ * parse the same text again (a tenth of a millisecond of every query through
+ * the daemon).  Borrowed, valid until the next call on ex or its close; the
+ * few texts kept are compared whole, so a changed text is parsed anew.
+ */
+int exchange_schema(struct exchange *ex, const char *json, const struct schema **out)
+    __attribute__((warn_unused_result));
 /* DIR/checkpoints.log (broker/audit_cplog.h), checked at open. */
 struct audit_cplog *exchange_cplog(struct exchange *ex);
 

@@ -375,7 +375,7 @@ static int
 execute(struct run *q)
 {
 	struct release_answer rel;
-	struct schema *sch = NULL;
+	const struct schema *sch = NULL;
 	struct job_result result = {0};
 	uint8_t *bytes = NULL;
 	struct product p;
@@ -400,7 +400,7 @@ execute(struct run *q)
 		r = 0;
 		goto out;
 	}
-	if ((r = schema_parse(p.schema, strlen(p.schema), &sch)) != 0 ||
+	if ((r = exchange_schema(q->ex, p.schema, &sch)) != 0 ||
 	    (r = run_worker(q, &p, vi, sch, &result, &bytes)) != 0 || q->state != NULL)
 		goto out;
 	sl_err_clear();
@@ -434,7 +434,6 @@ execute(struct run *q)
 out:
 	job_result_clear(&result);
 	free(bytes);
-	schema_free(sch);
 	product_clear(&p);
 	return r;
 }

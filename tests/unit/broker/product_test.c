@@ -20,6 +20,7 @@
 #include "broker/product.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/schema.h"
 #include "keys/keys.h"
 #include "keys/sign.h"
 #include "tests/unit/vectors.h"
@@ -124,6 +125,49 @@ test_versions(void **state)
 	vec_rmtree(tmp);
 }
 
+/*
+ * exchange_schema() parses a text once and gives the same schema back for
+ * it, a schema of its own for another text, and an error, with nothing
+ * kept, for a text that is no schema; texts past the few it keeps are
+ * parsed anew, each still to its own schema.
+ */
+static void
+test_schema_kept(void **state)
+{
+	char *tmp = vec_tmpdir(), *dir = sl_path_join(tmp, "x");
+	const struct schema *a = NULL, *b = NULL, *c = NULL;
+	struct exchange_created info;
+	struct exchange *ex = NULL;
+	char other[sizeof schema + 16];
+	int i;
+
+	assert_int_equal(exchange_create(dir, KEYS_SUITE_INTL, NULL, &info), 0);
+	assert_int_equal(exchange_open(dir, NULL, &ex), 0);
+	assert_int_equal(exchange_schema(ex, schema, &a), 0);
+	assert_string_equal(a->name, "claims");
+	assert_int_equal(exchange_schema(ex, schema, &b), 0);
+	assert_ptr_equal(a, b);
+	snprintf(other, sizeof other, "%s", schema);
+	memcpy(strstr(other, "claims"), "clains", 6);
+	assert_int_equal(exchange_schema(ex, other, &c), 0);
+	assert_ptr_not_equal(a, c);
+	assert_string_equal(c->name, "clains");
+	c = NULL;
+	assert_int_not_equal(exchange_schema(ex, "{\"name\":\"claims\"}", &c), 0);
+	assert_null(c);
+	for (i = 0; i < 20; i++) {
+		snprintf(other, sizeof other, "%s", schema);
+		other[strstr(other, "claims") - other + 5] = (char)('a' + i);
+		assert_int_equal(exchange_schema(ex, other, &c), 0);
+		assert_int_equal(c->name[5], 'a' + i);
+	}
+	assert_int_equal(exchange_schema(ex, schema, &a), 0);
+	assert_string_equal(a->name, "claims");
+	exchange_close(ex);
+	free(dir);
+	vec_rmtree(tmp);
+}
+
 /* The key of party name, as a caller of an action proves it. */
 static struct keys_pubkey *
 key_of(struct exchange *ex, const char *name)
@@ -205,10 +249,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_schema_kept),
 	    cmocka_unit_test(test_actions),
 	};
 
-	if (keys_init() != 0)
+	if (keys_init(0) != 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
