@@ -78,7 +78,7 @@ main(int argc, char **argv)
 
 	if (runs < 1 || runs > 16 || events < runs)
 		die("arguments", 0);
-	if (keys_init() != 0 || mkdtemp(tmpl) == NULL)
+	if (keys_init(0) != 0 || mkdtemp(tmpl) == NULL)
 		die("setup", 0);
 	dir = sl_path_join(tmpl, "x");
 	path = sl_path_join(tmpl, "export.jsonl");

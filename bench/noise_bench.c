@@ -86,7 +86,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: noise_bench [RUNS (1-%d)]\n", MAX_RUNS);
 		return 2;
 	}
-	if ((r = keys_init()) != 0)
+	if ((r = keys_init(0)) != 0)
 		die("keys_init", r);
 	if ((r = rational_make(10, 1, &ten)) != 0 || (r = rational_make(100, 1, &hundred)) != 0)
 		die("rational_make", r);

@@ -253,7 +253,8 @@ main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	dir_resolve(&cli);
-	if (keys_init() != 0) {
+	/* Only sluice serve speaks TLS. */
+	if (keys_init(strcmp(argv[next], "serve") == 0 ? KEYS_INIT_TLS : 0) != 0) {
 		sl_errorx("cannot initialise the crypto libraries");
 		return CLI_FAILED;
 	}

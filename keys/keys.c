@@ -13,23 +13,26 @@
 #define KEYS_SECURE_HEAP_MIN 32
 
 int
-keys_init(void)
+keys_init(unsigned flags)
 {
+	uint64_t opts = OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_LOAD_CONFIG |
+	                OPENSSL_INIT_NO_ADD_ALL_CIPHERS;
+
 	if (sodium_init() < 0)
 		return SL_ERR_CRYPTO;
 	/*
 	 * No openssl.cnf: the algorithms are fixed by the suite, not by the host's
 	 * configuration, and parsing it costs every CLI run and worker about half
 	 * a millisecond.  No error strings either: Sluice never prints OpenSSL's.
-	 * No legacy cipher names: every cipher is fetched from the provider by
-	 * name, and the first fetch otherwise registers some 150 cipher names
-	 * and copies them into the provider's name map, about 0.4 ms of every
-	 * worker's and CLI run's start.  The digest names stay: libssl rates a
-	 * certificate's signature by them ("ca md too weak" without).
+	 * No legacy names: every algorithm is fetched from the provider by name,
+	 * and the first fetch otherwise registers some 150 cipher and 40 digest
+	 * names and copies them into the provider's name map, about 0.6 ms of
+	 * every worker's and CLI run's start.  Only certificate verification (the
+	 * TLS server's) needs the digests'.
 	 */
-	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_LOAD_CONFIG |
-	                            OPENSSL_INIT_NO_ADD_ALL_CIPHERS,
-	        NULL) != 1)
+	if ((flags & KEYS_INIT_TLS) == 0)
+		opts |= OPENSSL_INIT_NO_ADD_ALL_DIGESTS;
+	if (OPENSSL_init_crypto(opts, NULL) != 1)
 		return SL_ERR_CRYPTO;
 	/* Failure only means keys are held in ordinary heap memory; not fatal. */
 	if (!CRYPTO_secure_malloc_initialized())

@@ -10,12 +10,22 @@
 
 #include <stddef.h>
 
+/* keys_init()'s flags. */
+enum {
+	/*
+	 * The process serves TLS: keep OpenSSL's legacy digest names, by which
+	 * libssl and X509_verify_cert() rate a certificate's signature ("ca md
+	 * too weak" without).
+	 */
+	KEYS_INIT_TLS = 1,
+};
+
 /*
  * Initialise libsodium and OpenSSL, and give OpenSSL a locked secure heap for
- * the private scalars of SM2/ECDSA keys.  Returns 0 or SL_ERR_CRYPTO.
- * Idempotent.
+ * the private scalars of SM2/ECDSA keys.  flags: 0 or KEYS_INIT_TLS.  Returns
+ * 0 or SL_ERR_CRYPTO.  Idempotent: the first call's flags hold.
  */
-int keys_init(void) __attribute__((warn_unused_result));
+int keys_init(unsigned flags) __attribute__((warn_unused_result));
 
 /* Fill buf with len unpredictable bytes (libsodium randombytes_buf). */
 void keys_random(void *buf, size_t len);

@@ -270,7 +270,7 @@ worker_main(void)
 	 * the job ready (a query, while it checks the contract), and this is
 	 * the part of the start-up that needs no job.
 	 */
-	if ((r = keys_init()) != 0) {
+	if ((r = keys_init(0)) != 0) {
 		r = sl_errf(r, "job: cannot initialise the crypto libraries");
 		goto fail;
 	}

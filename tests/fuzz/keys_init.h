@@ -1,5 +1,5 @@
 /*
- * tests/fuzz/keys_init.h -- keys_init() for the harnesses, without OpenSSL's
+ * tests/fuzz/keys_init.h -- keys_init(0) for the harnesses, without OpenSSL's
  * secure heap.
  *
  * LeakSanitizer does not scan the secure heap's arena (an mmap, not malloc),
@@ -21,7 +21,9 @@ fuzz_keys_init(void)
 {
 	CHECK(sodium_init() >= 0);
 	CHECK(OPENSSL_init_crypto(
-	          OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_LOAD_CONFIG, NULL) == 1);
+	          OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_LOAD_CONFIG |
+	              OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+	          NULL) == 1);
 	CHECK(!CRYPTO_secure_malloc_initialized());
 }
 

@@ -180,7 +180,7 @@ main(void)
 	    cmocka_unit_test(test_truncations),
 	};
 
-	if (keys_init() != 0)
+	if (keys_init(0) != 0)
 		return 1;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -495,7 +495,7 @@ test_checkpoint_from_newest(void **state)
 static int
 setup_group(void **state)
 {
-	return keys_init();
+	return keys_init(0);
 }
 
 /* The key of party name, as a caller of an action proves it. */

@@ -71,7 +71,7 @@ setup_query(void **state, int public)
 	size_t len = 0;
 
 	assert_non_null(fx);
-	assert_int_equal(keys_init(), 0);
+	assert_int_equal(keys_init(0), 0);
 	assert_int_equal(noise_rng_new(&fx->rng), 0);
 	assert_int_equal(schema_parse(schema_json, strlen(schema_json), &fx->s), 0);
 	fx->cols[0] = region;

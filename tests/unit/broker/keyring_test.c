@@ -299,7 +299,7 @@ test_swapped_blob(void **state)
 static int
 setup_group(void **state)
 {
-	return keys_init();
+	return keys_init(0);
 }
 
 int

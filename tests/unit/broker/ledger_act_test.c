@@ -139,7 +139,7 @@ main(void)
 	    cmocka_unit_test(test_ledger_actions),
 	};
 
-	if (keys_init() != 0)
+	if (keys_init(0) != 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,7 +52,7 @@ setup(void **state)
 {
 	struct noise_rng *rng = NULL;
 
-	if (keys_init() != 0 || noise_rng_new(&rng) != 0)
+	if (keys_init(0) != 0 || noise_rng_new(&rng) != 0)
 		return -1;
 	*state = rng;
 	return 0;

@@ -378,7 +378,7 @@ group_setup(void **state)
 	size_t len, s, i;
 
 	(void)state;
-	if (keys_init() != 0)
+	if (keys_init(0) != 0)
 		return -1;
 	fx.terms_cases = load_json("tests/unit/contracts/terms_cases.json");
 	fx.document_cases = load_json("tests/unit/contracts/document_cases.json");

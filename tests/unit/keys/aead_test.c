@@ -375,7 +375,7 @@ test_fresh_nonce(void **state)
 static int
 setup(void **state)
 {
-	return keys_init();
+	return keys_init(0);
 }
 
 int

@@ -101,7 +101,7 @@ test_unknown_suite(void **state)
 static int
 setup(void **state)
 {
-	return keys_init();
+	return keys_init(0);
 }
 
 int

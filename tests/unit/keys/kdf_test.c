@@ -89,7 +89,7 @@ test_params(void **state)
 static int
 setup(void **state)
 {
-	return keys_init();
+	return keys_init(0);
 }
 
 int

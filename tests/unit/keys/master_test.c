@@ -217,7 +217,7 @@ test_dek(void **state)
 static int
 setup(void **state)
 {
-	return keys_init();
+	return keys_init(0);
 }
 
 int

@@ -370,7 +370,7 @@ test_bad_pem(void **state)
 	/*
 	 * An encrypted PKCS#8 key: no terminal prompt, just a refusal.  Made by
 	 * openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:pw, since
-	 * keys_init() leaves out the legacy cipher names that writing one here
+	 * keys_init(0) leaves out the legacy cipher names that writing one here
 	 * would need.
 	 */
 	assert_int_equal(
@@ -438,7 +438,7 @@ test_pem_openssl_refuses(void **state)
 static int
 setup(void **state)
 {
-	return keys_init();
+	return keys_init(0);
 }
 
 int

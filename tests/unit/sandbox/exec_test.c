@@ -2929,7 +2929,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_bound_threads, setup_bound_large, teardown),
 	};
 
-	if (keys_init() != 0)
+	if (keys_init(0) != 0)
 		return 1;
 	/* make check-tsan runs the threaded tests only (Makefile.am TSAN_TESTS). */
 	if (getenv("SL_TEST_FILTER") != NULL)

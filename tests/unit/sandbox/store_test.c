@@ -961,7 +961,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_threads, setup_gm, teardown),
 	};
 
-	if (keys_init() != 0)
+	if (keys_init(0) != 0)
 		return 1;
 	/* make check-tsan runs the threaded tests only (Makefile.am TSAN_TESTS). */
 	if (getenv("SL_TEST_FILTER") != NULL)
