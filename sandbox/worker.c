@@ -93,13 +93,13 @@ send_error(int r, uint32_t code)
  * Lazy initialisations that would otherwise run after confinement and reach
  * for a file, found by running confined jobs under strace: jansson seeds its
  * hash tables from /dev/urandom at the first object, OpenSSL reads
- * openssl.cnf and fetches a cipher at its first use.  Run them now: seed
- * jansson, and seal a few bytes once with every AEAD (an algorithm that fails
- * here fails the same way in the job, which reports it).
+ * openssl.cnf and fetches a cipher at its first use.  Run them before the
+ * job: seed jansson, and seal a few bytes once with every AEAD of suite (an
+ * algorithm that fails here fails the same way in the job, which reports it).
  * XXX: the OpenSSL half belongs in keys_init().
  */
 static void
-warm_libraries(void)
+warm_libraries(enum keys_suite suite)
 {
 	static const enum keys_aead algs[] = {
 	    KEYS_AEAD_AES256GCM, KEYS_AEAD_XCHACHA20POLY1305, KEYS_AEAD_SM4CTR_HMACSM3};
@@ -109,7 +109,8 @@ warm_libraries(void)
 	json_object_seed(0);
 	memset(key, 0, sizeof(key));
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
-		if (keys_aead_seal(algs[i], key, "", 0, "warm", 4, out) != 0) {
+		if (keys_aead_in_suite(suite, algs[i]) &&
+		    keys_aead_seal(algs[i], key, "", 0, "warm", 4, out) != 0) {
 			/* reported by the job, if it needs this algorithm */
 		}
 }
@@ -274,7 +275,13 @@ worker_main(void)
 		r = sl_errf(r, "job: cannot initialise the crypto libraries");
 		goto fail;
 	}
-	warm_libraries();
+	/*
+	 * The intl suite's before the job (its AES-GCM fetch builds OpenSSL's
+	 * cipher table, the costly part), the job's own after the HEADER: a
+	 * worker of the intl suite does not build the MAC and digest tables
+	 * that the gm suite's SM4-CTR + HMAC-SM3 needs.
+	 */
+	warm_libraries(KEYS_SUITE_INTL);
 	netns_early = confine_netns_early();
 
 	/* Trusted: the HEADER frame, from the broker. */
@@ -293,6 +300,7 @@ worker_main(void)
 			code = r == SL_ERR_NOMEM ? JOB_ERR_NOMEM : JOB_ERR_HEADER;
 		goto fail;
 	}
+	warm_libraries((enum keys_suite)h.suite);
 
 	/* Everything the job needs from the file system and the libraries, before confinement. */
 	if ((r = k->prepare(&h, &state)) != 0)
