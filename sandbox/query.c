@@ -64,8 +64,12 @@ query_prepare(const struct job_header *h, struct query **out)
 		query_free(q);
 		return r;
 	}
-	/* Before confinement, like everything the job opens; the threads come after it. */
-	for (t = 0; t < want; t++) {
+	/*
+	 * Before confinement, like everything the job opens; the threads come
+	 * after it.  No more readers than chunks: exec_run() gives each thread
+	 * chunks of its own, so a small version needs one.
+	 */
+	for (t = 0; t < want && (t == 0 || t < store_reader_chunks(q->readers[0])); t++) {
 		if ((r = store_reader_open(q->store, &id, q->schema, &q->readers[t])) != 0) {
 			query_free(q);
 			return r;
