@@ -699,6 +699,19 @@ records_plain(struct fx *fx, uint32_t v, const uint8_t *key)
 	return out;
 }
 
+/* Versions a and b, both under fx->key, hold the same records; else fail with what. */
+static void
+assert_same_records(struct fx *fx, uint32_t a, uint32_t b, const char *what)
+{
+	char *want = records_plain(fx, a, fx->key), *got = records_plain(fx, b, fx->key);
+	int same = strcmp(want, got) == 0;
+
+	free(want);
+	free(got);
+	if (!same)
+		fail_msg("%s", what);
+}
+
 /*
  * A pipelined writer (each full chunk resolved, encoded and sealed on the
  * writer's thread) makes the records a plain one makes, dictionary codes
@@ -717,7 +730,7 @@ test_writer_threads(void **state)
 	struct store *st = NULL;
 	struct store_writer *w = NULL;
 	struct schema *s = NULL;
-	char *want, *got, *dir;
+	char *dir;
 	uint64_t i;
 
 	write_version(fx, 1, ROWS, 1);
@@ -725,12 +738,7 @@ test_writer_threads(void **state)
 	write_version(fx, 2, ROWS, 1);
 	write_version(fx, 3, STORE_CHUNK_ROWS + 5, 0); /* aborted, a chunk at the thread */
 	write_pipelined = 0;
-	want = records_plain(fx, 1, fx->key);
-	got = records_plain(fx, 2, fx->key);
-	if (strcmp(want, got) != 0)
-		fail_msg("a pipelined writer made other records than a plain one");
-	free(want);
-	free(got);
+	assert_same_records(fx, 1, 2, "a pipelined writer made other records than a plain one");
 	assert_int_equal(read_version(fx, 2, ROWS), 0);
 	assert_int_equal(read_version(fx, 3, STORE_CHUNK_ROWS + 5), SL_ERR_NOTFOUND);
 
@@ -833,23 +841,17 @@ test_put_rows(void **state)
 	union store_cell cell[7] = {{0}};
 	uint8_t kind[7] = {0};
 	const char *const text[2] = {"", ""};
-	char *want, *got, *dir;
+	char *dir;
 
 	write_version(fx, 1, ROWS, 1);
 	write_rows(fx, 2, ROWS);
 	write_pipelined = 1;
 	write_rows(fx, 3, ROWS);
 	write_pipelined = 0;
-	want = records_plain(fx, 1, fx->key);
-	got = records_plain(fx, 2, fx->key);
-	if (strcmp(want, got) != 0)
-		fail_msg("rows put in batches made other records than rows put a value at a time");
-	free(got);
-	got = records_plain(fx, 3, fx->key);
-	if (strcmp(want, got) != 0)
-		fail_msg("rows put in batches to a pipelined writer made other records");
-	free(want);
-	free(got);
+	assert_same_records(
+	    fx, 1, 2, "rows put in batches made other records than rows put a value at a time");
+	assert_same_records(
+	    fx, 1, 3, "rows put in batches to a pipelined writer made other records");
 	assert_int_equal(read_version(fx, 2, ROWS), 0);
 
 	dir = vdir(fx, 9);
