@@ -36,7 +36,7 @@
 #define SERVER_HOST "localhost"
 #define DATA_FORMAT "1"
 
-/* Schemas exchange_schema() keeps: one a product a query of the daemon's job threads reads. */
+/* Schemas exchange_schema() keeps on a handle: room for the products one job thread serves. */
 #define EXCHANGE_SCHEMAS 8
 
 struct exchange {

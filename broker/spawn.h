@@ -112,10 +112,10 @@ int spawn_worker_user(uint32_t *uid, uint32_t *gid) __attribute__((warn_unused_r
 
 /*
  * Send h as the HEADER frame to a worker from spawn_start(), after setting
- * h->uid and h->gid to spawn_worker_user()'s answer when it was started.  The encoded header holds the
- * data key; it is wiped as soon as it is sent (h is the caller's to wipe:
- * broker/launch.c keeps it in guarded memory).  h->cpu_seconds is kept to
- * tell a CPU-limit SIGKILL from another.
+ * h->uid and h->gid to spawn_worker_user()'s answer when it was started.
+ * The encoded header holds the data key; it is wiped as soon as it is sent
+ * (h is the caller's to wipe: broker/launch.c keeps it in guarded memory).
+ * h->cpu_seconds is kept to tell a CPU-limit SIGKILL from another.
  */
 int spawn_send_header(struct spawn *sp, struct job_header *h) __attribute__((warn_unused_result));
 
